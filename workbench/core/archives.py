@@ -1,0 +1,44 @@
+"""TorchScript and torch.export programs: code archives whose layers cannot be swapped in place.
+
+They open only after the user trusts the file. The route that works is to keep the whole program as a
+frozen feature extractor and put the new classifier head on its (regression) output.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import CheckpointError
+
+
+class FrozenProgram(nn.Module):
+    """A loaded program used as a fixed function of its input; its outputs feed the new head."""
+
+    def __init__(self, program: nn.Module, kind: str):
+        super().__init__()
+        self.program = program
+        self.kind = kind
+        for param in self.program.parameters():
+            param.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.program(x)
+        return out.reshape(out.shape[0], -1)
+
+
+def load_code_archive(path: Path, fmt: str) -> tuple[nn.Module, list[str]]:
+    try:
+        if fmt == "torchscript":
+            program = torch.jit.load(str(path), map_location="cpu")
+        else:
+            program = torch.export.load(str(path)).module()
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(f"the program could not be loaded ({type(exc).__name__}: {str(exc)[:200]}).",
+                              "Save it again with the same PyTorch version.", path) from None
+    kind = "TorchScript" if fmt == "torchscript" else "torch.export"
+    notes = [f"A {kind} program's layers cannot be replaced in place. It is kept whole as a frozen feature "
+             "extractor, and the new classifier head reads its regression output."]
+    return FrozenProgram(program, kind), notes

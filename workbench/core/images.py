@@ -1,0 +1,57 @@
+"""Image folders (`root/<class>/*.png`): decoded once with Pillow, resized to the model's input."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from .data import IMAGE_SUFFIXES, Table
+from .errors import DataError
+
+
+def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
+    from PIL import Image, UnidentifiedImageError
+
+    classes = sorted(d.name for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+    if not classes:
+        raise DataError("the folder has no class sub-folders.", "Arrange images as root/<class>/<image>.png.", root)
+    files: list[tuple[Path, int]] = []
+    for code, name in enumerate(classes):
+        found = sorted(p for p in (root / name).iterdir() if p.is_file() and not p.name.startswith("."))
+        others = [p for p in found if p.suffix.lower() not in IMAGE_SUFFIXES]
+        if others:
+            raise DataError(f"'{others[0].name}' in class folder '{name}' is not an image.",
+                            "Move non-image files out of the class folders.", others[0])
+        if not found:
+            raise DataError(f"the class folder '{name}' is empty.", "Add images to it or remove it.", root / name)
+        files += [(p, code) for p in found]
+    if input_shape is not None and len(input_shape) != 3:
+        raise DataError(f"the model takes inputs of shape {tuple(input_shape)}, not images (channels, height, width).",
+                        "Use a table or .npz for this model, or give --input-shape C,H,W.", root)
+    channels, height, width = input_shape or (None, None, None)
+    arrays = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        for path, _ in files:
+            try:
+                with Image.open(path) as img:
+                    img.load()
+                    if channels is None:
+                        channels = 1 if img.mode in ("L", "1", "I", "F", "I;16") else 3
+                        width, height = img.size
+                    img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+                    arr = np.asarray(img, dtype=np.float32) / 255.0
+            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+                raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.", path) from None
+            except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+                raise DataError(f"the image is suspiciously large ({exc}).",
+                                "Resize it before use; very large images can exhaust memory.", path) from None
+            arrays.append(arr[None] if channels == 1 else arr.transpose(2, 0, 1))
+    if channels not in (1, 3):
+        raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
+                        "Check --input-shape.", root)
+    X = np.stack(arrays).astype(np.float32)
+    target = np.array([code for _, code in files], dtype=np.float64)
+    return Table(X, target, [f"px{i}" for i in range(int(np.prod(X.shape[1:])))], str(root), classes)

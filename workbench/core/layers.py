@@ -1,0 +1,139 @@
+"""Inspect a model: the layer tree with output shapes from a probe forward pass, and its regression head."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .archives import FrozenProgram
+from .errors import ModelError
+
+# Modules that may follow the regression head and are dropped with it.
+HEAD_TAIL = (nn.ReLU, nn.Softplus, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.LeakyReLU, nn.SiLU, nn.ReLU6,
+             nn.Hardtanh, nn.Identity, nn.Dropout, nn.Flatten, nn.Unflatten)
+
+
+@dataclass
+class Layer:
+    name: str
+    type: str
+    depth: int
+    output_shape: tuple[int, ...] | None
+    params: int
+    trainable: bool
+    role: str = ""  # "head", "head activation" (removed on conversion), "new head"
+
+
+@dataclass
+class Inspection:
+    layers: list[Layer]
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...]
+    head: str  # qualified name of the regression head's Linear, "" for a frozen program
+    head_in: int
+    head_out: int
+    tail: list[str] = field(default_factory=list)  # activations after the head, removed on conversion
+
+    def to_dict(self) -> dict:
+        return {"input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
+                "head": self.head, "head_in_features": self.head_in, "head_out_features": self.head_out,
+                "head_tail": self.tail,
+                "layers": [{**vars(layer), "output_shape": list(layer.output_shape) if layer.output_shape
+                            else None} for layer in self.layers]}
+
+
+def _shape(out) -> tuple[int, ...] | None:
+    if isinstance(out, torch.Tensor):
+        return tuple(out.shape)
+    if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
+        return tuple(out[0].shape)
+    return None
+
+
+def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2):
+    """Run one forward pass; return (output, {name: output}, leaf names in call order)."""
+    outputs: dict[str, object] = {}
+    order: list[str] = []
+    leaves = {name for name, m in model.named_modules() if not list(m.children())}
+    hooks = []
+    for name, module in model.named_modules():
+        def hook(_m, _inp, out, name=name):
+            outputs.setdefault(name, out)
+            if name in leaves:
+                order.append(name)
+        hooks.append(module.register_forward_hook(hook))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            device = next((p.device for p in model.parameters()), torch.device("cpu"))
+            out = model(torch.zeros((batch, *input_shape), device=device))
+    except Exception as exc:  # noqa: BLE001 - any failure here means the shape does not fit the model
+        raise ModelError(f"a probe forward pass on a batch of shape {(batch, *input_shape)} failed: "
+                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
+                         "Give the model's real input shape per sample (--input-shape, e.g. 10 or 1,8,8), "
+                         "or data whose columns match the model.") from None
+    finally:
+        for h in hooks:
+            h.remove()
+        model.train(was_training)
+    if not isinstance(out, torch.Tensor):
+        raise ModelError(f"the model returns a {type(out).__name__}, not a tensor.",
+                         "Wrap it so that forward returns the regression output tensor.")
+    return out, outputs, order
+
+
+def find_head(model: nn.Module, input_shape: tuple[int, ...]):
+    """Return (head name, activations after it, probe output, {name: output})."""
+    out, outputs, order = probe(model, input_shape)
+    modules = dict(model.named_modules())
+    linear_calls = [i for i, name in enumerate(order) if isinstance(modules[name], nn.Linear)]
+    if not linear_calls:
+        raise ModelError("the model has no Linear layer, so there is no regression head to replace.",
+                         "The workbench converts models whose output comes from an nn.Linear.")
+    last = linear_calls[-1]
+    head = order[last]
+    if order.count(head) > 1:
+        raise ModelError(f"the head '{head}' is called more than once in forward, so it cannot be replaced.",
+                         "Give the output layer its own nn.Linear.")
+    tail = order[last + 1:]
+    for name in tail:
+        module = modules[name]
+        if not isinstance(module, HEAD_TAIL) or any(True for _ in module.parameters()):
+            raise ModelError(f"the regression head is not a Linear layer: '{name}' ({type(module).__name__}) "
+                             f"comes after the last Linear '{head}'.",
+                             "The workbench replaces a final nn.Linear (optionally followed by an activation); "
+                             "wrap the model so that it ends in one.")
+        if order.count(name) > 1:
+            raise ModelError(f"the activation '{name}' after the head is also used elsewhere in the model, "
+                             "so removing it would change the body.", "Give the output its own activation module.")
+    expected = outputs[head]
+    with torch.no_grad():
+        for name in tail:
+            expected = modules[name](expected)
+    if expected.numel() != out.numel() or not torch.allclose(expected.reshape(out.shape), out, atol=1e-6):
+        raise ModelError(f"forward changes the output of the head '{head}' with something that is not a module "
+                         "(for example F.softplus or a scale inside forward), so it cannot be removed cleanly.",
+                         "Make that step an nn.Module (such as nn.Softplus) or remove it from forward.")
+    return head, tail, out, outputs
+
+
+def inspect_model(model: nn.Module, input_shape: tuple[int, ...]) -> Inspection:
+    input_shape = tuple(int(v) for v in input_shape)
+    if isinstance(model, FrozenProgram):
+        out, outputs, _ = probe(model, input_shape)
+        head, tail, head_in, head_out = "", [], out.shape[1], out.shape[1]
+    else:
+        head, tail, out, outputs = find_head(model, input_shape)
+        linear = model.get_submodule(head)
+        head_in, head_out = linear.in_features, linear.out_features
+    layers = []
+    for name, module in model.named_modules():
+        params = list(module.parameters())
+        role = "head" if name == head else "head activation" if name in tail else ""
+        layers.append(Layer(name or "(model)", type(module).__name__, name.count(".") + 1 if name else 0,
+                            _shape(outputs.get(name)), sum(p.numel() for p in params),
+                            bool(params) and all(p.requires_grad for p in params), role))
+    return Inspection(layers, input_shape, tuple(out.shape[1:]), head, head_in, head_out, tail)

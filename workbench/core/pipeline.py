@@ -1,0 +1,195 @@
+"""One conversion from a recipe: prepare data, convert, train, calibrate, evaluate, export.
+
+Each step is its own function so the GUI can run them one by one on its worker; `convert_checkpoint`
+chains them for the command line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import calibrate as calib
+from . import export as export_mod
+from .data import Table, load_table, make_labels, split_indices
+from .errors import DataError
+from .heads import convert, warm_start_fit
+from .layers import Inspection, inspect_model
+from .load import LoadedModel, load_checkpoint
+from .recipe import Recipe
+from .train import StopToken, TrainResult, predict_logits, seed_everything, train
+
+
+@dataclass
+class PreparedData:
+    table: Table
+    y: np.ndarray
+    classes: list[str]
+    label_info: dict
+    splits: dict[str, np.ndarray]
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+
+    def inputs(self, split: str) -> np.ndarray:
+        X = self.table.X[self.splits[split]]
+        return X if self.mean is None else (X - self.mean) / self.std
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.y[self.splits[split]]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.table.X.shape[1:])
+
+
+@dataclass
+class Run:
+    recipe: Recipe
+    loaded: LoadedModel
+    data: PreparedData
+    inspection: Inspection
+    model: nn.Module
+    head_name: str
+    training: TrainResult
+    logits: dict[str, np.ndarray] = field(default_factory=dict)
+    calibration: calib.Calibration | None = None
+    metrics: dict = field(default_factory=dict)
+    threshold: float | None = None
+
+    @property
+    def binary(self) -> bool:
+        return self.recipe.head.task == "binary"
+
+    def probabilities(self, split: str = "test", calibrated: bool = True) -> np.ndarray:
+        if calibrated and self.calibration is not None:
+            return self.calibration.probabilities(self.logits[split])
+        return calib.Calibration("none", self.recipe.head.task, len(self.data.classes)).probabilities(
+            self.logits[split])
+
+
+def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> PreparedData:
+    """Read and label the data; with `model_shape`, images are resized to it and tables must match it."""
+    d = recipe.data
+    model_shape = tuple(model_shape) if model_shape else None
+    table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None)
+    if model_shape and tuple(table.X.shape[1:]) != model_shape:
+        raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
+                        f"{model_shape}.", "Choose data (or feature columns) that match the model.", d.path)
+    y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins)
+    splits = split_indices(y, d.splits, recipe.seed, d.path)
+    prepared = PreparedData(table, y, classes, info, splits)
+    if d.standardize:
+        train_X = table.X[splits["train"]]
+        axes = 0 if train_X.ndim == 2 else None  # per feature for tables, one scalar for images
+        prepared.mean = train_X.mean(axis=axes).astype(np.float32)
+        std = train_X.std(axis=axes).astype(np.float32)
+        prepared.std = np.where(std > 0, std, 1.0).astype(np.float32)
+    return prepared
+
+
+def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None):
+    if recipe.input_shape:
+        return tuple(recipe.input_shape)
+    if data is not None:
+        return data.input_shape
+    return loaded.input_shape
+
+
+def regression_outputs(model: nn.Module, head: str, X: np.ndarray) -> np.ndarray:
+    """The regression head's pre-activation output for X (what a warm start is fitted on)."""
+    captured = []
+    hook = model.get_submodule(head).register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+    try:
+        model.eval()
+        with torch.no_grad():
+            for i in range(0, len(X), 4096):
+                model(torch.as_tensor(X[i:i + 4096]))
+    finally:
+        hook.remove()
+    return torch.cat(captured).reshape(len(X), -1).numpy()
+
+
+def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
+    shape = model_input_shape(recipe, loaded, data)
+    inspection = inspect_model(loaded.model, shape)
+    warm = None
+    if recipe.head.warm_start:
+        reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
+        warm = warm_start_fit(reg[:, 0], data.labels("train"))
+    seed_everything(recipe.seed)
+    model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
+    return model, head, inspection
+
+
+def calibrate_run(run: Run, method: str) -> Run:
+    """(Re)fit `method` on the calibration split and recompute the test metrics."""
+    n = len(run.data.classes)
+    if method != "none" and not len(run.logits["cal"]):
+        raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
+    run.calibration = calib.fit(method, run.recipe.head.task, n, run.logits["cal"], run.data.labels("cal"))
+    run.recipe = run.recipe.replace(calibration=method)
+    evaluate_run(run)
+    return run
+
+
+def evaluate_run(run: Run) -> dict:
+    from .metrics import evaluate
+
+    y = run.data.labels("test")
+    run.metrics = {
+        "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
+        "labels": run.data.label_info,
+        "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
+                         run.threshold),
+        "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
+                     "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
+                     "seconds": run.training.seconds, "device": run.training.device,
+                     "history": run.training.history},
+    }
+    return run.metrics
+
+
+def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks=(),
+              stop: StopToken | None = None) -> Run:
+    model, head, inspection = build_model(recipe, loaded, data)
+    binary = recipe.head.task == "binary"
+    result = train(model, recipe.head.task, len(data.classes), data.inputs("train"), data.labels("train"),
+                   data.inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop)
+    model.cpu().eval()
+    logits = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), binary).numpy() for s in data.splits}
+    run = Run(recipe, loaded, data, inspection, model, head, result, logits)
+    return calibrate_run(run, recipe.calibration)
+
+
+def export_run(run: Run, folder: str | Path, overwrite: bool = False) -> export_mod.ExportResult:
+    d = run.data
+    preprocess = export_mod.Standardize(d.mean, d.std) if d.mean is not None else None
+    module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
+    example = torch.as_tensor(d.table.X[d.splits["test"]][:256])
+    with torch.no_grad():
+        expected = module.eval()(example).numpy()
+    metadata = {
+        "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
+        "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
+        "input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the program",
+        "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
+        "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
+    }
+    return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite)
+
+
+def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
+                       callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
+                       mlp_activation: str = "relu") -> tuple[Run, export_mod.ExportResult | None]:
+    """The whole job headless: open, prepare, train, calibrate, evaluate and (with `out`) export."""
+    if out is not None:
+        export_mod.check_target(Path(out), Path(checkpoint), overwrite)
+    loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation)
+    data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
+    run = train_run(recipe, loaded, data, callbacks, stop)
+    result = export_run(run, out, overwrite) if out is not None else None
+    return run, result

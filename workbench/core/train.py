@@ -1,0 +1,219 @@
+"""The trainer: a plain function over in-memory tensors that reports through callbacks and a stop token.
+
+Batches are slices of a shuffled index into tensors that already live on the training device, which is
+what makes it faster than a DataLoader over a TensorDataset. Early stopping, the Stop button and closing
+the window all set the same token; the best epoch's weights are restored at the end.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import RecipeError, TrainingError
+from .losses import build_loss
+from .recipe import TrainRecipe
+
+
+class StopToken:
+    """Cooperative stop and pause, checked between batches; safe to set from any thread."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self.reason = ""
+
+    def stop(self, reason: str = "stopped by the user") -> None:
+        self.reason = self.reason or reason
+        self._stop.set()
+        self._running.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stop.is_set()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self) -> None:
+        self._running.wait()
+
+
+class Callback:
+    """No-op hooks; subclass and override what you need. Each receives the event as a dict."""
+
+    def on_train_begin(self, info: dict) -> None: ...
+    def on_batch_end(self, info: dict) -> None: ...
+    def on_epoch_end(self, info: dict) -> None: ...
+    def on_train_end(self, info: dict) -> None: ...
+
+
+@dataclass
+class TrainResult:
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+    cancelled: bool = False
+    device: str = "cpu"
+    seconds: float = 0.0
+    samples_per_second: float = 0.0
+
+
+def pick_device(choice: str) -> torch.device:
+    if choice == "cuda" and not torch.cuda.is_available():
+        raise RecipeError("device is 'cuda' but no CUDA GPU is available here.", "Choose auto or cpu.")
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(choice)
+
+
+def available_devices() -> list[str]:
+    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    return torch.Generator().manual_seed(seed)
+
+
+def _optimizer(train: TrainRecipe, params) -> torch.optim.Optimizer:
+    if train.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=train.lr, momentum=0.9, weight_decay=train.weight_decay)
+    cls = torch.optim.Adam if train.optimizer == "adam" else torch.optim.AdamW
+    return cls(params, lr=train.lr, weight_decay=train.weight_decay)
+
+
+def _schedule(train: TrainRecipe, optimizer, steps_per_epoch: int):
+    if train.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.epochs * steps_per_epoch), "batch"
+    if train.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, train.epochs // 3), gamma=0.1), "epoch"
+    if train.schedule == "plateau":
+        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2), "plateau"
+    return None, ""
+
+
+def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
+    return out.reshape(-1) if binary else out.reshape(out.shape[0], -1)
+
+
+def predict_logits(model: nn.Module, X: torch.Tensor, binary: bool, batch_size: int = 4096) -> torch.Tensor:
+    """Logits for every row of X in eval mode, on X's device."""
+    model.eval()
+    with torch.inference_mode():
+        parts = [shape_logits(model(X[i:i + batch_size]), binary) for i in range(0, len(X), batch_size)]
+    return torch.cat(parts) if parts else torch.empty(0)
+
+
+def _state_copy(model: nn.Module) -> dict:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, y_val, recipe: TrainRecipe,
+          seed: int, callbacks=(), stop: StopToken | None = None) -> TrainResult:
+    """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError."""
+    stop = stop or StopToken()
+    device = pick_device(recipe.device)
+    generator = seed_everything(seed)
+    binary = task == "binary"
+    target_dtype = torch.float32 if binary else torch.long
+    Xt = torch.as_tensor(X_train, dtype=torch.float32).to(device)
+    yt = torch.as_tensor(y_train).to(device, target_dtype)
+    Xv = torch.as_tensor(X_val, dtype=torch.float32).to(device)
+    yv = torch.as_tensor(y_val).to(device, target_dtype)
+    model.to(device)
+    loss_fn = build_loss(recipe, task, n_classes).to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
+    optimizer = _optimizer(recipe, params)
+    n, bs = len(Xt), recipe.batch_size
+    steps = max(1, math.ceil(n / bs))
+    scheduler, when = _schedule(recipe, optimizer, steps)
+    result = TrainResult(device=str(device))
+    best_loss, best_state, bad_epochs = math.inf, _state_copy(model), 0
+    start = time.perf_counter()
+    seen = 0
+
+    def notify(hook: str, info: dict) -> None:
+        for cb in callbacks:
+            getattr(cb, hook)(info)
+
+    notify("on_train_begin", {"epochs": recipe.epochs, "steps_per_epoch": steps, "device": str(device),
+                              "n_train": n, "n_val": len(Xv)})
+    try:
+        for epoch in range(1, recipe.epochs + 1):
+            model.train()
+            order = torch.randperm(n, generator=generator).to(device)
+            total = torch.zeros((), device=device)
+            for step in range(steps):
+                stop.wait_while_paused()
+                if stop.stopped:
+                    break
+                idx = order[step * bs:(step + 1) * bs]
+                xb, yb = Xt[idx], yt[idx]
+                loss = loss_fn(shape_logits(model(xb), binary), yb)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                if when == "batch":
+                    scheduler.step()
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    model.load_state_dict(best_state)
+                    raise TrainingError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}.",
+                                        "Training stopped and the last good weights were kept. Lower the learning "
+                                        "rate, check the data for extreme values, or standardise the features.")
+                total += loss.detach() * len(idx)
+                seen += len(idx)
+                notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
+                                        "elapsed": time.perf_counter() - start, "samples": seen})
+            if stop.stopped:
+                result.cancelled = True
+                break
+            val_logits = predict_logits(model, Xv, binary)
+            val_loss = float(loss_fn(val_logits, yv)) if len(Xv) else float(total / n)
+            val_pred = (val_logits > 0).long() if binary else val_logits.argmax(1)
+            val_acc = float((val_pred == yv.long()).float().mean()) if len(Xv) else float("nan")
+            if when == "epoch":
+                scheduler.step()
+            elif when == "plateau":
+                scheduler.step(val_loss)
+            if val_loss < best_loss - 1e-7:
+                best_loss, best_state, bad_epochs, result.best_epoch = val_loss, _state_copy(model), 0, epoch
+            else:
+                bad_epochs += 1
+            elapsed = time.perf_counter() - start
+            info = {"epoch": epoch, "epochs": recipe.epochs, "train_loss": float(total / n), "val_loss": val_loss,
+                    "val_accuracy": val_acc, "lr": optimizer.param_groups[0]["lr"], "elapsed": elapsed,
+                    "eta": elapsed / epoch * (recipe.epochs - epoch), "best_epoch": result.best_epoch}
+            result.history.append(info)
+            notify("on_epoch_end", info)
+            if recipe.patience and bad_epochs >= recipe.patience:
+                result.stopped_early = True
+                break
+    except torch.cuda.OutOfMemoryError:
+        model.load_state_dict(best_state)
+        raise TrainingError("the GPU ran out of memory.", "Lower the batch size, or train on the cpu.") from None
+    model.load_state_dict(best_state)
+    model.eval()
+    result.seconds = time.perf_counter() - start
+    result.samples_per_second = seen / result.seconds if result.seconds else 0.0
+    notify("on_train_end", {"best_epoch": result.best_epoch, "cancelled": result.cancelled,
+                            "stopped_early": result.stopped_early, "seconds": result.seconds})
+    return result
