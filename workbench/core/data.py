@@ -189,7 +189,7 @@ def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: 
     if small:
         raise DataError(f"class {small[0][0]} has only {small[0][1]} sample(s), too few for {needed} stratified "
                         "splits.", f"Give at least {needed * 2} samples of every class, or merge rare classes.", path)
-    rest, remaining = np.arange(len(y)), 1.0
+    rest = np.arange(len(y))
     out: dict[str, np.ndarray] = {}
     for name, frac in zip(names[::-1], fractions[::-1]):
         if name == "train":
@@ -199,11 +199,11 @@ def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: 
             out[name] = np.array([], dtype=np.int64)
             continue
         try:
-            rest, taken = train_test_split(rest, test_size=frac / remaining, random_state=seed, stratify=y[rest])
+            size = max(int(round(frac * len(y))), len(counts))  # whole samples, at least one per class
+            rest, taken = train_test_split(rest, test_size=size, random_state=seed, stratify=y[rest])
         except ValueError as exc:
             raise DataError(f"the {name} split cannot be made ({exc}).",
                             "Use more data or larger split fractions.", path) from None
         out[name] = np.sort(taken)
-        remaining -= frac
     out["train"] = np.sort(out["train"])
     return {n: out[n] for n in names}

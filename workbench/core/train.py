@@ -194,7 +194,8 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                 scheduler.step()
             elif when == "plateau":
                 scheduler.step(val_loss)
-            if val_loss < best_loss - 1e-7:
+            if val_loss < best_loss - 1e-7 or not recipe.patience:
+                # Without early stopping the user asked for every epoch: the last one is kept.
                 best_loss, best_state, bad_epochs, result.best_epoch = val_loss, _state_copy(model), 0, epoch
             else:
                 bad_epochs += 1

@@ -1,0 +1,74 @@
+"""The command line, run as a user runs it: a subprocess."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+
+def wb(*args, cwd=None, timeout=300):
+    env = dict(os.environ)
+    return subprocess.run([sys.executable, "-m", "workbench.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=env, timeout=timeout)
+
+
+def test_inspect_text_and_json(tutorial_ckpt, models_py):
+    done = wb("inspect", tutorial_ckpt, "--model-source", f"{models_py}:TinyRegressor")
+    assert done.returncode == 0, done.stderr
+    assert "regression head: head (8 -> 1), followed by act" in done.stdout
+    data = json.loads(wb("inspect", tutorial_ckpt, "--model-source", f"{models_py}:TinyRegressor", "--json").stdout)
+    assert data["head"] == "head" and data["head_tail"] == ["act"]
+    assert {row["name"] for row in data["layers"]} >= {"body.0", "head", "act"}
+
+
+def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, tmp_path):
+    out = tmp_path / "out"
+    done = wb("convert", tutorial_ckpt, "--model-source", f"{models_py}:TinyRegressor", "--data", table_csv,
+              "--label", "target", "--task", "binary", "--threshold", "median", "--epochs", "5",
+              "--calibration", "platt", "--seed", "1", "--out", out, "--save-recipe", tmp_path / "r.json")
+    assert done.returncode == 0, done.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("accuracy", "macro_f1", "ece_before", "ece", "brier", "confusion_matrix"):
+        assert key in metrics["test"]
+    assert metrics["classes"] == json.loads((out / "metadata.json").read_text())["classes"]
+    assert "epoch   1/5" in done.stderr and "test accuracy" in done.stdout
+    again = wb("convert", tutorial_ckpt, "--recipe", tmp_path / "r.json", "--out", tmp_path / "again", "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["test"] == metrics["test"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["inspect", "missing.pt"], "no such file"),
+    (["convert", "CKPT", "--data", "nowhere.csv", "--task", "binary", "--threshold", "0", "--out", "o"],
+     "no such data file"),
+    (["convert", "CKPT", "--data", "sklearn:iris", "--task", "binary", "--out", "o"], "binary head needs two"),
+    (["convert", "CKPT", "--data", "sklearn:wine", "--task", "multiclass", "--out", "o"], "model takes (4,)"),
+    (["convert", "CKPT", "--data", "sklearn:iris", "--task", "multiclass", "--loss", "bce", "--out", "o"],
+     "BCE needs a binary head"),
+])
+def test_user_mistakes_exit_non_zero_without_traceback(tutorial_ckpt, models_py, tmp_path, args, message):
+    args = [str(tutorial_ckpt) if a == "CKPT" else a for a in args]
+    if args[0] == "convert":
+        args += ["--model-source", f"{models_py}:TinyRegressor"]
+    done = wb(*args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_untrusted_pickle_refused_from_the_cli(tmp_path, tiny_model, models_py):
+    path = tmp_path / "whole.pt"
+    torch.save(tiny_model, path)
+    done = wb("inspect", path, "--model-source", f"{models_py}:TinyRegressor")
+    assert done.returncode == 2 and "--trust" in done.stderr and "Traceback" not in done.stderr
+    done = wb("inspect", path, "--model-source", f"{models_py}:TinyRegressor", "--trust")
+    assert done.returncode == 0, done.stderr
+
+
+def test_demo_runs_the_whole_job(tmp_path):
+    done = wb("demo", "--out", tmp_path / "demo", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["test"]["accuracy"] > 0.65  # anchors are checked in test_acceptance
+    assert (tmp_path / "demo" / "export" / "model.pt2").is_file()
