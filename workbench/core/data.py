@@ -207,3 +207,17 @@ def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: 
         out[name] = np.sort(taken)
     out["train"] = np.sort(out["train"])
     return {n: out[n] for n in names}
+
+
+def table_columns(path: str) -> list[str]:
+    """The header of a CSV, for choosing the label and feature columns before loading."""
+    p = Path(path)
+    try:
+        with open(p, newline="", encoding="utf-8-sig") as fh:
+            sample = fh.read(4096)
+            if not sample.strip():
+                raise DataError("the table is empty.", "Give a CSV with a header row.", p)
+            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+            return [h.strip() for h in next(csv.reader(sample.splitlines(), dialect))]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"the table cannot be read ({exc}).", "Save it as UTF-8 CSV.", p) from None

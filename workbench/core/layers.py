@@ -129,11 +129,24 @@ def inspect_model(model: nn.Module, input_shape: tuple[int, ...]) -> Inspection:
         head, tail, out, outputs = find_head(model, input_shape)
         linear = model.get_submodule(head)
         head_in, head_out = linear.in_features, linear.out_features
-    layers = []
+    roles = {head: "head", **{name: "head activation" for name in tail}}
+    return Inspection(layer_rows(model, outputs, roles), input_shape, tuple(out.shape[1:]), head, head_in,
+                      head_out, tail)
+
+
+def layer_rows(model: nn.Module, outputs: dict, roles: dict[str, str]) -> list[Layer]:
+    """One row per module, in tree order; `roles` marks names (and everything under them)."""
+    rows = []
     for name, module in model.named_modules():
         params = list(module.parameters())
-        role = "head" if name == head else "head activation" if name in tail else ""
-        layers.append(Layer(name or "(model)", type(module).__name__, name.count(".") + 1 if name else 0,
-                            _shape(outputs.get(name)), sum(p.numel() for p in params),
-                            bool(params) and all(p.requires_grad for p in params), role))
-    return Inspection(layers, input_shape, tuple(out.shape[1:]), head, head_in, head_out, tail)
+        role = next((r for n, r in roles.items() if n and (name == n or name.startswith(n + "."))), "")
+        rows.append(Layer(name or "(model)", type(module).__name__, name.count(".") + 1 if name else 0,
+                          _shape(outputs.get(name)), sum(p.numel() for p in params),
+                          bool(params) and all(p.requires_grad for p in params), role))
+    return rows
+
+
+def converted_rows(model: nn.Module, input_shape: tuple[int, ...], head: str, removed: list[str]) -> list[Layer]:
+    """The layer tree after conversion, with the new head and the removed activations marked."""
+    _, outputs, _ = probe(model, input_shape)
+    return layer_rows(model, outputs, {head: "new head", **{n: "removed" for n in removed}})

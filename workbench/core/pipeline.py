@@ -79,6 +79,12 @@ def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> 
     if model_shape and tuple(table.X.shape[1:]) != model_shape:
         raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
                         f"{model_shape}.", "Choose data (or feature columns) that match the model.", d.path)
+    return label_and_split(table, recipe)
+
+
+def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
+    """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
+    d = recipe.data
     y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins)
     splits = split_indices(y, d.splits, recipe.seed, d.path)
     prepared = PreparedData(table, y, classes, info, splits)

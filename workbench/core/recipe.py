@@ -32,7 +32,7 @@ class DataRecipe:
     threshold: float | None = None  # None: the median of the column
     bins: int = 3
     splits: tuple[float, float, float, float] = (0.6, 0.15, 0.1, 0.15)  # train/val/cal/test
-    standardize: bool = True
+    standardize: bool = False  # off: a pretrained body expects the inputs it was trained on
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,11 @@ class Recipe:
     input_shape: tuple[int, ...] = ()  # per sample; empty: from the data
 
     def replace(self, **changes: Any) -> "Recipe":
-        """Return a copy with top-level or dotted (``"train.lr"``) fields changed."""
+        """A validated copy with top-level or dotted (``"train.lr"``) fields changed; raises RecipeError."""
+        return validate(self.with_changes(**changes))
+
+    def with_changes(self, **changes: Any) -> "Recipe":
+        """Like `replace` but not validated, for forms that show problems next to the fields."""
         nested: dict[str, dict] = {}
         top: dict[str, Any] = {}
         for key, value in changes.items():
@@ -85,7 +89,7 @@ class Recipe:
                 top[part] = value
         for part, subs in nested.items():
             top[part] = dataclasses.replace(getattr(self, part), **subs)
-        return validate(dataclasses.replace(self, **top))
+        return dataclasses.replace(self, **top)
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))

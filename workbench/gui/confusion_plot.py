@@ -1,0 +1,60 @@
+"""Confusion matrix heatmap with counts in the cells and class names on the axes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+MODES = ("counts", "normalised by true class", "normalised by predicted class")
+
+
+class ConfusionPlot(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(title="Confusion matrix")
+        self.plot.setObjectName("confusionPlot")
+        self.plot.setLabel("bottom", "predicted")
+        self.plot.setLabel("left", "true")
+        self.plot.invertY(True)
+        self.plot.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.colormap.get("CET-L12"))  # white -> blue, bundled with pyqtgraph
+        self.plot.addItem(self.image)
+        self.texts: list[pg.TextItem] = []
+        self.matrix = np.zeros((0, 0))
+        self.shown = np.zeros((0, 0))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+
+    def show_matrix(self, matrix, classes: list[str], mode: str = MODES[0]) -> None:
+        self.matrix = np.asarray(matrix, dtype=float)
+        if mode == MODES[1]:
+            shown = self.matrix / np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
+        elif mode == MODES[2]:
+            shown = self.matrix / np.maximum(self.matrix.sum(axis=0, keepdims=True), 1)
+        else:
+            shown = self.matrix
+        self.shown = shown
+        top = shown.max() if shown.size and shown.max() > 0 else 1
+        self.image.setImage(shown, levels=(0, top))
+        for item in self.texts:
+            self.plot.removeItem(item)
+        self.texts = []
+        k = len(classes)
+        for i in range(k):
+            for j in range(k):
+                value = shown[i, j]
+                text = f"{int(value)}" if mode == MODES[0] else f"{value:.2f}"
+                item = pg.TextItem(text, color="w" if value > 0.6 * top else "k", anchor=(0.5, 0.5))
+                item.setPos(j + 0.5, i + 0.5)
+                self.plot.addItem(item)
+                self.texts.append(item)
+        ticks = [[(i + 0.5, name[:14]) for i, name in enumerate(classes)]]
+        self.plot.getAxis("bottom").setTicks(ticks)
+        self.plot.getAxis("left").setTicks(ticks)
+        self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
+
+    def plots(self):
+        return {"confusion_matrix": self.plot}

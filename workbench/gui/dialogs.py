@@ -1,0 +1,40 @@
+"""Error and trust dialogs: what went wrong and what to do, never a bare traceback."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from workbench.core.errors import UntrustedFileError, WorkbenchError
+
+
+def show_error(parent: QWidget, exc: BaseException, title: str = "Could not finish") -> None:
+    box = QMessageBox(parent)
+    box.setIcon(QMessageBox.Critical)
+    box.setWindowTitle(title)
+    if isinstance(exc, WorkbenchError):
+        box.setText(exc.problem[:1].upper() + exc.problem[1:] if exc.problem else str(exc))
+        box.setInformativeText("\n\n".join(filter(None, [exc.fix, f"File: {exc.path}" if exc.path else ""])))
+    else:
+        box.setText(f"Something went wrong inside the workbench ({type(exc).__name__}: {exc}).")
+        box.setInformativeText("This is a bug, not your mistake. Your files were not changed. "
+                               "The details below help to report it.")
+        box.setDetailedText(getattr(exc, "gui_traceback", ""))
+    box.setObjectName("errorDialog")
+    box.exec()
+
+
+def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
+    box = QMessageBox(parent)
+    box.setObjectName("trustDialog")
+    box.setIcon(QMessageBox.Warning if exc.dangerous else QMessageBox.Question)
+    box.setWindowTitle("Trust this file?")
+    box.setText(f"{exc.path}\n\nThis file contains code that runs when it is opened. "
+                + ("It looks DANGEROUS: it would call " + ", ".join(exc.dangerous) + ", which can run programs "
+                   "or change files on your computer." if exc.dangerous else
+                   "Open it only if you know where it comes from."))
+    box.setInformativeText("It would import:\n" + "\n".join(f"  • {name}" for name in exc.imports[:30]))
+    trust = box.addButton("Trust this file and open it", QMessageBox.AcceptRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(QMessageBox.Cancel)
+    box.exec()
+    return box.clickedButton() is trust

@@ -1,0 +1,99 @@
+"""Export dialog: choose a new folder, run the export on the worker, report where the files are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+                               QMessageBox, QProgressBar, QPushButton, QVBoxLayout)
+
+
+class ExportDialog(QDialog):
+    def __init__(self, session, run_job, plots, start_folder: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export the converted model")
+        self.setObjectName("exportDialog")
+        self.session, self.run_job, self.plots = session, run_job, plots
+        self.result = None
+        self.folder = QLineEdit(str(Path(start_folder) / f"{session.loaded.path.stem}-classifier"))
+        self.folder.setObjectName("exportFolder")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder, 1)
+        row.addWidget(browse)
+        self.with_plots = QCheckBox("Also save the evaluation plots (PNG and SVG) in plots/")
+        self.with_plots.setChecked(True)
+        contents = QLabel("The folder will hold <b>model.pt2</b> (a torch.export program from inputs to calibrated "
+                          "probabilities; TorchScript if the model cannot be exported that way), "
+                          "<b>weights.safetensors</b>, <b>metadata.json</b> (classes, recipe, calibration, metrics, "
+                          "source hash), <b>metrics.json</b> and <b>recipe.json</b>. It loads with PyTorch alone.")
+        contents.setWordWrap(True)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        self.status = QLabel("Choose a new or empty folder.")
+        self.status.setObjectName("exportStatus")
+        self.status.setWordWrap(True)
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
+        self.export_button.clicked.connect(self.start)
+        self.close_button.clicked.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Folder:"))
+        layout.addLayout(row)
+        layout.addWidget(self.with_plots)
+        layout.addWidget(contents)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+        self.resize(640, 320)
+
+    def _browse(self):
+        folder = QFileDialog.getExistingDirectory(self, "Parent folder for the export", self.folder.text())
+        if folder:
+            self.folder.setText(str(Path(folder) / Path(self.folder.text()).name))
+
+    def start(self, overwrite: bool = False):
+        from workbench.core.errors import ExportError
+        from workbench.core.export import check_target
+        from workbench.core.pipeline import export_run
+
+        folder = Path(self.folder.text()).expanduser()
+        try:
+            check_target(folder, self.session.loaded.path, overwrite)
+        except ExportError as exc:
+            if "already holds an export" in exc.problem and not overwrite:
+                answer = QMessageBox.question(self, "Replace export?", f"{folder} already holds an export. "
+                                              "Replace it with this one?")
+                if answer == QMessageBox.Yes:
+                    self.start(overwrite=True)
+                return
+            self.status.setText(f"<span style='color:#b00020'>{exc}</span>")
+            return
+        self.export_button.setEnabled(False)
+        self.progress.setRange(0, 0)
+        self.status.setText("Exporting and checking the round trip…")
+        self.run_job(export_run, self.session.run, folder, overwrite, on_done=self._on_done, on_error=self._on_error)
+
+    def _on_done(self, result):
+        self.result = result
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        extra = ""
+        if self.with_plots.isChecked() and self.plots:
+            from .plot_export import save_plots
+
+            extra = f" and {len(save_plots(self.plots, result.folder / 'plots'))} plot files in plots/"
+        self.status.setText(f"Exported to <b>{result.folder}</b>: {', '.join(result.files)}{extra}.<br>"
+                            f"Round-trip check passed: the saved {result.program_format} program reproduces the "
+                            f"workbench's probabilities within {max(result.round_trip_max_abs_diff, 1e-12):.1e}.")
+        self.export_button.setEnabled(True)
+
+    def _on_error(self, exc):
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.export_button.setEnabled(True)
+        self.status.setText(f"<span style='color:#b00020'>{exc}</span>")

@@ -1,0 +1,406 @@
+"""The main window: menus, welcome view, the five workspace tabs, and the jobs they start on workers.
+
+Only Qt is imported at module level so the window paints at once; torch, pyqtgraph and the panels are
+imported when the workspace is first built (right after the first paint).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+
+from .session import Session
+from .welcome import WelcomeView
+
+MAX_RECENT = 10
+
+
+class MainWindow(QMainWindow):
+    def __init__(self):
+        super().__init__()
+        self.setWindowTitle("Conversion Workbench")
+        self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
+        self.settings = QSettings()
+        self.session = Session(self)
+        self.workspace: QTabWidget | None = None
+        self._threads: dict = {}
+        self._stop = None
+        self._generation = 0
+        self.welcome = WelcomeView()
+        self.welcome.open_requested.connect(lambda: self.open_checkpoint())
+        self.welcome.demo_requested.connect(self.open_demo)
+        self.welcome.recent_requested.connect(self.open_checkpoint)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.setCentralWidget(self.stack)
+        self._build_menus()
+        self._refresh_recent()
+        if not self.restoreGeometry(self.settings.value("window/geometry", b"")):
+            self.resize(1280, 800)
+        self.statusBar().showMessage("Open a regression checkpoint to begin.")
+
+    # ----- construction
+    def _action(self, menu, text, slot, shortcut=None, name=None) -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        action.setObjectName(name or text)
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self):
+        file = self.menuBar().addMenu("&File")
+        self._action(file, "&Open checkpoint…", lambda: self.open_checkpoint(), QKeySequence.Open, "openAction")
+        self.recent_menu = file.addMenu("Open &recent")
+        self._action(file, "Open &demo", self.open_demo, name="demoAction")
+        file.addSeparator()
+        self._action(file, "Open recipe…", self.open_recipe, name="openRecipeAction")
+        self._action(file, "&Save recipe…", self.save_recipe, QKeySequence.Save, "saveRecipeAction")
+        file.addSeparator()
+        self.export_action = self._action(file, "&Export…", self.export, "Ctrl+E", "exportAction")
+        self.export_action.setEnabled(False)
+        file.addSeparator()
+        self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
+        help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "About", lambda: QMessageBox.about(
+            self, "Conversion Workbench", "Turns a trained PyTorch regression model into a calibrated classifier."))
+
+    def ensure_workspace(self) -> QTabWidget:
+        if self.workspace is not None:
+            return self.workspace
+        import pyqtgraph as pg
+
+        from workbench.core.train import available_devices
+
+        from .data_panel import DataPanel
+        from .evaluate_panel import EvaluatePanel
+        from .model_panel import ModelPanel
+        from .train_panel import TrainPanel
+        from .training_form import TrainingForm
+
+        pg.setConfigOptions(background="w", foreground="k", antialias=True)
+        s = self.session
+        self.model_panel = ModelPanel(s)
+        self.data_panel = DataPanel(s)
+        self.form = TrainingForm(s, available_devices())
+        self.train_panel = TrainPanel(s)
+        self.evaluate_panel = EvaluatePanel(s)
+        tabs = QTabWidget()
+        tabs.setObjectName("workspaceTabs")
+        for widget, title in ((self.model_panel, "1 Model"), (self.data_panel, "2 Data"),
+                              (self.form, "3 Head && training"), (self.train_panel, "4 Train"),
+                              (self.evaluate_panel, "5 Evaluate && calibrate")):
+            tabs.addTab(widget, title)
+        self.model_panel.reload_requested.connect(self.reload_model)
+        self.data_panel.load_requested.connect(self.load_data)
+        self.form.train_requested.connect(self.start_training)
+        self.train_panel.train_requested.connect(self.start_training)
+        self.train_panel.pause_requested.connect(self._on_pause)
+        self.train_panel.stop_requested.connect(self.stop_training)
+        self.evaluate_panel.calibrate_requested.connect(self.calibrate)
+        for signal in (s.recipe_changed, s.data_changed, s.model_changed, s.busy_changed):
+            signal.connect(self._on_state)
+        s.data_changed.connect(self._on_data_changed)
+        s.run_changed.connect(lambda run: self.export_action.setEnabled(run is not None and not s.busy))
+        self.workspace = tabs
+        self.stack.addWidget(tabs)
+        self._on_state()
+        return tabs
+
+    def show_workspace(self, tab: int | None = None):
+        tabs = self.ensure_workspace()
+        self.stack.setCurrentWidget(tabs)
+        if tab is not None:
+            tabs.setCurrentIndex(tab)
+
+    # ----- jobs on the worker
+    def run_job(self, fn, *args, on_done=None, on_error=None, setup=None, **kwargs):
+        from . import worker as w
+
+        job = w.Worker(fn, *args, **kwargs)
+        if setup:
+            setup(job)
+        job.finished.connect(on_done or (lambda _r: None))
+        job.errored.connect(on_error or self.show_error)
+        thread = w.start(job, self)
+        # The worker has no Qt parent (it moves to the thread), so Python must hold it until the thread ends.
+        self._threads[thread] = job
+        thread.finished.connect(lambda: self._threads.pop(thread, None))
+        return job
+
+    def show_error(self, exc):
+        from .dialogs import show_error
+
+        self.statusBar().showMessage(str(exc)[:200])
+        show_error(self, exc)
+
+    def wait_for_jobs(self, timeout_ms: int = 30000):
+        for thread in list(self._threads):
+            thread.quit()
+            thread.wait(timeout_ms)
+
+    # ----- opening
+    def open_checkpoint(self, path: str | None = None, trusted: bool = False):
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "Open a regression checkpoint",
+                                                  self.settings.value("paths/open", ""),
+                                                  "Checkpoints (*.pt *.pth *.ckpt *.bin *.safetensors *.pt2 *.ts);;"
+                                                  "All files (*)")
+            if not path:
+                return
+        self.stop_training(wait=True)
+        self._generation += 1
+        self.show_workspace(0)
+        try:
+            source, args, shape = self.model_panel.model_settings()
+        except ValueError as exc:
+            QMessageBox.warning(self, "Model settings", f"{exc}")
+            return
+        self.session.update(model_source=source, model_args=args or {}, input_shape=tuple(shape or ()))
+        self.statusBar().showMessage(f"Opening {path} …")
+        self.settings.setValue("paths/open", str(Path(path).parent))
+        self.run_job(_load_and_inspect, path, source, args, shape, trusted,
+                     on_done=lambda result, p=path: self._on_loaded(p, result),
+                     on_error=lambda exc, p=path: self._on_load_error(p, exc))
+
+    def reload_model(self):
+        if self.session.loaded is not None:
+            self.open_checkpoint(str(self.session.loaded.path))
+
+    def _on_loaded(self, path, result):
+        loaded, inspection = result
+        self.session.set_model(loaded, inspection)
+        self._remember(path)
+        self.setWindowTitle(f"Conversion Workbench — {Path(path).name}")
+        self.statusBar().showMessage(f"Opened {path} ({loaded.format}).")
+        if inspection is None and self.session.data is not None:
+            self._on_data_changed(self.session.data)
+
+    def _on_load_error(self, path, exc):
+        from workbench.core.errors import UntrustedFileError
+
+        from .dialogs import ask_trust
+
+        if isinstance(exc, UntrustedFileError):
+            if ask_trust(self, exc):
+                self.open_checkpoint(path, trusted=True)
+            else:
+                self.statusBar().showMessage(f"Not opened: {path} was not trusted.")
+            return
+        self.show_error(exc)
+
+    def load_data(self, path: str):
+        if not path:
+            return
+        self.show_workspace()
+        if path != self.session.recipe.data.path:
+            self.session.update(**{"data.path": path, "data.features": ()})
+        d = self.session.recipe.data
+        if not path.startswith("sklearn:") and Path(path).suffix.lower() in (".csv", ".tsv", ".txt"):
+            from workbench.core.data import table_columns
+            from workbench.core.errors import WorkbenchError
+
+            try:
+                columns = table_columns(path)
+            except WorkbenchError as exc:
+                self.show_error(exc)
+                return
+            if d.label not in columns:
+                self.session.update(**{"data.label": columns[-1]})
+                d = self.session.recipe.data
+        from workbench.core.data import load_table
+
+        shape = self.session.recipe.input_shape or (self.session.loaded.input_shape if self.session.loaded else None)
+        self.statusBar().showMessage(f"Reading {path} …")
+        self.run_job(load_table, d.path, d.label, d.features, shape if shape and len(shape) == 3 else None,
+                     on_done=self._on_table_loaded)
+
+    def _on_table_loaded(self, table):
+        self.session.set_table(table)
+        self.statusBar().showMessage(f"Read {table.source}: {len(table.X)} samples.")
+
+    def _on_data_changed(self, data):
+        s = self.session
+        if data is not None and s.loaded is not None and s.inspection is None:
+            from workbench.core.layers import inspect_model
+
+            self.run_job(inspect_model, s.loaded.model, data.input_shape, on_done=s.set_inspection)
+
+    # ----- training
+    def _on_state(self, *_):
+        if self.workspace is None:
+            return
+        blockers = self.form.blockers()
+        self.train_panel.set_can_train(not blockers, "Cannot train: " + blockers[0] if blockers else "")
+
+    def start_training(self):
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.pipeline import train_run
+        from workbench.core.recipe import validate
+        from workbench.core.train import StopToken
+
+        s = self.session
+        blockers = self.form.blockers()
+        if blockers:
+            self.statusBar().showMessage("Cannot train: " + blockers[0])
+            return
+        try:
+            recipe = validate(s.recipe)
+        except WorkbenchError as exc:
+            self.show_error(exc)
+            return
+        self._stop = StopToken()
+        generation = self._generation
+
+        def wire(job):
+            job._kwargs["callbacks"] = (job,)
+            job.begun.connect(self.train_panel.on_begin)
+            job.batch.connect(self.train_panel.on_batches)
+            job.epoch.connect(self.train_panel.on_epoch)
+
+        s.set_busy(True)
+        self.show_workspace(3)
+        self.statusBar().showMessage("Training…")
+        self.run_job(train_run, recipe, s.loaded, s.data, stop=self._stop, setup=wire,
+                     on_done=lambda run: self._on_trained(generation, run),
+                     on_error=self._on_train_error)
+
+    def _on_trained(self, generation, run):
+        self.session.set_busy(False)
+        if generation != self._generation:
+            return  # a new checkpoint was opened meanwhile; this run belongs to the old one
+        self.session.set_run(run)
+        self.statusBar().showMessage(f"Trained: test accuracy {run.metrics['test']['accuracy']:.3f}.")
+
+    def _on_train_error(self, exc):
+        self.session.set_busy(False)
+        self.show_error(exc)
+
+    def _on_pause(self, paused: bool):
+        if self._stop is not None:
+            (self._stop.pause if paused else self._stop.resume)()
+
+    def stop_training(self, wait: bool = False):
+        if self._stop is not None and self.session.busy:
+            self._stop.stop()
+            if wait:
+                self.wait_for_jobs()
+
+    def calibrate(self, method: str):
+        from workbench.core.pipeline import calibrate_run
+
+        if self.session.run is None:
+            return
+        self.session.set_busy(True)
+
+        def done(run):
+            self.session.set_busy(False)
+            self.session.set_run(run)
+
+        def failed(exc):
+            self.session.set_busy(False)
+            self.show_error(exc)
+
+        self.run_job(calibrate_run, self.session.run, method, on_done=done, on_error=failed)
+
+    # ----- files
+    def export(self):
+        if self.session.run is None:
+            return
+        from .export_dialog import ExportDialog
+
+        start = self.settings.value("paths/export", str(Path.home()))
+        dialog = ExportDialog(self.session, self.run_job, self.evaluate_panel.plots(), start, self)
+        dialog.exec()
+        if dialog.result is not None:
+            self.settings.setValue("paths/export", str(dialog.result.folder.parent))
+        return dialog
+
+    def save_recipe(self):
+        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
+                                              "Recipe (*.json)")
+        if path:
+            self.session.recipe.save(path)
+            self.settings.setValue("paths/recipe", path)
+            self.statusBar().showMessage(f"Saved the recipe to {path}.")
+
+    def open_recipe(self, path: str | None = None):
+        from workbench.core import recipe as rc
+        from workbench.core.errors import WorkbenchError
+
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", self.settings.value("paths/recipe", ""),
+                                                  "Recipe (*.json *.toml)")
+            if not path:
+                return
+        try:
+            recipe = rc.load(path)
+        except WorkbenchError as exc:
+            self.show_error(exc)
+            return
+        self.show_workspace()
+        self.session.set_recipe(recipe)
+        if recipe.data.path:
+            self.load_data(recipe.data.path)
+        self.statusBar().showMessage(f"Opened the recipe {path}.")
+
+    def open_demo(self):
+        from workbench.core.demo import build_diabetes
+
+        folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))
+        self.statusBar().showMessage(f"Building the demo in {folder} (a few seconds)…")
+        self.show_workspace(0)
+        self.run_job(build_diabetes, folder, on_done=self._on_demo_built)
+
+    def _on_demo_built(self, result):
+        ckpt, recipe = result
+        self.session.set_recipe(recipe)
+        self.model_panel.source.setText(recipe.model_source)
+        self.open_checkpoint(str(ckpt))
+        self.load_data(recipe.data.path)
+
+    def _remember(self, path: str):
+        recent = [p for p in self.settings.value("recent", [], list) or [] if p != path]
+        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
+        self._refresh_recent()
+
+    def _refresh_recent(self):
+        recent = [p for p in (self.settings.value("recent", [], list) or []) if p]
+        self.recent_menu.clear()
+        for path in recent:
+            action = self.recent_menu.addAction(path)
+            action.triggered.connect(lambda _c=False, p=path: self.open_checkpoint(p))
+        self.recent_menu.setEnabled(bool(recent))
+        self.welcome.set_recent(recent)
+
+    # ----- Qt events
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):
+        paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if paths:
+            event.acceptProposedAction()
+            QTimer.singleShot(0, lambda: self.open_checkpoint(paths[0]))
+
+    def closeEvent(self, event):
+        self.stop_training()
+        self.wait_for_jobs()
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        super().closeEvent(event)
+
+
+def _load_and_inspect(path, source, args, shape, trusted):
+    """Worker job: open the checkpoint and, when its input shape is known, inspect it."""
+    from workbench.core.layers import inspect_model
+    from workbench.core.load import load_checkpoint
+
+    loaded = load_checkpoint(path, source, args, trusted)
+    shape = shape or loaded.input_shape
+    return loaded, (inspect_model(loaded.model, shape) if shape else None)

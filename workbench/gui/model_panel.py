@@ -1,0 +1,159 @@
+"""The model view: where the checkpoint came from, its layer tree with the head marked, freeze checkboxes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+COLUMNS = ["Layer", "Type", "Output shape", "Parameters", "Trainable", "Freeze", "Role"]
+HEAD_BRUSH = QBrush(QColor(255, 236, 179))
+NEW_BRUSH = QBrush(QColor(200, 240, 200))
+
+
+class ModelPanel(QWidget):
+    reload_requested = Signal()
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.title = QLabel("No model open. Use File ▸ Open, drop a checkpoint on the window, or open the demo.")
+        self.title.setObjectName("modelTitle")
+        self.title.setWordWrap(True)
+        self.notes = QLabel()
+        self.notes.setWordWrap(True)
+        self.notes.setStyleSheet("color: #555")
+        self.source = QLineEdit()
+        self.source.setPlaceholderText("path/to/models.py:ClassName (only for weights without an architecture)")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_source)
+        self.args = QLineEdit()
+        self.args.setPlaceholderText('constructor arguments as JSON, e.g. {"hidden": 64}')
+        self.shape = QLineEdit()
+        self.shape.setPlaceholderText("per sample, e.g. 10 or 1,8,8 (from the data when empty)")
+        self.reload = QPushButton("Reload model")
+        self.reload.clicked.connect(self.reload_requested)
+        row = QHBoxLayout()
+        row.addWidget(self.source, 1)
+        row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("Model source:", row)
+        form.addRow("Model arguments:", self.args)
+        shape_row = QHBoxLayout()
+        shape_row.addWidget(self.shape, 1)
+        shape_row.addWidget(self.reload)
+        form.addRow("Input shape:", shape_row)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("layerTree")
+        self.tree.setHeaderLabels(COLUMNS)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.header().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.tree.header().setStretchLastSection(True)
+        self.tree.itemChanged.connect(self._on_item_changed)
+        self.head_label = QLabel()
+        self.head_label.setObjectName("headLabel")
+        self.head_label.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.notes)
+        layout.addLayout(form)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.head_label)
+        session.model_changed.connect(self._on_model_changed)
+        session.inspection_changed.connect(self._on_inspection_changed)
+        session.run_changed.connect(self._on_run_changed)
+        session.recipe_changed.connect(self._on_recipe_changed)
+        self._on_recipe_changed(session.recipe)
+
+    def _browse_source(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Model source file", "", "Python files (*.py)")
+        if path:
+            cls = self.source.text().rpartition(":")[2] if ":" in self.source.text() else "ClassName"
+            self.source.setText(f"{path}:{cls}")
+
+    def _on_recipe_changed(self, recipe):
+        if self.source.text() != recipe.model_source:
+            self.source.setText(recipe.model_source)
+        shape = ",".join(map(str, recipe.input_shape))
+        if self.shape.text() != shape and recipe.input_shape:
+            self.shape.setText(shape)
+
+    def _on_model_changed(self, loaded):
+        if loaded is None:
+            return
+        self.title.setText(f"<b>{loaded.path.name}</b> — {loaded.format} — sha256 {loaded.sha256[:12]}…")
+        self.notes.setText(" ".join(loaded.notes))
+
+    def _on_inspection_changed(self, inspection):
+        self._fill(inspection.layers if inspection else [], editable=True)
+        if inspection is None:
+            self.head_label.setText("Give the input shape (or choose data) to see output shapes and the head.")
+            return
+        tail = f", followed by {', '.join(inspection.tail)} (removed on conversion)" if inspection.tail else ""
+        self.head_label.setText(f"Regression head: <b>{inspection.head or 'the whole program'}</b> "
+                                f"({inspection.head_in} → {inspection.head_out}){tail}. "
+                                f"Input {inspection.input_shape} → output {inspection.output_shape}.")
+
+    def _on_run_changed(self, run):
+        if run is None:
+            self._on_inspection_changed(self.session.inspection)
+            return
+        from workbench.core.layers import converted_rows
+
+        rows = converted_rows(run.model, run.inspection.input_shape, run.head_name, run.inspection.tail)
+        self._fill(rows, editable=False)
+        self.head_label.setText(f"Converted: new <b>{run.recipe.head.task}</b> head at <b>{run.head_name}</b> "
+                                f"({len(run.data.classes)} classes).")
+
+    def _fill(self, layers, editable: bool):
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        frozen = set(self.session.recipe.head.frozen_layers)
+        parents: list[QTreeWidgetItem] = []
+        for layer in layers:
+            shape = "×".join(map(str, layer.output_shape[1:])) if layer.output_shape else "—"
+            item = QTreeWidgetItem([layer.name.rpartition(".")[2] if layer.depth else layer.name, layer.type, shape,
+                                    f"{layer.params:,}", ("yes" if layer.trainable else "no") if layer.params else "—",
+                                    "", layer.role])
+            item.setData(0, Qt.UserRole, layer.name)
+            item.setTextAlignment(3, Qt.AlignRight | Qt.AlignVCenter)
+            if editable and layer.params and layer.depth and layer.role not in ("head", "head activation"):
+                item.setCheckState(5, Qt.Checked if layer.name in frozen else Qt.Unchecked)
+            if layer.role:
+                for col in range(len(COLUMNS)):
+                    item.setBackground(col, NEW_BRUSH if layer.role == "new head" else HEAD_BRUSH)
+                font = QFont()
+                font.setBold(True)
+                item.setFont(0, font)
+            del parents[layer.depth:]
+            (parents[-1].addChild(item) if parents else self.tree.addTopLevelItem(item))
+            parents.append(item)
+        self.tree.expandToDepth(1)
+        self.tree.blockSignals(False)
+
+    def _on_item_changed(self, item, column):
+        if column != 5:
+            return
+        frozen = []
+        stack = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        while stack:
+            node = stack.pop()
+            if node.data(5, Qt.CheckStateRole) is not None and node.checkState(5) == Qt.Checked:
+                frozen.append(node.data(0, Qt.UserRole))
+            stack += [node.child(i) for i in range(node.childCount())]
+        self.session.update(**{"head.frozen_layers": tuple(sorted(frozen))})
+
+    def model_settings(self) -> tuple[str, dict | None, tuple[int, ...] | None]:
+        """Model source, arguments and input shape as typed; raises ValueError with a readable reason."""
+        import json
+
+        args = None
+        if self.args.text().strip():
+            args = json.loads(self.args.text())
+            if not isinstance(args, dict):
+                raise ValueError('model arguments must be a JSON object such as {"hidden": 64}')
+        shape = None
+        if self.shape.text().strip():
+            shape = tuple(int(v) for v in self.shape.text().replace("x", ",").split(",") if v.strip())
+        return self.source.text().strip(), args, shape

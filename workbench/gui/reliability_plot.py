@@ -1,0 +1,55 @@
+"""Reliability diagram: per-bin accuracy against confidence with the diagonal and the gaps, before and
+after calibration, and the confidence histogram underneath. The bins come from core.metrics."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+
+class ReliabilityPlot(QWidget):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(title="Reliability")
+        self.plot.setObjectName("reliabilityPlot")
+        self.plot.setLabel("bottom", "confidence")
+        self.plot.setLabel("left", "accuracy")
+        self.plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.plot.addLegend(offset=(10, 10))
+        self.plot.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=pg.QtCore.Qt.DashLine), name="perfect")
+        self.gaps = pg.BarGraphItem(x=[], height=[], width=0.05, y0=[], brush=pg.mkBrush(214, 39, 40, 70),
+                                    pen=pg.mkPen(None))
+        self.plot.addItem(self.gaps)
+        self.before = self.plot.plot(pen=pg.mkPen("#ff7f0e", width=1.5, style=pg.QtCore.Qt.DotLine), symbol="t",
+                                     symbolSize=7, symbolBrush="#ff7f0e", name="before calibration")
+        self.after = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=7,
+                                    symbolBrush="#1f77b4", name="after calibration")
+        self.hist = pg.PlotWidget(title="Confidence histogram")
+        self.hist.setXLink(self.plot)
+        self.hist.setLabel("bottom", "confidence")
+        self.hist_bars = pg.BarGraphItem(x=[], height=[], width=0.05, brush=pg.mkBrush(31, 119, 180, 150))
+        self.hist.addItem(self.hist_bars)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 3)
+        layout.addWidget(self.hist, 1)
+
+    def show_bins(self, after: dict, before: dict | None = None) -> None:
+        edges = np.asarray(after["edges"])
+        centers, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
+        count = np.asarray(after["count"])
+        used = count > 0
+        conf, acc = np.asarray(after["confidence"]), np.asarray(after["accuracy"])
+        self.after.setData(conf[used], acc[used])
+        self.gaps.setOpts(x=centers[used], y0=np.minimum(conf, acc)[used], height=np.abs(conf - acc)[used],
+                          width=width * 0.8)
+        if before is not None:
+            b_used = np.asarray(before["count"]) > 0
+            self.before.setData(np.asarray(before["confidence"])[b_used], np.asarray(before["accuracy"])[b_used])
+        else:
+            self.before.setData([], [])
+        self.hist_bars.setOpts(x=centers, height=count, width=width * 0.9)
+
+    def plots(self):
+        return {"reliability": self.plot, "confidence_histogram": self.hist}

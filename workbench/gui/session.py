@@ -1,0 +1,89 @@
+"""What the window is working on: the recipe, the opened model, the data and the latest run.
+
+Panels take the session in their constructor, edit it through its setters and listen to its signals.
+It holds references only; all the work is done by `workbench.core`.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+from workbench.core.recipe import Recipe
+
+
+class Session(QObject):
+    recipe_changed = Signal(object)  # Recipe
+    model_changed = Signal(object)  # LoadedModel | None
+    inspection_changed = Signal(object)  # Inspection | None
+    table_changed = Signal(object)  # Table | None
+    data_changed = Signal(object)  # PreparedData | None
+    data_error = Signal(str)
+    run_changed = Signal(object)  # Run | None
+    busy_changed = Signal(bool)  # a worker is training / loading
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.recipe = Recipe()
+        self.loaded = None
+        self.inspection = None
+        self.table = None
+        self.data = None
+        self.run = None
+        self.busy = False
+
+    def set_recipe(self, recipe: Recipe) -> None:
+        if recipe != self.recipe:
+            old, self.recipe = self.recipe, recipe
+            self.recipe_changed.emit(recipe)
+            if self.table is not None and _data_fields(old) != _data_fields(recipe):
+                self.relabel()
+
+    def update(self, **changes) -> None:
+        self.set_recipe(self.recipe.with_changes(**changes))
+
+    def set_model(self, loaded, inspection) -> None:
+        self.loaded, self.inspection = loaded, inspection
+        self.set_run(None)
+        self.model_changed.emit(loaded)
+        self.inspection_changed.emit(inspection)
+
+    def set_inspection(self, inspection) -> None:
+        self.inspection = inspection
+        self.inspection_changed.emit(inspection)
+
+    def set_table(self, table) -> None:
+        self.table = table
+        self.table_changed.emit(table)
+        self.relabel()
+
+    def relabel(self) -> None:
+        """Derive labels and splits for the current table and recipe (fast; on the GUI thread)."""
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.pipeline import label_and_split
+        from workbench.core.recipe import problems
+
+        if self.table is None:
+            self.data = None
+        else:
+            bad = [p for p in problems(self.recipe) if p[0].startswith("data.") or p[0] == "head.task"]
+            try:
+                if bad:
+                    raise WorkbenchError(f"{bad[0][0]} {bad[0][1]}.")
+                self.data = label_and_split(self.table, self.recipe)
+            except WorkbenchError as exc:
+                self.data = None
+                self.data_error.emit(str(exc))
+        self.data_changed.emit(self.data)
+
+    def set_run(self, run) -> None:
+        self.run = run
+        self.run_changed.emit(run)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self.busy_changed.emit(busy)
+
+
+def _data_fields(recipe: Recipe):
+    d = recipe.data
+    return (d.label_mode, d.threshold, d.bins, d.splits, d.standardize, recipe.head.task, recipe.seed)

@@ -1,0 +1,111 @@
+"""The training view: live curves, progress with ETA, and Train / Pause / Stop."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
+
+from .loss_plot import LossPlot
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+class TrainPanel(QWidget):
+    train_requested = Signal()
+    pause_requested = Signal(bool)  # True: pause, False: resume
+    stop_requested = Signal()
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.curves = LossPlot()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("trainProgress")
+        self.progress.setFormat("Not started")
+        self.progress.setValue(0)
+        self.status = QLabel("Configure the head and press Train.")
+        self.status.setObjectName("trainStatus")
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("trainButton")
+        self.pause_button = QPushButton("Pause")
+        self.pause_button.setObjectName("pauseButton")
+        self.pause_button.setCheckable(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.setObjectName("stopButton")
+        self.train_button.clicked.connect(self.train_requested)
+        self.pause_button.toggled.connect(self._on_pause_toggled)
+        self.stop_button.clicked.connect(self.stop_requested)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.train_button)
+        buttons.addWidget(self.pause_button)
+        buttons.addWidget(self.stop_button)
+        buttons.addWidget(self.progress, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        layout.addWidget(self.curves, 1)
+        session.busy_changed.connect(self._on_busy_changed)
+        session.run_changed.connect(self._on_run_changed)
+        self._on_busy_changed(False)
+        self._steps = 1
+        self._epochs = 1
+
+    def set_can_train(self, allowed: bool, reason: str) -> None:
+        self.train_button.setEnabled(allowed and not self.session.busy)
+        self.train_button.setToolTip(reason)
+        if not self.session.busy and self.session.run is None:
+            self.status.setText(reason or "Ready to train.")
+
+    def _on_pause_toggled(self, paused: bool):
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_requested.emit(paused)
+        if paused:
+            self.status.setText("Paused. Resume to continue, or Stop to keep the best epoch so far.")
+
+    def _on_busy_changed(self, busy: bool):
+        self.pause_button.setEnabled(busy)
+        self.stop_button.setEnabled(busy)
+        self.train_button.setEnabled(not busy)
+        if not busy:
+            self.pause_button.blockSignals(True)
+            self.pause_button.setChecked(False)
+            self.pause_button.setText("Pause")
+            self.pause_button.blockSignals(False)
+
+    def on_begin(self, info: dict):
+        self.curves.clear()
+        self._steps, self._epochs = info["steps_per_epoch"], info["epochs"]
+        self.progress.setRange(0, self._steps * self._epochs)
+        self.progress.setValue(0)
+        self.progress.setFormat("Starting…")
+        self.status.setText(f"Training on {info['device']}: {info['n_train']} samples, "
+                            f"up to {info['epochs']} epochs.")
+
+    def on_batches(self, infos: list[dict]):
+        self.curves.add_batches(infos)
+        last = infos[-1]
+        done = (last["epoch"] - 1) * self._steps + last["step"]
+        self.progress.setValue(done)
+        eta = last["elapsed"] / max(done, 1) * (self._steps * self._epochs - done)
+        self.progress.setFormat(f"Epoch {last['epoch']}/{self._epochs} · {done * 100 // max(self.progress.maximum(), 1)}%"
+                                f" · ETA {_clock(eta)}")
+
+    def on_epoch(self, info: dict):
+        self.curves.add_epoch(info)
+        if not self.pause_button.isChecked():
+            self.status.setText(f"Epoch {info['epoch']}: train loss {info['train_loss']:.4f}, validation loss "
+                                f"{info['val_loss']:.4f}, accuracy {info['val_accuracy']:.3f} "
+                                f"(best epoch so far: {info['best_epoch']}).")
+
+    def _on_run_changed(self, run):
+        if run is None:
+            return
+        t = run.training
+        self.progress.setValue(self.progress.maximum())
+        why = "stopped by you" if t.cancelled else "stopped early" if t.stopped_early else "finished"
+        self.progress.setFormat(f"Done ({why})")
+        self.status.setText(f"Training {why} after {len(t.history)} epochs in {t.seconds:.1f} s; the weights of "
+                            f"epoch {t.best_epoch} were kept. See the Evaluate tab.")

@@ -1,0 +1,218 @@
+"""The head and training form: every choice of the recipe, with problems explained next to their field."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from workbench.core import recipe as rc
+
+
+def _spin(lo, hi, step, decimals=None):
+    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
+    box.setRange(lo, hi)
+    box.setSingleStep(step)
+    if decimals is not None:
+        box.setDecimals(decimals)
+    return box
+
+
+class TrainingForm(QWidget):
+    train_requested = Signal()
+
+    def __init__(self, session, devices: list[str], parent=None):
+        super().__init__(parent)
+        self.session = session
+        self._updating = False
+        self.errors: dict[str, QLabel] = {}
+        self.widgets: dict[str, QWidget] = {}
+        head = QGroupBox("Head")
+        hform = QFormLayout(head)
+        self._add(hform, "head.task", "Task:", self._combo(rc.TASKS))
+        self._add(hform, "head.dropout", "Dropout before the head:", _spin(0.0, 0.95, 0.05, 2))
+        self._add(hform, "head.hidden", "Hidden layer width (0 = none):", _spin(0, 4096, 16))
+        self._add(hform, "head.freeze", "Freeze:", self._combo(("none", "body")))
+        self.widgets["head.freeze"].setEditable(False)
+        self._add(hform, "head.warm_start", "Warm start from the regression head:", QCheckBox())
+        self._add(hform, "calibration", "Calibration:", self._combo(rc.CALIBRATIONS))
+
+        loss = QGroupBox("Loss")
+        lform = QFormLayout(loss)
+        self._add(lform, "train.loss", "Loss:", self._combo(rc.LOSSES))
+        self._add(lform, "train.pos_weight", "Positive class weight (0 = none):", _spin(0.0, 1000.0, 0.5, 3))
+        self._add(lform, "train.class_weights", "Class weights:", QLineEdit())
+        self.widgets["train.class_weights"].setPlaceholderText("comma-separated, one per class; empty = equal")
+        self.balance = QPushButton("Propose from class counts")
+        self.balance.clicked.connect(self._propose_weights)
+        lform.addRow("", self.balance)
+        self.imbalance = QLabel()
+        self.imbalance.setWordWrap(True)
+        self.imbalance.setStyleSheet("color: #8a5a00")
+        lform.addRow("", self.imbalance)
+        self._add(lform, "train.label_smoothing", "Label smoothing:", _spin(0.0, 0.5, 0.05, 2))
+        self._add(lform, "train.focal_gamma", "Focal gamma:", _spin(0.0, 10.0, 0.5, 2))
+
+        opt = QGroupBox("Training")
+        oform = QFormLayout(opt)
+        self._add(oform, "train.optimizer", "Optimizer:", self._combo(rc.OPTIMIZERS))
+        self._add(oform, "train.lr", "Learning rate:", _spin(1e-6, 10.0, 1e-4, 6))
+        self._add(oform, "train.weight_decay", "Weight decay:", _spin(0.0, 1.0, 1e-3, 5))
+        self._add(oform, "train.schedule", "Schedule:", self._combo(rc.SCHEDULES))
+        self._add(oform, "train.epochs", "Epochs:", _spin(1, 10000, 1))
+        self._add(oform, "train.batch_size", "Batch size:", _spin(1, 1 << 16, 16))
+        self._add(oform, "train.patience", "Early stopping patience (0 = off):", _spin(0, 1000, 1))
+        self._add(oform, "seed", "Seed:", _spin(0, 2**31 - 1, 1))
+        self._add(oform, "train.device", "Device:", self._combo(tuple(devices)))
+
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("formTrainButton")
+        self.train_button.clicked.connect(self.train_requested)
+        self.reason = QLabel()
+        self.reason.setObjectName("trainReason")
+        self.reason.setWordWrap(True)
+        self.reason.setStyleSheet("color: #b00020")
+        columns = QHBoxLayout()
+        left = QVBoxLayout()
+        left.addWidget(head)
+        left.addWidget(loss)
+        left.addStretch(1)
+        right = QVBoxLayout()
+        right.addWidget(opt)
+        right.addStretch(1)
+        columns.addLayout(left, 1)
+        columns.addLayout(right, 1)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.train_button)
+        bottom.addWidget(self.reason, 1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(columns, 1)
+        layout.addLayout(bottom)
+        session.recipe_changed.connect(self._on_recipe_changed)
+        session.inspection_changed.connect(self._on_inspection_changed)
+        session.data_changed.connect(lambda _d: self._refresh_state())
+        session.model_changed.connect(lambda _m: self._refresh_state())
+        session.busy_changed.connect(self._on_busy_changed)
+        self._on_recipe_changed(session.recipe)
+
+    def _combo(self, items) -> QComboBox:
+        box = QComboBox()
+        box.addItems(list(items))
+        return box
+
+    def _add(self, form: QFormLayout, field: str, label: str, widget: QWidget) -> None:
+        self.widgets[field] = widget
+        error = QLabel()
+        error.setStyleSheet("color: #b00020")
+        error.setWordWrap(True)
+        error.hide()
+        self.errors[field] = error
+        cell = QVBoxLayout()
+        cell.setSpacing(0)
+        cell.addWidget(widget)
+        cell.addWidget(error)
+        form.addRow(label, cell)
+        widget.setObjectName(field.replace(".", "_"))
+        if isinstance(widget, QComboBox):
+            widget.currentTextChanged.connect(lambda v, f=field: self._changed(f, v))
+        elif isinstance(widget, QCheckBox):
+            widget.toggled.connect(lambda v, f=field: self._changed(f, v))
+        elif isinstance(widget, QLineEdit):
+            widget.editingFinished.connect(lambda f=field, w=widget: self._changed(f, w.text()))
+        else:
+            widget.valueChanged.connect(lambda v, f=field: self._changed(f, v))
+
+    def _changed(self, field: str, value) -> None:
+        if self._updating:
+            return
+        if field == "train.pos_weight":
+            value = value or None
+        elif field == "train.class_weights":
+            try:
+                value = tuple(float(v) for v in str(value).split(",") if v.strip())
+            except ValueError:
+                self.errors[field].setText("give numbers separated by commas")
+                self.errors[field].show()
+                return
+        self.session.update(**{field: value})
+
+    def _propose_weights(self):
+        from workbench.core.losses import proposed_weights
+
+        data = self.session.data
+        if data is None:
+            return
+        import numpy as np
+
+        weights = proposed_weights(np.bincount(data.labels("train"), minlength=len(data.classes)))
+        if self.session.recipe.head.task == "binary":
+            self.session.update(**{"train.pos_weight": round(weights[1] / weights[0], 4), "train.class_weights": ()})
+        else:
+            self.session.update(**{"train.class_weights": tuple(weights)})
+
+    def _on_inspection_changed(self, inspection):
+        box: QComboBox = self.widgets["head.freeze"]
+        self._updating = True
+        current = box.currentText()
+        box.clear()
+        box.addItems(["none", "body"])
+        if inspection is not None:
+            box.addItems([f"upto:{layer.name}" for layer in inspection.layers
+                          if layer.params and layer.depth and not layer.role])
+        box.setCurrentText(current if box.findText(current) >= 0 else self.session.recipe.head.freeze)
+        self._updating = False
+        self._refresh_state()
+
+    def _on_recipe_changed(self, recipe):
+        self._updating = True
+        for field, widget in self.widgets.items():
+            part, _, name = field.partition(".")
+            value = getattr(getattr(recipe, part), name) if name else getattr(recipe, part)
+            if isinstance(widget, QComboBox):
+                if widget.findText(str(value)) < 0:
+                    widget.addItem(str(value))
+                widget.setCurrentText(str(value))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QLineEdit):
+                widget.setText(", ".join(f"{v:g}" for v in value))
+            else:
+                widget.setValue(value or 0)
+        self._updating = False
+        self._refresh_state()
+
+    def _on_busy_changed(self, busy):
+        for widget in self.widgets.values():
+            widget.setEnabled(not busy)
+        self.balance.setEnabled(not busy)
+        self._refresh_state()
+
+    def blockers(self) -> list[str]:
+        """Why Train is disabled (empty when it is enabled)."""
+        session = self.session
+        found = [f"{field}: {reason}" for field, reason in rc.problems(session.recipe)]
+        if session.loaded is None:
+            found.insert(0, "open a regression checkpoint first")
+        if session.data is None:
+            found.insert(0, "choose labelled data first (Data tab)")
+        if session.busy:
+            found.insert(0, "training is running")
+        return found
+
+    def _refresh_state(self):
+        problems = dict(rc.problems(self.session.recipe))
+        for field, label in self.errors.items():
+            label.setText(problems.get(field, ""))
+            label.setVisible(field in problems)
+        data = self.session.data
+        self.imbalance.setText("")
+        if data is not None:
+            import numpy as np
+
+            counts = np.bincount(data.y, minlength=len(data.classes))
+            if counts.max() > 2 * counts.min():
+                self.imbalance.setText(f"Classes are imbalanced ({', '.join(map(str, counts))}); "
+                                       "consider proposed weights.")
+        blockers = self.blockers()
+        self.train_button.setEnabled(not blockers)
+        self.reason.setText("Cannot train: " + blockers[0] if blockers else "")

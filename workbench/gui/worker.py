@@ -1,0 +1,75 @@
+"""Run a core function off the GUI thread (superqt's pattern): a QObject worker moved onto a QThread.
+
+The function reports through plain callbacks; the worker turns them into queued signals, so widgets are
+only touched on the GUI thread. Errors come back through `errored`, never by killing the thread.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+
+class Worker(QObject):
+    finished = Signal(object)
+    errored = Signal(object)
+    batch = Signal(object)  # list of batch infos since the last emit (throttled)
+    epoch = Signal(object)
+    begun = Signal(object)
+    done = Signal()  # after finished or errored; the thread quits on it
+
+    def __init__(self, fn, *args, batch_interval: float = 0.05, **kwargs):
+        super().__init__()
+        self._fn, self._args, self._kwargs = fn, args, kwargs
+        self._interval = batch_interval
+        self._pending: list[dict] = []
+        self._last_emit = 0.0
+
+    # core.train.Callback hooks, called on the worker thread
+    def on_train_begin(self, info):
+        self.begun.emit(info)
+
+    def on_batch_end(self, info):
+        self._pending.append(info)
+        now = time.perf_counter()
+        if now - self._last_emit >= self._interval:
+            self._flush(now)
+
+    def on_epoch_end(self, info):
+        self._flush(time.perf_counter())
+        self.epoch.emit(info)
+
+    def on_train_end(self, info):
+        self._flush(time.perf_counter())
+
+    def _flush(self, now):
+        if self._pending:
+            self.batch.emit(self._pending)
+            self._pending = []
+        self._last_emit = now
+
+    @Slot()
+    def run(self):
+        try:
+            result = self._fn(*self._args, **self._kwargs)
+        except Exception as exc:  # noqa: BLE001 - every error goes back to the GUI thread as a signal
+            exc.gui_traceback = traceback.format_exc()
+            self.errored.emit(exc)
+        else:
+            self.finished.emit(result)
+        finally:
+            self.done.emit()
+
+
+def start(worker: Worker, parent: QObject) -> QThread:
+    """Start `worker` on a new thread owned by `parent`; both are deleted when it is done."""
+    thread = QThread(parent)
+    worker.moveToThread(thread)
+    thread.started.connect(worker.run)
+    worker.done.connect(thread.quit)
+    thread.finished.connect(worker.deleteLater)
+    thread.finished.connect(thread.deleteLater)
+    thread.start()
+    return thread
