@@ -125,13 +125,21 @@ class MainWindow(QMainWindow):
         job = w.Worker(fn, *args, **kwargs)
         if setup:
             setup(job)
-        job.finished.connect(on_done or (lambda _r: None))
-        job.errored.connect(on_error or self.show_error)
+        done = w.Relay(on_done or (lambda _r: None), self)
+        failed = w.Relay(on_error or self.show_error, self)
+        job.finished.connect(done.call)
+        job.errored.connect(failed.call)
         thread = w.start(job, self)
         # The worker has no Qt parent (it moves to the thread), so Python must hold it until the thread ends.
         self._threads[thread] = job
-        thread.finished.connect(lambda: self._threads.pop(thread, None))
+        forget = w.Relay(lambda _v: self._forget(thread, done, failed, forget), self)
+        thread.finished.connect(forget.fire)
         return job
+
+    def _forget(self, thread, *relays):
+        self._threads.pop(thread, None)
+        for relay in relays:
+            relay.deleteLater()
 
     def show_error(self, exc):
         from .dialogs import show_error
@@ -300,6 +308,7 @@ class MainWindow(QMainWindow):
 
         def done(run):
             self.session.set_busy(False)
+            self.session.update(calibration=method)  # a saved recipe reproduces what is shown
             self.session.set_run(run)
 
         def failed(exc):

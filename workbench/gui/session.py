@@ -30,6 +30,7 @@ class Session(QObject):
         self.data = None
         self.run = None
         self.busy = False
+        self.data_problem = ""
 
     def set_recipe(self, recipe: Recipe) -> None:
         if recipe != self.recipe:
@@ -72,6 +73,7 @@ class Session(QObject):
                 self.data = label_and_split(self.table, self.recipe)
             except WorkbenchError as exc:
                 self.data = None
+                self.data_problem = str(exc)
                 self.data_error.emit(str(exc))
         self.data_changed.emit(self.data)
 

@@ -190,13 +190,14 @@ class TrainingForm(QWidget):
     def blockers(self) -> list[str]:
         """Why Train is disabled (empty when it is enabled)."""
         session = self.session
-        found = [f"{field}: {reason}" for field, reason in rc.problems(session.recipe)]
+        found = ["training is running"] if session.busy else []
         if session.loaded is None:
-            found.insert(0, "open a regression checkpoint first")
-        if session.data is None:
-            found.insert(0, "choose labelled data first (Data tab)")
-        if session.busy:
-            found.insert(0, "training is running")
+            found.append("open a regression checkpoint first")
+        found += [f"{field}: {reason}" for field, reason in rc.problems(session.recipe)]
+        if session.table is None:
+            found.append("choose labelled data first (Data tab)")
+        elif session.data is None:
+            found.append(f"the labels cannot be made: {session.data_problem}")
         return found
 
     def _refresh_state(self):

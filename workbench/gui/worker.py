@@ -63,6 +63,26 @@ class Worker(QObject):
             self.done.emit()
 
 
+class Relay(QObject):
+    """Calls a plain Python callable on the thread this object lives on (the GUI thread).
+
+    A signal connected straight to a lambda runs it in the emitting thread; connecting to a slot of
+    an object owned by the GUI thread makes the call queued, so widgets are only touched there.
+    """
+
+    def __init__(self, fn, parent: QObject):
+        super().__init__(parent)
+        self._fn = fn
+
+    @Slot(object)
+    def call(self, value):
+        self._fn(value)
+
+    @Slot()
+    def fire(self):
+        self._fn(None)
+
+
 def start(worker: Worker, parent: QObject) -> QThread:
     """Start `worker` on a new thread owned by `parent`; both are deleted when it is done."""
     thread = QThread(parent)

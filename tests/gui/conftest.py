@@ -1,0 +1,87 @@
+"""Fixtures for driving the real window: fresh QSettings, recorded dialogs, a tiny model and table."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from PySide6.QtCore import QCoreApplication, QSettings
+
+from ..conftest import MODELS_PY, make_table
+
+
+@pytest.fixture(autouse=True)
+def _fresh_qsettings(tmp_path_factory):
+    QCoreApplication.setOrganizationName("ConversionWorkbenchTests")
+    QSettings.setDefaultFormat(QSettings.IniFormat)
+    QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, str(tmp_path_factory.mktemp("qsettings")))
+    yield
+
+
+class Dialogs:
+    """Stands in for modal dialogs: records what would have been shown, answers the trust prompt."""
+
+    def __init__(self):
+        self.errors: list[BaseException] = []
+        self.trust_asked: list = []
+        self.trust_answer = False
+
+    def show_error(self, _parent, exc, title=""):
+        self.errors.append(exc)
+
+    def ask_trust(self, _parent, exc):
+        self.trust_asked.append(exc)
+        return self.trust_answer
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    from workbench.gui import dialogs as module
+
+    recorder = Dialogs()
+    monkeypatch.setattr(module, "show_error", recorder.show_error)
+    monkeypatch.setattr(module, "ask_trust", recorder.ask_trust)
+    return recorder
+
+
+@pytest.fixture
+def window(qtbot, dialogs, tmp_path):
+    from workbench.gui.main_window import MainWindow
+
+    win = MainWindow()
+    win.settings.setValue("paths/demo", str(tmp_path / "demo"))
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    win.ensure_workspace()
+    yield win
+    win.stop_training()
+    win.wait_for_jobs()
+
+
+@pytest.fixture
+def files(tmp_path):
+    """A tiny regression checkpoint with its model source, and a CSV whose 4 features fit it."""
+    models = tmp_path / "tiny_models.py"
+    models.write_text(MODELS_PY)
+    from workbench.core.model_source import build
+
+    torch.manual_seed(0)
+    model = build(f"{models}:TinyRegressor")
+    ckpt = tmp_path / "tiny.pt"
+    torch.save({"model_state_dict": model.state_dict(), "epoch": 1}, ckpt)
+    X, y = make_table(300)
+    csv = tmp_path / "table.csv"
+    rows = ["f0,f1,f2,f3,target"] + [",".join(f"{v:.5f}" for v in (*row, t)) for row, t in zip(X, y)]
+    csv.write_text("\n".join(rows) + "\n")
+    return {"models": models, "source": f"{models}:TinyRegressor", "ckpt": ckpt, "csv": csv, "model": model}
+
+
+def open_model_and_data(qtbot, window, files, mode="threshold"):
+    window.model_panel.source.setText(files["source"])
+    window.open_checkpoint(str(files["ckpt"]))
+    qtbot.waitUntil(lambda: window.session.inspection is not None, timeout=30000)
+    window.load_data(str(files["csv"]))
+    qtbot.waitUntil(lambda: window.session.table is not None, timeout=30000)
+    if mode == "threshold":
+        window.data_panel.mode_threshold.click()
+    qtbot.waitUntil(lambda: window.session.data is not None, timeout=5000)

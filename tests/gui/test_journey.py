@@ -1,0 +1,215 @@
+"""The whole journey in the real window: open, inspect, configure, train, evaluate, calibrate, export."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt, QTimer
+
+from workbench.core import calibrate as calib
+from workbench.core.data import make_labels
+from workbench.core.metrics import classification, evaluate
+
+from .conftest import open_model_and_data
+
+
+def _tree_rows(tree):
+    rows, stack = {}, [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    while stack:
+        item = stack.pop()
+        rows[item.data(0, Qt.UserRole)] = item
+        stack += [item.child(i) for i in range(item.childCount())]
+    return rows
+
+
+def test_welcome_view_and_recent_files(window, files, qtbot):
+    from workbench.gui.main_window import MainWindow
+
+    fresh = MainWindow()
+    qtbot.addWidget(fresh)
+    assert fresh.stack.currentWidget() is fresh.welcome and fresh.workspace is None
+    assert not fresh.welcome.recent.isVisible()
+    open_model_and_data(qtbot, window, files)
+    again = MainWindow()
+    qtbot.addWidget(again)
+    assert again.welcome.recent.item(0).text() == str(files["ckpt"])
+    assert [a.text() for a in again.recent_menu.actions()] == [str(files["ckpt"])]
+
+
+def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
+    open_model_and_data(qtbot, window, files)
+    rows = _tree_rows(window.model_panel.tree)
+    assert rows["head"].text(6) == "head" and rows["act"].text(6) == "head activation"
+    assert rows["body.0"].text(2) == "8" and rows["body.0"].text(3) == "40"
+
+    # The class preview shows what core derives.
+    data = window.session.data
+    y, classes, _ = make_labels(data.table, "threshold", "binary")
+    preview = window.data_panel.preview
+    assert [preview.item(r, 0).text() for r in range(preview.rowCount())] == classes
+    assert [int(preview.item(r, 1).text()) for r in range(2)] == np.bincount(y).tolist()
+
+    window.form.widgets["train.epochs"].setValue(8)
+    window.form.widgets["calibration"].setCurrentText("temperature")
+    assert window.form.train_button.isEnabled()
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        qtbot.mouseClick(window.form.train_button, Qt.LeftButton)
+    run = window.session.run
+    assert not dialogs.errors
+    assert len(window.train_panel.curves.epochs) == 8
+    assert window.train_panel.curves.train_curve.getData()[0].size > 0
+
+    # What the widgets show is what core computes.
+    y_test = run.data.labels("test")
+    expected = classification(run.probabilities("test"), y_test, run.data.classes)
+    shown = window.evaluate_panel.confusion.matrix
+    assert shown.tolist() == expected["confusion_matrix"]
+    ece = evaluate(run.probabilities("test"), y_test, run.data.classes)["ece"]
+    assert f"<b>{ece:.3f}</b>" in window.evaluate_panel.summary.text()
+    table = window.evaluate_panel.perClassTable if hasattr(window.evaluate_panel, "perClassTable") else \
+        window.evaluate_panel.table
+    assert table.item(1, 3).text() == f"{expected['per_class'][run.data.classes[1]]['f1']:.3f}"
+
+    # Calibration chooser: isotonic, fitted on the calibration split.
+    window.evaluate_panel.method.setCurrentText("isotonic")
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        qtbot.mouseClick(window.evaluate_panel.apply, Qt.LeftButton)
+    iso = calib.fit("isotonic", "binary", 2, run.logits["cal"], run.data.labels("cal"))
+    ece_iso = evaluate(iso.probabilities(run.logits["test"]), y_test, run.data.classes)["ece"]
+    assert window.session.run.recipe.calibration == "isotonic"
+    assert f"<b>{ece_iso:.3f}</b>" in window.evaluate_panel.summary.text()
+
+    # The threshold slider moves the confusion matrix live.
+    window.evaluate_panel.slider.setValue(300)
+    expected = classification(window.session.run.probabilities("test"), y_test, run.data.classes, threshold=0.3)
+    assert window.evaluate_panel.confusion.matrix.tolist() == expected["confusion_matrix"]
+
+    # The converted tree shows the new head in place of the old.
+    rows = _tree_rows(window.model_panel.tree)
+    assert rows["head"].text(6) == "new head" and rows["act"].text(1) == "Identity"
+
+    # Export through the dialog.
+    target = tmp_path / "export"
+
+    def drive():
+        dialog = window.findChild(type(None).__class__, "exportDialog") if False else None
+        from PySide6.QtWidgets import QApplication
+
+        dialog = QApplication.activeModalWidget()
+        if dialog is None:
+            QTimer.singleShot(20, drive)
+            return
+        dialog.folder.setText(str(target))
+        dialog.start()
+        qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
+        dialog.accept()
+
+    QTimer.singleShot(0, drive)
+    dialog = window.export()
+    assert "Round-trip check passed" in dialog.status.text()
+    meta = json.loads((target / "metadata.json").read_text())
+    assert meta["calibration"]["method"] == "isotonic" and (target / "plots" / "reliability.svg").is_file()
+
+    # Recipes save and load.
+    recipe_path = tmp_path / "recipe.json"
+    from PySide6.QtWidgets import QFileDialog
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(recipe_path), ""))
+    window.save_recipe()
+    window.session.update(seed=99)
+    window.open_recipe(str(recipe_path))
+    assert window.session.recipe.seed == 0 and window.session.recipe.calibration == "isotonic"
+
+
+def test_invalid_combination_disables_train_with_reason(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["head.task"].setCurrentText("multiclass")
+    assert not window.form.train_button.isEnabled()
+    assert "threshold makes two classes" in window.form.reason.text()
+    assert "threshold makes two classes" in window.data_panel.status.text()  # and next to the field there
+    window.form.widgets["head.task"].setCurrentText("binary")
+    assert window.form.train_button.isEnabled() and window.form.reason.text() == ""
+
+
+def test_stop_and_pause_mid_training(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(100000)
+    window.form.widgets["train.patience"].setValue(0)
+    with qtbot.waitSignal(window.train_panel.curves.val_curve.sigPlotChanged, timeout=30000):
+        window.start_training()
+    assert window.session.busy and window.train_panel.stop_button.isEnabled()
+    assert not window.form.widgets["train.lr"].isEnabled(), "the form is locked while training"
+    window.train_panel.pause_button.click()
+    assert window._stop.paused
+    window.train_panel.pause_button.click()
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        qtbot.mouseClick(window.train_panel.stop_button, Qt.LeftButton)
+    run = window.session.run
+    assert run.training.cancelled and 0 < len(run.training.history) < 100000
+    assert "stopped by you" in window.train_panel.status.text()
+    assert window.form.widgets["train.lr"].isEnabled()
+
+
+def test_closing_mid_training_stops_cleanly(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(100000)
+    window.form.widgets["train.patience"].setValue(0)
+    with qtbot.waitSignal(window.train_panel.curves.val_curve.sigPlotChanged, timeout=30000):
+        window.start_training()
+    window.close()
+    assert all(not thread.isRunning() for thread in list(window._threads))
+    assert window._stop.stopped
+
+
+def test_bad_file_shows_an_error_dialog(window, tmp_path, qtbot, dialogs):
+    bad = tmp_path / "notes.pt"
+    bad.write_text("this is not a model")
+    window.open_checkpoint(str(bad))
+    qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=30000)
+    assert "not a PyTorch" in str(dialogs.errors[0]) and window.session.loaded is None
+    assert window.isVisible()
+
+
+@pytest.mark.parametrize("answer", [False, True])
+def test_trust_prompt_lists_imports(window, files, tmp_path, qtbot, dialogs, answer):
+    import torch
+
+    whole = tmp_path / "whole.pt"
+    torch.save(files["model"], whole)
+    dialogs.trust_answer = answer
+    window.model_panel.source.setText(files["source"])
+    window.open_checkpoint(str(whole))
+    qtbot.waitUntil(lambda: bool(dialogs.trust_asked), timeout=30000)
+    assert "tiny_models.TinyRegressor" in dialogs.trust_asked[0].imports
+    if answer:
+        qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
+        assert window.session.loaded.format == "pickled module"
+    else:
+        qtbot.wait(200)
+        assert window.session.loaded is None and not dialogs.errors
+
+
+def test_malicious_pickle_never_runs_from_the_gui(window, tmp_path, qtbot, dialogs, monkeypatch):
+    import torch
+
+    from tests.core.test_load import _Evil
+
+    monkeypatch.chdir(tmp_path)
+    evil = tmp_path / "evil.pt"
+    torch.save({"model_state_dict": {"w": torch.zeros(1)}, "x": _Evil()}, evil)
+    window.open_checkpoint(str(evil))
+    qtbot.waitUntil(lambda: bool(dialogs.trust_asked), timeout=30000)
+    assert dialogs.trust_asked[0].dangerous and not (tmp_path / "PWNED").exists()
+
+
+def test_drop_a_checkpoint_on_the_window(window, files, qtbot):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window.model_panel.source.setText(files["source"])
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(files["ckpt"]))])
+    event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
+    assert window.session.loaded.path == files["ckpt"]
