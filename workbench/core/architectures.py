@@ -12,7 +12,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "sigmoid": nn.
 TORCHVISION_FAMILIES = [
     ("layer4.0.conv1.weight", ["resnet18", "resnet34", "resnet50", "resnet101"], "fc"),
     ("features.1.conv.0.0.weight", ["mobilenet_v2"], "classifier.1"),
-    ("features.1.0.block.0.0.weight", ["mobilenet_v3_small", "mobilenet_v3_large"], "classifier.3"),
+    ("features.0.0.weight", ["mobilenet_v3_small", "mobilenet_v3_large"], "classifier.3"),
     ("features.1.0.block.0.0.weight", ["efficientnet_b0", "efficientnet_b1"], "classifier.1"),
     ("features.0.weight", ["vgg11", "vgg13", "vgg16", "vgg11_bn", "vgg16_bn"], "classifier.6"),
 ]

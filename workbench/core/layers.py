@@ -59,6 +59,8 @@ def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2):
     leaves = {name for name, m in model.named_modules() if not list(m.children())}
     hooks = []
     for name, module in model.named_modules():
+        if isinstance(module, torch.jit.ScriptModule):
+            continue  # compiled code takes no hooks; it is shown as one opaque layer
         def hook(_m, _inp, out, name=name):
             outputs.setdefault(name, out)
             if name in leaves:

@@ -204,8 +204,8 @@ def load_checkpoint(path: str | Path, source: str = "", args: dict | None = None
 
         if not is_trusted:
             raise _untrusted(path, "a TorchScript program" if fmt == "torchscript" else "a torch.export program")
-        model, notes = load_code_archive(path, fmt)
-        return LoadedModel(model, path, digest, fmt, notes, None, frozen_body=True)
+        model, notes, shape = load_code_archive(path, fmt)
+        return LoadedModel(model, path, digest, fmt, notes, shape, frozen_body=True)
     extras: dict = {}
     if fmt == "safetensors":
         obj = _read_safetensors(path)
