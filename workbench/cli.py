@@ -312,20 +312,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001
-        from workbench.core.errors import WorkbenchError
+    except Exception as exc:  # noqa: BLE001 - reported below, never as a raw traceback
+        return _report(exc)
 
-        if isinstance(exc, WorkbenchError):
-            print(f"workbench: {exc}", file=sys.stderr)
-            return EXIT_USER_ERROR
-        log = Path.home() / ".workbench-crash.log"
-        try:
-            log.write_text(traceback.format_exc())
-        except OSError:
-            log = None
-        print(f"workbench: internal error ({type(exc).__name__}: {exc}). This is a bug, not your mistake; "
-              f"please report it{f' with {log}' if log else ''}.", file=sys.stderr)
-        return 1
+
+def _report(exc: Exception) -> int:
+    """A user's mistake: its message and exit 2. Anything else is a bug: a short note and a crash log."""
+    from workbench.core.errors import WorkbenchError
+
+    if isinstance(exc, WorkbenchError):
+        print(f"workbench: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    log = Path.home() / ".workbench-crash.log"
+    try:
+        log.write_text(traceback.format_exc())
+    except OSError:
+        log = None
+    print(f"workbench: internal error ({type(exc).__name__}: {exc}). This is a bug, not your mistake; "
+          f"please report it{f' with {log}' if log else ''}.", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

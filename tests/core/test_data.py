@@ -73,3 +73,15 @@ def test_feature_count_must_match_model(table_csv):
     recipe = Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "threshold"})
     with pytest.raises(DataError, match=r"model takes \(10,\)"):
         prepare_data(recipe, (10,))
+
+
+def test_mixed_image_sizes_and_modes_are_resized_and_converted(tmp_path):
+    modes = [("L", (9, 7)), ("RGB", (20, 16)), ("RGBA", (8, 8)), ("P", (13, 30))]
+    for cls in ("x", "y"):
+        (tmp_path / "mixed" / cls).mkdir(parents=True)
+        for i, (mode, size) in enumerate(modes):
+            Image.new(mode, size, 128 if mode != "RGB" else (10, 200, 30)).save(tmp_path / "mixed" / cls / f"{i}.png")
+    table = load_table(str(tmp_path / "mixed"), input_shape=(3, 8, 8))
+    assert table.X.shape == (8, 3, 8, 8) and table.X.dtype == np.float32
+    grey = load_table(str(tmp_path / "mixed"), input_shape=(1, 8, 8))
+    assert grey.X.shape == (8, 1, 8, 8)

@@ -40,6 +40,8 @@ def sniff(path: Path) -> str:
         head = fh.read(16)
     if not head:
         return "empty"
+    if head.startswith(b"PK\x03\x04") and not zipfile.is_zipfile(path):
+        return "corrupt"  # a zip whose end (the central directory) is missing: cut short in a copy
     if zipfile.is_zipfile(path):
         try:
             names = zipfile.ZipFile(path).namelist()
@@ -190,7 +192,7 @@ def load_checkpoint(path: str | Path, source: str = "", args: dict | None = None
     fmt = sniff(path)
     if fmt in ("empty", "unknown", "corrupt", "zip"):
         problem = {"empty": "the file is empty", "unknown": "the file is not a PyTorch or safetensors checkpoint",
-                   "corrupt": "the file is a damaged zip archive",
+                   "corrupt": "the file is truncated or corrupt (a damaged zip archive)",
                    "zip": "the zip archive is not a PyTorch checkpoint"}[fmt]
         raise CheckpointError(problem + ".", "Open a file saved with torch.save, torch.jit.save, "
                               "torch.export.save or safetensors.", path)
