@@ -135,8 +135,8 @@ def test_stop_and_pause_mid_training(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
     window.form.widgets["train.epochs"].setValue(100000)
     window.form.widgets["train.patience"].setValue(0)
-    with qtbot.waitSignal(window.train_panel.curves.val_curve.sigPlotChanged, timeout=30000):
-        window.start_training()
+    window.start_training()
+    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
     assert window.session.busy and window.train_panel.stop_button.isEnabled()
     assert not window.form.widgets["train.lr"].isEnabled(), "the form is locked while training"
     window.train_panel.pause_button.click()
@@ -154,8 +154,8 @@ def test_closing_mid_training_stops_cleanly(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
     window.form.widgets["train.epochs"].setValue(100000)
     window.form.widgets["train.patience"].setValue(0)
-    with qtbot.waitSignal(window.train_panel.curves.val_curve.sigPlotChanged, timeout=30000):
-        window.start_training()
+    window.start_training()
+    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
     window.close()
     assert all(not thread.isRunning() for thread in list(window._threads))
     assert window._stop.stopped

@@ -137,7 +137,10 @@ class MainWindow(QMainWindow):
         return job
 
     def _forget(self, thread, *relays):
+        """The thread has finished: release its worker and the helpers, here on the GUI thread."""
         self._threads.pop(thread, None)
+        thread.wait()
+        thread.deleteLater()
         for relay in relays:
             relay.deleteLater()
 

@@ -84,12 +84,15 @@ class Relay(QObject):
 
 
 def start(worker: Worker, parent: QObject) -> QThread:
-    """Start `worker` on a new thread owned by `parent`; both are deleted when it is done."""
+    """Start `worker` on a new thread owned by `parent`.
+
+    The caller keeps the Python reference to `worker` and drops it (on the GUI thread) once the thread
+    has finished. No deleteLater here: a worker deleted by Qt in its own thread while Python frees it
+    in another is a double free that crashes at random.
+    """
     thread = QThread(parent)
     worker.moveToThread(thread)
     thread.started.connect(worker.run)
     worker.done.connect(thread.quit)
-    thread.finished.connect(worker.deleteLater)
-    thread.finished.connect(thread.deleteLater)
     thread.start()
     return thread

@@ -1,0 +1,58 @@
+"""Freeze checkboxes reach training; a saved recipe reproduces the run; opening another model mid-run."""
+
+import torch
+from PySide6.QtCore import Qt
+
+from .conftest import open_model_and_data
+from .test_journey import _tree_rows
+
+
+def _train(window, qtbot):
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    return window.session.run
+
+
+def test_freeze_checkbox_keeps_those_weights(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(3)
+    _tree_rows(window.model_panel.tree)["body.0"].setCheckState(5, Qt.Checked)
+    assert window.session.recipe.head.frozen_layers == ("body.0",)
+    run = _train(window, qtbot)
+    original = window.session.loaded.model
+    assert torch.equal(run.model.body[0].weight, original.body[0].weight)
+    assert not run.model.body[0].weight.requires_grad
+
+
+def test_saved_recipe_reproduces_the_run(window, files, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(4)
+    window.form.widgets["head.dropout"].setValue(0.2)
+    first = _train(window, qtbot).metrics["test"]
+    path = tmp_path / "recipe.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    window.save_recipe()
+    window.form.widgets["head.dropout"].setValue(0.5)
+    window.form.widgets["seed"].setValue(3)
+    window.open_recipe(str(path))
+    qtbot.waitUntil(lambda: window.session.data is not None and not window.session.busy, timeout=30000)
+    assert window.form.widgets["head.dropout"].value() == 0.2 and window.form.widgets["seed"].value() == 0
+    second = _train(window, qtbot).metrics["test"]
+    assert second["accuracy"] == first["accuracy"] and second["ece"] == first["ece"]
+    assert second["confusion_matrix"] == first["confusion_matrix"]
+
+
+def test_opening_another_checkpoint_mid_training_stops_the_run(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(100000)
+    window.form.widgets["train.patience"].setValue(0)
+    window.start_training()
+    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
+    stop = window._stop
+    window.open_checkpoint(str(files["ckpt"]))
+    assert stop.stopped
+    qtbot.waitUntil(lambda: not window.session.busy and window.session.loaded is not None, timeout=30000)
+    qtbot.wait(100)
+    assert window.session.run is None, "the old run is not attached to the newly opened model"
