@@ -52,6 +52,7 @@ class EvaluatePanel(QWidget):
         self.table.setObjectName("perClassTable")
         self.table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Support"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.reliability = ReliabilityPlot()
         self.roc = RocPlot()

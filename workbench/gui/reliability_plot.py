@@ -28,12 +28,14 @@ class ReliabilityPlot(QWidget):
         self.hist = pg.PlotWidget(title="Confidence histogram")
         self.hist.setXLink(self.plot)
         self.hist.setLabel("bottom", "confidence")
+        self.hist.setMinimumHeight(130)
+        self.hist.getAxis("left").setTickSpacing(levels=None)
         self.hist_bars = pg.BarGraphItem(x=[], height=[], width=0.05, brush=pg.mkBrush(31, 119, 180, 150))
         self.hist.addItem(self.hist_bars)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.plot, 3)
-        layout.addWidget(self.hist, 1)
+        layout.addWidget(self.plot, 5)
+        layout.addWidget(self.hist, 2)
 
     def show_bins(self, after: dict, before: dict | None = None) -> None:
         edges = np.asarray(after["edges"])
