@@ -53,13 +53,14 @@ def mlp_from_state_dict(state: dict, activation: str = "relu") -> nn.Module | No
 
 def torchvision_from_state_dict(state: dict) -> nn.Module | None:
     """A torchvision model whose keys and shapes match `state` exactly, with the weights loaded."""
+    families = [f for f in TORCHVISION_FAMILIES if f[0] in state and f"{f[2]}.weight" in state]
+    if not families:
+        return None  # checked before importing torchvision, which takes seconds
     try:
         from torchvision import models
     except ImportError:
         return None
-    for marker, names, last in TORCHVISION_FAMILIES:
-        if marker not in state or f"{last}.weight" not in state:
-            continue
+    for _marker, names, last in families:
         out_features = state[f"{last}.weight"].shape[0]
         for name in names:
             model = getattr(models, name)(weights=None, num_classes=out_features)
