@@ -1,13 +1,18 @@
 """Live training curves: smoothed per-batch train loss, per-epoch validation loss and accuracy.
 
-Curves are created once and updated with setData; updates arrive already batched by the worker.
+Curves are created once and updated with setData. Batches arrive already batched by the worker; they are
+buffered and drawn by a 10 Hz timer, and the axes only rescale at epoch ends: repainting axes is the
+expensive part of a pyqtgraph redraw, and while it runs the training thread waits for the GIL.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+REDRAW_MS = 100
 
 
 class LossPlot(QWidget):
@@ -18,32 +23,38 @@ class LossPlot(QWidget):
         self.loss_plot.setObjectName("lossPlot")
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "epoch")
-        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
         self.acc_plot = pg.PlotWidget(title="Validation accuracy")
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.setYRange(0, 1)
-        self.acc_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.acc_plot.setXLink(self.loss_plot)
         self.train_curve = self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=1.5), name="train (per batch, smoothed)")
         self.val_curve = self.loss_plot.plot(pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
                                              symbolBrush="#d62728", name="validation (per epoch)")
         self.acc_curve = self.acc_plot.plot(pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=6,
                                             symbolBrush="#2ca02c")
-        for curve in (self.train_curve,):
-            curve.setDownsampling(auto=True, method="peak")
-            curve.setClipToView(True)
+        self.train_curve.setDownsampling(auto=True, method="peak")
+        self.train_curve.setClipToView(True)
+        self._timer = QTimer(self)
+        self._timer.setInterval(REDRAW_MS)
+        self._timer.timeout.connect(self._redraw)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss_plot, 2)
         layout.addWidget(self.acc_plot, 1)
         self.clear()
 
-    def clear(self):
+    def clear(self, epochs: int | None = None):
         self._x: list[float] = []
         self._y: list[float] = []
         self._ema = None
+        self._dirty = False
         self.epochs: list[dict] = []
         for curve in (self.train_curve, self.val_curve, self.acc_curve):
             curve.setData([], [])
+        if epochs:
+            self.loss_plot.setXRange(0, epochs, padding=0.02)
+            self.loss_plot.enableAutoRange(x=False, y=True)
+            self._timer.start()
 
     def add_batches(self, infos: list[dict]) -> None:
         for info in infos:
@@ -51,13 +62,29 @@ class LossPlot(QWidget):
             self._ema = loss if self._ema is None else self.smoothing * self._ema + (1 - self.smoothing) * loss
             self._x.append(info["epoch"] - 1 + info["step"] / info["steps"])
             self._y.append(self._ema)
-        self.train_curve.setData(np.asarray(self._x), np.asarray(self._y))
+        self._dirty = True
+        if len(self.epochs) == 0 and len(self._x) == len(infos):
+            self._redraw()  # the first points at once, so a new run shows life immediately
+
+    def _redraw(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.train_curve.setData(np.asarray(self._x), np.asarray(self._y))
+            if self.epochs:
+                self.loss_plot.enableAutoRange(y=False)  # the y-axis rescales at epoch ends only
 
     def add_epoch(self, info: dict) -> None:
         self.epochs.append(info)
         x = np.array([e["epoch"] for e in self.epochs], dtype=float)
+        self._redraw()
         self.val_curve.setData(x, np.array([e["val_loss"] for e in self.epochs]))
         self.acc_curve.setData(x, np.array([e["val_accuracy"] for e in self.epochs]))
+        self.loss_plot.enableAutoRange(y=True)
+
+    def finish(self) -> None:
+        self._timer.stop()
+        self._redraw()
+        self.loss_plot.enableAutoRange(x=True, y=True)
 
     def show_history(self, history: list[dict]) -> None:
         self.clear()

@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         from .train_panel import TrainPanel
         from .training_form import TrainingForm
 
-        pg.setConfigOptions(background="w", foreground="k", antialias=True)
+        pg.setConfigOptions(background="w", foreground="k", antialias=False)  # antialiased redraws starve training
         s = self.session
         self.model_panel = ModelPanel(s)
         self.data_panel = DataPanel(s)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .loss_plot import LossPlot
@@ -70,13 +70,15 @@ class TrainPanel(QWidget):
         self.stop_button.setEnabled(busy)
         self.train_button.setEnabled(not busy)
         if not busy:
+            self.curves.finish()
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(False)
             self.pause_button.setText("Pause")
             self.pause_button.blockSignals(False)
 
+    @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_begin(self, info: dict):
-        self.curves.clear()
+        self.curves.clear(info["epochs"])
         self._steps, self._epochs = info["steps_per_epoch"], info["epochs"]
         self.progress.setRange(0, self._steps * self._epochs)
         self.progress.setValue(0)
@@ -84,6 +86,7 @@ class TrainPanel(QWidget):
         self.status.setText(f"Training on {info['device']}: {info['n_train']} samples, "
                             f"up to {info['epochs']} epochs.")
 
+    @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_batches(self, infos: list[dict]):
         self.curves.add_batches(infos)
         last = infos[-1]
@@ -93,6 +96,7 @@ class TrainPanel(QWidget):
         self.progress.setFormat(f"Epoch {last['epoch']}/{self._epochs} · {done * 100 // max(self.progress.maximum(), 1)}%"
                                 f" · ETA {_clock(eta)}")
 
+    @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_epoch(self, info: dict):
         self.curves.add_epoch(info)
         if not self.pause_button.isChecked():
@@ -103,6 +107,7 @@ class TrainPanel(QWidget):
     def _on_run_changed(self, run):
         if run is None:
             return
+        self.curves.finish()
         t = run.training
         self.progress.setValue(self.progress.maximum())
         why = "stopped by you" if t.cancelled else "stopped early" if t.stopped_early else "finished"
