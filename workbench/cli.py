@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--device", choices=["auto", "cpu", "cuda"])
     c.add_argument("--seed", type=int)
     c.add_argument("--calibration", choices=["none", "platt", "isotonic", "temperature"])
+    c.add_argument("--baseline", action="store_true",
+                   help="no training: Platt-calibrate the regression output itself (binary tasks)")
+    c.add_argument("--report", help="also write an HTML report of the run to this file")
     c.add_argument("--out", required=True, help="a new folder for the export")
     c.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     c.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -97,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True)
     e.add_argument("--label", default="target")
     e.add_argument("--json", action="store_true")
+
+    m = sub.add_parser("compare", help="compare exported runs side by side on their test split")
+    m.add_argument("runs", nargs="+", help="export folders written by `workbench convert`")
+    m.add_argument("--report", help="also write an HTML comparison to this file")
+    m.add_argument("--json", action="store_true")
 
     d = sub.add_parser("demo", help="build a demo checkpoint from scikit-learn data and convert it")
     d.add_argument("--out", default="workbench-demo", help="folder for the demo files (default: workbench-demo)")
@@ -223,7 +231,11 @@ def cmd_convert(args) -> int:
     recipe = _recipe_from_args(args)
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
                                      () if args.quiet or args.json else (_Progress(),), None, args.overwrite,
-                                     args.mlp_activation)
+                                     args.mlp_activation, baseline=args.baseline)
+    if args.report:
+        from workbench.core.report import run_report
+
+        run_report(run, args.report)
     if args.save_recipe:
         run.recipe.save(args.save_recipe)
     if args.json:
@@ -266,6 +278,19 @@ def cmd_evaluate(args) -> int:
     return 0 if np.isfinite(result["accuracy"]) else 1
 
 
+def cmd_compare(args) -> int:
+    from workbench.core.compare import format_table, load_run_dir, table
+
+    runs = [load_run_dir(folder) for folder in args.runs]
+    result = table(runs)
+    if args.report:
+        from workbench.core.report import comparison_report
+
+        comparison_report(runs, args.report)
+    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    return 0
+
+
 def cmd_demo(args) -> int:
     from workbench.core import demo
     from workbench.core.pipeline import convert_checkpoint
@@ -300,7 +325,8 @@ def _start_gui(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo}
+    commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
+                "compare": cmd_compare}
     try:
         if args.command in commands:
             return commands[args.command](args)

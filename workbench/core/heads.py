@@ -56,13 +56,17 @@ def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int,
     return converted, name
 
 
-def _warm_start(linear: nn.Linear, old: nn.Linear, scale: float, offset: float) -> None:
+def _warm_start(linear: nn.Linear, old: nn.Linear, scale, offset) -> None:
+    """Logit_k = scale_k * regression + offset_k, for each of the new head's outputs."""
     if old.out_features != 1:
         raise RecipeError(f"warm start needs a regression head with one output; this one has {old.out_features}.",
                           "Turn warm start off.")
+    scale = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1, 1)
+    offset = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
+    bias = old.bias if old.bias is not None else torch.zeros(1)
     with torch.no_grad():
-        linear.weight.copy_(old.weight * scale)
-        linear.bias.copy_((old.bias if old.bias is not None else torch.zeros(1)) * scale + offset)
+        linear.weight.copy_(scale * old.weight)
+        linear.bias.copy_(scale[:, 0] * bias + offset)
 
 
 def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -71,6 +75,30 @@ def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]
 
     fit = LogisticRegression(C=1e4).fit(regression.reshape(-1, 1), y)
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
+
+
+def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[list, list]:
+    """Per-class scale and offset so that a softmax head starts from the regression's ordering.
+
+    For ordered classes (quantile bins), a logistic fit of "class >= k" on the regression output gives a
+    cut point t_k and a slope a_k. With logit_k = sum_{j<=k} a_j (r - t_j), the logit of class k beats
+    class k-1 exactly when r passes t_k: argmax picks the bin the regression output falls in.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    slopes, cuts = [], []
+    for k in range(1, n_classes):
+        above = (y >= k).astype(int)
+        if above.min() == above.max():
+            raise RecipeError("warm start for ordered classes needs every class in the train split.",
+                              "Turn warm start off.")
+        fit = LogisticRegression(C=1e4).fit(regression.reshape(-1, 1), above)
+        slope = max(float(fit.coef_[0, 0]), 1e-6)
+        slopes.append(slope)
+        cuts.append(-float(fit.intercept_[0]) / slope)
+    scale = np.concatenate([[0.0], np.cumsum(slopes)])
+    offset = np.concatenate([[0.0], -np.cumsum(np.multiply(slopes, cuts))])
+    return scale.tolist(), offset.tolist()
 
 
 def apply_freeze(model: nn.Module, head_name: str, head: HeadRecipe) -> None:

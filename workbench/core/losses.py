@@ -59,3 +59,17 @@ def proposed_weights(counts: list[int] | np.ndarray) -> list[float]:
     """Balanced class weights n / (K * count_k), as scikit-learn's 'balanced' heuristic."""
     counts = np.asarray(counts, dtype=np.float64)
     return (counts.sum() / (len(counts) * counts)).round(4).tolist()
+
+
+def imbalance_proposal(counts, task: str, skew: float = 1.5) -> dict | None:
+    """Loss weights to propose when the largest class outnumbers the smallest by more than `skew`, else None.
+
+    Binary heads get `pos_weight` = negatives / positives (BCE's own convention); multiclass heads get
+    balanced class weights.
+    """
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.min() <= 0 or counts.max() / counts.min() <= skew:
+        return None
+    if task == "binary":
+        return {"pos_weight": round(float(counts[0] / counts[1]), 4)}
+    return {"class_weights": tuple(proposed_weights(counts))}

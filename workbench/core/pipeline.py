@@ -17,7 +17,7 @@ from . import calibrate as calib
 from . import export as export_mod
 from .data import Table, load_table, make_labels, split_indices
 from .errors import DataError
-from .heads import convert, warm_start_fit
+from .heads import convert, ordinal_warm_start_fit, warm_start_fit
 from .layers import Inspection, inspect_model
 from .load import LoadedModel, load_checkpoint
 from .recipe import Recipe
@@ -59,6 +59,7 @@ class Run:
     calibration: calib.Calibration | None = None
     metrics: dict = field(default_factory=dict)
     threshold: float | None = None
+    kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
 
     @property
     def binary(self) -> bool:
@@ -125,7 +126,13 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     warm = None
     if recipe.head.warm_start:
         reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
-        warm = warm_start_fit(reg[:, 0], data.labels("train"))
+        if recipe.head.task == "binary":
+            warm = warm_start_fit(reg[:, 0], data.labels("train"))
+        else:
+            if data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f":
+                raise DataError("a multiclass warm start needs ordered classes (quantile bins or numeric labels).",
+                                "Turn warm start off for named classes.", recipe.data.path)
+            warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
     model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
     return model, head, inspection
@@ -147,6 +154,7 @@ def evaluate_run(run: Run) -> dict:
 
     y = run.data.labels("test")
     run.metrics = {
+        "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
         "labels": run.data.label_info,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
@@ -191,12 +199,19 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False) -> export_
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
                        callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
-                       mlp_activation: str = "relu") -> tuple[Run, export_mod.ExportResult | None]:
-    """The whole job headless: open, prepare, train, calibrate, evaluate and (with `out`) export."""
+                       mlp_activation: str = "relu", baseline: bool = False
+                       ) -> tuple[Run, export_mod.ExportResult | None]:
+    """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output
+    alone), calibrate, evaluate and (with `out`) export."""
     if out is not None:
         export_mod.check_target(Path(out), Path(checkpoint), overwrite)
     loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation)
     data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
-    run = train_run(recipe, loaded, data, callbacks, stop)
+    if baseline:
+        from .baseline import baseline_run
+
+        run = baseline_run(recipe, loaded, data)
+    else:
+        run = train_run(recipe, loaded, data, callbacks, stop)
     result = export_run(run, out, overwrite) if out is not None else None
     return run, result

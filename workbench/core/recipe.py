@@ -202,8 +202,8 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "train and test fractions must be positive"))
     elif recipe.calibration != "none" and d.splits[2] <= 0:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
-    if h.warm_start and (h.task != "binary" or h.hidden):
-        out.append(("head.warm_start", "warm start needs a binary head without a hidden layer"))
+    if h.warm_start and h.hidden:
+        out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
     if t.class_weights and any(w <= 0 for w in t.class_weights):
         out.append(("train.class_weights", "must all be positive"))
     return out

@@ -62,8 +62,13 @@ class MainWindow(QMainWindow):
         self._action(file, "Open recipe…", self.open_recipe, name="openRecipeAction")
         self._action(file, "&Save recipe…", self.save_recipe, QKeySequence.Save, "saveRecipeAction")
         file.addSeparator()
+        self._action(file, "Open session…", self.open_session, name="openSessionAction")
+        self._action(file, "Save session…", self.save_session, name="saveSessionAction")
+        file.addSeparator()
         self.export_action = self._action(file, "&Export…", self.export, "Ctrl+E", "exportAction")
         self.export_action.setEnabled(False)
+        self.report_action = self._action(file, "Save HTML &report…", self.save_report, name="reportAction")
+        self.report_action.setEnabled(False)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
         help_menu = self.menuBar().addMenu("&Help")
@@ -77,6 +82,7 @@ class MainWindow(QMainWindow):
 
         from workbench.core.train import available_devices
 
+        from .compare_panel import ComparePanel
         from .data_panel import DataPanel
         from .evaluate_panel import EvaluatePanel
         from .model_panel import ModelPanel
@@ -90,15 +96,17 @@ class MainWindow(QMainWindow):
         self.form = TrainingForm(s, available_devices())
         self.train_panel = TrainPanel(s)
         self.evaluate_panel = EvaluatePanel(s)
+        self.compare_panel = ComparePanel(s)
         tabs = QTabWidget()
         tabs.setObjectName("workspaceTabs")
         for widget, title in ((self.model_panel, "1 Model"), (self.data_panel, "2 Data"),
                               (self.form, "3 Head && training"), (self.train_panel, "4 Train"),
-                              (self.evaluate_panel, "5 Evaluate && calibrate")):
+                              (self.evaluate_panel, "5 Evaluate && calibrate"), (self.compare_panel, "6 Compare")):
             tabs.addTab(widget, title)
         self.model_panel.reload_requested.connect(self.reload_model)
         self.data_panel.load_requested.connect(self.load_data)
         self.form.train_requested.connect(self.start_training)
+        self.form.baseline_requested.connect(self.start_baseline)
         self.train_panel.train_requested.connect(self.start_training)
         self.train_panel.pause_requested.connect(self._on_pause)
         self.train_panel.stop_requested.connect(self.stop_training)
@@ -107,6 +115,7 @@ class MainWindow(QMainWindow):
             signal.connect(self._on_state)
         s.data_changed.connect(self._on_data_changed)
         s.run_changed.connect(lambda run: self.export_action.setEnabled(run is not None and not s.busy))
+        s.run_changed.connect(lambda run: self.report_action.setEnabled(run is not None))
         self.workspace = tabs
         self.stack.addWidget(tabs)
         self._on_state()
@@ -281,12 +290,27 @@ class MainWindow(QMainWindow):
                      on_done=lambda run: self._on_trained(generation, run),
                      on_error=self._on_train_error)
 
-    def _on_trained(self, generation, run):
+    def start_baseline(self):
+        from workbench.core.baseline import baseline_run
+
+        s = self.session
+        if s.loaded is None or s.data is None or s.busy:
+            return
+        s.set_busy(True)
+        generation = self._generation
+        self.statusBar().showMessage("Fitting the no-training baseline…")
+        self.run_job(baseline_run, s.recipe, s.loaded, s.data,
+                     on_done=lambda run: self._on_trained(generation, run, tab=4), on_error=self._on_train_error)
+
+    def _on_trained(self, generation, run, tab=None):
         self.session.set_busy(False)
         if generation != self._generation:
             return  # a new checkpoint was opened meanwhile; this run belongs to the old one
         self.session.set_run(run)
-        self.statusBar().showMessage(f"Trained: test accuracy {run.metrics['test']['accuracy']:.3f}.")
+        if tab is not None:
+            self.show_workspace(tab)
+        self.statusBar().showMessage(f"{'Baseline' if run.kind == 'baseline' else 'Trained'}: "
+                                     f"test accuracy {run.metrics['test']['accuracy']:.3f}.")
 
     def _on_train_error(self, exc):
         self.session.set_busy(False)
@@ -331,7 +355,59 @@ class MainWindow(QMainWindow):
         dialog.exec()
         if dialog.result is not None:
             self.settings.setValue("paths/export", str(dialog.result.folder.parent))
+            self.session.note_export(self.session.run, str(dialog.result.folder))
         return dialog
+
+    def save_report(self, path: str | None = None):
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.report import comparison_report, run_report
+
+        comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save HTML report",
+                                                  "comparison.html" if comparing else "report.html", "HTML (*.html)")
+            if not path:
+                return
+        try:
+            if comparing:
+                comparison_report(self.compare_panel.selected(), path)
+            elif self.session.run is not None:
+                run_report(self.session.run, path)
+        except (OSError, WorkbenchError) as exc:
+            self.show_error(exc)
+            return
+        self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
+
+    def save_session(self, path: str | None = None):
+        from workbench.core.runs import save_session
+
+        if not path:
+            path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
+            if not path:
+                return
+        save_session(path, self.session.runs, self.session.recipe.to_dict())
+        self.statusBar().showMessage(f"Saved {len(self.session.runs)} runs to {path}.")
+
+    def open_session(self, path: str | None = None):
+        from workbench.core import recipe as rc
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.runs import load_session
+
+        if not path:
+            path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
+            if not path:
+                return
+        try:
+            data = load_session(path)
+            recipe = rc.from_dict(data["recipe"]) if data.get("recipe") else None
+        except WorkbenchError as exc:
+            self.show_error(exc)
+            return
+        self.show_workspace(5)
+        if recipe is not None:
+            self.session.set_recipe(recipe)
+        self.session.set_runs(data["runs"])
+        self.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
 
     def save_recipe(self):
         path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),

@@ -19,6 +19,7 @@ class Session(QObject):
     data_changed = Signal(object)  # PreparedData | None
     data_error = Signal(str)
     run_changed = Signal(object)  # Run | None
+    runs_changed = Signal(object)  # list of run summaries (core.runs.summary)
     busy_changed = Signal(bool)  # a worker is training / loading
 
     def __init__(self, parent=None):
@@ -31,6 +32,8 @@ class Session(QObject):
         self.run = None
         self.busy = False
         self.data_problem = ""
+        self.runs: list[dict] = []  # every run of this session, newest last
+        self._summaries: dict[int, dict] = {}  # id(Run) -> its summary, updated on recalibration
 
     def set_recipe(self, recipe: Recipe) -> None:
         if recipe != self.recipe:
@@ -79,7 +82,32 @@ class Session(QObject):
 
     def set_run(self, run) -> None:
         self.run = run
+        if run is not None:
+            self._remember_run(run)
         self.run_changed.emit(run)
+
+    def _remember_run(self, run) -> None:
+        from workbench.core.runs import summary
+
+        known = self._summaries.get(id(run))
+        name = known["name"] if known else f"{len(self.runs) + 1}: {run.kind} · {run.recipe.head.task}"
+        fresh = summary(run, name, known.get("export") if known else None)
+        if known:
+            self.runs[self.runs.index(known)] = fresh
+        else:
+            self.runs.append(fresh)
+        self._summaries[id(run)] = fresh
+        self.runs_changed.emit(self.runs)
+
+    def note_export(self, run, folder: str) -> None:
+        if id(run) in self._summaries:
+            self._summaries[id(run)]["export"] = folder
+
+    def set_runs(self, runs: list[dict]) -> None:
+        """Runs read back from a session file: their metrics and recipes, for comparison."""
+        self.runs = list(runs)
+        self._summaries = {}
+        self.runs_changed.emit(self.runs)
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy

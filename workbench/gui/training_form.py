@@ -20,6 +20,7 @@ def _spin(lo, hi, step, decimals=None):
 
 class TrainingForm(QWidget):
     train_requested = Signal()
+    baseline_requested = Signal()
 
     def __init__(self, session, devices: list[str], parent=None):
         super().__init__(parent)
@@ -68,6 +69,11 @@ class TrainingForm(QWidget):
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("formTrainButton")
         self.train_button.clicked.connect(self.train_requested)
+        self.baseline_button = QPushButton("Baseline (no training)")
+        self.baseline_button.setObjectName("baselineButton")
+        self.baseline_button.setToolTip("Platt-calibrate the regression output itself: a binary classifier in "
+                                        "seconds, with no gradient step, to compare trained heads against.")
+        self.baseline_button.clicked.connect(self.baseline_requested)
         self.reason = QLabel()
         self.reason.setObjectName("trainReason")
         self.reason.setWordWrap(True)
@@ -84,6 +90,7 @@ class TrainingForm(QWidget):
         columns.addLayout(right, 1)
         bottom = QHBoxLayout()
         bottom.addWidget(self.train_button)
+        bottom.addWidget(self.baseline_button)
         bottom.addWidget(self.reason, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(columns, 1)
@@ -137,18 +144,17 @@ class TrainingForm(QWidget):
         self.session.update(**{field: value})
 
     def _propose_weights(self):
-        from workbench.core.losses import proposed_weights
+        from workbench.core.losses import imbalance_proposal
 
         data = self.session.data
         if data is None:
             return
         import numpy as np
 
-        weights = proposed_weights(np.bincount(data.labels("train"), minlength=len(data.classes)))
-        if self.session.recipe.head.task == "binary":
-            self.session.update(**{"train.pos_weight": round(weights[1] / weights[0], 4), "train.class_weights": ()})
-        else:
-            self.session.update(**{"train.class_weights": tuple(weights)})
+        counts = np.bincount(data.labels("train"), minlength=len(data.classes))
+        proposal = imbalance_proposal(counts, self.session.recipe.head.task, skew=1.0) or {}
+        self.session.update(**{"train.pos_weight": proposal.get("pos_weight"),
+                               "train.class_weights": proposal.get("class_weights", ())})
 
     def _on_inspection_changed(self, inspection):
         box: QComboBox = self.widgets["head.freeze"]
@@ -210,10 +216,17 @@ class TrainingForm(QWidget):
         if data is not None:
             import numpy as np
 
-            counts = np.bincount(data.y, minlength=len(data.classes))
-            if counts.max() > 2 * counts.min():
-                self.imbalance.setText(f"Classes are imbalanced ({', '.join(map(str, counts))}); "
-                                       "consider proposed weights.")
+            from workbench.core.losses import imbalance_proposal
+
+            counts = np.bincount(data.labels("train"), minlength=len(data.classes))
+            proposal = imbalance_proposal(counts, self.session.recipe.head.task)
+            recipe = self.session.recipe.train
+            if proposal and recipe.pos_weight is None and not recipe.class_weights:
+                self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train); "
+                                       f"proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}. "
+                                       "Press the button to use it; clear the fields to turn it off.")
         blockers = self.blockers()
         self.train_button.setEnabled(not blockers)
+        self.baseline_button.setEnabled(not blockers and self.session.recipe.head.task == "binary"
+                                        and self.session.recipe.data.splits[2] > 0)
         self.reason.setText("Cannot train: " + blockers[0] if blockers else "")

@@ -1,0 +1,43 @@
+"""The comparison view: a baseline and a trained head side by side, kept in a session file."""
+
+import json
+
+from workbench.core.compare import table
+
+from .conftest import open_model_and_data
+
+
+def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp_path, dialogs):
+    open_model_and_data(qtbot, window, files)
+    assert window.form.baseline_button.isEnabled()
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.form.baseline_button.click()
+    assert window.session.run.kind == "baseline" and not dialogs.errors
+    window.form.widgets["train.epochs"].setValue(5)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    assert [r["kind"] for r in window.session.runs] == ["baseline", "trained"]
+
+    panel = window.compare_panel
+    expected = table(window.session.runs)
+    assert panel.table.rowCount() == 2
+    for c, best in enumerate(expected["best"]):
+        if best is not None:
+            assert panel.table.item(best, c + 1).text().endswith("★")
+    assert len(panel.losses.getPlotItem().listDataItems()) == 1  # the baseline has no training curve
+    assert len(panel.reliability.getPlotItem().listDataItems()) == 3  # the diagonal and two runs
+
+    session_file = tmp_path / "session.json"
+    window.save_session(str(session_file))
+    window.session.set_runs([])
+    assert panel.table.rowCount() == 0
+    window.open_session(str(session_file))
+    assert [r["name"] for r in window.session.runs] == [r["name"] for r in json.loads(
+        session_file.read_text())["runs"]] and panel.table.rowCount() == 2
+
+    window.show_workspace(5)
+    window.save_report(str(tmp_path / "comparison.html"))
+    window.show_workspace(4)
+    window.save_report(str(tmp_path / "run.html"))
+    assert "<svg" in (tmp_path / "comparison.html").read_text()
+    assert "Layers after conversion" in (tmp_path / "run.html").read_text()

@@ -1,0 +1,70 @@
+"""Side-by-side comparison of conversion runs on one test split: the table behind the comparison view
+and `workbench compare`, with the best value in each column marked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .errors import DataError
+
+# column, how to read it from metrics["test"], whether higher is better
+COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE", "ece", False),
+           ("Brier", "brier", False), ("ROC AUC", "roc_auc", True)]
+
+
+def load_run_dir(folder: str | Path) -> dict:
+    """A run as exported: its name, metrics and recipe (from metadata.json, else metrics.json)."""
+    folder = Path(folder)
+    for name in ("metadata.json", "metrics.json"):
+        path = folder / name
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except ValueError as exc:
+                raise DataError(f"{name} is not valid JSON ({exc}).", "Export the run again.", folder) from None
+            metrics = data.get("metrics", data)
+            return {"name": folder.name, "metrics": metrics, "recipe": data.get("recipe")}
+    raise DataError("not a run folder (no metadata.json or metrics.json).",
+                    "Give folders written by `workbench convert` or the Export dialog.", folder)
+
+
+def split_key(recipe: dict | None) -> tuple | None:
+    """What fixes the test split: the data, its labels, the split fractions and the seed."""
+    if not recipe:
+        return None
+    d = recipe["data"]
+    return (d["path"], d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
+
+
+def table(runs: list[dict]) -> dict:
+    """Rows of values per run, the index of the best run per column, and whether the test splits agree."""
+    rows = []
+    for run in runs:
+        test = run["metrics"]["test"]
+        rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
+                     "calibration": run["metrics"].get("calibration", ""),
+                     "values": [test.get(key) for _, key, _ in COLUMNS]})
+    best = []
+    for c, (_, _, higher) in enumerate(COLUMNS):
+        present = [(r["values"][c], i) for i, r in enumerate(rows) if r["values"][c] is not None]
+        best.append((max(present) if higher else min(present))[1] if present else None)
+    keys = {split_key(run.get("recipe")) for run in runs}
+    return {"columns": [c[0] for c in COLUMNS], "rows": rows, "best": best,
+            "same_test_split": len(keys) == 1 and None not in keys}
+
+
+def format_table(result: dict) -> str:
+    width = max([len(r["name"]) for r in result["rows"]] + [8])
+    lines = [f"{'run':{width}s}  " + "  ".join(f"{c:>10s}" for c in result["columns"])]
+    for i, row in enumerate(result["rows"]):
+        cells = []
+        for c, value in enumerate(row["values"]):
+            mark = "*" if result["best"][c] == i else " "
+            cells.append(f"{'—':>9s} " if value is None else f"{value:9.4f}{mark}")
+        lines.append(f"{row['name']:{width}s}  " + "  ".join(f"{cell:>10s}" for cell in cells))
+    lines.append("* best in its column")
+    if not result["same_test_split"]:
+        lines.append("note: these runs do not share one test split (data, labels, splits or seed differ), "
+                     "so the comparison is not like for like.")
+    return "\n".join(lines)

@@ -1,0 +1,111 @@
+"""The comparison view: pick 2-6 runs of this session; their loss curves and reliability diagrams overlaid,
+and a table of accuracy, macro F1, ECE, Brier and AUC with the best in each column marked."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWidget)
+
+from workbench.core.compare import table
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+MAX_RUNS = 6
+
+
+class ComparePanel(QWidget):
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.list = QListWidget()
+        self.list.setObjectName("runList")
+        self.list.setMaximumWidth(320)
+        self.list.itemChanged.connect(lambda _i: self.refresh())
+        self.table = QTableWidget(0, 6)
+        self.table.setObjectName("compareTable")
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.losses = pg.PlotWidget(title="Validation loss per epoch")
+        self.losses.setLabel("bottom", "epoch")
+        self.losses.addLegend(offset=(-10, 10))
+        self.reliability = pg.PlotWidget(title="Reliability (after calibration)")
+        self.reliability.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.reliability.setLabel("bottom", "confidence")
+        self.reliability.setLabel("left", "accuracy")
+        self.reliability.addLegend(offset=(10, 10))
+        left = QVBoxLayout()
+        left.addWidget(QLabel(f"Runs in this session (tick 2 to {MAX_RUNS}):"))
+        left.addWidget(self.list, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.losses)
+        plots.addWidget(self.reliability)
+        right = QVBoxLayout()
+        right.addWidget(self.table, 1)
+        right.addWidget(self.note)
+        right.addLayout(plots, 2)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left)
+        layout.addLayout(right, 1)
+        session.runs_changed.connect(self._on_runs_changed)
+        self._on_runs_changed(session.runs)
+
+    def _on_runs_changed(self, runs):
+        shown = {self.list.item(i).text(): self.list.item(i).checkState() for i in range(self.list.count())}
+        self.list.blockSignals(True)
+        self.list.clear()
+        for i, run in enumerate(runs):
+            item = QListWidgetItem(run["name"])
+            # A run keeps the tick the user gave it; new ones start ticked, up to the latest MAX_RUNS.
+            state = shown.get(run["name"], Qt.Checked if i >= len(runs) - MAX_RUNS else Qt.Unchecked)
+            item.setCheckState(state)
+            self.list.addItem(item)
+        self.list.blockSignals(False)
+        self.refresh()
+
+    def selected(self) -> list[dict]:
+        names = [self.list.item(i).text() for i in range(self.list.count())
+                 if self.list.item(i).checkState() == Qt.Checked]
+        return [r for r in self.session.runs if r["name"] in names][:MAX_RUNS]
+
+    def refresh(self):
+        runs = self.selected()
+        self.losses.clear()
+        self.reliability.clear()
+        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=Qt.DashLine))
+        if not runs:
+            self.table.setRowCount(0)
+            self.note.setText("Train at least two runs (or a baseline and a trained head) to compare them.")
+            return
+        result = table(runs)
+        self.table.setColumnCount(len(result["columns"]) + 1)
+        self.table.setHorizontalHeaderLabels(["run"] + result["columns"])
+        self.table.setRowCount(len(result["rows"]))
+        bold = QFont()
+        bold.setBold(True)
+        for r, row in enumerate(result["rows"]):
+            self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']})"))
+            for c, value in enumerate(row["values"]):
+                item = QTableWidgetItem("—" if value is None else f"{value:.4f}")
+                if result["best"][c] == r:
+                    item.setFont(bold)
+                    item.setText(item.text() + " ★")
+                self.table.setItem(r, c + 1, item)
+        self.note.setText("★ best in its column." + ("" if result["same_test_split"] else
+                          " These runs do not share one test split, so the comparison is not like for like."))
+        for i, run in enumerate(runs):
+            pen = pg.mkPen(COLORS[i % len(COLORS)], width=2)
+            history = run["metrics"].get("training", {}).get("history", [])
+            if history:
+                self.losses.plot([h["epoch"] for h in history], [h["val_loss"] for h in history], pen=pen,
+                                 name=run["name"])
+            rel = run["metrics"]["test"]["reliability"]
+            used = [k for k, n in enumerate(rel["count"]) if n]
+            self.reliability.plot([rel["confidence"][k] for k in used], [rel["accuracy"][k] for k in used], pen=pen,
+                                  symbol="o", symbolSize=6, symbolBrush=COLORS[i % len(COLORS)], name=run["name"])
+
+    def plots(self):
+        return {"compare_loss": self.losses, "compare_reliability": self.reliability}
