@@ -1,4 +1,5 @@
-"""Render each main view of the workbench to PNG: welcome, model, data, form, training, evaluation, export.
+"""Render each main view of the workbench to PNG: welcome, model, data, form, training, evaluation, export,
+comparison.
 
     python packaging/screenshots.py [--out resources/screenshots] [--size 1280x800]
 
@@ -91,6 +92,10 @@ def main() -> int:
     QTimer.singleShot(0, shoot_dialog)
     window.export()
     shots.append(out / "export.png")
+    window.start_baseline()
+    _wait(app, lambda: len(window.session.runs) == 2 and not window.session.busy)
+    window.show_workspace(5)
+    grab("compare")
     window.close()
     for path in shots:
         print(path)

@@ -38,17 +38,18 @@ def split_key(recipe: dict | None) -> tuple | None:
 
 
 def table(runs: list[dict]) -> dict:
-    """Rows of values per run, the index of the best run per column, and whether the test splits agree."""
+    """Rows of values per run, the runs best in each column, and whether the test splits agree."""
     rows = []
     for run in runs:
         test = run["metrics"]["test"]
         rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
                      "calibration": run["metrics"].get("calibration", ""),
                      "values": [test.get(key) for _, key, _ in COLUMNS]})
-    best = []
+    best = []  # per column, every run that reaches the best value (ties are all marked)
     for c, (_, _, higher) in enumerate(COLUMNS):
-        present = [(r["values"][c], i) for i, r in enumerate(rows) if r["values"][c] is not None]
-        best.append((max(present) if higher else min(present))[1] if present else None)
+        present = [r["values"][c] for r in rows if r["values"][c] is not None]
+        top = (max(present) if higher else min(present)) if present else None
+        best.append([i for i, r in enumerate(rows) if present and r["values"][c] == top])
     keys = {split_key(run.get("recipe")) for run in runs}
     return {"columns": [c[0] for c in COLUMNS], "rows": rows, "best": best,
             "same_test_split": len(keys) == 1 and None not in keys}
@@ -60,7 +61,7 @@ def format_table(result: dict) -> str:
     for i, row in enumerate(result["rows"]):
         cells = []
         for c, value in enumerate(row["values"]):
-            mark = "*" if result["best"][c] == i else " "
+            mark = "*" if i in result["best"][c] else " "
             cells.append(f"{'—':>9s} " if value is None else f"{value:9.4f}{mark}")
         lines.append(f"{row['name']:{width}s}  " + "  ".join(f"{cell:>10s}" for cell in cells))
     lines.append("* best in its column")

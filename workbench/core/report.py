@@ -130,7 +130,7 @@ def comparison_report(runs: list[dict], path: str | Path) -> Path:
     rows = []
     for i, row in enumerate(result["rows"]):
         cells = "".join("<td>—</td>" if v is None else
-                        f"<td{' class=best' if result['best'][c] == i else ''}>{v:.4f}</td>"
+                        f"<td{' class=best' if i in result['best'][c] else ''}>{v:.4f}</td>"
                         for c, v in enumerate(row["values"]))
         rows.append(f"<tr><td class=l>{html.escape(row['name'])} ({row['kind']})</td>{cells}</tr>")
     histories = {r["name"]: r["metrics"].get("training", {}).get("history", []) for r in runs}

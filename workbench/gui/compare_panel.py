@@ -27,6 +27,7 @@ class ComparePanel(QWidget):
         self.table.setObjectName("compareTable")
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.table.setMaximumHeight(230)  # six runs; the plots get the rest
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.losses = pg.PlotWidget(title="Validation loss per epoch")
@@ -90,7 +91,7 @@ class ComparePanel(QWidget):
             self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']})"))
             for c, value in enumerate(row["values"]):
                 item = QTableWidgetItem("—" if value is None else f"{value:.4f}")
-                if result["best"][c] == r:
+                if r in result["best"][c]:
                     item.setFont(bold)
                     item.setText(item.text() + " ★")
                 self.table.setItem(r, c + 1, item)
