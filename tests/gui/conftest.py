@@ -85,3 +85,12 @@ def open_model_and_data(qtbot, window, files, mode="threshold"):
     if mode == "threshold":
         window.data_panel.mode_threshold.click()
     qtbot.waitUntil(lambda: window.session.data is not None, timeout=5000)
+
+
+def start_long_training(qtbot, window, files):
+    """Open the model and data, start a run far longer than any test, and wait for its first epoch."""
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(100000)
+    window.form.widgets["train.patience"].setValue(0)
+    window.start_training()
+    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)

@@ -10,7 +10,7 @@ from workbench.core import calibrate as calib
 from workbench.core.data import make_labels
 from workbench.core.metrics import classification, evaluate
 
-from .conftest import open_model_and_data
+from .conftest import open_model_and_data, start_long_training
 
 
 def _tree_rows(tree):
@@ -132,11 +132,7 @@ def test_invalid_combination_disables_train_with_reason(window, files, qtbot):
 
 
 def test_stop_and_pause_mid_training(window, files, qtbot):
-    open_model_and_data(qtbot, window, files)
-    window.form.widgets["train.epochs"].setValue(100000)
-    window.form.widgets["train.patience"].setValue(0)
-    window.start_training()
-    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
+    start_long_training(qtbot, window, files)
     assert window.session.busy and window.train_panel.stop_button.isEnabled()
     assert not window.form.widgets["train.lr"].isEnabled(), "the form is locked while training"
     window.train_panel.pause_button.click()
@@ -151,11 +147,7 @@ def test_stop_and_pause_mid_training(window, files, qtbot):
 
 
 def test_closing_mid_training_stops_cleanly(window, files, qtbot):
-    open_model_and_data(qtbot, window, files)
-    window.form.widgets["train.epochs"].setValue(100000)
-    window.form.widgets["train.patience"].setValue(0)
-    window.start_training()
-    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
+    start_long_training(qtbot, window, files)
     window.close()
     assert all(not thread.isRunning() for thread in list(window._threads))
     assert window._stop.stopped

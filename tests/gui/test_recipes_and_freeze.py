@@ -3,7 +3,7 @@
 import torch
 from PySide6.QtCore import Qt
 
-from .conftest import open_model_and_data
+from .conftest import open_model_and_data, start_long_training
 from .test_journey import _tree_rows
 
 
@@ -45,11 +45,7 @@ def test_saved_recipe_reproduces_the_run(window, files, qtbot, tmp_path, monkeyp
 
 
 def test_opening_another_checkpoint_mid_training_stops_the_run(window, files, qtbot):
-    open_model_and_data(qtbot, window, files)
-    window.form.widgets["train.epochs"].setValue(100000)
-    window.form.widgets["train.patience"].setValue(0)
-    window.start_training()
-    qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
+    start_long_training(qtbot, window, files)
     stop = window._stop
     window.open_checkpoint(str(files["ckpt"]))
     assert stop.stopped
