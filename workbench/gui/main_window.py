@@ -260,7 +260,6 @@ class MainWindow(QMainWindow):
 
     def start_training(self):
         from workbench.core.errors import WorkbenchError
-        from workbench.core.pipeline import train_run
         from workbench.core.recipe import validate
         from workbench.core.train import StopToken
 
@@ -286,7 +285,7 @@ class MainWindow(QMainWindow):
         s.set_busy(True)
         self.show_workspace(3)
         self.statusBar().showMessage("Training…")
-        self.run_job(train_run, recipe, s.loaded, s.data, stop=self._stop, setup=wire,
+        self.run_job(_train_leaving_a_core, recipe, s.loaded, s.data, stop=self._stop, setup=wire,
                      on_done=lambda run: self._on_trained(generation, run),
                      on_error=self._on_train_error)
 
@@ -482,6 +481,23 @@ class MainWindow(QMainWindow):
         self.wait_for_jobs()
         self.settings.setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)
+
+
+def _train_leaving_a_core(*args, **kwargs):
+    """Worker job: train with one core fewer than torch would take, so the window keeps one to draw with
+    (on two cores, two intra-op threads and the GUI thread fight; small models lose nothing by it)."""
+    import os
+
+    import torch
+
+    from workbench.core.pipeline import train_run
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
+    try:
+        return train_run(*args, **kwargs)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _load_and_inspect(path, source, args, shape, trusted):

@@ -91,10 +91,11 @@ class TrainPanel(QWidget):
         self.curves.add_batches(infos)
         last = infos[-1]
         done = (last["epoch"] - 1) * self._steps + last["step"]
-        self.progress.setValue(done)
         eta = last["elapsed"] / max(done, 1) * (self._steps * self._epochs - done)
-        self.progress.setFormat(f"Epoch {last['epoch']}/{self._epochs} · {done * 100 // max(self.progress.maximum(), 1)}%"
-                                f" · ETA {_clock(eta)}")
+        text = f"Epoch {last['epoch']}/{self._epochs} · {done * 100 // max(self.progress.maximum(), 1)}% · ETA {_clock(eta)}"
+        if text != self.progress.format():  # each change repaints; the text moves about once a second
+            self.progress.setValue(done)
+            self.progress.setFormat(text)
 
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_epoch(self, info: dict):
