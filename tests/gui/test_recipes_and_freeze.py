@@ -52,3 +52,20 @@ def test_opening_another_checkpoint_mid_training_stops_the_run(window, files, qt
     qtbot.waitUntil(lambda: not window.session.busy and window.session.loaded is not None, timeout=30000)
     qtbot.wait(100)
     assert window.session.run is None, "the old run is not attached to the newly opened model"
+
+
+def test_imbalanced_classes_get_proposed_weights_that_can_be_turned_off(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    assert window.session.recipe.train.pos_weight is None, "balanced at the median: nothing proposed"
+    window.data_panel.median.setChecked(False)
+    window.data_panel.threshold.setValue(1.0)  # about a fifth of the rows lie above: skewed
+    qtbot.waitUntil(lambda: window.session.data is not None, timeout=5000)
+    from workbench.core.losses import imbalance_proposal
+    import numpy as np
+
+    data = window.session.data
+    expected = imbalance_proposal(np.bincount(data.labels("train")), "binary")
+    assert expected and window.session.recipe.train.pos_weight == expected["pos_weight"]
+    assert "in use" in window.form.imbalance.text()
+    window.form.auto_balance.setChecked(False)
+    assert window.session.recipe.train.pos_weight is None and "not in use" in window.form.imbalance.text()

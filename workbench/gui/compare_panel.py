@@ -25,6 +25,7 @@ class ComparePanel(QWidget):
         self.list.itemChanged.connect(lambda _i: self.refresh())
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("compareTable")
+        self.table.setHorizontalHeaderLabels(["run", "accuracy", "macro F1", "ECE", "Brier", "ROC AUC"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.setMaximumHeight(230)  # six runs; the plots get the rest

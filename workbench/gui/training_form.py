@@ -44,6 +44,11 @@ class TrainingForm(QWidget):
         self._add(lform, "train.pos_weight", "Positive class weight (0 = none):", _spin(0.0, 1000.0, 0.5, 3))
         self._add(lform, "train.class_weights", "Class weights:", QLineEdit())
         self.widgets["train.class_weights"].setPlaceholderText("comma-separated, one per class; empty = equal")
+        self.auto_balance = QCheckBox("Balance the loss when the classes are imbalanced")
+        self.auto_balance.setObjectName("autoBalance")
+        self.auto_balance.setChecked(True)
+        self.auto_balance.toggled.connect(self._on_auto_balance)
+        lform.addRow("", self.auto_balance)
         self.balance = QPushButton("Propose from class counts")
         self.balance.clicked.connect(self._propose_weights)
         lform.addRow("", self.balance)
@@ -97,7 +102,7 @@ class TrainingForm(QWidget):
         layout.addLayout(bottom)
         session.recipe_changed.connect(self._on_recipe_changed)
         session.inspection_changed.connect(self._on_inspection_changed)
-        session.data_changed.connect(lambda _d: self._refresh_state())
+        session.data_changed.connect(self._on_data_changed)
         session.model_changed.connect(lambda _m: self._refresh_state())
         session.busy_changed.connect(self._on_busy_changed)
         self._on_recipe_changed(session.recipe)
@@ -143,7 +148,18 @@ class TrainingForm(QWidget):
                 return
         self.session.update(**{field: value})
 
-    def _propose_weights(self):
+    def _on_data_changed(self, _data):
+        if self.auto_balance.isChecked():
+            self._apply_proposal(only_if_skewed=True)
+        self._refresh_state()
+
+    def _on_auto_balance(self, on: bool):
+        if on:
+            self._apply_proposal(only_if_skewed=True)
+        else:
+            self.session.update(**{"train.pos_weight": None, "train.class_weights": ()})
+
+    def _apply_proposal(self, only_if_skewed: bool):
         from workbench.core.losses import imbalance_proposal
 
         data = self.session.data
@@ -152,9 +168,12 @@ class TrainingForm(QWidget):
         import numpy as np
 
         counts = np.bincount(data.labels("train"), minlength=len(data.classes))
-        proposal = imbalance_proposal(counts, self.session.recipe.head.task, skew=1.0) or {}
-        self.session.update(**{"train.pos_weight": proposal.get("pos_weight"),
-                               "train.class_weights": proposal.get("class_weights", ())})
+        proposal = imbalance_proposal(counts, self.session.recipe.head.task, skew=1.5 if only_if_skewed else 1.0)
+        self.session.update(**{"train.pos_weight": (proposal or {}).get("pos_weight"),
+                               "train.class_weights": (proposal or {}).get("class_weights", ())})
+
+    def _propose_weights(self):
+        self._apply_proposal(only_if_skewed=False)
 
     def _on_inspection_changed(self, inspection):
         box: QComboBox = self.widgets["head.freeze"]
@@ -191,6 +210,7 @@ class TrainingForm(QWidget):
         for widget in self.widgets.values():
             widget.setEnabled(not busy)
         self.balance.setEnabled(not busy)
+        self.auto_balance.setEnabled(not busy)
         self._refresh_state()
 
     def blockers(self) -> list[str]:
@@ -220,11 +240,12 @@ class TrainingForm(QWidget):
 
             counts = np.bincount(data.labels("train"), minlength=len(data.classes))
             proposal = imbalance_proposal(counts, self.session.recipe.head.task)
-            recipe = self.session.recipe.train
-            if proposal and recipe.pos_weight is None and not recipe.class_weights:
-                self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train); "
-                                       f"proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}. "
-                                       "Press the button to use it; clear the fields to turn it off.")
+            if proposal:
+                applied = self.auto_balance.isChecked()
+                self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train). "
+                                       f"Proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}"
+                                       + (" — in use; untick the box above to train without it." if applied else
+                                          " — not in use; tick the box above to use it."))
         blockers = self.blockers()
         self.train_button.setEnabled(not blockers)
         self.baseline_button.setEnabled(not blockers and self.session.recipe.head.task == "binary"
