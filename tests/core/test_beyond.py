@@ -13,8 +13,7 @@ from workbench.core.baseline import baseline_run
 from workbench.core.compare import format_table, table
 from workbench.core.load import load_checkpoint
 from workbench.core.losses import imbalance_proposal
-from workbench.core.pipeline import convert_checkpoint, prepare_data, train_run
-from workbench.core.report import comparison_report, run_report
+from workbench.core.pipeline import prepare_data, train_run
 
 
 @pytest.fixture(scope="module")

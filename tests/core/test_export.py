@@ -7,7 +7,6 @@ import textwrap
 
 import numpy as np
 import pytest
-import torch
 
 from workbench.core.errors import ExportError
 from workbench.core.pipeline import export_run, prepare_data, train_run

@@ -45,7 +45,7 @@ def test_training_learns_and_reports():
     X, y = _data()
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
     rec = Recorder()
-    result = train(model, "binary", 2, X[:200], y[:200], X[200:], y[200:],
+    train(model, "binary", 2, X[:200], y[:200], X[200:], y[200:],
                    TrainRecipe(epochs=15, lr=1e-2, batch_size=32, patience=0), seed=0, callbacks=[rec])
     assert len(rec.epochs) == 15 and len(rec.batches) == 15 * 7
     assert rec.epochs[-1]["val_accuracy"] > 0.85

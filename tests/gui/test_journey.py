@@ -66,8 +66,7 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     assert shown.tolist() == expected["confusion_matrix"]
     ece = evaluate(run.probabilities("test"), y_test, run.data.classes)["ece"]
     assert f"<b>{ece:.3f}</b>" in window.evaluate_panel.summary.text()
-    table = window.evaluate_panel.perClassTable if hasattr(window.evaluate_panel, "perClassTable") else \
-        window.evaluate_panel.table
+    table = window.evaluate_panel.table
     assert table.item(1, 3).text() == f"{expected['per_class'][run.data.classes[1]]['f1']:.3f}"
 
     # Calibration chooser: isotonic, fitted on the calibration split.
@@ -92,7 +91,6 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     target = tmp_path / "export"
 
     def drive():
-        dialog = window.findChild(type(None).__class__, "exportDialog") if False else None
         from PySide6.QtWidgets import QApplication
 
         dialog = QApplication.activeModalWidget()

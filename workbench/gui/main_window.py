@@ -12,13 +12,11 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
+from .file_actions import FileActions
 from .session import Session
 from .welcome import WelcomeView
 
-MAX_RECENT = 10
-
-
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, QMainWindow):
     def __init__(self):
         super().__init__()
         self.setWindowTitle("Conversion Workbench")
@@ -342,128 +340,6 @@ class MainWindow(QMainWindow):
             self.show_error(exc)
 
         self.run_job(calibrate_run, self.session.run, method, on_done=done, on_error=failed)
-
-    # ----- files
-    def export(self):
-        if self.session.run is None:
-            return
-        from .export_dialog import ExportDialog
-
-        start = self.settings.value("paths/export", str(Path.home()))
-        dialog = ExportDialog(self.session, self.run_job, self.evaluate_panel.plots(), start, self)
-        dialog.exec()
-        if dialog.result is not None:
-            self.settings.setValue("paths/export", str(dialog.result.folder.parent))
-            self.session.note_export(self.session.run, str(dialog.result.folder))
-        return dialog
-
-    def save_report(self, path: str | None = None):
-        from workbench.core.errors import WorkbenchError
-        from workbench.core.report import comparison_report, run_report
-
-        comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save HTML report",
-                                                  "comparison.html" if comparing else "report.html", "HTML (*.html)")
-            if not path:
-                return
-        try:
-            if comparing:
-                comparison_report(self.compare_panel.selected(), path)
-            elif self.session.run is not None:
-                run_report(self.session.run, path)
-        except (OSError, WorkbenchError) as exc:
-            self.show_error(exc)
-            return
-        self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
-
-    def save_session(self, path: str | None = None):
-        from workbench.core.runs import save_session
-
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
-            if not path:
-                return
-        save_session(path, self.session.runs, self.session.recipe.to_dict())
-        self.statusBar().showMessage(f"Saved {len(self.session.runs)} runs to {path}.")
-
-    def open_session(self, path: str | None = None):
-        from workbench.core import recipe as rc
-        from workbench.core.errors import WorkbenchError
-        from workbench.core.runs import load_session
-
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
-            if not path:
-                return
-        try:
-            data = load_session(path)
-            recipe = rc.from_dict(data["recipe"]) if data.get("recipe") else None
-        except WorkbenchError as exc:
-            self.show_error(exc)
-            return
-        self.show_workspace(5)
-        if recipe is not None:
-            self.session.set_recipe(recipe)
-        self.session.set_runs(data["runs"])
-        self.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
-
-    def save_recipe(self):
-        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
-                                              "Recipe (*.json)")
-        if path:
-            self.session.recipe.save(path)
-            self.settings.setValue("paths/recipe", path)
-            self.statusBar().showMessage(f"Saved the recipe to {path}.")
-
-    def open_recipe(self, path: str | None = None):
-        from workbench.core import recipe as rc
-        from workbench.core.errors import WorkbenchError
-
-        if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", self.settings.value("paths/recipe", ""),
-                                                  "Recipe (*.json *.toml)")
-            if not path:
-                return
-        try:
-            recipe = rc.load(path)
-        except WorkbenchError as exc:
-            self.show_error(exc)
-            return
-        self.show_workspace()
-        self.session.set_recipe(recipe)
-        if recipe.data.path:
-            self.load_data(recipe.data.path)
-        self.statusBar().showMessage(f"Opened the recipe {path}.")
-
-    def open_demo(self):
-        from workbench.core.demo import build_diabetes
-
-        folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))
-        self.statusBar().showMessage(f"Building the demo in {folder} (a few seconds)…")
-        self.show_workspace(0)
-        self.run_job(build_diabetes, folder, on_done=self._on_demo_built)
-
-    def _on_demo_built(self, result):
-        ckpt, recipe = result
-        self.session.set_recipe(recipe)
-        self.model_panel.source.setText(recipe.model_source)
-        self.open_checkpoint(str(ckpt))
-        self.load_data(recipe.data.path)
-
-    def _remember(self, path: str):
-        recent = [p for p in self.settings.value("recent", [], list) or [] if p != path]
-        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
-        self._refresh_recent()
-
-    def _refresh_recent(self):
-        recent = [p for p in (self.settings.value("recent", [], list) or []) if p]
-        self.recent_menu.clear()
-        for path in recent:
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _c=False, p=path: self.open_checkpoint(p))
-        self.recent_menu.setEnabled(bool(recent))
-        self.welcome.set_recent(recent)
 
     # ----- Qt events
     def dragEnterEvent(self, event):
