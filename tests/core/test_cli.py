@@ -38,6 +38,11 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     again = wb("convert", tutorial_ckpt, "--recipe", tmp_path / "r.json", "--out", tmp_path / "again", "--json")
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout)["test"] == metrics["test"]
+    scored = wb("evaluate", out, "--data", table_csv, "--label", "target", "--json")
+    assert scored.returncode == 0, scored.stderr
+    rescored = json.loads(scored.stdout)
+    assert rescored["n"] == 240 and sum(map(sum, rescored["confusion_matrix"])) == 240
+    assert rescored["accuracy"] > 0.6
 
 
 @pytest.mark.parametrize("args, message", [
