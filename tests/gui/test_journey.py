@@ -82,6 +82,17 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     window.evaluate_panel.slider.setValue(300)
     expected = classification(window.session.run.probabilities("test"), y_test, run.data.classes, threshold=0.3)
     assert window.evaluate_panel.confusion.matrix.tolist() == expected["confusion_matrix"]
+    assert window.session.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
+    # While dragging only the view follows; the run's metrics are recomputed when the slider is let go.
+    slider = window.evaluate_panel.slider
+    slider.setSliderDown(True)
+    slider.setValue(700)
+    dragged = classification(window.session.run.probabilities("test"), y_test, run.data.classes, threshold=0.7)
+    assert window.evaluate_panel.confusion.matrix.tolist() == dragged["confusion_matrix"]
+    assert window.session.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
+    slider.setSliderDown(False)
+    assert window.session.run.metrics["test"]["confusion_matrix"] == dragged["confusion_matrix"]
+    slider.setValue(300)
 
     # The converted tree shows the new head in place of the old.
     rows = _tree_rows(window.model_panel.tree)

@@ -60,6 +60,7 @@ class EvaluatePanel(QWidget):
         self.slider.setRange(1, 999)
         self.slider.setValue(500)
         self.slider.valueChanged.connect(self._on_threshold)
+        self.slider.sliderReleased.connect(lambda: self._on_threshold(self.slider.value()))
         self.threshold_label = QLabel()
         self.binary_box = QWidget()
         blayout = QVBoxLayout(self.binary_box)
@@ -112,11 +113,12 @@ class EvaluatePanel(QWidget):
         self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
         self._show_classification()
 
-    def _show_classification(self):
+    def _show_classification(self, live: dict | None = None):
+        """Show the decision-dependent scores: the run's metrics, or `live` ones while the slider moves."""
         run = self.session.run
         if run is None:
             return
-        test = run.metrics["test"]
+        test = {**run.metrics["test"], **(live or {})}
         self.confusion.show_matrix(test["confusion_matrix"], run.data.classes, self.mode.currentText())
         self.table.setRowCount(len(run.data.classes))
         for row, (cls, scores) in enumerate(test["per_class"].items()):
@@ -137,12 +139,18 @@ class EvaluatePanel(QWidget):
         run = self.session.run
         if run is None or not run.binary:
             return
+        from workbench.core.metrics import classification
         from workbench.core.pipeline import evaluate_run
 
         run.threshold = value / 1000.0
-        evaluate_run(run)
         self._mark_threshold()
-        self._show_classification()
+        if self.slider.isSliderDown():
+            # While dragging, only what the threshold moves; every metric is recomputed on release.
+            self._show_classification(classification(run.probabilities("test"), run.data.labels("test"),
+                                                     run.data.classes, run.threshold))
+        else:
+            evaluate_run(run)
+            self._show_classification()
 
     def _mark_threshold(self):
         run = self.session.run
