@@ -83,6 +83,7 @@ def main() -> int:
             QTimer.singleShot(50, shoot_dialog)
             return
         dialog.folder.setText(str(Path(tempfile.mkdtemp()) / "demo-classifier"))
+        dialog.with_onnx.setChecked(dialog.with_onnx.isEnabled())
         dialog.start()
         _wait(app, lambda: dialog.result is not None)
         dialog.grab().save(str(out / "export.png"))

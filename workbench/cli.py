@@ -90,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--baseline", action="store_true",
                    help="no training: Platt-calibrate the regression output itself (binary tasks)")
     c.add_argument("--report", help="also write an HTML report of the run to this file")
+    c.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx extras)")
     c.add_argument("--out", required=True, help="a new folder for the export")
     c.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     c.add_argument("--json", action="store_true", help="print the metrics as JSON")
@@ -231,7 +232,7 @@ def cmd_convert(args) -> int:
     recipe = _recipe_from_args(args)
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
                                      () if args.quiet or args.json else (_Progress(),), None, args.overwrite,
-                                     args.mlp_activation, baseline=args.baseline)
+                                     args.mlp_activation, baseline=args.baseline, onnx=args.onnx)
     if args.report:
         from workbench.core.report import run_report
 

@@ -28,9 +28,10 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     out = tmp_path / "out"
     done = wb("convert", tutorial_ckpt, "--model-source", f"{models_py}:TinyRegressor", "--data", table_csv,
               "--label", "target", "--task", "binary", "--threshold", "median", "--epochs", "5",
-              "--calibration", "platt", "--seed", "1", "--out", out, "--save-recipe", tmp_path / "r.json")
+              "--calibration", "platt", "--seed", "1", "--out", out, "--save-recipe", tmp_path / "r.json", "--onnx")
     assert done.returncode == 0, done.stderr
     metrics = json.loads((out / "metrics.json").read_text())
+    assert (out / "model.onnx").is_file()
     for key in ("accuracy", "macro_f1", "ece_before", "ece", "brier", "confusion_matrix"):
         assert key in metrics["test"]
     assert metrics["classes"] == json.loads((out / "metadata.json").read_text())["classes"]

@@ -85,3 +85,25 @@ def test_disk_full_leaves_nothing_behind(run, tmp_path, monkeypatch):
         export_run(run, tmp_path / "out")
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".out")], "the staging folder was removed"
     assert not (tmp_path / "out").exists()
+
+
+def test_optional_onnx_export_matches_the_workbench(run, tmp_path):
+    import onnxruntime
+
+    result = export_run(run, tmp_path / "with-onnx", onnx=True)
+    assert "model.onnx" in result.files
+    meta = json.loads((tmp_path / "with-onnx" / "metadata.json").read_text())
+    assert meta["onnx"]["round_trip_max_abs_diff"] <= 1e-4
+    session = onnxruntime.InferenceSession(str(tmp_path / "with-onnx" / "model.onnx"))
+    X = run.data.table.X[run.data.splits["test"]]
+    probs = session.run(None, {session.get_inputs()[0].name: X})[0]
+    assert probs.shape == (len(X), 2) and np.abs(probs - run.probabilities("test")).max() <= 1e-4
+
+
+def test_onnx_without_its_packages_is_a_clear_error(run, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "onnx", None)  # as if not installed
+    with pytest.raises(ExportError, match=r"pip install -e '\.\[onnx\]'"):
+        export_run(run, tmp_path / "out", onnx=True)
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out*"))

@@ -109,6 +109,7 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
             QTimer.singleShot(20, drive)
             return
         dialog.folder.setText(str(target))
+        dialog.with_onnx.setChecked(True)
         dialog.start()
         qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
         dialog.accept()
@@ -118,6 +119,7 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     assert "Round-trip check passed" in dialog.status.text()
     meta = json.loads((target / "metadata.json").read_text())
     assert meta["calibration"]["method"] == "isotonic" and (target / "plots" / "reliability.svg").is_file()
+    assert meta["onnx"]["round_trip_max_abs_diff"] <= 1e-4 and (target / "model.onnx").is_file()
 
     # Recipes save and load.
     recipe_path = tmp_path / "recipe.json"

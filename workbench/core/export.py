@@ -97,6 +97,42 @@ def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[s
     return "model.ts", f"torchscript (torch.export failed: {reason})"
 
 
+def _onnx(module: nn.Module, example: torch.Tensor, expected: np.ndarray, staging: Path, folder: Path) -> dict:
+    """Write model.onnx; check it with onnx and, where onnxruntime is installed, against `expected`."""
+    import contextlib
+    import io
+
+    try:
+        import onnx
+    except ImportError:
+        raise ExportError("ONNX export needs the onnx packages, which are not installed.",
+                          "Install them with: pip install -e '.[onnx]', or export without ONNX.", folder) from None
+    path = staging / "model.onnx"
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints progress lines
+            program = torch.onnx.export(module, (example,), dynamo=True, verbose=False,
+                                        dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+            program.save(str(path))
+        onnx.checker.check_model(onnx.load(str(path)))
+    except OSError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported as a user-facing choice, not a crash
+        raise ExportError(f"the model cannot be exported to ONNX ({type(exc).__name__}: {str(exc)[:200]}).",
+                          "Export without ONNX; the torch program and weights do not need it.", folder) from None
+    try:
+        import onnxruntime
+    except ImportError:
+        return {"file": path.name, "checked_with": "onnx.checker", "round_trip_max_abs_diff": None}
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: example.numpy()})[0]
+    diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+    if diff > 1e-4:
+        raise ExportError(f"the ONNX model differs by {diff:.3g} from the workbench's probabilities.",
+                          "Export without ONNX and report this as a bug.", folder)
+    return {"file": path.name, "checked_with": f"onnxruntime {onnxruntime.__version__}",
+            "round_trip_max_abs_diff": diff}
+
+
 def load_program(path: Path) -> nn.Module:
     """Open an exported program as the user would, with torch alone."""
     if path.suffix == ".pt2":
@@ -105,7 +141,8 @@ def load_program(path: Path) -> nn.Module:
 
 
 def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tensor, expected: np.ndarray,
-           metadata: dict, metrics: dict, source: Path | None = None, overwrite: bool = False) -> ExportResult:
+           metadata: dict, metrics: dict, source: Path | None = None, overwrite: bool = False,
+           onnx: bool = False) -> ExportResult:
     """Write the export; `expected` are the in-process probabilities of `example` for the round-trip check."""
     folder = Path(folder).expanduser().resolve()
     check_target(folder, source, overwrite)
@@ -123,6 +160,8 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
         if diff > 1e-5 or set(reopened) != set(module.state_dict()):
             raise ExportError(f"the round-trip check failed: the saved program differs by {diff:.3g} from the "
                               "workbench's probabilities.", "Report this as a bug; nothing was written.", folder)
+        if onnx:
+            metadata = {**metadata, "onnx": _onnx(module, example.cpu(), expected, staging, folder)}
         meta = {"format_version": FORMAT_VERSION, "program": program_file, "program_format": program_format,
                 "weights": "weights.safetensors", "torch_version": torch.__version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

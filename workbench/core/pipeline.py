@@ -179,7 +179,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     return calibrate_run(run, recipe.calibration)
 
 
-def export_run(run: Run, folder: str | Path, overwrite: bool = False) -> export_mod.ExportResult:
+def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     d = run.data
     preprocess = export_mod.Standardize(d.mean, d.std) if d.mean is not None else None
     module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
@@ -194,12 +194,13 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False) -> export_
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }
-    return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite)
+    return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
+                             onnx)
 
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
                        callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
-                       mlp_activation: str = "relu", baseline: bool = False
+                       mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False
                        ) -> tuple[Run, export_mod.ExportResult | None]:
     """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output
     alone), calibrate, evaluate and (with `out`) export."""
@@ -213,5 +214,5 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
         run = baseline_run(recipe, loaded, data)
     else:
         run = train_run(recipe, loaded, data, callbacks, stop)
-    result = export_run(run, out, overwrite) if out is not None else None
+    result = export_run(run, out, overwrite, onnx) if out is not None else None
     return run, result

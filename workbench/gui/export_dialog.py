@@ -24,6 +24,13 @@ class ExportDialog(QDialog):
         row.addWidget(browse)
         self.with_plots = QCheckBox("Also save the evaluation plots (PNG and SVG) in plots/")
         self.with_plots.setChecked(True)
+        import importlib.util
+
+        self.with_onnx = QCheckBox("Also an ONNX model (model.onnx), checked against these probabilities")
+        self.with_onnx.setObjectName("exportOnnx")
+        if importlib.util.find_spec("onnx") is None:
+            self.with_onnx.setEnabled(False)
+            self.with_onnx.setToolTip("Needs the onnx packages: pip install -e '.[onnx]'")
         contents = QLabel("The folder will hold <b>model.pt2</b> (a torch.export program from inputs to calibrated "
                           "probabilities; TorchScript if the model cannot be exported that way), "
                           "<b>weights.safetensors</b>, <b>metadata.json</b> (classes, recipe, calibration, metrics, "
@@ -45,11 +52,13 @@ class ExportDialog(QDialog):
         layout.addWidget(QLabel("Folder:"))
         layout.addLayout(row)
         layout.addWidget(self.with_plots)
+        layout.addWidget(self.with_onnx)
         layout.addWidget(contents)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
-        self.resize(640, 320)
+        self.resize(680, 360)
+        self.setMinimumWidth(640)
 
     def _browse(self):
         folder = QFileDialog.getExistingDirectory(self, "Parent folder for the export", self.folder.text())
@@ -76,7 +85,8 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.status.setText("Exporting and checking the round trip…")
-        self.run_job(export_run, self.session.run, folder, overwrite, on_done=self._on_done, on_error=self._on_error)
+        self.run_job(export_run, self.session.run, folder, overwrite, self.with_onnx.isChecked(),
+                     on_done=self._on_done, on_error=self._on_error)
 
     def _on_done(self, result):
         self.result = result
@@ -87,10 +97,20 @@ class ExportDialog(QDialog):
             from .plot_export import save_plots
 
             extra = f" and {len(save_plots(self.plots, result.folder / 'plots'))} plot files in plots/"
+        onnx = ""
+        if self.with_onnx.isChecked():
+            import json
+
+            info = json.loads((result.folder / "metadata.json").read_text()).get("onnx", {})
+            diff = info.get("round_trip_max_abs_diff")
+            onnx = (f"<br>model.onnx checked with {info.get('checked_with')}"
+                    + (f", within {max(diff, 1e-12):.1e}." if diff is not None else "."))
         self.status.setText(f"Exported to <b>{result.folder}</b>: {', '.join(result.files)}{extra}.<br>"
-                            f"Round-trip check passed: the saved {result.program_format} program reproduces the "
-                            f"workbench's probabilities within {max(result.round_trip_max_abs_diff, 1e-12):.1e}.")
+                            f"Round-trip check passed: the saved {result.program_format.split(' (')[0]} program "
+                            f"reproduces the workbench's probabilities within "
+                            f"{max(result.round_trip_max_abs_diff, 1e-12):.1e}.{onnx}")
         self.export_button.setEnabled(True)
+        self.adjustSize()  # the result is longer than the prompt it replaces
 
     def _on_error(self, exc):
         self.progress.setRange(0, 1)
