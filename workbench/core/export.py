@@ -52,6 +52,7 @@ class ExportResult:
     files: list[str]
     program_format: str
     round_trip_max_abs_diff: float
+    onnx: dict | None = None  # file, checker and round-trip difference, when ONNX was asked for
 
 
 def check_target(folder: Path, source: Path | None, overwrite: bool) -> None:
@@ -181,7 +182,7 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return ExportResult(folder, files, program_format, diff)
+    return ExportResult(folder, files, program_format, diff, metadata.get("onnx"))
 
 
 def _move_into_place(staging: Path, folder: Path) -> None:

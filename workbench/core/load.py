@@ -32,7 +32,6 @@ class LoadedModel:
     format: str
     notes: list[str] = field(default_factory=list)
     input_shape: tuple[int, ...] | None = None
-    frozen_body: bool = False  # code archives: the body cannot be changed, only used as features
 
 
 def sniff(path: Path) -> str:
@@ -207,7 +206,7 @@ def load_checkpoint(path: str | Path, source: str = "", args: dict | None = None
         if not is_trusted:
             raise _untrusted(path, "a TorchScript program" if fmt == "torchscript" else "a torch.export program")
         model, notes, shape = load_code_archive(path, fmt)
-        return LoadedModel(model, path, digest, fmt, notes, shape, frozen_body=True)
+        return LoadedModel(model, path, digest, fmt, notes, shape)
     extras: dict = {}
     if fmt == "safetensors":
         obj = _read_safetensors(path)

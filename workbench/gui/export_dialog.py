@@ -98,11 +98,9 @@ class ExportDialog(QDialog):
 
             extra = f" and {len(save_plots(self.plots, result.folder / 'plots'))} plot files in plots/"
         onnx = ""
-        if self.with_onnx.isChecked():
-            import json
-
-            info = json.loads((result.folder / "metadata.json").read_text()).get("onnx", {})
-            diff = info.get("round_trip_max_abs_diff")
+        if result.onnx:
+            info = result.onnx
+            diff = info["round_trip_max_abs_diff"]
             onnx = (f"<br>model.onnx checked with {info.get('checked_with')}"
                     + (f", within {max(diff, 1e-12):.1e}." if diff is not None else "."))
         self.status.setText(f"Exported to <b>{result.folder}</b>: {', '.join(result.files)}{extra}.<br>"

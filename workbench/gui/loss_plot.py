@@ -86,12 +86,5 @@ class LossPlot(QWidget):
         self._redraw()
         self.loss_plot.enableAutoRange(x=True, y=True)
 
-    def show_history(self, history: list[dict]) -> None:
-        self.clear()
-        for info in history:
-            self.add_epoch(info)
-        if history:
-            self.train_curve.setData([h["epoch"] for h in history], [h["train_loss"] for h in history])
-
     def plots(self):
         return {"loss": self.loss_plot, "accuracy": self.acc_plot}

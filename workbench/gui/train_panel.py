@@ -108,7 +108,6 @@ class TrainPanel(QWidget):
     def _on_run_changed(self, run):
         if run is None:
             return
-        self.curves.finish()
         t = run.training
         self.progress.setValue(self.progress.maximum())
         why = "stopped by you" if t.cancelled else "stopped early" if t.stopped_early else "finished"

@@ -159,16 +159,22 @@ class TrainingForm(QWidget):
         else:
             self.session.update(**{"train.pos_weight": None, "train.class_weights": ()})
 
-    def _apply_proposal(self, only_if_skewed: bool):
+    def _proposal(self, skew: float = 1.5):
+        """(train-split class counts, core's proposed loss weights or None); (None, None) without data."""
+        import numpy as np
+
         from workbench.core.losses import imbalance_proposal
 
         data = self.session.data
         if data is None:
-            return
-        import numpy as np
-
+            return None, None
         counts = np.bincount(data.labels("train"), minlength=len(data.classes))
-        proposal = imbalance_proposal(counts, self.session.recipe.head.task, skew=1.5 if only_if_skewed else 1.0)
+        return counts, imbalance_proposal(counts, self.session.recipe.head.task, skew=skew)
+
+    def _apply_proposal(self, only_if_skewed: bool):
+        counts, proposal = self._proposal(1.5 if only_if_skewed else 1.0)
+        if counts is None:
+            return
         self.session.update(**{"train.pos_weight": (proposal or {}).get("pos_weight"),
                                "train.class_weights": (proposal or {}).get("class_weights", ())})
 
@@ -231,21 +237,14 @@ class TrainingForm(QWidget):
         for field, label in self.errors.items():
             label.setText(problems.get(field, ""))
             label.setVisible(field in problems)
-        data = self.session.data
         self.imbalance.setText("")
-        if data is not None:
-            import numpy as np
-
-            from workbench.core.losses import imbalance_proposal
-
-            counts = np.bincount(data.labels("train"), minlength=len(data.classes))
-            proposal = imbalance_proposal(counts, self.session.recipe.head.task)
-            if proposal:
-                applied = self.auto_balance.isChecked()
-                self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train). "
-                                       f"Proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}"
-                                       + (" — in use; untick the box above to train without it." if applied else
-                                          " — not in use; tick the box above to use it."))
+        counts, proposal = self._proposal()
+        if proposal:
+            applied = self.auto_balance.isChecked()
+            self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train). "
+                                   f"Proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}"
+                                   + (" — in use; untick the box above to train without it." if applied else
+                                      " — not in use; tick the box above to use it."))
         blockers = self.blockers()
         self.train_button.setEnabled(not blockers)
         self.baseline_button.setEnabled(not blockers and self.session.recipe.head.task == "binary"
