@@ -21,8 +21,16 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 def timed(fn) -> float:
+    """Wall seconds of fn(), waiting for queued GPU work so that no variant stops its clock early."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    if cuda:
+        torch.cuda.synchronize()
     start = time.perf_counter()
     fn()
+    if cuda:
+        torch.cuda.synchronize()
     return time.perf_counter() - start
 
 

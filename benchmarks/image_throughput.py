@@ -2,6 +2,7 @@
 with the same CNN, inputs and batch size, in the same run. Target: >= 0.9x the plain loop.
 
     python benchmarks/image_throughput.py      # 6,000 PNGs of 1x28x28 in 2 classes, 2 epochs
+    python benchmarks/image_throughput.py --model resnet18 --size 64 --mixed-precision   # a GPU workload
 
 The plain loop is the common tutorial one: an ImageFolder-style Dataset that decodes each PNG with
 Pillow on every access, under a DataLoader with shuffle; it is also timed over pre-decoded tensors.
@@ -22,11 +23,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import median, parser, report, timed  # noqa: E402
 
 
-def make_model(seed=0):
+def make_model(seed=0, name="cnn", channels=1, size=28):
     torch.manual_seed(seed)
+    if name == "resnet18":
+        import torchvision
+
+        model = torchvision.models.resnet18(num_classes=1)
+        if channels != 3:
+            model.conv1 = nn.Conv2d(channels, 64, 7, 2, 3, bias=False)
+        return model
     return nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                         nn.Linear(32 * 7 * 7, 1))
+                         nn.Linear(32 * (size // 4) ** 2, 1))
 
 
 class PngFolder(torch.utils.data.Dataset):
@@ -43,19 +51,24 @@ class PngFolder(torch.utils.data.Dataset):
         return x, torch.tensor(float(label))
 
 
-def plain(loader_or_tensors, epochs, bs):
-    model = make_model()
+def plain(loader_or_tensors, epochs, bs, args):
+    """The plain loop: batches moved to the device as they come; torch autocast when asked (bfloat16)."""
+    device = torch.device(args.device)
+    model = make_model(name=args.model, size=args.size).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()
+    amp = args.mixed_precision and device.type == "cuda"
     for _ in range(epochs):
         if isinstance(loader_or_tensors, tuple):
             X, y = loader_or_tensors
-            perm = torch.randperm(len(X))
+            perm = torch.randperm(len(X), device=X.device)
             batches = ((X[perm[i:i + bs]], y[perm[i:i + bs]]) for i in range(0, len(X), bs))
         else:
             batches = loader_or_tensors
         for xb, yb in batches:
-            loss = loss_fn(model(xb).reshape(-1), yb)
+            xb, yb = xb.to(device, non_blocking=True), yb.to(device, non_blocking=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                loss = loss_fn(model(xb).reshape(-1).float(), yb)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -66,6 +79,11 @@ def main() -> int:
     p.add_argument("--images", type=int, default=6000)
     p.add_argument("--epochs", type=int, default=2)
     p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--size", type=int, default=28, help="image side in pixels")
+    p.add_argument("--model", choices=["cnn", "resnet18"], default="cnn")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument("--mixed-precision", action="store_true", help="autocast on a GPU, for both sides")
+    p.add_argument("--workers", type=int, default=0, help="DataLoader workers for the plain loop")
     args = p.parse_args()
     if args.quick:
         args.images, args.epochs, args.repeats = 80, 1, 1
@@ -79,30 +97,34 @@ def main() -> int:
     for i in range(args.images):
         label = i % 2
         (root / str(label)).mkdir(parents=True, exist_ok=True)
-        pixels = np.clip(rng.normal(90 + 60 * label, 40, (28, 28)), 0, 255).astype(np.uint8)
+        pixels = np.clip(rng.normal(90 + 60 * label, 40, (args.size, args.size)), 0, 255).astype(np.uint8)
         path = root / str(label) / f"{i}.png"
         Image.fromarray(pixels).save(path)
         files.append((path, label))
     samples = args.images * args.epochs
     times = {"workbench (decode once + train)": [], "plain DataLoader decoding PNGs": [],
              "plain loop over pre-decoded tensors": [], "workbench trainer over pre-decoded tensors": []}
+    recipe = TrainRecipe(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, patience=0, device=args.device,
+                         mixed_precision=args.mixed_precision and args.device == "cuda")
+    model = lambda: make_model(name=args.model, size=args.size)  # noqa: E731
     for _ in range(args.repeats):
         def wb():
-            table = load_table(str(root), input_shape=(1, 28, 28))
-            train(make_model(), "binary", 2, table.X, table.target, table.X[:64], table.target[:64],
-                  TrainRecipe(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, patience=0), seed=0)
+            table = load_table(str(root), input_shape=(1, args.size, args.size))
+            train(model(), "binary", 2, table.X, table.target, table.X[:64], table.target[:64], recipe, seed=0)
         times["workbench (decode once + train)"].append(timed(wb))
-        loader = torch.utils.data.DataLoader(PngFolder(files), batch_size=args.batch_size, shuffle=True)
-        times["plain DataLoader decoding PNGs"].append(timed(lambda: plain(loader, args.epochs, args.batch_size)))
+        loader = torch.utils.data.DataLoader(PngFolder(files), batch_size=args.batch_size, shuffle=True,
+                                             num_workers=args.workers, pin_memory=args.device == "cuda")
+        times["plain DataLoader decoding PNGs"].append(timed(lambda: plain(loader, args.epochs, args.batch_size,
+                                                                             args)))
         X = torch.stack([PngFolder(files)[i][0] for i in range(len(files))])
         y = torch.tensor([float(label) for _, label in files])
+        Xd, yd = X.to(args.device), y.to(args.device)  # resident on the device, as the workbench keeps them
         times["plain loop over pre-decoded tensors"].append(
-            timed(lambda: plain((X, y), args.epochs, args.batch_size)))
+            timed(lambda: plain((Xd, yd), args.epochs, args.batch_size, args)))
         times["workbench trainer over pre-decoded tensors"].append(timed(lambda: train(
-            make_model(), "binary", 2, X, y, X[:64], y[:64],
-            TrainRecipe(epochs=args.epochs, batch_size=args.batch_size, lr=1e-3, patience=0), seed=0)))
+            model(), "binary", 2, X, y, X[:64], y[:64], recipe, seed=0)))
     rate = {k: samples / median(v) for k, v in times.items()}
-    figures = {f"{k} samples/s": v for k, v in rate.items()}
+    figures = {f"{k} samples/s ({args.device})": v for k, v in rate.items()}
     wb_rate = rate["workbench (decode once + train)"]
     ratios = {"workbench / plain DataLoader": wb_rate / rate["plain DataLoader decoding PNGs"],
               "workbench / plain pre-decoded loop (ours incl. decoding)":

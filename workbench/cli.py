@@ -85,6 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--batch-size", type=int)
     c.add_argument("--patience", type=int, help="early stopping patience in epochs; 0 turns it off")
     c.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    c.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)")
     c.add_argument("--seed", type=int)
     c.add_argument("--calibration", choices=["none", "platt", "isotonic", "temperature"])
     c.add_argument("--baseline", action="store_true",
@@ -126,6 +128,7 @@ def _recipe_from_args(args):
               "optimizer": "train.optimizer", "lr": "train.lr", "weight_decay": "train.weight_decay",
               "schedule": "train.schedule", "epochs": "train.epochs", "batch_size": "train.batch_size",
               "patience": "train.patience", "device": "train.device", "seed": "seed",
+              "mixed_precision": "train.mixed_precision",
               "calibration": "calibration", "model_source": "model_source", "model_args": "model_args",
               "input_shape": "input_shape"}
     for arg, field in simple.items():

@@ -104,3 +104,60 @@ def test_same_seed_same_result():
         runs.append(train(model, "binary", 2, X[:200], y[:200], X[200:], y[200:],
                           TrainRecipe(epochs=3), seed=5).history)
     assert runs[0] == [dict(h, elapsed=runs[0][i]["elapsed"], eta=runs[0][i]["eta"]) for i, h in enumerate(runs[1])]
+
+
+def test_grouped_loss_read_back_reports_every_batch_in_order(monkeypatch):
+    """On a GPU losses are read back in groups; callbacks must still see every batch, with the same losses."""
+    import workbench.core.train as train_mod
+
+    X, y = _data()
+    runs = []
+    for group in (1, 4):
+        monkeypatch.setattr(train_mod, "CPU_READBACK", group)
+        rec = Recorder()
+        torch.manual_seed(0)
+        train(nn.Linear(4, 1), "binary", 2, X[:200], y[:200], X[200:], y[200:],
+              TrainRecipe(epochs=2, batch_size=30, patience=0), seed=0, callbacks=[rec])
+        runs.append(rec.batches)
+    per_batch, grouped = runs
+    assert [(b["epoch"], b["step"], b["samples"]) for b in grouped] == \
+        [(b["epoch"], b["step"], b["samples"]) for b in per_batch]
+    assert len(grouped) == 2 * 7 and grouped[-1]["samples"] == 400
+    assert [b["loss"] for b in grouped] == pytest.approx([b["loss"] for b in per_batch], rel=1e-6)
+
+
+def test_grouped_read_back_names_the_batch_where_the_loss_broke(monkeypatch):
+    import workbench.core.train as train_mod
+
+    X, y = _data()
+    X = X.copy()
+    X[100:] = 1e38  # some batch after the first few overflows
+    messages = []
+    for group in (1, 8):
+        monkeypatch.setattr(train_mod, "CPU_READBACK", group)
+        model = nn.Linear(4, 1)
+        before = model.weight.detach().clone()
+        with pytest.raises(TrainingError, match="loss became") as err:
+            train(model, "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=2, batch_size=10), seed=0)
+        assert torch.equal(model.weight, before)
+        messages.append(str(err.value))
+    assert messages[0] == messages[1] and "epoch 1, batch " in messages[0]
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="mixed precision is a GPU path")
+def test_mixed_precision_on_cuda_learns_and_returns_float32_weights():
+    X, y = _data()
+    model = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 1))
+    result = train(model, "binary", 2, X[:200], y[:200], X[200:], y[200:],
+                   TrainRecipe(epochs=15, lr=1e-2, batch_size=32, patience=0, device="cuda",
+                               mixed_precision=True), seed=0)
+    assert result.device.startswith("cuda") and result.history[-1]["val_accuracy"] > 0.85
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+def test_mixed_precision_on_the_cpu_is_a_named_recipe_problem():
+    from workbench.core.recipe import Recipe, problems
+
+    recipe = Recipe().with_changes(**{"train.mixed_precision": True, "train.device": "cpu"})
+    assert [name for name, _ in problems(recipe)] == ["train.mixed_precision"]
+    assert problems(Recipe().with_changes(**{"train.mixed_precision": True})) == []  # auto: fine

@@ -60,6 +60,7 @@ class TrainRecipe:
     batch_size: int = 64
     patience: int = 5  # early stopping on validation loss; 0 turns it off
     device: str = "auto"
+    mixed_precision: bool = False  # torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,9 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
     if t.class_weights and any(w <= 0 for w in t.class_weights):
         out.append(("train.class_weights", "must all be positive"))
+    if t.mixed_precision and t.device == "cpu":
+        out.append(("train.mixed_precision", "is a GPU option and does nothing on the cpu; set the device to auto "
+                                             "or cuda, or turn it off"))
     return out
 
 

@@ -70,6 +70,13 @@ class TrainingForm(QWidget):
         self._add(oform, "train.patience", "Early stopping patience (0 = off):", _spin(0, 1000, 1))
         self._add(oform, "seed", "Seed:", _spin(0, 2**31 - 1, 1))
         self._add(oform, "train.device", "Device:", self._combo(tuple(devices)))
+        self._add(oform, "train.mixed_precision", "Mixed precision (GPU):", QCheckBox())
+        amp = self.widgets["train.mixed_precision"]
+        amp.setToolTip("torch autocast: bfloat16 where the GPU has it, else float16 with a gradient scaler. "
+                       "Often 2-3x faster for image models on a GPU; no effect on the cpu.")
+        if "cuda" not in devices:
+            amp.setEnabled(False)
+            amp.setToolTip("No CUDA GPU here: mixed precision is a GPU option.")
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("formTrainButton")
