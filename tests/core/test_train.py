@@ -57,7 +57,7 @@ def test_early_stopping_restores_best_epoch():
     model = nn.Sequential(nn.Linear(4, 64), nn.ReLU(), nn.Linear(64, 1))
     rec = Recorder()
     result = train(model, "binary", 2, X[:40], y[:40], X[200:], y[200:],
-                   TrainRecipe(epochs=200, lr=3e-2, batch_size=8, patience=3), seed=0, callbacks=[rec])
+                   TrainRecipe(epochs=200, lr=3e-2, batch_size=8, patience=3, device="cpu"), seed=0, callbacks=[rec])
     assert result.stopped_early and len(result.history) < 200
     best = min(result.history, key=lambda h: h["val_loss"])
     assert result.best_epoch == best["epoch"]
@@ -78,7 +78,7 @@ def test_stop_token_stops_within_one_batch():
                 stop.stop()
 
     rec = StopAfterThree()
-    result = train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=50, batch_size=10),
+    result = train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=50, batch_size=10, device="cpu"),
                    seed=0, callbacks=[rec], stop=stop)
     assert result.cancelled and len(rec.batches) == 3
 
@@ -90,7 +90,7 @@ def test_nan_loss_stops_with_message_and_keeps_good_weights():
     X = X.copy()
     X[150:] = 1e38  # overflows to inf in the first batch that touches these rows
     with pytest.raises(TrainingError, match="loss became") as err:
-        train(model, "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=3, batch_size=300), seed=0)
+        train(model, "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=3, batch_size=300, device="cpu"), seed=0)
     assert "last good weights" in str(err.value)
     assert torch.equal(model.weight, before)
 
@@ -117,7 +117,7 @@ def test_grouped_loss_read_back_reports_every_batch_in_order(monkeypatch):
         rec = Recorder()
         torch.manual_seed(0)
         train(nn.Linear(4, 1), "binary", 2, X[:200], y[:200], X[200:], y[200:],
-              TrainRecipe(epochs=2, batch_size=30, patience=0), seed=0, callbacks=[rec])
+              TrainRecipe(epochs=2, batch_size=30, patience=0, device="cpu"), seed=0, callbacks=[rec])
         runs.append(rec.batches)
     per_batch, grouped = runs
     assert [(b["epoch"], b["step"], b["samples"]) for b in grouped] == \
@@ -138,7 +138,7 @@ def test_grouped_read_back_names_the_batch_where_the_loss_broke(monkeypatch):
         model = nn.Linear(4, 1)
         before = model.weight.detach().clone()
         with pytest.raises(TrainingError, match="loss became") as err:
-            train(model, "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=2, batch_size=10), seed=0)
+            train(model, "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=2, batch_size=10, device="cpu"), seed=0)
         assert torch.equal(model.weight, before)
         messages.append(str(err.value))
     assert messages[0] == messages[1] and "epoch 1, batch " in messages[0]
@@ -153,6 +153,19 @@ def test_mixed_precision_on_cuda_learns_and_returns_float32_weights():
                                mixed_precision=True), seed=0)
     assert result.device.startswith("cuda") and result.history[-1]["val_accuracy"] > 0.85
     assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="the GPU's grouped read-back")
+def test_nan_on_cuda_is_caught_at_read_back_and_the_good_weights_kept():
+    X, y = _data()
+    X = X.copy()
+    X[:] = 3e38
+    model = nn.Linear(4, 1)
+    before = model.weight.detach().clone()
+    with pytest.raises(TrainingError, match="loss became"):
+        train(model, "binary", 2, X, 1 - y * 0, X[:10], y[:10], TrainRecipe(epochs=2, batch_size=10, device="cuda"),
+              seed=0)
+    assert torch.equal(model.weight.detach().cpu(), before)
 
 
 def test_mixed_precision_on_the_cpu_is_a_named_recipe_problem():

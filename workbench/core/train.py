@@ -181,11 +181,11 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
         for epoch in range(1, recipe.epochs + 1):
             model.train()
             order = torch.randperm(n, generator=generator).to(device)
-            total = torch.zeros((), device=device)
+            total = 0.0
             pending: list[tuple[int, int, torch.Tensor]] = []  # (step, rows, loss) not yet read back
 
             def read_back() -> None:
-                nonlocal seen
+                nonlocal seen, total
                 values = [float(pending[0][2])] if len(pending) == 1 else torch.stack(
                     [loss for _, _, loss in pending]).tolist()
                 for (step, rows, _), value in zip(pending, values):
@@ -196,6 +196,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                                             "learning rate, check the data for extreme values, or standardise "
                                             "the features.")
                     seen += rows
+                    total += value * rows
                     notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
                                             "elapsed": time.perf_counter() - start, "samples": seen})
                 pending.clear()
@@ -207,7 +208,8 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                 idx = order[step * bs:(step + 1) * bs]
                 xb, yb = Xt[idx], yt[idx]
                 with autocast:
-                    loss = loss_fn(shape_logits(model(xb), binary).float(), yb)
+                    logits = shape_logits(model(xb), binary)
+                    loss = loss_fn(logits.float() if amp_dtype else logits, yb)
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
                     scaler.scale(loss).backward()
@@ -218,9 +220,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                     optimizer.step()
                 if when == "batch":
                     scheduler.step()
-                loss = loss.detach()
-                total += loss * len(idx)
-                pending.append((step, len(idx), loss))
+                pending.append((step, len(idx), loss.detach()))
                 if len(pending) >= readback:
                     read_back()
             if pending:
