@@ -85,3 +85,21 @@ def test_mixed_image_sizes_and_modes_are_resized_and_converted(tmp_path):
     assert table.X.shape == (8, 3, 8, 8) and table.X.dtype == np.float32
     grey = load_table(str(tmp_path / "mixed"), input_shape=(1, 8, 8))
     assert grey.X.shape == (8, 1, 8, 8)
+
+
+def test_image_decoding_in_parallel_keeps_folder_order_and_names_the_first_broken_file(tmp_path):
+    root = tmp_path / "imgs"
+    for cls, base in (("a", 0), ("b", 100)):
+        (root / cls).mkdir(parents=True)
+        for i in range(40):
+            Image.fromarray(np.full((6, 6), base + i, np.uint8)).save(root / cls / f"{i:02d}.png")
+    table = load_table(str(root))
+    assert table.X.shape == (80, 1, 6, 6)
+    expected = [(base + i) / 255.0 for base in (0, 100) for i in range(40)]
+    assert table.X[:, 0, 0, 0] == pytest.approx(expected, abs=1e-6)
+    assert table.target.tolist() == [0.0] * 40 + [1.0] * 40
+    for name in ("30.png", "05.png"):
+        (root / "b" / name).write_bytes(b"not a png")
+    with pytest.raises(DataError, match="cannot be decoded") as err:
+        load_table(str(root))
+    assert err.value.path.endswith("05.png")

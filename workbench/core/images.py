@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -31,27 +33,41 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
         raise DataError(f"the model takes inputs of shape {tuple(input_shape)}, not images (channels, height, width).",
                         "Use a table or .npz for this model, or give --input-shape C,H,W.", root)
     channels, height, width = input_shape or (None, None, None)
-    arrays = []
+
+    def decode(path: Path) -> np.ndarray:
+        try:
+            with Image.open(path) as img:
+                img.load()
+                img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+                arr = np.asarray(img, dtype=np.float32) / 255.0
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+            raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.", path) from None
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+            raise DataError(f"the image is suspiciously large ({exc}).",
+                            "Resize it before use; very large images can exhaust memory.", path) from None
+        return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        for path, _ in files:
+        if channels is None:  # the first image sets the shape for all
             try:
-                with Image.open(path) as img:
-                    img.load()
-                    if channels is None:
-                        channels = 1 if img.mode in ("L", "1", "I", "F", "I;16") else 3
-                        width, height = img.size
-                    img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-                    arr = np.asarray(img, dtype=np.float32) / 255.0
+                with Image.open(files[0][0]) as img:
+                    channels = 1 if img.mode in ("L", "1", "I", "F", "I;16") else 3
+                    width, height = img.size
             except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-                raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.", path) from None
-            except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
-                raise DataError(f"the image is suspiciously large ({exc}).",
-                                "Resize it before use; very large images can exhaust memory.", path) from None
-            arrays.append(arr[None] if channels == 1 else arr.transpose(2, 0, 1))
-    if channels not in (1, 3):
-        raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
-                        "Check --input-shape.", root)
-    X = np.stack(arrays).astype(np.float32)
+                raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.",
+                                files[0][0]) from None
+        if channels not in (1, 3):
+            raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
+                            "Check --input-shape.", root)
+        X = np.empty((len(files), channels, height, width), dtype=np.float32)
+        # Pillow releases the GIL while it decodes, so threads decode in parallel; map keeps the order, so
+        # the first broken file in folder order is the one named.
+        pool = ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1))
+        try:
+            for i, arr in enumerate(pool.map(decode, [path for path, _ in files])):
+                X[i] = arr
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)  # a broken file is reported without decoding the rest
     target = np.array([code for _, code in files], dtype=np.float64)
     return Table(X, target, [f"px{i}" for i in range(int(np.prod(X.shape[1:])))], str(root), classes)
