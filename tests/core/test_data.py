@@ -87,14 +87,15 @@ def test_mixed_image_sizes_and_modes_are_resized_and_converted(tmp_path):
     assert grey.X.shape == (8, 1, 8, 8)
 
 
-def test_image_decoding_in_parallel_keeps_folder_order_and_names_the_first_broken_file(tmp_path):
+@pytest.mark.parametrize("side", [6, 128])  # small images decode serially, large ones in threads
+def test_image_decoding_keeps_folder_order_and_names_the_first_broken_file(tmp_path, side):
     root = tmp_path / "imgs"
     for cls, base in (("a", 0), ("b", 100)):
         (root / cls).mkdir(parents=True)
         for i in range(40):
-            Image.fromarray(np.full((6, 6), base + i, np.uint8)).save(root / cls / f"{i:02d}.png")
+            Image.fromarray(np.full((side, side), base + i, np.uint8)).save(root / cls / f"{i:02d}.png")
     table = load_table(str(root))
-    assert table.X.shape == (80, 1, 6, 6)
+    assert table.X.shape == (80, 1, side, side)
     expected = [(base + i) / 255.0 for base in (0, 100) for i in range(40)]
     assert table.X[:, 0, 0, 0] == pytest.approx(expected, abs=1e-6)
     assert table.target.tolist() == [0.0] * 40 + [1.0] * 40
