@@ -77,6 +77,8 @@ def main() -> int:
     y = (X[:, 0] + 0.5 * torch.randn(args.rows, generator=g) > 0).float()
     samples = args.rows * args.epochs
     times = {name: [] for name in ("workbench", "textbook_dataloader", "sliced_tensors")}
+    for fn in (workbench, textbook, sliced):  # warm-up: CUDA context, kernels and allocator stay out of the figures
+        fn(X[:5000], y[:5000], 1, args.batch_size, args.device)
     for _ in range(args.repeats):  # interleaved, so drift hits all three alike
         times["workbench"].append(timed(lambda: workbench(X, y, args.epochs, args.batch_size, args.device)))
         times["textbook_dataloader"].append(timed(lambda: textbook(X, y, args.epochs, args.batch_size, args.device)))
