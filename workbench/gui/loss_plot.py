@@ -1,8 +1,11 @@
 """Live training curves: smoothed per-batch train loss, per-epoch validation loss and accuracy.
 
 Curves are created once and updated with setData. Batches arrive already batched by the worker; they are
-buffered and drawn by a 10 Hz timer, and the axes only rescale at epoch ends: repainting axes is the
-expensive part of a pyqtgraph redraw, and while it runs the training thread waits for the GIL.
+buffered and drawn by a 10 Hz timer. While training, the axes stay still: x spans the planned epochs and y
+runs from 0 to a ceiling that only grows (to 1.25 times the new top) when a loss rises above it. A changing axis
+re-lays out and repaints the whole plot, several times the cost of the curve alone, and while the GUI thread
+paints, the training thread waits for the GIL. Losses are never negative, so a falling curve stays in view.
+When training ends the plot zooms to the data.
 """
 
 from __future__ import annotations
@@ -48,12 +51,13 @@ class LossPlot(QWidget):
         self._y: list[float] = []
         self._ema = None
         self._dirty = False
+        self._ceiling = 0.0
         self.epochs: list[dict] = []
         for curve in (self.train_curve, self.val_curve, self.acc_curve):
             curve.setData([], [])
         if epochs:
             self.loss_plot.setXRange(0, epochs, padding=0.02)
-            self.loss_plot.enableAutoRange(x=False, y=True)
+            self.loss_plot.enableAutoRange(x=False, y=False)
             self._timer.start()
 
     def add_batches(self, infos: list[dict]) -> None:
@@ -69,9 +73,14 @@ class LossPlot(QWidget):
     def _redraw(self) -> None:
         if self._dirty:
             self._dirty = False
-            self.train_curve.setData(np.asarray(self._x), np.asarray(self._y))
-            if self.epochs:
-                self.loss_plot.enableAutoRange(y=False)  # the y-axis rescales at epoch ends only
+            y = np.asarray(self._y)
+            self.train_curve.setData(np.asarray(self._x), y)
+            self._raise_ceiling(float(np.nanmax(y)))
+
+    def _raise_ceiling(self, top: float) -> None:
+        if np.isfinite(top) and top > self._ceiling:
+            self._ceiling = top * 1.25
+            self.loss_plot.setYRange(0, self._ceiling, padding=0)
 
     def add_epoch(self, info: dict) -> None:
         self.epochs.append(info)
@@ -79,7 +88,7 @@ class LossPlot(QWidget):
         self._redraw()
         self.val_curve.setData(x, np.array([e["val_loss"] for e in self.epochs]))
         self.acc_curve.setData(x, np.array([e["val_accuracy"] for e in self.epochs]))
-        self.loss_plot.enableAutoRange(y=True)
+        self._raise_ceiling(max(e["val_loss"] for e in self.epochs))
 
     def finish(self) -> None:
         self._timer.stop()

@@ -93,9 +93,13 @@ class TrainPanel(QWidget):
         done = (last["epoch"] - 1) * self._steps + last["step"]
         eta = last["elapsed"] / max(done, 1) * (self._steps * self._epochs - done)
         text = f"Epoch {last['epoch']}/{self._epochs} · {done * 100 // max(self.progress.maximum(), 1)}% · ETA {_clock(eta)}"
-        if text != self.progress.format():  # each change repaints; the text moves about once a second
+        if text != self.progress.format():  # the text moves about once a second
+            # QProgressBar.setValue repaints at once (~1 ms offscreen); with updates off it is only
+            # scheduled, and painted together with the curves.
+            self.progress.setUpdatesEnabled(False)
             self.progress.setValue(done)
             self.progress.setFormat(text)
+            self.progress.setUpdatesEnabled(True)
 
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_epoch(self, info: dict):

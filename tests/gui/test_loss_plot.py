@@ -1,0 +1,51 @@
+"""The live loss plot keeps its axes still while training (a moving axis repaints the whole plot and
+costs the training thread the GIL) yet never hides a point, and zooms to the data at the end."""
+
+import pytest
+
+from workbench.gui.loss_plot import LossPlot
+
+
+def _batches(epoch, losses, steps=10):
+    return [{"epoch": epoch, "step": i + 1, "steps": steps, "loss": loss} for i, loss in enumerate(losses)]
+
+
+def _y_range(plot):
+    return tuple(plot.loss_plot.getViewBox().viewRange()[1])
+
+
+def test_axes_stay_still_while_the_loss_falls_and_grow_when_it_rises(qtbot):
+    plot = LossPlot(smoothing=0.0)  # no smoothing: the curve is the losses themselves
+    qtbot.addWidget(plot)
+    plot.clear(epochs=3)
+    plot.add_batches(_batches(1, [1.0, 0.9, 0.8]))
+    plot._redraw()
+    first = _y_range(plot)
+    assert first[0] == pytest.approx(0.0) and first[1] >= 1.0
+    x_range = tuple(plot.loss_plot.getViewBox().viewRange()[0])
+    assert x_range[0] <= 0 and x_range[1] >= 3
+    plot.add_batches(_batches(1, [0.7, 0.5, 0.3, 0.2]))
+    plot._redraw()
+    plot.add_epoch({"epoch": 1, "val_loss": 0.4, "val_accuracy": 0.8})
+    plot.add_batches(_batches(2, [0.15, 0.1]))
+    plot._redraw()
+    assert _y_range(plot) == first, "a falling loss must not move the axes"
+    assert tuple(plot.loss_plot.getViewBox().viewRange()[0]) == x_range
+    plot.add_batches(_batches(2, [4.0]))  # a spike above the ceiling must stay in view
+    plot._redraw()
+    assert _y_range(plot)[1] >= 4.0
+    plot.add_epoch({"epoch": 2, "val_loss": 9.0, "val_accuracy": 0.5})
+    assert _y_range(plot)[1] >= 9.0
+
+
+def test_finish_zooms_to_the_data(qtbot):
+    plot = LossPlot(smoothing=0.0)
+    qtbot.addWidget(plot)
+    plot.clear(epochs=50)
+    plot.add_batches(_batches(1, [0.6, 0.55, 0.5]))
+    plot.add_epoch({"epoch": 1, "val_loss": 0.52, "val_accuracy": 0.8})
+    plot.finish()
+    plot.loss_plot.getViewBox().updateAutoRange()
+    low, high = plot.loss_plot.getViewBox().viewRange()[1]
+    assert low > 0.3 and high < 0.8  # fitted to 0.5-0.6, not 0 to a ceiling
+    assert plot.loss_plot.getViewBox().viewRange()[0][1] < 5  # one epoch of data, not the 50 planned
