@@ -169,6 +169,8 @@ CASES = {
                                       "cross-entropy needs a multiclass head"),
     "CUDA asked for on a CPU-only machine": lambda e: (e.convert(e.ckpt, e.csv, "--device", "cuda"),
                                                        E.RecipeError, "no CUDA GPU"),
+    "mixed precision asked for on the cpu": lambda e: (e.convert(e.ckpt, e.csv, "--device", "cpu",
+                                                                  "--mixed-precision"), E.RecipeError, "GPU option"),
     # --- export targets
     "export into the source's folder": lambda e: (e.convert(out=e.ckpt.parent), E.ExportError,
                                                   "own folder"),

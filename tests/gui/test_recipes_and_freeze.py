@@ -69,3 +69,18 @@ def test_imbalanced_classes_get_proposed_weights_that_can_be_turned_off(window, 
     assert "in use" in window.form.imbalance.text()
     window.form.auto_balance.setChecked(False)
     assert window.session.recipe.train.pos_weight is None and "not in use" in window.form.imbalance.text()
+
+
+def test_mixed_precision_box_reaches_the_recipe_and_explains_itself_on_the_cpu(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    form = window.form
+    box = form.widgets["train.mixed_precision"]
+    assert box.isEnabled(), "a recipe that has it on must be able to turn it off on any machine"
+    form.widgets["train.device"].setCurrentText("cpu")
+    box.setChecked(True)
+    assert window.session.recipe.train.mixed_precision is True
+    assert not form.errors["train.mixed_precision"].isHidden()
+    assert "GPU option" in form.errors["train.mixed_precision"].text()
+    assert not form.train_button.isEnabled()
+    box.setChecked(False)
+    assert form.errors["train.mixed_precision"].isHidden() and form.train_button.isEnabled()

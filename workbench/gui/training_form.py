@@ -74,9 +74,8 @@ class TrainingForm(QWidget):
         amp = self.widgets["train.mixed_precision"]
         amp.setToolTip("torch autocast: bfloat16 where the GPU has it, else float16 with a gradient scaler. "
                        "Often 2-3x faster for image models on a GPU; no effect on the cpu.")
-        if "cuda" not in devices:
-            amp.setEnabled(False)
-            amp.setToolTip("No CUDA GPU here: mixed precision is a GPU option.")
+        if "cuda" not in devices:  # left enabled: a recipe from a GPU machine must be able to turn it off here
+            amp.setToolTip(amp.toolTip() + " No CUDA GPU here: with device auto it has no effect.")
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("formTrainButton")
