@@ -122,7 +122,7 @@ def main() -> int:
         times["plain loop over pre-decoded tensors"].append(
             timed(lambda: plain((Xd, yd), args.epochs, args.batch_size, args)))
         times["workbench trainer over pre-decoded tensors"].append(timed(lambda: train(
-            model(), "binary", 2, X, y, X[:64], y[:64], recipe, seed=0)))
+            model(), "binary", 2, Xd, yd, Xd[:64], yd[:64], recipe, seed=0)))
     rate = {k: samples / median(v) for k, v in times.items()}
     figures = {f"{k} samples/s ({args.device})": v for k, v in rate.items()}
     wb_rate = rate["workbench (decode once + train)"]

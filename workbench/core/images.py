@@ -13,6 +13,39 @@ from .data import IMAGE_SUFFIXES, Table
 from .errors import DataError
 
 
+def available_memory() -> int | None:
+    """Bytes of memory free for new allocations (MemAvailable on Linux); None where it cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e9:.1f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB"
+
+
+def _check_fits(count: int, shape: tuple[int, int, int], root: Path) -> None:
+    """Decoded images are kept in memory (that is what makes training fast); the splits copy them once
+    more, so refuse up front, with numbers, when that would not fit rather than swap or be killed."""
+    need = count * int(np.prod(shape)) * 4
+    free = available_memory()
+    if free is not None and 2 * need > free:
+        c, h, w = shape
+        raise DataError(f"the {count} images decoded to {c}x{h}x{w} need {_size(need)} of memory, twice that "
+                        f"while the splits are made, and {_size(free)} is free. The workbench keeps decoded "
+                        "images in memory so that training does not decode them again every epoch.",
+                        "Give a smaller --input-shape (images are resized to it), train on a subset of the "
+                        "folder, or close other programs.", root)
+
+
 def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
     from PIL import Image, UnidentifiedImageError
 
@@ -60,6 +93,7 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
         if channels not in (1, 3):
             raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
                             "Check --input-shape.", root)
+        _check_fits(len(files), (channels, height, width), root)
         X = np.empty((len(files), channels, height, width), dtype=np.float32)
         paths = [path for path, _ in files]
         # Pillow releases the GIL while it decodes, so large images decode faster in threads; small ones are
