@@ -126,6 +126,26 @@ def test_grouped_loss_read_back_reports_every_batch_in_order(monkeypatch):
     assert [b["loss"] for b in grouped] == pytest.approx([b["loss"] for b in per_batch], rel=1e-6)
 
 
+def test_slow_batches_are_read_back_on_time_even_when_the_group_is_not_full(monkeypatch):
+    import workbench.core.train as train_mod
+
+    monkeypatch.setattr(train_mod, "CPU_READBACK", 1000)
+    monkeypatch.setattr(train_mod, "READBACK_SECONDS", 0.0)  # every batch is "slow"
+    X, y = _data()
+    stop = StopToken()
+
+    class StopAtThree(Recorder):
+        def on_batch_end(self, info):
+            super().on_batch_end(info)
+            if len(self.batches) == 3:
+                stop.stop()
+
+    rec = StopAtThree()
+    train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=5, batch_size=10, device="cpu"),
+          seed=0, callbacks=[rec], stop=stop)
+    assert len(rec.batches) == 3, "each batch was reported as it finished, so the stop came at once"
+
+
 def test_grouped_read_back_names_the_batch_where_the_loss_broke(monkeypatch):
     import workbench.core.train as train_mod
 

@@ -5,8 +5,8 @@ what makes it faster than a DataLoader over a TensorDataset. Early stopping, the
 the window all set the same token; the best epoch's weights are restored at the end.
 
 On a GPU, reading a loss back to the host waits for the GPU to finish; the per-batch losses are therefore
-read back in groups (every `GPU_READBACK` batches and at epoch ends), so the host keeps queueing work
-ahead of the device. Callbacks still see every batch, a little later. Mixed precision is torch's own
+read back in groups (every `GPU_READBACK` batches or `READBACK_SECONDS`, at a pause and at the end of an
+epoch), so the host keeps queueing work ahead of the device. Callbacks still see every batch, a little later. Mixed precision is torch's own
 autocast (bfloat16 where the GPU has it, else float16 with a gradient scaler); it is a GPU-only option.
 """
 
@@ -28,6 +28,7 @@ from .recipe import TrainRecipe
 
 GPU_READBACK = 32  # batches per host read-back of losses on a GPU; about 10 ms of work for a small head
 CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each batch at once
+READBACK_SECONDS = 0.1  # and at least this often, so that slow batches of a large model still show live
 
 
 class StopToken:
@@ -168,7 +169,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     readback = CPU_READBACK if device.type == "cpu" else GPU_READBACK
     best_loss, best_state, bad_epochs = math.inf, _state_copy(model), 0
-    start = time.perf_counter()
+    start = last_read = time.perf_counter()
     seen = 0
 
     def notify(hook: str, info: dict) -> None:
@@ -185,7 +186,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
             pending: list[tuple[int, int, torch.Tensor]] = []  # (step, rows, loss) not yet read back
 
             def read_back() -> None:
-                nonlocal seen, total
+                nonlocal seen, total, last_read
                 values = [float(pending[0][2])] if len(pending) == 1 else torch.stack(
                     [loss for _, _, loss in pending]).tolist()
                 for (step, rows, _), value in zip(pending, values):
@@ -200,8 +201,11 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                     notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
                                             "elapsed": time.perf_counter() - start, "samples": seen})
                 pending.clear()
+                last_read = time.perf_counter()
 
             for step in range(steps):
+                if pending and stop.paused:
+                    read_back()  # a paused run shows every batch it has done
                 stop.wait_while_paused()
                 if stop.stopped:
                     break
@@ -221,7 +225,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                 if when == "batch":
                     scheduler.step()
                 pending.append((step, len(idx), loss.detach()))
-                if len(pending) >= readback:
+                if len(pending) >= readback or time.perf_counter() - last_read >= READBACK_SECONDS:
                     read_back()
             if pending:
                 read_back()
