@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -67,29 +68,30 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
                         "Use a table or .npz for this model, or give --input-shape C,H,W.", root)
     channels, height, width = input_shape or (None, None, None)
 
-    def decode(path: Path) -> np.ndarray:
+    @contextlib.contextmanager
+    def reading(path: Path):
+        """Pillow's many failure modes, as one message naming the file."""
         try:
-            with Image.open(path) as img:
-                img.load()
-                img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-                arr = np.asarray(img, dtype=np.float32) / 255.0
+            yield
         except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
             raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.", path) from None
         except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
             raise DataError(f"the image is suspiciously large ({exc}).",
                             "Resize it before use; very large images can exhaust memory.", path) from None
+
+    def decode(path: Path) -> np.ndarray:
+        with reading(path), Image.open(path) as img:
+            img.load()
+            img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+            arr = np.asarray(img, dtype=np.float32) / 255.0
         return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         if channels is None:  # the first image sets the shape for all
-            try:
-                with Image.open(files[0][0]) as img:
-                    channels = 1 if img.mode in ("L", "1", "I", "F", "I;16") else 3
-                    width, height = img.size
-            except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-                raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.",
-                                files[0][0]) from None
+            with reading(files[0][0]), Image.open(files[0][0]) as img:
+                channels = 1 if img.mode in ("L", "1", "I", "F", "I;16") else 3
+                width, height = img.size
         if channels not in (1, 3):
             raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
                             "Check --input-shape.", root)
