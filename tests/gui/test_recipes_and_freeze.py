@@ -71,6 +71,21 @@ def test_imbalanced_classes_get_proposed_weights_that_can_be_turned_off(window, 
     assert window.session.recipe.train.pos_weight is None and "not in use" in window.form.imbalance.text()
 
 
+def test_hand_typed_weights_survive_a_data_change(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.data_panel.median.setChecked(False)
+    window.data_panel.threshold.setValue(1.0)  # skewed: a weight is proposed and in use
+    qtbot.waitUntil(lambda: window.session.recipe.train.pos_weight is not None, timeout=5000)
+    window.form.widgets["train.pos_weight"].setValue(2.5)
+    assert window.session.recipe.train.pos_weight == 2.5
+    assert not window.form.auto_balance.isChecked(), "typing a weight takes over from the proposal"
+    window.data_panel.threshold.setValue(1.2)  # the data reloads
+    qtbot.waitUntil(lambda: window.session.data is not None and window.session.recipe.data.threshold == 1.2,
+                    timeout=5000)
+    qtbot.wait(50)
+    assert window.session.recipe.train.pos_weight == 2.5
+
+
 def test_mixed_precision_box_reaches_the_recipe_and_explains_itself_on_the_cpu(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
     form = window.form

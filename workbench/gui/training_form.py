@@ -152,6 +152,11 @@ class TrainingForm(QWidget):
                 self.errors[field].setText("give numbers separated by commas")
                 self.errors[field].show()
                 return
+        if field in ("train.pos_weight", "train.class_weights") and self.auto_balance.isChecked():
+            # Hand-typed weights are the user's: stop proposing, or the next data change would replace them.
+            self.auto_balance.blockSignals(True)
+            self.auto_balance.setChecked(False)
+            self.auto_balance.blockSignals(False)
         self.session.update(**{field: value})
 
     def _on_data_changed(self, _data):
