@@ -35,3 +35,13 @@ def test_unknown_field_is_named(tmp_path):
 def test_invalid_combinations_are_explained(changes, field):
     with pytest.raises(RecipeError, match=field.replace(".", r"\.")):
         rc.Recipe().replace(**changes)
+
+
+def test_saving_into_a_missing_folder_is_a_user_error_naming_the_file(tmp_path):
+    from workbench.core.errors import ExportError
+
+    target = tmp_path / "no such folder" / "recipe.json"
+    with pytest.raises(ExportError, match="cannot be written") as err:
+        rc.Recipe().save(target)
+    assert err.value.path == str(target) and err.value.fix
+    assert list(tmp_path.iterdir()) == []  # no temporary file left behind

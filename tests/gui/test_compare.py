@@ -41,3 +41,12 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     window.save_report(str(tmp_path / "run.html"))
     assert "<svg" in (tmp_path / "comparison.html").read_text()
     assert "Layers after conversion" in (tmp_path / "run.html").read_text()
+
+
+def test_saving_a_session_where_it_cannot_be_written_shows_the_file_and_the_fix(window, tmp_path, dialogs):
+    from workbench.core.errors import ExportError
+
+    target = tmp_path / "missing" / "session.json"
+    window.save_session(str(target))
+    assert len(dialogs.errors) == 1 and isinstance(dialogs.errors[0], ExportError)
+    assert dialogs.errors[0].path == str(target) and not target.parent.exists()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
+from workbench.core.errors import WorkbenchError
+
 MAX_RECENT = 10
 
 
@@ -28,7 +30,6 @@ class FileActions:
         return dialog
 
     def save_report(self, path: str | None = None):
-        from workbench.core.errors import WorkbenchError
         from workbench.core.report import comparison_report, run_report
 
         comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
@@ -42,7 +43,7 @@ class FileActions:
                 comparison_report(self.compare_panel.selected(), path)
             elif self.session.run is not None:
                 run_report(self.session.run, path)
-        except (OSError, WorkbenchError) as exc:
+        except WorkbenchError as exc:
             self.show_error(exc)
             return
         self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
@@ -54,12 +55,15 @@ class FileActions:
             path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
             if not path:
                 return
-        save_session(path, self.session.runs, self.session.recipe.to_dict())
+        try:
+            save_session(path, self.session.runs, self.session.recipe.to_dict())
+        except WorkbenchError as exc:
+            self.show_error(exc)
+            return
         self.statusBar().showMessage(f"Saved {len(self.session.runs)} runs to {path}.")
 
     def open_session(self, path: str | None = None):
         from workbench.core import recipe as rc
-        from workbench.core.errors import WorkbenchError
         from workbench.core.runs import load_session
 
         if not path:
@@ -82,13 +86,16 @@ class FileActions:
         path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
                                               "Recipe (*.json)")
         if path:
-            self.session.recipe.save(path)
+            try:
+                self.session.recipe.save(path)
+            except WorkbenchError as exc:
+                self.show_error(exc)
+                return
             self.settings.setValue("paths/recipe", path)
             self.statusBar().showMessage(f"Saved the recipe to {path}.")
 
     def open_recipe(self, path: str | None = None):
         from workbench.core import recipe as rc
-        from workbench.core.errors import WorkbenchError
 
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Open recipe", self.settings.value("paths/recipe", ""),
