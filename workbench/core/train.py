@@ -6,8 +6,9 @@ the window all set the same token; the best epoch's weights are restored at the 
 
 On a GPU, reading a loss back to the host waits for the GPU to finish; the per-batch losses are therefore
 read back in groups (every `GPU_READBACK` batches or `READBACK_SECONDS`, at a pause and at the end of an
-epoch), so the host keeps queueing work ahead of the device. Callbacks still see every batch, a little later. Mixed precision is torch's own
-autocast (bfloat16 where the GPU has it, else float16 with a gradient scaler); it is a GPU-only option.
+epoch), so the host keeps queueing work ahead of the device. Callbacks still see every batch, a little
+later. Mixed precision is torch's own autocast (bfloat16 where the GPU has it, else float16 with a gradient
+scaler); it is a GPU-only option.
 """
 
 from __future__ import annotations
@@ -178,31 +179,31 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
 
     notify("on_train_begin", {"epochs": recipe.epochs, "steps_per_epoch": steps, "device": str(device),
                               "n_train": n, "n_val": len(Xv)})
+    pending: list[tuple[int, int, torch.Tensor]] = []  # (step, rows, loss) not yet read back
+
+    def read_back() -> None:
+        nonlocal seen, total, last_read
+        values = [float(pending[0][2])] if len(pending) == 1 else torch.stack(
+            [loss for _, _, loss in pending]).tolist()
+        for (step, rows, _), value in zip(pending, values):
+            if not math.isfinite(value):
+                model.load_state_dict(best_state)
+                raise TrainingError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}.",
+                                    "Training stopped and the last good weights were kept. Lower the "
+                                    "learning rate, check the data for extreme values, or standardise "
+                                    "the features.")
+            seen += rows
+            total += value * rows
+            notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
+                                    "elapsed": time.perf_counter() - start, "samples": seen})
+        pending.clear()
+        last_read = time.perf_counter()
+
     try:
         for epoch in range(1, recipe.epochs + 1):
             model.train()
             order = torch.randperm(n, generator=generator).to(device)
-            total = 0.0
-            pending: list[tuple[int, int, torch.Tensor]] = []  # (step, rows, loss) not yet read back
-
-            def read_back() -> None:
-                nonlocal seen, total, last_read
-                values = [float(pending[0][2])] if len(pending) == 1 else torch.stack(
-                    [loss for _, _, loss in pending]).tolist()
-                for (step, rows, _), value in zip(pending, values):
-                    if not math.isfinite(value):
-                        model.load_state_dict(best_state)
-                        raise TrainingError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}.",
-                                            "Training stopped and the last good weights were kept. Lower the "
-                                            "learning rate, check the data for extreme values, or standardise "
-                                            "the features.")
-                    seen += rows
-                    total += value * rows
-                    notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
-                                            "elapsed": time.perf_counter() - start, "samples": seen})
-                pending.clear()
-                last_read = time.perf_counter()
-
+            total = 0.0  # the epoch's loss summed over rows, from the read-back values
             for step in range(steps):
                 if pending and stop.paused:
                     read_back()  # a paused run shows every batch it has done
