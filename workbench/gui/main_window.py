@@ -15,10 +15,12 @@ from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWid
 from .file_actions import FileActions
 from .session import Session
 from .welcome import WelcomeView
+from .worker import collect_garbage_on_gui_thread
 
 class MainWindow(FileActions, QMainWindow):
     def __init__(self):
         super().__init__()
+        collect_garbage_on_gui_thread()
         self.setWindowTitle("Conversion Workbench")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)

@@ -6,10 +6,11 @@ only touched on the GUI thread. Errors come back through `errored`, never by kil
 
 from __future__ import annotations
 
+import gc
 import time
 import traceback
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, Slot
 
 
 class Worker(QObject):
@@ -96,3 +97,36 @@ def start(worker: Worker, parent: QObject) -> QThread:
     worker.done.connect(thread.quit)
     thread.start()
     return thread
+
+
+def collect_garbage_on_gui_thread(interval_ms: int = 1000) -> None:
+    """Turn Python's automatic cyclic garbage collection off and collect on a GUI-thread timer instead.
+
+    Automatic collection runs in whichever thread happens to allocate. When a worker (an export, say)
+    triggers it, a dead window or dialog can be destroyed on the worker thread while the GUI thread
+    destroys another Qt object: each holds a lock the other needs, and the app hangs (seen in the test
+    suite: ~QObject on the worker waiting for the GIL, ~QAction on the GUI thread waiting for its mutex).
+    pyqtgraph's `util.garbage_collector.GarbageCollector` does the same; it is not imported here so that
+    pyqtgraph stays off the first-paint path. Idempotent: one timer per application, parented to it.
+    """
+    app = QCoreApplication.instance()
+    if app is None or app.findChild(QTimer, "guiThreadGarbageCollector") is not None:
+        return
+    thresholds = gc.get_threshold()
+    gc.disable()
+    timer = QTimer(app)
+    timer.setObjectName("guiThreadGarbageCollector")
+
+    def collect() -> None:
+        counts = gc.get_count()
+        generation = -1
+        for g in range(3):  # the same escalation automatic collection uses
+            if counts[g] > thresholds[g]:
+                generation = g
+            else:
+                break
+        if generation >= 0:
+            gc.collect(generation)
+
+    timer.timeout.connect(collect)
+    timer.start(interval_ms)
