@@ -12,6 +12,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from workbench.core.recipe import MLP_ACTIVATIONS
+
 EXIT_USER_ERROR = 2
 
 
@@ -26,10 +28,16 @@ def _shape(text: str) -> tuple[int, ...]:
 
 
 def _json_dict(text: str) -> dict:
+    from workbench.core.fields import MAX_NESTING, depth
+
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise argparse.ArgumentTypeError(f"not valid JSON ({exc})") from None
+    except RecursionError:
+        value = None
+    if value is None or depth(value) > MAX_NESTING:
+        raise argparse.ArgumentTypeError(f"nests more than {MAX_NESTING} levels deep")
     if not isinstance(value, dict):
         raise argparse.ArgumentTypeError("must be a JSON object such as '{\"hidden\": 64}'")
     return value
@@ -41,8 +49,10 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model-args", type=_json_dict, help="constructor arguments as JSON, e.g. '{\"hidden\": 64}'")
     p.add_argument("--input-shape", type=_shape, help="input shape of one sample, e.g. 10 or 1,8,8")
     p.add_argument("--trust", action="store_true",
-                   help="trust this exact file (by hash) so it may be fully unpickled; only for files you know")
-    p.add_argument("--mlp-activation", default="relu", help="activation between rebuilt Linear layers")
+                   help="trust this exact checkpoint (by hash) so it may be fully unpickled, and a --recipe that "
+                        "names a model source, so that code may run; only for files you know")
+    p.add_argument("--mlp-activation", default="relu", choices=MLP_ACTIVATIONS,
+                   help="activation between rebuilt Linear layers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,35 +70,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_args(c)
     c.add_argument("--recipe", help="a recipe file (JSON or TOML); flags given here override it")
     c.add_argument("--save-recipe", help="also write the final recipe to this file")
-    c.add_argument("--data", help="CSV, .npz, image folder, or sklearn:<diabetes|breast_cancer|wine|iris|digits>")
-    c.add_argument("--label", help="label column (default: target)")
-    c.add_argument("--features", help="comma-separated feature columns (default: all but the label)")
-    c.add_argument("--task", choices=["binary", "multiclass"])
+    _add_recipe_options(c)
     c.add_argument("--threshold", help="binary labels: label > T; a number or 'median'")
-    c.add_argument("--bins", type=int, help="multiclass labels: K quantile bins of the label column")
-    c.add_argument("--splits", help="train,val,cal,test fractions, e.g. 0.6,0.15,0.1,0.15")
-    c.add_argument("--standardize", action=argparse.BooleanOptionalAction, default=None)
-    c.add_argument("--dropout", type=float)
-    c.add_argument("--hidden", type=int, help="width of an optional hidden layer in the head")
-    c.add_argument("--freeze", help="none, body, or upto:<layer name>")
-    c.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=None)
-    c.add_argument("--loss", choices=["auto", "bce", "cross_entropy", "focal"])
-    c.add_argument("--pos-weight", type=float)
-    c.add_argument("--class-weights", help="comma-separated, one per class")
-    c.add_argument("--label-smoothing", type=float)
-    c.add_argument("--focal-gamma", type=float)
-    c.add_argument("--optimizer", choices=["adamw", "adam", "sgd"])
-    c.add_argument("--lr", type=float)
-    c.add_argument("--weight-decay", type=float)
-    c.add_argument("--schedule", choices=["none", "cosine", "step", "plateau"])
-    c.add_argument("--epochs", type=int)
-    c.add_argument("--batch-size", type=int)
-    c.add_argument("--patience", type=int, help="early stopping patience in epochs; 0 turns it off")
-    c.add_argument("--device", choices=["auto", "cpu", "cuda"])
-    c.add_argument("--mixed-precision", action=argparse.BooleanOptionalAction, default=None,
-                   help="torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)")
-    c.add_argument("--seed", type=int)
-    c.add_argument("--calibration", choices=["none", "platt", "isotonic", "temperature"])
+    c.add_argument("--bins", type=_ranged_int("--bins", "data.bins"),
+                   help="multiclass labels: K quantile bins of the label column")
     c.add_argument("--baseline", action="store_true",
                    help="no training: Platt-calibrate the regression output itself (binary tasks)")
     c.add_argument("--report", help="also write an HTML report of the run to this file")
@@ -116,31 +101,82 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _recipe_from_args(args):
+def _flag(name: str, spec) -> str:
+    return spec.flag or "--" + name.rpartition(".")[2].replace("_", "-")
+
+
+def _recipe_options():
+    """(dotted field name, flag, type, spec) of every recipe field the command line sets directly."""
     from workbench.core import recipe as rc
 
-    base = rc.load(args.recipe) if args.recipe else rc.Recipe()
+    return [(name, _flag(name, spec), kind, spec) for name, (kind, spec) in rc.FIELDS.items()
+            if spec.flag is not None]
+
+
+def _ranged_int(flag: str, field: str):
+    def parse(text: str) -> int:
+        try:
+            return int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag} takes a whole number, not '{text}'") from None
+    return parse
+
+
+def _add_recipe_options(p: argparse.ArgumentParser) -> None:
+    """One option per described recipe field, generated from its description (recipe.py)."""
+    import typing
+
+    from workbench.core.fields import base_type
+
+    for name, flag, kind, spec in _recipe_options():
+        base = base_type(kind)
+        help_text = spec.help + (f" ({spec.range_text()})" if spec.range_text() else "")
+        metavar = {} if base is bool or spec.choices else {"metavar": flag[2:].upper().replace("-", "_")}
+        if base is bool:
+            p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif spec.choices:
+            p.add_argument(flag, dest=name, choices=list(spec.choices), help=help_text)
+        elif typing.get_origin(base) is tuple:
+            item = typing.get_args(base)[0]
+            p.add_argument(flag, dest=name, type=_listed(flag, item), help=help_text, **metavar)
+        elif base is int:
+            p.add_argument(flag, dest=name, type=_ranged_int(flag, name), help=help_text, **metavar)
+        elif base is float:
+            p.add_argument(flag, dest=name, type=_listed(flag, float, single=True), help=help_text, **metavar)
+        else:
+            p.add_argument(flag, dest=name, help=help_text, **metavar)
+
+
+def _listed(flag: str, item: type, single: bool = False):
+    def parse(text: str):
+        parts = [v.strip() for v in text.split(",") if v.strip()]
+        try:
+            values = tuple(item(v) for v in parts)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{flag} takes {'a number' if single else 'values separated by commas'}, not '{text}'") from None
+        if single:
+            if len(values) != 1:
+                raise argparse.ArgumentTypeError(f"{flag} takes one number, not '{text}'")
+            return values[0]
+        return values
+    return parse
+
+
+def _recipe_from_args(args):
+    from workbench.core import recipe as rc
+    from workbench.core.errors import RecipeError
+
+    base = rc.load(args.recipe, args.trust, args.model_source) if args.recipe else rc.Recipe()
     changes: dict = {}
-    simple = {"data": "data.path", "label": "data.label", "task": "head.task", "dropout": "head.dropout",
-              "hidden": "head.hidden", "freeze": "head.freeze", "warm_start": "head.warm_start",
-              "standardize": "data.standardize", "loss": "train.loss", "pos_weight": "train.pos_weight",
-              "label_smoothing": "train.label_smoothing", "focal_gamma": "train.focal_gamma",
-              "optimizer": "train.optimizer", "lr": "train.lr", "weight_decay": "train.weight_decay",
-              "schedule": "train.schedule", "epochs": "train.epochs", "batch_size": "train.batch_size",
-              "patience": "train.patience", "device": "train.device", "seed": "seed",
-              "mixed_precision": "train.mixed_precision",
-              "calibration": "calibration", "model_source": "model_source", "model_args": "model_args",
-              "input_shape": "input_shape"}
-    for arg, field in simple.items():
-        value = getattr(args, arg, None)
+    for name, _flag_name, _kind, _spec in _recipe_options():
+        value = getattr(args, name, None)
         if value is not None:
-            changes[field] = value
-    if args.features:
-        changes["data.features"] = tuple(f.strip() for f in args.features.split(","))
-    if args.class_weights:
-        changes["train.class_weights"] = tuple(_floats(args.class_weights, "--class-weights"))
-    if args.splits:
-        changes["data.splits"] = tuple(_floats(args.splits, "--splits"))
+            changes[name] = value
+    for arg, name in (("model_source", "model_source"), ("model_args", "model_args"),
+                      ("input_shape", "input_shape")):
+        if getattr(args, arg, None) is not None:
+            changes[name] = getattr(args, arg)
     if args.threshold is not None and args.bins is not None:
         _usage("give either --threshold (binary) or --bins (multiclass), not both")
     if args.threshold is not None:
@@ -148,7 +184,16 @@ def _recipe_from_args(args):
         changes["data.threshold"] = None if args.threshold == "median" else _floats(args.threshold, "--threshold")[0]
     elif args.bins is not None:
         changes |= {"data.label_mode": "bins", "data.bins": args.bins}
-    recipe = base.replace(**changes)
+    try:
+        recipe = base.replace(**changes)
+    except RecipeError as exc:
+        flags = {name: flag for name, flag, _k, _s in _recipe_options()}
+        flags |= {"data.bins": "--bins", "data.threshold": "--threshold", "data.label_mode": "--threshold/--bins",
+                  "input_shape": "--input-shape", "model_args": "--model-args"}
+        if exc.field in changes and exc.field in flags:
+            _usage(f"{flags[exc.field]} {exc.problem.split(exc.field, 1)[-1].strip().rstrip('.')}")
+        raise RecipeError(exc.problem, f"Change {flags.get(exc.field, exc.field)} (on the command line or in the "
+                          "recipe file).", args.recipe) from None
     if not recipe.data.path:
         _usage("say which data to train on with --data (or a recipe with data.path)")
     return recipe
@@ -328,7 +373,10 @@ def _start_gui(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the problem; scripts get the status back
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
                 "compare": cmd_compare}
     try:

@@ -99,3 +99,33 @@ def test_mixed_precision_box_reaches_the_recipe_and_explains_itself_on_the_cpu(w
     assert not form.train_button.isEnabled()
     box.setChecked(False)
     assert form.errors["train.mixed_precision"].isHidden() and form.train_button.isEnabled()
+
+
+def test_form_fields_keep_what_is_typed(window):
+    form = window.form
+    for name, typed in (("head.dropout", 0.25), ("train.label_smoothing", 0.15), ("head.dropout", 0.1),
+                        ("train.lr", 0.000125)):
+        form.widgets[name].setValue(typed)
+        assert window.session.recipe.get(name) == typed, name
+    from workbench.core import recipe as rc
+
+    generated = {name for name, (_k, spec) in rc.FIELDS.items() if spec.group}
+    assert generated == set(form.widgets)  # every described form field has its widget, and nothing else
+
+
+def test_a_recipe_naming_code_asks_before_anything_runs(window, qtbot, tmp_path, monkeypatch):
+    from workbench.gui import dialogs
+
+    marker = tmp_path / "PWNED"
+    (tmp_path / "evil.py").write_text(f"open({str(marker)!r}, 'w')\nimport torch\nclass Net(torch.nn.Module): pass\n")
+    path = tmp_path / "recipe.json"
+    path.write_text('{"model_source": "evil.py:Net"}')
+    asked = []
+    monkeypatch.setattr(dialogs, "ask_trust", lambda parent, exc: asked.append(exc) or False)
+    window.open_recipe(str(path))
+    assert len(asked) == 1 and "evil.py" in str(asked[0]) and not marker.exists()
+    assert window.session.recipe.model_source == ""
+    monkeypatch.setattr(dialogs, "ask_trust", lambda parent, exc: True)
+    window.open_recipe(str(path))
+    assert window.session.recipe.model_source == f"{tmp_path / 'evil.py'}:Net"
+    assert not marker.exists()  # trusted, but nothing is imported until a checkpoint needs it

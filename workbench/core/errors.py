@@ -42,7 +42,11 @@ class DataError(WorkbenchError):
 
 
 class RecipeError(WorkbenchError):
-    """A recipe field has an invalid value or an invalid combination."""
+    """A recipe field has an invalid value or an invalid combination; `field` is its dotted name when known."""
+
+    def __init__(self, problem: str, fix: str = "", path: object = None, field: str | None = None):
+        self.field = field
+        super().__init__(problem, fix, path)
 
 
 class TrainingError(WorkbenchError):

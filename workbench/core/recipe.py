@@ -1,19 +1,24 @@
 """The recipe: every choice of a conversion as one immutable, serialisable object.
 
-The GUI edits a recipe, the CLI reads one from JSON or TOML, an export embeds the one that made it.
+The GUI edits a recipe, the CLI reads one from JSON or TOML, an export embeds the one that made it. Each field
+is described once (see `fields`); the checks, the command-line options and the form are generated from it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import RecipeError
+from . import fields as F
+from .errors import RecipeError, UntrustedFileError
+from .fields import describe
 
+RECIPE_VERSION = 2  # 1: the unversioned recipes written before fields were described
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
@@ -21,46 +26,84 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("none", "cosine", "step", "plateau")
 CALIBRATIONS = ("none", "platt", "isotonic", "temperature")
 DEVICES = ("auto", "cpu", "cuda")
+# Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
+MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu")
 
 
 @dataclass(frozen=True)
 class DataRecipe:
-    path: str = ""  # a CSV, an .npz, an image folder, or "sklearn:<name>"
-    label: str = "target"  # label column (CSV); ignored for .npz/images
-    features: tuple[str, ...] = ()  # empty: every column but the label
-    label_mode: str = "column"  # column | threshold | bins
-    threshold: float | None = None  # None: the median of the column
-    bins: int = 3
-    splits: tuple[float, float, float, float] = (0.6, 0.15, 0.1, 0.15)  # train/val/cal/test
-    standardize: bool = False  # off: a pretrained body expects the inputs it was trained on
+    path: str = field(default="", metadata=describe(
+        "Data", "CSV, .npz, image folder, or sklearn:<diabetes|breast_cancer|wine|iris|digits>", flag="--data"))
+    label: str = field(default="target", metadata=describe("Label column", "label column (default: target)"))
+    features: tuple[str, ...] = field(default=(), metadata=describe(
+        "Features", "comma-separated feature columns (default: all but the label)"))
+    label_mode: str = field(default="column", metadata=describe(
+        "Labels from", "column: a class column; threshold: label > T; bins: quantile classes",
+        choices=LABEL_MODES, flag=None))
+    threshold: float | None = field(default=None, metadata=describe(
+        "Threshold", "binary labels: label > T; none: the median", flag=None))
+    bins: int = field(default=3, metadata=describe("Bins", "multiclass labels: K quantile bins of the label column",
+                                                   low=2, high=1000, flag=None))
+    splits: tuple[float, ...] = field(default=(0.6, 0.15, 0.1, 0.15), metadata=describe(
+        "Splits", "train,val,cal,test fractions, e.g. 0.6,0.15,0.1,0.15", low=0, high=1))
+    standardize: bool = field(default=False, metadata=describe(
+        "Standardize", "standardize the inputs with the train split's mean and std (off: a pretrained body "
+        "expects the inputs it was trained on)"))
 
 
 @dataclass(frozen=True)
 class HeadRecipe:
-    task: str = "binary"
-    dropout: float = 0.0
-    hidden: int = 0  # 0: no hidden layer
-    freeze: str = "none"  # none | body | upto:<layer name>
-    frozen_layers: tuple[str, ...] = ()  # explicit per-layer choice (GUI checkboxes)
-    warm_start: bool = False
+    task: str = field(default="binary", metadata=describe(
+        "Task", "binary (one logit, sigmoid) or multiclass (K logits, softmax)", choices=TASKS, group="Head"))
+    dropout: float = field(default=0.0, metadata=describe(
+        "Dropout before the head", "dropout before the new head", low=0, high=1, high_open=True, group="Head",
+        decimals=3, step=0.05))
+    hidden: int = field(default=0, metadata=describe(
+        "Hidden layer width (0 = none)", "width of an optional hidden layer in the head (0: none)", low=0,
+        high=65536, group="Head", step=16))
+    freeze: str = field(default="none", metadata=describe(
+        "Freeze", "none, body, or upto:<layer name>", group="Head"))
+    frozen_layers: tuple[str, ...] = field(default=(), metadata=describe(
+        "Frozen layers", "explicit per-layer choice (the Model tab's boxes)", flag=None))
+    warm_start: bool = field(default=False, metadata=describe(
+        "Warm start from the regression head", "initialise the new head from the regression head's fit",
+        group="Head"))
 
 
 @dataclass(frozen=True)
 class TrainRecipe:
-    loss: str = "auto"  # auto: bce for binary, cross_entropy for multiclass
-    pos_weight: float | None = None
-    class_weights: tuple[float, ...] = ()
-    label_smoothing: float = 0.0
-    focal_gamma: float = 2.0
-    optimizer: str = "adamw"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    schedule: str = "none"
-    epochs: int = 30
-    batch_size: int = 64
-    patience: int = 5  # early stopping on validation loss; 0 turns it off
-    device: str = "auto"
-    mixed_precision: bool = False  # torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)
+    loss: str = field(default="auto", metadata=describe(
+        "Loss", "auto: bce for binary, cross_entropy for multiclass", choices=LOSSES, group="Loss"))
+    pos_weight: float | None = field(default=None, metadata=describe(
+        "Positive class weight (0 = none)", "BCE weight of the positive class", low=0, high=1e6, low_open=True,
+        group="Loss", decimals=3, step=0.5, none_label="none"))
+    class_weights: tuple[float, ...] = field(default=(), metadata=describe(
+        "Class weights", "comma-separated, one per class", low=0, high=1e6, low_open=True, group="Loss"))
+    label_smoothing: float = field(default=0.0, metadata=describe(
+        "Label smoothing", "cross-entropy label smoothing", low=0, high=1, high_open=True, group="Loss",
+        decimals=3, step=0.05))
+    focal_gamma: float = field(default=2.0, metadata=describe(
+        "Focal gamma", "focusing parameter of the focal loss", low=0, high=20, group="Loss", decimals=3, step=0.5))
+    optimizer: str = field(default="adamw", metadata=describe(
+        "Optimizer", "the optimiser", choices=OPTIMIZERS, group="Training"))
+    lr: float = field(default=1e-3, metadata=describe(
+        "Learning rate", "learning rate", low=0, high=10, low_open=True, group="Training", decimals=6, step=1e-4))
+    weight_decay: float = field(default=0.0, metadata=describe(
+        "Weight decay", "weight decay", low=0, high=1, group="Training", decimals=6, step=1e-3))
+    schedule: str = field(default="none", metadata=describe(
+        "Schedule", "learning-rate schedule", choices=SCHEDULES, group="Training"))
+    epochs: int = field(default=30, metadata=describe(
+        "Epochs", "the most epochs to train", low=1, high=100_000, group="Training"))
+    batch_size: int = field(default=64, metadata=describe(
+        "Batch size", "samples per optimiser step", low=1, high=1 << 20, group="Training", step=16))
+    patience: int = field(default=5, metadata=describe(
+        "Early stopping patience (0 = off)", "early stopping patience in epochs; 0 turns it off", low=0,
+        high=100_000, group="Training"))
+    device: str = field(default="auto", metadata=describe(
+        "Device", "where to train", choices=DEVICES, group="Training"))
+    mixed_precision: bool = field(default=False, metadata=describe(
+        "Mixed precision (GPU)", "torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)",
+        group="Training"))
 
 
 @dataclass(frozen=True)
@@ -68,11 +111,17 @@ class Recipe:
     data: DataRecipe = field(default_factory=DataRecipe)
     head: HeadRecipe = field(default_factory=HeadRecipe)
     train: TrainRecipe = field(default_factory=TrainRecipe)
-    calibration: str = "temperature"
-    seed: int = 0
-    model_source: str = ""  # path/to/models.py:ClassName, for state_dicts
-    model_args: dict = field(default_factory=dict)
-    input_shape: tuple[int, ...] = ()  # per sample; empty: from the data
+    calibration: str = field(default="temperature", metadata=describe(
+        "Calibration", "how probabilities are calibrated on the calibration split", choices=CALIBRATIONS,
+        group="Head"))
+    seed: int = field(default=0, metadata=describe("Seed", "seed of the splits and of training", low=0,
+                                                   high=2**31 - 1, group="Training"))
+    model_source: str = field(default="", metadata=describe(
+        "Model source", "path/to/models.py:ClassName, for weights without an architecture", flag=None))
+    model_args: dict = field(default_factory=dict, metadata=describe(
+        "Model arguments", "constructor arguments as JSON", flag=None))
+    input_shape: tuple[int, ...] = field(default=(), metadata=describe(
+        "Input shape", "input shape of one sample, e.g. 10 or 1,8,8", low=1, high=1 << 20, flag=None))
 
     def replace(self, **changes: Any) -> "Recipe":
         """A validated copy with top-level or dotted (``"train.lr"``) fields changed; raises RecipeError."""
@@ -92,19 +141,36 @@ class Recipe:
             top[part] = dataclasses.replace(getattr(self, part), **subs)
         return dataclasses.replace(self, **top)
 
+    def get(self, name: str) -> Any:
+        """A field by its dotted name, e.g. ``recipe.get("train.lr")``."""
+        value: Any = self
+        for part in name.split("."):
+            value = getattr(value, part)
+        return value
+
     def to_dict(self) -> dict:
-        return json.loads(json.dumps(dataclasses.asdict(self)))
+        return {"version": RECIPE_VERSION, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path: str | Path) -> None:
-        from .atomic import write_text_atomic
+        """Write the recipe. One that names a model source is trusted by its hash: the user chose that source
+        here, so reopening their own file must not ask again (a copy edited elsewhere is asked about)."""
+        from .atomic import write_bytes_atomic
 
-        write_text_atomic(Path(path), self.to_json() + "\n")
+        data = (self.to_json() + "\n").encode("utf-8")
+        write_bytes_atomic(Path(path), data)
+        if self.model_source:
+            from . import trust
+
+            trust.trust(hashlib.sha256(data).hexdigest())
 
 
-def _build(cls, values: dict, where: str):
+FIELDS = {name: (kind, spec) for name, _f, kind, spec in F.walk(Recipe)}
+
+
+def _build(cls, values: Any, where: str):
     if not isinstance(values, dict):
         raise RecipeError(f"recipe section '{where}' must be a table of fields, not {type(values).__name__}.")
     known = {f.name: f for f in dataclasses.fields(cls)}
@@ -116,15 +182,31 @@ def _build(cls, values: dict, where: str):
         )
     kwargs = {}
     for name, value in values.items():
-        default = known[name].default
-        if isinstance(default, tuple) or name in ("splits", "input_shape"):
-            value = tuple(value)
-        kwargs[name] = value
+        dotted = f"{where}.{name}" if where else name
+        kwargs[name] = F.coerce(value, FIELDS[dotted][0]) if dotted in FIELDS else value
     return cls(**kwargs)
 
 
+def _migrate(values: dict) -> dict:
+    """Bring an older recipe's fields up to RECIPE_VERSION."""
+    version = values.pop("version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RecipeError(f"the recipe's version {version!r} is not a version number.",
+                          "Save the recipe again from the workbench.")
+    if version > RECIPE_VERSION:
+        raise RecipeError(f"the recipe was written by a newer workbench (recipe version {version}; this one reads "
+                          f"up to {RECIPE_VERSION}).", "Update the workbench, or save the recipe again here.")
+    # Version 1 had the same fields; only the version key is new.
+    return values
+
+
 def from_dict(values: dict) -> Recipe:
-    values = dict(values)
+    if not isinstance(values, dict):
+        raise RecipeError("a recipe must be a table of fields.", "Save the recipe again from the workbench.")
+    if F.depth(values) > F.MAX_NESTING:
+        raise RecipeError(f"the recipe nests more than {F.MAX_NESTING} levels deep.",
+                          "A recipe has at most a few levels; save it again from the workbench.")
+    values = _migrate(dict(values))
     parts = {
         "data": _build(DataRecipe, values.pop("data", {}), "data"),
         "head": _build(HeadRecipe, values.pop("head", {}), "head"),
@@ -134,59 +216,98 @@ def from_dict(values: dict) -> Recipe:
     return validate(dataclasses.replace(recipe, **parts))
 
 
-def load(path: str | Path) -> Recipe:
+def read_values(path: Path, data: bytes | None = None) -> dict:
+    """A recipe file's raw table of values (JSON, or TOML by suffix), with syntax errors as RecipeError."""
+    try:
+        text = (path.read_bytes() if data is None else data).decode("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecipeError(f"cannot read the recipe ({getattr(exc, 'strerror', None) or exc}).", "Check the path.",
+                          path) from None
+    is_toml = path.suffix.lower() == ".toml"
+    try:
+        return tomllib.loads(text) if is_toml else json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise RecipeError(f"the recipe is not valid {'TOML' if is_toml else 'JSON'} ({exc}).",
+                          "Fix the syntax or save the recipe again from the workbench.", path) from None
+    except RecursionError:
+        raise RecipeError("the recipe nests too deeply to be read.",
+                          "A recipe has at most a few levels; save it again from the workbench.", path) from None
+
+
+def load(path: str | Path, trusted: bool = False, typed_source: str | None = None) -> Recipe:
+    """Read a recipe file.
+
+    A model source the file names is code that would run, so it is accepted only when the user trusts this file
+    (`trusted=True` records that trust by the hash of the bytes read) or names a source themselves
+    (`typed_source`, which replaces the file's). A relative source is resolved against the recipe's folder.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
-        raise RecipeError(f"cannot read the recipe ({exc.strerror}).", "Check the path.", path) from None
+        raise RecipeError(f"cannot read the recipe ({exc.strerror or exc}).", "Check the path.", path) from None
+    values = read_values(path, data)
     try:
-        values = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise RecipeError(f"the recipe is not valid {'TOML' if path.suffix == '.toml' else 'JSON'} ({exc}).",
-                          "Fix the syntax or save the recipe again from the workbench.", path) from None
-    try:
-        return from_dict(values)
+        recipe = from_dict(values)
     except RecipeError as exc:
-        raise RecipeError(exc.problem, exc.fix, path) from None
+        fix = "Change it in the recipe file." if exc.field else exc.fix
+        raise RecipeError(exc.problem, fix, path, exc.field) from None
     except TypeError as exc:
         raise RecipeError(f"the recipe has a field of the wrong kind ({exc}).", "", path) from None
+    if typed_source:
+        return dataclasses.replace(recipe, model_source=typed_source)
+    recipe = resolve_source(recipe, path.parent)
+    if recipe.model_source:
+        check_named_source(recipe.model_source, path, hashlib.sha256(data).hexdigest(), trusted, "recipe")
+    return recipe
 
 
-def _choice(value: str, allowed: tuple[str, ...], name: str) -> None:
-    if value not in allowed:
-        raise RecipeError(f"{name} is '{value}'.", f"Choose one of: {', '.join(allowed)}.")
+def check_named_source(source: str, path: Path, digest: str, trusted: bool, what: str) -> None:
+    """Refuse a model source named by a file (a recipe, a session) unless the user trusts that file."""
+    from . import trust
+
+    if trusted:
+        trust.trust(digest)
+        return
+    if trust.is_trusted(digest):
+        return
+    code = source.rpartition(":")[0]
+    raise UntrustedFileError(
+        f"this {what} names the model source {source}, so opening it would run the code in {code}; it was not "
+        "opened.",
+        "If you know where the file comes from, trust it (command line: add --trust, or name the model source "
+        "yourself with --model-source; in the window: answer the trust prompt). Trust applies to this exact file "
+        "only.", path, [code], [])
+
+
+def resolve_source(recipe: Recipe, folder: Path) -> Recipe:
+    """A relative model source named by a file is relative to that file's folder, not the current one."""
+    if not recipe.model_source:
+        return recipe
+    file_part, sep, class_name = recipe.model_source.rpartition(":")
+    if not sep or not file_part or Path(file_part).expanduser().is_absolute():
+        return recipe
+    return dataclasses.replace(recipe, model_source=f"{(Path(folder) / file_part).resolve()}:{class_name}")
+
+
+def field_problems(recipe: Recipe) -> list[tuple[str, str]]:
+    """Each field checked against its own description (type, choices, range)."""
+    out = []
+    for name, (kind, spec) in FIELDS.items():
+        why = F.check(name, recipe.get(name), kind, spec)
+        if why:
+            out.append((name, why))
+    return out
 
 
 def problems(recipe: Recipe) -> list[tuple[str, str]]:
     """Every invalid field or combination as (field, reason); empty when the recipe is usable."""
-    out = []
+    out = field_problems(recipe)
+    if out:  # combinations are only judged between fields that are each valid
+        return out
     d, h, t = recipe.data, recipe.head, recipe.train
-    checks = [
-        ("head.task", h.task, TASKS), ("data.label_mode", d.label_mode, LABEL_MODES),
-        ("train.loss", t.loss, LOSSES), ("train.optimizer", t.optimizer, OPTIMIZERS),
-        ("train.schedule", t.schedule, SCHEDULES), ("calibration", recipe.calibration, CALIBRATIONS),
-        ("train.device", t.device, DEVICES),
-    ]
-    for name, value, allowed in checks:
-        if value not in allowed:
-            out.append((name, f"'{value}' is not one of {', '.join(allowed)}"))
-    if not 0.0 <= h.dropout < 1.0:
-        out.append(("head.dropout", "must be at least 0 and below 1"))
-    if h.hidden < 0:
-        out.append(("head.hidden", "must be 0 (none) or a positive width"))
     if not (h.freeze in ("none", "body") or h.freeze.startswith("upto:")):
         out.append(("head.freeze", "must be none, body or upto:<layer name>"))
-    if t.epochs < 1:
-        out.append(("train.epochs", "must be at least 1"))
-    if t.batch_size < 1:
-        out.append(("train.batch_size", "must be at least 1"))
-    if not t.lr > 0:
-        out.append(("train.lr", "must be positive"))
-    if not 0.0 <= t.label_smoothing < 1.0:
-        out.append(("train.label_smoothing", "must be at least 0 and below 1"))
-    if t.pos_weight is not None and not t.pos_weight > 0:
-        out.append(("train.pos_weight", "must be positive"))
     if h.task == "binary" and t.loss == "cross_entropy":
         out.append(("train.loss", "cross-entropy needs a multiclass head; use bce or focal for binary"))
     if h.task == "multiclass" and t.loss == "bce":
@@ -195,9 +316,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass head or a threshold"))
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
-    if d.label_mode == "bins" and d.bins < 2:
-        out.append(("data.bins", "needs at least 2 bins"))
-    if len(d.splits) != 4 or any(s < 0 for s in d.splits) or abs(sum(d.splits) - 1.0) > 1e-6:
+    if len(d.splits) != 4 or abs(sum(d.splits) - 1.0) > 1e-6:
         out.append(("data.splits", "must be four non-negative fractions (train, val, cal, test) summing to 1"))
     elif min(d.splits[0], d.splits[3]) <= 0:
         out.append(("data.splits", "train and test fractions must be positive"))
@@ -205,12 +324,19 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
     if h.warm_start and h.hidden:
         out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
-    if t.class_weights and any(w <= 0 for w in t.class_weights):
-        out.append(("train.class_weights", "must all be positive"))
     if t.mixed_precision and t.device == "cpu":
         out.append(("train.mixed_precision", "is a GPU option and does nothing on the cpu; set the device to auto "
                                              "or cuda, or turn it off"))
+    if recipe.input_shape and _product(recipe.input_shape) > 1 << 28:
+        out.append(("input_shape", "describes more than 2^28 values per sample"))
     return out
+
+
+def _product(shape: tuple[int, ...]) -> int:
+    total = 1
+    for v in shape:
+        total *= v
+    return total
 
 
 def validate(recipe: Recipe) -> Recipe:
@@ -218,5 +344,5 @@ def validate(recipe: Recipe) -> Recipe:
     if found:
         name, reason = found[0]
         more = f" ({len(found) - 1} more problem(s) after this one.)" if len(found) > 1 else ""
-        raise RecipeError(f"recipe field {name} {reason}.{more}", "Change it in the form or the recipe file.")
+        raise RecipeError(f"recipe field {name} {reason}.{more}", "Change that field.", field=name)
     return recipe

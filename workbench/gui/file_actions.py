@@ -62,8 +62,7 @@ class FileActions:
             return
         self.statusBar().showMessage(f"Saved {len(self.session.runs)} runs to {path}.")
 
-    def open_session(self, path: str | None = None):
-        from workbench.core import recipe as rc
+    def open_session(self, path: str | None = None, trusted: bool = False):
         from workbench.core.runs import load_session
 
         if not path:
@@ -71,11 +70,11 @@ class FileActions:
             if not path:
                 return
         try:
-            data = load_session(path)
-            recipe = rc.from_dict(data["recipe"]) if data.get("recipe") else None
+            data = load_session(path, trusted)
         except WorkbenchError as exc:
-            self.show_error(exc)
+            self._ask_trust_or_show(exc, lambda: self.open_session(path, trusted=True))
             return
+        recipe = data["recipe"]
         self.show_workspace(5)
         if recipe is not None:
             self.session.set_recipe(recipe)
@@ -94,7 +93,20 @@ class FileActions:
             self.settings.setValue("paths/recipe", path)
             self.statusBar().showMessage(f"Saved the recipe to {path}.")
 
-    def open_recipe(self, path: str | None = None):
+    def _ask_trust_or_show(self, exc, retry) -> None:
+        """A file that names code asks the trust prompt (and `retry`s once trusted); other problems are shown."""
+        from workbench.core.errors import UntrustedFileError
+
+        from .dialogs import ask_trust
+
+        if not isinstance(exc, UntrustedFileError):
+            self.show_error(exc)
+        elif ask_trust(self, exc):
+            retry()
+        else:
+            self.statusBar().showMessage(f"Not opened: {exc.path} was not trusted.")
+
+    def open_recipe(self, path: str | None = None, trusted: bool = False):
         from workbench.core import recipe as rc
 
         if not path:
@@ -103,9 +115,9 @@ class FileActions:
             if not path:
                 return
         try:
-            recipe = rc.load(path)
+            recipe = rc.load(path, trusted)
         except WorkbenchError as exc:
-            self.show_error(exc)
+            self._ask_trust_or_show(exc, lambda: self.open_recipe(path, trusted=True))
             return
         self.show_workspace()
         self.session.set_recipe(recipe)

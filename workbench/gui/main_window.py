@@ -202,17 +202,7 @@ class MainWindow(FileActions, QMainWindow):
             self._on_data_changed(self.session.data)
 
     def _on_load_error(self, path, exc):
-        from workbench.core.errors import UntrustedFileError
-
-        from .dialogs import ask_trust
-
-        if isinstance(exc, UntrustedFileError):
-            if ask_trust(self, exc):
-                self.open_checkpoint(path, trusted=True)
-            else:
-                self.statusBar().showMessage(f"Not opened: {path} was not trusted.")
-            return
-        self.show_error(exc)
+        self._ask_trust_or_show(exc, lambda: self.open_checkpoint(path, trusted=True))
 
     def load_data(self, path: str):
         if not path:

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import typing
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from workbench.core import recipe as rc
+from workbench.core.fields import base_type
 
 
-def _spin(lo, hi, step, decimals=None):
-    box = QDoubleSpinBox() if decimals is not None else QSpinBox()
-    box.setRange(lo, hi)
-    box.setSingleStep(step)
-    if decimals is not None:
-        box.setDecimals(decimals)
+def _spin(kind, spec) -> QWidget:
+    """A spin box with the field's range, and enough decimals that a typed value is kept as typed."""
+    is_float = base_type(kind) is float
+    box = QDoubleSpinBox() if is_float else QSpinBox()
+    low = spec.low if spec.low is not None else 0
+    high = spec.high if spec.high is not None else (1e9 if is_float else 2**31 - 1)
+    if is_float:
+        box.setDecimals(spec.decimals)
+        tick = 10.0 ** -spec.decimals
+        box.setRange(low + (tick if spec.low_open and not spec.none_label else 0), high - (tick if spec.high_open else 0))
+        box.setSingleStep(spec.step)
+    else:
+        box.setRange(int(low), int(min(high, 2**31 - 1)))
+        box.setSingleStep(int(spec.step))
     return box
 
 
@@ -28,54 +39,35 @@ class TrainingForm(QWidget):
         self._updating = False
         self.errors: dict[str, QLabel] = {}
         self.widgets: dict[str, QWidget] = {}
-        head = QGroupBox("Head")
-        hform = QFormLayout(head)
-        self._add(hform, "head.task", "Task:", self._combo(rc.TASKS))
-        self._add(hform, "head.dropout", "Dropout before the head:", _spin(0.0, 0.95, 0.05, 2))
-        self._add(hform, "head.hidden", "Hidden layer width (0 = none):", _spin(0, 4096, 16))
-        self._add(hform, "head.freeze", "Freeze:", self._combo(("none", "body")))
-        self.widgets["head.freeze"].setEditable(False)
-        self._add(hform, "head.warm_start", "Warm start from the regression head:", QCheckBox())
-        self._add(hform, "calibration", "Calibration:", self._combo(rc.CALIBRATIONS))
-
-        loss = QGroupBox("Loss")
-        lform = QFormLayout(loss)
-        self._add(lform, "train.loss", "Loss:", self._combo(rc.LOSSES))
-        self._add(lform, "train.pos_weight", "Positive class weight (0 = none):", _spin(0.0, 1000.0, 0.5, 3))
-        self._add(lform, "train.class_weights", "Class weights:", QLineEdit())
-        self.widgets["train.class_weights"].setPlaceholderText("comma-separated, one per class; empty = equal")
         self.auto_balance = QCheckBox("Balance the loss when the classes are imbalanced")
         self.auto_balance.setObjectName("autoBalance")
         self.auto_balance.setChecked(True)
         self.auto_balance.toggled.connect(self._on_auto_balance)
-        lform.addRow("", self.auto_balance)
         self.balance = QPushButton("Propose from class counts")
         self.balance.clicked.connect(self._propose_weights)
-        lform.addRow("", self.balance)
         self.imbalance = QLabel()
         self.imbalance.setWordWrap(True)
         self.imbalance.setStyleSheet("color: #8a5a00")
-        lform.addRow("", self.imbalance)
-        self._add(lform, "train.label_smoothing", "Label smoothing:", _spin(0.0, 0.5, 0.05, 2))
-        self._add(lform, "train.focal_gamma", "Focal gamma:", _spin(0.0, 10.0, 0.5, 2))
-
-        opt = QGroupBox("Training")
-        oform = QFormLayout(opt)
-        self._add(oform, "train.optimizer", "Optimizer:", self._combo(rc.OPTIMIZERS))
-        self._add(oform, "train.lr", "Learning rate:", _spin(1e-6, 10.0, 1e-4, 6))
-        self._add(oform, "train.weight_decay", "Weight decay:", _spin(0.0, 1.0, 1e-3, 5))
-        self._add(oform, "train.schedule", "Schedule:", self._combo(rc.SCHEDULES))
-        self._add(oform, "train.epochs", "Epochs:", _spin(1, 10000, 1))
-        self._add(oform, "train.batch_size", "Batch size:", _spin(1, 1 << 16, 16))
-        self._add(oform, "train.patience", "Early stopping patience (0 = off):", _spin(0, 1000, 1))
-        self._add(oform, "seed", "Seed:", _spin(0, 2**31 - 1, 1))
-        self._add(oform, "train.device", "Device:", self._combo(tuple(devices)))
-        self._add(oform, "train.mixed_precision", "Mixed precision (GPU):", QCheckBox())
+        after = {"train.class_weights": (self.auto_balance, self.balance, self.imbalance)}
+        boxes = {}
+        for name, (kind, spec) in rc.FIELDS.items():
+            if not spec.group:
+                continue
+            if spec.group not in boxes:
+                boxes[spec.group] = QGroupBox(spec.group)
+                QFormLayout(boxes[spec.group])
+            form = boxes[spec.group].layout()
+            self._add(form, name, spec.label + ":", self._widget(name, kind, spec, devices))
+            self.widgets[name].setToolTip(spec.help[:1].upper() + spec.help[1:] + ".")
+            for extra in after.get(name, ()):
+                form.addRow("", extra)
+        self.widgets["train.class_weights"].setPlaceholderText("comma-separated, one per class; empty = equal")
         amp = self.widgets["train.mixed_precision"]
         amp.setToolTip("torch autocast: bfloat16 where the GPU has it, else float16 with a gradient scaler. "
                        "Often 2-3x faster for image models on a GPU; no effect on the cpu.")
         if "cuda" not in devices:  # left enabled: a recipe from a GPU machine must be able to turn it off here
             amp.setToolTip(amp.toolTip() + " No CUDA GPU here: with device auto it has no effect.")
+        head, loss, opt = boxes["Head"], boxes["Loss"], boxes["Training"]
 
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("formTrainButton")
@@ -112,6 +104,20 @@ class TrainingForm(QWidget):
         session.model_changed.connect(lambda _m: self._refresh_state())
         session.busy_changed.connect(self._on_busy_changed)
         self._on_recipe_changed(session.recipe)
+
+    def _widget(self, name: str, kind, spec, devices: list[str]) -> QWidget:
+        """The widget a field's description calls for; the freeze and device lists depend on the session."""
+        if name == "head.freeze":
+            return self._combo(("none", "body"))
+        if name == "train.device":
+            return self._combo(tuple(devices))
+        if spec.choices:
+            return self._combo(spec.choices)
+        if base_type(kind) is bool:
+            return QCheckBox()
+        if typing.get_origin(base_type(kind)) is tuple:
+            return QLineEdit()
+        return _spin(kind, spec)
 
     def _combo(self, items) -> QComboBox:
         box = QComboBox()
