@@ -362,6 +362,12 @@ def cmd_demo(args) -> int:
 
 
 def _start_gui(args) -> int:
+    from workbench.gui.platform_check import message, missing_xcb_libraries
+
+    missing = missing_xcb_libraries()
+    if missing:
+        print(message(missing), file=sys.stderr)
+        return EXIT_USER_ERROR
     try:
         from workbench.gui.app import main as gui_main
     except ImportError as exc:

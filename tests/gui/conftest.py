@@ -24,6 +24,8 @@ class Dialogs:
         self.errors: list[BaseException] = []
         self.trust_asked: list = []
         self.trust_answer = False
+        self.close_asked: list[str] = []
+        self.close_answer = "discard"
 
     def show_error(self, _parent, exc, title=""):
         self.errors.append(exc)
@@ -31,6 +33,10 @@ class Dialogs:
     def ask_trust(self, _parent, exc):
         self.trust_asked.append(exc)
         return self.trust_answer
+
+    def ask_close(self, _parent, what):
+        self.close_asked.append(what)
+        return self.close_answer
 
 
 @pytest.fixture
@@ -40,6 +46,7 @@ def dialogs(monkeypatch):
     recorder = Dialogs()
     monkeypatch.setattr(module, "show_error", recorder.show_error)
     monkeypatch.setattr(module, "ask_trust", recorder.ask_trust)
+    monkeypatch.setattr(module, "ask_close", recorder.ask_close)
     return recorder
 
 

@@ -160,7 +160,7 @@ def test_stop_and_pause_mid_training(window, files, qtbot):
 def test_closing_mid_training_stops_cleanly(window, files, qtbot):
     start_long_training(qtbot, window, files)
     window.close()
-    assert all(not thread.isRunning() for thread in list(window._threads))
+    assert not window.jobs.running()
     assert window._stop.stopped
 
 
@@ -216,3 +216,83 @@ def test_drop_a_checkpoint_on_the_window(window, files, qtbot):
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
     assert window.session.loaded.path == files["ckpt"]
+
+
+def test_closing_with_unsaved_runs_asks_and_can_be_cancelled(window, files, qtbot, dialogs, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    open_model_and_data(qtbot, window, files)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.form.baseline_button.click()
+    dialogs.close_answer = "cancel"
+    assert not window.close() and window.isVisible()
+    assert dialogs.close_asked == ["1 run(s) of this session are not saved"]
+    dialogs.close_answer = "save"
+    target = tmp_path / "kept.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert window.close()
+    assert target.is_file() and len(json.loads(target.read_text())["runs"]) == 1
+
+
+def test_saving_while_training_keeps_the_stopped_run_then_closes(window, files, qtbot, dialogs, tmp_path,
+                                                                  monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    start_long_training(qtbot, window, files)
+    dialogs.close_answer = "save"
+    target = tmp_path / "kept.json"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert not window.close()  # stops training first
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+    runs = json.loads(target.read_text())["runs"]
+    assert len(runs) == 1 and runs[0]["kind"] == "trained"
+
+
+def test_menu_shortcuts_and_tab_keys_work_from_a_focused_field(window, files, qtbot, monkeypatch):
+    from PySide6.QtCore import Qt
+
+    open_model_and_data(qtbot, window, files)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.form.baseline_button.click()
+    opened = []
+    monkeypatch.setattr(type(window), "export", lambda self: opened.append(True))
+    window.export_action.triggered.disconnect()
+    window.export_action.triggered.connect(lambda: window.export())
+    window.activateWindow()
+    window.show_workspace(0)
+    field = window.model_panel.source
+    field.setFocus()
+    qtbot.waitUntil(field.hasFocus, timeout=5000)
+    qtbot.keyClick(field, Qt.Key_E, Qt.ControlModifier)
+    assert opened == [True], "Ctrl+E reaches Export while the Model source field has focus"
+    qtbot.keyClick(field, Qt.Key_3, Qt.ControlModifier)
+    assert window.workspace.currentIndex() == 2
+
+
+def test_picking_a_run_changes_what_evaluate_shows(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.form.baseline_button.click()
+    baseline = window.session.run
+    window.form.widgets["train.epochs"].setValue(2)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    trained = window.session.run
+    picker = window.runs_bar.combo
+    assert picker.count() == 2 and "trained" in picker.currentText() and "target" in picker.currentText()
+    shown = []
+    window.session.run_changed.connect(shown.append)
+    picker.setCurrentIndex(0)
+    assert window.session.run is baseline and shown == [baseline]
+    window.session.rename(window.session.current, "no training")
+    assert picker.currentText() == "no training"
+    window.runs_bar.remove_button.click()
+    assert window.session.run is None and picker.count() == 1 and trained in [e.run for e in window.session.entries]
+
+
+def test_what_is_being_prepared_is_shown_instead_of_an_empty_view(window):
+    window.session.set_activity("Building the demo …")
+    assert window.activity.isVisibleTo(window) and window.activity.text() == "Building the demo …"
+    assert window.model_panel.title.text() == "Building the demo …"
+    window.session.set_activity("")
+    assert not window.activity.isVisibleTo(window) and window.model_panel.title.text().startswith("No model open")

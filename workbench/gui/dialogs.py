@@ -38,3 +38,18 @@ def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
     box.setDefaultButton(QMessageBox.Cancel)
     box.exec()
     return box.clickedButton() is trust
+
+
+def ask_close(parent: QWidget, what: str) -> str:
+    """Closing would lose work: "save" (the session first), "discard" or "cancel"."""
+    box = QMessageBox(QMessageBox.Warning, "Close Conversion Workbench", f"{what}. Save the session before closing?",
+                      parent=parent)
+    box.setObjectName("closeDialog")
+    box.setInformativeText("Save session keeps every run's recipe and metrics (File ▸ Open session brings them "
+                           "back). Training is stopped first; its best epoch so far is kept as a run.")
+    save = box.addButton("Save session…", QMessageBox.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.DestructiveRole)
+    box.addButton(QMessageBox.Cancel)
+    box.setDefaultButton(save)
+    box.exec()
+    return "save" if box.clickedButton() is save else "discard" if box.clickedButton() is discard else "cancel"

@@ -54,13 +54,15 @@ class FileActions:
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
             if not path:
-                return
+                return False
         try:
             save_session(path, self.session.runs, self.session.recipe.to_dict())
         except WorkbenchError as exc:
             self.show_error(exc)
-            return
+            return False
+        self.session.mark_saved()
         self.statusBar().showMessage(f"Saved {len(self.session.runs)} runs to {path}.")
+        return True
 
     def open_session(self, path: str | None = None, trusted: bool = False):
         from workbench.core.runs import load_session
@@ -79,6 +81,7 @@ class FileActions:
         if recipe is not None:
             self.session.set_recipe(recipe)
         self.session.set_runs(data["runs"])
+        self.session.mark_saved()
         self.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
 
     def save_recipe(self):
@@ -131,7 +134,10 @@ class FileActions:
         folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))
         self.statusBar().showMessage(f"Building the demo in {folder} (a few seconds)…")
         self.show_workspace(0)
-        self.run_job(build_diabetes, folder, on_done=self._on_demo_built)
+        self.session.set_activity("Building the demo: training a small regression model on scikit-learn's diabetes "
+                                  f"data, in {folder} (a few seconds)…")
+        self.run_job(build_diabetes, folder, slot="demo", on_done=self._on_demo_built,
+                     on_error=lambda exc: (self.session.set_activity(""), self.show_error(exc)))
 
     def _on_demo_built(self, result):
         ckpt, recipe = result

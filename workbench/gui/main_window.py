@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QTimer
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
+from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
+from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from .file_actions import FileActions
+from .jobs import JobRunner
 from .session import Session
 from .welcome import WelcomeView
 from .worker import collect_garbage_on_gui_thread
@@ -25,11 +27,11 @@ class MainWindow(FileActions, QMainWindow):
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
         self.settings = QSettings()
-        self.session = Session(self)
+        self.session = Session(parent=self)
         self.workspace: QTabWidget | None = None
-        self._threads: dict = {}
+        self.jobs = JobRunner(self.show_error, self)
         self._stop = None
-        self._generation = 0
+        self._save_then_close = False
         self.welcome = WelcomeView()
         self.welcome.open_requested.connect(lambda: self.open_checkpoint())
         self.welcome.demo_requested.connect(self.open_demo)
@@ -38,6 +40,8 @@ class MainWindow(FileActions, QMainWindow):
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
         self._build_menus()
+        self._shortcuts_beat_fields = _MenuShortcutsFirst(self)
+        QApplication.instance().installEventFilter(self._shortcuts_beat_fields)
         self._refresh_recent()
         if not self.restoreGeometry(self.settings.value("window/geometry", b"")):
             self.resize(1280, 800)
@@ -86,6 +90,7 @@ class MainWindow(FileActions, QMainWindow):
         from .data_panel import DataPanel
         from .evaluate_panel import EvaluatePanel
         from .model_panel import ModelPanel
+        from .runs_bar import RunsBar
         from .train_panel import TrainPanel
         from .training_form import TrainingForm
 
@@ -117,41 +122,39 @@ class MainWindow(FileActions, QMainWindow):
         s.run_changed.connect(lambda run: self.export_action.setEnabled(run is not None and not s.busy))
         s.run_changed.connect(lambda run: self.report_action.setEnabled(run is not None))
         self.workspace = tabs
-        self.stack.addWidget(tabs)
+        self.runs_bar = RunsBar(s)
+        page = QWidget()
+        page.setObjectName("workspacePage")
+        column = QVBoxLayout(page)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.runs_bar)
+        self.activity = QLabel()
+        self.activity.setObjectName("activityBanner")
+        self.activity.setStyleSheet("background: #fff4d6; padding: 4px 8px;")
+        self.activity.setVisible(bool(s.activity))
+        self.activity.setText(s.activity)
+        s.activity_changed.connect(lambda text: (self.activity.setText(text), self.activity.setVisible(bool(text))))
+        column.addWidget(self.activity)
+        column.addWidget(tabs, 1)
+        self.stack.addWidget(page)
+        for index in range(tabs.count()):  # Ctrl+1..6, also while a text field has focus
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self)
+            shortcut.setContext(Qt.ApplicationShortcut)
+            shortcut.activated.connect(lambda i=index: self.show_workspace(i))
         self._on_state()
         return tabs
 
     def show_workspace(self, tab: int | None = None):
         tabs = self.ensure_workspace()
-        self.stack.setCurrentWidget(tabs)
+        self.stack.setCurrentWidget(tabs.parentWidget())
         if tab is not None:
             tabs.setCurrentIndex(tab)
 
     # ----- jobs on the worker
-    def run_job(self, fn, *args, on_done=None, on_error=None, setup=None, **kwargs):
-        from . import worker as w
-
-        job = w.Worker(fn, *args, **kwargs)
-        if setup:
-            setup(job)
-        done = w.Relay(on_done or (lambda _r: None), self)
-        failed = w.Relay(on_error or self.show_error, self)
-        job.finished.connect(done.call)
-        job.errored.connect(failed.call)
-        thread = w.start(job, self)
-        # The worker has no Qt parent (it moves to the thread), so Python must hold it until the thread ends.
-        self._threads[thread] = job
-        forget = w.Relay(lambda _v: self._forget(thread, done, failed, forget), self)
-        thread.finished.connect(forget.fire)
-        return job
-
-    def _forget(self, thread, *relays):
-        """The thread has finished: release its worker and the helpers, here on the GUI thread."""
-        self._threads.pop(thread, None)
-        thread.wait()
-        thread.deleteLater()
-        for relay in relays:
-            relay.deleteLater()
+    def run_job(self, fn, *args, **kwargs):
+        """Start `fn` on a worker; see `JobRunner.start` (slots, callbacks, always)."""
+        return self.jobs.start(fn, *args, **kwargs)
 
     def show_error(self, exc):
         from .dialogs import show_error
@@ -160,9 +163,7 @@ class MainWindow(FileActions, QMainWindow):
         show_error(self, exc)
 
     def wait_for_jobs(self, timeout_ms: int = 30000):
-        for thread in list(self._threads):
-            thread.quit()
-            thread.wait(timeout_ms)
+        self.jobs.wait(timeout_ms)
 
     # ----- opening
     def open_checkpoint(self, path: str | None = None, trusted: bool = False):
@@ -173,8 +174,7 @@ class MainWindow(FileActions, QMainWindow):
                                                   "All files (*)")
             if not path:
                 return
-        self.stop_training(wait=True)
-        self._generation += 1
+        self.jobs.cancel("train")  # a run of the model being replaced must not land on the new one
         self.show_workspace(0)
         try:
             source, args, shape = self.model_panel.model_settings()
@@ -183,8 +183,9 @@ class MainWindow(FileActions, QMainWindow):
             return
         self.session.update(model_source=source, model_args=args or {}, input_shape=tuple(shape or ()))
         self.statusBar().showMessage(f"Opening {path} …")
+        self.session.set_activity(f"Opening {Path(path).name} …")
         self.settings.setValue("paths/open", str(Path(path).parent))
-        self.run_job(_load_and_inspect, path, source, args, shape, trusted,
+        self.run_job(_load_and_inspect, path, source, args, shape, trusted, slot="load",
                      on_done=lambda result, p=path: self._on_loaded(p, result),
                      on_error=lambda exc, p=path: self._on_load_error(p, exc))
 
@@ -194,6 +195,7 @@ class MainWindow(FileActions, QMainWindow):
 
     def _on_loaded(self, path, result):
         loaded, inspection = result
+        self.session.set_activity("")
         self.session.set_model(loaded, inspection)
         self._remember(path)
         self.setWindowTitle(f"Conversion Workbench — {Path(path).name}")
@@ -202,6 +204,7 @@ class MainWindow(FileActions, QMainWindow):
             self._on_data_changed(self.session.data)
 
     def _on_load_error(self, path, exc):
+        self.session.set_activity("")
         self._ask_trust_or_show(exc, lambda: self.open_checkpoint(path, trusted=True))
 
     def load_data(self, path: str):
@@ -228,7 +231,7 @@ class MainWindow(FileActions, QMainWindow):
         shape = self.session.recipe.input_shape or (self.session.loaded.input_shape if self.session.loaded else None)
         self.statusBar().showMessage(f"Reading {path} …")
         self.run_job(load_table, d.path, d.label, d.features, shape if shape and len(shape) == 3 else None,
-                     on_done=self._on_table_loaded)
+                     slot="data", on_done=self._on_table_loaded)
 
     def _on_table_loaded(self, table):
         self.session.set_table(table)
@@ -239,7 +242,7 @@ class MainWindow(FileActions, QMainWindow):
         if data is not None and s.loaded is not None and s.inspection is None:
             from workbench.core.layers import inspect_model
 
-            self.run_job(inspect_model, s.loaded.model, data.input_shape, on_done=s.set_inspection)
+            self.run_job(inspect_model, s.loaded.model, data.input_shape, slot="inspect", on_done=s.set_inspection)
 
     # ----- training
     def _on_state(self, *_):
@@ -250,7 +253,9 @@ class MainWindow(FileActions, QMainWindow):
 
     def start_training(self):
         from workbench.core.errors import WorkbenchError
+        from workbench.core.pipeline import train_run
         from workbench.core.recipe import validate
+        from workbench.core.threads import call_leaving_a_core
         from workbench.core.train import StopToken
 
         s = self.session
@@ -264,10 +269,8 @@ class MainWindow(FileActions, QMainWindow):
             self.show_error(exc)
             return
         self._stop = StopToken()
-        generation = self._generation
 
         def wire(job):
-            job._kwargs["callbacks"] = (job,)
             job.begun.connect(self.train_panel.on_begin)
             job.batch.connect(self.train_panel.on_batches)
             job.epoch.connect(self.train_panel.on_epoch)
@@ -275,9 +278,9 @@ class MainWindow(FileActions, QMainWindow):
         s.set_busy(True)
         self.show_workspace(3)
         self.statusBar().showMessage("Training…")
-        self.run_job(_train_leaving_a_core, recipe, s.loaded, s.data, stop=self._stop, setup=wire,
-                     on_done=lambda run: self._on_trained(generation, run),
-                     on_error=self._on_train_error)
+        self.run_job(call_leaving_a_core, train_run, recipe, s.loaded, s.data, stop=self._stop, slot="train",
+                     callbacks=True, setup=wire, cancel=self._stop.stop, always=self._on_train_ended,
+                     on_done=self._on_trained, on_error=self.show_error)
 
     def start_baseline(self):
         from workbench.core.baseline import baseline_run
@@ -286,24 +289,22 @@ class MainWindow(FileActions, QMainWindow):
         if s.loaded is None or s.data is None or s.busy:
             return
         s.set_busy(True)
-        generation = self._generation
         self.statusBar().showMessage("Fitting the no-training baseline…")
-        self.run_job(baseline_run, s.recipe, s.loaded, s.data,
-                     on_done=lambda run: self._on_trained(generation, run, tab=4), on_error=self._on_train_error)
+        self.run_job(baseline_run, s.recipe, s.loaded, s.data, slot="train", always=self._on_train_ended,
+                     on_done=lambda run: self._on_trained(run, tab=4), on_error=self.show_error)
 
-    def _on_trained(self, generation, run, tab=None):
+    def _on_train_ended(self, _dropped: bool):
         self.session.set_busy(False)
-        if generation != self._generation:
-            return  # a new checkpoint was opened meanwhile; this run belongs to the old one
+        if self._save_then_close:
+            self._save_then_close = False
+            QTimer.singleShot(0, self._save_and_close)  # after the run itself has landed
+
+    def _on_trained(self, run, tab=None):
         self.session.set_run(run)
         if tab is not None:
             self.show_workspace(tab)
         self.statusBar().showMessage(f"{'Baseline' if run.kind == 'baseline' else 'Trained'}: "
                                      f"test accuracy {run.metrics['test']['accuracy']:.3f}.")
-
-    def _on_train_error(self, exc):
-        self.session.set_busy(False)
-        self.show_error(exc)
 
     def _on_pause(self, paused: bool):
         if self._stop is not None:
@@ -323,15 +324,11 @@ class MainWindow(FileActions, QMainWindow):
         self.session.set_busy(True)
 
         def done(run):
-            self.session.set_busy(False)
             self.session.update(calibration=method)  # a saved recipe reproduces what is shown
             self.session.set_run(run)
 
-        def failed(exc):
-            self.session.set_busy(False)
-            self.show_error(exc)
-
-        self.run_job(calibrate_run, self.session.run, method, on_done=done, on_error=failed)
+        self.run_job(calibrate_run, self.session.run, method, slot="calibrate", on_done=done,
+                     always=lambda _dropped: self.session.set_busy(False))
 
     # ----- Qt events
     def dragEnterEvent(self, event):
@@ -345,27 +342,55 @@ class MainWindow(FileActions, QMainWindow):
             QTimer.singleShot(0, lambda: self.open_checkpoint(paths[0]))
 
     def closeEvent(self, event):
+        if not self._may_close():
+            event.ignore()
+            return
         self.stop_training()
         self.wait_for_jobs()
         self.settings.setValue("window/geometry", self.saveGeometry())
         super().closeEvent(event)
 
+    def _may_close(self) -> bool:
+        """Ask before losing work: a run in training, or runs not saved in a session file."""
+        s = self.session
+        if not (s.busy or s.unsaved_runs()):
+            return True
+        from . import dialogs
 
-def _train_leaving_a_core(*args, **kwargs):
-    """Worker job: train with one core fewer than torch would take, so the window keeps one to draw with
-    (on two cores, two intra-op threads and the GUI thread fight; small models lose nothing by it)."""
-    import os
+        what = "Training is running" if s.busy else f"{len(s.unsaved_runs())} run(s) of this session are not saved"
+        answer = dialogs.ask_close(self, what)
+        if answer == "discard":
+            return True
+        if answer != "save":
+            return False
+        if s.busy:  # stop; the stopped run (best epoch so far) arrives, is saved, then the window closes
+            self._save_then_close = True
+            self.stop_training()
+            return False
+        return bool(self.save_session())
 
-    import torch
+    def _save_and_close(self):
+        if self.save_session():
+            self.close()
 
-    from workbench.core.pipeline import train_run
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(max(1, min(threads, (os.cpu_count() or 2) - 1)))
-    try:
-        return train_run(*args, **kwargs)
-    finally:
-        torch.set_num_threads(threads)
+class _MenuShortcutsFirst(QObject):
+    """Menu shortcuts (Ctrl+E, Ctrl+S, …) work while a text field has focus: a line edit claims keys such as
+    Ctrl+E (end of line) through a ShortcutOverride event, which this filter withholds for the window's
+    own shortcuts."""
+
+    def __init__(self, window: QMainWindow):
+        super().__init__(window)
+        self._window = window
+
+    def eventFilter(self, obj, event):
+        if event.type() == QEvent.ShortcutOverride and self._window.isActiveWindow():
+            pressed = QKeySequence(event.keyCombination())
+            for action in self._window.findChildren(QAction):
+                if action.isEnabled() and any(pressed.matches(k) == QKeySequence.ExactMatch
+                                              for k in action.shortcuts()):
+                    return True  # not accepted by the field: the shortcut map runs the action
+        return False
 
 
 def _load_and_inspect(path, source, args, shape, trusted):

@@ -12,14 +12,18 @@ HEAD_BRUSH = QBrush(QColor(255, 236, 179))
 NEW_BRUSH = QBrush(QColor(200, 240, 200))
 
 
+NO_MODEL = "No model open. Use File ▸ Open, drop a checkpoint on the window, or open the demo."
+
+
 class ModelPanel(QWidget):
     reload_requested = Signal()
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.title = QLabel("No model open. Use File ▸ Open, drop a checkpoint on the window, or open the demo.")
+        self.title = QLabel(NO_MODEL)
         self.title.setObjectName("modelTitle")
+        session.activity_changed.connect(self._on_activity)
         self.title.setWordWrap(True)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
@@ -157,3 +161,7 @@ class ModelPanel(QWidget):
         if self.shape.text().strip():
             shape = tuple(int(v) for v in self.shape.text().replace("x", ",").split(",") if v.strip())
         return self.source.text().strip(), args, shape
+
+    def _on_activity(self, text: str):
+        if self.session.loaded is None:
+            self.title.setText(text or NO_MODEL)

@@ -1,14 +1,15 @@
-"""What the window is working on: the recipe, the opened model, the data and the latest run.
+"""The window's view of the core session: the same state, with each core event re-emitted as a Qt signal.
 
-Panels take the session in their constructor, edit it through its setters and listen to its signals.
-It holds references only; all the work is done by `workbench.core`.
+Panels take this object in their constructor, edit the session through it and listen to its signals. All
+state and rules live in `workbench.core.session.SessionModel`; this adapter only turns its plain callbacks
+into Qt signals (emitted on the GUI thread, where the model is edited).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from workbench.core.recipe import Recipe
+from workbench.core.session import SessionModel
 
 
 class Session(QObject):
@@ -18,102 +19,24 @@ class Session(QObject):
     table_changed = Signal(object)  # Table | None
     data_changed = Signal(object)  # PreparedData | None
     data_error = Signal(str)
-    run_changed = Signal(object)  # Run | None
-    runs_changed = Signal(object)  # list of run summaries (core.runs.summary)
+    run_changed = Signal(object)  # the current Run | None
+    runs_changed = Signal(object)  # list of run summaries (core.runs.summary, with their "id")
     busy_changed = Signal(bool)  # a worker is training / loading
+    activity_changed = Signal(str)  # what is being prepared ("" when nothing)
 
-    def __init__(self, parent=None):
+    def __init__(self, model: SessionModel | None = None, parent=None):
         super().__init__(parent)
-        self.recipe = Recipe()
-        self.loaded = None
-        self.inspection = None
-        self.table = None
-        self.data = None
-        self.run = None
-        self.busy = False
-        self.data_problem = ""
-        self.runs: list[dict] = []  # every run of this session, newest last
-        self._summaries: dict[int, dict] = {}  # id(Run) -> its summary, updated on recalibration
+        self.model = model or SessionModel()
+        events = self.model.events
+        for event, signal in ((events.recipe, self.recipe_changed), (events.model, self.model_changed),
+                              (events.inspection, self.inspection_changed), (events.table, self.table_changed),
+                              (events.data, self.data_changed), (events.data_error, self.data_error),
+                              (events.run, self.run_changed), (events.runs, self.runs_changed),
+                              (events.busy, self.busy_changed), (events.activity, self.activity_changed)):
+            event.connect(signal.emit)
 
-    def set_recipe(self, recipe: Recipe) -> None:
-        if recipe != self.recipe:
-            old, self.recipe = self.recipe, recipe
-            self.recipe_changed.emit(recipe)
-            if self.table is not None and _data_fields(old) != _data_fields(recipe):
-                self.relabel()
-
-    def update(self, **changes) -> None:
-        self.set_recipe(self.recipe.with_changes(**changes))
-
-    def set_model(self, loaded, inspection) -> None:
-        self.loaded, self.inspection = loaded, inspection
-        self.set_run(None)
-        self.model_changed.emit(loaded)
-        self.inspection_changed.emit(inspection)
-
-    def set_inspection(self, inspection) -> None:
-        self.inspection = inspection
-        self.inspection_changed.emit(inspection)
-
-    def set_table(self, table) -> None:
-        self.table = table
-        self.table_changed.emit(table)
-        self.relabel()
-
-    def relabel(self) -> None:
-        """Derive labels and splits for the current table and recipe (fast; on the GUI thread)."""
-        from workbench.core.errors import WorkbenchError
-        from workbench.core.pipeline import label_and_split
-        from workbench.core.recipe import problems
-
-        if self.table is None:
-            self.data = None
-        else:
-            bad = [p for p in problems(self.recipe) if p[0].startswith("data.") or p[0] == "head.task"]
-            try:
-                if bad:
-                    raise WorkbenchError(f"{bad[0][0]} {bad[0][1]}.")
-                self.data = label_and_split(self.table, self.recipe)
-            except WorkbenchError as exc:
-                self.data = None
-                self.data_problem = str(exc)
-                self.data_error.emit(str(exc))
-        self.data_changed.emit(self.data)
-
-    def set_run(self, run) -> None:
-        self.run = run
-        if run is not None:
-            self._remember_run(run)
-        self.run_changed.emit(run)
-
-    def _remember_run(self, run) -> None:
-        from workbench.core.runs import summary
-
-        known = self._summaries.get(id(run))
-        name = known["name"] if known else f"{len(self.runs) + 1}: {run.kind} · {run.recipe.head.task}"
-        fresh = summary(run, name, known.get("export") if known else None)
-        if known:
-            self.runs[self.runs.index(known)] = fresh
-        else:
-            self.runs.append(fresh)
-        self._summaries[id(run)] = fresh
-        self.runs_changed.emit(self.runs)
-
-    def note_export(self, run, folder: str) -> None:
-        if id(run) in self._summaries:
-            self._summaries[id(run)]["export"] = folder
-
-    def set_runs(self, runs: list[dict]) -> None:
-        """Runs read back from a session file: their metrics and recipes, for comparison."""
-        self.runs = list(runs)
-        self._summaries = {}
-        self.runs_changed.emit(self.runs)
-
-    def set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self.busy_changed.emit(busy)
-
-
-def _data_fields(recipe: Recipe):
-    d = recipe.data
-    return (d.label_mode, d.threshold, d.bins, d.splits, d.standardize, recipe.head.task, recipe.seed)
+    def __getattr__(self, name):
+        # Called only for names this QObject lacks: the model's state and methods (recipe, run, update, …).
+        if name == "model":
+            raise AttributeError(name)
+        return getattr(self.model, name)

@@ -237,17 +237,8 @@ class TrainingForm(QWidget):
         self._refresh_state()
 
     def blockers(self) -> list[str]:
-        """Why Train is disabled (empty when it is enabled)."""
-        session = self.session
-        found = ["training is running"] if session.busy else []
-        if session.loaded is None:
-            found.append("open a regression checkpoint first")
-        found += [f"{field}: {reason}" for field, reason in rc.problems(session.recipe)]
-        if session.table is None:
-            found.append("choose labelled data first (Data tab)")
-        elif session.data is None:
-            found.append(f"the labels cannot be made: {session.data_problem}")
-        return found
+        """Why Train is disabled (empty when it is enabled); the rules are the core session's."""
+        return self.session.blockers()
 
     def _refresh_state(self):
         problems = dict(rc.problems(self.session.recipe))

@@ -28,6 +28,10 @@ class Worker(QObject):
         self._pending: list[dict] = []
         self._last_emit = 0.0
 
+    def use_as_callbacks(self, keyword: str = "callbacks") -> None:
+        """Pass this worker to the function as `keyword=(worker,)`: core's hooks become its signals."""
+        self._kwargs[keyword] = (self,)
+
     # core.train.Callback hooks, called on the worker thread
     def on_train_begin(self, info):
         self.begun.emit(info)
