@@ -75,6 +75,9 @@ def scan_stream(stream: BinaryIO, scan: Scan) -> bool:
                 marks.append(stack)
                 stack = []
                 continue
+            if name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):  # they store the top, leaving it there
+                memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
+                continue
             before = op.stack_before
             if pickletools.markobject in before:
                 sliced = stack
@@ -105,9 +108,6 @@ def scan_stream(stream: BinaryIO, scan: Scan) -> bool:
                 scan.add(value.name if key else f"<copyreg extension code {arg}, not registered here>")
             elif name in ("TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE"):
                 value = tuple(sliced if name == "TUPLE" else popped)
-            elif name in ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT"):
-                memo[len(memo) if name == "MEMOIZE" else arg] = stack[-1]
-                continue
             elif name in ("GET", "BINGET", "LONG_BINGET"):
                 value = memo.get(arg, _ANY)
             elif name == "DUP":
