@@ -76,8 +76,10 @@ REFUSED = {"empty": "the file is empty", "unknown": "the file is not a PyTorch o
 
 
 def _untrusted(path: Path, what: str, names: list[str]) -> UntrustedFileError:
+    store = " ".join(trust.take_problems())  # why a file trusted before may be asked about again
     return UntrustedFileError(
-        f"this is {what}, which runs code when it is opened, so it was not opened. {trust.describe(names)}",
+        f"this is {what}, which runs code when it is opened, so it was not opened. {trust.describe(names)}"
+        + (f" ({store})" if store else ""),
         "If you know where it comes from, trust this file (command line: add --trust; "
         "in the window: answer the trust prompt). Trust applies to this exact file only.",
         path, names, trust.dangerous_globals(names))
