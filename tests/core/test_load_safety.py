@@ -248,12 +248,14 @@ class _Rebuild:
         return (torch._utils._rebuild_tensor_v2, self.args)
 
 
-def _pickled_tensors(tensors: dict, numel: int, key="0") -> bytes:
+def _pickled_tensors(tensors: dict, numel: int, key="0", legacy=False) -> bytes:
     storage = _FakeStorage()
 
     class Pickler(pickle.Pickler):
         def persistent_id(self, obj):
-            return ("storage", torch.FloatStorage, key, "cpu", numel) if obj is storage else None
+            if obj is not storage:
+                return None
+            return ("storage", torch.FloatStorage, key, "cpu", numel) + ((None,) if legacy else ())
 
     import io
 
@@ -263,17 +265,16 @@ def _pickled_tensors(tensors: dict, numel: int, key="0") -> bytes:
 
 
 def _zip_bomb(tmp_path: Path, gib: float = 1.0) -> Path:
-    numel = int(gib * (1 << 30)) // 4
+    """A torch-looking zip whose data.pkl inflates from about a megabyte to `gib` GiB of zeros."""
     path = tmp_path / "bomb.pt"
-    # data/0 deflated: zeros squeeze a thousandfold
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("bomb/data.pkl", _pickled_tensors({"0.weight": ((numel // 1024, 1024), (1024, 1))}, numel))
         zf.writestr("bomb/byteorder", "little")
-        info = zipfile.ZipInfo("bomb/data/0")
+        zf.writestr("bomb/version", "3\n")
+        info = zipfile.ZipInfo("bomb/data.pkl")
         info.compress_type = zipfile.ZIP_DEFLATED
         with zf.open(info, "w", force_zip64=True) as member:
             block = bytes(1 << 24)
-            for _ in range(numel * 4 // len(block)):
+            for _ in range(int(gib * (1 << 30)) // len(block)):
                 member.write(block)
     return path
 
@@ -285,7 +286,6 @@ def _peak_load(path: Path) -> tuple[int, str]:
         import torch
         from workbench.core.load import load_checkpoint
         from workbench.core.errors import WorkbenchError
-        import workbench.core.bounds, workbench.core.trust, safetensors.torch
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         try:
             load_checkpoint({str(path)!r})
@@ -320,7 +320,7 @@ def test_zero_stride_tensors_are_refused_before_they_are_materialised(tmp_path):
 
 def test_a_legacy_storage_larger_than_its_file_is_refused(tmp_path):
     numel = 1 << 30
-    main = _pickled_tensors({"w": ((numel,), (1,))}, numel)
+    main = _pickled_tensors({"w": ((numel,), (1,))}, numel, legacy=True)
     path = tmp_path / "legacy.pt"
     path.write_bytes(pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2) + pickle.dumps(1001, protocol=2)
                      + pickle.dumps({"protocol_version": 1001, "little_endian": True,
