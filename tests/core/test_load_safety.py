@@ -367,3 +367,26 @@ def test_trust_into_a_config_folder_that_is_a_file(tmp_path, capsys, monkeypatch
     torch.save(tiny_model, path)
     err, _ = _refused(["inspect", path, "--trust"], capsys, monkeypatch, tmp_path, E.TrustStoreError)
     assert str(blocker) in err and "WORKBENCH_CONFIG_DIR" in err
+
+
+def test_a_recipe_naming_code_needs_trust_on_the_command_line(tmp_path, capsys, monkeypatch, tutorial_ckpt,
+                                                              models_py):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "recipes"
+    folder.mkdir()
+    (folder / "evil.py").write_text(PAYLOAD)
+    X, y = make_table(60)
+    table = tmp_path / "table.csv"
+    table.write_text("f0,f1,f2,f3,target\n" + "".join(",".join(map(str, (*r, t))) + "\n" for r, t in zip(X, y)))
+    recipe = folder / "r.json"
+    recipe.write_text(json.dumps({"model_source": "evil.py:TinyRegressor", "data": {"path": str(table)},
+                                  "head": {"task": "binary"}, "train": {"epochs": 1}}))
+    argv = ["convert", tutorial_ckpt, "--recipe", recipe, "--threshold", "median", "--out", tmp_path / "out"]
+    err, exc = _refused(argv, capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert "r.json names the model source" in err and exc.imports[0] == str(folder / "evil.py")
+    # a source the user types instead runs, and is thereby vouched for: a recipe naming it later may run it
+    assert cli.main([str(a) for a in argv] + ["--model-source", f"{models_py}:TinyRegressor"]) == 0
+    assert not (folder / "PWNED").exists()
+    recipe.write_text(json.dumps({"model_source": f"{models_py}:TinyRegressor", "data": {"path": str(table)},
+                                  "head": {"task": "binary"}, "train": {"epochs": 1}}))
+    assert cli.main([str(a) for a in argv[:-1]] + [str(tmp_path / "out2")]) == 0

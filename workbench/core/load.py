@@ -21,7 +21,7 @@ from torch import nn
 from . import model_source, trust
 from .architectures import mlp_from_state_dict, torchvision_from_state_dict
 from .bounds import check_safetensors, check_storages, check_tensors, check_zip, parse_json
-from .errors import CheckpointError, ModelSourceError, UntrustedFileError
+from .errors import CheckpointError, ModelSourceError, TrustStoreError, UntrustedFileError
 from .snapshot import Snapshot, read_bytes_once
 
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "model_state", "weights")
@@ -165,6 +165,18 @@ def _require_source_trust(source: _Source, trusted: bool, hashes: list[str]) -> 
         source.named_by, [str(source.file)] + imported, danger)
 
 
+def _vouch(source: _Source) -> None:
+    """A source the user names is code they vouch for: a recipe or config.json naming that same content may run it.
+
+    Best effort: a store that cannot be written only means the user is asked again later.
+    """
+    try:
+        if not trust.is_trusted(source.sha256):
+            trust.trust(source.sha256)
+    except TrustStoreError:
+        pass
+
+
 def _imports_of(code: bytes) -> list[str]:
     """Modules a Python file imports, read with ast (never run), for the trust message."""
     import ast
@@ -291,6 +303,8 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
     source = _read_source(source_spec, named_by) if source_spec else None
     if source is not None:
         _require_source_trust(source, trusted, to_trust)
+        if source.named_by is None:
+            _vouch(source)
     declared = check_zip(copy, path) if fmt not in ("safetensors", "legacy-pickle") else snap.size
     if fmt in ("torchscript", "export"):
         from .archives import load_code_archive
