@@ -109,6 +109,17 @@ def test_anything_not_proven_harmless_is_never_called_safe(tmp_path, module, nam
     assert SAFE_LINE not in text, names
 
 
+@pytest.mark.parametrize("module, name", [
+    ("torch.storage", "_load_from_bytes"), ("torch.fx.graph_module", "reduce_graph_module"), ("torch.jit", "load"),
+    ("torch.utils.cpp_extension", "load_inline"), ("numpy", "ctypeslib.ctypes.CDLL"),
+    ("builtins", "object.__subclasses__"),
+    ("torch", "Tensor.__reduce_ex__"), ("torch.serialization", "pickle.loads"),
+])
+def test_torch_and_numpy_helpers_that_run_code_are_named_dangerous(tmp_path, module, name):
+    names, danger, text = _verdict(tmp_path, _proto4_global(module, name))
+    assert danger and SAFE_LINE not in text, names
+
+
 def test_getattr_chain_is_dangerous(tmp_path):
     # builtins.getattr(torch module, 'load') style: the first global is already DANGER
     data = b"\x80\x02cbuiltins\ngetattr\ncbuiltins\n__import__\nX\x02\x00\x00\x00os\x85RX\x06\x00\x00\x00system\x86R."
@@ -174,6 +185,7 @@ def test_a_malformed_store_reads_as_empty_and_is_reported_once(content):
     assert len(problems) == 1 and str(store) in problems[0]
     trust.trust("b" * 64)
     assert trust.is_trusted("b" * 64)
+    assert store.with_name("trusted.json.bad").read_bytes() == content.encode("latin-1")  # kept, not lost
 
 
 def test_config_folder_that_is_a_file_is_a_typed_error(tmp_path, monkeypatch):

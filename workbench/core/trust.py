@@ -25,7 +25,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .atomic import write_text_atomic
+from .atomic import write_bytes_atomic, write_text_atomic
 from .errors import ExportError, TrustStoreError
 from .pickle_scan import Scan, scan_legacy, scan_zip
 from .snapshot import hash_file
@@ -60,7 +60,10 @@ DANGEROUS_NAMES = {"system", "popen", "Popen", "exec", "eval", "spawn", "spawnl"
                    "cdll", "CDLL", "dlopen", "LoadLibrary", "ctypeslib", "_get_ctypes", "ctypes", "os", "sys",
                    "subprocess", "builtins", "__builtins__", "__globals__", "__code__", "__subclasses__",
                    "__reduce__", "__reduce_ex__", "__getattribute__", "__class__", "__dict__", "__init__",
-                   "__new__", "__call__", "hub", "jit", "script", "_C"}
+                   "__new__", "__call__", "hub", "jit", "script", "_C",
+                   # torch's own helpers that unpickle without weights_only or run source text from the file
+                   "_load_from_bytes", "_forward_from_src", "_exec_with_source", "reduce_graph_module",
+                   "reduce_package_graph_module", "reduce_deploy_graph_module", "PackageImporter", "cpp_extension"}
 # Proven harmless beyond torch's weights-only list: containers and the reconstructors pickle itself uses.
 EXTRA_HARMLESS = {"collections.OrderedDict", "collections.defaultdict", "collections.deque",
                   "collections.Counter", "copyreg._reconstructor", "copyreg.__newobj__", "copyreg.__newobj_ex__",
@@ -240,6 +243,15 @@ def _parse(text: str, store: Path) -> set[str]:
     return good
 
 
+def _well_formed(raw: bytes) -> bool:
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError):
+        return False
+    entries = value.get("sha256") if isinstance(value, dict) else None
+    return isinstance(entries, list) and all(isinstance(e, str) and HEX64.fullmatch(e) for e in entries)
+
+
 def trusted_hashes() -> set[str]:
     store = _store_path()
     try:
@@ -273,17 +285,20 @@ def _locked(folder: Path):
     with handle:
         try:
             import fcntl
-        except ImportError:  # Windows: msvcrt locks a byte range of the lock file instead
+
+            def lock(on: bool) -> None:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX if on else fcntl.LOCK_UN)
+        except ImportError:  # Windows: lock the lock file's first byte instead
             import msvcrt
 
-            msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK, 1)
-            yield
-            return
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+            def lock(on: bool) -> None:
+                handle.seek(0)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if on else msvcrt.LK_UNLCK, 1)
+        lock(True)
         try:
             yield
         finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+            lock(False)
 
 
 def trust(sha256: str) -> None:
@@ -296,6 +311,11 @@ def trust_many(hashes: list[str]) -> None:
     with _locked(store.parent):
         current = trusted_hashes()
         try:
+            raw = store.read_bytes() if store.is_file() else b""
+            if raw and not _well_formed(raw):  # keep what is about to be replaced, in case someone edited it
+                write_bytes_atomic(store.with_name("trusted.json.bad"), raw)
             write_text_atomic(store, json.dumps({"sha256": sorted(current | set(hashes))}, indent=1))
+        except OSError as exc:
+            raise _unwritable(store.parent, exc.strerror or str(exc)) from None
         except ExportError as exc:
             raise _unwritable(store.parent, exc.problem) from None
