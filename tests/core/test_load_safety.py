@@ -386,6 +386,7 @@ def test_a_recipe_naming_code_needs_trust_on_the_command_line(tmp_path, capsys, 
     assert "r.json names the model source" in err and exc.imports[0] == str(folder / "evil.py")
     # a source the user types instead runs, and is thereby vouched for: a recipe naming it later may run it
     assert cli.main([str(a) for a in argv] + ["--model-source", f"{models_py}:TinyRegressor"]) == 0
+    assert f"note: Runs {models_py} (the model source you named)" in capsys.readouterr().err
     assert not (folder / "PWNED").exists()
     recipe.write_text(json.dumps({"model_source": f"{models_py}:TinyRegressor", "data": {"path": str(table)},
                                   "head": {"task": "binary"}, "train": {"epochs": 1}}))

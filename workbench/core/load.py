@@ -25,6 +25,7 @@ from .errors import CheckpointError, ModelSourceError, TrustStoreError, Untruste
 from .snapshot import Snapshot, read_bytes_once
 
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "model_state", "weights")
+MAX_SMALL_FILE = 16 << 20  # a config.json or a model source larger than this is not one
 PREFIXES = ("model.", "net.", "module.", "network.", "_orig_mod.", "backbone.")
 
 
@@ -58,7 +59,7 @@ def sniff(path: Path) -> str:
         if any(n.endswith("data.pkl") for n in lower):
             return "torch-zip"
         return "zip"
-    if tarfile.is_tarfile(path):
+    if _is_tar(path):
         return "tar"  # torch.load would read it as its pre-1.6 tar format, unpickling members we do not show
     if len(head) >= 9:
         (size,) = struct.unpack("<Q", head[:8])
@@ -67,6 +68,15 @@ def sniff(path: Path) -> str:
     if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
         return "legacy-pickle"
     return "unknown"
+
+
+def _is_tar(path: Path) -> bool:
+    """torch.load's own test for its pre-1.6 tar format, which it tries before reading a pickle."""
+    try:
+        with open(path, "rb") as fh, tarfile.open(fileobj=fh, mode="r:"):
+            return True
+    except (tarfile.TarError, OSError, ValueError, EOFError, UnicodeDecodeError):
+        return False
 
 
 REFUSED = {"empty": "the file is empty", "unknown": "the file is not a PyTorch or safetensors checkpoint",
@@ -136,10 +146,13 @@ def _read_source(spec: str, named_by: Path | None) -> _Source:
     if named_by is not None and not file.is_absolute():
         file = named_by.parent / file  # a file's own references are relative to that file, not to the cwd
     try:
+        if not file.is_file() or file.stat().st_size > MAX_SMALL_FILE:  # not a FIFO, a device or a huge file
+            raise FileNotFoundError(file)
         code, digest = read_bytes_once(file)
     except OSError:
-        raise ModelSourceError("the model source file does not exist" + (f" (named by {named_by})" if named_by
-                               else "") + ".", "Check the path before the colon.", file) from None
+        named = f" (named by {named_by})" if named_by else ""
+        raise ModelSourceError(f"the model source file does not exist or is not a plain Python file{named}.",
+                               "Check the path before the colon.", file) from None
     return _Source(f"{file}:{class_name}", file, code, digest, named_by)
 
 
@@ -379,6 +392,9 @@ def _read_safetensors(path: Path, shown: Path) -> dict:
 
 
 def _read_config(path: Path) -> dict:
+    if path.stat().st_size > MAX_SMALL_FILE:
+        raise CheckpointError(f"config.json beside the weights is {path.stat().st_size >> 20} MiB, far more than any "
+                              "model configuration.", "Fix or remove it.", path)
     try:
         data, _ = read_bytes_once(path)
     except OSError as exc:
