@@ -144,7 +144,7 @@ def _reached(full: str) -> str | None:
     if not sep:
         module, _, path = full.rpartition(".")
     obj = sys.modules.get(module)
-    if obj is None:
+    if obj is None or not path:
         return None
     for part in path.split("."):
         if not isinstance(obj, type) and type(obj).__name__ != "module":
@@ -164,6 +164,8 @@ def dangerous_globals(names: list[str]) -> list[str]:
         if full.startswith("<") or _is_harmless(full):
             continue
         parts = _parts(full)
+        if not parts:
+            continue  # an empty name imports nothing the unpickler could find; it stays unknown
         reached = _reached(full) or ""
         module = full.partition(":")[0] if ":" in full else full.rpartition(".")[0]
         builtin = module in ("builtins", "__builtin__")
