@@ -280,7 +280,12 @@ def cmd_convert(args) -> int:
     recipe = _recipe_from_args(args)
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
                                      () if args.quiet or args.json else (_Progress(),), None, args.overwrite,
-                                     args.mlp_activation, baseline=args.baseline, onnx=args.onnx)
+                                     args.mlp_activation, baseline=args.baseline, onnx=args.onnx,
+                                     # a source the recipe file names runs only once trusted; a typed one runs
+                                     source_named_by=args.recipe if args.recipe and not args.model_source else None)
+    for note in run.loaded.notes:
+        if note.startswith("Runs "):  # say which Python file ran to build the model
+            print(f"note: {note}", file=sys.stderr)
     if args.report:
         from workbench.core.report import run_report
 

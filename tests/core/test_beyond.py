@@ -46,8 +46,10 @@ def test_baseline_exports_and_compares_from_the_cli(diabetes, tmp_path, capsys):
     ckpt, recipe = diabetes
     recipe_file = tmp_path / "r.json"
     recipe.save(recipe_file)
+    # the recipe names a model source: the first run trusts it (its hash), the second then runs it unasked
     assert cli.main(["convert", str(ckpt), "--recipe", str(recipe_file), "--baseline", "--out",
-                     str(tmp_path / "baseline"), "--report", str(tmp_path / "baseline.html"), "--quiet"]) == 0
+                     str(tmp_path / "baseline"), "--report", str(tmp_path / "baseline.html"), "--quiet",
+                     "--trust"]) == 0
     assert cli.main(["convert", str(ckpt), "--recipe", str(recipe_file), "--out", str(tmp_path / "trained"),
                      "--quiet"]) == 0
     capsys.readouterr()

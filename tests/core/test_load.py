@@ -93,8 +93,14 @@ def test_safetensors_with_config(tmp_path, tiny_model, models_py):
     path = tmp_path / "model.safetensors"
     save_file(tiny_model.state_dict(), str(path))
     (tmp_path / "config.json").write_text(json.dumps({"model_source": f"{models_py}:TinyRegressor"}))
-    loaded = load_checkpoint(path)
+    # config.json names code: it runs only once trusted (by the Python file's hash), then opens plainly.
+    with pytest.raises(UntrustedFileError, match="config.json names the model source") as err:
+        load_checkpoint(path)
+    assert err.value.path == str(tmp_path / "config.json") and str(models_py) in err.value.imports
+    loaded = load_checkpoint(path, trusted=True)
     assert loaded.format == "safetensors" and _same_output(loaded.model, tiny_model)
+    again = load_checkpoint(path)
+    assert any(f"Runs {models_py}" in note for note in again.notes)
 
 
 @pytest.mark.parametrize("content, problem", [

@@ -34,21 +34,26 @@ class FrozenProgram(nn.Module):
         return out.reshape(out.shape[0], -1)
 
 
-def load_code_archive(path: Path, fmt: str) -> tuple[nn.Module, list[str], tuple[int, ...] | None]:
-    """Return (the program wrapped as a frozen extractor, notes, per-sample input shape if recorded)."""
+def load_code_archive(path: Path, fmt: str, shown: Path | None = None
+                      ) -> tuple[nn.Module, list[str], tuple[int, ...] | None]:
+    """Return (the program wrapped as a frozen extractor, notes, per-sample input shape if recorded).
+
+    `path` is the private copy to read; `shown` the user's file, named in messages.
+    """
+    shown = shown or path
     shape = None
     try:
         if fmt == "torchscript":
             program = torch.jit.load(str(path), map_location="cpu")
         else:
             exported = torch.export.load(str(path))
-            shape = _export_input_shape(exported, path)
+            shape = _export_input_shape(exported, shown)
             program = exported.module()
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"the program could not be loaded ({type(exc).__name__}: {str(exc)[:200]}).",
-                              "Save it again with the same PyTorch version.", path) from None
+                              "Save it again with the same PyTorch version.", shown) from None
     kind = "TorchScript" if fmt == "torchscript" else "torch.export"
     notes = [f"A {kind} program's layers cannot be replaced in place. It is kept whole as a frozen feature "
              "extractor, and the new classifier head reads its regression output."]

@@ -55,3 +55,7 @@ class TrainingError(WorkbenchError):
 
 class ExportError(WorkbenchError):
     """The export could not be written."""
+
+
+class TrustStoreError(WorkbenchError):
+    """The trust store's folder cannot be created or written, so trust cannot be recorded."""

@@ -12,8 +12,12 @@ from torch import nn
 from .errors import ModelSourceError
 
 
-def import_source(spec: str):
-    """Import the file of `spec` and return (module, class name)."""
+def import_source(spec: str, code: bytes | None = None):
+    """Import the file of `spec` and return (module, class name).
+
+    `code`, when given, is the file's content as already read (and hashed) by the caller: it is what
+    runs, so a file changed after it was trusted cannot slip in between the check and the import.
+    """
     file_part, sep, class_name = spec.rpartition(":")
     if not sep or not file_part or not class_name:
         raise ModelSourceError(f"the model source '{spec}' is not of the form path/to/models.py:ClassName.",
@@ -27,7 +31,10 @@ def import_source(spec: str):
         module = importlib.util.module_from_spec(loader_spec)
         # Registered under its own name so a pickle that refers to `models.MyNet` finds it.
         sys.modules[module_name] = module
-        loader_spec.loader.exec_module(module)
+        if code is None:
+            loader_spec.loader.exec_module(module)
+        else:
+            exec(compile(code, str(path), "exec"), module.__dict__)  # noqa: S102 - the bytes the user trusted
     except Exception as exc:  # noqa: BLE001 - any error in the user's file is reported, not raised raw
         sys.modules.pop(module_name, None)
         raise ModelSourceError(f"importing the model source failed: {type(exc).__name__}: {exc}.",
@@ -43,9 +50,10 @@ def _classes(module) -> list[str]:
             and v.__module__ == module.__name__]
 
 
-def build(spec: str, args: dict | None = None, fallback_args: dict | None = None) -> nn.Module:
+def build(spec: str, args: dict | None = None, fallback_args: dict | None = None,
+          code: bytes | None = None) -> nn.Module:
     """Construct the named class with `args` (or, if none, the matching keys of `fallback_args`)."""
-    module, class_name = import_source(spec)
+    module, class_name = import_source(spec, code)
     cls = getattr(module, class_name)
     kwargs = dict(args or {})
     if not kwargs and fallback_args:

@@ -200,13 +200,15 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
                        callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
-                       mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False
-                       ) -> tuple[Run, export_mod.ExportResult | None]:
+                       mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False,
+                       source_named_by: str | Path | None = None) -> tuple[Run, export_mod.ExportResult | None]:
     """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output
-    alone), calibrate, evaluate and (with `out`) export."""
+    alone), calibrate, evaluate and (with `out`) export. `source_named_by`: the recipe file that named
+    `recipe.model_source`, whose code then runs only once trusted (see load.load_checkpoint)."""
     if out is not None:
         export_mod.check_target(Path(out), Path(checkpoint), overwrite)
-    loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation)
+    loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation,
+                             source_named_by)
     data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
     if baseline:
         from .baseline import baseline_run

@@ -24,15 +24,18 @@ def show_error(parent: QWidget, exc: BaseException, title: str = "Could not fini
 
 
 def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
+    """Ask before running code a file carries or names; the text is the core's reading of what would run."""
     box = QMessageBox(parent)
     box.setObjectName("trustDialog")
     box.setIcon(QMessageBox.Warning if exc.dangerous else QMessageBox.Question)
     box.setWindowTitle("Trust this file?")
-    box.setText(f"{exc.path}\n\nThis file contains code that runs when it is opened. "
-                + ("It looks DANGEROUS: it would call " + ", ".join(exc.dangerous) + ", which can run programs "
+    problem = exc.problem[:1].upper() + exc.problem[1:]
+    box.setText(f"{exc.path}\n\n{problem}"
+                + ("\n\nIt looks DANGEROUS: it would call " + ", ".join(exc.dangerous) + ", which can run programs "
                    "or change files on your computer." if exc.dangerous else
-                   "Open it only if you know where it comes from."))
-    box.setInformativeText("It would import:\n" + "\n".join(f"  • {name}" for name in exc.imports[:30]))
+                   "\n\nOpen it only if you know where it comes from."))
+    box.setInformativeText("It would import or run:\n" + "\n".join(f"  • {name}" for name in exc.imports[:30])
+                           + (f"\n  … and {len(exc.imports) - 30} more" if len(exc.imports) > 30 else ""))
     trust = box.addButton("Trust this file and open it", QMessageBox.AcceptRole)
     box.addButton(QMessageBox.Cancel)
     box.setDefaultButton(QMessageBox.Cancel)
