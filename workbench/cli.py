@@ -47,6 +47,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=_version_line())
     sub = parser.add_subparsers(dest="command")
     gui = sub.add_parser("gui", help="start the desktop window (the default)")
     gui.add_argument("checkpoint", nargs="?")
@@ -113,7 +114,20 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="workbench-demo", help="folder for the demo files (default: workbench-demo)")
     d.add_argument("--digits", action="store_true", help="the 8x8 digits CNN instead of the diabetes MLP")
     d.add_argument("--json", action="store_true")
+
+    i = sub.add_parser("install-desktop", help="add the window to your desktop's application menu (this user only)",
+                       description="Installs the desktop entry, the AppStream metainfo and the icons under "
+                       "$XDG_DATA_HOME (default ~/.local/share), pointing at this installation.")
+    i.add_argument("--uninstall", action="store_true", help="remove what an earlier install-desktop wrote")
+    i.add_argument("--force", action="store_true", help="replace files there that the workbench did not write")
     return parser
+
+
+def _version_line() -> str:
+    from workbench.core.desktop import versions
+
+    found = versions()
+    return f"workbench {found['workbench']} (torch {found['torch']}, Python {found['python']})"
 
 
 def _recipe_from_args(args):
@@ -316,6 +330,26 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_install_desktop(args) -> int:
+    from workbench.core import desktop
+
+    if args.uninstall:
+        done = desktop.uninstall()
+        for path in done.removed:
+            print(f"removed {path}")
+        for path in done.kept:
+            print(f"kept {path} (changed since the workbench wrote it)")
+        if not done.removed and not done.kept:
+            print("nothing to remove: install-desktop has not installed anything here")
+        return 0
+    done = desktop.install(force=args.force)
+    for path in done.written:
+        print(f"wrote {path}")
+    print(f"{len(done.written)} files written, {len(done.unchanged)} already up to date; the menu entry starts "
+          f"{' '.join(desktop.launch_command())}. Remove them with: workbench install-desktop --uninstall")
+    return 0
+
+
 def _start_gui(args) -> int:
     try:
         from workbench.gui.app import main as gui_main
@@ -330,7 +364,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
-                "compare": cmd_compare}
+                "compare": cmd_compare, "install-desktop": cmd_install_desktop}
     try:
         if args.command in commands:
             return commands[args.command](args)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QStackedWidget, QTabWidget
 
+from .about_dialog import AboutDialog
 from .file_actions import FileActions
 from .session import Session
 from .welcome import WelcomeView
@@ -72,8 +73,7 @@ class MainWindow(FileActions, QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
         help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "About", lambda: QMessageBox.about(
-            self, "Conversion Workbench", "Turns a trained PyTorch regression model into a calibrated classifier."))
+        self._action(help_menu, "&About Conversion Workbench", lambda: AboutDialog(self).exec(), name="aboutAction")
 
     def ensure_workspace(self) -> QTabWidget:
         if self.workspace is not None:
