@@ -48,11 +48,14 @@ def versions() -> dict[str, str]:
 
     found = {"workbench": __version__, "python": platform.python_version()}
     for name in ("torch", "torchvision"):
+        module = sys.modules.get(name)
+        if getattr(module, "__version__", None):  # once imported, its own string says +cpu or +cu130
+            found[name] = str(module.__version__)
+            continue
         try:
             found[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
-            module = sys.modules.get(name)
-            found[name] = getattr(module, "__version__", "not installed") if module else "not installed"
+            found[name] = "not installed"
     return found
 
 
