@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Render the application icon's PNG sizes from its one SVG, with Qt's SVG renderer (no other tool needed).
 
     python packaging/render_icons.py [--check]
