@@ -42,7 +42,7 @@ for req in project["dependencies"] + project["optional-dependencies"]["gui"]:
 PY
 )
 "$VPY" -m pip install -q "pyinstaller>=6.10,<7" "${REQS[@]}"
-"$VPY" -m pip install -q --no-deps "$REPO"
+"$VPY" -m pip install -q --no-deps --force-reinstall "$REPO"
 
 echo "building with PyInstaller $("$VPY" -m PyInstaller --version) ..."
 START=$SECONDS
