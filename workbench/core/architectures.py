@@ -22,10 +22,10 @@ TORCHVISION_FAMILIES = [
 ]
 
 _INSTALL_TORCHVISION = (
-    "This build of the workbench has no torchvision: use the one installed with pip "
-    "(pip install 'conversion-workbench[gui]'), or name the model's class as its model source."
+    "This standalone build has no torchvision: open the file with the workbench installed by pip with its window "
+    "extras ('.[gui]', which include torchvision), or name the model's class as its model source."
     if getattr(sys, "frozen", False) else
-    "Install it with: pip install 'conversion-workbench[gui]' (or pip install torchvision), then open the file again.")
+    "Install it (pip install torchvision; the window's extras '.[gui]' include it), then open the file again.")
 
 
 def mlp_from_state_dict(state: dict, activation: str = "relu") -> nn.Module | None:
