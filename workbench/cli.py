@@ -47,7 +47,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
-    parser.add_argument("--version", action="version", version=_version_line())
+    parser.add_argument("--version", action=_Version, help="print the versions of the workbench, torch and Python")
     sub = parser.add_subparsers(dest="command")
     gui = sub.add_parser("gui", help="start the desktop window (the default)")
     gui.add_argument("checkpoint", nargs="?")
@@ -123,11 +123,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _version_line() -> str:
-    from workbench.core.desktop import versions
+class _Version(argparse.Action):
+    """Like argparse's version action, but the versions are looked up only when asked for."""
 
-    found = versions()
-    return f"workbench {found['workbench']} (torch {found['torch']}, Python {found['python']})"
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from workbench.core.desktop import versions
+
+        found = versions()
+        print(f"workbench {found['workbench']} (torch {found['torch']}, Python {found['python']})")
+        parser.exit()
 
 
 def _recipe_from_args(args):
