@@ -57,6 +57,7 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="workbench", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action=_Version, help="print the versions of the workbench, torch and Python")
     sub = parser.add_subparsers(dest="command")
     gui = sub.add_parser("gui", help="start the desktop window (the default)")
     gui.add_argument("checkpoint", nargs="?")
@@ -98,7 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="workbench-demo", help="folder for the demo files (default: workbench-demo)")
     d.add_argument("--digits", action="store_true", help="the 8x8 digits CNN instead of the diabetes MLP")
     d.add_argument("--json", action="store_true")
+
+    i = sub.add_parser("install-desktop", help="add the window to your desktop's application menu (this user only)",
+                       description="Installs the desktop entry, the AppStream metainfo and the icons under "
+                       "$XDG_DATA_HOME (default ~/.local/share), pointing at this installation.")
+    i.add_argument("--uninstall", action="store_true", help="remove what an earlier install-desktop wrote")
+    i.add_argument("--force", action="store_true", help="replace files there that the workbench did not write")
     return parser
+
+
+class _Version(argparse.Action):
+    """Like argparse's version action, but the versions are looked up only when asked for."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help=None):
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from workbench.core.desktop import versions
+
+        found = versions()
+        print(f"workbench {found['workbench']} (torch {found['torch']}, Python {found['python']})")
+        parser.exit()
 
 
 def _flag(name: str, spec) -> str:
@@ -366,6 +387,26 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def cmd_install_desktop(args) -> int:
+    from workbench.core import desktop
+
+    if args.uninstall:
+        done = desktop.uninstall()
+        for path in done.removed:
+            print(f"removed {path}")
+        for path in done.kept:
+            print(f"kept {path} (changed since the workbench wrote it)")
+        if not done.removed and not done.kept:
+            print("nothing to remove: install-desktop has not installed anything here")
+        return 0
+    done = desktop.install(force=args.force)
+    for path in done.written:
+        print(f"wrote {path}")
+    print(f"{len(done.written)} files written, {len(done.unchanged)} already up to date; the menu entry starts "
+          f"{' '.join(desktop.launch_command())}. Remove them with: workbench install-desktop --uninstall")
+    return 0
+
+
 def _start_gui(args) -> int:
     from workbench.gui.platform_check import message, missing_xcb_libraries
 
@@ -389,7 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse has printed the usage and the problem; scripts get the status back
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
-                "compare": cmd_compare}
+                "compare": cmd_compare, "install-desktop": cmd_install_desktop}
     try:
         if args.command in commands:
             return commands[args.command](args)

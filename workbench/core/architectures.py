@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch import nn
+
+from .errors import CheckpointError
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "sigmoid": nn.Sigmoid, "silu": nn.SiLU,
                "leaky_relu": nn.LeakyReLU, "elu": nn.ELU}
@@ -16,6 +20,12 @@ TORCHVISION_FAMILIES = [
     ("features.1.0.block.0.0.weight", ["efficientnet_b0", "efficientnet_b1"], "classifier.1"),
     ("features.0.weight", ["vgg11", "vgg13", "vgg16", "vgg11_bn", "vgg16_bn"], "classifier.6"),
 ]
+
+_INSTALL_TORCHVISION = (
+    "This standalone build has no torchvision: open the file with the workbench installed by pip with its window "
+    "extras ('.[gui]', which include torchvision), or name the model's class as its model source."
+    if getattr(sys, "frozen", False) else
+    "Install it (pip install torchvision; the window's extras '.[gui]' include it), then open the file again.")
 
 
 def mlp_from_state_dict(state: dict, activation: str = "relu") -> nn.Module | None:
@@ -51,15 +61,23 @@ def mlp_from_state_dict(state: dict, activation: str = "relu") -> nn.Module | No
     return model
 
 
-def torchvision_from_state_dict(state: dict) -> nn.Module | None:
-    """A torchvision model whose keys and shapes match `state` exactly, with the weights loaded."""
+def torchvision_from_state_dict(state: dict, path: object = None) -> nn.Module | None:
+    """A torchvision model whose keys and shapes match `state` exactly, with the weights loaded. Without
+    torchvision, weights with a torchvision family's convolution keys raise a CheckpointError saying to install
+    it (`path` names the file in that message), rather than failing later as an unknown architecture."""
     families = [f for f in TORCHVISION_FAMILIES if f[0] in state and f"{f[2]}.weight" in state]
     if not families:
         return None  # checked before importing torchvision, which takes seconds
     try:
         from torchvision import models
     except ImportError:
-        return None
+        conv = [f for f in families if getattr(state[f[0]], "ndim", 0) == 4]  # a Linear stack may share the names
+        if not conv:
+            return None
+        raise CheckpointError(
+            f"the weights look like a torchvision model ({' / '.join(conv[0][1])}: key {conv[0][0]}), but "
+            "torchvision is not installed here, so that architecture cannot be rebuilt.",
+            _INSTALL_TORCHVISION, path) from None
     for _marker, names, last in families:
         out_features = state[f"{last}.weight"].shape[0]
         for name in names:

@@ -257,7 +257,7 @@ def _architecture(state: dict, extras: dict, path: Path, source: _Source | None,
         _load_into(model, state, path, source.spec)
         return model
     stripped = _strip_prefix(state)
-    model = torchvision_from_state_dict(stripped)
+    model = torchvision_from_state_dict(stripped, path)
     if model is not None:
         notes.append(f"Architecture recognised as torchvision {model._workbench_arch} by its keys and shapes.")
         return model

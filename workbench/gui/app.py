@@ -8,6 +8,7 @@ import threading
 import time
 
 _STARTED = time.perf_counter()
+SMOKE_TEST_SECONDS = 300  # WORKBENCH_SMOKE_TEST: a packaged build proves it opens the demo, then quits
 
 
 def _prewarm() -> None:
@@ -21,11 +22,16 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
     from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from workbench.core import desktop
+
     QCoreApplication.setOrganizationName("ConversionWorkbench")
     QCoreApplication.setApplicationName("Conversion Workbench")
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setDesktopFileName(desktop.APP_ID)  # Wayland and the task bar match the window to its .desktop entry
+    from .about_dialog import app_icon
     from .main_window import MainWindow
 
+    app.setWindowIcon(app_icon())
     window = MainWindow()
     app.aboutToQuit.connect(window.wait_for_jobs)  # quitting never leaves a worker running
     warm = threading.Thread(target=_prewarm, name="prewarm", daemon=True)
@@ -41,6 +47,8 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
                     print(f"checkpoint open {time.perf_counter() - _STARTED:.3f} s after start", flush=True)
                     QTimer.singleShot(0, app.quit)
             window.session.model_changed.connect(opened)
+        if os.environ.get("WORKBENCH_SMOKE_TEST"):
+            _quit_when_demo_open(app, window)
         if demo:
             window.open_demo()
         elif checkpoint:
@@ -63,3 +71,25 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
     window.installEventFilter(first_paint)
     window.show()
     return app.exec()
+
+
+def _quit_when_demo_open(app, window) -> None:
+    """Exit 0 once the demo's model and data are both loaded, 1 if that takes longer than SMOKE_TEST_SECONDS
+    (an error dialog, a missing module in a packaged build). Used by packaging/build_linux_bundle.sh."""
+    from PySide6.QtCore import QTimer
+
+    session = window.session
+
+    def check(_value=None):
+        if session.loaded is not None and session.data is not None:
+            print(f"smoke test: demo opened ({session.loaded.path.name}, {len(session.table.X)} rows) "
+                  f"{time.perf_counter() - _STARTED:.1f} s after start", flush=True)
+            QTimer.singleShot(0, lambda: app.exit(0))
+
+    def too_late():
+        print(f"smoke test: the demo did not open within {SMOKE_TEST_SECONDS} s", file=sys.stderr, flush=True)
+        app.exit(1)
+
+    session.model_changed.connect(check)
+    session.data_changed.connect(check)
+    QTimer.singleShot(SMOKE_TEST_SECONDS * 1000, too_late)

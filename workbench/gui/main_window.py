@@ -13,6 +13,7 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
                                QTabWidget, QVBoxLayout, QWidget)
 
+from .about_dialog import AboutDialog
 from .file_actions import FileActions
 from .jobs import JobRunner
 from .session import Session
@@ -76,8 +77,7 @@ class MainWindow(FileActions, QMainWindow):
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
         help_menu = self.menuBar().addMenu("&Help")
-        self._action(help_menu, "About", lambda: QMessageBox.about(
-            self, "Conversion Workbench", "Turns a trained PyTorch regression model into a calibrated classifier."))
+        self._action(help_menu, "&About Conversion Workbench", lambda: AboutDialog(self).exec(), name="aboutAction")
 
     def ensure_workspace(self) -> QTabWidget:
         if self.workspace is not None:
