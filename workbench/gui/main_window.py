@@ -45,10 +45,18 @@ class MainWindow(FileActions, QMainWindow):
         QApplication.instance().installEventFilter(self._shortcuts_beat_fields)
         self._refresh_recent()
         if not self.restoreGeometry(self.settings.value("window/geometry", b"")):
-            self.resize(1280, 800)
+            self._fit_to_screen(1280, 800)
         self.statusBar().showMessage("Open a regression checkpoint to begin.")
 
     # ----- construction
+    def _fit_to_screen(self, width: int, height: int) -> None:
+        """The preferred size, shrunk to the screen's free area on small screens (a 1024 x 700 laptop)."""
+        screen = self.screen() or QApplication.primaryScreen()
+        if screen is not None:
+            free = screen.availableGeometry()
+            width, height = min(width, free.width()), min(height, free.height())
+        self.resize(width, height)
+
     def _action(self, menu, text, slot, shortcut=None, name=None) -> QAction:
         action = QAction(text, self)
         if shortcut:
