@@ -108,6 +108,7 @@ def main() -> int:
         run, beats, _ = train_in_window(HEARTBEAT_MS)
         gaps = np.diff(beats) - HEARTBEAT_MS
         stalls.append((float(gaps.max()), float(np.percentile(gaps, 99))))
+    window.ask_before_closing = False  # nothing of this scripted session is kept
     window.close()
     figures = {"GUI training samples/s": median(gui_rates), "headless training samples/s": median(headless_rates),
                "longest event-loop stall ms": median(s[0] for s in stalls),

@@ -97,6 +97,7 @@ def main() -> int:
     _wait(app, lambda: len(window.session.runs) == 2 and not window.session.busy)
     window.show_workspace(5)
     grab("compare")
+    window.ask_before_closing = False  # nothing of this scripted session is kept
     window.close()
     for path in shots:
         print(path)

@@ -33,6 +33,7 @@ class MainWindow(FileActions, QMainWindow):
         self.jobs = JobRunner(self.show_error, self)
         self._stop = None
         self._save_then_close = False
+        self.ask_before_closing = True  # scripts that drive the window (benchmarks, screenshots) turn it off
         self.welcome = WelcomeView()
         self.welcome.open_requested.connect(lambda: self.open_checkpoint())
         self.welcome.demo_requested.connect(self.open_demo)
@@ -361,7 +362,7 @@ class MainWindow(FileActions, QMainWindow):
     def _may_close(self) -> bool:
         """Ask before losing work: a run in training, or runs not saved in a session file."""
         s = self.session
-        if not (s.busy or s.unsaved_runs()):
+        if not self.ask_before_closing or not (s.busy or s.unsaved_runs()):
             return True
         from . import dialogs
 
