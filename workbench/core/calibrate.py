@@ -39,7 +39,7 @@ class Calibration(nn.Module):
         self.register_buffer("knots_x", torch.tensor([v for x in knots_x for v in x], dtype=torch.float64))
         self.register_buffer("knots_y", torch.tensor([v for y in knots_y for v in y], dtype=torch.float64))
         # Class c's knots shifted by 2c (probabilities lie in [0, 1]) are one sorted sequence, so a single
-        # searchsorted finds every class's segment at once, with no per-class loop in the program.
+        # bucketize finds every class's segment at once, with no per-class loop in the program.
         shift = 2.0 * torch.repeat_interleave(torch.arange(len(lengths), dtype=torch.float64),
                                               torch.tensor(lengths, dtype=torch.long))
         self.register_buffer("knot_keys", self.knots_x + shift)
@@ -49,7 +49,7 @@ class Calibration(nn.Module):
         first, last = self.knot_offsets[:-1], self.knot_offsets[1:] - 1
         x = torch.minimum(torch.maximum(p.to(torch.float64), self.knots_x[first]), self.knots_x[last])
         shift = 2.0 * torch.arange(p.shape[1], dtype=torch.float64, device=p.device)
-        i = torch.searchsorted(self.knot_keys, (x + shift).contiguous()) - 1
+        i = torch.bucketize(x + shift, self.knot_keys) - 1
         i = torch.minimum(torch.maximum(i, first), torch.clamp(last - 1, min=0))
         j = torch.minimum(i + 1, last)
         x0, x1, y0, y1 = self.knots_x[i], self.knots_x[j], self.knots_y[i], self.knots_y[j]
