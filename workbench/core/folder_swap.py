@@ -117,8 +117,10 @@ class Swap:
         self._lock = FileLock(str(self.paths["lock"]))
         self._lock.acquire(timeout=0)
         try:
-            write_text_atomic(self.paths["journal"], json.dumps({"tool": TOOL, "target": self.name,
-                                                                 "token": self.token, "pid": os.getpid()}))
+            # Created in place, not through a temporary file, so a kill leaves no file without our name.
+            fd = os.open(self.paths["journal"], os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            with os.fdopen(fd, "w") as fh:
+                json.dump({"tool": TOOL, "target": self.name, "token": self.token, "pid": os.getpid()}, fh)
             self.staging.mkdir()
             (self.staging / STAGING_MARKER).write_text(self.token)
         except BaseException:
@@ -135,7 +137,7 @@ class Swap:
             os.replace(self.target, self.paths["replaced"])
         os.replace(self.staging, self.target)
         if self.paths["replaced"].exists():
-            shutil.rmtree(self.paths["replaced"])
+            _remove(self.paths["replaced"])
 
     def __exit__(self, *exc) -> None:
         try:
@@ -161,16 +163,33 @@ def _ours(folder: Path, token: str) -> bool:
     return read_marker(folder) is not None
 
 
+def _remove(folder: Path) -> None:
+    """Delete one of our folders with its markers last, so a kill midway leaves it still recognisable."""
+    for child in folder.iterdir():
+        if child.name not in HIDDEN:
+            shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+    for name in HIDDEN:
+        (folder / name).unlink(missing_ok=True)
+    folder.rmdir()
+
+
+def _empty_dir(folder: Path) -> bool:
+    return folder.is_dir() and not folder.is_symlink() and not any(folder.iterdir())
+
+
 def _settle(parent: Path, name: str, token: str) -> None:
     """Bring one swap to a clean end: old or new export at the target, no staging, no replaced, no journal."""
     names = _names(name, token)
     target, staging, replaced = parent / name, parent / names["staging"], parent / names["replaced"]
     if not target.exists() and not target.is_symlink() and _ours(replaced, token):
         os.replace(replaced, target)  # a crash between the two renames: the old export goes back
-    if _ours(staging, token):
-        shutil.rmtree(staging)
-    if _ours(replaced, token) and target.exists():
-        shutil.rmtree(replaced)
+    for folder in (staging, replaced):
+        if folder is replaced and not target.exists():
+            continue
+        if _ours(folder, token):
+            _remove(folder)
+        elif _empty_dir(folder):  # a kill after its markers went: nothing is left in it
+            folder.rmdir()
     (parent / names["journal"]).unlink(missing_ok=True)
 
 
@@ -189,12 +208,13 @@ def recover(parent: Path) -> list[str]:
         paths = {k: Path(parent) / v for k, v in _names(name, token).items()}
         if m["kind"] == "json":
             try:
-                journal = json.loads(entry.read_text())
+                text = entry.read_text()
+                journal = json.loads(text) if text else {"tool": TOOL, "target": name, "token": token}
             except (OSError, ValueError):
                 continue
             if not isinstance(journal, dict) or (journal.get("tool"), journal.get("target"),
                                                  journal.get("token")) != (TOOL, name, token):
-                continue
+                continue  # settling never deletes a folder without its marker, but a stranger's file stays
         elif paths["journal"].exists() or entry.stat().st_size:
             continue  # a lock with its journal is settled through the journal; a non-empty file is not ours
         lock = FileLock(str(paths["lock"]))
