@@ -6,6 +6,8 @@ so the probabilities the workbench reports and the exported program compute exac
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import nn
@@ -83,8 +85,8 @@ class Calibration(nn.Module):
         elif self.method == "isotonic":
             bounds = self.knot_offsets.tolist()
             xs, ys = self.knots_x.tolist(), self.knots_y.tolist()
-            out |= {"knots_x": [xs[a:b] for a, b in zip(bounds, bounds[1:])],
-                    "knots_y": [ys[a:b] for a, b in zip(bounds, bounds[1:])]}
+            out |= {"knots_x": [xs[a:b] for a, b in itertools.pairwise(bounds)],
+                    "knots_y": [ys[a:b] for a, b in itertools.pairwise(bounds)]}
         return out
 
     def probabilities(self, logits) -> np.ndarray:

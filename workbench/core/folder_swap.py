@@ -112,7 +112,7 @@ class Swap:
         self.staging = self.paths["staging"]
         self._lock: FileLock | None = None
 
-    def __enter__(self) -> Swap:
+    def __enter__(self) -> Swap:  # noqa: PYI034 - typing.Self needs Python 3.11; we support 3.10
         recover(self.parent)
         self._lock = FileLock(str(self.paths["lock"]))
         self._lock.acquire(timeout=0)
