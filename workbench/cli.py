@@ -266,10 +266,11 @@ class _ConvertOutputs:
         from workbench.core.output_paths import check_output_file
 
         files = {self.out / name: "a file of this run's export" for name in EXPORT_FILES}
-        for path in (self.args.report, self.args.save_recipe):
+        paths = (self.args.report, self.args.save_recipe)
+        for i, path in enumerate(paths):
             if path:
-                others = [p for p in (self.args.report, self.args.save_recipe) if p is not path]
-                check_output_file(path, {**self.protected, **files}, self.args.overwrite, others)
+                check_output_file(path, {**self.protected, **files}, self.args.overwrite, paths[:i] + paths[i + 1:],
+                                  self.out)
 
     def write(self, run, result) -> None:
         from workbench.core.folder_swap import record_files
@@ -336,7 +337,8 @@ def cmd_demo(args) -> int:
 
     folder = Path(args.out)
     build = demo.build_digits if args.digits else demo.build_diabetes
-    if folder.is_dir():  # refuse a user's own "export" folder before building anything
+    demo.claim(folder, demo.FILES["digits" if args.digits else "diabetes"])  # before anything is printed or built
+    if folder.is_dir():
         from workbench.core.export import check_target
 
         check_target(folder / "export", None, True)

@@ -79,7 +79,7 @@ with folder_swap.Swap(target) as swap:
     (swap.staging / "model.pt2").write_text(version)
     (swap.staging / "metadata.json").write_text(version)
     trust.trust(trust.sha256_of(swap.staging / "model.pt2"))
-    folder_swap.write_marker(swap.staging, "model.pt2")
+    folder_swap.write_marker(swap.staging, "model.pt2", target)
     swap.commit()
 print("done", calls[0])
 '''
@@ -134,7 +134,7 @@ def _fill(swap, text="v"):
 
     (swap.staging / "model.pt2").write_text(text)
     trust.trust(trust.sha256_of(swap.staging / "model.pt2"))
-    folder_swap.write_marker(swap.staging, "model.pt2")
+    folder_swap.write_marker(swap.staging, "model.pt2", swap.target)
 
 
 @pytest.mark.parametrize("fails", ["replace-1", "replace-2", "unlink-2", "rmdir-1", "unlink-5"])
@@ -186,3 +186,163 @@ def test_recovery_leaves_a_live_runs_staging_and_anything_not_its_own(tmp_path):
     folder_swap.recover(tmp_path)
     assert (look_alike / "thesis.tex").read_text() == "mine"
     assert _export_version(target) == "v"
+
+
+# ---------------------------------------------------------------- the command line: refusals and user files
+
+from workbench.cli import main  # noqa: E402
+
+
+@pytest.fixture
+def env(tmp_path, tutorial_ckpt, table_csv, models_py):
+    class Env:
+        root, ckpt, csv, models = tmp_path, tutorial_ckpt, table_csv, models_py
+
+        def convert(self, *extra):
+            return main(["convert", str(tutorial_ckpt), "--model-source", f"{models_py}:TinyRegressor",
+                         "--data", str(table_csv), "--threshold", "median", "--epochs", "1",
+                         "--calibration", "none", "--quiet", *map(str, extra)])
+
+    return Env()
+
+
+def _refused(code, capsys, *words):
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and err.count("\n") == 1, err  # one paragraph
+    for word in words:
+        assert word in err, err
+    return err
+
+
+def test_overwrite_never_deletes_a_folder_that_merely_holds_metadata_json(env, capsys):
+    mine = env.root / "project"
+    mine.mkdir()
+    (mine / "metadata.json").write_text("{}")
+    (mine / "thesis.tex").write_text("years of work")
+    before = _digest(mine, env.ckpt, env.csv)
+    _refused(env.convert("--out", mine, "--overwrite"), capsys, str(mine), "did not write", "thesis.tex")
+    assert _digest(mine, env.ckpt, env.csv) == before
+
+
+@pytest.mark.parametrize("where", ["parent of the source", "symlink to the data's folder", "the source itself"])
+def test_overwrite_never_replaces_a_folder_holding_the_source_or_the_data(env, capsys, where):
+    out = {"parent of the source": env.root.parent, "the source itself": env.ckpt,
+           "symlink to the data's folder": env.root.parent / f"{env.root.name}-link"}[where]
+    if where.startswith("symlink"):
+        out.symlink_to(env.root, target_is_directory=True)
+    before = _digest(env.root)
+    _refused(env.convert("--out", out, "--overwrite"), capsys, "Choose")
+    assert _digest(env.root) == before
+
+
+def test_an_export_is_replaced_only_while_it_holds_nothing_but_what_the_tool_wrote(env, capsys):
+    out = env.root / "export"
+    assert env.convert("--out", out) == 0
+    assert env.convert("--out", out) == 2
+    assert "already holds an export" in capsys.readouterr().err
+    assert env.convert("--out", out, "--overwrite") == 0
+    (out / "my-notes.txt").write_text("keep me")
+    before = _digest(out)
+    _refused(env.convert("--out", out, "--overwrite"), capsys, "my-notes.txt")
+    assert _digest(out) == before
+    (out / "my-notes.txt").unlink()
+    (out / "metrics.json").write_text("{}")  # a file the user changed is the user's now
+    _refused(env.convert("--out", out, "--overwrite"), capsys, "metrics.json")
+
+
+def test_a_marker_copied_or_forged_into_a_user_folder_proves_nothing(env, capsys):
+    import shutil
+
+    out = env.root / "export"
+    assert env.convert("--out", out) == 0
+    mine = env.root / "mine"
+    shutil.copytree(out, mine)  # the user copies an export, marker and all, and adds their own file
+    (mine / "results.csv").write_text("a,b\n1,2\n")
+    marker = json.loads((mine / ".workbench-export.json").read_text())
+    marker["files"]["results.csv"] = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    (mine / ".workbench-export.json").write_text(json.dumps(marker))  # and lists it, with its right hash
+    before = _digest(mine)
+    _refused(env.convert("--out", mine, "--overwrite"), capsys, "results.csv")
+    assert _digest(mine) == before
+
+
+@pytest.mark.parametrize("flag,target", [("--report", "ckpt"), ("--report", "csv"), ("--save-recipe", "ckpt"),
+                                         ("--save-recipe", "csv"), ("--report", "models"),
+                                         ("--report", "export file"), ("--report", "link to csv")])
+def test_report_and_recipe_are_never_written_over_an_input(env, capsys, flag, target):
+    out = env.root / "export"
+    path = {"ckpt": env.ckpt, "csv": env.csv, "models": env.models, "export file": out / "metadata.json",
+            "link to csv": env.root / "report.html"}[target]
+    if target == "link to csv":
+        path.symlink_to(env.csv)
+    before = _digest(env.ckpt, env.csv, env.models)
+    _refused(env.convert("--out", out, flag, path, "--overwrite"), capsys, "Choose another")
+    assert _digest(env.ckpt, env.csv, env.models) == before
+    assert not out.exists(), "refused before any work"
+
+
+def test_report_equal_to_the_recipe_path_or_to_the_recipe_read_is_refused(env, capsys):
+    same = env.root / "out.json"
+    _refused(env.convert("--out", env.root / "e", "--report", same, "--save-recipe", same), capsys, "same file")
+    recipe = env.root / "recipe.json"
+    recipe.write_text(json.dumps({"seed": 3}))
+    before = _digest(recipe)
+    _refused(env.convert("--recipe", recipe, "--out", env.root / "e", "--report", recipe, "--overwrite"), capsys,
+             "recipe this run was read from")
+    assert _digest(recipe) == before
+
+
+def test_an_existing_other_file_needs_overwrite(env, capsys):
+    report = env.root / "old-report.html"
+    report.write_text("old")
+    _refused(env.convert("--out", env.root / "e", "--report", report), capsys, "already exists", "--overwrite")
+    assert report.read_text() == "old"
+    assert env.convert("--out", env.root / "e", "--report", report, "--overwrite") == 0
+    assert report.read_text().startswith("<!doctype html>")
+
+
+def test_a_report_inside_the_export_is_recorded_as_the_tools(env, capsys):
+    out = env.root / "export"
+    assert env.convert("--out", out, "--report", out / "report.html") == 0
+    assert env.convert("--out", out, "--report", out / "report.html", "--overwrite") == 0, capsys.readouterr().err
+
+
+def test_compare_report_never_over_a_runs_inputs_and_existing_files_need_overwrite(env, capsys):
+    out = env.root / "export"
+    assert env.convert("--out", out) == 0
+    before = _digest(env.ckpt, env.csv, out)
+    for target in (env.ckpt, env.csv, out / "metrics.json"):
+        _refused(main(["compare", str(out), str(out), "--report", str(target), "--overwrite"]), capsys, "Choose")
+    other = env.root / "cmp.html"
+    other.write_text("old")
+    _refused(main(["compare", str(out), "--report", str(other)]), capsys, "already exists")
+    assert other.read_text() == "old" and _digest(env.ckpt, env.csv, out) == before
+    assert main(["compare", str(out), "--report", str(other), "--overwrite"]) == 0
+
+
+def test_demo_never_overwrites_a_users_same_named_files(tmp_path, capsys):
+    folder = tmp_path / "work"
+    folder.mkdir()
+    (folder / "diabetes.csv").write_text("my own diabetes study")
+    before = _digest(folder)
+    _refused(main(["demo", "--out", str(folder)]), capsys, "diabetes.csv", "Choose a new")
+    assert _digest(folder) == before
+    (folder / "diabetes.csv").unlink()
+    (folder / "export").mkdir()
+    (folder / "export" / "mine.txt").write_text("mine")
+    _refused(main(["demo", "--out", str(folder)]), capsys, "mine.txt")
+    assert sorted(p.name for p in folder.iterdir()) == ["export"]
+
+
+def test_export_target_inside_a_data_folder_is_refused(tmp_path):
+    from workbench.core.errors import ExportError
+    from workbench.core.export import check_target
+    from workbench.core.output_paths import inputs
+
+    images = tmp_path / "images"
+    (images / "cat").mkdir(parents=True)
+    (images / "cat" / "0.png").write_bytes(b"png")
+    for target in (images / "export", images, tmp_path):
+        with pytest.raises(ExportError, match="data"):
+            check_target(target, None, True, inputs(data=images))

@@ -186,7 +186,7 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
                 (staging / "recipe.json").write_text(json.dumps(metadata["recipe"], indent=2))
             # The user made this program, so evaluating it later needs no --trust.
             trust.trust(trust.sha256_of(staging / program_file))
-            folder_swap.write_marker(staging, program_file)
+            folder_swap.write_marker(staging, program_file, folder)
             files = sorted(p.name for p in staging.iterdir() if p.name not in folder_swap.HIDDEN)
             check_target(folder, source, overwrite, protected)  # the folder may have changed while we worked
             swap.commit()

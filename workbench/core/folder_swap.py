@@ -49,11 +49,11 @@ def _files(folder: Path) -> list[Path]:
                   (p.is_symlink() or not p.is_dir()))
 
 
-def write_marker(folder: Path, program: str) -> None:
-    """List every file now in `folder` with its sha256, as written by this tool."""
+def write_marker(folder: Path, program: str, target: Path) -> None:
+    """List every file now in `folder` (to become `target`) with its sha256, as written by this tool."""
     files = {p.relative_to(folder).as_posix(): trust.sha256_of(p) for p in _files(folder)}
-    write_text_atomic(folder / MARKER, json.dumps({"tool": TOOL, "version": 1, "program": program,
-                                                   "files": files}, indent=1))
+    write_text_atomic(folder / MARKER, json.dumps({"tool": TOOL, "version": 1, "folder": str(target),
+                                                   "program": program, "files": files}, indent=1))
 
 
 def record_files(folder: Path, paths) -> None:
@@ -85,8 +85,10 @@ def foreign_files(folder: Path) -> list[str]:
         return entries or ([MARKER] if (folder / MARKER).exists() else [])
     listed = marker["files"]
     program = listed.get(str(marker.get("program")))
-    if not isinstance(program, str) or not trust.is_trusted(program):
-        return entries  # a marker not written with a program this tool made and trusted proves nothing
+    if not isinstance(program, str) or not trust.is_trusted(program) or marker.get("folder") != str(folder):
+        # A marker proves nothing unless written here, for this folder, with a program this tool trusted:
+        # an export's files copied into a user's folder (marker included) stay the user's.
+        return entries
     foreign = []
     for path in _files(folder):
         rel = path.relative_to(folder).as_posix()

@@ -47,8 +47,10 @@ def _inside(child: Path, parent: Path) -> bool:
     return child != parent and parent in child.parents
 
 
-def check_output_file(path: str | Path, protected: dict[Path, str], overwrite: bool, other_outputs=()) -> Path:
-    """Refuse writing `path` over or into an input; an existing other file needs `overwrite`."""
+def check_output_file(path: str | Path, protected: dict[Path, str], overwrite: bool, other_outputs=(),
+                      created: Path | None = None) -> Path:
+    """Refuse writing `path` over or into an input; an existing other file needs `overwrite`. `created`: a
+    folder the job itself makes before writing `path` (the export folder)."""
     given = Path(path).expanduser()
     real = _resolve(given)
     for other in other_outputs:
@@ -64,7 +66,7 @@ def check_output_file(path: str | Path, protected: dict[Path, str], overwrite: b
                               "Choose a file outside that folder, so the data stays as it was.", given)
     if real.is_dir():
         raise ExportError("this is a folder.", "Give a file name.", given)
-    if not real.parent.is_dir():
+    if not real.parent.is_dir() and real.parent != created:
         raise ExportError("its folder does not exist.", "Create the folder first or choose another place.", given)
     if (given.exists() or given.is_symlink()) and not overwrite:
         raise OutputExistsError("the file already exists.",
