@@ -346,3 +346,97 @@ def test_export_target_inside_a_data_folder_is_refused(tmp_path):
     for target in (images / "export", images, tmp_path):
         with pytest.raises(ExportError, match="data"):
             check_target(target, None, True, inputs(data=images))
+
+
+# ---------------------------------------------------------------- export folders read back
+
+@pytest.fixture
+def exported(env):
+    out = env.root / "export"
+    assert env.convert("--out", out) == 0
+    return out
+
+
+def _evaluate(env, folder, *extra):
+    return main(["evaluate", str(folder), "--data", str(env.csv), *extra])
+
+
+def test_evaluate_runs_an_export_this_tool_wrote_without_asking(env, exported, capsys):
+    assert _evaluate(env, exported) == 0, capsys.readouterr().err
+
+
+def test_evaluate_refuses_an_untrusted_program_until_the_user_trusts_it(env, exported, capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBENCH_CONFIG_DIR", str(tmp_path / "another-computer"))
+    _refused(_evaluate(env, exported), capsys, "model.pt2", "--trust", "unpickle")
+    assert _evaluate(env, exported, "--trust") == 0
+    assert _evaluate(env, exported) == 0, "trusted by hash from then on"
+
+
+def test_evaluate_refuses_a_program_whose_pickles_were_swapped(env, exported, capsys):
+    import io
+    import zipfile
+
+    program = exported / "model.pt2"
+    with zipfile.ZipFile(program) as zf:
+        entries = {info.filename: zf.read(info) for info in zf.infolist()}
+    name = next(n for n in entries if n.endswith("sample_inputs/model.pt"))
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as zf:  # a torch.save archive whose pickle calls os.system
+        zf.writestr("model/data.pkl", b"cos\nsystem\n(S'echo pwned > " + str(env.root / "pwned").encode() + b"'\ntR.")
+        zf.writestr("model/version", b"3\n")
+    entries[name] = inner.getvalue()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for n, data in entries.items():
+            zf.writestr(n, data)
+    program.write_bytes(buffer.getvalue())
+    _refused(_evaluate(env, exported), capsys, "model.pt2", "DANGER", "os.system")
+    assert not (env.root / "pwned").exists()
+
+
+@pytest.mark.parametrize("program", ["../regressor.pt", "/etc/passwd", "sub/model.pt2", "weights.safetensors"])
+def test_evaluate_refuses_a_program_outside_the_folder(env, exported, capsys, program):
+    meta = json.loads((exported / "metadata.json").read_text())
+    (exported / "metadata.json").write_text(json.dumps({**meta, "program": program}))
+    _refused(_evaluate(env, exported, "--trust"), capsys, "metadata.json", "program")
+
+
+@pytest.mark.parametrize("damage", ["not json", "a list", "no classes", "bad shape", "no recipe", "missing program",
+                                    "corrupt program", "no folder"])
+def test_malformed_export_folders_are_typed_errors_for_evaluate(env, exported, capsys, damage):
+    meta_path = exported / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    folder = exported
+    if damage == "not json":
+        meta_path.write_text("{oops")
+    elif damage == "a list":
+        meta_path.write_text("[1, 2]")
+    elif damage == "no classes":
+        meta_path.write_text(json.dumps({**meta, "classes": "ab"}))
+    elif damage == "bad shape":
+        meta_path.write_text(json.dumps({**meta, "input_shape": [-1]}))
+    elif damage == "no recipe":
+        meta_path.write_text(json.dumps({**meta, "recipe": None}))
+    elif damage == "missing program":
+        (exported / "model.pt2").unlink()
+    elif damage == "corrupt program":
+        (exported / "model.pt2").write_bytes(b"PK\x03\x04 not a zip")
+    else:
+        folder = env.root / "nowhere"
+    _refused(_evaluate(env, folder, "--trust"), capsys, str(folder))
+
+
+@pytest.mark.parametrize("damage", ["not json", "metrics a list", "accuracy a string", "no reliability",
+                                    "bad history", "bad recipe"])
+def test_malformed_export_folders_are_typed_errors_for_compare(env, exported, capsys, damage):
+    meta_path = exported / "metadata.json"
+    meta = json.loads(meta_path.read_text())
+    test = meta["metrics"]["test"]
+    changed = {"not json": None, "metrics a list": {**meta, "metrics": [1]},
+               "accuracy a string": {**meta, "metrics": {**meta["metrics"], "test": {**test, "accuracy": "high"}}},
+               "no reliability": {**meta, "metrics": {**meta["metrics"], "test": {**test, "reliability": 3}}},
+               "bad history": {**meta, "metrics": {**meta["metrics"], "training": {"history": [{"epoch": "x"}]}}},
+               "bad recipe": {**meta, "recipe": {"data": 1}}}[damage]
+    meta_path.write_text("{oops" if changed is None else json.dumps(changed))
+    _refused(main(["compare", str(exported), str(exported), "--report", str(env.root / "c.html")]), capsys,
+             str(exported))

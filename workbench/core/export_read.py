@@ -69,7 +69,25 @@ def read_metadata(folder: str | Path) -> dict:
 def _what_would_run(path: Path) -> str:
     if path.suffix == ".ts":
         return ("A TorchScript program can call any operator, including ones that read and write files.")
-    return "Loading it unpickles what it holds. " + trust.describe(trust.pickle_globals(path))
+    return "Loading it may unpickle what it holds. " + trust.describe(_pt2_globals(path))
+
+
+def _pt2_globals(path: Path) -> list[str]:
+    """What the pickles in a .pt2 archive would import, including those in the archives nested in it."""
+    import tempfile
+    import zipfile
+
+    found = trust.pickle_globals(path)
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+            for info in zf.infolist():
+                if info.file_size < (1 << 30) and info.filename.endswith((".pt", ".pkl")):
+                    inner = Path(tmp) / "inner"
+                    inner.write_bytes(zf.read(info))
+                    found += trust.pickle_globals(inner)
+    except (OSError, zipfile.BadZipFile):
+        found.append("<archive could not be fully read>")
+    return list(dict.fromkeys(found))
 
 
 def load_program(folder: str | Path, meta: dict, trusted: bool = False):
@@ -90,13 +108,25 @@ def load_program(folder: str | Path, meta: dict, trusted: bool = False):
         trust.trust(digest)
     import torch
 
+    import logging
+    import zipfile
+
+    # torch.export logs a traceback before raising on a damaged archive; the user gets one paragraph instead.
+    quiet = logging.getLogger("torch.export")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise ValueError("it is not a zip archive")
         if path.suffix == ".pt2":
             return torch.export.load(io.BytesIO(data)).module()
         return torch.jit.load(io.BytesIO(data), map_location="cpu")
     except Exception as exc:  # noqa: BLE001 - a damaged program is the user's file, not our bug
-        raise DataError(f"the program cannot be loaded ({type(exc).__name__}: {str(exc).splitlines()[0][:160]}).",
-                        "Export the run again.", path) from None
+        first = str(exc).splitlines()[0][:160] if str(exc) else ""
+        raise DataError(f"the program cannot be loaded ({type(exc).__name__}: {first}).", "Export the run again.",
+                        path) from None
+    finally:
+        quiet.setLevel(level)
 
 
 def probabilities(folder: str | Path, meta: dict, X: np.ndarray, trusted: bool = False) -> np.ndarray:
