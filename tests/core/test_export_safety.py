@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from workbench.cli import main
 from workbench.core import calibrate
 
 
@@ -93,7 +94,7 @@ def _swap_in_subprocess(target, version, crash_at):
 
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
     return subprocess.run([sys.executable, "-c", SWAP_SCRIPT, str(target), version, str(crash_at)],
-                          capture_output=True, text=True, env=env, timeout=120)
+                          capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 def _export_version(folder):
@@ -156,12 +157,11 @@ def test_a_failing_replacement_step_leaves_a_complete_export_and_no_staging(tmp_
             raise OSError(5, "I/O error")
         return real(*a, **kw)
 
-    with pytest.raises(OSError):
-        with folder_swap.Swap(target) as swap:
-            _fill(swap, "new")
-            monkeypatch.setattr(os, kind, failing)
-            swap.commit()
-            raise OSError("the step did not fail")  # every step above exists in a replacement
+    with pytest.raises(OSError), folder_swap.Swap(target) as swap:
+        _fill(swap, "new")
+        monkeypatch.setattr(os, kind, failing)
+        swap.commit()
+        raise OSError("the step did not fail")  # every step above exists in a replacement
     monkeypatch.undo()
     assert _export_version(target) in ("old", "new")
     folder_swap.recover(tmp_path)
@@ -189,9 +189,6 @@ def test_recovery_leaves_a_live_runs_staging_and_anything_not_its_own(tmp_path):
 
 
 # ---------------------------------------------------------------- the command line: refusals and user files
-
-from workbench.cli import main  # noqa: E402
-
 
 @pytest.fixture
 def env(tmp_path, tutorial_ckpt, table_csv, models_py):

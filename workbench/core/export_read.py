@@ -106,10 +106,10 @@ def load_program(folder: str | Path, meta: dict, trusted: bool = False):
                 "If you made this export or trust whoever did, run again with --trust; otherwise do not.",
                 path, [], [])
         trust.trust(digest)
-    import torch
-
     import logging
     import zipfile
+
+    import torch
 
     # torch.export logs a traceback before raising on a damaged archive; the user gets one paragraph instead.
     quiet = logging.getLogger("torch.export")
