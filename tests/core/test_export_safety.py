@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 
 import numpy as np
 import pytest
@@ -266,13 +267,16 @@ def test_a_marker_copied_or_forged_into_a_user_folder_proves_nothing(env, capsys
 
 @pytest.mark.parametrize("flag,target", [("--report", "ckpt"), ("--report", "csv"), ("--save-recipe", "ckpt"),
                                          ("--save-recipe", "csv"), ("--report", "models"),
-                                         ("--report", "export file"), ("--report", "link to csv")])
+                                         ("--report", "export file"), ("--report", "link to csv"),
+                                         ("--save-recipe", "hardlink to ckpt")])
 def test_report_and_recipe_are_never_written_over_an_input(env, capsys, flag, target):
     out = env.root / "export"
     path = {"ckpt": env.ckpt, "csv": env.csv, "models": env.models, "export file": out / "metadata.json",
-            "link to csv": env.root / "report.html"}[target]
+            "link to csv": env.root / "report.html", "hardlink to ckpt": env.root / "second-name.pt"}[target]
     if target == "link to csv":
         path.symlink_to(env.csv)
+    if target == "hardlink to ckpt":
+        os.link(env.ckpt, path)
     before = _digest(env.ckpt, env.csv, env.models)
     _refused(env.convert("--out", out, flag, path, "--overwrite"), capsys, "Choose another")
     assert _digest(env.ckpt, env.csv, env.models) == before

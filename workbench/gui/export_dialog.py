@@ -15,6 +15,9 @@ class ExportDialog(QDialog):
         self.setObjectName("exportDialog")
         self.session, self.run_job, self.plots = session, run_job, plots
         self.result = None
+        from workbench.core.folder_swap import recover
+
+        recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
         self.folder = QLineEdit(str(Path(start_folder) / f"{session.loaded.path.stem}-classifier"))
         self.folder.setObjectName("exportFolder")
         browse = QPushButton("Browse…")
@@ -97,9 +100,9 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         extra = ""
         if self.with_plots.isChecked() and self.plots:
-            from .plot_export import save_plots
-
             from workbench.core.folder_swap import record_files
+
+            from .plot_export import save_plots
 
             written = save_plots(self.plots, result.folder / "plots")
             record_files(result.folder, written)  # the tool wrote them, so a later export may replace them
