@@ -89,10 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data", required=True)
     e.add_argument("--label", default="target")
     e.add_argument("--json", action="store_true")
+    e.add_argument("--trust", action="store_true", help="trust this export's program (by hash): only for exports you know")
 
     m = sub.add_parser("compare", help="compare exported runs side by side on their test split")
     m.add_argument("runs", nargs="+", help="export folders written by `workbench convert`")
     m.add_argument("--report", help="also write an HTML comparison to this file")
+    m.add_argument("--overwrite", action="store_true", help="replace an existing --report file")
     m.add_argument("--json", action="store_true")
 
     d = sub.add_parser("demo", help="build a demo checkpoint from scikit-learn data and convert it")
@@ -299,6 +301,7 @@ def cmd_convert(args) -> int:
     from workbench.core.pipeline import convert_checkpoint
 
     recipe = _recipe_from_args(args)
+    outputs = _ConvertOutputs(args, recipe)
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
                                      () if args.quiet or args.json else (_Progress(),), None, args.overwrite,
                                      args.mlp_activation, baseline=args.baseline, onnx=args.onnx,
@@ -307,12 +310,7 @@ def cmd_convert(args) -> int:
     for note in run.loaded.notes:
         if note.startswith("Runs "):  # say which Python file ran to build the model
             print(f"note: {note}", file=sys.stderr)
-    if args.report:
-        from workbench.core.report import run_report
-
-        run_report(run, args.report)
-    if args.save_recipe:
-        run.recipe.save(args.save_recipe)
+    outputs.write(run, result)
     if args.json:
         print(json.dumps(run.metrics, indent=2))
     else:
@@ -322,28 +320,62 @@ def cmd_convert(args) -> int:
     return 0
 
 
+class _ConvertOutputs:
+    """--report and --save-recipe: checked before any work, never over the run's inputs or its export."""
+
+    def __init__(self, args, recipe):
+        from workbench.core import export as export_mod
+        from workbench.core.output_paths import inputs
+
+        self.args, self.out = args, Path(args.out).expanduser().resolve()
+        self.protected = inputs(source=args.checkpoint, data=recipe.data.path, model_source=recipe.model_source,
+                                recipe=args.recipe)
+        export_mod.check_target(self.out, Path(args.checkpoint), args.overwrite, self.protected)
+        self.check()
+
+    def check(self) -> None:
+        from workbench.core.output_paths import check_output_file
+
+        files = {self.out / name: "a file of this run's export" for name in EXPORT_FILES}
+        paths = (self.args.report, self.args.save_recipe)
+        for i, path in enumerate(paths):
+            if path:
+                check_output_file(path, {**self.protected, **files}, self.args.overwrite, paths[:i] + paths[i + 1:],
+                                  self.out)
+
+    def write(self, run, result) -> None:
+        from workbench.core.folder_swap import record_files
+
+        self.check()
+        if self.args.report:
+            from workbench.core.report import run_report
+
+            run_report(run, self.args.report)
+        if self.args.save_recipe:
+            run.recipe.save(self.args.save_recipe)
+        written = [Path(p).expanduser().resolve() for p in (self.args.report, self.args.save_recipe) if p]
+        record_files(result.folder, [p for p in written if result.folder in p.parents])
+
+
+EXPORT_FILES = ("metadata.json", "metrics.json", "recipe.json", "model.pt2", "model.ts", "model.onnx",
+                "weights.safetensors", ".workbench-export.json")
+
+
 def cmd_evaluate(args) -> int:
     import numpy as np
-    import torch
 
     from workbench.core.data import load_table, make_labels
-    from workbench.core.errors import DataError
-    from workbench.core.export import load_program
+    from workbench.core.export_read import probabilities, read_metadata
     from workbench.core.metrics import evaluate
 
     folder = Path(args.export_dir)
-    try:
-        meta = json.loads((folder / "metadata.json").read_text())
-    except (OSError, ValueError) as exc:
-        raise DataError(f"not an export folder ({exc}).", "Give a folder written by `workbench convert`.",
-                        folder) from None
+    meta = read_metadata(folder)
     table = load_table(args.data, args.label, tuple(meta["recipe"]["data"]["features"]),
                        tuple(meta["input_shape"]))
     d = meta["recipe"]["data"]
     threshold = meta["metrics"]["labels"].get("threshold", d["threshold"])
     y, classes, _ = make_labels(table, d["label_mode"], meta["task"], threshold, d["bins"])
-    with torch.no_grad():
-        probs = load_program(folder / meta["program"])(torch.as_tensor(table.X)).numpy()
+    probs = probabilities(folder, meta, table.X, args.trust)
     result = evaluate(probs, y, meta["classes"])
     if args.json:
         print(json.dumps(result, indent=2))
@@ -354,9 +386,13 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from workbench.core.compare import format_table, load_run_dir, table
+    from workbench.core.compare import format_table, inputs_of_runs, load_run_dir, table
 
     runs = [load_run_dir(folder) for folder in args.runs]
+    if args.report:
+        from workbench.core.output_paths import check_output_file
+
+        check_output_file(args.report, inputs_of_runs(args.runs), args.overwrite)
     result = table(runs)
     if args.report:
         from workbench.core.report import comparison_report
@@ -372,12 +408,17 @@ def cmd_demo(args) -> int:
 
     folder = Path(args.out)
     build = demo.build_digits if args.digits else demo.build_diabetes
+    demo.claim(folder, demo.FILES["digits" if args.digits else "diabetes"])  # before anything is printed or built
+    if folder.is_dir():
+        from workbench.core.export import check_target
+
+        check_target(folder / "export", None, True)
     print(f"building the demo regression checkpoint in {folder} ...", file=sys.stderr)
     ckpt, recipe = build(folder)
     print(f"converting {ckpt.name} ({recipe.head.task} head) ...", file=sys.stderr)
     run, result = convert_checkpoint(ckpt, recipe, folder / "export", overwrite=True,
                                      callbacks=() if args.json else (_Progress(),))
-    recipe.save(folder / "recipe.json")
+    demo.save_recipe(folder, recipe)
     if args.json:
         print(json.dumps(run.metrics, indent=2))
         return 0

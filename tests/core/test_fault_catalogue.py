@@ -174,8 +174,9 @@ CASES = {
     # --- export targets
     "export into the source's folder": lambda e: (e.convert(out=e.ckpt.parent), E.ExportError,
                                                   "own folder"),
-    "export folder already holds an export": lambda e: (e.convert(out=_fake_export(e)), E.ExportError,
-                                                        "already holds an export"),
+    # a metadata.json without the tool's marker is not proof of an export: the folder is never replaced
+    "export folder holds a stray metadata.json": lambda e: (e.convert(None, None, "--overwrite", out=_fake_export(e)),
+                                                            E.ExportError, "did not write"),
     "export folder is not empty": lambda e: (e.convert(out=_nonempty(e)), E.ExportError, "not empty"),
     "export folder is read-only": lambda e: (e.convert(out=_readonly(e) / "out"), E.ExportError, "read-only"),
 }

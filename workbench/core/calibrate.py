@@ -6,6 +6,8 @@ so the probabilities the workbench reports and the exported program compute exac
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import torch
 from torch import nn
@@ -20,28 +22,41 @@ class Calibration(nn.Module):
         params = params or {}
         k = 1 if self.binary else n_classes
         self.register_buffer("temperature", torch.tensor(float(params.get("temperature", 1.0))))
-        self.register_buffer("weight", torch.tensor(params.get("weight", np.eye(k).tolist()), dtype=torch.float32))
-        self.register_buffer("bias", torch.tensor(params.get("bias", [0.0] * k), dtype=torch.float32))
-        knots_x = params.get("knots_x", [[0.0, 1.0]] * k)
-        knots_y = params.get("knots_y", [[0.0, 1.0]] * k)
-        width = max(len(x) for x in knots_x)
-        # Knots padded at the right with the last knot, so one tensor holds every class's curve.
-        self.register_buffer("knots_x", torch.tensor([x + [x[-1] + 1.0 + i for i in range(width - len(x))]
-                                                      for x in knots_x], dtype=torch.float64))
-        self.register_buffer("knots_y", torch.tensor([y + [y[-1]] * (width - len(y)) for y in knots_y],
-                                                     dtype=torch.float64))
+        # Platt's K x K matrix exists only for Platt: an identity placeholder made every export quadratic in K.
+        platt = method == "platt"
+        self.register_buffer("weight", torch.tensor(params.get("weight", np.eye(k).tolist()) if platt else
+                                                    np.zeros((0, k)), dtype=torch.float32))
+        self.register_buffer("bias", torch.tensor(params.get("bias", [0.0] * k) if platt else [],
+                                                  dtype=torch.float32))
+        isotonic = method == "isotonic"
+        knots_x = params.get("knots_x", [[0.0, 1.0]] * k) if isotonic else []
+        knots_y = params.get("knots_y", [[0.0, 1.0]] * k) if isotonic else []
+        # Sessions saved before knots were stored flat padded them past 1.0; probabilities never reach those.
+        pairs = [[(a, b) for a, b in zip(x, y) if a <= 1.0] or list(zip(x, y)) for x, y in zip(knots_x, knots_y)]
+        knots_x, knots_y = [[a for a, _ in c] for c in pairs], [[b for _, b in c] for c in pairs]
+        # Every class's knots in one flat tensor with per-class offsets: storage and the exported program grow
+        # with the number of knots, never with classes x the longest curve (padding made it quadratic).
+        lengths = [len(x) for x in knots_x]
+        self.register_buffer("knot_offsets", torch.tensor([0, *np.cumsum(lengths).tolist()], dtype=torch.long))
+        self.register_buffer("knots_x", torch.tensor([v for x in knots_x for v in x], dtype=torch.float64))
+        self.register_buffer("knots_y", torch.tensor([v for y in knots_y for v in y], dtype=torch.float64))
+        # Class c's knots shifted by 2c (probabilities lie in [0, 1]) are one sorted sequence, so a single
+        # bucketize finds every class's segment at once, with no per-class loop in the program.
+        shift = 2.0 * torch.repeat_interleave(torch.arange(len(lengths), dtype=torch.float64),
+                                              torch.tensor(lengths, dtype=torch.long))
+        self.register_buffer("knot_keys", self.knots_x + shift)
 
     def _isotonic(self, p: torch.Tensor) -> torch.Tensor:
         """Piecewise-linear interpolation through each class's knots, clipped at the ends."""
-        cols = []
-        for k in range(p.shape[1]):
-            xs, ys = self.knots_x[k], self.knots_y[k]
-            x = p[:, k].to(xs.dtype).clamp(xs[0], xs[-1])
-            i = torch.bucketize(x, xs[1:-1])
-            x0, x1, y0, y1 = xs[i], xs[i + 1], ys[i], ys[i + 1]
-            t = ((x - x0) / (x1 - x0).clamp_min(1e-12)).clamp(0, 1)
-            cols.append((y0 + t * (y1 - y0)).to(p.dtype))
-        return torch.stack(cols, dim=1)
+        first, last = self.knot_offsets[:-1], self.knot_offsets[1:] - 1
+        x = torch.minimum(torch.maximum(p.to(torch.float64), self.knots_x[first]), self.knots_x[last])
+        shift = 2.0 * torch.arange(p.shape[1], dtype=torch.float64, device=p.device)
+        i = torch.bucketize(x + shift, self.knot_keys) - 1
+        i = torch.minimum(torch.maximum(i, first), torch.clamp(last - 1, min=0))
+        j = torch.minimum(i + 1, last)
+        x0, x1, y0, y1 = self.knots_x[i], self.knots_x[j], self.knots_y[i], self.knots_y[j]
+        t = ((x - x0) / (x1 - x0).clamp_min(1e-12)).clamp(0, 1)
+        return (y0 + t * (y1 - y0)).to(p.dtype)
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         z = logits.reshape(-1, 1) if self.binary else logits
@@ -68,7 +83,10 @@ class Calibration(nn.Module):
         elif self.method == "platt":
             out |= {"weight": self.weight.tolist(), "bias": self.bias.tolist()}
         elif self.method == "isotonic":
-            out |= {"knots_x": self.knots_x.tolist(), "knots_y": self.knots_y.tolist()}
+            bounds = self.knot_offsets.tolist()
+            xs, ys = self.knots_x.tolist(), self.knots_y.tolist()
+            out |= {"knots_x": [xs[a:b] for a, b in itertools.pairwise(bounds)],
+                    "knots_y": [ys[a:b] for a, b in itertools.pairwise(bounds)]}
         return out
 
     def probabilities(self, logits) -> np.ndarray:

@@ -20,13 +20,70 @@ def load_run_dir(folder: str | Path) -> dict:
         path = folder / name
         if path.is_file():
             try:
-                data = json.loads(path.read_text())
-            except ValueError as exc:
-                raise DataError(f"{name} is not valid JSON ({exc}).", "Export the run again.", folder) from None
-            metrics = data.get("metrics", data)
-            return {"name": folder.name, "metrics": metrics, "recipe": data.get("recipe")}
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise DataError(f"{name} cannot be read ({type(exc).__name__}).", "Export the run again.",
+                                folder) from None
+            metrics = data.get("metrics", data) if isinstance(data, dict) else None
+            recipe = data.get("recipe") if isinstance(data, dict) else None
+            problem = _problem(metrics, recipe)
+            if problem:
+                raise DataError(f"{name} is not a run's metrics: {problem}.",
+                                "Give folders written by `workbench convert` or the Export dialog.", folder)
+            return {"name": folder.name, "metrics": metrics, "recipe": recipe}
     raise DataError("not a run folder (no metadata.json or metrics.json).",
                     "Give folders written by `workbench convert` or the Export dialog.", folder)
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _problem(metrics, recipe) -> str | None:
+    """What the table and the comparison report would trip over, if anything."""
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("test"), dict):
+        return "it has no test metrics"
+    test = metrics["test"]
+    for label, key, _ in COLUMNS:
+        if test.get(key) is not None and not _number(test[key]):
+            return f"its {label} is not a number"
+    rel = test.get("reliability")
+    if not isinstance(rel, dict) or not _number(rel.get("ece")) or not all(
+            isinstance(rel.get(k), list) and all(_number(v) for v in rel[k]) for k in ("count", "confidence",
+                                                                                        "accuracy")) \
+            or not len(rel["count"]) == len(rel["confidence"]) == len(rel["accuracy"]):
+        return "its reliability curve is missing or malformed"
+    history = (metrics.get("training") or {}).get("history", []) if isinstance(metrics.get("training"),
+                                                                               (dict, type(None))) else None
+    if not isinstance(history, list) or not all(isinstance(h, dict) and all(_number(h.get(k)) for k in (
+            "epoch", "train_loss", "val_loss")) for h in history):
+        return "its training history is malformed"
+    if recipe is not None:
+        d = recipe.get("data") if isinstance(recipe, dict) else None
+        if not isinstance(d, dict) or not all(k in d for k in ("path", "label", "label_mode", "threshold", "bins",
+                                                              "splits")) \
+                or not isinstance(d["splits"], list) or "seed" not in recipe:
+            return "its recipe has no usable data section"
+    return None
+
+
+def inputs_of_runs(folders) -> dict:
+    """What a comparison report must never be written over or into: the runs' folders, sources and data."""
+    from .output_paths import inputs
+
+    protected = {}
+    for folder in folders:
+        resolved = Path(folder).expanduser().resolve()
+        protected[resolved] = "a compared run's folder"
+        try:
+            meta = json.loads((resolved / "metadata.json").read_text(encoding="utf-8"))
+            source = (meta.get("source") or {}).get("path")
+            data = ((meta.get("recipe") or {}).get("data") or {}).get("path")
+        except (OSError, ValueError, AttributeError):
+            continue
+        protected |= inputs(source=source if isinstance(source, str) else None,
+                            data=data if isinstance(data, str) else None)
+    return protected
 
 
 def split_key(recipe: dict | None) -> tuple | None:

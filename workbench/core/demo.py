@@ -1,16 +1,23 @@
-"""Build demo regression checkpoints and data from scikit-learn's bundled sets, in seconds, with no network."""
+"""Build demo regression checkpoints and data from scikit-learn's bundled sets, in seconds, with no network.
+
+The demo folder may be one the user already uses: a file is written only where none of that name exists
+or where it is one an earlier demo wrote (listed with its sha256 in `.workbench-demo.json`).
+"""
 
 from __future__ import annotations
 
 import csv
-import shutil
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from . import demo_models
+from .atomic import write_bytes_atomic, write_text_atomic
+from .errors import ExportError
 from .recipe import DataRecipe, HeadRecipe, Recipe, TrainRecipe
+from .trust import sha256_of
 
 
 def _fit(model: torch.nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: float, seed: int) -> float:
@@ -27,15 +34,64 @@ def _fit(model: torch.nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: 
     return loss.item()
 
 
+MARKER = ".workbench-demo.json"
+FILES = {"diabetes": ("diabetes_regressor.pt", "diabetes.csv", "models.py", "recipe.json"),
+         "digits": ("digits_regressor.pt", "models.py", "recipe.json")}
+
+
+def _written(folder: Path) -> dict:
+    try:
+        listed = json.loads((folder / MARKER).read_text()).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+    return listed if isinstance(listed, dict) else {}
+
+
+def claim(folder: Path, names) -> None:
+    """Refuse a demo folder where a file of the demo's names exists that an earlier demo did not write."""
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ExportError("a file of that name exists.", "Choose a new folder for the demo.", folder)
+    listed = _written(folder)
+    taken = [n for n in names if (folder / n).exists() or (folder / n).is_symlink()]
+    foreign = [n for n in taken if (folder / n).is_symlink() or not (folder / n).is_file()
+               or listed.get(n) != sha256_of(folder / n)]
+    if foreign:
+        raise ExportError(f"the folder already holds {', '.join(foreign)}, which the demo would overwrite.",
+                          "Choose a new or empty folder for the demo; nothing was changed.", folder)
+
+
+def record(folder: Path, names) -> None:
+    listed = _written(folder) | {n: sha256_of(folder / n) for n in names}
+    write_text_atomic(folder / MARKER, json.dumps({"tool": "conversion-workbench", "files": listed}, indent=1))
+
+
+def save_recipe(folder: Path, recipe: Recipe) -> Path:
+    claim(folder, ["recipe.json"])
+    recipe.save(folder / "recipe.json")
+    record(folder, ["recipe.json"])
+    return folder / "recipe.json"
+
+
 def _copy_models(folder: Path) -> str:
-    shutil.copyfile(demo_models.__file__, folder / "models.py")
+    write_bytes_atomic(folder / "models.py", Path(demo_models.__file__).read_bytes())
     return str(folder / "models.py")
+
+
+def _save(obj, path: Path) -> None:
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    write_bytes_atomic(path, buffer.getvalue())
 
 
 def build_diabetes(folder: Path, seed: int = 0, epochs: int = 150) -> tuple[Path, Recipe]:
     """A tutorial-style checkpoint of an MLP regressor, the data as CSV, and a recipe to convert it."""
     from sklearn.datasets import load_diabetes
 
+    folder = Path(folder)
+    claim(folder, FILES["diabetes"])
     folder.mkdir(parents=True, exist_ok=True)
     bunch = load_diabetes()
     X, y = bunch.data.astype(np.float32), bunch.target.astype(np.float32)
@@ -43,18 +99,22 @@ def build_diabetes(folder: Path, seed: int = 0, epochs: int = 150) -> tuple[Path
     model = demo_models.DiabetesMLP()
     _fit(model, X, y / 100.0, epochs, 1e-2, seed)  # target in hundreds keeps the regression well scaled
     ckpt = folder / "diabetes_regressor.pt"
-    torch.save({"model_state_dict": model.state_dict(), "epoch": epochs, "input_shape": [10],
-                "target_scale": 100.0}, ckpt)
-    with open(folder / "diabetes.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(list(bunch.feature_names) + ["progression"])
-        writer.writerows([*map(float, row), float(t)] for row, t in zip(X, bunch.target))
+    _save({"model_state_dict": model.state_dict(), "epoch": epochs, "input_shape": [10],
+           "target_scale": 100.0}, ckpt)
+    import io
+
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(list(bunch.feature_names) + ["progression"])
+    writer.writerows([*map(float, row), float(t)] for row, t in zip(X, bunch.target))
+    write_text_atomic(folder / "diabetes.csv", text.getvalue())
     # 442 rows: a quarter for testing keeps the reported accuracy from swinging with a handful of samples.
     recipe = Recipe(data=DataRecipe(path=str(folder / "diabetes.csv"), label="progression", label_mode="threshold",
                                     splits=(0.5, 0.15, 0.1, 0.25)),
                     head=HeadRecipe(task="binary", dropout=0.3, freeze="body"),
                     train=TrainRecipe(epochs=60, lr=1e-2, weight_decay=1e-2, batch_size=32, patience=10),
                     calibration="temperature", seed=seed, model_source=f"{_copy_models(folder)}:DiabetesMLP")
+    record(folder, FILES["diabetes"][:3])
     return ckpt, recipe
 
 
@@ -62,16 +122,19 @@ def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, R
     """A bare state_dict of a small CNN that regresses the digit's value, and a 10-class recipe."""
     from sklearn.datasets import load_digits
 
+    folder = Path(folder)
+    claim(folder, FILES["digits"])
     folder.mkdir(parents=True, exist_ok=True)
     bunch = load_digits()
     X = (bunch.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
     model = demo_models.DigitsCNN()
     _fit(model, X, bunch.target.astype(np.float32), epochs, 3e-3, seed)
     ckpt = folder / "digits_regressor.pt"
-    torch.save(model.state_dict(), ckpt)
+    _save(model.state_dict(), ckpt)
     recipe = Recipe(data=DataRecipe(path="sklearn:digits", label="target", label_mode="column"),
                     head=HeadRecipe(task="multiclass", dropout=0.2),
                     train=TrainRecipe(epochs=25, lr=2e-3, batch_size=64, patience=5),
                     calibration="temperature", seed=seed, model_source=f"{_copy_models(folder)}:DigitsCNN",
                     input_shape=(1, 8, 8))
+    record(folder, FILES["digits"][:2])
     return ckpt, recipe

@@ -1,6 +1,8 @@
 """Export a converted model into a folder: a `torch.export` program from inputs to calibrated probabilities,
 safetensors weights and JSON metadata. Never a pickled module. Written in a hidden staging folder beside
-the target and renamed into place, so a failed export leaves nothing behind and never touches the source.
+the target and swapped into place (folder_swap), so a failed or killed export leaves the old export or the
+new one; never written over or into the run's inputs (output_paths), and an existing folder is replaced
+only when it holds nothing but an earlier export of this tool.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ import datetime
 import errno
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import folder_swap, output_paths, trust
 from .errors import ExportError
+from .output_paths import OutputExistsError, check_export_folder
 from .train import shape_logits
 
 FORMAT_VERSION = 1
@@ -55,28 +57,37 @@ class ExportResult:
     onnx: dict | None = None  # file, checker and round-trip difference, when ONNX was asked for
 
 
-def check_target(folder: Path, source: Path | None, overwrite: bool) -> None:
+def check_target(folder: Path, source: Path | None, overwrite: bool, protected: dict | None = None) -> None:
+    """Refuse a target that is, holds or lies inside an input, or that holds files this tool did not write;
+    an earlier export of this tool is replaced only with `overwrite` (else OutputExistsError)."""
     folder = Path(folder).expanduser().resolve()
-    if source is not None and folder == Path(source).resolve().parent:
-        raise ExportError("this is the source checkpoint's own folder.",
-                          "Choose a new folder for the export, so the source stays untouched.", folder)
-    if source is not None and folder == Path(source).resolve():
-        raise ExportError("this is the source checkpoint itself.", "Choose a new folder for the export.", folder)
+    folder_swap.recover(folder.parent)
+    check_export_folder(folder, {**output_paths.inputs(source=source), **(protected or {})})
     if folder.exists() and not folder.is_dir():
         raise ExportError("a file of that name exists.", "Choose a folder name that is not taken.", folder)
     if folder.is_dir() and any(folder.iterdir()):
-        if (folder / "metadata.json").is_file():
-            if not overwrite:
-                raise ExportError("the folder already holds an export.",
-                                  "Choose another folder, or replace it (--overwrite / confirm in the dialog).",
-                                  folder)
-        else:
-            raise ExportError("the folder is not empty.", "Choose a new or empty folder.", folder)
+        foreign = folder_swap.foreign_files(folder)
+        if foreign:
+            shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+            raise ExportError(f"the folder is not empty and holds files this tool did not write or that changed "
+                              f"since ({shown}).", "Choose a new or empty folder; nothing there was touched.",
+                              folder)
+        if not overwrite:
+            raise OutputExistsError("the folder already holds an export.",
+                                    "Choose another folder, or replace it (--overwrite / confirm in the dialog).",
+                                    folder)
     parent = folder.parent
     if not parent.is_dir():
         raise ExportError("the folder's parent does not exist.", "Create it first or choose another place.", folder)
     if not os.access(parent, os.W_OK) or (folder.is_dir() and not os.access(folder, os.W_OK)):
         raise ExportError("the folder is read-only.", "Choose a folder you can write to.", folder)
+
+
+def inputs_of(metadata: dict, source: Path | None) -> dict:
+    """The run's inputs an export must never replace: the checkpoint, the data and the model source."""
+    recipe = metadata.get("recipe") or {}
+    return output_paths.inputs(source=source, data=(recipe.get("data") or {}).get("path"),
+                               model_source=recipe.get("model_source"))
 
 
 def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[str, str]:
@@ -146,53 +157,42 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
            onnx: bool = False) -> ExportResult:
     """Write the export; `expected` are the in-process probabilities of `example` for the round-trip check."""
     folder = Path(folder).expanduser().resolve()
-    check_target(folder, source, overwrite)
+    protected = inputs_of(metadata, source)
+    check_target(folder, source, overwrite, protected)
     module = module.cpu().eval()
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.partial-", dir=folder.parent))
     try:
-        program_file, program_format = _program(module, example.cpu(), staging)
-        from safetensors.torch import load_file, save_model
+        with folder_swap.Swap(folder) as swap:
+            staging = swap.staging
+            program_file, program_format = _program(module, example.cpu(), staging)
+            from safetensors.torch import load_file, save_model
 
-        save_model(module, str(staging / "weights.safetensors"))
-        with torch.no_grad():
-            got = load_program(staging / program_file)(example.cpu()).numpy()
-        diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
-        reopened = load_file(str(staging / "weights.safetensors"))
-        if diff > 1e-5 or set(reopened) != set(module.state_dict()):
-            raise ExportError(f"the round-trip check failed: the saved program differs by {diff:.3g} from the "
-                              "workbench's probabilities.", "Report this as a bug; nothing was written.", folder)
-        if onnx:
-            metadata = {**metadata, "onnx": _onnx(module, example.cpu(), expected, staging, folder)}
-        meta = {"format_version": FORMAT_VERSION, "program": program_file, "program_format": program_format,
-                "weights": "weights.safetensors", "torch_version": torch.__version__,
-                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                "round_trip_max_abs_diff": diff, **metadata, "metrics": metrics}
-        (staging / "metadata.json").write_text(json.dumps(meta, indent=2))
-        (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
-        if "recipe" in metadata:
-            (staging / "recipe.json").write_text(json.dumps(metadata["recipe"], indent=2))
-        files = sorted(p.name for p in staging.iterdir())
-        _move_into_place(staging, folder)
+            save_model(module, str(staging / "weights.safetensors"))
+            with torch.no_grad():
+                got = load_program(staging / program_file)(example.cpu()).numpy()
+            diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
+            reopened = load_file(str(staging / "weights.safetensors"))
+            if diff > 1e-5 or set(reopened) != set(module.state_dict()):
+                raise ExportError(f"the round-trip check failed: the saved program differs by {diff:.3g} from the "
+                                  "workbench's probabilities.", "Report this as a bug; nothing was written.", folder)
+            if onnx:
+                metadata = {**metadata, "onnx": _onnx(module, example.cpu(), expected, staging, folder)}
+            meta = {"format_version": FORMAT_VERSION, "program": program_file, "program_format": program_format,
+                    "weights": "weights.safetensors", "torch_version": torch.__version__,
+                    "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                    "round_trip_max_abs_diff": diff, **metadata, "metrics": metrics}
+            (staging / "metadata.json").write_text(json.dumps(meta, indent=2))
+            (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            if "recipe" in metadata:
+                (staging / "recipe.json").write_text(json.dumps(metadata["recipe"], indent=2))
+            # The user made this program, so evaluating it later needs no --trust.
+            trust.trust(trust.sha256_of(staging / program_file))
+            folder_swap.write_marker(staging, program_file, folder)
+            files = sorted(p.name for p in staging.iterdir() if p.name not in folder_swap.HIDDEN)
+            check_target(folder, source, overwrite, protected)  # the folder may have changed while we worked
+            swap.commit()
     except OSError as exc:
-        shutil.rmtree(staging, ignore_errors=True)
         full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
         raise ExportError("the disk is full; nothing was written." if full else f"writing failed ({exc}).",
                           "Free some space or choose another disk." if full else "Check the folder's permissions.",
                           folder) from None
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return ExportResult(folder, files, program_format, diff, metadata.get("onnx"))
-
-
-def _move_into_place(staging: Path, folder: Path) -> None:
-    if folder.is_dir() and any(folder.iterdir()):
-        old = folder.with_name(f".{folder.name}.replaced")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(folder, old)
-        os.replace(staging, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        if folder.is_dir():
-            folder.rmdir()
-        os.replace(staging, folder)

@@ -15,6 +15,9 @@ class ExportDialog(QDialog):
         self.setObjectName("exportDialog")
         self.session, self.run_job, self.plots = session, run_job, plots
         self.result = None
+        from workbench.core.folder_swap import recover
+
+        recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
         self.folder = QLineEdit(str(Path(start_folder) / f"{session.loaded.path.stem}-classifier"))
         self.folder.setObjectName("exportFolder")
         browse = QPushButton("Browse…")
@@ -68,13 +71,16 @@ class ExportDialog(QDialog):
     def start(self, overwrite: bool = False):
         from workbench.core.errors import ExportError
         from workbench.core.export import check_target
+        from workbench.core.output_paths import OutputExistsError, inputs
         from workbench.core.pipeline import export_run
 
         folder = Path(self.folder.text()).expanduser()
+        recipe = self.session.run.recipe
+        protected = inputs(source=self.session.loaded.path, data=recipe.data.path, model_source=recipe.model_source)
         try:
-            check_target(folder, self.session.loaded.path, overwrite)
+            check_target(folder, self.session.loaded.path, overwrite, protected)
         except ExportError as exc:
-            if "already holds an export" in exc.problem and not overwrite:
+            if isinstance(exc, OutputExistsError) and not overwrite:
                 answer = QMessageBox.question(self, "Replace export?", f"{folder} already holds an export. "
                                               "Replace it with this one?")
                 if answer == QMessageBox.Yes:
@@ -94,9 +100,13 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         extra = ""
         if self.with_plots.isChecked() and self.plots:
+            from workbench.core.folder_swap import record_files
+
             from .plot_export import save_plots
 
-            extra = f" and {len(save_plots(self.plots, result.folder / 'plots'))} plot files in plots/"
+            written = save_plots(self.plots, result.folder / "plots")
+            record_files(result.folder, written)  # the tool wrote them, so a later export may replace them
+            extra = f" and {len(written)} plot files in plots/"
         onnx = ""
         if result.onnx:
             info = result.onnx

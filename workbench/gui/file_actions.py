@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.errors import WorkbenchError
 
 MAX_RECENT = 10
+# The window asks itself (and refuses the run's inputs) before replacing a file, so the file dialog does not.
+NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite
 
 
 class FileActions:
@@ -29,15 +31,49 @@ class FileActions:
             self.session.note_export(self.session.run, str(dialog.result.folder))
         return dialog
 
+    def _inputs(self, runs=()) -> dict:
+        """The files a save must never replace: the open checkpoint, the data, the model source, and the
+        sources and data of the runs in a comparison."""
+        from workbench.core.output_paths import inputs
+
+        recipe = self.session.recipe
+        loaded = self.session.loaded
+        protected = inputs(source=loaded.path if loaded is not None else None, data=recipe.data.path,
+                           model_source=recipe.model_source)
+        for run in runs:
+            data = ((run.get("recipe") or {}).get("data") or {}).get("path")
+            source = ((run.get("metrics") or {}).get("source") or {}).get("path")
+            protected |= inputs(source=source if isinstance(source, str) else None,
+                                data=data if isinstance(data, str) else None)
+        return protected
+
+    def _may_write(self, path: str, runs=()) -> bool:
+        """Refuse an input with a dialog; ask before replacing any other existing file."""
+        from workbench.core.output_paths import OutputExistsError, check_output_file
+
+        try:
+            check_output_file(path, self._inputs(runs), overwrite=False)
+        except OutputExistsError:
+            answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?",
+                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
+            return answer == QMessageBox.Yes
+        except WorkbenchError as exc:
+            self.show_error(exc)
+            return False
+        return True
+
     def save_report(self, path: str | None = None):
         from workbench.core.report import comparison_report, run_report
 
         comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Save HTML report",
-                                                  "comparison.html" if comparing else "report.html", "HTML (*.html)")
+                                                  "comparison.html" if comparing else "report.html", "HTML (*.html)",
+                                                  options=NO_CONFIRM)
             if not path:
                 return
+        if not self._may_write(path, self.compare_panel.selected() if comparing else ()):
+            return
         try:
             if comparing:
                 comparison_report(self.compare_panel.selected(), path)
@@ -52,9 +88,12 @@ class FileActions:
         from workbench.core.runs import save_session
 
         if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)")
+            path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)",
+                                                  options=NO_CONFIRM)
             if not path:
                 return False
+        if not self._may_write(path):
+            return False
         try:
             save_session(path, self.session.runs, self.session.recipe.to_dict())
         except WorkbenchError as exc:
@@ -86,8 +125,8 @@ class FileActions:
 
     def save_recipe(self):
         path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
-                                              "Recipe (*.json)")
-        if path:
+                                              "Recipe (*.json)", options=NO_CONFIRM)
+        if path and self._may_write(path):
             try:
                 self.session.recipe.save(path)
             except WorkbenchError as exc:
