@@ -441,3 +441,16 @@ def test_malformed_export_folders_are_typed_errors_for_compare(env, exported, ca
     meta_path.write_text("{oops" if changed is None else json.dumps(changed))
     _refused(main(["compare", str(exported), str(exported), "--report", str(env.root / "c.html")]), capsys,
              str(exported))
+
+
+def test_an_unchanged_demo_build_is_reused_without_training(tmp_path, monkeypatch):
+    from workbench.core import demo
+
+    first_ckpt, first_recipe = demo.build_diabetes(tmp_path / "demo", epochs=2)
+    stamp = first_ckpt.stat().st_mtime_ns
+    monkeypatch.setattr(demo, "_fit", lambda *a, **k: pytest.fail("an unchanged build is trained again"))
+    ckpt, recipe = demo.build_diabetes(tmp_path / "demo", epochs=2)
+    assert (ckpt, recipe) == (first_ckpt, first_recipe) and ckpt.stat().st_mtime_ns == stamp
+    (tmp_path / "demo" / "diabetes.csv").write_text("edited by the user\n")
+    with pytest.raises(Exception, match="diabetes.csv"):
+        demo.build_diabetes(tmp_path / "demo", epochs=2)  # a changed file is neither reused nor overwritten

@@ -286,6 +286,11 @@ def test_picking_a_run_changes_what_evaluate_shows(window, files, qtbot):
     assert window.session.run is baseline and shown == [baseline]
     window.session.rename(window.session.current, "no training")
     assert picker.currentText() == "no training"
+    from workbench.gui.export_dialog import ExportDialog
+
+    dialog = ExportDialog(window.session, window.run_job, {}, str(files["ckpt"].parent / "out"), window)
+    assert "no training" in dialog.run_label.text()  # the Export dialog writes, and names, the picked run
+    dialog.deleteLater()
     window.runs_bar.remove_button.click()
     assert window.session.run is None and picker.count() == 1 and trained in [e.run for e in window.session.entries]
 

@@ -61,9 +61,33 @@ def claim(folder: Path, names) -> None:
                           "Choose a new or empty folder for the demo; nothing was changed.", folder)
 
 
-def record(folder: Path, names) -> None:
+def record(folder: Path, names, build: dict | None = None) -> None:
     listed = _written(folder) | {n: sha256_of(folder / n) for n in names}
-    write_text_atomic(folder / MARKER, json.dumps({"tool": "conversion-workbench", "files": listed}, indent=1))
+    content = {"tool": "conversion-workbench", "files": listed}
+    if build is not None:
+        content["build"] = build
+    write_text_atomic(folder / MARKER, json.dumps(content, indent=1))
+
+
+def _build_key(kind: str, seed: int, epochs: int) -> dict:
+    """What a demo build depends on: the same key means the same files, so an earlier build can be reused."""
+    import hashlib
+
+    code = hashlib.sha256(Path(__file__).read_bytes() + Path(demo_models.__file__).read_bytes()).hexdigest()
+    return {"demo": kind, "seed": seed, "epochs": epochs, "code": code, "torch": torch.__version__}
+
+
+def _reusable(folder: Path, names, build: dict) -> bool:
+    """An earlier demo build of the same key whose files are all there, unchanged (the window opens it at once
+    instead of training the regressor again)."""
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    listed = marker.get("files", {}) if isinstance(marker, dict) else {}
+    return marker.get("build") == build and all(
+        (folder / n).is_file() and not (folder / n).is_symlink() and listed.get(n) == sha256_of(folder / n)
+        for n in names)
 
 
 def save_recipe(folder: Path, recipe: Recipe) -> Path:
@@ -91,6 +115,9 @@ def build_diabetes(folder: Path, seed: int = 0, epochs: int = 150) -> tuple[Path
     from sklearn.datasets import load_diabetes
 
     folder = Path(folder)
+    build = _build_key("diabetes", seed, epochs)
+    if _reusable(folder, FILES["diabetes"][:3], build):
+        return folder / "diabetes_regressor.pt", _diabetes_recipe(folder, seed)
     claim(folder, FILES["diabetes"])
     folder.mkdir(parents=True, exist_ok=True)
     bunch = load_diabetes()
@@ -108,14 +135,18 @@ def build_diabetes(folder: Path, seed: int = 0, epochs: int = 150) -> tuple[Path
     writer.writerow(list(bunch.feature_names) + ["progression"])
     writer.writerows([*map(float, row), float(t)] for row, t in zip(X, bunch.target))
     write_text_atomic(folder / "diabetes.csv", text.getvalue())
+    _copy_models(folder)
+    record(folder, FILES["diabetes"][:3], build)
+    return ckpt, _diabetes_recipe(folder, seed)
+
+
+def _diabetes_recipe(folder: Path, seed: int) -> Recipe:
     # 442 rows: a quarter for testing keeps the reported accuracy from swinging with a handful of samples.
-    recipe = Recipe(data=DataRecipe(path=str(folder / "diabetes.csv"), label="progression", label_mode="threshold",
-                                    splits=(0.5, 0.15, 0.1, 0.25)),
-                    head=HeadRecipe(task="binary", dropout=0.3, freeze="body"),
-                    train=TrainRecipe(epochs=60, lr=1e-2, weight_decay=1e-2, batch_size=32, patience=10),
-                    calibration="temperature", seed=seed, model_source=f"{_copy_models(folder)}:DiabetesMLP")
-    record(folder, FILES["diabetes"][:3])
-    return ckpt, recipe
+    return Recipe(data=DataRecipe(path=str(folder / "diabetes.csv"), label="progression", label_mode="threshold",
+                                  splits=(0.5, 0.15, 0.1, 0.25)),
+                  head=HeadRecipe(task="binary", dropout=0.3, freeze="body"),
+                  train=TrainRecipe(epochs=60, lr=1e-2, weight_decay=1e-2, batch_size=32, patience=10),
+                  calibration="temperature", seed=seed, model_source=f"{folder / 'models.py'}:DiabetesMLP")
 
 
 def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, Recipe]:

@@ -51,7 +51,12 @@ class ExportDialog(QDialog):
         self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
         self.export_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
+        entry = session.entry_of(session.run)
+        self.run_label = QLabel(f"Run: <b>{entry.name if entry else 'the current run'}</b> (pick another in the "
+                                "Run list above the tabs)")
+        self.run_label.setObjectName("exportRun")
         layout = QVBoxLayout(self)
+        layout.addWidget(self.run_label)
         layout.addWidget(QLabel("Folder:"))
         layout.addLayout(row)
         layout.addWidget(self.with_plots)
