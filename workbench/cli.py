@@ -85,8 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")
-    e.add_argument("--data", required=True)
-    e.add_argument("--label", default="target")
+    e.add_argument("--data", required=True, help="a table, .npz, image folder or sklearn:<name>")
+    e.add_argument("--label", help="the label column (default: the export's)")
+    e.add_argument("--features", help="comma-separated feature columns (default: the export's)")
+    e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the first)")
     e.add_argument("--json", action="store_true")
 
     m = sub.add_parser("compare", help="compare exported runs side by side on their test split")
@@ -271,6 +273,7 @@ def _summary(metrics: dict) -> str:
              + (f"   ROC AUC {t['roc_auc']:.3f}" if "roc_auc" in t else ""),
              f"calibration ({metrics['calibration']}): ECE {t['ece_before']:.3f} -> {t['ece']:.3f}   "
              f"Brier {t['brier_before']:.3f} -> {t['brier']:.3f}"]
+    lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -300,7 +303,7 @@ def cmd_evaluate(args) -> int:
     import numpy as np
     import torch
 
-    from workbench.core.data import load_table, make_labels
+    from workbench.core.data import labels_for_classes, load_table
     from workbench.core.errors import DataError
     from workbench.core.export import load_program
     from workbench.core.metrics import evaluate
@@ -311,11 +314,15 @@ def cmd_evaluate(args) -> int:
     except (OSError, ValueError) as exc:
         raise DataError(f"not an export folder ({exc}).", "Give a folder written by `workbench convert`.",
                         folder) from None
-    table = load_table(args.data, args.label, tuple(meta["recipe"]["data"]["features"]),
-                       tuple(meta["input_shape"]))
     d = meta["recipe"]["data"]
-    threshold = meta["metrics"]["labels"].get("threshold", d["threshold"])
-    y, classes, _ = make_labels(table, d["label_mode"], meta["task"], threshold, d["bins"])
+    features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features else \
+        tuple(meta.get("feature_names") or d.get("features", ()))
+    missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
+    shape = tuple(meta["input_shape"])
+    table = load_table(args.data, args.label or d.get("label", "target"), features,
+                       shape if len(shape) == 3 else None, missing, args.sheet, shape)
+    y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
+                                                    **meta["metrics"].get("labels", {})})
     with torch.no_grad():
         probs = load_program(folder / meta["program"])(torch.as_tensor(table.X)).numpy()
     result = evaluate(probs, y, meta["classes"])

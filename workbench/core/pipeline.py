@@ -211,6 +211,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
         "input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the program",
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
+        "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }
