@@ -155,8 +155,11 @@ def check_width(model_shape, features: list[str], summary: ColumnSummary | None,
     numeric = summary.numeric_names(label) if summary else []
     shown = ", ".join(numeric[:40]) + (f", … ({len(numeric)} in all)" if len(numeric) > 40 else "")
     chosen = ", ".join(features[:12]) + (", …" if len(features) > 12 else "")
+    odd = [f"'{n}' ({summary.notes[n].split(';')[0]})" for n in (summary.names if summary else [])
+           if summary.notes.get(n, "").startswith("not numeric")][:3]
     raise WidthMismatchError(
-        f"the model takes {expected} inputs but {len(features)} feature column(s) are chosen ({chosen}).",
+        f"the model takes {expected} inputs but {len(features)} feature column(s) are chosen ({chosen})."
+        + (f" Left out: {', '.join(odd)}." if odd else ""),
         f"Choose {expected} with --features from the numeric columns: {shown}." if numeric else
         f"Give data with {expected} numeric feature columns.", path, expected, len(features), numeric)
 
