@@ -46,7 +46,7 @@ def test_text_and_id_columns_are_set_aside_not_errors(tmp_path):
                      "price": "numeric"}
     assert "left out" in summary.notes["site"] and "left out" in summary.notes["customer_id"]
     table = load_table(str(path), "kind")
-    assert table.feature_names == ["f0", "f1", "f2", "f3", "version", "price"]
+    assert table.feature_names == ["f0", "f1", "f2", "f3", "price"]  # not the constant either
     table = load_table(str(path), "kind", ("f0", "f1", "f2", "f3"))
     y, classes, _ = make_labels(table, "column", "multiclass", classes=("low", "medium", "high"))
     assert classes == ["low", "medium", "high"]
@@ -101,7 +101,7 @@ def test_parquet_feather_and_excel(tmp_path, fmt):
         load_table(str(path), "kind", sheet="Data")
     assert err.value.counts == {"f1": 1} and "--missing drop" in str(err.value)
     table = load_table(str(path), "kind", missing="drop", sheet="Data")
-    assert table.X.shape == (49, 6) and "1 row(s) with missing feature values were dropped" in table.notes[-1]
+    assert table.X.shape == (49, 5) and "1 row(s) with missing feature values were dropped" in table.notes[-1]
     y, classes, _ = make_labels(table, "column", "multiclass")
     assert sorted(classes) == ["high", "low", "medium"]
 
@@ -197,7 +197,7 @@ def test_width_mismatch_names_the_numeric_columns(tmp_path):
     _frame(30).to_csv(path, index=False)
     with pytest.raises(WidthMismatchError) as err:
         load_table(str(path), "kind", model_shape=(4,))
-    assert "takes 4 inputs but 6" in str(err.value) and "--features" in err.value.fix
+    assert "takes 4 inputs but 5" in str(err.value) and "--features" in err.value.fix
     assert err.value.numeric == ["customer_id", "f0", "f1", "f2", "f3", "version", "price"]
 
 

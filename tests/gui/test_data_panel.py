@@ -54,7 +54,7 @@ def test_text_columns_reach_train_without_a_flag(window, files, people, qtbot, d
     assert not model.flags(model.index(_row(panel, "site"), 0)) & Qt.ItemIsUserCheckable
     assert "left out" in model.data(model.index(_row(panel, "site"), 3))
     # score and extra are numeric too: 6 ticked against the model's 4 inputs, said before anything runs
-    assert "the model takes 4 inputs; 6 are ticked" in panel.width_note.text()
+    assert panel.width_note.text() == "6 feature(s) ticked · the model takes 4 inputs"
     assert "takes 4 inputs; 6 are ticked" in panel.problem.text() and "--" not in panel.problem.text()
     assert not window.form.train_button.isEnabled()
     _tick(panel, "score", False)

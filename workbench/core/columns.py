@@ -75,8 +75,8 @@ class ColumnSummary:
                 and n != label]
 
     def default_features(self, label: str) -> list[str]:
-        """Numeric columns except the label (and ID-like ones); constant columns stay (a model may expect them)."""
-        return [n for n, k in zip(self.names, self.kinds) if k in ("numeric", "constant") and n != label]
+        """Numeric columns except the label, ID-like and constant ones (which can still be ticked)."""
+        return [n for n, k in zip(self.names, self.kinds) if k == "numeric" and n != label]
 
     def default_label(self, current: str = "") -> str:
         """The current label when the table has it, else a column named like a label, else the last one that
@@ -106,7 +106,7 @@ def summarize(raw: RawTable) -> ColumnSummary:
             if not len(present):
                 kind, notes[name] = "empty", "every cell is empty: left out"
             elif present.min() == present.max():
-                kind, notes[name] = "constant", f"constant ({present[0]:g}): carries no information"
+                kind, notes[name] = "constant", f"constant ({present[0]:g}): no information, left out"
             elif _id_like_numbers(name, present, raw.rows):
                 kind, notes[name] = "ID-like", "looks like a row number or ID (every value differs): left out"
             else:

@@ -341,7 +341,7 @@ class DataPanel(QWidget):
         text = f"{count} feature(s) ticked"
         if shape and len(shape) == 1:
             match = shape[0] == count
-            text += f" · the model takes {shape[0]} inputs" + ("" if match else f"; {count} are ticked")
+            text += f" · the model takes {shape[0]} inputs"
             self.width_note.setStyleSheet("" if match else "color: #b00020")
         else:
             self.width_note.setStyleSheet("")
