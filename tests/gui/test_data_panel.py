@@ -107,3 +107,23 @@ def test_class_order_is_set_in_the_counts_table(window, files, people, qtbot):
     qtbot.mouseClick(panel.down, Qt.LeftButton)
     assert s.recipe.data.classes == ("yes", "no") and s.data.classes == ["yes", "no"]
     assert [panel.preview.item(r, 0).text() for r in range(2)] == ["yes", "no"]
+
+
+def test_a_table_with_many_columns_opens_promptly(window, qtbot, tmp_path):
+    import time
+
+    rng = np.random.default_rng(0)
+    width, rows = 50_000, 25
+    path = tmp_path / "wide.csv"
+    header = ",".join([f"g{i}" for i in range(width)] + ["target"])
+    body = "\n".join(",".join(f"{v:.3f}" for v in rng.normal(size=width)) + f",{r % 2}" for r in range(rows))
+    path.write_text(header + "\n" + body + "\n")
+    start = time.perf_counter()
+    window.load_data(str(path))
+    qtbot.waitUntil(lambda: window.session.table is not None, timeout=60000)
+    assert time.perf_counter() - start < 30
+    panel = window.data_panel
+    assert panel.columns_model.rowCount() == width + 1 and window.session.table.X.shape == (rows, width)
+    assert panel.label.count() == width + 1 and window.session.recipe.data.label == "target"
+    _tick(panel, "g7", False)
+    assert len(window.session.recipe.data.features) == width - 1

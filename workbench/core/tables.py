@@ -48,6 +48,7 @@ class RawTable:
     kinds: dict[str, str] = field(default_factory=dict)  # non-default kinds read from the file ("date/time")
     sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheet names
     format: str = ""  # "CSV (';', decimal ',')", "Parquet", ...
+    block: tuple | None = None  # a wide file's (matrix, names, numeric mask), for column statistics in one pass
 
 
 def is_table_path(path: str) -> bool:
@@ -271,7 +272,7 @@ def _read_wide_csv(path: Path, dialect: _Dialect, names: list[str]) -> RawTable:
     width = len(names)
     rows: list[np.ndarray] = []
     is_text = np.zeros(width, dtype=bool)
-    missing_tokens = np.array(MISSING_TOKENS, dtype=object)
+    missing_tokens = set(MISSING_TOKENS)
     with open(path, newline="", encoding="utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding) as fh:
         reader = csv.reader(fh, delimiter=dialect.delimiter)
         next(reader)
@@ -281,11 +282,15 @@ def _read_wide_csv(path: Path, dialect: _Dialect, names: list[str]) -> RawTable:
             if len(cells) != width:
                 raise DataError(f"row {number} has {len(cells)} cells but the header has {width}.",
                                 "Fix that row (a missing or extra delimiter, or an unclosed quote).", path)
-            strings = pd.Series(cells, dtype=object).str.strip()
-            if dialect.decimal == ",":
-                strings = strings.str.replace(",", ".", regex=False)
-            values = pd.to_numeric(strings, errors="coerce").to_numpy(dtype=np.float64)
-            is_text |= np.isnan(values) & ~np.isin(strings.to_numpy(), missing_tokens)
+            try:  # numpy parses a row of plain numbers in one C loop
+                values = np.array(cells, dtype=np.float64)
+            except ValueError:  # empty cells, words, decimal commas: cell by cell, vectorised by pandas
+                strings = pd.Series(cells, dtype=object)
+                if dialect.decimal == ",":
+                    strings = strings.str.replace(",", ".", regex=False)
+                values = pd.to_numeric(strings.str.strip(), errors="coerce").to_numpy(dtype=np.float64)
+                nan = np.flatnonzero(np.isnan(values))
+                is_text[nan[[cells[j].strip() not in missing_tokens for j in nan]]] = True
             rows.append(values)
     matrix = np.vstack(rows) if rows else np.empty((0, width))
     numeric = {name: matrix[:, j] for j, name in enumerate(names) if not is_text[j]}
@@ -303,6 +308,7 @@ def _read_wide_csv(path: Path, dialect: _Dialect, names: list[str]) -> RawTable:
                         cells_of[k].append(None if cell in MISSING_TOKENS else cell)
         text = {names[j]: np.array(cells_of[k], dtype=object) for k, j in enumerate(index)}
     table = RawTable(str(path), names, numeric, text, len(rows), first_row=2)
+    table.block = (matrix, names, ~is_text)
     _note_mostly_numeric(table)
     return table
 

@@ -50,6 +50,10 @@ class DataPanel(QWidget):
         self.label = QComboBox()
         self.label.setObjectName("labelColumn")
         self.label.setMaxVisibleItems(20)
+        # A wide table has a label choice per column: never measure every item to size the box or its popup.
+        self.label.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.label.setMinimumContentsLength(24)
+        self.label.view().setUniformItemSizes(True)
         self.label.currentTextChanged.connect(self._on_label_column)
         self.sheet = QComboBox()
         self.sheet.setObjectName("sheet")
