@@ -95,9 +95,9 @@ def main() -> int:
                 baselines = {"pandas.read_excel": pandas_excel}
             X, _ = workbench(path)
             assert X.shape == (rows, cols) and np.allclose(X[:5], frame.iloc[:5, :cols].to_numpy(), atol=1e-6)
-            times = {"workbench": median([timed(lambda: workbench(path)) for _ in range(args.repeats)])}
+            times = {"workbench": median([timed(lambda p=path: workbench(p)) for _ in range(args.repeats)])}
             for label, fn in baselines.items():
-                times[label] = median([timed(lambda fn=fn: fn(path)) for _ in range(args.repeats)])
+                times[label] = median([timed(lambda fn=fn, p=path: fn(p)) for _ in range(args.repeats)])
             for label, seconds in times.items():
                 figures[f"{name} {label} seconds"] = seconds
             fastest = min(v for k, v in times.items() if k != "workbench")

@@ -48,7 +48,7 @@ def test_text_and_id_columns_are_set_aside_not_errors(tmp_path):
     table = load_table(str(path), "kind")
     assert table.feature_names == ["f0", "f1", "f2", "f3", "price"]  # not the constant either
     table = load_table(str(path), "kind", ("f0", "f1", "f2", "f3"))
-    y, classes, _ = make_labels(table, "column", "multiclass", classes=("low", "medium", "high"))
+    _y, classes, _ = make_labels(table, "column", "multiclass", classes=("low", "medium", "high"))
     assert classes == ["low", "medium", "high"]
     assert table.X.shape == (120, 4) and table.X.dtype == np.float32
     assert np.allclose(table.X[:, 0], _frame()["f0"].to_numpy(), atol=1e-6)
@@ -102,7 +102,7 @@ def test_parquet_feather_and_excel(tmp_path, fmt):
     assert err.value.counts == {"f1": 1} and "--missing drop" in str(err.value)
     table = load_table(str(path), "kind", missing="drop", sheet="Data")
     assert table.X.shape == (49, 5) and "1 row(s) with missing feature values were dropped" in table.notes[-1]
-    y, classes, _ = make_labels(table, "column", "multiclass")
+    _y, classes, _ = make_labels(table, "column", "multiclass")
     assert sorted(classes) == ["high", "low", "medium"]
 
 
@@ -203,7 +203,7 @@ def test_width_mismatch_names_the_numeric_columns(tmp_path):
 
 def test_not_utf8_keeps_a_clear_message(tmp_path):
     path = tmp_path / "latin1.csv"
-    path.write_bytes("f0,target\n".encode() + "".join(f"{i},café\n" for i in range(10)).encode("latin-1"))
+    path.write_bytes(b"f0,target\n" + "".join(f"{i},café\n" for i in range(10)).encode("latin-1"))
     with pytest.raises(DataError, match="UTF-8") as err:
         load_table(str(path))
     assert err.value.fix == "Save it as UTF-8 CSV."

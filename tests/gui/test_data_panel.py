@@ -80,7 +80,7 @@ def test_changing_the_label_keeps_the_ticks(window, files, people, qtbot):
 
 
 def test_missing_values_are_chosen_beside_the_message(window, files, people, qtbot, tmp_path):
-    path, frame = people
+    _path, frame = people
     frame.loc[[3, 8], "f2"] = np.nan
     holes = tmp_path / "holes.csv"
     frame.drop(columns=["score", "extra"]).to_csv(holes, index=False)

@@ -230,12 +230,14 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
     dropped_labels = int((~has_label).sum())
     if dropped_labels:
         notes.append(f"{dropped_labels} row(s) with no label were dropped.")
-    # Filled one contiguous row per feature, then transposed in one pass: 4x faster than strided column writes.
-    by_feature = np.empty((len(features), raw.rows), dtype=np.float32)
-    for j, name in enumerate(features):
-        by_feature[j] = raw.numeric[name]
-    X = np.ascontiguousarray(by_feature.T)
-    del by_feature
+    if raw.block is not None:  # a wide file: one fancy-index of its matrix, not a million small copies
+        X = raw.block[0][:, [summary.index[f] for f in features]].astype(np.float32)
+    else:  # one contiguous row per feature, then transposed in one pass: 4x faster than strided column writes
+        by_feature = np.empty((len(features), raw.rows), dtype=np.float32)
+        for j, name in enumerate(features):
+            by_feature[j] = raw.numeric[name]
+        X = np.ascontiguousarray(by_feature.T)
+        del by_feature
     if dropped_labels:
         X, target = X[keep], target[keep]
     rows = np.flatnonzero(keep) + raw.first_row
