@@ -57,6 +57,7 @@ def test_text_columns_reach_train_without_a_flag(window, files, people, qtbot, d
     assert panel.width_note.text() == "6 feature(s) ticked · the model takes 4 inputs"
     assert "takes 4 inputs; 6 are ticked" in panel.problem.text() and "--" not in panel.problem.text()
     assert not window.form.train_button.isEnabled()
+    assert "Data tab: The model takes 4 inputs" in window.form.reason.text()
     _tick(panel, "score", False)
     _tick(panel, "extra", False)
     qtbot.waitUntil(lambda: s.data is not None, timeout=5000)

@@ -100,6 +100,7 @@ class Session(QObject):
 
     def set_table(self, table) -> None:
         self.table = table
+        self.data_problem = ""
         self.table_changed.emit(table)
         self.relabel()
 

@@ -244,7 +244,9 @@ class TrainingForm(QWidget):
             found.append("open a regression checkpoint first")
         found += [f"{field}: {reason}" for field, reason in rc.problems(session.recipe)]
         if session.table is None:
-            found.append("choose labelled data first (Data tab)")
+            problem = session.data_problem if getattr(session, "raw", None) is not None else ""
+            found.append(f"the data needs a choice on the Data tab: {problem}" if problem else
+                         "choose labelled data first (Data tab)")
         elif session.data is None:
             found.append(f"the labels cannot be made: {session.data_problem}")
         return found
