@@ -293,3 +293,14 @@ def test_sixteen_bit_greyscale_images_keep_their_range(tmp_path):
                                                                                                   abs=1e-3)
     rgb = load_table(str(tmp_path / "imgs"), input_shape=(3, 4, 4))
     assert rgb.X.max() < 0.95 and rgb.X.min() > 0.05
+
+
+def test_quoted_cells_spanning_lines_and_ragged_rows(tmp_path):
+    path = tmp_path / "notes.csv"
+    path.write_text('f,comment,target\n1.5,"two\nlines",0\n2.5,plain,1\n3.5,"a, b",0\n')
+    raw = read_table(path)
+    assert raw.rows == 3 and raw.text["comment"].tolist() == ["two\nlines", "plain", "a, b"]
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("f,g,target\n1,2,0\n3,1\n4,5,1\n")
+    with pytest.raises(DataError, match="has 2 cells but the header has 3"):
+        read_table(ragged)

@@ -218,7 +218,7 @@ def _read_csv(path: Path) -> RawTable:
     return table
 
 
-def _arrow_csv(path: Path, dialect: _Dialect, names: list[str]):
+def _arrow_csv(path: Path, dialect: _Dialect, names: list[str], quoted_newlines: bool = False):
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
@@ -230,7 +230,8 @@ def _arrow_csv(path: Path, dialect: _Dialect, names: list[str]):
 
     block = max(1 << 20, 4 * dialect.longest_line)  # a block must hold whole lines
     read = pcsv.ReadOptions(column_names=names, skip_rows=1, encoding=dialect.encoding, block_size=block)
-    parse = pcsv.ParseOptions(delimiter=dialect.delimiter, invalid_row_handler=on_bad_row)
+    parse = pcsv.ParseOptions(delimiter=dialect.delimiter, invalid_row_handler=on_bad_row,
+                              newlines_in_values=quoted_newlines)
     convert = pcsv.ConvertOptions(decimal_point=dialect.decimal, strings_can_be_null=True)
     try:
         table = pcsv.read_csv(path, read, parse, convert)
@@ -242,6 +243,9 @@ def _arrow_csv(path: Path, dialect: _Dialect, names: list[str]):
         bad.clear()
         convert = pcsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True)
         table = _numbers_where_possible(pcsv.read_csv(path, read, parse, convert), dialect.decimal)
+    if bad and not quoted_newlines and '"' in "".join(row.text for row in bad[:20]):
+        # A quoted cell spanning lines (Excel writes those): parse again allowing it (slower, so not by default).
+        return _arrow_csv(path, dialect, names, quoted_newlines=True)
     if bad:
         row = bad[0]
         where = f"row {row.number + 1}" if row.number is not None else f"the row '{row.text[:60]}'"
