@@ -47,6 +47,9 @@ def test_text_and_id_columns_are_set_aside_not_errors(tmp_path):
     assert "left out" in summary.notes["site"] and "left out" in summary.notes["customer_id"]
     table = load_table(str(path), "kind")
     assert table.feature_names == ["f0", "f1", "f2", "f3", "price"]  # not the constant either
+    # A constant column is left out unless the model's width says it belongs (only counting it fits).
+    assert load_table(str(path), "kind", model_shape=(6,)).feature_names == ["f0", "f1", "f2", "f3", "version",
+                                                                          "price"]
     table = load_table(str(path), "kind", ("f0", "f1", "f2", "f3"))
     _y, classes, _ = make_labels(table, "column", "multiclass", classes=("low", "medium", "high"))
     assert classes == ["low", "medium", "high"]

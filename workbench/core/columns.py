@@ -74,9 +74,16 @@ class ColumnSummary:
         return [n for n, k, num in zip(self.names, self.kinds, self.is_number) if num and k != "empty"
                 and n != label]
 
-    def default_features(self, label: str) -> list[str]:
-        """Numeric columns except the label, ID-like and constant ones (which can still be ticked)."""
-        return [n for n, k in zip(self.names, self.kinds) if k == "numeric" and n != label]
+    def default_features(self, label: str, width: int | None = None) -> list[str]:
+        """Numeric columns except the label, ID-like and constant ones (which can still be ticked). When the
+        model takes `width` inputs and only counting the constant columns too gives that width, they are in."""
+        plain = [n for n, k in zip(self.names, self.kinds) if k == "numeric" and n != label]
+        if width is not None and len(plain) != width:
+            with_constants = [n for n, k in zip(self.names, self.kinds) if k in ("numeric", "constant")
+                              and n != label]
+            if len(with_constants) == width:
+                return with_constants
+        return plain
 
     def default_label(self, current: str = "") -> str:
         """The current label when the table has it, else a column named like a label, else the last one that
@@ -201,7 +208,8 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
     path = raw.source
     if label not in summary.index:
         raise DataError(f"there is no label column '{label}'.", f"Columns: {_listing(summary.names)}.", path)
-    features = list(features) or summary.default_features(label)
+    width = int(model_shape[0]) if model_shape and len(model_shape) == 1 else None
+    features = list(features) or summary.default_features(label, width)
     unknown = [f for f in features if f not in summary.index]
     if unknown:
         raise DataError(f"feature column(s) {', '.join(unknown[:10])} are not in the table.",

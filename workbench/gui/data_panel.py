@@ -186,8 +186,8 @@ class DataPanel(QWidget):
         session.table_changed.connect(self._on_table_changed)
         session.data_changed.connect(self._on_data_changed)
         session.data_error.connect(self._on_data_error)
-        session.model_changed.connect(lambda _m: self._show_width())
-        session.inspection_changed.connect(lambda _i: self._show_width())
+        session.model_changed.connect(self._on_model_changed)
+        session.inspection_changed.connect(self._on_model_changed)
         self._show_sheet([])
         self._on_recipe_changed(session.recipe)
 
@@ -217,7 +217,11 @@ class DataPanel(QWidget):
         label = s.recipe.data.label if label is None else label
         if s.recipe.data.features:
             return [f for f in s.recipe.data.features if f != label]
-        return s.columns.default_features(label) if s.columns is not None else []
+        return s.columns.default_features(label, self._width()) if s.columns is not None else []
+
+    def _width(self) -> int | None:
+        shape = self.session.model_shape()
+        return int(shape[0]) if shape and len(shape) == 1 else None
 
     def _on_label_column(self, name):
         s = self.session
@@ -231,7 +235,7 @@ class DataPanel(QWidget):
         s = self.session
         if self._updating or s.columns is None:
             return
-        defaults = s.columns.default_features(s.recipe.data.label)
+        defaults = s.columns.default_features(s.recipe.data.label, self._width())
         s.update(**{"data.features": () if ticked == defaults else tuple(ticked)})
 
     def _on_sheet(self, index):
@@ -332,6 +336,12 @@ class DataPanel(QWidget):
             self._updating = True
             self.threshold.setValue(float(np.median(table.target)))
             self._updating = False
+        self._show_width()
+
+    def _on_model_changed(self, *_):
+        """The default ticks and the width note follow the model's input width."""
+        if self.session.columns is not None:
+            self.columns_model.set_ticked(self._ticked(), self.session.recipe.data.label)
         self._show_width()
 
     def _show_width(self):
