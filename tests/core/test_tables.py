@@ -307,3 +307,13 @@ def test_quoted_cells_spanning_lines_and_ragged_rows(tmp_path):
     ragged.write_text("f,g,target\n1,2,0\n3,1\n4,5,1\n")
     with pytest.raises(DataError, match="has 2 cells but the header has 3"):
         read_table(ragged)
+
+
+def test_convert_warns_about_a_tiny_test_split(tmp_path, tutorial_ckpt, models_py, table_csv, capsys):
+    code = cli.main(["convert", str(tutorial_ckpt), "--model-source", f"{models_py}:TinyRegressor", "--data",
+                     str(table_csv), "--task", "binary", "--threshold", "median", "--splits", "0.9,0.05,0.04,0.01",
+                     "--epochs", "1", "--out", str(tmp_path / "out"), "--quiet"])
+    assert code == 0
+    assert "warning: the test split has only 2 rows" in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert any("test split has only 2 rows" in w for w in metrics["warnings"])
