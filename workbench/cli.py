@@ -86,8 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")
-    e.add_argument("--data", required=True)
-    e.add_argument("--label", default="target")
+    e.add_argument("--data", required=True, help="a table, .npz, image folder or sklearn:<name>")
+    e.add_argument("--label", help="the label column (default: the export's)")
+    e.add_argument("--features", help="comma-separated feature columns (default: the export's)")
+    e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the first)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--trust", action="store_true", help="trust this export's program (by hash): only for exports you know")
 
@@ -294,6 +296,7 @@ def _summary(metrics: dict) -> str:
              + (f"   ROC AUC {t['roc_auc']:.3f}" if "roc_auc" in t else ""),
              f"calibration ({metrics['calibration']}): ECE {t['ece_before']:.3f} -> {t['ece']:.3f}   "
              f"Brier {t['brier_before']:.3f} -> {t['brier']:.3f}"]
+    lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
     return "\n".join(lines)
 
 
@@ -364,17 +367,21 @@ EXPORT_FILES = ("metadata.json", "metrics.json", "recipe.json", "model.pt2", "mo
 def cmd_evaluate(args) -> int:
     import numpy as np
 
-    from workbench.core.data import load_table, make_labels
+    from workbench.core.data import labels_for_classes, load_table
     from workbench.core.export_read import probabilities, read_metadata
     from workbench.core.metrics import evaluate
 
     folder = Path(args.export_dir)
     meta = read_metadata(folder)
-    table = load_table(args.data, args.label, tuple(meta["recipe"]["data"]["features"]),
-                       tuple(meta["input_shape"]))
     d = meta["recipe"]["data"]
-    threshold = meta["metrics"]["labels"].get("threshold", d["threshold"])
-    y, classes, _ = make_labels(table, d["label_mode"], meta["task"], threshold, d["bins"])
+    features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features else \
+        tuple(meta.get("feature_names") or d.get("features", ()))
+    missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
+    shape = tuple(meta["input_shape"])
+    table = load_table(args.data, args.label or d.get("label", "target"), features,
+                       shape if len(shape) == 3 else None, missing, args.sheet, shape)
+    y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
+                                                    **meta["metrics"].get("labels", {})})
     probs = probabilities(folder, meta, table.X, args.trust)
     result = evaluate(probs, y, meta["classes"])
     if args.json:

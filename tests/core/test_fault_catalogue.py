@@ -118,14 +118,20 @@ CASES = {
                                                  E.ModelError, "probe forward pass"),
     # --- tables
     "missing data file": lambda e: (e.convert(data=e.root / "nowhere.csv"), E.DataError, "no such data file"),
-    "unsupported data format": lambda e: (e.convert(data=e.write("data.xlsx", b"PK")), E.DataError,
+    "unsupported data format": lambda e: (e.convert(data=e.write("data.sav", b"$FL2")), E.DataError,
                                           "not supported"),
+    "broken workbook": lambda e: (e.convert(data=e.write("data.xlsx", b"PK")), E.DataError, "cannot be read"),
+    "broken Parquet file": lambda e: (e.convert(data=e.write("data.parquet", b"PAR1 nope")), E.DataError,
+                                      "cannot be read"),
+    "CSV that is not UTF-8": lambda e: (e.convert(data=e.write("latin.csv", "f0,f1,f2,f3,target\n".encode()
+                                                                + b"1,2,3,4,caf\xe9\n" * 30)),
+                                        E.DataError, "UTF-8"),
     "empty CSV": lambda e: (e.convert(data=e.write("empty.csv", "")), E.DataError, "empty"),
     "header-only CSV": lambda e: (e.convert(data=_table(e, [])), E.DataError, "no rows"),
     "NaN feature": lambda e: (e.convert(data=_table(e, _good_rows()[:-1] + ["nan,1,2,3,4"])), E.DataError,
-                              "NaN or infinite"),
+                              "--missing drop"),
     "infinite feature": lambda e: (e.convert(data=_table(e, _good_rows()[:-1] + ["1,inf,2,3,4"])), E.DataError,
-                                   "NaN or infinite"),
+                                   "infinite"),
     "non-numeric feature": lambda e: (e.convert(data=_table(e, _good_rows()[:-1] + ["1,abc,2,3,4"])),
                                       E.DataError, "not numeric"),
     "ragged row": lambda e: (e.convert(data=_table(e, _good_rows()[:-1] + ["1,2,3"])), E.DataError, "cells"),
@@ -136,7 +142,7 @@ CASES = {
     "label with one class": lambda e: (e.convert(e.ckpt, e.csv, "--threshold", "1e9"), E.DataError,
                                        "only one class"),
     "column count does not match the model": lambda e: (e.convert(e.ckpt, e.csv, "--features", "f0,f1,f2"),
-                                                        E.DataError, "model takes (4,)"),
+                                                        E.DataError, "model takes 4 inputs"),
     "class too small for the splits": lambda e: (
         ["convert", e.ckpt, *e.source, "--data", _table(e, _good_rows()[:37] + ["0,0,0,0,b"] * 3 + [
             r.rsplit(",", 1)[0] + ",a" for r in _good_rows()[:37]][37:]), "--task", "multiclass",

@@ -1,9 +1,11 @@
-"""Labelled data: read a table, an .npz, an image folder or a bundled scikit-learn set; derive labels."""
+"""Labelled data: read a table, an .npz, an image folder or a bundled scikit-learn set; derive labels; split.
+
+Tables are read by `tables` (pyarrow) and their columns sorted into features and the rest by `columns`.
+"""
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +20,21 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 class Table:
     """Inputs and the raw label column, before labels are derived."""
 
-    X: np.ndarray  # float32, (N, *input_shape)
+    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed
     target: np.ndarray  # float64 or str, (N,)
     feature_names: list[str]
     source: str
     target_names: list[str] | None = None  # names for integer class codes (sklearn sets, image folders)
+    notes: list[str] = field(default_factory=list)  # rows dropped, values imputed, columns renamed
+    columns: object = None  # columns.ColumnSummary of a table file: every column's kind and missing cells
+    rows: np.ndarray | None = None  # each sample's row number in the file, for messages
 
 
 def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
-               input_shape: tuple[int, ...] | None = None) -> Table:
+               input_shape: tuple[int, ...] | None = None, missing: str = "error", sheet: str = "",
+               model_shape: tuple[int, ...] | None = None) -> Table:
+    """Read labelled data. A table's features are `features`, or its numeric columns but the label; with
+    `model_shape` a table whose chosen columns do not match the model is refused before anything runs."""
     if path.startswith("sklearn:"):
         return _sklearn(path[8:])
     p = Path(path)
@@ -38,10 +46,19 @@ def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
         raise DataError("no such data file or folder.", "Check the path.", p)
     if p.suffix.lower() == ".npz":
         return _npz(p)
-    if p.suffix.lower() in (".csv", ".tsv", ".txt"):
-        return _csv(p, label, features)
-    raise DataError(f"the data format '{p.suffix}' is not supported.",
-                    "Use a .csv table, an .npz with X and y, or an image folder (root/<class>/*.png).", p)
+    from .tables import read_table
+
+    return table_from_raw(read_table(p, sheet), label, features, missing, model_shape)
+
+
+def table_from_raw(raw, label: str, features: tuple[str, ...] = (), missing: str = "error", model_shape=None,
+                   summary=None) -> Table:
+    """The Table of chosen columns from a file already read (the window reads once, then re-chooses)."""
+    from .columns import build_matrix, summarize
+
+    summary = summary or summarize(raw)
+    X, target, names, notes, rows = build_matrix(raw, summary, label, features, missing, model_shape)
+    return Table(X, target, names, raw.source, notes=list(raw.notes) + notes, columns=summary, rows=rows)
 
 
 def _sklearn(name: str) -> Table:
@@ -89,54 +106,12 @@ def _finite(X: np.ndarray, path, names: list[str] | None = None) -> np.ndarray:
     return X
 
 
-def _csv(path: Path, label: str, features: tuple[str, ...]) -> Table:
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            sample = fh.read(4096)
-            fh.seek(0)
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample.strip() else csv.excel
-            rows = list(csv.reader(fh, dialect))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"the table cannot be read ({exc}).", "Save it as UTF-8 CSV.", path) from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if not rows:
-        raise DataError("the table is empty.", "Give a CSV with a header row and one row per sample.", path)
-    header, body = [h.strip() for h in rows[0]], rows[1:]
-    if not body:
-        raise DataError("the table has a header but no rows.", "Add the samples below the header.", path)
-    if label not in header:
-        raise DataError(f"there is no label column '{label}'.", f"Columns: {', '.join(header)}.", path)
-    features = tuple(features) or tuple(h for h in header if h != label)
-    missing = [f for f in features if f not in header]
-    if missing:
-        raise DataError(f"feature column(s) {', '.join(missing)} are not in the table.",
-                        f"Columns: {', '.join(header)}.", path)
-    short = next((i for i, r in enumerate(body) if len(r) != len(header)), None)
-    if short is not None:
-        raise DataError(f"row {short + 2} has {len(body[short])} cells but the header has {len(header)}.",
-                        "Fix that row.", path)
-    index = {h: i for i, h in enumerate(header)}
-    cols = [index[f] for f in features]
-    X = np.empty((len(body), len(cols)), dtype=np.float32)
-    for r, row in enumerate(body):
-        for c, col in enumerate(cols):
-            try:
-                X[r, c] = float(row[col])
-            except ValueError:
-                raise DataError(f"column '{features[c]}' is not numeric (row {r + 2} holds '{row[col][:40]}').",
-                                "Encode it as numbers or leave it out with --features.", path) from None
-    X = _finite(X, path, list(features))
-    raw = np.array([row[index[label]].strip() for row in body])
-    try:
-        target = raw.astype(np.float64)
-    except ValueError:
-        target = raw
-    return Table(X, target, list(features), str(path))
-
-
 def make_labels(table: Table, mode: str, task: str, threshold: float | None = None,
-                bins: int = 3) -> tuple[np.ndarray, list[str], dict]:
-    """Return (integer labels, class names in code order, how they were derived)."""
+                bins: int = 3, classes: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str], dict]:
+    """Return (integer labels, class names in code order, how they were derived).
+
+    A class column's classes are ordered by `classes` when given, else numerically when they are numbers
+    (2 before 10), else alphabetically."""
     target, path = table.target, table.source
     numeric = target.dtype.kind == "f"
     if mode in ("threshold", "bins") and not numeric:
@@ -149,7 +124,7 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
     if mode == "threshold":
         t = float(np.median(target)) if threshold is None else float(threshold)
         y = (target > t).astype(np.int64)
-        classes = [f"<= {t:g}", f"> {t:g}"]
+        names = [f"<= {t:g}", f"> {t:g}"]
         info["threshold"] = t
     elif mode == "bins":
         edges = np.quantile(target, np.linspace(0, 1, bins + 1))
@@ -157,67 +132,135 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
             raise DataError(f"the label column has too many tied values for {bins} quantile bins.",
                             "Use fewer bins or a threshold.", path)
         y = np.digitize(target, edges[1:-1], right=True).astype(np.int64)
-        classes = [f"({edges[i]:.4g}, {edges[i + 1]:.4g}]" for i in range(bins)]
-        classes[0] = "[" + classes[0][1:]
+        names = [f"({edges[i]:.4g}, {edges[i + 1]:.4g}]" for i in range(bins)]
+        names[0] = "[" + names[0][1:]
         info["edges"] = edges.tolist()
     else:
         values, y = np.unique(target, return_inverse=True)
+        names = class_names(values, table.target_names)
+        order = _numeric_order(names) if not numeric else None
+        if classes:
+            order = _given_order(names, classes, path)
+        if order is not None:
+            remap = np.empty(len(names), dtype=np.int64)
+            remap[order] = np.arange(len(order))
+            y, names = remap[y], [names[i] for i in order]
         y = y.astype(np.int64)
-        if table.target_names and numeric and np.array_equal(values, np.arange(len(values))):
-            classes = [table.target_names[int(v)] for v in values]
-        else:
-            classes = [f"{v:g}" if numeric else str(v) for v in values]
-    counts = np.bincount(y, minlength=len(classes))
-    if (counts == 0).any() or len(classes) < 2:
-        raise DataError(f"the labels have only one class ({classes[int(np.argmax(counts))]}).",
+    counts = np.bincount(y, minlength=len(names))
+    if len(names) < 2:
+        raise DataError(f"the labels have only one class ({names[int(np.argmax(counts))]}).",
                         "A classifier needs at least two classes: check the label column or the threshold.", path)
-    if task == "binary" and len(classes) != 2:
-        raise DataError(f"a binary head needs two classes, but the label column has {len(classes)}.",
+    if (counts == 0).any():
+        raise DataError(f"the labels have only one class ({names[int(np.argmax(counts))]}).",
+                        "A classifier needs at least two classes: check the label column or the threshold.", path)
+    if task == "binary" and len(names) != 2:
+        raise DataError(f"a binary head needs two classes, but the label column has {len(names)}.",
                         "Choose a multiclass head, or derive two classes with a threshold.", path)
     info["counts"] = counts.tolist()
-    return y, classes, info
+    return y, names, info
 
 
-def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: str = "") -> dict[str, np.ndarray]:
-    """Stratified, seeded train / val / cal / test index arrays (an empty split when its fraction is 0)."""
-    from sklearn.model_selection import train_test_split
-
-    names = ("train", "val", "cal", "test")
-    needed = sum(1 for f in fractions if f > 0)
-    counts = np.bincount(y)
-    small = [(i, int(c)) for i, c in enumerate(counts) if 0 < c < needed * 2]
-    if small:
-        raise DataError(f"class {small[0][0]} has only {small[0][1]} sample(s), too few for {needed} stratified "
-                        "splits.", f"Give at least {needed * 2} samples of every class, or merge rare classes.", path)
-    rest = np.arange(len(y))
-    out: dict[str, np.ndarray] = {}
-    for name, frac in zip(names[::-1], fractions[::-1]):
-        if name == "train":
-            out[name] = rest
-            break
-        if frac <= 0:
-            out[name] = np.array([], dtype=np.int64)
-            continue
-        try:
-            size = max(int(round(frac * len(y))), len(counts))  # whole samples, at least one per class
-            rest, taken = train_test_split(rest, test_size=size, random_state=seed, stratify=y[rest])
-        except ValueError as exc:
-            raise DataError(f"the {name} split cannot be made ({exc}).",
-                            "Use more data or larger split fractions.", path) from None
-        out[name] = np.sort(taken)
-    out["train"] = np.sort(out["train"])
-    return {n: out[n] for n in names}
+def class_names(values: np.ndarray, target_names: list[str] | None = None) -> list[str]:
+    """How each distinct label value is named (and matched against an export's classes)."""
+    if values.dtype.kind == "f":
+        if target_names and np.array_equal(values, np.arange(len(values))):
+            return [target_names[int(v)] for v in values]
+        if target_names and np.all((values >= 0) & (values < len(target_names)) & (values == np.floor(values))):
+            return [target_names[int(v)] for v in values]
+        return [f"{v:g}" for v in values]
+    return [str(v) for v in values]
 
 
-def table_columns(path: str) -> list[str]:
-    """The header of a CSV, for choosing the label and feature columns before loading."""
-    p = Path(path)
+def _numeric_order(names: list[str]) -> list[int] | None:
+    """Text labels that are all numbers ("2", "10") sort as numbers, not as strings."""
     try:
-        with open(p, newline="", encoding="utf-8-sig") as fh:
-            sample = fh.read(4096)
-            if not sample.strip():
-                raise DataError("the table is empty.", "Give a CSV with a header row.", p)
-            dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
-            return [h.strip() for h in next(csv.reader(sample.splitlines(), dialect))]
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"the table cannot be read ({exc}).", "Save it as UTF-8 CSV.", p) from None
+        numbers = [float(n.replace(",", ".")) for n in names]
+    except ValueError:
+        return None
+    return sorted(range(len(names)), key=lambda i: numbers[i])
+
+
+def _given_order(names: list[str], classes: tuple[str, ...], path) -> list[int]:
+    where = {n: i for i, n in enumerate(names)}
+    unknown = [c for c in classes if c not in where]
+    if unknown:
+        raise DataError(f"the class order names {', '.join(unknown)}, which the label column does not hold (it "
+                        f"holds {', '.join(names[:20])}).", "Give the class order with the label column's values.",
+                        path)
+    unlisted = [n for n in names if n not in set(classes)]
+    if unlisted:
+        raise DataError(f"the class order leaves out {', '.join(unlisted[:20])}.",
+                        "List every class of the label column, in the order wanted.", path)
+    return [where[c] for c in classes]
+
+
+def labels_for_classes(table: Table, classes: list[str], label_info: dict) -> np.ndarray:
+    """Integer labels of `table` in the code order of an export's `classes`, matched by class name (a class
+    column) or derived with the export's own threshold or bin edges (never re-derived from this data)."""
+    target, path = table.target, table.source
+    mode = label_info.get("mode", "column")
+    if mode in ("threshold", "bins"):
+        if target.dtype.kind != "f":
+            raise DataError(f"the label column is not numeric, so the export's {mode} cannot be applied.",
+                            "Give the column the export's labels were derived from.", path)
+        if mode == "threshold":
+            return (target > float(label_info["threshold"])).astype(np.int64)
+        edges = np.asarray(label_info["edges"], dtype=np.float64)
+        return np.digitize(target, edges[1:-1], right=True).astype(np.int64)
+    values, inverse = np.unique(target, return_inverse=True)
+    names = class_names(values, table.target_names)
+    where = {c: i for i, c in enumerate(classes)}
+    unknown = [n for n in names if n not in where]
+    if unknown:
+        raise DataError(f"the label column holds {', '.join(unknown[:10])}, which the export does not know (its "
+                        f"classes: {', '.join(classes)}).", "Give data labelled with the export's classes.", path)
+    return np.array([where[n] for n in names], dtype=np.int64)[inverse]
+
+
+def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: str = "",
+                  classes: list[str] | None = None) -> dict[str, np.ndarray]:
+    """Stratified, seeded train / val / cal / test index arrays (an empty split when its fraction is 0).
+
+    Every class gets at least one row in every split with a positive fraction, the rest shared out in
+    proportion (largest remainders); a class with fewer rows than there are splits is refused by name."""
+    names = ("train", "val", "cal", "test")
+    fractions = np.asarray(fractions, dtype=np.float64)
+    used = fractions > 0
+    needed = int(used.sum())
+    counts = np.bincount(y)
+    rng = np.random.default_rng(seed)
+    parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    for code, count in enumerate(counts):
+        if count == 0:
+            continue
+        if count < needed:
+            name = classes[code] if classes else str(code)
+            splits = ", ".join(n for n, u in zip(("train", "validation", "calibration", "test"), used) if u)
+            raise DataError(f"class '{name}' has only {count} sample(s), too few for one in each of the {needed} "
+                            f"splits ({splits}).", f"Give at least {needed} samples of every class, merge rare "
+                            "classes, or set a split's fraction to 0.", path)
+        quota = _allocate(int(count), fractions)
+        rows = rng.permutation(np.flatnonzero(y == code))
+        start = 0
+        for name, take in zip(names, quota):
+            parts[name].append(rows[start:start + take])
+            start += take
+    return {n: np.sort(np.concatenate(parts[n])) if parts[n] else np.array([], dtype=np.int64) for n in names}
+
+
+def _allocate(count: int, fractions: np.ndarray) -> list[int]:
+    """Whole rows per split: one for each used split first, then the rest in proportion, by largest remainder."""
+    used = fractions > 0
+    quota = used.astype(np.int64)
+    left = count - int(quota.sum())
+    want = np.maximum(fractions / fractions.sum() * count - quota, 0) * used
+    if left <= 0:
+        return quota.tolist()
+    if want.sum() <= 0:
+        want = used.astype(np.float64)
+    share = want / want.sum() * left
+    whole = np.floor(share).astype(np.int64)
+    quota += whole
+    for i in np.argsort(-(share - whole), kind="stable")[:left - int(whole.sum())]:
+        quota[i] += 1
+    return quota.tolist()

@@ -47,6 +47,24 @@ def _check_fits(count: int, shape: tuple[int, int, int], root: Path) -> None:
                         "folder, or close other programs.", root)
 
 
+# 16-bit and 32-bit greyscale: Pillow's convert("L") clips these at 255, which turns a 16-bit image white.
+DEEP_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def _deep_grey(img, channels: int, width: int, height: int) -> np.ndarray:
+    """A 16-bit (or 32-bit) greyscale image scaled to [0, 1] by its bit depth, not clipped at 8 bits."""
+    from PIL import Image
+
+    arr = np.asarray(img, dtype=np.float32)
+    if img.mode.startswith("I;16") or (img.mode == "I" and arr.max(initial=0) <= 65535 and arr.min(initial=0) >= 0):
+        arr = arr / 65535.0
+    elif img.mode == "I":
+        arr = arr / max(float(np.abs(arr).max(initial=0)), 1.0)
+    resized = Image.fromarray(arr, mode="F").resize((width, height), Image.BILINEAR)
+    grey = np.asarray(resized, dtype=np.float32)
+    return grey[None] if channels == 1 else np.repeat(grey[None], 3, axis=0)
+
+
 def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
     from PIL import Image, UnidentifiedImageError
 
@@ -82,6 +100,8 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
     def decode(path: Path) -> np.ndarray:
         with reading(path), Image.open(path) as img:
             img.load()
+            if img.mode in DEEP_GREY:
+                return _deep_grey(img, channels, width, height)
             img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
             arr = np.asarray(img, dtype=np.float32) / 255.0
         return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
@@ -90,7 +110,7 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         if channels is None:  # the first image sets the shape for all
             with reading(files[0][0]), Image.open(files[0][0]) as img:
-                channels = 1 if img.mode in ("L", "1", "I", "F", "I;16") else 3
+                channels = 1 if img.mode in ("L", "1", "LA", *DEEP_GREY) else 3
                 width, height = img.size
         if channels not in (1, 3):
             raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",

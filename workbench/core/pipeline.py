@@ -6,6 +6,7 @@ chains them for the command line.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .errors import DataError
 from .heads import convert, ordinal_warm_start_fit, warm_start_fit
 from .layers import Inspection, inspect_model
 from .load import LoadedModel, load_checkpoint
+from .preprocess import Impute
 from .recipe import Recipe
 from .train import StopToken, TrainResult, predict_logits, seed_everything, train
 
@@ -33,6 +35,9 @@ class PreparedData:
     splits: dict[str, np.ndarray]
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
+    fill: np.ndarray | None = None  # train medians for missing inputs (data.missing = impute)
+    warnings: list[str] = field(default_factory=list)  # likely leaks, tiny splits: shown, never blocking
+    leaks: dict[str, float] = field(default_factory=dict)
 
     def inputs(self, split: str) -> np.ndarray:
         X = self.table.X[self.splits[split]]
@@ -76,7 +81,8 @@ def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> 
     """Read and label the data; with `model_shape`, images are resized to it and tables must match it."""
     d = recipe.data
     model_shape = tuple(model_shape) if model_shape else None
-    table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None)
+    table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None,
+                       d.missing, d.sheet, model_shape)
     if model_shape and tuple(table.X.shape[1:]) != model_shape:
         raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
                         f"{model_shape}.", "Choose data (or feature columns) that match the model.", d.path)
@@ -86,9 +92,19 @@ def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> 
 def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
     d = recipe.data
-    y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins)
-    splits = split_indices(y, d.splits, recipe.seed, d.path)
+    y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
+    splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
     prepared = PreparedData(table, y, classes, info, splits)
+    if d.missing == "impute" and table.X.ndim == 2:
+        from .preprocess import impute, train_medians
+
+        prepared.fill, notes = train_medians(table.X[splits["train"]])
+        prepared.table = table = dataclasses.replace(table, X=impute(table.X, prepared.fill),
+                                                     notes=table.notes + notes)
+    from .data_checks import leak_warnings, likely_leaks, split_warnings
+
+    prepared.leaks = likely_leaks(table.X[splits["train"]], y[splits["train"]], table.feature_names, recipe.seed)
+    prepared.warnings = leak_warnings(prepared.leaks) + split_warnings(y, splits, classes)
     if d.standardize:
         train_X = table.X[splits["train"]]
         axes = 0 if train_X.ndim == 2 else None  # per feature for tables, one scalar for images
@@ -129,9 +145,11 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
         if recipe.head.task == "binary":
             warm = warm_start_fit(reg[:, 0], data.labels("train"))
         else:
-            if data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f":
+            if data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
+                    and not recipe.data.classes:
                 raise DataError("a multiclass warm start needs ordered classes (quantile bins or numeric labels).",
-                                "Turn warm start off for named classes.", recipe.data.path)
+                                "Turn warm start off for named classes, or give their order (class order).",
+                                recipe.data.path)
             warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
     model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
@@ -156,7 +174,7 @@ def evaluate_run(run: Run) -> dict:
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
-        "labels": run.data.label_info,
+        "labels": run.data.label_info, "warnings": list(run.data.warnings),
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
                          run.threshold),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
@@ -181,7 +199,9 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
 
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     d = run.data
-    preprocess = export_mod.Standardize(d.mean, d.std) if d.mean is not None else None
+    steps = [Impute(d.fill)] if d.fill is not None else []
+    steps += [export_mod.Standardize(d.mean, d.std)] if d.mean is not None else []
+    preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
     module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
     example = torch.as_tensor(d.table.X[d.splits["test"]][:256])
     with torch.no_grad():
@@ -191,6 +211,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
         "input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the program",
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
+        "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }

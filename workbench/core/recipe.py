@@ -26,6 +26,7 @@ OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("none", "cosine", "step", "plateau")
 CALIBRATIONS = ("none", "platt", "isotonic", "temperature")
 DEVICES = ("auto", "cpu", "cuda")
+MISSING = ("error", "drop", "impute")
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
 MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu")
 
@@ -33,10 +34,19 @@ MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu
 @dataclass(frozen=True)
 class DataRecipe:
     path: str = field(default="", metadata=describe(
-        "Data", "CSV, .npz, image folder, or sklearn:<diabetes|breast_cancer|wine|iris|digits>", flag="--data"))
+        "Data", "a table (.csv/.tsv/.txt, .parquet, .feather, .xlsx), an .npz with X and y, an image folder, or "
+        "sklearn:<diabetes|breast_cancer|wine|iris|digits>", flag="--data"))
+    sheet: str = field(default="", metadata=describe("Sheet", "the Excel sheet to read (default: the first)"))
     label: str = field(default="target", metadata=describe("Label column", "label column (default: target)"))
     features: tuple[str, ...] = field(default=(), metadata=describe(
-        "Features", "comma-separated feature columns (default: all but the label)"))
+        "Features", "comma-separated feature columns (default: the numeric columns but the label and ID-like "
+        "ones; text columns are left out)"))
+    missing: str = field(default="error", metadata=describe(
+        "Missing values", "error: stop and show the counts; drop: leave out rows with a missing feature value; "
+        "impute: fill with the train split's medians, also inside the exported program", choices=MISSING))
+    classes: tuple[str, ...] = field(default=(), metadata=describe(
+        "Class order", "a class column's classes in the order wanted, comma-separated (e.g. low,medium,high); "
+        "the confusion matrix and the export's columns follow it"))
     label_mode: str = field(default="column", metadata=describe(
         "Labels from", "column: a class column; threshold: label > T; bins: quantile classes",
         choices=LABEL_MODES, flag=None))
@@ -316,6 +326,11 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass head or a threshold"))
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
+    if d.classes and d.label_mode != "column":
+        out.append(("data.classes", "orders a class column's classes; threshold and bins classes are ordered by "
+                                    "value"))
+    if len(set(d.classes)) != len(d.classes):
+        out.append(("data.classes", "names a class twice"))
     if len(d.splits) != 4 or abs(sum(d.splits) - 1.0) > 1e-6:
         out.append(("data.splits", "must be four non-negative fractions (train, val, cal, test) summing to 1"))
     elif min(d.splits[0], d.splits[3]) <= 0:

@@ -37,7 +37,7 @@ class Events:
     """The session's events; each carries the new value."""
 
     def __init__(self) -> None:
-        for name in ("recipe", "model", "inspection", "table", "data", "data_error", "run", "runs", "busy",
+        for name in ("recipe", "model", "inspection", "raw", "table", "data", "data_error", "run", "runs", "busy",
                      "activity"):
             setattr(self, name, Event())
 
@@ -61,11 +61,14 @@ class SessionModel:
     recipe: Recipe = field(default_factory=Recipe)
     loaded: Any = None  # load.LoadedModel
     inspection: Any = None  # layers.Inspection
+    raw: Any = None  # tables.RawTable: a table file as read, every column (None for arrays, images, bundled sets)
+    columns: Any = None  # columns.ColumnSummary of `raw`
     table: Any = None  # data.Table
     data: Any = None  # pipeline.PreparedData
     data_problem: str = ""
     busy: bool = False
     activity: str = ""  # what is being prepared right now ("Building the demo…"), for empty views to say
+    describe_problem: Callable[[BaseException], str] = str  # the window names its own controls instead
     entries: list[RunEntry] = field(default_factory=list)
     current: str | None = None  # id of the run Evaluate, Export and the report show
     events: Events = field(default_factory=Events, repr=False, compare=False)
@@ -79,7 +82,9 @@ class SessionModel:
         if recipe != self.recipe:
             old, self.recipe = self.recipe, recipe
             self.events.recipe.emit(recipe)
-            if self.table is not None and _data_fields(old) != _data_fields(recipe):
+            if self.raw is not None and _table_fields(old) != _table_fields(recipe):
+                self.rebuild_table()
+            elif self.table is not None and _data_fields(old) != _data_fields(recipe):
                 self.relabel()
 
     def update(self, **changes: Any) -> None:
@@ -91,13 +96,50 @@ class SessionModel:
         self.select(None)
         self.events.model.emit(loaded)
         self.events.inspection.emit(inspection)
+        if self.raw is not None:
+            self.rebuild_table()  # the ticked features are checked against the new model's width
 
     def set_inspection(self, inspection) -> None:
         self.inspection = inspection
         self.events.inspection.emit(inspection)
 
+    def model_shape(self) -> tuple[int, ...] | None:
+        """The opened model's input shape per sample, when it is known."""
+        if self.recipe.input_shape:
+            return tuple(self.recipe.input_shape)
+        if self.inspection is not None and getattr(self.inspection, "input_shape", None):
+            return tuple(self.inspection.input_shape)
+        if self.loaded is not None and self.loaded.input_shape:
+            return tuple(self.loaded.input_shape)
+        return None
+
+    def set_raw(self, raw, columns=None) -> None:
+        """A table file as read (or None for arrays, images and bundled sets); its table is then built."""
+        self.raw, self.columns = raw, columns
+        self.events.raw.emit(raw)
+        if raw is not None:
+            self.rebuild_table()
+
+    def rebuild_table(self) -> None:
+        """The chosen columns of `raw` as a Table (fast: no file access). A problem (missing values, a width
+        that does not match the model) is kept with the column list in view, never a dead end."""
+        from .data import table_from_raw
+
+        d = self.recipe.data
+        try:
+            table = table_from_raw(self.raw, d.label, d.features, d.missing, self.model_shape(), self.columns)
+        except WorkbenchError as exc:
+            self.table, self.data = None, None
+            self.data_problem = self.describe_problem(exc)
+            self.events.table.emit(None)
+            self.events.data_error.emit(self.data_problem)
+            self.events.data.emit(None)
+            return
+        self.set_table(table)
+
     def set_table(self, table) -> None:
         self.table = table
+        self.data_problem = ""
         self.events.table.emit(table)
         self.relabel()
 
@@ -115,8 +157,8 @@ class SessionModel:
                 self.data = label_and_split(self.table, self.recipe)
             except WorkbenchError as exc:
                 self.data = None
-                self.data_problem = str(exc)
-                self.events.data_error.emit(str(exc))
+                self.data_problem = self.describe_problem(exc)
+                self.events.data_error.emit(self.data_problem)
         self.events.data.emit(self.data)
 
     def split_counts(self) -> dict[str, list[int]]:
@@ -144,7 +186,9 @@ class SessionModel:
             found.append("open a regression checkpoint first")
         found += [f"{name}: {reason}" for name, reason in problems(self.recipe)]
         if self.table is None:
-            found.append("choose labelled data first (Data tab)")
+            problem = self.data_problem if self.raw is not None else ""
+            found.append(f"the data needs a choice on the Data tab: {problem}" if problem else
+                         "choose labelled data first (Data tab)")
         elif self.data is None:
             found.append(f"the labels cannot be made: {self.data_problem}")
         return found
@@ -239,6 +283,11 @@ class SessionModel:
         return uuid.uuid4().hex[:12]
 
 
+def _table_fields(recipe: Recipe):
+    d = recipe.data
+    return (d.label, d.features, d.missing, recipe.input_shape)
+
+
 def _data_fields(recipe: Recipe):
     d = recipe.data
-    return (d.label_mode, d.threshold, d.bins, d.splits, d.standardize, recipe.head.task, recipe.seed)
+    return (d.label_mode, d.threshold, d.bins, d.splits, d.standardize, d.classes, recipe.head.task, recipe.seed)

@@ -1,22 +1,27 @@
-"""The data view: choose the file and columns, derive labels, preview class counts per split."""
+"""The data view: choose the file, the label and the feature columns (each shown with its kind, missing cells
+and why it is left out), how missing values are treated, the class order and the splits; preview class counts
+per split. Every problem with a table is shown here, beside the column list, and fixed here."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem,
-                               QPushButton, QRadioButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QRadioButton,
+                               QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from workbench.core.data import SKLEARN_SETS
 
+from .columns_view import ColumnsModel, ColumnsView
+
 SPLITS = ("train", "val", "cal", "test")
+MISSING_CHOICES = (("error", "Stop and show the counts"), ("drop", "Drop rows with a missing value"),
+                   ("impute", "Impute train-split medians (also in the export)"))
+FILE_FILTER = ("Tables and arrays (*.csv *.tsv *.txt *.tab *.parquet *.pq *.feather *.arrow *.xlsx *.xlsm *.npz);;"
+               "All files (*)")
 
 
 class DataPanel(QWidget):
-    load_requested = Signal(str)  # a data path: the window loads it on a worker
+    load_requested = Signal(str)  # a data path: the window reads it on a worker
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -24,7 +29,8 @@ class DataPanel(QWidget):
         self._updating = False
         self.path = QLineEdit()
         self.path.setObjectName("dataPath")
-        self.path.setPlaceholderText("a .csv table, an .npz with X and y, or an image folder root/<class>/*.png")
+        self.path.setPlaceholderText("a table (.csv, .tsv, .parquet, .feather, .xlsx), an .npz with X and y, or an "
+                                     "image folder root/<class>/*.png")
         self.path.returnPressed.connect(lambda: self.load_requested.emit(self.path.text().strip()))
         browse_file = QPushButton("File…")
         browse_file.clicked.connect(self._browse_file)
@@ -43,14 +49,53 @@ class DataPanel(QWidget):
 
         self.label = QComboBox()
         self.label.setObjectName("labelColumn")
+        self.label.setMaxVisibleItems(20)
+        # A wide table has a label choice per column: never measure every item to size the box or its popup.
+        self.label.setSizeAdjustPolicy(QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.label.setMinimumContentsLength(24)
+        self.label.view().setUniformItemSizes(True)
         self.label.currentTextChanged.connect(self._on_label_column)
-        self.features = QListWidget()
-        self.features.setObjectName("featureList")
-        self.features.itemChanged.connect(self._on_features)
+        self.sheet = QComboBox()
+        self.sheet.setObjectName("sheet")
+        self.sheet.activated.connect(self._on_sheet)
+        self.sheet_label = QLabel("Sheet:")
+        self.columns_model = ColumnsModel(self)
+        self.columns_model.ticks_changed.connect(self._on_ticks)
+        self.columns = ColumnsView(self.columns_model)
+        self.width_note = QLabel("")
+        self.width_note.setObjectName("widthNote")
+        self.width_note.setWordWrap(True)
+        self.defaults = QPushButton("Default ticks")
+        self.defaults.setToolTip("Tick the numeric columns except the label and ID-like ones")
+        self.defaults.clicked.connect(lambda: self.session.update(**{"data.features": ()}))
+        self.problem = QLabel("")
+        self.problem.setObjectName("dataProblem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet("color: #b00020")
+        self.missing = QComboBox()
+        self.missing.setObjectName("missingPolicy")
+        for key, text in MISSING_CHOICES:
+            self.missing.addItem(text, key)
+        self.missing.activated.connect(
+            lambda i: self._set(**{"data.missing": self.missing.itemData(i)}))
         columns = QGroupBox("Columns")
-        cform = QFormLayout(columns)
-        cform.addRow("Label column:", self.label)
-        cform.addRow("Features:", self.features)
+        cbox = QVBoxLayout(columns)
+        lrow = QHBoxLayout()
+        lrow.addWidget(QLabel("Label column:"))
+        lrow.addWidget(self.label, 1)
+        lrow.addWidget(self.sheet_label)
+        lrow.addWidget(self.sheet)
+        cbox.addLayout(lrow)
+        cbox.addWidget(self.columns, 1)
+        wrow = QHBoxLayout()
+        wrow.addWidget(self.width_note, 1)
+        wrow.addWidget(self.defaults)
+        cbox.addLayout(wrow)
+        cbox.addWidget(self.problem)
+        mrow = QHBoxLayout()
+        mrow.addWidget(QLabel("Missing values:"))
+        mrow.addWidget(self.missing, 1)
+        cbox.addLayout(mrow)
 
         labels = QGroupBox("Labels")
         self.mode_column = QRadioButton("Class column (each distinct value is a class)")
@@ -83,7 +128,7 @@ class DataPanel(QWidget):
         brow.addStretch(1)
         lform.addRow(brow)
 
-        splits = QGroupBox("Splits (stratified, seeded)")
+        splits = QGroupBox("Splits (stratified, seeded; every class in every split)")
         srow = QHBoxLayout(splits)
         self.split_boxes = {}
         for name in SPLITS:
@@ -104,34 +149,55 @@ class DataPanel(QWidget):
         self.preview.setHorizontalHeaderLabels(["Class", "All", "Train", "Validation", "Calibration", "Test"])
         self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.preview.verticalHeader().setVisible(False)
+        self.preview.setSelectionBehavior(QTableWidget.SelectRows)
+        self.preview.setSelectionMode(QTableWidget.SingleSelection)
+        self.up = QPushButton("Move up")
+        self.down = QPushButton("Move down")
+        self.up.setObjectName("classUp")
+        self.down.setObjectName("classDown")
+        self.up.clicked.connect(lambda: self._move_class(-1))
+        self.down.clicked.connect(lambda: self._move_class(1))
+        order = QHBoxLayout()
+        order.addWidget(QLabel("Class counts (the order is the confusion matrix's and the export's):"), 1)
+        order.addWidget(self.up)
+        order.addWidget(self.down)
         self.status = QLabel("Choose labelled data whose inputs match the model.")
         self.status.setObjectName("dataStatus")
         self.status.setWordWrap(True)
+        self.notes = QLabel("")
+        self.notes.setObjectName("dataNotes")
+        self.notes.setWordWrap(True)
 
         middle = QHBoxLayout()
-        middle.addWidget(columns, 1)
+        middle.addWidget(columns, 3)
         right = QVBoxLayout()
         right.addWidget(labels)
-        right.addWidget(QLabel("Class counts:"))
+        right.addLayout(order)
         right.addWidget(self.preview, 1)
-        middle.addLayout(right, 1)
+        right.addWidget(self.notes)
+        middle.addLayout(right, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
         layout.addLayout(middle, 1)
         layout.addWidget(splits)
         layout.addWidget(self.status)
         session.recipe_changed.connect(self._on_recipe_changed)
+        session.raw_changed.connect(self._on_raw_changed)
         session.table_changed.connect(self._on_table_changed)
         session.data_changed.connect(self._on_data_changed)
         session.data_error.connect(self._on_data_error)
+        session.model_changed.connect(self._on_model_changed)
+        session.inspection_changed.connect(self._on_model_changed)
+        self._show_sheet([])
         self._on_recipe_changed(session.recipe)
 
+    # ----- editing the recipe
     def _set(self, **changes):
         if not self._updating:
             self.session.update(**changes)
 
     def _browse_file(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Labelled data", "", "Data (*.csv *.tsv *.npz);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Labelled data", "", FILE_FILTER)
         if path:
             self.load_requested.emit(path)
 
@@ -145,22 +211,44 @@ class DataPanel(QWidget):
             self.load_requested.emit(self.bundled.itemText(index))
         self.bundled.setCurrentIndex(0)
 
+    def _ticked(self, label: str | None = None) -> list[str]:
+        """The ticked features: the recipe's, or the defaults for `label` when it names none."""
+        s = self.session
+        label = s.recipe.data.label if label is None else label
+        if s.recipe.data.features:
+            return [f for f in s.recipe.data.features if f != label]
+        return s.columns.default_features(label, self._width()) if s.columns is not None else []
+
+    def _width(self) -> int | None:
+        shape = self.session.model_shape()
+        return int(shape[0]) if shape and len(shape) == 1 else None
+
     def _on_label_column(self, name):
-        if name and not self._updating and name != self.session.recipe.data.label:
-            self.session.update(**{"data.label": name, "data.features": ()})
+        s = self.session
+        if not name or self._updating or s.columns is None or name == s.recipe.data.label:
+            return
+        # The user's ticks stay; the new label leaves them, and the old label is not ticked in its place.
+        keep = tuple(f for f in self._ticked() if f != name)
+        s.update(**{"data.label": name, "data.features": keep, "data.classes": ()})
+
+    def _on_ticks(self, ticked):
+        s = self.session
+        if self._updating or s.columns is None:
+            return
+        defaults = s.columns.default_features(s.recipe.data.label, self._width())
+        s.update(**{"data.features": () if ticked == defaults else tuple(ticked)})
+
+    def _on_sheet(self, index):
+        name = self.sheet.itemText(index)
+        if name and name != self.session.recipe.data.sheet:
+            self.session.update(**{"data.sheet": name, "data.features": ()})
             self.load_requested.emit(self.session.recipe.data.path)
 
-    def _on_features(self, _item):
-        if self._updating:
-            return
-        chosen = [self.features.item(i).text() for i in range(self.features.count())
-                  if self.features.item(i).checkState() == Qt.Checked]
-        everything = len(chosen) == self.features.count()
-        self.session.update(**{"data.features": () if everything else tuple(chosen)})
-        self.load_requested.emit(self.session.recipe.data.path)
-
     def _on_mode(self, index):
-        self._set(**{"data.label_mode": ("column", "threshold", "bins")[index]})
+        changes = {"data.label_mode": ("column", "threshold", "bins")[index]}
+        if index:
+            changes["data.classes"] = ()
+        self._set(**changes)
 
     def _on_threshold(self, *_):
         self.threshold.setEnabled(not self.median.isChecked())
@@ -169,6 +257,17 @@ class DataPanel(QWidget):
     def _on_splits(self, *_):
         self._set(**{"data.splits": tuple(round(self.split_boxes[n].value(), 4) for n in SPLITS)})
 
+    def _move_class(self, step: int):
+        data = self.session.data
+        row = self.preview.currentRow()
+        if data is None or row < 0 or not 0 <= row + step < len(data.classes):
+            return
+        order = list(data.classes)
+        order[row], order[row + step] = order[row + step], order[row]
+        self.session.update(**{"data.classes": tuple(order)})
+        self.preview.selectRow(row + step)
+
+    # ----- showing the session
     def _on_recipe_changed(self, recipe):
         d = recipe.data
         self._updating = True
@@ -183,42 +282,93 @@ class DataPanel(QWidget):
         for name, value in zip(SPLITS, d.splits):
             self.split_boxes[name].setValue(value)
         self.standardize.setChecked(d.standardize)
+        self.missing.setCurrentIndex(max(0, self.missing.findData(d.missing)))
+        if self.session.columns is not None:
+            if self.label.currentText() != d.label:
+                self.label.setCurrentText(d.label)
+            self.columns_model.set_ticked(self._ticked(), d.label)
+        self.up.setEnabled(d.label_mode == "column")
+        self.down.setEnabled(d.label_mode == "column")
         self._updating = False
+        self._show_width()
+
+    def _show_sheet(self, sheets):
+        self.sheet.clear()
+        self.sheet.addItems(sheets)
+        if sheets:
+            self.sheet.setCurrentText(self.session.recipe.data.sheet or sheets[0])
+        self.sheet.setVisible(bool(sheets))
+        self.sheet_label.setVisible(bool(sheets))
+
+    def _on_raw_changed(self, raw):
+        s = self.session
+        self._updating = True
+        self.label.clear()
+        self.problem.setText("")
+        if raw is None:
+            self.columns_model.set_summary(None, "", ())
+            self._show_sheet([])
+        else:
+            d = s.recipe.data
+            self._show_sheet(raw.sheets)
+            self.label.addItems(s.columns.names)
+            self.label.setCurrentText(d.label)
+            self.columns_model.set_summary(s.columns, d.label, self._ticked())
+        self.label.setEnabled(raw is not None)
+        self.defaults.setEnabled(raw is not None)
+        self._updating = False
+        self._show_width()
 
     def _on_table_changed(self, table):
-        self._updating = True
-        self.features.clear()
-        self.label.clear()
-        if table is not None:
-            recipe = self.session.recipe.data
-            if Path(recipe.path).suffix.lower() in (".csv", ".tsv", ".txt"):
-                from workbench.core.data import table_columns
+        if table is None:
+            return
+        self.problem.setText("")
+        if self.session.raw is None:  # arrays, images, bundled sets: their features are fixed
+            self._updating = True
+            self.label.clear()
+            d = self.session.recipe.data
+            self.label.addItem(d.label if d.path.startswith("sklearn:") else "(folder / y array)")
+            self.columns_model.set_fixed(table.feature_names[:5000])
+            self._updating = False
+        if table.target.dtype.kind == "f" and self.median.isChecked():
+            import numpy as np
 
-                columns = table_columns(recipe.path)
-                self.label.addItems(columns)
-                self.label.setCurrentText(recipe.label)
-                names = [c for c in columns if c != recipe.label]
-                chosen = set(recipe.features or names)
-            else:
-                self.label.addItem(recipe.label if recipe.path.startswith("sklearn:") else "(folder / y array)")
-                names, chosen = table.feature_names[:200], set(table.feature_names)
-            for name in names:
-                item = QListWidgetItem(name)
-                item.setCheckState(Qt.Checked if name in chosen else Qt.Unchecked)
-                self.features.addItem(item)
-            self.features.setEnabled(Path(recipe.path).suffix.lower() in (".csv", ".tsv", ".txt"))
-            if table.target.dtype.kind == "f" and self.median.isChecked():
-                import numpy as np
+            self._updating = True
+            self.threshold.setValue(float(np.median(table.target)))
+            self._updating = False
+        self._show_width()
 
-                self.threshold.setValue(float(np.median(table.target)))
-        self._updating = False
+    def _on_model_changed(self, *_):
+        """The default ticks and the width note follow the model's input width."""
+        if self.session.columns is not None:
+            self.columns_model.set_ticked(self._ticked(), self.session.recipe.data.label)
+        self._show_width()
+
+    def _show_width(self):
+        """How many features are ticked against what the model takes, before anything runs."""
+        s = self.session
+        shape = s.model_shape()
+        if s.columns is None:
+            self.width_note.setText("")
+            return
+        count = len(self._ticked())
+        text = f"{count} feature(s) ticked"
+        if shape and len(shape) == 1:
+            match = shape[0] == count
+            text += f" · the model takes {shape[0]} inputs"
+            self.width_note.setStyleSheet("" if match else "color: #b00020")
+        else:
+            self.width_note.setStyleSheet("")
+        self.width_note.setText(text)
 
     def _on_data_changed(self, data):
         self.preview.setRowCount(0)
+        self.notes.setText("")
         if data is None:
             return
         import numpy as np
 
+        self.columns_model.set_leaks(data.leaks)
         counts = {name: np.bincount(data.y[idx], minlength=len(data.classes)) for name, idx in data.splits.items()}
         total = np.bincount(data.y, minlength=len(data.classes))
         self.preview.setRowCount(len(data.classes))
@@ -230,9 +380,17 @@ class DataPanel(QWidget):
                 self.preview.setItem(row, col, item)
         shape = "×".join(map(str, data.input_shape))
         self.status.setStyleSheet("")
-        self.status.setText(f"{len(data.y)} samples of shape {shape}, {len(data.classes)} classes "
+        self.status.setText(f"{len(data.y):,} samples of shape {shape}, {len(data.classes)} classes "
                             f"({data.label_info['mode']}).")
+        notes = [*data.table.notes, *(w[0].upper() + w[1:] for w in data.warnings)]
+        self.notes.setText("\n".join(f"• {n}" for n in notes[:8]))
+        self.notes.setStyleSheet("color: #8a5a00" if data.warnings else "")
 
     def _on_data_error(self, message):
+        if self.session.raw is not None and self.session.table is None:
+            self.problem.setText(message)  # beside the column list, where it is fixed
+            self.status.setStyleSheet("")
+            self.status.setText("Fix the problem shown under the column list.")
+            return
         self.status.setStyleSheet("color: #b00020")
         self.status.setText(message)

@@ -217,34 +217,48 @@ class MainWindow(FileActions, QMainWindow):
         self._ask_trust_or_show(exc, lambda: self.open_checkpoint(path, trusted=True))
 
     def load_data(self, path: str):
+        """Read the data on a worker. A table file is read once, with every column; choosing the label,
+        features and missing-value policy afterwards re-uses it (see Session.rebuild_table)."""
         if not path:
             return
         self.show_workspace()
-        if path != self.session.recipe.data.path:
-            self.session.update(**{"data.path": path, "data.features": ()})
-        d = self.session.recipe.data
-        if not path.startswith("sklearn:") and Path(path).suffix.lower() in (".csv", ".tsv", ".txt"):
-            from workbench.core.data import table_columns
-            from workbench.core.errors import WorkbenchError
+        s = self.session
+        if path != s.recipe.data.path:
+            s.update(**{"data.path": path, "data.features": (), "data.classes": (), "data.sheet": ""})
+        d = s.recipe.data
+        self.statusBar().showMessage(f"Reading {path} …")
+        from workbench.core.tables import is_table_path
 
-            try:
-                columns = table_columns(path)
-            except WorkbenchError as exc:
-                self.show_error(exc)
-                return
-            if d.label not in columns:
-                self.session.update(**{"data.label": columns[-1]})
-                d = self.session.recipe.data
+        if is_table_path(path):
+            self.run_job(_read_table, path, d.sheet, slot="data", on_done=self._on_raw_loaded,
+                         on_error=self._on_data_read_error)
+            return
         from workbench.core.data import load_table
 
-        shape = self.session.recipe.input_shape or (self.session.loaded.input_shape if self.session.loaded else None)
-        self.statusBar().showMessage(f"Reading {path} …")
+        shape = s.model_shape()
         self.run_job(load_table, d.path, d.label, d.features, shape if shape and len(shape) == 3 else None,
-                     slot="data", on_done=self._on_table_loaded)
+                     slot="data", on_done=self._on_table_loaded, on_error=self._on_data_read_error)
+
+    def _on_raw_loaded(self, result):
+        raw, columns = result
+        s = self.session
+        s.set_raw(None)
+        label = columns.default_label(s.recipe.data.label)
+        if label != s.recipe.data.label:
+            s.update(**{"data.label": label})
+        s.set_raw(raw, columns)
+        from workbench.core.tables import describe_source
+
+        self.statusBar().showMessage(f"Read {raw.source}: {describe_source(raw)}.")
 
     def _on_table_loaded(self, table):
+        self.session.set_raw(None)
         self.session.set_table(table)
         self.statusBar().showMessage(f"Read {table.source}: {len(table.X)} samples.")
+
+    def _on_data_read_error(self, exc):
+        self.session.data_error.emit(str(exc))
+        self.show_error(exc)
 
     def _on_data_changed(self, data):
         s = self.session
@@ -400,6 +414,15 @@ class _MenuShortcutsFirst(QObject):
                                               for k in action.shortcuts()):
                     return True  # not accepted by the field: the shortcut map runs the action
         return False
+
+
+def _read_table(path, sheet):
+    """Worker job: read a table file and sort its columns."""
+    from workbench.core.columns import summarize
+    from workbench.core.tables import read_table
+
+    raw = read_table(path, sheet)
+    return raw, summarize(raw)
 
 
 def _load_and_inspect(path, source, args, shape, trusted):

@@ -16,6 +16,7 @@ class Session(QObject):
     recipe_changed = Signal(object)  # Recipe
     model_changed = Signal(object)  # LoadedModel | None
     inspection_changed = Signal(object)  # Inspection | None
+    raw_changed = Signal(object)  # tables.RawTable | None: a table file as read, every column
     table_changed = Signal(object)  # Table | None
     data_changed = Signal(object)  # PreparedData | None
     data_error = Signal(str)
@@ -27,9 +28,11 @@ class Session(QObject):
     def __init__(self, model: SessionModel | None = None, parent=None):
         super().__init__(parent)
         self.model = model or SessionModel()
+        self.model.describe_problem = window_text
         events = self.model.events
         for event, signal in ((events.recipe, self.recipe_changed), (events.model, self.model_changed),
-                              (events.inspection, self.inspection_changed), (events.table, self.table_changed),
+                              (events.inspection, self.inspection_changed), (events.raw, self.raw_changed),
+                              (events.table, self.table_changed),
                               (events.data, self.data_changed), (events.data_error, self.data_error),
                               (events.run, self.run_changed), (events.runs, self.runs_changed),
                               (events.busy, self.busy_changed), (events.activity, self.activity_changed)):
@@ -40,3 +43,20 @@ class Session(QObject):
         if name == "model":
             raise AttributeError(name)
         return getattr(self.model, name)
+
+
+def window_text(exc) -> str:
+    """A data problem as the window says it: naming its controls, never a command-line flag."""
+    from workbench.core.columns import MissingValuesError, NotNumericError, WidthMismatchError
+
+    if isinstance(exc, MissingValuesError):
+        listing = ", ".join(f"{k}: {v}" for k, v in list(exc.counts.items())[:6])
+        return (f"{sum(exc.counts.values())} value(s) are missing in the ticked features ({listing}), in "
+                f"{exc.rows} row(s). Choose under Missing values: drop those rows, or impute the train split's "
+                "medians — or untick those columns.")
+    if isinstance(exc, WidthMismatchError):
+        return (f"The model takes {exc.expected} inputs; {exc.chosen} are ticked. Tick {exc.expected} of the "
+                "numeric columns.")
+    if isinstance(exc, NotNumericError):
+        return f"Column '{exc.column}' is not numeric; untick it."
+    return str(exc)
