@@ -5,31 +5,14 @@ Tables are read by `tables` (pyarrow) and their columns sorted into features and
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .errors import DataError
+from .samples import Table
 
 SKLEARN_SETS = ("diabetes", "breast_cancer", "wine", "iris", "digits")
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
-
-
-@dataclass
-class Table:
-    """Inputs and the raw label column, before labels are derived."""
-
-    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed
-    target: np.ndarray  # float64 or str, (N,)
-    feature_names: list[str]
-    source: str
-    target_names: list[str] | None = None  # names for integer class codes (sklearn sets, image folders)
-    notes: list[str] = field(default_factory=list)  # rows dropped, values imputed, columns renamed
-    columns: object = None  # columns.ColumnSummary of a table file: every column's kind and missing cells
-    rows: np.ndarray | None = None  # each sample's row number in the file, for messages
-
-
 def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
                input_shape: tuple[int, ...] | None = None, missing: str = "error", sheet: str = "",
                model_shape: tuple[int, ...] | None = None) -> Table:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .data import IMAGE_SUFFIXES, Table
+from .samples import IMAGE_SUFFIXES, Table
 from .errors import DataError
 
 

@@ -1,0 +1,25 @@
+"""Samples as read, before labels are derived: the `Table` every data source produces, and what counts as an
+image file. Its own module so that the readers (tables, images) and the labelling (data) need not import
+each other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+
+
+@dataclass
+class Table:
+    """Inputs and the raw label column, before labels are derived."""
+
+    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed
+    target: np.ndarray  # float64 or str, (N,)
+    feature_names: list[str]
+    source: str
+    target_names: list[str] | None = None  # names for integer class codes (sklearn sets, image folders)
+    notes: list[str] = field(default_factory=list)  # rows dropped, values imputed, columns renamed
+    columns: object = None  # columns.ColumnSummary of a table file: every column's kind and missing cells
+    rows: np.ndarray | None = None  # each sample's row number in the file, for messages
