@@ -52,13 +52,13 @@ def spec_of(f: dataclasses.Field) -> Spec | None:
     return f.metadata.get("spec")
 
 
-def walk(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field, type, Spec]]:
+def walk(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field, Any, Spec]]:
     """Every described leaf field of a recipe class as (dotted name, field, type, spec), in declaration order."""
     hints = typing.get_type_hints(cls)
     out = []
     for f in dataclasses.fields(cls):
         kind = hints[f.name]
-        if dataclasses.is_dataclass(kind):
+        if isinstance(kind, type) and dataclasses.is_dataclass(kind):
             out += walk(kind, f"{prefix}{f.name}.")
             continue
         spec = spec_of(f)

@@ -37,9 +37,9 @@ class Events:
     """The session's events; each carries the new value."""
 
     def __init__(self) -> None:
-        for name in ("recipe", "model", "inspection", "raw", "table", "data", "data_error", "run", "runs", "busy",
-                     "activity"):
-            setattr(self, name, Event())
+        self.recipe, self.model, self.inspection, self.raw = Event(), Event(), Event(), Event()
+        self.table, self.data, self.data_error = Event(), Event(), Event()
+        self.run, self.runs, self.busy, self.activity = Event(), Event(), Event(), Event()
 
 
 @dataclass
