@@ -162,7 +162,8 @@ def evaluate_run(run: Run) -> dict:
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,
-                     "history": run.training.history},
+                     "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
+                     "lr_finder": run.training.lr_finder, "history": run.training.history},
     }
     return run.metrics
 
@@ -175,6 +176,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
                    data.inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop)
     model.cpu().eval()
     logits = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), binary).numpy() for s in data.splits}
+    if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
+        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
     return calibrate_run(run, recipe.calibration)
 
