@@ -95,7 +95,12 @@ def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
 def main() -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: tiny models gain nothing from more, "
+                   "and a shared machine loses much)")
     args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
     seeds = range(1 if args.quick else args.seeds)
     lrs, epochs = ((1e-3, 1e-2), (5,)) if args.quick else (GRID_LRS, GRID_EPOCHS)
     folder = Path(tempfile.mkdtemp())

@@ -59,6 +59,7 @@ class Run:
     calibration: calib.Calibration | None = None
     metrics: dict = field(default_factory=dict)
     threshold: float | None = None
+    calibration_check: dict = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
 
     @property
@@ -143,8 +144,13 @@ def calibrate_run(run: Run, method: str) -> Run:
     n = len(run.data.classes)
     if method != "none" and not len(run.logits["cal"]):
         raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
-    run.calibration = calib.fit(method, run.recipe.head.task, n, run.logits["cal"], run.data.labels("cal"))
+    from .calibration_check import check
+
+    task = run.recipe.head.task
+    run.calibration = calib.fit(method, task, n, run.logits["cal"], run.data.labels("cal"))
     run.recipe = run.recipe.replace(calibration=method)
+    run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
+                                  run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
     evaluate_run(run)
     return run
 
@@ -156,9 +162,9 @@ def evaluate_run(run: Run) -> dict:
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
-        "labels": run.data.label_info,
+        "labels": run.data.label_info, "calibration_check": run.calibration_check,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         run.threshold),
+                         run.threshold, run.recipe.reliability_bins, run.recipe.binning),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,

@@ -344,6 +344,8 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "train and test fractions must be positive"))
     elif recipe.calibration != "none" and d.splits[2] <= 0:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
+    if h.task == "binary" and recipe.calibration == "matrix":
+        out.append(("calibration", "matrix scaling is for multiclass heads; use platt for binary"))
     if h.warm_start and h.hidden:
         out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
     if t.mixed_precision and t.device == "cpu":
