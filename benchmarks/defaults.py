@@ -24,9 +24,7 @@ GRID_EPOCHS = (30, 100, 300)
 
 
 def user_checkpoint(folder: Path, dataset: str, seed: int):
-    """An MLP regressor fitted with MSE on a scikit-learn dataset's target, as a tutorial would, the data as CSV."""
-    import csv
-
+    """An MLP regressor fitted with MSE on a scikit-learn dataset's target, as a tutorial would, the data as .npz."""
     import torch
     from sklearn import datasets
     from torch import nn
@@ -48,17 +46,14 @@ def user_checkpoint(folder: Path, dataset: str, seed: int):
     folder.mkdir(parents=True, exist_ok=True)
     ckpt = folder / f"{dataset}_mlp.pt"
     torch.save(model.state_dict(), ckpt)
-    with open(folder / f"{dataset}.csv", "w", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([f"f{i}" for i in range(X.shape[1])] + ["target"])
-        writer.writerows([*map(float, row), float(t)] for row, t in zip(X, bunch.target))
+    np.savez(folder / f"{dataset}.npz", X=X, y=bunch.target)
     classes = len(np.unique(bunch.target))
     head = HeadRecipe(task="binary" if classes == 2 else "multiclass")
     if dataset == "diabetes":
-        data = DataRecipe(path=str(folder / f"{dataset}.csv"), label="target", label_mode="threshold")
+        data = DataRecipe(path=str(folder / f"{dataset}.npz"), label_mode="threshold")
         head = HeadRecipe(task="binary")
     else:
-        data = DataRecipe(path=str(folder / f"{dataset}.csv"), label="target")
+        data = DataRecipe(path=str(folder / f"{dataset}.npz"))
     return ckpt, Recipe(data=data, head=head, seed=seed)
 
 
@@ -111,6 +106,8 @@ def main() -> int:
             row = scores.setdefault(name, {})
             auto_changes = {"train.epochs": 3} if args.quick else {}
             acc, training = accuracy(ckpt, recipe, cache, **auto_changes)
+            print(f"seed {seed} {name}: defaults {acc:.3f} (lr {training['lr']:.3g}, {training['epochs_run']} of "
+                  f"{training['epochs']} epochs)", flush=True)
             row.setdefault("defaults", []).append(acc)
             row.setdefault("picked lr", []).append(training["lr"])
             row.setdefault("epochs run", []).append(training["epochs_run"])
@@ -119,6 +116,7 @@ def main() -> int:
                     acc, _ = accuracy(ckpt, recipe, cache, **{"train.lr": lr, "train.epochs": n,
                                                               "train.schedule": "none", "train.patience": 0})
                     row.setdefault(f"lr {lr:g} x {n}", []).append(acc)
+                    print(f"seed {seed} {name}: lr {lr:g} x {n} epochs {acc:.3f}", flush=True)
     figures, ratios = {}, {}
     print(f"{'case':32s} {'defaults':>9s} {'grid best':>10s} {'(setting)':>18s} {'gap':>7s} {'lr':>9s} {'epochs':>7s}")
     for name, row in scores.items():

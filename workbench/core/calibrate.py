@@ -114,7 +114,7 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
         loss = nn.functional.cross_entropy(z @ w.T + b, target) + penalty / n * (((w - eye) ** 2).sum()
                                                                                  + (b ** 2).sum())
         loss.backward()
-        return float(loss), theta.grad.numpy().copy()
+        return float(loss), theta.grad.detach().numpy().copy()
 
     start = np.concatenate([eye.numpy().ravel() if full else np.ones(k), np.zeros(k)])
     found = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import nn
 
-START_LR, END_LR = 1e-6, 1.0
+START_LR, END_LR = 1e-6, 10.0
 STEPS = 100  # a second or two on a small head
 SMOOTHING = 0.98  # exponential moving average of the loss, debiased (as fastai)
 DIVERGED = 4.0  # stop when the smoothed loss exceeds this multiple of its best
@@ -54,6 +54,15 @@ def valley(losses: list[float]) -> int:
     return min(n - 1, max(0, start + int(sections) + int(sections / 2)))
 
 
+def min_over_ten(lrs: list[float], losses: list[float]) -> int:
+    """Smith's rule: a tenth of the rate at the lowest smoothed loss (the index nearest to it)."""
+    target = lrs[int(np.argmin(losses))] / 10
+    return int(np.argmin(np.abs(np.log(np.asarray(lrs)) - np.log(target))))
+
+
+RULE = "valley"
+
+
 def suggest(lrs: list[float], losses: list[float]) -> tuple[int, str]:
     """(index of the picked rate, a note), or (-1, why) when the curve says nothing."""
     if len(losses) < 10:
@@ -61,7 +70,7 @@ def suggest(lrs: list[float], losses: list[float]) -> tuple[int, str]:
     drop = (losses[0] - min(losses)) / max(abs(losses[0]), 1e-12)
     if drop < 0.01:
         return -1, f"the loss hardly fell at any rate (the head may already fit); the rate was set to {FALLBACK_LR:g}"
-    return valley(losses), ""
+    return (valley(losses) if RULE == "valley" else min_over_ten(lrs, losses)), ""
 
 
 def range_test(model: nn.Module, loss_fn: Callable, make_optimizer: Callable[[float], torch.optim.Optimizer],

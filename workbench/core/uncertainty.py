@@ -30,6 +30,11 @@ def resample_counts(y: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED)
     return counts
 
 
+def _resamples(n: int) -> int:
+    """Fewer resamples for a large test split keep the (resamples, n) arrays near 100 MB at most."""
+    return int(min(RESAMPLES, max(100, 12_000_000 // max(n, 1))))
+
+
 def _predict(probs: np.ndarray, threshold: float | None) -> np.ndarray:
     from .metrics import predict
 
@@ -99,8 +104,11 @@ _FUNCTIONS = {"accuracy": _accuracy, "macro_f1": _macro_f1, "ece": _ece, "brier"
 def replicates(probs: np.ndarray, y: np.ndarray, metrics=METRICS, threshold: float | None = None,
                edges=None, counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Each metric over every resample."""
+    from .metrics import auto_bins, bin_edges
+
     y = np.asarray(y).astype(np.int64)
-    C = resample_counts(y) if counts is None else counts
+    C = resample_counts(y, _resamples(len(y))) if counts is None else counts
+    edges = bin_edges(probs.max(1), auto_bins(len(y))) if edges is None else edges
     pred = _predict(probs, threshold)
     out = {}
     for name in metrics:
@@ -127,7 +135,10 @@ def intervals(probs: np.ndarray, y: np.ndarray, metrics=METRICS, threshold: floa
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics=METRICS,
                       threshold_a: float | None = None, threshold_b: float | None = None, edges=None) -> dict:
     """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero."""
-    counts = resample_counts(np.asarray(y))
+    from .metrics import auto_bins, bin_edges
+
+    counts = resample_counts(np.asarray(y), _resamples(len(y)))
+    edges = bin_edges(probs_a.max(1), auto_bins(len(y))) if edges is None else edges
     a = replicates(probs_a, y, metrics, threshold_a, edges, counts)
     b = replicates(probs_b, y, metrics, threshold_b, edges, counts)
     out = {}
