@@ -60,7 +60,7 @@ def min_over_ten(lrs: list[float], losses: list[float]) -> int:
     return int(np.argmin(np.abs(np.log(np.asarray(lrs)) - np.log(target))))
 
 
-RULE = "valley"
+RULE = "min10"
 
 
 def suggest(lrs: list[float], losses: list[float]) -> tuple[int, str]:

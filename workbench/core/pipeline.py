@@ -24,6 +24,9 @@ from .recipe import Recipe
 from .train import StopToken, TrainResult, predict_logits, seed_everything, train
 
 
+TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
+
+
 @dataclass
 class PreparedData:
     table: Table
@@ -171,6 +174,10 @@ def evaluate_run(run: Run) -> dict:
                      "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
                      "lr_finder": run.training.lr_finder, "history": run.training.history},
     }
+    probs = run.probabilities("test")
+    if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
+        run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
+                                    "threshold": run.threshold}
     return run.metrics
 
 

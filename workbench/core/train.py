@@ -32,7 +32,7 @@ CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each 
 READBACK_SECONDS = 0.1  # and at least this often, so that slow batches of a large model still show live
 # The automatic budget: small data gets enough optimiser steps to converge (a few hundred rows at batch 64 would
 # otherwise stop after ~150 steps), large data at least MIN_EPOCHS passes; early stopping ends it sooner.
-TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 3000, 20, 500
+TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 1000, 20, 300
 WARMUP = 0.25  # the one-cycle schedule's warm-up fraction; early stopping waits until it is over
 
 

@@ -146,3 +146,14 @@ def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, m
         low, high = interval(b[name] - a[name])
         out[name] = {"low": low, "high": high, "within_noise": bool(low <= 0 <= high)}
     return out
+
+
+def compare_runs(reference: dict, other: dict, metrics=METRICS) -> dict | None:
+    """Paired intervals of other - reference from two runs' metrics (their `test_rows`), or None when they do not
+    hold the same test rows."""
+    a, b = reference.get("test_rows"), other.get("test_rows")
+    if not a or not b or a["y"] != b["y"]:
+        return None
+    y = np.asarray(a["y"])
+    return paired_difference(np.asarray(a["probs"]), np.asarray(b["probs"]), y, metrics, a.get("threshold"),
+                             b.get("threshold"))
