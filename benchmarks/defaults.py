@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout's workbench, not an installed one
-from _common import parser, report  # noqa: E402
+from _common import parser, report
 
 GRID_LRS = (1e-4, 1e-3, 1e-2, 1e-1)
 GRID_EPOCHS = (30, 100, 300)
@@ -90,6 +90,7 @@ def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
 def main() -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--skip-grid", action="store_true", help="only the defaults (to set beside an earlier grid)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: tiny models gain nothing from more, "
                    "and a shared machine loses much)")
     args = p.parse_args()
@@ -111,7 +112,7 @@ def main() -> int:
             row.setdefault("defaults", []).append(acc)
             row.setdefault("picked lr", []).append(training["lr"])
             row.setdefault("epochs run", []).append(training["epochs_run"])
-            for lr in lrs:
+            for lr in () if args.skip_grid else lrs:
                 for n in epochs:
                     acc, _ = accuracy(ckpt, recipe, cache, **{"train.lr": lr, "train.epochs": n,
                                                               "train.schedule": "none", "train.patience": 0})
@@ -120,7 +121,7 @@ def main() -> int:
     figures, ratios = {}, {}
     print(f"{'case':32s} {'defaults':>9s} {'grid best':>10s} {'(setting)':>18s} {'gap':>7s} {'lr':>9s} {'epochs':>7s}")
     for name, row in scores.items():
-        grid = {k: float(np.mean(v)) for k, v in row.items() if k.startswith("lr ")}
+        grid = {k: float(np.mean(v)) for k, v in row.items() if k.startswith("lr ")} or {"(skipped)": float("nan")}
         best = max(grid, key=grid.get)
         default = float(np.mean(row["defaults"]))
         print(f"{name:32s} {default:9.3f} {grid[best]:10.3f} {best:>18s} {default - grid[best]:+7.3f} "

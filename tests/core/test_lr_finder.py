@@ -10,7 +10,13 @@ from torch import nn
 from workbench.core import lr_finder
 from workbench.core import recipe as rc
 from workbench.core.recipe import TrainRecipe
-from workbench.core.train import MAX_EPOCHS, MIN_EPOCHS, TARGET_STEPS, auto_epochs, train
+from workbench.core.train import (
+    MAX_EPOCHS,
+    MIN_EPOCHS,
+    TARGET_STEPS,
+    auto_epochs,
+    train,
+)
 
 
 def _quadratic(scale: float, seed: int = 0):

@@ -51,13 +51,13 @@ def suggested_fraction(n_cal: int, fraction: float) -> float | None:
         return None
     total = n_cal / fraction
     wanted = SMALL_SPLIT / total
-    return round(math.ceil(wanted * 100) / 100, 2) if wanted <= 0.4 else None
+    return math.ceil(wanted * 100) / 100 if wanted <= 0.4 else None
 
 
 def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, fraction: float,
           fit_notes: list[str] = (), seed: int = 0) -> dict:
     """A dict for metrics.json: the split's size, the cross-validated NLL pair, and notes for the user."""
-    n = int(len(y))
+    n = len(y)
     notes = list(fit_notes)
     out: dict = {"method": method, "n_cal": n, "small": n < SMALL_SPLIT}
     if method != "none" and n < SMALL_SPLIT:

@@ -33,7 +33,10 @@ READBACK_SECONDS = 0.1  # and at least this often, so that slow batches of a lar
 # The automatic budget: small data gets enough optimiser steps to converge (a few hundred rows at batch 64 would
 # otherwise stop after ~150 steps), large data at least MIN_EPOCHS passes; early stopping ends it sooner.
 TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 1000, 20, 300
-WARMUP = 0.25  # the one-cycle schedule's warm-up fraction; early stopping waits until it is over
+WARMUP = 0.25  # the one-cycle schedule's warm-up fraction
+# Early stopping waits for this fraction of a one-cycle budget: the validation loss at the peak rate is noisy,
+# and the annealing phase is where one-cycle gains (stopping at the peak kept 0.80 instead of 0.82 on digits).
+SETTLE = 0.5
 
 
 class StopToken:
@@ -211,7 +214,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
     optimizer = _optimizer(recipe, params, result.lr)
     scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
     epochs = result.epochs
-    warmup_epochs = math.ceil(WARMUP * epochs) if recipe.schedule == "onecycle" else 0
+    settle_epochs = math.ceil(SETTLE * epochs) if recipe.schedule == "onecycle" else 0
     amp_dtype, scaler = _autocast(device, recipe.mixed_precision)
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     readback = CPU_READBACK if device.type == "cpu" else GPU_READBACK
@@ -298,7 +301,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                     "eta": elapsed / epoch * (epochs - epoch), "best_epoch": result.best_epoch}
             result.history.append(info)
             notify("on_epoch_end", info)
-            if result.patience and bad_epochs >= result.patience and epoch > warmup_epochs:
+            if result.patience and bad_epochs >= result.patience and epoch > settle_epochs:
                 result.stopped_early = True
                 break
     except torch.cuda.OutOfMemoryError:

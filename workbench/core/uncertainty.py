@@ -62,7 +62,6 @@ def _ece(C, probs, y, pred, edges=None, **_):
     correct = (probs.argmax(1) == y).astype(np.float64)
     which = bin_index(confidence, edges)
     M = np.eye(len(edges) - 1)[which]
-    count = C @ M
     gap = np.abs(C @ (M * confidence[:, None]) - C @ (M * correct[:, None]))
     return gap.sum(1) / C.sum(1)
 

@@ -26,7 +26,7 @@ class AutoNumber(QWidget):
     def value(self):
         return self.word if self.auto.isChecked() else self.spin.value()
 
-    def setValue(self, value) -> None:  # noqa: N802 (Qt's naming, so the form treats it like a spin box)
+    def setValue(self, value) -> None:  # Qt's naming: the form treats it like a spin box
         """A number unticks auto; the word ticks it. Emits valueChanged when the value changes."""
         if value == self.word:
             self.auto.setChecked(True)
