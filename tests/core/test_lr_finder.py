@@ -111,3 +111,28 @@ def test_an_old_recipe_keeps_its_old_defaults(tmp_path):
     saved = tmp_path / "saved.json"
     rc.Recipe().save(saved)
     assert rc.load(saved) == rc.Recipe()
+
+
+def test_the_runs_recipe_with_the_picked_rate_reproduces_the_model():
+    g = torch.Generator().manual_seed(1)
+    X = torch.randn(200, 4, generator=g)
+    y = (X[:, 0] - X[:, 2] > 0).float()
+    models = []
+    for lr in ("auto", None):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Dropout(0.2), nn.Linear(4, 1))
+        recipe = TrainRecipe(device="cpu", epochs=4, lr=lr if lr else models[0][1])
+        result = train(model, "binary", 2, X, y, X[:40], y[:40], recipe, seed=3)
+        models.append((model, result.lr))
+    assert all(torch.equal(a, b) for a, b in zip(models[0][0].state_dict().values(),
+                                                 models[1][0].state_dict().values()))
+
+
+def test_stop_during_the_range_test_stops_it():
+    X, y, _ = _quadratic(1.0)
+    model = nn.Linear(8, 1, bias=False)
+    calls = []
+    found = lr_finder.range_test(model, nn.functional.mse_loss, lambda lr: torch.optim.SGD(model.parameters(), lr=lr),
+                                 lambda i: (X[:64], y[:64]), lambda m, x: m(x).squeeze(1),
+                                 should_stop=lambda: calls.append(1) or len(calls) > 5)
+    assert len(found.lrs) == 5

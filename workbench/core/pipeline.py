@@ -150,8 +150,9 @@ def calibrate_run(run: Run, method: str) -> Run:
     from .calibration_check import check
 
     task = run.recipe.head.task
+    recipe = run.recipe.replace(calibration=method)  # a method that does not fit the task is a RecipeError
     run.calibration = calib.fit(method, task, n, run.logits["cal"], run.data.labels("cal"))
-    run.recipe = run.recipe.replace(calibration=method)
+    run.recipe = recipe
     run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
                                   run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
     evaluate_run(run)

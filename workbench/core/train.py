@@ -168,20 +168,24 @@ def _state_copy(model: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _find_lr(model, loss_fn, recipe: TrainRecipe, params, Xt, yt, binary: bool, generator):
+def _find_lr(model, loss_fn, recipe: TrainRecipe, params, Xt, yt, binary: bool, seed: int, stop: StopToken):
     """The range test on shuffled train batches (see lr_finder)."""
     from .lr_finder import range_test
 
     n, bs = len(Xt), min(recipe.batch_size, len(Xt))
-    order = torch.randperm(n, generator=generator).to(Xt.device)
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1)).to(Xt.device)
 
     def batches(i: int):
         start = (i * bs) % max(n - bs + 1, 1)
         idx = order[start:start + bs]
         return Xt[idx], yt[idx]
 
-    return range_test(model, loss_fn, lambda lr: _optimizer(recipe, params, lr), batches,
-                      lambda m, x: shape_logits(m(x), binary))
+    # The test draws from its own random streams (dropout included), so training afterwards is exactly what the
+    # recipe with the picked rate written in it gives: the run's saved recipe reproduces the model.
+    devices = [Xt.device] if Xt.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return range_test(model, loss_fn, lambda lr: _optimizer(recipe, params, lr), batches,
+                          lambda m, x: shape_logits(m(x), binary), should_stop=lambda: stop.stopped)
 
 
 def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, y_val, recipe: TrainRecipe,
@@ -207,7 +211,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
     result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
     result.patience = effective_patience(recipe, result.epochs)
     if recipe.lr == "auto":
-        found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, generator)
+        found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop)
         result.lr, result.lr_finder = found.pick, found.to_dict()
     else:
         result.lr = float(recipe.lr)
