@@ -74,3 +74,29 @@ def test_evaluate_reports_intervals_that_contain_the_value_and_definitions():
         assert low <= out[name] + 1e-9 and out[name] - 1e-9 <= high or name == "ece", name
     assert "[0, 2]" in out["brier_definition"] and "one-vs-rest" in out["roc_auc_definition"]
     assert out["calibration_change"]["ece"]["within_noise"]
+
+
+def test_compare_says_better_only_when_the_paired_interval_excludes_zero():
+    from workbench.core.compare import format_table, table
+
+    rng = np.random.default_rng(5)
+    good, y = _probs(rng, 300, 3, signal=2.5)
+    bad, _ = _probs(np.random.default_rng(5), 300, 3, signal=0.3)
+
+    def run(name, probs):
+        test = metrics.evaluate(probs, y, ["a", "b", "c"])
+        return {"name": name, "metrics": {"test": test, "test_rows": {"y": y.tolist(), "probs": probs.tolist()}},
+                "recipe": None}
+
+    result = table([run("weak", bad), run("strong", good), run("same", bad)])
+    accuracy = result["columns"].index("accuracy")
+    strong, same = result["paired"]
+    assert strong["columns"][accuracy]["verdict"] == "better"
+    assert same["columns"][accuracy]["verdict"] == "within noise"
+    assert all(ci for ci in result["rows"][0]["intervals"])
+    text = format_table(result)
+    assert "strong - weak: accuracy" in text and "95% CI" in text
+    del result  # a run without its test rows gets no paired interval, and says so
+    plain = run("plain", good)
+    del plain["metrics"]["test_rows"]
+    assert table([run("weak", bad), plain])["paired"][0]["columns"] is None
