@@ -66,11 +66,11 @@ def test_a_flat_curve_falls_back_and_says_so():
 
 def test_auto_training_records_its_choices():
     g = torch.Generator().manual_seed(0)
-    X = torch.randn(300, 4, generator=g)
+    X = torch.randn(1000, 4, generator=g)
     y = (X[:, 0] + 0.5 * X[:, 1] > 0).float()
     torch.manual_seed(0)
     model = nn.Linear(4, 1)
-    result = train(model, "binary", 2, X, y, X[:60], y[:60], TrainRecipe(device="cpu", epochs=20), seed=0)
+    result = train(model, "binary", 2, X, y, X[:100], y[:100], TrainRecipe(device="cpu", epochs=20), seed=0)
     assert result.epochs == 20
     assert result.lr_finder and result.lr == result.lr_finder["pick"] and 1e-5 <= result.lr <= 0.3
     assert result.history[-1]["val_accuracy"] > 0.95
