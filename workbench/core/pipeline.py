@@ -209,6 +209,8 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the program",
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
+        "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
+                          else "the class of the largest probability"),  # the rule metrics.predict applies
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
