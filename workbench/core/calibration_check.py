@@ -30,8 +30,10 @@ def cross_validated_nll(method: str, task: str, n_classes: int, logits: np.ndarr
     from .calibrate import Calibration, fit
 
     y = np.asarray(y).astype(np.int64)
+    if method == "none" or len(y) < 2 * FOLDS:
+        return None
     folds = min(FOLDS, int(np.bincount(y, minlength=n_classes)[np.unique(y)].min()))
-    if folds < 2 or method == "none":
+    if folds < 2:
         return None
     before, after = [], []
     splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
