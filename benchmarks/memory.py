@@ -26,7 +26,8 @@ model = nn.Sequential(nn.Linear(features, 128), nn.ReLU(), nn.Linear(128, 1))
 if variant == "workbench":
     from workbench.core.recipe import TrainRecipe
     from workbench.core.train import train
-    train(model, "binary", 2, X, y, X[:256], y[:256], TrainRecipe(epochs=epochs, batch_size=256, patience=0), seed=0)
+    train(model, "binary", 2, X, y, X[:256], y[:256], TrainRecipe(epochs=epochs, batch_size=256, patience=0, lr=1e-3),
+          seed=0)
 else:
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     loss_fn = nn.BCEWithLogitsLoss()

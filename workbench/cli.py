@@ -151,13 +151,16 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
     """One option per described recipe field, generated from its description (recipe.py)."""
     import typing
 
-    from workbench.core.fields import base_type
+    from workbench.core.fields import base_type, takes_word
 
     for name, flag, kind, spec in _recipe_options():
         base = base_type(kind)
         help_text = spec.help + (f" ({spec.range_text()})" if spec.range_text() else "")
         metavar = {} if base is bool or spec.choices else {"metavar": flag[2:].upper().replace("-", "_")}
-        if base is bool:
+        if takes_word(kind):
+            p.add_argument(flag, dest=name, type=_word_or_number(flag, base, spec.choices), help=help_text,
+                           metavar="|".join(spec.choices) + ("|0.01" if base is float else "|N"))
+        elif base is bool:
             p.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=help_text)
         elif spec.choices:
             p.add_argument(flag, dest=name, choices=list(spec.choices), help=help_text)
@@ -170,6 +173,18 @@ def _add_recipe_options(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, dest=name, type=_listed(flag, float, single=True), help=help_text, **metavar)
         else:
             p.add_argument(flag, dest=name, help=help_text, **metavar)
+
+
+def _word_or_number(flag: str, number: type, words: tuple[str, ...]):
+    def parse(text: str):
+        if text.strip().lower() in words:
+            return text.strip().lower()
+        try:
+            return number(text)
+        except ValueError:
+            kind = "a number" if number is float else "a whole number"
+            raise argparse.ArgumentTypeError(f"{flag} takes {' or '.join(words)} or {kind}, not '{text}'") from None
+    return parse
 
 
 def _listed(flag: str, item: type, single: bool = False):
@@ -289,13 +304,46 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def _with_ci(t: dict, key: str) -> str:
+    ci = t.get("ci", {}).get(key)
+    return f"{t[key]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{t[key]:.3f}"
+
+
+def _change(t: dict, key: str) -> str:
+    change = t.get("calibration_change", {}).get(key)
+    text = f"{t[key + '_before']:.3f} -> {t[key]:.3f}"
+    if not change:
+        return text
+    verdict = "within noise" if change["within_noise"] else ("worse" if change["low"] > 0 else "better")
+    return text + f" (change {t[key] - t[key + '_before']:+.3f}, 95% CI [{change['low']:+.3f}, {change['high']:+.3f}], " \
+        f"{verdict})"
+
+
 def _summary(metrics: dict) -> str:
+    """The metrics a person reads first, each with its bootstrap 95% interval, and what the defaults chose."""
     t = metrics["test"]
+    auc_name = "ROC AUC" if t.get("roc_auc_definition", "ROC AUC") == "ROC AUC" else "macro one-vs-rest AUC"
     lines = [f"classes: {', '.join(metrics['classes'])}",
-             f"test accuracy {t['accuracy']:.3f}   macro F1 {t['macro_f1']:.3f}"
-             + (f"   ROC AUC {t['roc_auc']:.3f}" if "roc_auc" in t else ""),
-             f"calibration ({metrics['calibration']}): ECE {t['ece_before']:.3f} -> {t['ece']:.3f}   "
-             f"Brier {t['brier_before']:.3f} -> {t['brier']:.3f}"]
+             f"test ({t['n']} rows; 95% bootstrap intervals in brackets)",
+             f"  test accuracy {_with_ci(t, 'accuracy')}   macro F1 {_with_ci(t, 'macro_f1')}"
+             + (f"   {auc_name} {_with_ci(t, 'roc_auc')}" if "roc_auc" in t else ""),
+             f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]
+    if "ece_before" in t:
+        lines += [f"calibration ({metrics['calibration']}) on the test split:",
+                  f"  ECE {_change(t, 'ece')}", f"  Brier {_change(t, 'brier')}"]
+    if "brier_definition" in t:
+        lines.append(f"  ({t['brier_definition']})")
+    training = metrics.get("training", {})
+    finder = training.get("lr_finder")
+    if finder:
+        lines.append(f"learning rate {training['lr']:.3g} picked by the range test "
+                     f"({len(finder['lrs'])} steps from {finder['lrs'][0]:.0e} to {finder['lrs'][-1]:.0e})"
+                     + (f": {finder['note']}" if finder.get("note") else ""))
+    if training.get("epochs"):
+        lines.append(f"trained {training['epochs_run']} of at most {training['epochs']} epochs; best epoch "
+                     f"{training['best_epoch']} restored")
+    for note in metrics.get("calibration_check", {}).get("notes", []):
+        lines.append(f"note: {note}")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
     return "\n".join(lines)
 

@@ -69,3 +69,81 @@ def test_threshold_moves_the_decision():
     y = np.array([1, 1, 1])
     assert evaluate(probs, y, ["n", "p"])["accuracy"] == pytest.approx(1 / 3)
     assert evaluate(probs, y, ["n", "p"], threshold=0.25)["accuracy"] == 1.0
+
+
+def test_vector_scaling_recovers_a_known_scale_and_bias():
+    rng = np.random.default_rng(4)
+    n, k = 20000, 4
+    z = rng.normal(size=(n, k)) * 2
+    scale, shift = np.array([0.5, 1.0, 1.5, 0.8]), np.array([0.3, -0.2, 0.0, 0.1])
+    true = np.exp(z * scale + shift)
+    true /= true.sum(1, keepdims=True)
+    y = np.array([rng.choice(k, p=p) for p in true])
+    fitted = calibrate.fit("platt", "multiclass", k, z, y)
+    w, b = np.array(fitted.params()["weight"]), np.array(fitted.params()["bias"])
+    assert np.allclose(w, np.diag(np.diag(w)))  # vector scaling: a diagonal map, K + K parameters
+    assert np.allclose(np.diag(w), scale, atol=0.08)
+    assert np.allclose(b - b.mean(), shift - shift.mean(), atol=0.08)  # softmax is blind to a common shift
+    # the same fit unpenalised by scipy's reference optimiser gives the same probabilities
+    w0, b0 = calibrate.scaling_fit(z, y, full=False, penalty=0.0)
+    assert np.allclose(fitted.probabilities(z), calibrate.Calibration(
+        "platt", "multiclass", k, {"weight": w0.tolist(), "bias": b0.tolist()}).probabilities(z), atol=2e-3)
+
+
+def test_matrix_scaling_is_penalised_towards_the_identity_on_a_small_split():
+    logits, y = _overconfident(n=60, k=10, seed=5)
+    w = np.array(calibrate.fit("matrix", "multiclass", 10, logits, y).params()["weight"])
+    free, _ = calibrate.scaling_fit(logits, y, full=True, penalty=0.0)
+    off = ~np.eye(10, dtype=bool)
+    assert np.abs(w[off]).mean() < 0.5 * np.abs(free[off]).mean()
+
+
+def test_a_temperature_on_its_bound_is_reported():
+    logits = np.array([-5.0, -4.0, 4.0, 5.0] * 10)
+    y = np.array([0, 0, 1, 1] * 10)  # separable: the NLL falls all the way to the bound
+    fitted = calibrate.fit("temperature", "binary", 2, logits, y)
+    assert fitted.notes and "bound" in fitted.notes[0]
+    assert not calibrate.fit("temperature", "binary", 2, *_overconfident()).notes
+
+
+def test_isotonic_rows_mapped_to_zero_everywhere_become_uniform():
+    cal = calibrate.Calibration("isotonic", "multiclass", 3, {"knots_x": [[0.0, 0.9, 1.0]] * 3,
+                                                              "knots_y": [[0.0, 0.0, 1.0]] * 3})
+    probs = cal.probabilities(np.array([[0.0, 0.1, 0.2], [10.0, 0.0, 0.0]]))
+    assert np.allclose(probs[0], 1 / 3) and probs[1].argmax() == 0
+
+
+def test_small_calibration_splits_and_harmful_methods_are_called_out():
+    from workbench.core.calibration_check import SMALL_SPLIT, check
+
+    rng = np.random.default_rng(6)
+    y = rng.integers(0, 2, 60)
+    logits = rng.normal(size=60) * 0.1  # no signal: any fitted map only adds noise
+    out = check("isotonic", "binary", 2, logits, y, fraction=0.1)
+    assert out["small"] and out["n_cal"] < SMALL_SPLIT and out["suggested_fraction"] == 0.34
+    assert any("60 rows" in n for n in out["notes"])
+    assert out["worse"] and any("none is recommended" in n for n in out["notes"])
+    logits, y = _overconfident(n=600)
+    good = check("temperature", "binary", 2, logits, y, fraction=0.2)
+    assert not good["small"] and not good["worse"] and not good["notes"]
+
+
+def test_multiclass_auc_matches_scikit_learn_and_binary_decisions_use_p_at_least_half():
+    from sklearn.metrics import roc_auc_score
+
+    logits, y = _overconfident(n=300, k=4)
+    probs = calibrate.Calibration("none", "multiclass", 4).probabilities(logits)
+    out = evaluate(probs, y, list("abcd"))
+    assert out["roc_auc"] == pytest.approx(roc_auc_score(y, probs, multi_class="ovr", average="macro"))
+    tie = evaluate(np.array([[0.5, 0.5], [0.9, 0.1]]), np.array([1, 0]), ["n", "p"])
+    assert tie["accuracy"] == 1.0 and "p(positive) >= 0.5" in tie["decision_rule"]
+
+
+@pytest.mark.parametrize("n, bins", [(27, 5), (110, 10), (1000, 15)])
+def test_reliability_bins_follow_the_test_size_or_equal_mass(n, bins):
+    logits, y = _overconfident(n=n)
+    probs = calibrate.Calibration("none", "binary", 2).probabilities(logits)
+    rel = reliability(probs, y, "auto")
+    assert len(rel["count"]) == bins and sum(rel["count"]) == n
+    mass = reliability(probs, y, bins, "mass")
+    assert max(mass["count"]) - min(mass["count"]) <= max(2, n // bins // 2)

@@ -35,7 +35,21 @@ def test_axes_stay_still_while_the_loss_falls_and_grow_when_it_rises(qtbot):
     plot._redraw()
     assert _y_range(plot)[1] >= 4.0
     plot.add_epoch({"epoch": 2, "val_loss": 9.0, "val_accuracy": 0.5})
+    plot._redraw()  # epochs after the first are drawn on the timer's next tick
     assert _y_range(plot)[1] >= 9.0
+
+
+def test_a_flood_of_tiny_epochs_costs_the_gui_thread_little(qtbot):
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.clear(epochs=100000)
+    drawn = []
+    plot.val_curve.setData = lambda *a, **k: drawn.append(1)
+    for epoch in range(1, 2001):
+        plot.add_epoch({"epoch": epoch, "val_loss": 1.0 / epoch, "val_accuracy": 0.5})
+    assert len(plot.epochs) == 2000 and len(drawn) == 1  # the first at once; the rest wait for the timer
+    plot._redraw()
+    assert len(drawn) == 2
 
 
 def test_finish_zooms_to_the_data(qtbot):

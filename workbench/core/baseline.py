@@ -29,7 +29,13 @@ def baseline_run(recipe: Recipe, loaded, data: PreparedData) -> Run:
                           "baseline needs a single score.", "Train a head instead.")
     scores = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), True).numpy() for s in data.splits}
     calibration = calib.fit("platt", "binary", 2, scores["cal"], data.labels("cal"))
+    from .calibration_check import check
+
     run = Run(recipe.with_changes(calibration="platt"), loaded, data, inspection, model, inspection.head,
               TrainResult(device="cpu"), scores, calibration, kind="baseline")
+    # The Platt fit is the whole model here, so only the split's size is worth a note (not "recommend none").
+    found = check("platt", "binary", 2, scores["cal"], data.labels("cal"), recipe.data.splits[2])
+    found["notes"] = [n for n in found["notes"] if "recommended" not in n]
+    run.calibration_check = found
     evaluate_run(run)
     return run

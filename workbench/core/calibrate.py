@@ -1,7 +1,10 @@
-"""Calibration maps from logits to class probabilities: none, Platt, isotonic, temperature.
+"""Calibration maps from logits to class probabilities: none, Platt, isotonic, temperature, matrix.
 
 Each is fitted on the calibration split with scikit-learn or SciPy and held as a small torch module,
 so the probabilities the workbench reports and the exported program compute exactly the same thing.
+Multiclass "platt" is vector scaling (a per-class scale and bias, Guo et al. 2017) and "matrix" full matrix
+scaling; both are penalised towards the identity, since K*K parameters fitted on a small calibration split
+overfit. A fit that ends on its bound says so in `notes`.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ class Calibration(nn.Module):
     def __init__(self, method: str, task: str, n_classes: int, params: dict | None = None):
         super().__init__()
         self.method, self.binary = method, task == "binary"
+        self.notes: list[str] = []  # what the fit wants the user to know (a bound reached)
         params = params or {}
         k = 1 if self.binary else n_classes
         self.register_buffer("temperature", torch.tensor(float(params.get("temperature", 1.0))))
@@ -62,7 +66,7 @@ class Calibration(nn.Module):
         z = logits.reshape(-1, 1) if self.binary else logits
         if self.method == "temperature":
             z = z / self.temperature
-        elif self.method == "platt":
+        elif self.method in ("platt", "matrix"):
             z = z @ self.weight.T + self.bias
         if self.binary:
             p1 = torch.sigmoid(z)
@@ -73,14 +77,15 @@ class Calibration(nn.Module):
         if self.method == "isotonic":
             q = self._isotonic(probs)
             total = q.sum(dim=1, keepdim=True)
-            probs = torch.where(total > 0, q / total.clamp_min(1e-12), probs)
+            # A row every class's curve maps to 0 says nothing: uniform, as scikit-learn's calibrator does.
+            probs = torch.where(total > 0, q / total.clamp_min(1e-12), torch.full_like(q, 1.0 / q.shape[1]))
         return probs
 
     def params(self) -> dict:
         out: dict = {"method": self.method}
         if self.method == "temperature":
             out["temperature"] = float(self.temperature)
-        elif self.method == "platt":
+        elif self.method in ("platt", "matrix"):
             out |= {"weight": self.weight.tolist(), "bias": self.bias.tolist()}
         elif self.method == "isotonic":
             bounds = self.knot_offsets.tolist()
@@ -102,17 +107,60 @@ def _nll(logits: np.ndarray, y: np.ndarray, binary: bool, temperature: float) ->
     return float(nn.functional.cross_entropy(z, target.long()))
 
 
+LOG_T_BOUNDS = (-4.0, 4.0)  # temperature within [0.018, 55]
+PENALTY = 1.0  # L2 pull of vector/matrix scaling towards the identity, in units of one calibration row's NLL
+
+
+def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = PENALTY) -> tuple[np.ndarray,
+                                                                                                 np.ndarray]:
+    """Vector (diagonal) or matrix scaling of multiclass logits by L-BFGS: mean NLL of softmax(z W^T + b) plus
+    penalty / n * (||W - I||^2 + ||b||^2). Returns (W, b)."""
+    from scipy.optimize import minimize
+
+    z = torch.as_tensor(logits, dtype=torch.float64)
+    target = torch.as_tensor(np.asarray(y), dtype=torch.long)
+    n, k = z.shape
+    eye = torch.eye(k, dtype=torch.float64)
+
+    def unpack(theta: torch.Tensor):
+        w = theta[:k * k].reshape(k, k) if full else torch.diag(theta[:k])
+        return w, theta[-k:]
+
+    def objective(flat: np.ndarray):
+        theta = torch.as_tensor(flat, dtype=torch.float64).requires_grad_(True)
+        w, b = unpack(theta)
+        loss = nn.functional.cross_entropy(z @ w.T + b, target) + penalty / n * (((w - eye) ** 2).sum()
+                                                                                 + (b ** 2).sum())
+        loss.backward()
+        return float(loss), theta.grad.detach().numpy().copy()
+
+    start = np.concatenate([eye.numpy().ravel() if full else np.ones(k), np.zeros(k)])
+    found = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    w, b = unpack(torch.as_tensor(found.x))
+    return w.numpy(), b.numpy()
+
+
 def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
     """Fit `method` on calibration-split logits and labels."""
     binary = task == "binary"
     logits = np.asarray(logits, dtype=np.float64)
     params: dict = {}
+    notes: list[str] = []
     if method == "temperature":
         from scipy.optimize import minimize_scalar
 
         best = minimize_scalar(lambda log_t: _nll(logits, y, binary, float(np.exp(log_t))),
-                               bounds=(-4.0, 4.0), method="bounded")
+                               bounds=LOG_T_BOUNDS, method="bounded")
         params["temperature"] = float(np.exp(best.x))
+        if min(abs(best.x - bound) for bound in LOG_T_BOUNDS) < 1e-3:
+            notes.append(f"the temperature fit stopped at its bound (T = {params['temperature']:.3g}): the calibration "
+                         "split is probably separable or degenerate, so the fitted temperature is arbitrary. "
+                         "Use a larger calibration split, or calibration none.")
+    elif method in ("platt", "matrix") and not binary:
+        weight, bias = scaling_fit(logits, y, full=method == "matrix")
+        params["weight"], params["bias"] = weight.tolist(), bias.tolist()
+    elif method == "matrix":
+        raise ValueError("matrix scaling is for multiclass heads; binary heads use platt")
     elif method == "platt":
         from sklearn.linear_model import LogisticRegression
 
@@ -136,4 +184,6 @@ def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarra
             params["knots_y"].append(ys)
     elif method != "none":
         raise ValueError(f"unknown calibration method {method}")
-    return Calibration(method, task, n_classes, params).eval()
+    fitted = Calibration(method, task, n_classes, params).eval()
+    fitted.notes = notes
+    return fitted

@@ -101,7 +101,8 @@ def table(runs: list[dict]) -> dict:
         test = run["metrics"]["test"]
         rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
                      "calibration": run["metrics"].get("calibration", ""),
-                     "values": [test.get(key) for _, key, _ in COLUMNS]})
+                     "values": [test.get(key) for _, key, _ in COLUMNS],
+                     "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS]})
     best = []  # per column, every run that reaches the best value (ties are all marked)
     for c, (_, _, higher) in enumerate(COLUMNS):
         present = [r["values"][c] for r in rows if r["values"][c] is not None]
@@ -109,7 +110,32 @@ def table(runs: list[dict]) -> dict:
         best.append([i for i, r in enumerate(rows) if present and r["values"][c] == top])
     keys = {split_key(run.get("recipe")) for run in runs}
     return {"columns": [c[0] for c in COLUMNS], "rows": rows, "best": best,
-            "same_test_split": len(keys) == 1 and None not in keys}
+            "same_test_split": len(keys) == 1 and None not in keys, "paired": paired(runs)}
+
+
+def paired(runs: list[dict]) -> list[dict]:
+    """Each run against the first, with paired bootstrap intervals of the difference on the same test rows: a run
+    is "better" or "worse" in a column only when the interval excludes zero."""
+    from .uncertainty import compare_runs
+
+    out = []
+    for run in runs[1:]:
+        diff = compare_runs(runs[0]["metrics"], run["metrics"])
+        if diff is None:
+            out.append({"name": run["name"], "against": runs[0]["name"], "columns": None})
+            continue
+        cells = []
+        for _, key, higher in COLUMNS:
+            d = diff.get(key)
+            if d is None:
+                cells.append(None)
+                continue
+            verdict = "within noise" if d["within_noise"] else (
+                "better" if (d["low"] > 0) == higher else "worse")
+            a, b = runs[0]["metrics"]["test"].get(key), run["metrics"]["test"].get(key)
+            cells.append({**d, "difference": None if a is None or b is None else b - a, "verdict": verdict})
+        out.append({"name": run["name"], "against": runs[0]["name"], "columns": cells})
+    return out
 
 
 def format_table(result: dict) -> str:
@@ -121,7 +147,19 @@ def format_table(result: dict) -> str:
             mark = "*" if i in result["best"][c] else " "
             cells.append(f"{'—':>9s} " if value is None else f"{value:9.4f}{mark}")
         lines.append(f"{row['name']:{width}s}  " + "  ".join(f"{cell:>10s}" for cell in cells))
-    lines.append("* best in its column")
+    for i, row in enumerate(result["rows"]):
+        if any(result["rows"][i]["intervals"]):
+            cells = [f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "—" for ci in row["intervals"]]
+            lines.append(f"{'  95% CI':{width}s}  " + "  ".join(f"{c:>10s}" for c in cells) + f"  ({row['name']})")
+    for pair in result.get("paired", []):
+        if pair["columns"] is None:
+            lines.append(f"{pair['name']} vs {pair['against']}: no paired interval (not the same test rows)")
+            continue
+        parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] {d['verdict']}"
+                 for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
+        lines.append(f"{pair['name']} - {pair['against']}: " + "; ".join(parts))
+    lines.append("* best in its column; differences are paired 95% bootstrap intervals, 'better' only when the "
+                 "interval excludes zero")
     if not result["same_test_split"]:
         lines.append("note: these runs do not share one test split (data, labels, splits or seed differ), "
                      "so the comparison is not like for like.")

@@ -67,14 +67,24 @@ def walk(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field, Any,
     return out
 
 
-def _base(kind: Any) -> tuple[Any, bool]:
-    """(the type without Optional, whether None is allowed)."""
-    args = typing.get_args(kind) if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union \
+def _args(kind: Any) -> tuple:
+    return typing.get_args(kind) if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union \
         else ()
-    if type(None) in args:
-        rest = [a for a in args if a is not type(None)]
-        return rest[0], True
-    return kind, False
+
+
+def _base(kind: Any) -> tuple[Any, bool]:
+    """(the type without Optional and without a word alternative, whether None is allowed)."""
+    args = _args(kind)
+    if not args:
+        return kind, False
+    rest = [a for a in args if a is not type(None) and a is not str] or [str]
+    return rest[0], type(None) in args
+
+
+def takes_word(kind: Any) -> bool:
+    """A number field that also takes one of its `choices` as a word, e.g. `lr: float | str = "auto"`."""
+    args = _args(kind)
+    return str in args and any(a in (int, float) for a in args)
 
 
 def check(name: str, value: Any, kind: Any, spec: Spec) -> str | None:
@@ -82,6 +92,8 @@ def check(name: str, value: Any, kind: Any, spec: Spec) -> str | None:
     base, optional = _base(kind)
     if value is None:
         return None if optional else "must be given"
+    if isinstance(value, str) and takes_word(kind):
+        return None if value in spec.choices else f"must be {' or '.join(spec.choices)} or a number"
     origin = typing.get_origin(base)
     if origin is tuple:
         if not isinstance(value, tuple):
@@ -144,6 +156,12 @@ def base_type(kind: Any) -> Any:
 def coerce(value: Any, kind: Any) -> Any:
     """Lists from JSON/TOML become tuples where the field is a tuple; everything else is left to `check`."""
     base, _ = _base(kind)
+    if isinstance(value, str) and takes_word(kind):
+        text = value.strip().lower()
+        try:
+            return base(text)  # "0.01" typed as text is the number
+        except ValueError:
+            return text
     if typing.get_origin(base) is tuple and isinstance(value, list):
         return tuple(value)
     if base is float and isinstance(value, int) and not isinstance(value, bool):

@@ -1,7 +1,9 @@
-"""Evaluation with scikit-learn: accuracy, per-class scores, confusion matrix, AUC, ECE/MCE, Brier.
+"""Evaluation with scikit-learn: accuracy, per-class scores, confusion matrix, AUC, ECE/MCE, Brier, each with
+a bootstrap interval (see uncertainty).
 
-The reliability diagram uses top-label confidence in equal-width bins; ECE is the count-weighted mean
-gap between confidence and accuracy over the bins, MCE the largest gap.
+The reliability diagram uses top-label confidence in equal-width bins (or equal-mass bins), as many as the test
+size supports; ECE is the count-weighted mean gap between confidence and accuracy over the bins, MCE the
+largest gap. Brier's definition is stated beside it, since the binary and multiclass forms differ in range.
 """
 
 from __future__ import annotations
@@ -10,11 +12,38 @@ import numpy as np
 from sklearn import metrics as skm
 
 
-def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int = 15) -> dict:
+BRIER_BINARY = "Brier = mean over rows of (p(positive) - y)^2; 0 is perfect, range [0, 1]"
+BRIER_MULTICLASS = "Brier = mean over rows of the sum over classes of (p_k - [y = k])^2; 0 is perfect, range [0, 2]"
+SPARSE_BIN = 10  # a bin with fewer rows than this is drawn as sparse: its accuracy is a guess
+
+
+def auto_bins(n: int) -> int:
+    """Bins that follow the test size: about sqrt(n), from 5 (under ~30 rows) to 15 (from ~225 rows)."""
+    return int(np.clip(round(np.sqrt(max(n, 1))), 5, 15))
+
+
+def bin_edges(confidence: np.ndarray, n_bins: int, binning: str = "width") -> np.ndarray:
+    """Equal-width edges on [0, 1], or equal-mass edges (quantiles of the confidences, ends at 0 and 1)."""
+    if binning == "mass" and len(confidence):
+        inner = np.quantile(confidence, np.linspace(0, 1, n_bins + 1)[1:-1])
+        return np.concatenate([[0.0], np.maximum.accumulate(inner), [1.0]])
+    return np.linspace(0.0, 1.0, n_bins + 1)
+
+
+def bin_index(confidence: np.ndarray, edges) -> np.ndarray:
+    edges = np.asarray(edges)
+    return np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, len(edges) - 2)
+
+
+def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binning: str = "width",
+                edges=None) -> dict:
     confidence = probs.max(axis=1)
+    if n_bins == "auto":
+        n_bins = auto_bins(len(y))
+    edges = bin_edges(confidence, int(n_bins), binning) if edges is None else np.asarray(edges)
+    n_bins = len(edges) - 1
     correct = (probs.argmax(axis=1) == y).astype(np.float64)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    which = bin_index(confidence, edges)
     count = np.bincount(which, minlength=n_bins).astype(np.float64)
     conf_sum = np.bincount(which, weights=confidence, minlength=n_bins)
     acc_sum = np.bincount(which, weights=correct, minlength=n_bins)
@@ -23,20 +52,37 @@ def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int = 15) -> dict:
     mean_acc = np.divide(acc_sum, count, out=np.zeros(n_bins), where=nonzero)
     gaps = np.abs(mean_conf - mean_acc)
     return {"edges": edges.tolist(), "confidence": mean_conf.tolist(), "accuracy": mean_acc.tolist(),
-            "count": count.astype(int).tolist(),
+            "count": count.astype(int).tolist(), "binning": binning, "sparse_below": SPARSE_BIN,
             "ece": float((gaps * count).sum() / max(count.sum(), 1)),
             "mce": float(gaps[nonzero].max()) if nonzero.any() else 0.0}
 
 
-def brier(probs: np.ndarray, y: np.ndarray) -> float:
+def brier_rows(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each row's Brier term: binary (p1 - y)^2, multiclass the sum over classes (see BRIER_*)."""
+    y = np.asarray(y).astype(np.int64)
     if probs.shape[1] == 2:
-        return float(skm.brier_score_loss(y, probs[:, 1], pos_label=1))
-    return float(skm.brier_score_loss(y, probs, labels=list(range(probs.shape[1]))))
+        return (probs[:, 1] - (y == 1)) ** 2
+    return ((probs - np.eye(probs.shape[1])[y]) ** 2).sum(1)
+
+
+def brier(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(brier_rows(probs, y).mean())
+
+
+def roc_auc(probs: np.ndarray, y: np.ndarray) -> float | None:
+    """Binary ROC AUC, or multiclass one-vs-rest macro AUC; None when a class is missing from y."""
+    if len(np.unique(y)) < probs.shape[1]:
+        return None
+    if probs.shape[1] == 2:
+        return float(skm.roc_auc_score(y, probs[:, 1]))
+    return float(skm.roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=list(range(probs.shape[1]))))
 
 
 def predict(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
-    if threshold is not None and probs.shape[1] == 2:
-        return (probs[:, 1] >= threshold).astype(np.int64)
+    """Binary: positive when p(positive) >= threshold (0.5 unless given), the rule the export states;
+    multiclass: the most probable class."""
+    if probs.shape[1] == 2:
+        return (probs[:, 1] >= (0.5 if threshold is None else threshold)).astype(np.int64)
     return probs.argmax(axis=1)
 
 
@@ -53,19 +99,33 @@ def classification(probs: np.ndarray, y: np.ndarray, classes: list[str], thresho
 
 
 def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.ndarray | None = None,
-             threshold: float | None = None, n_bins: int = 15) -> dict:
-    """All metrics of calibrated `probs`; with `before` (uncalibrated), the before/after calibration pairs."""
+             threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width") -> dict:
+    """All metrics of calibrated `probs` with bootstrap 95% intervals (`ci`); with `before` (uncalibrated), the
+    before/after calibration pairs and the paired interval of each change (`calibration_change`)."""
+    from . import uncertainty
+
     out = classification(probs, y, classes, threshold)
-    rel = reliability(probs, y, n_bins)
+    rel = reliability(probs, y, n_bins, binning)
+    edges = rel["edges"]
     out |= {"ece": rel["ece"], "mce": rel["mce"], "brier": brier(probs, y), "n": int(len(y)),
-            "reliability": rel}
-    if probs.shape[1] == 2 and len(np.unique(y)) == 2:
-        out["roc_auc"] = float(skm.roc_auc_score(y, probs[:, 1]))
+            "brier_definition": BRIER_BINARY if probs.shape[1] == 2 else BRIER_MULTICLASS,
+            "decision_rule": (f"positive when p(positive) >= {0.5 if threshold is None else threshold:g}"
+                              if probs.shape[1] == 2 else "the most probable class"),
+            "ece_bins": len(edges) - 1, "reliability": rel}
+    auc = roc_auc(probs, y)
+    if auc is not None:
+        out["roc_auc"] = auc
+        out["roc_auc_definition"] = "ROC AUC" if probs.shape[1] == 2 else "one-vs-rest macro ROC AUC"
+    out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges)
+    out["ci_method"] = (f"stratified bootstrap, {uncertainty.RESAMPLES} resamples, seed {uncertainty.SEED}, "
+                        "95% percentile interval")
     if before is not None:
-        rel_b = reliability(before, y, n_bins)
+        rel_b = reliability(before, y, edges=edges)
         out |= {"ece_before": rel_b["ece"], "mce_before": rel_b["mce"], "brier_before": brier(before, y),
                 "accuracy_before": float(skm.accuracy_score(y, predict(before, threshold))),
                 "reliability_before": rel_b}
+        out["calibration_change"] = uncertainty.paired_difference(
+            before, probs, y, ("accuracy", "ece", "brier"), threshold, threshold, edges)
     return out
 
 

@@ -26,6 +26,9 @@ from .recipe import Recipe
 from .train import StopToken, TrainResult, predict_logits, seed_everything, train
 
 
+TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
+
+
 @dataclass
 class PreparedData:
     table: Table
@@ -64,6 +67,7 @@ class Run:
     calibration: calib.Calibration | None = None
     metrics: dict = field(default_factory=dict)
     threshold: float | None = None
+    calibration_check: dict = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
 
     @property
@@ -161,8 +165,14 @@ def calibrate_run(run: Run, method: str) -> Run:
     n = len(run.data.classes)
     if method != "none" and not len(run.logits["cal"]):
         raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
-    run.calibration = calib.fit(method, run.recipe.head.task, n, run.logits["cal"], run.data.labels("cal"))
-    run.recipe = run.recipe.replace(calibration=method)
+    from .calibration_check import check
+
+    task = run.recipe.head.task
+    recipe = run.recipe.replace(calibration=method)  # a method that does not fit the task is a RecipeError
+    run.calibration = calib.fit(method, task, n, run.logits["cal"], run.data.labels("cal"))
+    run.recipe = recipe
+    run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
+                                  run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
     evaluate_run(run)
     return run
 
@@ -175,13 +185,19 @@ def evaluate_run(run: Run) -> dict:
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
+        "calibration_check": run.calibration_check,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         run.threshold),
+                         run.threshold, run.recipe.reliability_bins, run.recipe.binning),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,
-                     "history": run.training.history},
+                     "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
+                     "lr_finder": run.training.lr_finder, "history": run.training.history},
     }
+    probs = run.probabilities("test")
+    if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
+        run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
+                                    "threshold": run.threshold}
     return run.metrics
 
 
@@ -193,6 +209,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
                    data.inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop)
     model.cpu().eval()
     logits = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), binary).numpy() for s in data.splits}
+    if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
+        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
     return calibrate_run(run, recipe.calibration)
 
@@ -213,6 +231,8 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
         "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
+        "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
+                          else "the class of the largest probability"),  # the rule metrics.predict applies
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,

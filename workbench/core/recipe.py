@@ -18,13 +18,18 @@ from . import fields as F
 from .errors import RecipeError, UntrustedFileError
 from .fields import describe
 
-RECIPE_VERSION = 2  # 1: the unversioned recipes written before fields were described
+RECIPE_VERSION = 3  # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
-SCHEDULES = ("none", "cosine", "step", "plateau")
-CALIBRATIONS = ("none", "platt", "isotonic", "temperature")
+SCHEDULES = ("onecycle", "none", "cosine", "step", "plateau")
+CALIBRATIONS = ("none", "platt", "isotonic", "temperature", "matrix")
+BINNINGS = ("width", "mass")
+AUTO = ("auto",)
+# Version 2's defaults of the fields whose default became "auto" or changed: an old recipe that left them out
+# meant these values, and keeps them.
+V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5}
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
@@ -96,18 +101,22 @@ class TrainRecipe:
         "Focal gamma", "focusing parameter of the focal loss", low=0, high=20, group="Loss", decimals=3, step=0.5))
     optimizer: str = field(default="adamw", metadata=describe(
         "Optimizer", "the optimiser", choices=OPTIMIZERS, group="Training"))
-    lr: float = field(default=1e-3, metadata=describe(
-        "Learning rate", "learning rate", low=0, high=10, low_open=True, group="Training", decimals=6, step=1e-4))
+    lr: float | str = field(default="auto", metadata=describe(
+        "Learning rate", "learning rate; auto: a short range test on the train split picks it", choices=AUTO,
+        low=0, high=10, low_open=True, group="Training", decimals=6, step=1e-4))
     weight_decay: float = field(default=0.0, metadata=describe(
         "Weight decay", "weight decay", low=0, high=1, group="Training", decimals=6, step=1e-3))
-    schedule: str = field(default="none", metadata=describe(
-        "Schedule", "learning-rate schedule", choices=SCHEDULES, group="Training"))
-    epochs: int = field(default=30, metadata=describe(
-        "Epochs", "the most epochs to train", low=1, high=100_000, group="Training"))
+    schedule: str = field(default="onecycle", metadata=describe(
+        "Schedule", "learning-rate schedule (onecycle: warm-up to the rate, then cosine decay)", choices=SCHEDULES,
+        group="Training"))
+    epochs: int | str = field(default="auto", metadata=describe(
+        "Epochs", "the most epochs to train; auto: enough for a few thousand optimiser steps on small data and "
+        "at least 20 epochs on large data", choices=AUTO, low=1, high=100_000, group="Training"))
     batch_size: int = field(default=64, metadata=describe(
         "Batch size", "samples per optimiser step", low=1, high=1 << 20, group="Training", step=16))
-    patience: int = field(default=5, metadata=describe(
-        "Early stopping patience (0 = off)", "early stopping patience in epochs; 0 turns it off", low=0,
+    patience: int = field(default=10, metadata=describe(
+        "Early stopping patience (0 = off)", "early stopping patience in epochs (at least a tenth of the "
+        "epochs; with onecycle, not before half of them); 0 turns it off", low=0,
         high=100_000, group="Training"))
     device: str = field(default="auto", metadata=describe(
         "Device", "where to train", choices=DEVICES, group="Training"))
@@ -122,8 +131,15 @@ class Recipe:
     head: HeadRecipe = field(default_factory=HeadRecipe)
     train: TrainRecipe = field(default_factory=TrainRecipe)
     calibration: str = field(default="temperature", metadata=describe(
-        "Calibration", "how probabilities are calibrated on the calibration split", choices=CALIBRATIONS,
+        "Calibration", "how probabilities are calibrated on the calibration split (platt: Platt scaling for binary, "
+        "regularised vector scaling for multiclass; matrix: regularised matrix scaling)", choices=CALIBRATIONS,
         group="Head"))
+    reliability_bins: int | str = field(default="auto", metadata=describe(
+        "Reliability bins", "bins of the reliability diagram and ECE; auto: follows the test size (5 to 15)",
+        choices=AUTO, low=2, high=1000, flag="--reliability-bins"))
+    binning: str = field(default="width", metadata=describe(
+        "Reliability binning", "width: equal-width confidence bins; mass: equal-count bins", choices=BINNINGS,
+        flag="--reliability-binning"))
     seed: int = field(default=0, metadata=describe("Seed", "seed of the splits and of training", low=0,
                                                    high=2**31 - 1, group="Training"))
     model_source: str = field(default="", metadata=describe(
@@ -206,7 +222,13 @@ def _migrate(values: dict) -> dict:
     if version > RECIPE_VERSION:
         raise RecipeError(f"the recipe was written by a newer workbench (recipe version {version}; this one reads "
                           f"up to {RECIPE_VERSION}).", "Update the workbench, or save the recipe again here.")
-    # Version 1 had the same fields; only the version key is new.
+    # Version 1 had the same fields as version 2; only the version key is new.
+    if version < 3:
+        train = values.get("train")
+        if isinstance(train, dict):
+            values["train"] = {**V2_TRAIN_DEFAULTS, **train}
+        elif "train" not in values:
+            values["train"] = dict(V2_TRAIN_DEFAULTS)
     return values
 
 
@@ -337,6 +359,8 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "train and test fractions must be positive"))
     elif recipe.calibration != "none" and d.splits[2] <= 0:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
+    if h.task == "binary" and recipe.calibration == "matrix":
+        out.append(("calibration", "matrix scaling is for multiclass heads; use platt for binary"))
     if h.warm_start and h.hidden:
         out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
     if t.mixed_precision and t.device == "cpu":

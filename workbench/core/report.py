@@ -86,15 +86,37 @@ def layers_html(rows) -> str:
     return "".join(out) + "</table>"
 
 
-def metrics_html(test: dict, classes: list[str]) -> str:
-    keys = [("accuracy", "accuracy"), ("macro F1", "macro_f1"), ("ROC AUC", "roc_auc"), ("ECE before", "ece_before"),
-            ("ECE", "ece"), ("MCE", "mce"), ("Brier before", "brier_before"), ("Brier", "brier")]
-    summary = "".join(f"<tr><th class=l>{label}</th><td>{test[key]:.4f}</td></tr>" for label, key in keys
-                      if key in test)
+def _ci_cell(test: dict, key: str) -> str:
+    ci = test.get("ci", {}).get(key)
+    return f"<td>[{ci[0]:.3f}, {ci[1]:.3f}]</td>" if ci else "<td>—</td>"
+
+
+def _change_cell(test: dict, key: str) -> str:
+    change = test.get("calibration_change", {}).get(key)
+    if not change:
+        return "<td>—</td>"
+    verdict = "within noise" if change["within_noise"] else ("worse" if change["low"] > 0 else "better")
+    return f"<td>change [{change['low']:+.3f}, {change['high']:+.3f}]: {verdict}</td>"
+
+
+def metrics_html(test: dict, classes: list[str], notes: list[str] = ()) -> str:
+    auc_label = test.get("roc_auc_definition", "ROC AUC")
+    keys = [("accuracy", "accuracy"), ("macro F1", "macro_f1"), (auc_label, "roc_auc"), ("ECE before", "ece_before"),
+            (f"ECE ({test.get('ece_bins', 15)} bins)", "ece"), ("MCE", "mce"), ("Brier before", "brier_before"),
+            ("Brier", "brier")]
+    summary = "".join(f"<tr><th class=l>{label}</th><td>{test[key]:.4f}</td>"
+                      + (_change_cell(test, key) if key in ("ece", "brier") else _ci_cell(test, key)) + "</tr>"
+                      for label, key in keys if key in test)
+    summary = (f"<tr><th class=l>metric</th><th>value</th><th>95% bootstrap interval ({test['n']} rows)</th></tr>"
+               + summary)
+    definitions = "".join(f"<p>{html.escape(test[k])}.</p>" for k in ("brier_definition",) if k in test)
+    if "decision_rule" in test:
+        definitions += f"<p>Decision: {html.escape(test['decision_rule'])}.</p>"
+    definitions += "".join(f"<p><b>Note:</b> {html.escape(n)}</p>" for n in notes)
     per_class = "".join(f"<tr><td class=l>{html.escape(c)}</td><td>{s['precision']:.3f}</td><td>{s['recall']:.3f}"
                         f"</td><td>{s['f1']:.3f}</td><td>{s['support']}</td></tr>"
                         for c, s in test["per_class"].items())
-    return (f"<table>{summary}</table><h3>Per class</h3><table><tr><th class=l>class</th><th>precision</th>"
+    return (f"<table>{summary}</table>{definitions}<h3>Per class</h3><table><tr><th class=l>class</th><th>precision</th>"
             f"<th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>")
 
 
@@ -110,7 +132,8 @@ def run_report(run, path: str | Path) -> Path:
     body = [f"<h1>Conversion report: {html.escape(run.loaded.path.name)}</h1>",
             f"<p>{run.kind} run · {run.recipe.head.task} head · classes: {html.escape(', '.join(run.data.classes))}"
             f" · calibration: {run.recipe.calibration} · source sha256 {run.loaded.sha256}</p>",
-            "<h2>Metrics (test split)</h2>", metrics_html(test, run.data.classes),
+            "<h2>Metrics (test split)</h2>", metrics_html(test, run.data.classes,
+                                                                   run.metrics.get("calibration_check", {}).get("notes", [])),
             "<h2>Curves and reliability</h2>",
             f"<div class=fig>{curves_svg({'run': run.training.history})}</div>" if run.training.history else "",
             f"<div class=fig>{reliability_svg(reliability)}</div>",
@@ -123,19 +146,27 @@ def run_report(run, path: str | Path) -> Path:
 
 def comparison_report(runs: list[dict], path: str | Path) -> Path:
     """Write the HTML comparison of runs given as {name, metrics, recipe}."""
-    from .compare import table
+    from .compare import COLUMNS, table
 
     result = table(runs)
     header = "".join(f"<th>{c}</th>" for c in result["columns"])
     rows = []
     for i, row in enumerate(result["rows"]):
         cells = "".join("<td>—</td>" if v is None else
-                        f"<td{' class=best' if i in result['best'][c] else ''}>{v:.4f}</td>"
-                        for c, v in enumerate(row["values"]))
+                        f"<td{' class=best' if i in result['best'][c] else ''}>{v:.4f}"
+                        + (f"<br><small>[{ci[0]:.3f}, {ci[1]:.3f}]</small>" if ci else "") + "</td>"
+                        for c, (v, ci) in enumerate(zip(row["values"], row["intervals"])))
         rows.append(f"<tr><td class=l>{html.escape(row['name'])} ({row['kind']})</td>{cells}</tr>")
     histories = {r["name"]: r["metrics"].get("training", {}).get("history", []) for r in runs}
     reliability = {r["name"]: r["metrics"]["test"]["reliability"] for r in runs}
     note = "" if result["same_test_split"] else "<p><b>Note:</b> these runs do not share one test split.</p>"
+    for pair in result["paired"]:
+        if pair["columns"] is None:
+            continue
+        parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] {d['verdict']}"
+                 for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
+        note += (f"<p>{html.escape(pair['name'])} − {html.escape(pair['against'])} (paired 95% bootstrap intervals): "
+                 f"{html.escape('; '.join(parts))}</p>")
     body = ["<h1>Comparison of conversions</h1>", note,
             f"<table><tr><th class=l>run</th>{header}</tr>{''.join(rows)}</table><p>Best in each column in bold.</p>",
             f"<div class=fig>{curves_svg(histories)}</div><div class=fig>{reliability_svg(reliability)}</div>",

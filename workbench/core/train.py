@@ -30,6 +30,13 @@ from .recipe import TrainRecipe
 GPU_READBACK = 32  # batches per host read-back of losses on a GPU; about 10 ms of work for a small head
 CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each batch at once
 READBACK_SECONDS = 0.1  # and at least this often, so that slow batches of a large model still show live
+# The automatic budget: small data gets enough optimiser steps to converge (a few hundred rows at batch 64 would
+# otherwise stop after ~150 steps), large data at least MIN_EPOCHS passes; early stopping ends it sooner.
+TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 1000, 20, 300
+WARMUP = 0.25  # the one-cycle schedule's warm-up fraction
+# Early stopping waits for this fraction of a one-cycle budget: the validation loss at the peak rate is noisy,
+# and the annealing phase is where one-cycle gains (stopping at the peak kept 0.80 instead of 0.82 on digits).
+SETTLE = 0.5
 
 
 class StopToken:
@@ -82,6 +89,10 @@ class TrainResult:
     device: str = "cpu"
     seconds: float = 0.0
     samples_per_second: float = 0.0
+    lr: float = 0.0  # the rate trained with (the range test's pick when the recipe says auto)
+    epochs: int = 0  # the budget trained with (resolved when the recipe says auto)
+    patience: int = 0  # the patience applied
+    lr_finder: dict | None = None  # the range test's curve and pick, when it ran
 
 
 def pick_device(choice: str) -> torch.device:
@@ -102,18 +113,31 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _optimizer(train: TrainRecipe, params) -> torch.optim.Optimizer:
+def _optimizer(train: TrainRecipe, params, lr: float) -> torch.optim.Optimizer:
     if train.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=train.lr, momentum=0.9, weight_decay=train.weight_decay)
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=train.weight_decay)
     cls = torch.optim.Adam if train.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=train.lr, weight_decay=train.weight_decay)
+    return cls(params, lr=lr, weight_decay=train.weight_decay)
 
 
-def _schedule(train: TrainRecipe, optimizer, steps_per_epoch: int):
+def auto_epochs(steps_per_epoch: int) -> int:
+    """Epochs for about TARGET_STEPS optimiser steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
+    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / max(steps_per_epoch, 1)))))
+
+
+def effective_patience(train: TrainRecipe, epochs: int) -> int:
+    """The recipe's patience, and at least a tenth of a long budget (validation loss on a small split is noisy)."""
+    return max(train.patience, epochs // 10) if train.patience else 0
+
+
+def _schedule(train: TrainRecipe, optimizer, steps_per_epoch: int, epochs: int, lr: float):
+    if train.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch,
+                                                   pct_start=WARMUP, anneal_strategy="cos"), "batch"
     if train.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.epochs * steps_per_epoch), "batch"
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch), "batch"
     if train.schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, train.epochs // 3), gamma=0.1), "epoch"
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1), "epoch"
     if train.schedule == "plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2), "plateau"
     return None, ""
@@ -144,6 +168,26 @@ def _state_copy(model: nn.Module) -> dict:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
+def _find_lr(model, loss_fn, recipe: TrainRecipe, params, Xt, yt, binary: bool, seed: int, stop: StopToken):
+    """The range test on shuffled train batches (see lr_finder)."""
+    from .lr_finder import range_test
+
+    n, bs = len(Xt), min(recipe.batch_size, len(Xt))
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1)).to(Xt.device)
+
+    def batches(i: int):
+        start = (i * bs) % max(n - bs + 1, 1)
+        idx = order[start:start + bs]
+        return Xt[idx], yt[idx]
+
+    # The test draws from its own random streams (dropout included), so training afterwards is exactly what the
+    # recipe with the picked rate written in it gives: the run's saved recipe reproduces the model.
+    devices = [Xt.device] if Xt.device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        return range_test(model, loss_fn, lambda lr: _optimizer(recipe, params, lr), batches,
+                          lambda m, x: shape_logits(m(x), binary), should_stop=lambda: stop.stopped)
+
+
 def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, y_val, recipe: TrainRecipe,
           seed: int, callbacks=(), stop: StopToken | None = None) -> TrainResult:
     """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError."""
@@ -161,11 +205,20 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
-    optimizer = _optimizer(recipe, params)
     n, bs = len(Xt), recipe.batch_size
     steps = max(1, math.ceil(n / bs))
-    scheduler, when = _schedule(recipe, optimizer, steps)
     result = TrainResult(device=str(device))
+    result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
+    result.patience = effective_patience(recipe, result.epochs)
+    if recipe.lr == "auto":
+        found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop)
+        result.lr, result.lr_finder = found.pick, found.to_dict()
+    else:
+        result.lr = float(recipe.lr)
+    optimizer = _optimizer(recipe, params, result.lr)
+    scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
+    epochs = result.epochs
+    settle_epochs = math.ceil(SETTLE * epochs) if recipe.schedule == "onecycle" else 0
     amp_dtype, scaler = _autocast(device, recipe.mixed_precision)
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
     readback = CPU_READBACK if device.type == "cpu" else GPU_READBACK
@@ -177,8 +230,8 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
         for cb in callbacks:
             getattr(cb, hook)(info)
 
-    notify("on_train_begin", {"epochs": recipe.epochs, "steps_per_epoch": steps, "device": str(device),
-                              "n_train": n, "n_val": len(Xv)})
+    notify("on_train_begin", {"epochs": epochs, "steps_per_epoch": steps, "device": str(device),
+                              "n_train": n, "n_val": len(Xv), "lr": result.lr, "lr_finder": result.lr_finder})
     pending: list[tuple[int, int, torch.Tensor]] = []  # (step, rows, loss) not yet read back
 
     def read_back() -> None:
@@ -200,7 +253,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
         last_read = time.perf_counter()
 
     try:
-        for epoch in range(1, recipe.epochs + 1):
+        for epoch in range(1, epochs + 1):
             model.train()
             order = torch.randperm(n, generator=generator).to(device)
             total = 0.0  # the epoch's loss summed over rows, from the read-back values
@@ -235,24 +288,24 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
                 break
             val_logits = predict_logits(model, Xv, binary)
             val_loss = float(loss_fn(val_logits, yv)) if len(Xv) else float(total / n)
-            val_pred = (val_logits > 0).long() if binary else val_logits.argmax(1)
+            val_pred = (val_logits >= 0).long() if binary else val_logits.argmax(1)  # p >= 0.5, as everywhere
             val_acc = float((val_pred == yv.long()).float().mean()) if len(Xv) else float("nan")
             if when == "epoch":
                 scheduler.step()
             elif when == "plateau":
                 scheduler.step(val_loss)
-            if val_loss < best_loss - 1e-7 or not recipe.patience:
+            if val_loss < best_loss - 1e-7 or not result.patience:
                 # Without early stopping the user asked for every epoch: the last one is kept.
                 best_loss, best_state, bad_epochs, result.best_epoch = val_loss, _state_copy(model), 0, epoch
             else:
                 bad_epochs += 1
             elapsed = time.perf_counter() - start
-            info = {"epoch": epoch, "epochs": recipe.epochs, "train_loss": float(total / n), "val_loss": val_loss,
+            info = {"epoch": epoch, "epochs": epochs, "train_loss": float(total / n), "val_loss": val_loss,
                     "val_accuracy": val_acc, "lr": optimizer.param_groups[0]["lr"], "elapsed": elapsed,
-                    "eta": elapsed / epoch * (recipe.epochs - epoch), "best_epoch": result.best_epoch}
+                    "eta": elapsed / epoch * (epochs - epoch), "best_epoch": result.best_epoch}
             result.history.append(info)
             notify("on_epoch_end", info)
-            if recipe.patience and bad_epochs >= recipe.patience:
+            if result.patience and bad_epochs >= result.patience and epoch > settle_epochs:
                 result.stopped_early = True
                 break
     except torch.cuda.OutOfMemoryError:

@@ -9,10 +9,21 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWidget)
 
-from workbench.core.compare import table
+from workbench.core.compare import COLUMNS, table
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 MAX_RUNS = 6
+
+
+def _paired_line(pair: dict) -> str:
+    """One run against the first: each column's difference, its paired 95% interval and the verdict."""
+    if pair["columns"] is None:
+        return f"{pair['name']} vs {pair['against']}: no paired interval (the runs do not hold the same test rows)."
+    colors = {"better": "#1a7f37", "worse": "#b00020", "within noise": "#666"}
+    parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "
+             f"<span style='color:{colors[d['verdict']]}'>{d['verdict']}</span>"
+             for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
+    return f"<b>{pair['name']}</b> − {pair['against']}: " + "; ".join(parts)
 
 
 class ComparePanel(QWidget):
@@ -31,6 +42,7 @@ class ComparePanel(QWidget):
         self.table.setMaximumHeight(230)  # six runs; the plots get the rest
         self.note = QLabel()
         self.note.setWordWrap(True)
+        self.note.setTextFormat(Qt.RichText)
         self.losses = pg.PlotWidget(title="Validation loss per epoch")
         self.losses.setLabel("bottom", "epoch")
         self.losses.addLegend(offset=(-10, 10))
@@ -90,14 +102,17 @@ class ComparePanel(QWidget):
         bold.setBold(True)
         for r, row in enumerate(result["rows"]):
             self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']})"))
-            for c, value in enumerate(row["values"]):
-                item = QTableWidgetItem("—" if value is None else f"{value:.4f}")
+            for c, (value, ci) in enumerate(zip(row["values"], row.get("intervals", [None] * len(row["values"])))):
+                item = QTableWidgetItem("—" if value is None else f"{value:.3f}" + (
+                    f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
                 if r in result["best"][c]:
                     item.setFont(bold)
                     item.setText(item.text() + " ★")
                 self.table.setItem(r, c + 1, item)
-        self.note.setText("★ best in its column." + ("" if result["same_test_split"] else
-                          " These runs do not share one test split, so the comparison is not like for like."))
+        self.note.setText("★ best in its column; 95% bootstrap intervals in brackets." + (
+            "" if result["same_test_split"] else
+            " These runs do not share one test split, so the comparison is not like for like.")
+            + "".join("<br>" + _paired_line(pair) for pair in result.get("paired", [])))
         for i, run in enumerate(runs):
             pen = pg.mkPen(COLORS[i % len(COLORS)], width=2)
             history = run["metrics"].get("training", {}).get("history", [])

@@ -51,6 +51,7 @@ class LossPlot(QWidget):
         self._y: list[float] = []
         self._ema = None
         self._dirty = False
+        self._epochs_dirty = False
         self._ceiling = 0.0
         self.epochs: list[dict] = []
         for curve in (self.train_curve, self.val_curve, self.acc_curve):
@@ -76,6 +77,13 @@ class LossPlot(QWidget):
             y = np.asarray(self._y)
             self.train_curve.setData(np.asarray(self._x), y)
             self._raise_ceiling(float(np.nanmax(y)))
+        if self._epochs_dirty:
+            self._epochs_dirty = False
+            x = np.array([e["epoch"] for e in self.epochs], dtype=float)
+            val = np.array([e["val_loss"] for e in self.epochs], dtype=float)
+            self.val_curve.setData(x, val)
+            self.acc_curve.setData(x, np.array([e["val_accuracy"] for e in self.epochs], dtype=float))
+            self._raise_ceiling(float(np.nanmax(val)))
 
     def _raise_ceiling(self, top: float) -> None:
         if np.isfinite(top) and top > self._ceiling:
@@ -83,12 +91,12 @@ class LossPlot(QWidget):
             self.loss_plot.setYRange(0, self._ceiling, padding=0)
 
     def add_epoch(self, info: dict) -> None:
+        """Kept at once, drawn by the timer: tiny epochs can end a thousand times a second, and redrawing the
+        per-epoch curves for each (a cost that grows with the epochs) starved the event loop."""
         self.epochs.append(info)
-        x = np.array([e["epoch"] for e in self.epochs], dtype=float)
-        self._redraw()
-        self.val_curve.setData(x, np.array([e["val_loss"] for e in self.epochs]))
-        self.acc_curve.setData(x, np.array([e["val_accuracy"] for e in self.epochs]))
-        self._raise_ceiling(max(e["val_loss"] for e in self.epochs))
+        self._epochs_dirty = True
+        if len(self.epochs) == 1 or not self._timer.isActive():
+            self._redraw()
 
     def finish(self) -> None:
         self._timer.stop()

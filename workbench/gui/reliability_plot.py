@@ -1,5 +1,7 @@
 """Reliability diagram: per-bin accuracy against confidence with the diagonal and the gaps, before and
-after calibration, and the confidence histogram underneath. The bins come from core.metrics."""
+after calibration, and the confidence histogram underneath with each bin's count written on it. Bins with
+fewer rows than core.metrics.SPARSE_BIN are drawn hollow and faint: their accuracy is a guess. The bins (equal
+width or equal mass, as many as the test size supports) come from core.metrics."""
 
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ class ReliabilityPlot(QWidget):
                                      symbolSize=7, symbolBrush="#ff7f0e", name="before calibration")
         self.after = self.plot.plot(pen=pg.mkPen("#1f77b4", width=2), symbol="o", symbolSize=7,
                                     symbolBrush="#1f77b4", name="after calibration")
+        self.sparse = pg.ScatterPlotItem(size=9, symbol="o", brush=pg.mkBrush("w"), pen=pg.mkPen("#1f77b4"))
+        self.plot.addItem(self.sparse)
+        self.plot.plotItem.legend.addItem(self.sparse, "sparse bin (few rows)")
         self.hist = pg.PlotWidget(title="Confidence histogram")
         self.hist.setXLink(self.plot)
         self.hist.setLabel("bottom", "confidence")
@@ -32,6 +37,8 @@ class ReliabilityPlot(QWidget):
         self.hist.getAxis("left").setTickSpacing(levels=None)
         self.hist_bars = pg.BarGraphItem(x=[], height=[], width=0.05, brush=pg.mkBrush(31, 119, 180, 150))
         self.hist.addItem(self.hist_bars)
+        self.hist.setLabel("left", "rows")
+        self.count_labels: list[pg.TextItem] = []  # one per bin, reused between runs
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 5)
@@ -39,19 +46,35 @@ class ReliabilityPlot(QWidget):
 
     def show_bins(self, after: dict, before: dict | None = None) -> None:
         edges = np.asarray(after["edges"])
-        centers, width = (edges[:-1] + edges[1:]) / 2, float(edges[1] - edges[0])
+        centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
         count = np.asarray(after["count"])
         used = count > 0
+        sparse = used & (count < after.get("sparse_below", 10))
         conf, acc = np.asarray(after["confidence"]), np.asarray(after["accuracy"])
+        # The line joins every used bin; a sparse bin's filled marker is covered by a hollow one.
         self.after.setData(conf[used], acc[used])
+        self.sparse.setData(conf[sparse], acc[sparse])
         self.gaps.setOpts(x=centers[used], y0=np.minimum(conf, acc)[used], height=np.abs(conf - acc)[used],
-                          width=width * 0.8)
+                          width=widths[used] * 0.8,
+                          brushes=[pg.mkBrush(214, 39, 40, 25 if s else 70) for s in sparse[used]])
         if before is not None:
             b_used = np.asarray(before["count"]) > 0
             self.before.setData(np.asarray(before["confidence"])[b_used], np.asarray(before["accuracy"])[b_used])
         else:
             self.before.setData([], [])
-        self.hist_bars.setOpts(x=centers, height=count, width=width * 0.9)
+        self.hist_bars.setOpts(x=centers, height=count, width=widths * 0.9,
+                               brushes=[pg.mkBrush(31, 119, 180, 60 if s else 150) for s in sparse])
+        while len(self.count_labels) < len(count):
+            label = pg.TextItem(anchor=(0.5, 1.0), color="#333")
+            self.hist.addItem(label)
+            self.count_labels.append(label)
+        for i, label in enumerate(self.count_labels):
+            label.setVisible(i < len(count))
+            if i < len(count):
+                label.setText(str(int(count[i])))
+                label.setPos(float(centers[i]), float(count[i]))
+        self.plot.setTitle(f"Reliability ({len(count)} {after.get('binning', 'width')} bins; hollow: fewer than "
+                           f"{after.get('sparse_below', 10)} rows)")
 
     def plots(self):
         return {"reliability": self.plot, "confidence_histogram": self.hist}

@@ -6,6 +6,7 @@ from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .loss_plot import LossPlot
+from .lr_finder_plot import LrFinderPlot
 
 
 def _clock(seconds: float) -> str:
@@ -22,6 +23,8 @@ class TrainPanel(QWidget):
         super().__init__(parent)
         self.session = session
         self.curves = LossPlot()
+        self.finder = LrFinderPlot()
+        self.finder.rate_chosen.connect(self._on_rate_chosen)
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
         self.progress.setFormat("Not started")
@@ -46,7 +49,10 @@ class TrainPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
-        layout.addWidget(self.curves, 1)
+        plots = QHBoxLayout()
+        plots.addWidget(self.curves, 3)
+        plots.addWidget(self.finder, 2)
+        layout.addLayout(plots, 1)
         session.busy_changed.connect(self._on_busy_changed)
         session.run_changed.connect(self._on_run_changed)
         self._on_busy_changed(False)
@@ -83,8 +89,10 @@ class TrainPanel(QWidget):
         self.progress.setRange(0, self._steps * self._epochs)
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
+        self.finder.show_result(info.get("lr_finder"), info.get("lr"))
+        rate = f" at learning rate {info['lr']:.3g}" if info.get("lr") else ""
         self.status.setText(f"Training on {info['device']}: {info['n_train']} samples, "
-                            f"up to {info['epochs']} epochs.")
+                            f"up to {info['epochs']} epochs{rate}.")
 
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_batches(self, infos: list[dict]):
@@ -109,10 +117,15 @@ class TrainPanel(QWidget):
                                 f"{info['val_loss']:.4f}, accuracy {info['val_accuracy']:.3f} "
                                 f"(best epoch so far: {info['best_epoch']}).")
 
+    def _on_rate_chosen(self, rate: float) -> None:
+        self.session.update(**{"train.lr": rate})
+
     def _on_run_changed(self, run):
         if run is None:
             return
         t = run.training
+        if run.kind == "trained":
+            self.finder.show_result(t.lr_finder, t.lr)
         self.progress.setValue(self.progress.maximum())
         why = "stopped by you" if t.cancelled else "stopped early" if t.stopped_early else "finished"
         self.progress.setFormat(f"Done ({why})")

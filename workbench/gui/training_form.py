@@ -9,7 +9,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
 from workbench.core import recipe as rc
-from workbench.core.fields import base_type
+from workbench.core.fields import base_type, takes_word
+from workbench.gui.auto_number import AutoNumber
 
 
 def _spin(kind, spec) -> QWidget:
@@ -111,6 +112,8 @@ class TrainingForm(QWidget):
             return self._combo(("none", "body"))
         if name == "train.device":
             return self._combo(tuple(devices))
+        if takes_word(kind):
+            return AutoNumber(_spin(kind, spec), spec.choices[0])
         if spec.choices:
             return self._combo(spec.choices)
         if base_type(kind) is bool:

@@ -1,0 +1,141 @@
+"""Default settings against the best of a small grid: test accuracy with `train.lr = "auto"` and the automatic
+budget beside the best of lr 1e-4 ... 1e-1 x epochs 30/100/300 (constant rate, every epoch kept), on the bundled
+demos and on checkpoints made the way users make them (an MLP regressor fitted on a public dataset with MSE,
+saved as a state_dict), mean over seeds. The grid's best is an oracle (chosen on the test split), so the defaults
+meet the target when they are within 0.01 of it.
+
+    python benchmarks/defaults.py [--seeds 3] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent.parent))  # this checkout's workbench, not an installed one
+from _common import parser, report
+
+GRID_LRS = (1e-4, 1e-3, 1e-2, 1e-1)
+GRID_EPOCHS = (30, 100, 300)
+
+
+def user_checkpoint(folder: Path, dataset: str, seed: int):
+    """An MLP regressor fitted with MSE on a scikit-learn dataset's target, as a tutorial would, the data as .npz."""
+    import torch
+    from sklearn import datasets
+    from torch import nn
+
+    from workbench.core.recipe import DataRecipe, HeadRecipe, Recipe
+
+    bunch = getattr(datasets, f"load_{dataset}")()
+    X = bunch.data.astype(np.float32)
+    X = (X - X.mean(0)) / X.std(0)  # the user standardised before training; the CSV holds what the model takes
+    y = bunch.target.astype(np.float32)
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(X.shape[1], 32), nn.ReLU(), nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 1))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    Xt, yt = torch.as_tensor(X), torch.as_tensor((y - y.mean()) / y.std())
+    for _ in range(200):
+        opt.zero_grad()
+        nn.functional.mse_loss(model(Xt).squeeze(1), yt).backward()
+        opt.step()
+    folder.mkdir(parents=True, exist_ok=True)
+    ckpt = folder / f"{dataset}_mlp.pt"
+    torch.save(model.state_dict(), ckpt)
+    np.savez(folder / f"{dataset}.npz", X=X, y=bunch.target)
+    classes = len(np.unique(bunch.target))
+    head = HeadRecipe(task="binary" if classes == 2 else "multiclass")
+    if dataset == "diabetes":
+        data = DataRecipe(path=str(folder / f"{dataset}.npz"), label_mode="threshold")
+        head = HeadRecipe(task="binary")
+    else:
+        data = DataRecipe(path=str(folder / f"{dataset}.npz"))
+    return ckpt, Recipe(data=data, head=head, seed=seed)
+
+
+def cases(folder: Path, seed: int, quick: bool) -> dict:
+    from workbench.core import demo
+    from workbench.core.recipe import TrainRecipe
+
+    out = {}
+    if not quick:
+        ckpt, recipe = demo.build_diabetes(folder / f"demo-diabetes-{seed}", seed=seed)
+        # The demo's recipe with its training settings back at the defaults (its weight decay and batch size kept).
+        out["demo diabetes (binary)"] = (ckpt, recipe.with_changes(train=TrainRecipe(weight_decay=1e-2,
+                                                                                     batch_size=32)))
+        ckpt, recipe = demo.build_digits(folder / f"demo-digits-{seed}", seed=seed)
+        out["demo digits (frozen body)"] = (ckpt, recipe.with_changes(train=TrainRecipe(), **{"head.freeze": "body"}))
+    for name in (("diabetes",) if quick else ("diabetes", "breast_cancer", "wine")):
+        ckpt, recipe = user_checkpoint(folder / f"user-{name}-{seed}", name, seed)
+        out[f"user MLP {name}"] = (ckpt, recipe)
+    return out
+
+
+def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
+    from workbench.core.load import load_checkpoint
+    from workbench.core.pipeline import prepare_data, train_run
+
+    key = (str(ckpt), recipe.seed)
+    if key not in data_cache:
+        loaded = load_checkpoint(ckpt, recipe.model_source, trusted=True)
+        data_cache[key] = (loaded, prepare_data(recipe, recipe.input_shape or loaded.input_shape))
+    loaded, data = data_cache[key]
+    run = train_run(recipe.replace(**changes), loaded, data)
+    return run.metrics["test"]["accuracy"], run.metrics["training"]
+
+
+def main() -> int:
+    p = parser(__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--only", default="", help="only the cases whose name contains this text")
+    p.add_argument("--skip-grid", action="store_true", help="only the defaults (to set beside an earlier grid)")
+    p.add_argument("--threads", type=int, default=1, help="torch threads (1: tiny models gain nothing from more, "
+                   "and a shared machine loses much)")
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    seeds = range(1 if args.quick else args.seeds)
+    lrs, epochs = ((1e-2,), (2,)) if args.quick else (GRID_LRS, GRID_EPOCHS)
+    folder = Path(tempfile.mkdtemp())
+    scores: dict[str, dict[str, list[float]]] = {}
+    for seed in seeds:
+        cache: dict = {}
+        for name, (ckpt, recipe) in cases(folder, seed, args.quick).items():
+            if args.only not in name:
+                continue
+            row = scores.setdefault(name, {})
+            auto_changes = {"train.epochs": 3} if args.quick else {}
+            acc, training = accuracy(ckpt, recipe, cache, **auto_changes)
+            print(f"seed {seed} {name}: defaults {acc:.3f} (lr {training['lr']:.3g}, {training['epochs_run']} of "
+                  f"{training['epochs']} epochs)", flush=True)
+            row.setdefault("defaults", []).append(acc)
+            row.setdefault("picked lr", []).append(training["lr"])
+            row.setdefault("epochs run", []).append(training["epochs_run"])
+            for lr in () if args.skip_grid else lrs:
+                for n in epochs:
+                    acc, _ = accuracy(ckpt, recipe, cache, **{"train.lr": lr, "train.epochs": n,
+                                                              "train.schedule": "none", "train.patience": 0})
+                    row.setdefault(f"lr {lr:g} x {n}", []).append(acc)
+                    print(f"seed {seed} {name}: lr {lr:g} x {n} epochs {acc:.3f}", flush=True)
+    figures, ratios = {}, {}
+    print(f"{'case':32s} {'defaults':>9s} {'grid best':>10s} {'(setting)':>18s} {'gap':>7s} {'lr':>9s} {'epochs':>7s}")
+    for name, row in scores.items():
+        grid = {k: float(np.mean(v)) for k, v in row.items() if k.startswith("lr ")} or {"(skipped)": float("nan")}
+        best = max(grid, key=grid.get)
+        default = float(np.mean(row["defaults"]))
+        print(f"{name:32s} {default:9.3f} {grid[best]:10.3f} {best:>18s} {default - grid[best]:+7.3f} "
+              f"{np.mean(row['picked lr']):9.2g} {np.mean(row['epochs run']):7.0f}")
+        figures[f"{name}: defaults accuracy"] = default
+        figures[f"{name}: grid best accuracy"] = grid[best]
+        ratios[f"{name}: defaults - grid best"] = default - grid[best]
+    report("defaults", args, figures, ratios, {k: (">=", -0.01) for k in ratios})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

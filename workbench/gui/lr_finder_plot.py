@@ -1,0 +1,80 @@
+"""The learning-rate range test's curve: smoothed loss against the rate (log axis), the pick marked; clicking
+another point of the curve chooses that rate for the next training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+
+class LrFinderPlot(QWidget):
+    rate_chosen = Signal(float)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(title="Learning-rate range test")
+        self.plot.setObjectName("lrFinderPlot")
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.setLabel("bottom", "learning rate")
+        self.plot.setLabel("left", "smoothed training loss")
+        self.curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
+        # The points are what the user clicks; small and faint so the curve reads as a line.
+        self.points = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(31, 119, 180, 60), pen=pg.mkPen(None),
+                                         hoverable=True, hoverSize=10, tip=None)
+        self.points.sigClicked.connect(self._on_points_clicked)
+        self.plot.addItem(self.points)
+        self.pick = pg.ScatterPlotItem(size=13, symbol="o", brush=pg.mkBrush("#d62728"), pen=pg.mkPen("w"))
+        self.plot.addItem(self.pick)
+        self.chosen = pg.ScatterPlotItem(size=13, symbol="d", brush=pg.mkBrush("#2ca02c"), pen=pg.mkPen("w"))
+        self.plot.addItem(self.chosen)
+        self.caption = QLabel("The range test runs at the start of a training with learning rate auto.")
+        self.caption.setObjectName("lrFinderCaption")
+        self.caption.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.caption)
+        self.lrs = np.empty(0)
+        self.losses = np.empty(0)
+
+    def show_result(self, finder: dict | None, used_lr: float | None = None) -> None:
+        """Draw a range test (core's FinderResult.to_dict()), or clear the plot for None."""
+        self.chosen.setData([], [])
+        if not finder:
+            self.lrs = self.losses = np.empty(0)
+            self.curve.setData([], [])
+            self.points.setData([], [])
+            self.pick.setData([], [])
+            self.caption.setText("No range test: the learning rate was set by hand.")
+            return
+        self.lrs, self.losses = np.asarray(finder["lrs"]), np.asarray(finder["losses"])
+        x = np.log10(self.lrs)  # log mode: items take log10 coordinates
+        self.curve.setData(self.lrs, self.losses)
+        self.points.setData(x, self.losses, data=list(range(len(x))))
+        if finder["pick_index"] >= 0:
+            self.pick.setData([np.log10(finder["pick"])], [float(np.interp(np.log10(finder["pick"]), x, self.losses))])
+        else:
+            self.pick.setData([], [])
+        low = np.nanmin(self.losses)
+        self.plot.setYRange(low, min(np.nanmax(self.losses), low + 3 * (self.losses[0] - low + 1e-9)))
+        text = f"Picked {finder['pick']:.3g} (red)" + (f": {finder['note']}" if finder.get("note") else "")
+        if used_lr is not None and not np.isclose(used_lr, finder["pick"]):
+            text += f"; trained with {used_lr:.3g}"
+        self.caption.setText(text + ". Click a point of the curve to train with that rate next time.")
+
+    def choose_index(self, index: int) -> None:
+        """Choose the curve's `index`-th rate: mark it and emit `rate_chosen`."""
+        rate = float(self.lrs[index])
+        self.chosen.setData([np.log10(rate)], [float(self.losses[index])])
+        self.caption.setText(f"Next training uses learning rate {rate:.3g} (green). Tick 'auto' beside the "
+                             "learning rate to let the range test pick again.")
+        self.rate_chosen.emit(rate)
+
+    def _on_points_clicked(self, _item, points, _event=None) -> None:
+        if len(points):
+            self.choose_index(int(points[0].data()))
+
+    def plots(self):
+        return {"lr_finder": self.plot}
