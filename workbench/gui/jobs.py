@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from . import worker as w
 
@@ -20,7 +20,7 @@ from . import worker as w
 class Job:
     slot: str | None
     worker: w.Worker
-    thread: QThread | None = None
+    thread: Any = None  # the QThread, set once started
     cancel: Callable[[], None] | None = None  # asks the job to stop early (a StopToken's stop)
     always: Callable[[bool], None] | None = None
     stale: bool = False  # replaced or cancelled: its result and error are dropped
