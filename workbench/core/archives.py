@@ -31,7 +31,7 @@ class FixedBatch(nn.Module):
         self.program = program
         self.batch = batch
 
-    def train(self, mode: bool = True) -> "FixedBatch":
+    def train(self, mode: bool = True) -> FixedBatch:
         self.training = mode  # the program's own mode is fixed when it is opened
         return self
 
@@ -57,7 +57,7 @@ class FrozenProgram(nn.Module):
         for param in self.program.parameters():
             param.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "FrozenProgram":
+    def train(self, mode: bool = True) -> FrozenProgram:
         # The program is fixed as opened (in eval mode); torch.export modules even refuse train()/eval().
         self.training = mode
         return self
@@ -83,10 +83,7 @@ def to_eval(program: nn.Module, fmt: str) -> bool:
             node.replace_all_uses_with(node.args[0])
             graph.erase_node(node)
             changed = True
-        elif target in ("aten.batch_norm.default", "aten.instance_norm.default") and node.args[5] is True:
-            node.args = (*node.args[:5], False, *node.args[6:])
-            changed = True
-        elif target == "aten._native_batch_norm_legit_functional.default" and node.args[5] is True:
+        elif target in ("aten.batch_norm.default", "aten.instance_norm.default") and node.args[5] is True or target == "aten._native_batch_norm_legit_functional.default" and node.args[5] is True:
             node.args = (*node.args[:5], False, *node.args[6:])
             changed = True
     if changed:

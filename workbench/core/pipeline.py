@@ -15,9 +15,9 @@ from torch import nn
 
 from . import calibrate as calib
 from . import export as export_mod
+from .archives import FrozenProgram
 from .data import Table, load_table, make_labels, split_indices
 from .errors import DataError
-from .archives import FrozenProgram
 from .heads import convert, ordinal_warm_start_fit, warm_start_fit
 from .layers import Inspection, inspect_model
 from .load import LoadedModel, load_checkpoint

@@ -84,15 +84,17 @@ def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None
     for build, how in _rebuilds(state, shown):
         if _matches(build, probes, refs):
             build.eval()
-            return build, [f"The {kind} program was rebuilt as an ordinary, editable module ({how}): it gives the "
-                           f"same outputs as the program on {sum(len(x) for x in probes)} probe inputs. The new "
-                           "head starts from a logistic fit of the regression output (a warm start)."], found
+            note = (f"The {kind} program was rebuilt as an ordinary, editable module ({how}): it gives the same "
+                    f"outputs as the program on {sum(len(x) for x in probes)} probe inputs. The new head starts "
+                    "from a logistic fit of the regression output (a warm start).")
+            return build, [note], found
     cut, why = _cut(program, fmt, probes, refs, batch)
     if cut is not None:
-        return cut, [f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
-                     f"features and an ordinary Linear holds the old regression head (same outputs as the program "
-                     f"on {sum(len(x) for x in probes)} probe inputs), so the head is replaced as in any model. The new head starts from a logistic fit of the regression output "
-                     "(a warm start)."], found
+        note = (f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
+                f"features and an ordinary Linear holds the old regression head (same outputs as the program on "
+                f"{sum(len(x) for x in probes)} probe inputs), so the head is replaced as in any model. The new "
+                "head starts from a logistic fit of the regression output (a warm start).")
+        return cut, [note], found
     return FrozenProgram(program, kind), [fallback_note(kind, why)], found
 
 
