@@ -259,3 +259,90 @@ def test_a_notebook_source_loads_weights(tmp_path):
     loaded = load_checkpoint(weights, f"{nb}:Net")
     x = torch.randn(4, 4)
     assert torch.allclose(loaded.model(x), model(x))
+
+
+# ----- diagnosis ---------------------------------------------------------------------------------------------
+
+def test_nan_weights_are_named_by_layer_and_count(tmp_path):
+    from workbench.core.layers import inspect_model
+
+    state = {"0.weight": torch.randn(8, 4), "0.bias": torch.randn(8), "2.weight": torch.randn(1, 8),
+             "2.bias": torch.randn(1)}
+    state["0.weight"][0, :3] = float("nan")
+    state["2.bias"][0] = float("inf")
+    path = tmp_path / "nan.pt"
+    torch.save(state, path)
+    with pytest.raises(E.ModelError) as caught:
+        load_checkpoint(path)
+    message = str(caught.value)
+    assert "'0.weight' has 3 NaN of 32 values" in message and "'2.bias' has 1 inf of 1 values" in message
+    assert "not a module" not in message and "earlier checkpoint" in caught.value.fix
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    with torch.no_grad():
+        model[0].weight[0, 0] = float("nan")
+    with pytest.raises(E.ModelError, match="not finite"):
+        inspect_model(model, (4,))
+
+
+LSTM_SRC = textwrap.dedent('''
+    from torch import nn
+    class SeqReg(nn.Module):
+        def __init__(self, n_features=3, hidden=8):
+            super().__init__()
+            self.rnn = nn.LSTM(n_features, hidden, batch_first=True)
+            self.head = nn.Linear(hidden, 1)
+        def forward(self, x):
+            out, _ = self.rnn(x)
+            return self.head(out[:, -1])
+''')
+
+
+def test_a_recurrent_model_takes_its_shape_from_the_data_and_names_the_field(tmp_path):
+    from workbench.core.layers import inspect_model
+
+    src = tmp_path / "seq.py"
+    src.write_text(LSTM_SRC)
+    model = build(f"{src}:SeqReg")
+    weights = tmp_path / "seq.pt"
+    torch.save(model.state_dict(), weights)
+    loaded = load_checkpoint(weights, f"{src}:SeqReg")
+    assert loaded.input_shape is None, "the first Linear reads the hidden state, not the input"
+    assert "recurrent" in " ".join(loaded.notes)
+    for wrong in [(8,), (3,), (20, 5)]:
+        with pytest.raises(E.ModelError) as caught:
+            inspect_model(loaded.model, wrong)
+        assert "LSTM with input_size 3" in caught.value.problem
+        assert "--input-shape" in caught.value.fix and "Input shape field" in caught.value.fix
+    found = inspect_model(loaded.model, (20, 3))
+    assert found.head == "head" and found.output_shape == (1,)
+
+
+def test_probe_failures_are_told_by_cause(tmp_path):
+    from workbench.core.layers import inspect_model
+
+    class Broken(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = torch.nn.Linear(4, 1)
+
+        def forward(self, x):
+            raise KeyError("config")
+
+    with pytest.raises(E.ModelError) as caught:
+        inspect_model(Broken(), (4,))
+    assert "does not look like a wrong input shape" in caught.value.problem
+
+    class CustomOp(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = torch.nn.Linear(4, 1)
+
+        def forward(self, x):
+            return torch.ops.myvendor.fused_gelu(self.head(x))
+
+    with pytest.raises(E.ModelError) as caught:
+        inspect_model(CustomOp(), (4,))
+    assert "custom operator myvendor" in caught.value.problem and "load_library" in caught.value.fix
+    with pytest.raises(E.ModelError) as caught:
+        inspect_model(torch.nn.Sequential(torch.nn.Linear(4, 1)), (5,))
+    assert "Input shape field" in caught.value.fix

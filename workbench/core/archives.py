@@ -20,7 +20,8 @@ from .errors import CheckpointError, ModelError
 DROPOUT_OPS = ("aten.dropout.default", "aten.feature_dropout.default", "aten.alpha_dropout.default",
                "aten.feature_alpha_dropout.default")
 _OP_PATTERNS = (re.compile(r"Unknown builtin op: ([\w:.]+)"), re.compile(r"No such operator ([\w:.]+)"),
-                re.compile(r"Could not run '([\w:.]+)'"), re.compile(r"operator ([\w]+::[\w.]+)"))
+                re.compile(r"Could not run '([\w:.]+)'"), re.compile(r"operator ([\w]+::[\w.]+)"),
+                re.compile(r"'_OpNamespace' '(\w+)' object has no attribute '(\w+)'"))
 
 
 class FixedBatch(nn.Module):
@@ -95,8 +96,9 @@ def to_eval(program: nn.Module, fmt: str) -> bool:
 def missing_op(message: str) -> str | None:
     for pattern in _OP_PATTERNS:
         found = pattern.search(message)
-        if found and "::" in found.group(1) and not found.group(1).startswith(("aten::", "prim::")):
-            return found.group(1)
+        name = "::".join(found.groups()) if found else ""
+        if "::" in name and not name.startswith(("aten::", "prim::")):
+            return name
     return None
 
 

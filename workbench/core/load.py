@@ -20,6 +20,7 @@ from torch import nn
 
 from . import model_source, trust
 from .architectures import mlp_from_state_dict, torchvision_from_state_dict
+from .layers import check_finite
 from .bounds import (
     check_safetensors,
     check_storages,
@@ -348,6 +349,8 @@ def _input_shape_hint(obj, model: nn.Module) -> tuple[int, ...] | None:
             if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
                 return tuple(value)
     for module in model.modules():
+        if isinstance(module, nn.RNNBase):
+            return None  # the first Linear reads the hidden state, not the input
         if isinstance(module, nn.Linear):
             return (module.in_features,)
         if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
@@ -397,6 +400,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
                              names)
         _record_trust(to_trust, notes)
         model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if fmt == "export" else copy, fmt, path)
+        check_finite(model, path)
         return LoadedModel(model, path, digest, fmt, notes + archive_notes, shape)
     extras: dict = {}
     if fmt == "safetensors":
@@ -446,8 +450,17 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
         who = "you named" if source.named_by is None else f"named by {source.named_by.name}, trusted"
         notes.append(f"Runs {source.file} (the model source {who}) to build the model.")
     module.eval()
+    check_finite(module, path)
     shape = _input_shape_hint(extras or obj, module)
+    if shape is None and _is_recurrent(module):
+        notes.append("The model is recurrent: each sample is a sequence, and its length is not in the file. The "
+                     "input shape comes from the data (sequence length, features), or give it (--input-shape; in "
+                     "the window, the Model tab's Input shape field).")
     return LoadedModel(module, path, digest, "safetensors" if fmt == "safetensors" else kind, notes, shape)
+
+
+def _is_recurrent(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.RNNBase) for m in model.modules())
 
 
 def _record_trust(hashes: list[str], notes: list[str]) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import inspect
+import linecache
 import sys
 import types
 from pathlib import Path
@@ -180,6 +181,8 @@ def import_source(spec: str, code: bytes | None = None):
         module.__package__ = ".".join(package)
     # Registered under its own name so a pickle that refers to `models.MyNet` finds it.
     sys.modules[module_name] = module
+    # What ran is what source lookups see (TorchScript compiles a class from its source; a notebook is JSON).
+    linecache.cache[str(path)] = (len(source), None, source.splitlines(True), str(path))
     try:
         with _import_path(path), _lightning_stub(source) as stubbed:
             exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the class the user vouched for

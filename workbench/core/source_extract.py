@@ -143,8 +143,24 @@ def extract(raw: bytes | str, class_name: str, filename: str = "<source>", shown
     if unresolved:  # names that only a star import can provide
         keep |= {i for i, n in enumerate(body) if isinstance(n, ast.ImportFrom)
                  and any(a.name == "*" for a in n.names)}
-    module = ast.Module(body=[body[i] for i in sorted(keep)], type_ignores=[])
-    return ast.unparse(module) + "\n"
+    return _at_original_lines(text, [body[i] for i in sorted(keep)])
+
+
+def _at_original_lines(text: str, nodes: list[ast.stmt]) -> str:
+    """The kept statements' own text, each on its original lines (so tracebacks and TorchScript's source lookup
+    point at the right lines), blank lines elsewhere."""
+    lines = text.split("\n")
+    out = [""] * len(lines)
+    for node in nodes:
+        first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
+        for number in range(first, node.lineno):  # decorators sit on their own lines before the statement
+            out[number - 1] = lines[number - 1]
+        segment = (ast.get_source_segment(text, node) or "").split("\n")
+        for k, part in enumerate(segment):
+            index = node.lineno - 1 + k
+            part = part.lstrip() if k == 0 else part
+            out[index] = f"{out[index]}; {part}" if out[index].strip() else part
+    return "\n".join(out).rstrip() + "\n"
 
 
 def imported_modules(code: str) -> list[str]:
