@@ -20,7 +20,6 @@ from torch import nn
 
 from . import model_source, trust
 from .architectures import mlp_from_state_dict, torchvision_from_state_dict
-from .layers import check_finite
 from .bounds import (
     check_safetensors,
     check_storages,
@@ -34,6 +33,7 @@ from .errors import (
     TrustStoreError,
     UntrustedFileError,
 )
+from .layers import check_finite
 from .snapshot import Snapshot, read_bytes_once
 
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "model_state", "weights")
