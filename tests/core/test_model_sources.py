@@ -346,3 +346,26 @@ def test_probe_failures_are_told_by_cause(tmp_path):
     with pytest.raises(E.ModelError) as caught:
         inspect_model(torch.nn.Sequential(torch.nn.Linear(4, 1)), (5,))
     assert "Input shape field" in caught.value.fix
+
+
+def test_a_recurrent_regressor_converts_on_sequence_data(tmp_path):
+    import numpy as np
+
+    from workbench.core.pipeline import convert_checkpoint
+    from workbench.core.recipe import Recipe
+
+    src = tmp_path / "seq.py"
+    src.write_text(LSTM_SRC)
+    torch.manual_seed(0)
+    model = build(f"{src}:SeqReg")
+    weights = tmp_path / "seq.pt"
+    torch.save(model.state_dict(), weights)
+    X = torch.randn(300, 12, 3)
+    with torch.no_grad():
+        y = model(X).reshape(-1)
+    data = tmp_path / "seq.npz"
+    np.savez(data, X=X.numpy(), y=y.numpy())
+    recipe = Recipe().with_changes(**{"data.path": str(data), "data.label": "y", "data.label_mode": "threshold",
+                                      "head.task": "binary", "train.epochs": 2, "model_source": f"{src}:SeqReg"})
+    run, _ = convert_checkpoint(weights, recipe)
+    assert run.inspection.input_shape == (12, 3) and run.head_name == "head"
