@@ -359,7 +359,7 @@ def cmd_convert(args) -> int:
                                      # a source the recipe file names runs only once trusted; a typed one runs
                                      source_named_by=args.recipe if args.recipe and not args.model_source else None)
     for note in run.loaded.notes:
-        if note.startswith("Runs "):  # say which Python file ran to build the model
+        if note.startswith(("Runs ", "Warning")):  # which Python file ran to build the model; what cannot be adapted
             print(f"note: {note}", file=sys.stderr)
     outputs.write(run, result)
     if args.json:

@@ -41,6 +41,7 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     window.save_report(str(tmp_path / "run.html"))
     assert "<svg" in (tmp_path / "comparison.html").read_text()
     assert "Layers after conversion" in (tmp_path / "run.html").read_text()
+    assert f"Run: {window.session.entry_of(window.session.run).name}" in (tmp_path / "run.html").read_text()
 
 
 def test_saving_a_session_where_it_cannot_be_written_shows_the_file_and_the_fix(window, tmp_path, dialogs):

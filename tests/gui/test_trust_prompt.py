@@ -34,7 +34,7 @@ def test_config_json_model_source_asks_first(window, tmp_path, qtbot, dialogs, m
     assert asked.path == str(folder / "config.json") and asked.imports[0] == str(folder / "net.py")
     if answer:
         qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
-        assert (folder / "PWNED").exists()
+        assert not (folder / "PWNED").exists(), "only the class runs, never the file's top-level code"
         assert f"Runs {folder / 'net.py'}" in window.model_panel.notes.text()
     else:
         qtbot.wait(200)

@@ -1,17 +1,51 @@
-"""TorchScript and torch.export programs: code archives whose layers cannot be swapped in place.
+"""TorchScript and torch.export programs: code archives, opened only after the user trusts the file.
 
-They open only after the user trusts the file. The route that works is to keep the whole program as a
-frozen feature extractor and put the new classifier head on its (regression) output.
+A program is switched to eval mode (a program saved while training keeps its dropout active otherwise)
+and then made editable where possible (see program_rebuild): rebuilt as an ordinary module, or cut before
+its last Linear. Only when neither is proven does the whole program stay a frozen feature extractor whose
+outputs feed the new head. A torch.export program saved for a fixed batch runs in chunks of that batch.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .errors import CheckpointError, ModelError
+
+DROPOUT_OPS = ("aten.dropout.default", "aten.feature_dropout.default", "aten.alpha_dropout.default",
+               "aten.feature_alpha_dropout.default")
+_OP_PATTERNS = (re.compile(r"Unknown builtin op: ([\w:.]+)"), re.compile(r"No such operator ([\w:.]+)"),
+                re.compile(r"Could not run '([\w:.]+)'"), re.compile(r"operator ([\w]+::[\w.]+)"),
+                re.compile(r"'_OpNamespace' '(\w+)' object has no attribute '(\w+)'"))
+
+
+class FixedBatch(nn.Module):
+    """Runs a program saved for a fixed batch on any batch: in chunks of that size, the last one padded."""
+
+    def __init__(self, program: nn.Module, batch: int):
+        super().__init__()
+        self.program = program
+        self.batch = batch
+
+    def train(self, mode: bool = True) -> FixedBatch:
+        self.training = mode  # the program's own mode is fixed when it is opened
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = []
+        for start in range(0, x.shape[0], self.batch):
+            chunk = x[start:start + self.batch]
+            n = chunk.shape[0]
+            if n < self.batch:
+                pad = chunk[-1:].expand(self.batch - n, *chunk.shape[1:])
+                chunk = torch.cat([chunk, pad])
+            outs.append(self.program(chunk)[:n])
+        return torch.cat(outs)
 
 
 class FrozenProgram(nn.Module):
@@ -24,8 +58,8 @@ class FrozenProgram(nn.Module):
         for param in self.program.parameters():
             param.requires_grad_(False)
 
-    def train(self, mode: bool = True) -> "FrozenProgram":
-        # The program is fixed as saved; torch.export modules even refuse train()/eval().
+    def train(self, mode: bool = True) -> FrozenProgram:
+        # The program is fixed as opened (in eval mode); torch.export modules even refuse train()/eval().
         self.training = mode
         return self
 
@@ -34,44 +68,94 @@ class FrozenProgram(nn.Module):
         return out.reshape(out.shape[0], -1)
 
 
+def to_eval(program: nn.Module, fmt: str) -> bool:
+    """Switch a program to inference behaviour; True when it was saved in training mode."""
+    if fmt == "torchscript":
+        was = any(m.training for m in program.modules())
+        program.eval()
+        return was
+    changed = False
+    graph = program.graph
+    for node in list(graph.nodes):
+        if node.op != "call_function":
+            continue
+        target = str(node.target)
+        if target in DROPOUT_OPS and (len(node.args) < 3 or node.args[2] is not False):
+            node.replace_all_uses_with(node.args[0])
+            graph.erase_node(node)
+            changed = True
+        elif target in ("aten.batch_norm.default", "aten.instance_norm.default") and node.args[5] is True or target == "aten._native_batch_norm_legit_functional.default" and node.args[5] is True:
+            node.args = (*node.args[:5], False, *node.args[6:])
+            changed = True
+    if changed:
+        graph.lint()
+        program.recompile()
+    return changed
+
+
+def missing_op(message: str) -> str | None:
+    for pattern in _OP_PATTERNS:
+        found = pattern.search(message)
+        name = "::".join(found.groups()) if found else ""
+        if "::" in name and not name.startswith(("aten::", "prim::")):
+            return name
+    return None
+
+
 def load_code_archive(path: Path, fmt: str, shown: Path | None = None
                       ) -> tuple[nn.Module, list[str], tuple[int, ...] | None]:
-    """Return (the program wrapped as a frozen extractor, notes, per-sample input shape if recorded).
+    """Return (the program as an editable module or a frozen extractor, notes, per-sample input shape if known).
 
     `path` is the private copy to read; `shown` the user's file, named in messages.
     """
+    from .program_rebuild import adapt
+
     shown = shown or path
-    shape = None
+    shape, batch = None, None
     try:
         if fmt == "torchscript":
-            program = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # its deprecation notice is not about this file
+                program = torch.jit.load(str(path), map_location="cpu")
         else:
             exported = torch.export.load(str(path))
-            shape = _export_input_shape(exported, shown)
+            shape, batch = _export_input_shape(exported)
             program = exported.module()
     except ModelError:
         raise
     except Exception as exc:  # noqa: BLE001
+        op = missing_op(str(exc))
+        if op:
+            raise CheckpointError(f"the program calls the custom operator {op}, which is not registered here.",
+                                  "Install or load the library that defines it (torch.ops.load_library) before "
+                                  "opening the file, or save the model without it.", shown) from None
         raise CheckpointError(f"the program could not be loaded ({type(exc).__name__}: {str(exc)[:200]}).",
                               "Save it again with the same PyTorch version.", shown) from None
     kind = "TorchScript" if fmt == "torchscript" else "torch.export"
-    notes = [f"A {kind} program's layers cannot be replaced in place. It is kept whole as a frozen feature "
-             "extractor, and the new classifier head reads its regression output."]
-    return FrozenProgram(program, kind), notes, shape
+    notes = []
+    if to_eval(program, fmt):
+        notes.append(f"The {kind} program was saved in training mode; it was switched to eval mode (dropout off, "
+                     "batch norm on its running statistics).")
+    if batch is not None:
+        notes.append(f"The program was exported for a fixed batch of {batch}; it runs in chunks of {batch} samples "
+                     "(the last one padded).")
+        program = FixedBatch(program, batch)
+    model, more, found_shape = adapt(program, kind, fmt, shape, batch, shown)
+    return model, notes + more, shape or found_shape
 
 
-def _export_input_shape(exported, path: Path) -> tuple[int, ...] | None:
+def _export_input_shape(exported) -> tuple[tuple[int, ...] | None, int | None]:
+    """(per-sample input shape, the fixed batch size or None when the batch is dynamic)."""
     inputs = set(exported.graph_signature.user_inputs)
     for node in exported.graph.nodes:
         if node.op == "placeholder" and node.name in inputs:
             value = node.meta.get("val")
-            if value is None or not hasattr(value, "shape"):
-                return None
+            if value is None or not hasattr(value, "shape") or not len(value.shape):
+                return None, None
             batch = value.shape[0]
-            if isinstance(batch, int):
-                raise ModelError(f"the program was exported for a fixed batch of {batch} sample(s), so it cannot "
-                                 "be trained or evaluated on other batch sizes.",
-                                 "Export it again with a dynamic batch dimension: torch.export.export(model, (x,), "
-                                 "dynamic_shapes=({0: torch.export.Dim('batch')},)).", path)
-            return tuple(int(d) for d in value.shape[1:])
-    return None
+            try:
+                shape = tuple(int(d) for d in value.shape[1:])
+            except (TypeError, ValueError):
+                shape = None
+            return shape, (int(batch) if isinstance(batch, int) else None)
+    return None, None

@@ -26,8 +26,9 @@ class Calibration(nn.Module):
         params = params or {}
         k = 1 if self.binary else n_classes
         self.register_buffer("temperature", torch.tensor(float(params.get("temperature", 1.0))))
-        # Platt's K x K matrix exists only for Platt: an identity placeholder made every export quadratic in K.
-        platt = method == "platt"
+        # The K x K matrix exists only for Platt and matrix scaling: an identity placeholder for every method
+        # made every export quadratic in K.
+        platt = method in ("platt", "matrix")
         self.register_buffer("weight", torch.tensor(params.get("weight", np.eye(k).tolist()) if platt else
                                                     np.zeros((0, k)), dtype=torch.float32))
         self.register_buffer("bias", torch.tensor(params.get("bias", [0.0] * k) if platt else [],

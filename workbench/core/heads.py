@@ -39,6 +39,8 @@ def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int,
     n_out = outputs_for(task, n_classes)
     new_head = build_head(inspection.head_in, n_out, head.dropout, head.hidden)
     if isinstance(model, FrozenProgram):
+        if warm is not None and not head.hidden:
+            _warm_start_on_outputs(new_head[-1], *warm)
         converted: nn.Module = nn.Sequential()
         converted.add_module("body", model)
         converted.add_module("head", new_head)
@@ -67,6 +69,16 @@ def _warm_start(linear: nn.Linear, old: nn.Linear, scale, offset) -> None:
     with torch.no_grad():
         linear.weight.copy_(scale * old.weight)
         linear.bias.copy_(scale[:, 0] * bias + offset)
+
+
+def _warm_start_on_outputs(linear: nn.Linear, scale, offset) -> None:
+    """A head on a frozen program's outputs: logit_k = scale_k * output_0 + offset_k (the baseline's fit)."""
+    scale = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1)
+    offset = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[:, 0] = scale
+        linear.bias.copy_(offset.expand_as(linear.bias))
 
 
 def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]:

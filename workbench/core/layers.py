@@ -52,6 +52,73 @@ def _shape(out) -> tuple[int, ...] | None:
     return None
 
 
+SHAPE_WORDS = ("shape", "size", "dimension", "expected", "mat1", "must match", "input_size", "channels")
+INPUT_SHAPE_FIX = ("Give the model's real input shape per sample (--input-shape, e.g. 10 or 1,8,8; in the window, "
+                   "the Model tab's Input shape field), or data whose columns match the model.")
+
+
+def check_finite(model: nn.Module, path: object = None) -> None:
+    """Refuse weights holding NaN or inf, naming the layers and how many values."""
+    bad = []
+    for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
+        if not tensor.is_floating_point() and not tensor.is_complex():
+            continue
+        finite = torch.isfinite(tensor)
+        if not bool(finite.all()):
+            nan = int(torch.isnan(tensor).sum())
+            inf = int((~finite).sum()) - nan
+            parts = [f"{nan} NaN" if nan else "", f"{inf} inf" if inf else ""]
+            bad.append(f"'{name}' has {' and '.join(p for p in parts if p)} of {tensor.numel()} values")
+    if bad:
+        more = f" (and {len(bad) - 3} more tensors)" if len(bad) > 3 else ""
+        raise ModelError(f"the weights are not finite: {'; '.join(bad[:3])}{more}. A model with such weights "
+                         "outputs NaN for every input.",
+                         "The checkpoint was probably saved after training diverged: open an earlier checkpoint, "
+                         "or retrain with a lower learning rate.", path)
+
+
+def _recurrent(model: nn.Module) -> nn.RNNBase | None:
+    return next((m for m in model.modules() if isinstance(m, nn.RNNBase)), None)
+
+
+def recurrent_problem(model: nn.Module, input_shape: tuple[int, ...]) -> ModelError | None:
+    """A recurrent model takes a sequence per sample: (sequence length, features)."""
+    rnn = _recurrent(model)
+    if rnn is None:
+        return None
+    size = rnn.input_size
+    if len(input_shape) == 2 and input_shape[1] == size:
+        return None
+    return ModelError(f"the model is recurrent ({type(rnn).__name__} with input_size {size}): each sample is a "
+                      f"sequence of shape (sequence length, {size}), but the input shape is {tuple(input_shape)}.",
+                      f"Give the input shape per sample as sequence length,{size} (--input-shape, e.g. 20,{size}; "
+                      "in the window, the Model tab's Input shape field), with data whose samples have that shape "
+                      f"(an .npz whose X is (N, sequence length, {size})).")
+
+
+def _probe_error(model: nn.Module, input_shape: tuple[int, ...], batch: int, exc: Exception) -> ModelError:
+    from .archives import missing_op
+
+    text = str(exc).splitlines()[0][:300] if str(exc) else ""
+    op = missing_op(str(exc))
+    if op:
+        return ModelError(f"the model calls the custom operator {op}, which is not registered here "
+                          f"({type(exc).__name__}).",
+                          "Install or load the library that defines it (torch.ops.load_library) before opening the "
+                          "model, or save the model without it.")
+    recurrent = recurrent_problem(model, input_shape)
+    if recurrent is not None:
+        return recurrent
+    if isinstance(exc, (RuntimeError, ValueError, IndexError)) and any(w in text.lower() for w in SHAPE_WORDS):
+        return ModelError(f"a probe forward pass on a batch of shape {(batch, *input_shape)} failed: "
+                          f"{type(exc).__name__}: {text}", INPUT_SHAPE_FIX)
+    return ModelError(f"the model's forward failed on a probe batch of shape {(batch, *input_shape)} with "
+                      f"{type(exc).__name__}: {text}. This does not look like a wrong input shape.",
+                      "The error is inside the model's own code: check its forward (or the model source and its "
+                      "arguments); if the input shape is wrong after all, give it (--input-shape; in the window, the "
+                      "Model tab's Input shape field).")
+
+
 def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2):
     """Run one forward pass; return (output, {name: output}, leaf names in call order)."""
     outputs: dict[str, object] = {}
@@ -72,11 +139,8 @@ def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2):
         with torch.no_grad():
             device = next((p.device for p in model.parameters()), torch.device("cpu"))
             out = model(torch.zeros((batch, *input_shape), device=device))
-    except Exception as exc:  # noqa: BLE001 - any failure here means the shape does not fit the model
-        raise ModelError(f"a probe forward pass on a batch of shape {(batch, *input_shape)} failed: "
-                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}",
-                         "Give the model's real input shape per sample (--input-shape, e.g. 10 or 1,8,8), "
-                         "or data whose columns match the model.") from None
+    except Exception as exc:  # noqa: BLE001 - reported by its cause: shape, custom operator or the model's code
+        raise _probe_error(model, input_shape, batch, exc) from None
     finally:
         for h in hooks:
             h.remove()
@@ -124,6 +188,10 @@ def find_head(model: nn.Module, input_shape: tuple[int, ...]):
 
 def inspect_model(model: nn.Module, input_shape: tuple[int, ...]) -> Inspection:
     input_shape = tuple(int(v) for v in input_shape)
+    check_finite(model)
+    recurrent = recurrent_problem(model, input_shape)
+    if recurrent is not None:
+        raise recurrent
     if isinstance(model, FrozenProgram):
         out, outputs, _ = probe(model, input_shape)
         head, tail, head_in, head_out = "", [], out.shape[1], out.shape[1]

@@ -20,8 +20,20 @@ from torch import nn
 
 from . import model_source, trust
 from .architectures import mlp_from_state_dict, torchvision_from_state_dict
-from .bounds import check_safetensors, check_storages, check_tensors, check_zip, parse_json
-from .errors import CheckpointError, ModelSourceError, TrustStoreError, UntrustedFileError
+from .bounds import (
+    check_safetensors,
+    check_storages,
+    check_tensors,
+    check_zip,
+    parse_json,
+)
+from .errors import (
+    CheckpointError,
+    ModelSourceError,
+    TrustStoreError,
+    UntrustedFileError,
+)
+from .layers import check_finite
 from .snapshot import Snapshot, read_bytes_once
 
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "model_state", "weights")
@@ -108,19 +120,67 @@ def _safe_torch_load(path: Path, fmt: str, shown: Path):
 _NEEDS_TRUST = object()
 
 
-def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path):
+_INERT_KEY = "__workbench_inert__"
+
+
+def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]):
+    """The weights of a pickled module whose classes are not importable, read without building any class."""
+    from .pickle_weights import class_names, read_inert, weights_from
+
+    obj = read_inert(path, shown)
+    state, module, extras = weights_from(obj)
+    if not state:
+        classes = trust.unfamiliar_globals(names)
+        raise ModelSourceError(
+            f"the file pickles classes that are not importable here ({', '.join(classes[:6]) or 'unknown'}) and "
+            "holds no module whose weights could be read out.",
+            "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
+            "window, the Model source field).", shown)
+    danger = trust.dangerous_globals(names)
+    notes.append(f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was saved. "
+                 "None of it was run: its weights were read out as a state_dict."
+                 + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""))
+    return {**{k: v for k, v in extras.items() if k not in STATE_KEYS}, "state_dict": state, _INERT_KEY: True}
+
+
+def _mapped_pickle_module(module):
+    """A pickle module whose classes that cannot be imported (`__main__.Net`) come from the user's model source."""
+    import types
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, mod_name, name):
+            if mod_name == "__main__" and hasattr(module, name):
+                return getattr(module, name)
+            try:
+                return super().find_class(mod_name, name)
+            except (ImportError, AttributeError):
+                if "." not in name and hasattr(module, name):
+                    return getattr(module, name)
+                raise
+
+    mapped = types.ModuleType("pickle")
+    mapped.Unpickler = Unpickler
+    mapped.load = lambda fh, **kw: Unpickler(fh, **kw).load()
+    return mapped
+
+
+def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path, notes: list[str]):
+    kwargs = {}
     if source is not None:
-        model_source.import_source(source.spec, source.code)
+        module, _ = model_source.import_source(source.spec, source.code)
+        kwargs["pickle_module"] = _mapped_pickle_module(module)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
     except (ModuleNotFoundError, AttributeError) as exc:
         missing = getattr(exc, "name", None) or str(exc)
         classes = trust.unfamiliar_globals(names)
+        if source is None:  # no class to build it with: its weights still open, as a state_dict would
+            return _inert_weights(path, shown, names, notes)
         raise ModelSourceError(
-            f"the pickled model needs code that is not importable here ({missing}); it refers to "
-            f"{', '.join(classes) or 'unknown classes'}.",
-            "Point --model-source (or the Model source field) at the .py file that defines that class.",
-            shown) from None
+            f"the pickled model needs code that neither this installation nor the model source {source.file} "
+            f"provides ({missing}); it refers to {', '.join(classes) or 'unknown classes'}.",
+            "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
+            "window, the Model source field).", shown) from None
     except Exception as exc:  # noqa: BLE001
         raise CheckpointError(f"the checkpoint could not be unpickled ({type(exc).__name__}: {exc}).",
                               "Check that it was saved with torch.save.", shown) from None
@@ -165,17 +225,26 @@ def _require_source_trust(source: _Source, trusted: bool, hashes: list[str]) -> 
         return
     if trust.is_trusted(source.sha256):
         return
-    imported = _imports_of(source.code)
+    imported = _imports_of(_would_run(source))
     danger = trust.dangerous_globals(imported)
     raise UntrustedFileError(
-        f"{source.named_by.name} names the model source {source.file}; opening the model would run that "
-        f"Python file (its top-level code runs on import), so it was not run."
+        f"{source.named_by.name} names the model source {source.file}; opening the model would run the class "
+        f"{source.spec.rpartition(':')[2]} from that file and the code it refers to (not the rest of the "
+        "file), so it was not run."
         + (f" It imports {', '.join(imported[:12])}." if imported else "")
         + (" DANGER: " + ", ".join(danger) + " can run programs or change files." if danger else ""),
         "If you know where both files come from, trust them (command line: add --trust; in the window: answer "
         "the trust prompt). Trust is recorded for that Python file's exact content; or name the model source "
         "yourself with --model-source (the Model source field).",
         source.named_by, [str(source.file)] + imported, danger)
+
+
+def _would_run(source: _Source) -> bytes:
+    """The part of the source file that would run: the class and what it needs (the whole file if unreadable)."""
+    try:
+        return model_source.extracted_code(source.spec, source.code).encode()
+    except ModelSourceError:
+        return source.code
 
 
 def _vouch(source: _Source) -> None:
@@ -264,7 +333,8 @@ def _architecture(state: dict, extras: dict, path: Path, source: _Source | None,
     model = mlp_from_state_dict(stripped, activation)
     if model is not None:
         notes.append(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
-                     "(the file does not record the activation; choose another with --mlp-activation).")
+                     "(the file does not record the activation; choose another with --mlp-activation, in the "
+                     "window with the Model tab's MLP activation).")
         return model
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "
@@ -280,6 +350,8 @@ def _input_shape_hint(obj, model: nn.Module) -> tuple[int, ...] | None:
             if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
                 return tuple(value)
     for module in model.modules():
+        if isinstance(module, nn.RNNBase):
+            return None  # the first Linear reads the hidden state, not the input
         if isinstance(module, nn.Linear):
             return (module.in_features,)
         if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
@@ -329,6 +401,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
                              names)
         _record_trust(to_trust, notes)
         model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if fmt == "export" else copy, fmt, path)
+        check_finite(model, path)
         return LoadedModel(model, path, digest, fmt, notes + archive_notes, shape)
     extras: dict = {}
     if fmt == "safetensors":
@@ -353,16 +426,24 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
         scan = trust.scan_file(copy)
         check_storages(scan.storages, declared, path)
         obj = _safe_torch_load(copy, fmt, path)
-        if obj is _NEEDS_TRUST:
+        if (obj is _NEEDS_TRUST and any(n.startswith("__main__.") for n in scan.imports)
+                and not (trusted and source is not None or source is not None and trust.is_trusted(digest))):
+            # saved from a script or notebook: its weights are read without building any class; a model
+            # source the user names then builds the model (mapping __main__ onto it needs the file trusted)
+            _record_trust(to_trust, notes)
+            obj = _inert_weights(copy, path, scan.imports, notes)
+        elif obj is _NEEDS_TRUST:
             if not (trusted or trust.is_trusted(digest)):
                 raise _untrusted(path, "a pickled Python object (not only weights)", scan.imports)
             _record_trust(to_trust, notes)
-            obj = _trusted_torch_load(copy, source, scan.imports, path)
+            obj = _trusted_torch_load(copy, source, scan.imports, path, notes)
             notes.append("Opened with full unpickling because you trusted this file.")
         else:
             _record_trust(to_trust, notes)
     check_tensors(obj, path)
     module, state, kind, found_extras = _find_weights(obj, path)
+    if isinstance(obj, dict) and obj.get(_INERT_KEY):
+        kind = "pickled module (weights read without its code)"
     extras = {**found_extras, **extras}
     if module is None:
         module = _architecture(state, extras, path, source, args, mlp_activation, notes)
@@ -370,8 +451,17 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
         who = "you named" if source.named_by is None else f"named by {source.named_by.name}, trusted"
         notes.append(f"Runs {source.file} (the model source {who}) to build the model.")
     module.eval()
+    check_finite(module, path)
     shape = _input_shape_hint(extras or obj, module)
+    if shape is None and _is_recurrent(module):
+        notes.append("The model is recurrent: each sample is a sequence, and its length is not in the file. The "
+                     "input shape comes from the data (sequence length, features), or give it (--input-shape; in "
+                     "the window, the Model tab's Input shape field).")
     return LoadedModel(module, path, digest, "safetensors" if fmt == "safetensors" else kind, notes, shape)
+
+
+def _is_recurrent(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.RNNBase) for m in model.modules())
 
 
 def _record_trust(hashes: list[str], notes: list[str]) -> None:

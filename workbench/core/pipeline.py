@@ -16,6 +16,7 @@ from torch import nn
 
 from . import calibrate as calib
 from . import export as export_mod
+from .archives import FrozenProgram
 from .data import Table, load_table, make_labels, split_indices
 from .errors import DataError
 from .heads import convert, ordinal_warm_start_fit, warm_start_fit
@@ -144,16 +145,21 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     shape = model_input_shape(recipe, loaded, data)
     inspection = inspect_model(loaded.model, shape)
     warm = None
-    if recipe.head.warm_start:
+    # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
+    # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
+    program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and (
+        isinstance(loaded.model, FrozenProgram) or inspection.head_out == 1)
+    if recipe.head.warm_start or program:
         reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
         if recipe.head.task == "binary":
             warm = warm_start_fit(reg[:, 0], data.labels("train"))
-        else:
-            if data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
-                    and not recipe.data.classes:
+        elif data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
+                and not recipe.data.classes:
+            if recipe.head.warm_start:
                 raise DataError("a multiclass warm start needs ordered classes (quantile bins or numeric labels).",
                                 "Turn warm start off for named classes, or give their order (class order).",
                                 recipe.data.path)
+        else:
             warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
     model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)

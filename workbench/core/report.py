@@ -120,8 +120,8 @@ def metrics_html(test: dict, classes: list[str], notes: list[str] = ()) -> str:
             f"<th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>")
 
 
-def run_report(run, path: str | Path) -> Path:
-    """Write the HTML report of a `pipeline.Run`."""
+def run_report(run, path: str | Path, name: str = "") -> Path:
+    """Write the HTML report of a `pipeline.Run`; `name` is the run's name in the session, when it has one."""
     from .layers import converted_rows
 
     test = run.metrics["test"]
@@ -130,6 +130,7 @@ def run_report(run, path: str | Path) -> Path:
         if run.kind == "trained" else before
     reliability = {"before calibration": test["reliability_before"], "after calibration": test["reliability"]}
     body = [f"<h1>Conversion report: {html.escape(run.loaded.path.name)}</h1>",
+            f"<p><b>Run: {html.escape(name)}</b></p>" if name else "",
             f"<p>{run.kind} run · {run.recipe.head.task} head · classes: {html.escape(', '.join(run.data.classes))}"
             f" · calibration: {run.recipe.calibration} · source sha256 {run.loaded.sha256}</p>",
             "<h2>Metrics (test split)</h2>", metrics_html(test, run.data.classes,

@@ -78,7 +78,8 @@ class FileActions:
             if comparing:
                 comparison_report(self.compare_panel.selected(), path)
             elif self.session.run is not None:
-                run_report(self.session.run, path)
+                entry = self.session.entry_of(self.session.run)
+                run_report(self.session.run, path, entry.name if entry else "")
         except WorkbenchError as exc:
             self.show_error(exc)
             return

@@ -194,7 +194,8 @@ class MainWindow(FileActions, QMainWindow):
         self.statusBar().showMessage(f"Opening {path} …")
         self.session.set_activity(f"Opening {Path(path).name} …")
         self.settings.setValue("paths/open", str(Path(path).parent))
-        self.run_job(_load_and_inspect, path, source, args, shape, trusted, slot="load",
+        self.run_job(_load_and_inspect, path, source, args, shape, trusted, self.model_panel.mlp_activation(),
+                     slot="load",
                      on_done=lambda result, p=path: self._on_loaded(p, result),
                      on_error=lambda exc, p=path: self._on_load_error(p, exc))
 
@@ -425,11 +426,11 @@ def _read_table(path, sheet):
     return raw, summarize(raw)
 
 
-def _load_and_inspect(path, source, args, shape, trusted):
+def _load_and_inspect(path, source, args, shape, trusted, mlp_activation="relu"):
     """Worker job: open the checkpoint and, when its input shape is known, inspect it."""
     from workbench.core.layers import inspect_model
     from workbench.core.load import load_checkpoint
 
-    loaded = load_checkpoint(path, source, args, trusted)
+    loaded = load_checkpoint(path, source, args, trusted, mlp_activation)
     shape = shape or loaded.input_shape
     return loaded, (inspect_model(loaded.model, shape) if shape else None)

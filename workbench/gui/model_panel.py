@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-                               QPushButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from workbench.core.recipe import MLP_ACTIVATIONS
 
 COLUMNS = ["Layer", "Type", "Output shape", "Parameters", "Trainable", "Freeze", "Role"]
 HEAD_BRUSH = QBrush(QColor(255, 236, 179))
@@ -29,13 +43,20 @@ class ModelPanel(QWidget):
         self.notes.setWordWrap(True)
         self.notes.setStyleSheet("color: #555")
         self.source = QLineEdit()
-        self.source.setPlaceholderText("path/to/models.py:ClassName (only for weights without an architecture)")
+        self.source.setPlaceholderText("path/to/models.py:ClassName or notebook.ipynb:ClassName (only for weights "
+                                       "without an architecture; only the class and what it needs are run)")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse_source)
         self.args = QLineEdit()
         self.args.setPlaceholderText('constructor arguments as JSON, e.g. {"hidden": 64}')
         self.shape = QLineEdit()
         self.shape.setPlaceholderText("per sample, e.g. 10 or 1,8,8 (from the data when empty)")
+        self.activation = QComboBox()
+        self.activation.setObjectName("mlpActivation")
+        self.activation.addItems(MLP_ACTIVATIONS)
+        self.activation.setToolTip("The activation between the Linear layers of an MLP rebuilt from bare weights "
+                                   "(a state_dict does not record it). Changing it reopens such a model.")
+        self.activation.currentTextChanged.connect(self._on_activation_changed)
         self.reload = QPushButton("Reload model")
         self.reload.clicked.connect(self.reload_requested)
         row = QHBoxLayout()
@@ -48,6 +69,7 @@ class ModelPanel(QWidget):
         shape_row.addWidget(self.shape, 1)
         shape_row.addWidget(self.reload)
         form.addRow("Input shape:", shape_row)
+        form.addRow("MLP activation:", self.activation)
         self.tree = QTreeWidget()
         self.tree.setObjectName("layerTree")
         self.tree.setHeaderLabels(COLUMNS)
@@ -71,7 +93,8 @@ class ModelPanel(QWidget):
         self._on_recipe_changed(session.recipe)
 
     def _browse_source(self):
-        path, _ = QFileDialog.getOpenFileName(self, "Model source file", "", "Python files (*.py)")
+        path, _ = QFileDialog.getOpenFileName(self, "Model source file", "",
+                                              "Python files and notebooks (*.py *.ipynb);;All files (*)")
         if path:
             cls = self.source.text().rpartition(":")[2] if ":" in self.source.text() else "ClassName"
             self.source.setText(f"{path}:{cls}")
@@ -161,6 +184,15 @@ class ModelPanel(QWidget):
         if self.shape.text().strip():
             shape = tuple(int(v) for v in self.shape.text().replace("x", ",").split(",") if v.strip())
         return self.source.text().strip(), args, shape
+
+    def mlp_activation(self) -> str:
+        """The activation chosen for an MLP rebuilt from a bare state_dict (load_checkpoint's mlp_activation)."""
+        return self.activation.currentText()
+
+    def _on_activation_changed(self, _text: str):
+        loaded = self.session.loaded
+        if loaded is not None and any(n.startswith("Architecture rebuilt as an MLP") for n in loaded.notes):
+            self.reload_requested.emit()
 
     def _on_activity(self, text: str):
         if self.session.loaded is None:
