@@ -91,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--features", help="comma-separated feature columns (default: the export's)")
     e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the first)")
     e.add_argument("--json", action="store_true")
-    e.add_argument("--trust", action="store_true", help="trust this export's program (by hash): only for exports you know")
+    e.add_argument("--trust", action="store_true",
+                   help="trust this export's program (by hash): only for exports you know")
 
     m = sub.add_parser("compare", help="compare exported runs side by side on their test split")
     m.add_argument("runs", nargs="+", help="export folders written by `workbench convert`")
@@ -315,7 +316,8 @@ def _change(t: dict, key: str) -> str:
     if not change:
         return text
     verdict = "within noise" if change["within_noise"] else ("worse" if change["low"] > 0 else "better")
-    return text + f" (change {t[key] - t[key + '_before']:+.3f}, 95% CI [{change['low']:+.3f}, {change['high']:+.3f}], " \
+    return text + f" (change {t[key] - t[key + '_before']:+.3f}, " \
+        f"95% CI [{change['low']:+.3f}, {change['high']:+.3f}], " \
         f"{verdict})"
 
 
@@ -349,7 +351,7 @@ def _summary(metrics: dict) -> str:
 
 
 def cmd_convert(args) -> int:
-    from workbench.core.pipeline import convert_checkpoint
+    from workbench.core.journey import convert_checkpoint
 
     recipe = _recipe_from_args(args)
     outputs = _ConvertOutputs(args, recipe)
@@ -459,7 +461,7 @@ def cmd_compare(args) -> int:
 
 def cmd_demo(args) -> int:
     from workbench.core import demo
-    from workbench.core.pipeline import convert_checkpoint
+    from workbench.core.journey import convert_checkpoint
 
     folder = Path(args.out)
     build = demo.build_digits if args.digits else demo.build_diabetes

@@ -3,7 +3,7 @@
 import pytest
 
 from workbench.core import demo
-from workbench.core.pipeline import convert_checkpoint
+from workbench.core.journey import convert_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +51,8 @@ def test_digits_cnn_to_ten_classes(tmp_path):
 def test_calibration_lowers_ece_of_an_overconfident_conversion(diabetes):
     ckpt, recipe = diabetes
     # Long training without dropout or early stopping on 200 rows: a head that is sure of everything.
-    recipe = recipe.replace(**{"head.dropout": 0.0, "head.freeze": "none", "train.patience": 0, "train.epochs": 300, "train.lr": 1e-2,
+    recipe = recipe.replace(**{"head.dropout": 0.0, "head.freeze": "none", "train.patience": 0, "train.epochs": 300,
+                               "train.lr": 1e-2,
                                "train.weight_decay": 0.0, "calibration": "temperature",
                                "data.splits": (0.45, 0.1, 0.25, 0.2)})
     run, _ = convert_checkpoint(ckpt, recipe)

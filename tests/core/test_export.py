@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from workbench.core.errors import ExportError
-from workbench.core.pipeline import export_run, prepare_data, train_run
 from workbench.core.load import load_checkpoint
+from workbench.core.pipeline import export_run, prepare_data, train_run
 from workbench.core.recipe import Recipe
 
 FRESH = textwrap.dedent('''

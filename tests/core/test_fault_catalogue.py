@@ -108,7 +108,7 @@ CASES = {
                                           E.UntrustedFileError, "DANGER"),
     "trusted pickle whose class the named source lacks": lambda e: (
         ["inspect", _forget_class(_save(e, "whole2.pt", _tiny(e)), e), "--trust", "--model-source",
-         f"{e.write('other.py', 'from torch import nn' + chr(10) + 'class Other(nn.Module):' + chr(10) + '  pass')}:Other"],
+         f"{e.write('other.py', chr(10).join(['from torch import nn', 'class Other(nn.Module):', '  pass']))}:Other"],
         E.ModelSourceError, "tiny_models.TinyRegressor"),
     "untrusted TorchScript": lambda e: (["inspect", _script(e)], E.UntrustedFileError, "TorchScript"),
     "head is not Linear": lambda e: (["inspect", _bn_model(e), "--model-source", f"{e.root}/bn.py:BN"],

@@ -162,7 +162,8 @@ def test_a_missing_package_the_class_needs_is_named_with_what_to_install(tmp_pat
     '''))
     with pytest.raises(E.ModelSourceError) as caught:
         build(f"{src}:Net")
-    assert "timm_not_installed_here" in caught.value.problem and "pip install timm-not-installed-here" in caught.value.fix
+    assert "timm_not_installed_here" in caught.value.problem
+    assert "pip install timm-not-installed-here" in caught.value.fix
     assert "streamlit" not in str(caught.value)
     assert "Fix the error" not in str(caught.value)
 
@@ -351,7 +352,7 @@ def test_probe_failures_are_told_by_cause(tmp_path):
 def test_a_recurrent_regressor_converts_on_sequence_data(tmp_path):
     import numpy as np
 
-    from workbench.core.pipeline import convert_checkpoint
+    from workbench.core.journey import convert_checkpoint
     from workbench.core.recipe import Recipe
 
     src = tmp_path / "seq.py"

@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch import nn
 
-from workbench.core.archives import FrozenProgram
+from workbench.core.journey import convert_checkpoint
 from workbench.core.load import load_checkpoint
-from workbench.core.pipeline import convert_checkpoint
+from workbench.core.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
 
 

@@ -78,7 +78,8 @@ def test_stop_token_stops_within_one_batch():
                 stop.stop()
 
     rec = StopAfterThree()
-    result = train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=50, batch_size=10, device="cpu"),
+    result = train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10],
+                   TrainRecipe(epochs=50, batch_size=10, device="cpu"),
                    seed=0, callbacks=[rec], stop=stop)
     assert result.cancelled and len(rec.batches) == 3
 

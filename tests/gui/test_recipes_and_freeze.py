@@ -60,8 +60,9 @@ def test_imbalanced_classes_get_proposed_weights_that_can_be_turned_off(window, 
     window.data_panel.median.setChecked(False)
     window.data_panel.threshold.setValue(1.0)  # about a fifth of the rows lie above: skewed
     qtbot.waitUntil(lambda: window.session.data is not None, timeout=5000)
-    from workbench.core.losses import imbalance_proposal
     import numpy as np
+
+    from workbench.core.losses import imbalance_proposal
 
     data = window.session.data
     expected = imbalance_proposal(np.bincount(data.labels("train")), "binary")

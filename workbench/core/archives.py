@@ -16,56 +16,13 @@ import torch
 from torch import nn
 
 from .errors import CheckpointError, ModelError
+from .program_modules import FixedBatch
 
 DROPOUT_OPS = ("aten.dropout.default", "aten.feature_dropout.default", "aten.alpha_dropout.default",
                "aten.feature_alpha_dropout.default")
 _OP_PATTERNS = (re.compile(r"Unknown builtin op: ([\w:.]+)"), re.compile(r"No such operator ([\w:.]+)"),
                 re.compile(r"Could not run '([\w:.]+)'"), re.compile(r"operator ([\w]+::[\w.]+)"),
                 re.compile(r"'_OpNamespace' '(\w+)' object has no attribute '(\w+)'"))
-
-
-class FixedBatch(nn.Module):
-    """Runs a program saved for a fixed batch on any batch: in chunks of that size, the last one padded."""
-
-    def __init__(self, program: nn.Module, batch: int):
-        super().__init__()
-        self.program = program
-        self.batch = batch
-
-    def train(self, mode: bool = True) -> FixedBatch:
-        self.training = mode  # the program's own mode is fixed when it is opened
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        outs = []
-        for start in range(0, x.shape[0], self.batch):
-            chunk = x[start:start + self.batch]
-            n = chunk.shape[0]
-            if n < self.batch:
-                pad = chunk[-1:].expand(self.batch - n, *chunk.shape[1:])
-                chunk = torch.cat([chunk, pad])
-            outs.append(self.program(chunk)[:n])
-        return torch.cat(outs)
-
-
-class FrozenProgram(nn.Module):
-    """A loaded program used as a fixed function of its input; its outputs feed the new head."""
-
-    def __init__(self, program: nn.Module, kind: str):
-        super().__init__()
-        self.program = program
-        self.kind = kind
-        for param in self.program.parameters():
-            param.requires_grad_(False)
-
-    def train(self, mode: bool = True) -> FrozenProgram:
-        # The program is fixed as opened (in eval mode); torch.export modules even refuse train()/eval().
-        self.training = mode
-        return self
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.program(x)
-        return out.reshape(out.shape[0], -1)
 
 
 def to_eval(program: nn.Module, fmt: str) -> bool:
@@ -84,7 +41,8 @@ def to_eval(program: nn.Module, fmt: str) -> bool:
             node.replace_all_uses_with(node.args[0])
             graph.erase_node(node)
             changed = True
-        elif target in ("aten.batch_norm.default", "aten.instance_norm.default") and node.args[5] is True or target == "aten._native_batch_norm_legit_functional.default" and node.args[5] is True:
+        elif target in ("aten.batch_norm.default", "aten.instance_norm.default",
+                        "aten._native_batch_norm_legit_functional.default") and node.args[5] is True:
             node.args = (*node.args[:5], False, *node.args[6:])
             changed = True
     if changed:

@@ -8,9 +8,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .archives import FrozenProgram
 from .errors import RecipeError
 from .layers import Inspection
+from .program_modules import FrozenProgram
 from .recipe import HeadRecipe
 
 

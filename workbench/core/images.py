@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .samples import IMAGE_SUFFIXES, Table
 from .errors import DataError
+from .samples import IMAGE_SUFFIXES, Table
 
 
 def available_memory() -> int | None:

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .archives import FrozenProgram
 from .errors import ModelError
+from .program_modules import FrozenProgram
 
 # Modules that may follow the regression head and are dropped with it.
 HEAD_TAIL = (nn.ReLU, nn.Softplus, nn.Sigmoid, nn.Tanh, nn.ELU, nn.GELU, nn.LeakyReLU, nn.SiLU, nn.ReLU6,

@@ -35,10 +35,10 @@ from .errors import (
 )
 from .layers import check_finite
 from .snapshot import Snapshot, read_bytes_once
+from .state_keys import STATE_KEYS
+from .state_keys import strip_prefix as _strip_prefix
 
-STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "model_state", "weights")
 MAX_SMALL_FILE = 16 << 20  # a config.json or a model source larger than this is not one
-PREFIXES = ("model.", "net.", "module.", "network.", "_orig_mod.", "backbone.")
 
 
 @dataclass
@@ -274,15 +274,6 @@ def _imports_of(code: bytes) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             found += [f"{node.module}.{alias.name}" for alias in node.names]
     return list(dict.fromkeys(found))
-
-
-def _strip_prefix(state: dict) -> dict:
-    while state:
-        hit = next((p for p in PREFIXES if all(k.startswith(p) for k in state)), None)
-        if hit is None:
-            return state
-        state = {k[len(hit):]: v for k, v in state.items()}
-    return state
 
 
 def _find_weights(obj, path: Path):

@@ -11,28 +11,11 @@ from __future__ import annotations
 import numpy as np
 from sklearn import metrics as skm
 
+from .scores import auto_bins, bin_edges, bin_index, brier_rows, predict  # noqa: F401 - metrics' own names too
 
 BRIER_BINARY = "Brier = mean over rows of (p(positive) - y)^2; 0 is perfect, range [0, 1]"
 BRIER_MULTICLASS = "Brier = mean over rows of the sum over classes of (p_k - [y = k])^2; 0 is perfect, range [0, 2]"
 SPARSE_BIN = 10  # a bin with fewer rows than this is drawn as sparse: its accuracy is a guess
-
-
-def auto_bins(n: int) -> int:
-    """Bins that follow the test size: about sqrt(n), from 5 (under ~30 rows) to 15 (from ~225 rows)."""
-    return int(np.clip(round(np.sqrt(max(n, 1))), 5, 15))
-
-
-def bin_edges(confidence: np.ndarray, n_bins: int, binning: str = "width") -> np.ndarray:
-    """Equal-width edges on [0, 1], or equal-mass edges (quantiles of the confidences, ends at 0 and 1)."""
-    if binning == "mass" and len(confidence):
-        inner = np.quantile(confidence, np.linspace(0, 1, n_bins + 1)[1:-1])
-        return np.concatenate([[0.0], np.maximum.accumulate(inner), [1.0]])
-    return np.linspace(0.0, 1.0, n_bins + 1)
-
-
-def bin_index(confidence: np.ndarray, edges) -> np.ndarray:
-    edges = np.asarray(edges)
-    return np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, len(edges) - 2)
 
 
 def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binning: str = "width",
@@ -57,14 +40,6 @@ def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binnin
             "mce": float(gaps[nonzero].max()) if nonzero.any() else 0.0}
 
 
-def brier_rows(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Each row's Brier term: binary (p1 - y)^2, multiclass the sum over classes (see BRIER_*)."""
-    y = np.asarray(y).astype(np.int64)
-    if probs.shape[1] == 2:
-        return (probs[:, 1] - (y == 1)) ** 2
-    return ((probs - np.eye(probs.shape[1])[y]) ** 2).sum(1)
-
-
 def brier(probs: np.ndarray, y: np.ndarray) -> float:
     return float(brier_rows(probs, y).mean())
 
@@ -76,14 +51,6 @@ def roc_auc(probs: np.ndarray, y: np.ndarray) -> float | None:
     if probs.shape[1] == 2:
         return float(skm.roc_auc_score(y, probs[:, 1]))
     return float(skm.roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=list(range(probs.shape[1]))))
-
-
-def predict(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
-    """Binary: positive when p(positive) >= threshold (0.5 unless given), the rule the export states;
-    multiclass: the most probable class."""
-    if probs.shape[1] == 2:
-        return (probs[:, 1] >= (0.5 if threshold is None else threshold)).astype(np.int64)
-    return probs.argmax(axis=1)
 
 
 def classification(probs: np.ndarray, y: np.ndarray, classes: list[str], threshold: float | None = None) -> dict:

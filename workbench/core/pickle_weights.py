@@ -135,7 +135,7 @@ def weights_from(obj) -> tuple[dict | None, object, dict]:
     if is_module_like(obj):
         return state_dict_of(obj), obj, {}
     if isinstance(obj, dict):
-        from .load import STATE_KEYS
+        from .state_keys import STATE_KEYS
 
         for key in STATE_KEYS:
             if is_module_like(obj.get(key)):

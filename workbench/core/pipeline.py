@@ -1,6 +1,6 @@
 """One conversion from a recipe: prepare data, convert, train, calibrate, evaluate, export.
 
-Each step is its own function so the GUI can run them one by one on its worker; `convert_checkpoint`
+Each step is its own function so the GUI can run them one by one on its worker; `journey.convert_checkpoint`
 chains them for the command line.
 """
 
@@ -16,16 +16,15 @@ from torch import nn
 
 from . import calibrate as calib
 from . import export as export_mod
-from .archives import FrozenProgram
 from .data import Table, load_table, make_labels, split_indices
 from .errors import DataError
 from .heads import convert, ordinal_warm_start_fit, warm_start_fit
 from .layers import Inspection, inspect_model
-from .load import LoadedModel, load_checkpoint
+from .load import LoadedModel
 from .preprocess import Impute
+from .program_modules import FrozenProgram
 from .recipe import Recipe
 from .train import StopToken, TrainResult, predict_logits, seed_everything, train
-
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -243,25 +242,3 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
     }
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)
-
-
-def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
-                       callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
-                       mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False,
-                       source_named_by: str | Path | None = None) -> tuple[Run, export_mod.ExportResult | None]:
-    """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output
-    alone), calibrate, evaluate and (with `out`) export. `source_named_by`: the recipe file that named
-    `recipe.model_source`, whose code then runs only once trusted (see load.load_checkpoint)."""
-    if out is not None:
-        export_mod.check_target(Path(out), Path(checkpoint), overwrite)
-    loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation,
-                             source_named_by)
-    data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
-    if baseline:
-        from .baseline import baseline_run
-
-        run = baseline_run(recipe, loaded, data)
-    else:
-        run = train_run(recipe, loaded, data, callbacks, stop)
-    result = export_run(run, out, overwrite, onnx) if out is not None else None
-    return run, result

@@ -17,8 +17,8 @@ import torch
 from torch import nn
 
 from .architectures import ACTIVATIONS, mlp_from_state_dict, torchvision_from_state_dict
-from .archives import FixedBatch, FrozenProgram
 from .errors import CheckpointError
+from .program_modules import FixedBatch, FrozenProgram
 
 IMAGE_SIDES = (8, 28, 32, 64, 96, 224)
 SEQUENCE_LENGTHS = (16, 32, 64)
@@ -105,7 +105,7 @@ def fallback_note(kind: str, why: str) -> str:
 
 
 def _rebuilds(state: dict, shown: object):
-    from .load import _strip_prefix
+    from .state_keys import strip_prefix as _strip_prefix
 
     stripped = _strip_prefix(dict(state))
     try:

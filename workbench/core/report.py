@@ -116,7 +116,8 @@ def metrics_html(test: dict, classes: list[str], notes: list[str] = ()) -> str:
     per_class = "".join(f"<tr><td class=l>{html.escape(c)}</td><td>{s['precision']:.3f}</td><td>{s['recall']:.3f}"
                         f"</td><td>{s['f1']:.3f}</td><td>{s['support']}</td></tr>"
                         for c, s in test["per_class"].items())
-    return (f"<table>{summary}</table>{definitions}<h3>Per class</h3><table><tr><th class=l>class</th><th>precision</th>"
+    return (f"<table>{summary}</table>{definitions}<h3>Per class</h3><table><tr><th class=l>class</th>"
+            "<th>precision</th>"
             f"<th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>")
 
 
@@ -133,8 +134,8 @@ def run_report(run, path: str | Path, name: str = "") -> Path:
             f"<p><b>Run: {html.escape(name)}</b></p>" if name else "",
             f"<p>{run.kind} run · {run.recipe.head.task} head · classes: {html.escape(', '.join(run.data.classes))}"
             f" · calibration: {run.recipe.calibration} · source sha256 {run.loaded.sha256}</p>",
-            "<h2>Metrics (test split)</h2>", metrics_html(test, run.data.classes,
-                                                                   run.metrics.get("calibration_check", {}).get("notes", [])),
+            "<h2>Metrics (test split)</h2>",
+            metrics_html(test, run.data.classes, run.metrics.get("calibration_check", {}).get("notes", [])),
             "<h2>Curves and reliability</h2>",
             f"<div class=fig>{curves_svg({'run': run.training.history})}</div>" if run.training.history else "",
             f"<div class=fig>{reliability_svg(reliability)}</div>",
@@ -171,7 +172,8 @@ def comparison_report(runs: list[dict], path: str | Path) -> Path:
     body = ["<h1>Comparison of conversions</h1>", note,
             f"<table><tr><th class=l>run</th>{header}</tr>{''.join(rows)}</table><p>Best in each column in bold.</p>",
             f"<div class=fig>{curves_svg(histories)}</div><div class=fig>{reliability_svg(reliability)}</div>",
-            "<h2>Recipes</h2>"] + [f"<h3>{html.escape(r['name'])}</h3><pre>{html.escape(json.dumps(r.get('recipe'), indent=1))}</pre>"
+            "<h2>Recipes</h2>"] + [f"<h3>{html.escape(r['name'])}</h3>"
+                                   f"<pre>{html.escape(json.dumps(r.get('recipe'), indent=1))}</pre>"
                                    for r in runs]
     return _write(path, "Comparison of conversions", body)
 

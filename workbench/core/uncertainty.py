@@ -36,7 +36,7 @@ def _resamples(n: int) -> int:
 
 
 def _predict(probs: np.ndarray, threshold: float | None) -> np.ndarray:
-    from .metrics import predict
+    from .scores import predict
 
     return predict(probs, threshold)
 
@@ -56,7 +56,7 @@ def _macro_f1(C, probs, y, pred, **_):
 
 
 def _ece(C, probs, y, pred, edges=None, **_):
-    from .metrics import bin_index
+    from .scores import bin_index
 
     confidence = probs.max(1)
     correct = (probs.argmax(1) == y).astype(np.float64)
@@ -67,7 +67,7 @@ def _ece(C, probs, y, pred, edges=None, **_):
 
 
 def _brier(C, probs, y, pred, **_):
-    from .metrics import brier_rows
+    from .scores import brier_rows
 
     return C @ brier_rows(probs, y) / C.sum(1)
 
@@ -103,7 +103,7 @@ _FUNCTIONS = {"accuracy": _accuracy, "macro_f1": _macro_f1, "ece": _ece, "brier"
 def replicates(probs: np.ndarray, y: np.ndarray, metrics=METRICS, threshold: float | None = None,
                edges=None, counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Each metric over every resample."""
-    from .metrics import auto_bins, bin_edges
+    from .scores import auto_bins, bin_edges
 
     y = np.asarray(y).astype(np.int64)
     C = resample_counts(y, _resamples(len(y))) if counts is None else counts
@@ -134,7 +134,7 @@ def intervals(probs: np.ndarray, y: np.ndarray, metrics=METRICS, threshold: floa
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics=METRICS,
                       threshold_a: float | None = None, threshold_b: float | None = None, edges=None) -> dict:
     """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero."""
-    from .metrics import auto_bins, bin_edges
+    from .scores import auto_bins, bin_edges
 
     counts = resample_counts(np.asarray(y), _resamples(len(y)))
     edges = bin_edges(probs_a.max(1), auto_bins(len(y))) if edges is None else edges

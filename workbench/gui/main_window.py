@@ -10,8 +10,17 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QApplication, QFileDialog, QLabel, QMainWindow, QMessageBox, QStackedWidget,
-                               QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .about_dialog import AboutDialog
 from .file_actions import FileActions
@@ -19,6 +28,7 @@ from .jobs import JobRunner
 from .session import Session
 from .welcome import WelcomeView
 from .worker import collect_garbage_on_gui_thread
+
 
 class MainWindow(FileActions, QMainWindow):
     def __init__(self):

@@ -100,7 +100,8 @@ class TrainPanel(QWidget):
         last = infos[-1]
         done = (last["epoch"] - 1) * self._steps + last["step"]
         eta = last["elapsed"] / max(done, 1) * (self._steps * self._epochs - done)
-        text = f"Epoch {last['epoch']}/{self._epochs} · {done * 100 // max(self.progress.maximum(), 1)}% · ETA {_clock(eta)}"
+        percent = done * 100 // max(self.progress.maximum(), 1)
+        text = f"Epoch {last['epoch']}/{self._epochs} · {percent}% · ETA {_clock(eta)}"
         if text != self.progress.format():  # the text moves about once a second
             # QProgressBar.setValue repaints at once (~1 ms offscreen); with updates off it is only
             # scheduled, and painted together with the curves.

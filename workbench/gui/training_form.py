@@ -5,8 +5,20 @@ from __future__ import annotations
 import typing
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 from workbench.core import recipe as rc
 from workbench.core.fields import base_type, takes_word
@@ -22,7 +34,8 @@ def _spin(kind, spec) -> QWidget:
     if is_float:
         box.setDecimals(spec.decimals)
         tick = 10.0 ** -spec.decimals
-        box.setRange(low + (tick if spec.low_open and not spec.none_label else 0), high - (tick if spec.high_open else 0))
+        box.setRange(low + (tick if spec.low_open and not spec.none_label else 0),
+                     high - (tick if spec.high_open else 0))
         box.setSingleStep(spec.step)
     else:
         box.setRange(int(low), int(min(high, 2**31 - 1)))
