@@ -296,21 +296,22 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
 
 
 def check_named_source(source: str, path: Path, digest: str, trusted: bool, what: str) -> None:
-    """Refuse a model source named by a file (a recipe, a session) unless the user trusts that file."""
+    """Refuse a model source named by a file (a recipe, a session) unless the user trusts that file, or has
+    trusted the source file itself (its hash, as the loader records it for a source the user typed)."""
     from . import trust
 
     if trusted:
         trust.trust(digest)
         return
-    if trust.is_trusted(digest):
+    code = Path(source.rpartition(":")[0])
+    if trust.is_trusted(digest) or (code.is_file() and trust.is_trusted(trust.sha256_of(code))):
         return
-    code = source.rpartition(":")[0]
     raise UntrustedFileError(
-        f"this {what} names the model source {source}, so opening it would run the code in {code}; it was not "
-        "opened.",
+        f"{path.name} names the model source {source}, so opening it would run the code in {code}; this {what} "
+        "was not opened.",
         "If you know where the file comes from, trust it (command line: add --trust, or name the model source "
         "yourself with --model-source; in the window: answer the trust prompt). Trust applies to this exact file "
-        "only.", path, [code], [])
+        "only.", path, [str(code)], [])
 
 
 def resolve_source(recipe: Recipe, folder: Path) -> Recipe:
