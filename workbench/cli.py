@@ -231,10 +231,12 @@ def _recipe_from_args(args):
         flags = {name: flag for name, flag, _k, _s in _recipe_options()}
         flags |= {"data.bins": "--bins", "data.threshold": "--threshold", "data.label_mode": "--threshold/--bins",
                   "input_shape": "--input-shape", "model_args": "--model-args"}
-        if exc.field in changes and exc.field in flags:
-            _usage(f"{flags[exc.field]} {exc.problem.split(exc.field, 1)[-1].strip().rstrip('.')}")
-        raise RecipeError(exc.problem, f"Change {flags.get(exc.field, exc.field)} (on the command line or in the "
-                          "recipe file).", args.recipe) from None
+        flag = flags.get(exc.field or "", exc.field)
+        if exc.field in changes and flag:
+            reason = exc.problem.split(exc.field, 1)[-1].strip().rstrip(".")
+            raise RecipeError(f"{flag} {reason}.", f"Give {flag} another value.", field=exc.field) from None
+        raise RecipeError(exc.problem, f"Change {flag} (on the command line or in the recipe file).",
+                          args.recipe, exc.field) from None
     if not recipe.data.path:
         _usage("say which data to train on with --data (or a recipe with data.path)")
     return recipe

@@ -28,6 +28,7 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     out = tmp_path / "out"
     done = wb("convert", tutorial_ckpt, "--model-source", f"{models_py}:TinyRegressor", "--data", table_csv,
               "--label", "target", "--task", "binary", "--threshold", "median", "--epochs", "5",
+              "--lr", "0.01", "--schedule", "none",  # 15 steps: too few for the range test and one-cycle
               "--calibration", "platt", "--seed", "1", "--out", out, "--save-recipe", tmp_path / "r.json", "--onnx")
     assert done.returncode == 0, done.stderr
     metrics = json.loads((out / "metrics.json").read_text())

@@ -219,6 +219,7 @@ def test_overwrite_never_deletes_a_folder_that_merely_holds_metadata_json(env, c
     (mine / "metadata.json").write_text("{}")
     (mine / "thesis.tex").write_text("years of work")
     before = _digest(mine, env.ckpt, env.csv)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", mine, "--overwrite"), capsys, str(mine), "did not write", "thesis.tex")
     assert _digest(mine, env.ckpt, env.csv) == before
 
@@ -230,6 +231,7 @@ def test_overwrite_never_replaces_a_folder_holding_the_source_or_the_data(env, c
     if where.startswith("symlink"):
         out.symlink_to(env.root, target_is_directory=True)
     before = _digest(env.root)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", out, "--overwrite"), capsys, "Choose")
     assert _digest(env.root) == before
 
@@ -242,10 +244,12 @@ def test_an_export_is_replaced_only_while_it_holds_nothing_but_what_the_tool_wro
     assert env.convert("--out", out, "--overwrite") == 0
     (out / "my-notes.txt").write_text("keep me")
     before = _digest(out)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", out, "--overwrite"), capsys, "my-notes.txt")
     assert _digest(out) == before
     (out / "my-notes.txt").unlink()
     (out / "metrics.json").write_text("{}")  # a file the user changed is the user's now
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", out, "--overwrite"), capsys, "metrics.json")
 
 
@@ -261,6 +265,7 @@ def test_a_marker_copied_or_forged_into_a_user_folder_proves_nothing(env, capsys
     marker["files"]["results.csv"] = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
     (mine / ".workbench-export.json").write_text(json.dumps(marker))  # and lists it, with its right hash
     before = _digest(mine)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", mine, "--overwrite"), capsys, "results.csv")
     assert _digest(mine) == before
 
@@ -278,6 +283,7 @@ def test_report_and_recipe_are_never_written_over_an_input(env, capsys, flag, ta
     if target == "hardlink to ckpt":
         os.link(env.ckpt, path)
     before = _digest(env.ckpt, env.csv, env.models)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", out, flag, path, "--overwrite"), capsys, "Choose another")
     assert _digest(env.ckpt, env.csv, env.models) == before
     assert not out.exists(), "refused before any work"
@@ -285,10 +291,12 @@ def test_report_and_recipe_are_never_written_over_an_input(env, capsys, flag, ta
 
 def test_report_equal_to_the_recipe_path_or_to_the_recipe_read_is_refused(env, capsys):
     same = env.root / "out.json"
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", env.root / "e", "--report", same, "--save-recipe", same), capsys, "same file")
     recipe = env.root / "recipe.json"
     recipe.write_text(json.dumps({"seed": 3}))
     before = _digest(recipe)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--recipe", recipe, "--out", env.root / "e", "--report", recipe, "--overwrite"), capsys,
              "recipe this run was read from")
     assert _digest(recipe) == before
@@ -297,6 +305,7 @@ def test_report_equal_to_the_recipe_path_or_to_the_recipe_read_is_refused(env, c
 def test_an_existing_other_file_needs_overwrite(env, capsys):
     report = env.root / "old-report.html"
     report.write_text("old")
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(env.convert("--out", env.root / "e", "--report", report), capsys, "already exists", "--overwrite")
     assert report.read_text() == "old"
     assert env.convert("--out", env.root / "e", "--report", report, "--overwrite") == 0
@@ -314,9 +323,11 @@ def test_compare_report_never_over_a_runs_inputs_and_existing_files_need_overwri
     assert env.convert("--out", out) == 0
     before = _digest(env.ckpt, env.csv, out)
     for target in (env.ckpt, env.csv, out / "metrics.json"):
+        capsys.readouterr()  # only this command's output: earlier runs print notes too
         _refused(main(["compare", str(out), str(out), "--report", str(target), "--overwrite"]), capsys, "Choose")
     other = env.root / "cmp.html"
     other.write_text("old")
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(main(["compare", str(out), "--report", str(other)]), capsys, "already exists")
     assert other.read_text() == "old" and _digest(env.ckpt, env.csv, out) == before
     assert main(["compare", str(out), "--report", str(other), "--overwrite"]) == 0
@@ -327,11 +338,13 @@ def test_demo_never_overwrites_a_users_same_named_files(tmp_path, capsys):
     folder.mkdir()
     (folder / "diabetes.csv").write_text("my own diabetes study")
     before = _digest(folder)
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(main(["demo", "--out", str(folder)]), capsys, "diabetes.csv", "Choose a new")
     assert _digest(folder) == before
     (folder / "diabetes.csv").unlink()
     (folder / "export").mkdir()
     (folder / "export" / "mine.txt").write_text("mine")
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(main(["demo", "--out", str(folder)]), capsys, "mine.txt")
     assert sorted(p.name for p in folder.iterdir()) == ["export"]
 
@@ -368,6 +381,7 @@ def test_evaluate_runs_an_export_this_tool_wrote_without_asking(env, exported, c
 
 def test_evaluate_refuses_an_untrusted_program_until_the_user_trusts_it(env, exported, capsys, monkeypatch, tmp_path):
     monkeypatch.setenv("WORKBENCH_CONFIG_DIR", str(tmp_path / "another-computer"))
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(_evaluate(env, exported), capsys, "model.pt2", "--trust", "unpickle")
     assert _evaluate(env, exported, "--trust") == 0
     assert _evaluate(env, exported) == 0, "trusted by hash from then on"
@@ -391,6 +405,7 @@ def test_evaluate_refuses_a_program_whose_pickles_were_swapped(env, exported, ca
         for n, data in entries.items():
             zf.writestr(n, data)
     program.write_bytes(buffer.getvalue())
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(_evaluate(env, exported), capsys, "model.pt2", "DANGER", "os.system")
     assert not (env.root / "pwned").exists()
 
@@ -399,6 +414,7 @@ def test_evaluate_refuses_a_program_whose_pickles_were_swapped(env, exported, ca
 def test_evaluate_refuses_a_program_outside_the_folder(env, exported, capsys, program):
     meta = json.loads((exported / "metadata.json").read_text())
     (exported / "metadata.json").write_text(json.dumps({**meta, "program": program}))
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(_evaluate(env, exported, "--trust"), capsys, "metadata.json", "program")
 
 
@@ -424,6 +440,7 @@ def test_malformed_export_folders_are_typed_errors_for_evaluate(env, exported, c
         (exported / "model.pt2").write_bytes(b"PK\x03\x04 not a zip")
     else:
         folder = env.root / "nowhere"
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(_evaluate(env, folder, "--trust"), capsys, str(folder))
 
 
@@ -439,6 +456,7 @@ def test_malformed_export_folders_are_typed_errors_for_compare(env, exported, ca
                "bad history": {**meta, "metrics": {**meta["metrics"], "training": {"history": [{"epoch": "x"}]}}},
                "bad recipe": {**meta, "recipe": {"data": 1}}}[damage]
     meta_path.write_text("{oops" if changed is None else json.dumps(changed))
+    capsys.readouterr()  # only this command's output: earlier runs print notes too
     _refused(main(["compare", str(exported), str(exported), "--report", str(env.root / "c.html")]), capsys,
              str(exported))
 

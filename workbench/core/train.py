@@ -132,6 +132,9 @@ def effective_patience(train: TrainRecipe, epochs: int) -> int:
 
 def _schedule(train: TrainRecipe, optimizer, steps_per_epoch: int, epochs: int, lr: float):
     if train.schedule == "onecycle":
+        total = epochs * steps_per_epoch
+        if WARMUP * total < 2 or (1 - WARMUP) * total < 2:
+            return None, ""  # too few steps for a warm-up and an annealing phase (OneCycleLR divides by zero)
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch,
                                                    pct_start=WARMUP, anneal_strategy="cos"), "batch"
     if train.schedule == "cosine":
