@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QTableWidget,
     QTableWidgetItem,
@@ -65,6 +66,11 @@ def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> 
         lines.append(f"<span style='color:#8a5a00'>Note: {note[:1].upper() + note[1:]}</span>")
     return "<br>".join(lines)
 
+
+MIN_CONFUSION = (300, 260)  # width, height in pixels
+MIN_TABLE = (300, 140)
+MIN_RELIABILITY = (420, 300)
+MIN_CURVES = (420, 220)
 
 class EvaluatePanel(QWidget):
     calibrate_requested = Signal(str)
@@ -132,11 +138,22 @@ class EvaluatePanel(QWidget):
         grid.addWidget(self.binary_box, 1, 1)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+        # Below these sizes the plots clip their labels and the table its numbers: a small screen scrolls instead.
+        for widget, (w, h) in ((self.confusion, MIN_CONFUSION), (self.table, MIN_TABLE),
+                               (self.reliability, MIN_RELIABILITY), (self.binary_box, MIN_CURVES)):
+            widget.setMinimumSize(w, h)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("evaluateScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.NoFrame)
+        self.scroll.setWidget(self.content)
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.summary)
         layout.addWidget(self.empty, 1)
-        layout.addWidget(self.content, 1)
+        layout.addWidget(self.scroll, 1)
         session.run_changed.connect(self._on_run_changed)
         session.busy_changed.connect(lambda busy: self.apply.setEnabled(not busy and self.session.run is not None))
         self._on_run_changed(None)
@@ -144,7 +161,7 @@ class EvaluatePanel(QWidget):
     def _on_run_changed(self, run):
         has = run is not None
         self.empty.setVisible(not has)
-        self.content.setVisible(has)
+        self.scroll.setVisible(has)
         for w in (self.apply, self.method, self.mode, self.save):
             w.setEnabled(has)
         if not has:
