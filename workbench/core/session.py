@@ -162,13 +162,15 @@ class SessionModel:
         self.events.data.emit(self.data)
 
     def split_counts(self) -> dict[str, list[int]]:
-        """Per split, how many samples of each class (empty without data)."""
+        """Per split ("train", "val", "cal", "test") and over them all ("all"), how many samples of each class
+        (empty without data): the Data tab's counts table and the form's imbalance proposal read these."""
         import numpy as np
 
         if self.data is None:
             return {}
         k = len(self.data.classes)
-        return {name: np.bincount(self.data.labels(name), minlength=k).tolist() for name in self.data.splits}
+        counts = {name: np.bincount(self.data.labels(name), minlength=k).tolist() for name in self.data.splits}
+        return {**counts, "all": np.bincount(self.data.y, minlength=k).tolist()}
 
     def set_busy(self, busy: bool) -> None:
         self.busy = busy

@@ -383,14 +383,11 @@ class DataPanel(QWidget):
         self.notes.setText("")
         if data is None:
             return
-        import numpy as np
-
         self.columns_model.set_leaks(data.leaks)
-        counts = {name: np.bincount(data.y[idx], minlength=len(data.classes)) for name, idx in data.splits.items()}
-        total = np.bincount(data.y, minlength=len(data.classes))
+        counts = self.session.split_counts()
         self.preview.setRowCount(len(data.classes))
         for row, cls in enumerate(data.classes):
-            values = [cls, total[row], *(counts[n][row] for n in SPLITS)]
+            values = [cls, counts["all"][row], *(counts[n][row] for n in SPLITS)]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(str(value))
                 item.setFlags(item.flags() & ~Qt.ItemIsEditable)

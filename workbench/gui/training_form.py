@@ -194,14 +194,11 @@ class TrainingForm(QWidget):
 
     def _proposal(self, skew: float = 1.5):
         """(train-split class counts, core's proposed loss weights or None); (None, None) without data."""
-        import numpy as np
-
         from workbench.core.losses import imbalance_proposal
 
-        data = self.session.data
-        if data is None:
+        if self.session.data is None:
             return None, None
-        counts = np.bincount(data.labels("train"), minlength=len(data.classes))
+        counts = self.session.split_counts()["train"]
         return counts, imbalance_proposal(counts, self.session.recipe.head.task, skew=skew)
 
     def _apply_proposal(self, only_if_skewed: bool):
