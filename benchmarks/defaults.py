@@ -58,8 +58,8 @@ def user_checkpoint(folder: Path, dataset: str, seed: int):
 
 
 def cases(folder: Path, seed: int, quick: bool) -> dict:
-    from workbench.core import demo
     from workbench.core.recipe import TrainRecipe
+    from workbench.core.workflow import demo
 
     out = {}
     if not quick:
@@ -76,8 +76,8 @@ def cases(folder: Path, seed: int, quick: bool) -> dict:
 
 
 def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
-    from workbench.core.load import load_checkpoint
-    from workbench.core.pipeline import prepare_data, train_run
+    from workbench.core.open.load import load_checkpoint
+    from workbench.core.workflow.pipeline import prepare_data, train_run
 
     key = (str(ckpt), recipe.seed)
     if key not in data_cache:

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report, timed  # noqa: E402
 
 
@@ -24,7 +25,7 @@ def main() -> int:
         args.n, args.repeats = 5000, 1
     from sklearn.metrics import accuracy_score, confusion_matrix
 
-    from workbench.core.metrics import evaluate
+    from workbench.core.evaluate.metrics import evaluate
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, args.classes, args.n)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report  # noqa: E402
 
 HEARTBEAT_MS = 5
@@ -41,7 +42,7 @@ def main() -> int:
     QSettings.setDefaultFormat(QSettings.IniFormat)
     QSettings.setPath(QSettings.IniFormat, QSettings.UserScope, tempfile.mkdtemp())
     app = QApplication(sys.argv[:1])
-    from workbench.core.pipeline import train_run
+    from workbench.core.workflow.pipeline import train_run
     from workbench.gui.main_window import MainWindow
 
     folder = Path(tempfile.mkdtemp())

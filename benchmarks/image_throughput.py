@@ -20,6 +20,7 @@ from PIL import Image
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report, timed  # noqa: E402
 
 
@@ -87,9 +88,9 @@ def main() -> int:
     args = p.parse_args()
     if args.quick:
         args.images, args.epochs, args.repeats = 80, 1, 1
-    from workbench.core.data import load_table
+    from workbench.core.data.data import load_table
     from workbench.core.recipe import TrainRecipe
-    from workbench.core.train import train
+    from workbench.core.train.train import train
 
     root = Path(tempfile.mkdtemp()) / "imgs"
     rng = np.random.default_rng(0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report, timed  # noqa: E402
 
 
@@ -21,8 +22,8 @@ def main() -> int:
     args = p.parse_args()
     from torchvision.models import resnet18
 
-    from workbench.core.layers import inspect_model
-    from workbench.core.load import load_checkpoint
+    from workbench.core.open.layer_tree import inspect_model
+    from workbench.core.open.load import load_checkpoint
 
     path = Path(tempfile.mkdtemp()) / "resnet18.pt"
     torch.save(resnet18(weights=None, num_classes=1).state_dict(), path)

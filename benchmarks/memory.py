@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report  # noqa: E402
 
 CHILD = r'''
@@ -25,7 +26,7 @@ torch.manual_seed(0)
 model = nn.Sequential(nn.Linear(features, 128), nn.ReLU(), nn.Linear(128, 1))
 if variant == "workbench":
     from workbench.core.recipe import TrainRecipe
-    from workbench.core.train import train
+    from workbench.core.train.train import train
     train(model, "binary", 2, X, y, X[:256], y[:256], TrainRecipe(epochs=epochs, batch_size=256, patience=0, lr=1e-3),
           seed=0)
 else:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report  # noqa: E402
 
 BARE = ("from PySide6.QtWidgets import QApplication, QWidget; from PySide6.QtCore import QTimer; "

@@ -66,7 +66,7 @@ def pandas_excel(path):
 
 
 def workbench(path):
-    from workbench.core.data import load_table
+    from workbench.core.data.data import load_table
 
     table = load_table(str(path), "target")
     return table.X, table.target

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import median, parser, report, timed  # noqa: E402
 
 
@@ -54,7 +55,7 @@ def sliced(X, y, epochs, bs, device):
 
 def workbench(X, y, epochs, bs, device):
     from workbench.core.recipe import TrainRecipe
-    from workbench.core.train import train
+    from workbench.core.train.train import train
 
     model = make_model(X.shape[1])
     recipe = TrainRecipe(epochs=epochs, batch_size=bs, lr=1e-3, patience=0, device=device)

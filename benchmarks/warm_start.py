@@ -11,15 +11,16 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
 from _common import parser, report  # noqa: E402
 
 
 def main() -> int:
     p = parser(__doc__.splitlines()[0])
     args = p.parse_args()
-    from workbench.core import demo
-    from workbench.core.load import load_checkpoint
-    from workbench.core.pipeline import prepare_data, train_run
+    from workbench.core.open.load import load_checkpoint
+    from workbench.core.workflow import demo
+    from workbench.core.workflow.pipeline import prepare_data, train_run
 
     folder = Path(tempfile.mkdtemp())
     diabetes_ckpt, diabetes = demo.build_diabetes(folder / "diabetes", epochs=20 if args.quick else 150)

@@ -49,7 +49,7 @@ def models_py(tmp_path):
 
 @pytest.fixture
 def tiny_model(models_py):
-    from workbench.core.model_source import build
+    from workbench.core.open.model_source import build
 
     return build(f"{models_py}:TinyRegressor")
 

@@ -9,8 +9,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-TYPED = ["workbench/core/fields.py", "workbench/core/recipe.py", "workbench/core/session.py",
-         "workbench/core/threads.py", "workbench/core/samples.py", "workbench/gui/jobs.py",
+TYPED = ["workbench/core/fields.py", "workbench/core/recipe.py", "workbench/core/workflow/session.py",
+         "workbench/core/train/threads.py", "workbench/core/data/samples.py", "workbench/gui/jobs.py",
          "workbench/gui/platform_check.py"]
 
 

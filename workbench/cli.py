@@ -277,8 +277,8 @@ class _Progress:
 
 
 def cmd_inspect(args) -> int:
-    from workbench.core.layers import inspect_model
-    from workbench.core.load import load_checkpoint
+    from workbench.core.open.layer_tree import inspect_model
+    from workbench.core.open.load import load_checkpoint
 
     loaded = load_checkpoint(args.checkpoint, args.model_source or "", args.model_args, args.trust,
                              args.mlp_activation)
@@ -353,7 +353,7 @@ def _summary(metrics: dict) -> str:
 
 
 def cmd_convert(args) -> int:
-    from workbench.core.journey import convert_checkpoint
+    from workbench.core.workflow.journey import convert_checkpoint
 
     recipe = _recipe_from_args(args)
     outputs = _ConvertOutputs(args, recipe)
@@ -379,8 +379,8 @@ class _ConvertOutputs:
     """--report and --save-recipe: checked before any work, never over the run's inputs or its export."""
 
     def __init__(self, args, recipe):
-        from workbench.core import export as export_mod
-        from workbench.core.output_paths import inputs
+        from workbench.core.export import export as export_mod
+        from workbench.core.safety.output_paths import inputs
 
         self.args, self.out = args, Path(args.out).expanduser().resolve()
         self.protected = inputs(source=args.checkpoint, data=recipe.data.path, model_source=recipe.model_source,
@@ -389,7 +389,7 @@ class _ConvertOutputs:
         self.check()
 
     def check(self) -> None:
-        from workbench.core.output_paths import check_output_file
+        from workbench.core.safety.output_paths import check_output_file
 
         files = {self.out / name: "a file of this run's export" for name in EXPORT_FILES}
         paths = (self.args.report, self.args.save_recipe)
@@ -399,11 +399,11 @@ class _ConvertOutputs:
                                   self.out)
 
     def write(self, run, result) -> None:
-        from workbench.core.folder_swap import record_files
+        from workbench.core.safety.folder_swap import record_files
 
         self.check()
         if self.args.report:
-            from workbench.core.report import run_report
+            from workbench.core.evaluate.report import run_report
 
             run_report(run, self.args.report)
         if self.args.save_recipe:
@@ -419,9 +419,9 @@ EXPORT_FILES = ("metadata.json", "metrics.json", "recipe.json", "model.pt2", "mo
 def cmd_evaluate(args) -> int:
     import numpy as np
 
-    from workbench.core.data import labels_for_classes, load_table
-    from workbench.core.export_read import probabilities, read_metadata
-    from workbench.core.metrics import evaluate
+    from workbench.core.data.data import labels_for_classes, load_table
+    from workbench.core.evaluate.metrics import evaluate
+    from workbench.core.export.export_read import probabilities, read_metadata
 
     folder = Path(args.export_dir)
     meta = read_metadata(folder)
@@ -445,16 +445,16 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_compare(args) -> int:
-    from workbench.core.compare import format_table, inputs_of_runs, load_run_dir, table
+    from workbench.core.evaluate.compare import format_table, inputs_of_runs, load_run_dir, table
 
     runs = [load_run_dir(folder) for folder in args.runs]
     if args.report:
-        from workbench.core.output_paths import check_output_file
+        from workbench.core.safety.output_paths import check_output_file
 
         check_output_file(args.report, inputs_of_runs(args.runs), args.overwrite)
     result = table(runs)
     if args.report:
-        from workbench.core.report import comparison_report
+        from workbench.core.evaluate.report import comparison_report
 
         comparison_report(runs, args.report)
     print(json.dumps(result, indent=2) if args.json else format_table(result))
@@ -462,14 +462,14 @@ def cmd_compare(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from workbench.core import demo
-    from workbench.core.journey import convert_checkpoint
+    from workbench.core.workflow import demo
+    from workbench.core.workflow.journey import convert_checkpoint
 
     folder = Path(args.out)
     build = demo.build_digits if args.digits else demo.build_diabetes
     demo.claim(folder, demo.FILES["digits" if args.digits else "diabetes"])  # before anything is printed or built
     if folder.is_dir():
-        from workbench.core.export import check_target
+        from workbench.core.export.export import check_target
 
         check_target(folder / "export", None, True)
     print(f"building the demo regression checkpoint in {folder} ...", file=sys.stderr)

@@ -77,5 +77,5 @@ def test_untrusted_pickle_refused_from_the_cli(tmp_path, tiny_model, models_py):
 def test_demo_runs_the_whole_job(tmp_path):
     done = wb("demo", "--out", tmp_path / "demo", "--json")
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["test"]["accuracy"] > 0.65  # anchors are checked in test_acceptance
+    assert json.loads(done.stdout)["test"]["accuracy"] > 0.65  # anchors: workflow/test_journey_accuracy.py
     assert (tmp_path / "demo" / "export" / "model.pt2").is_file()

@@ -155,7 +155,7 @@ def _fake_resnet_state():
 
 
 def test_torchvision_weights_without_torchvision_say_to_install_it(tmp_path, monkeypatch):
-    from workbench.core.load import load_checkpoint
+    from workbench.core.open.load import load_checkpoint
 
     monkeypatch.setitem(sys.modules, "torchvision", None)  # `import torchvision` raises ImportError
     path = tmp_path / "resnet_regressor.pt"
@@ -168,10 +168,7 @@ def test_torchvision_weights_without_torchvision_say_to_install_it(tmp_path, mon
 
 
 def test_linear_weights_with_torchvision_like_names_still_rebuild_as_an_mlp(monkeypatch):
-    from workbench.core.architectures import (
-        mlp_from_state_dict,
-        torchvision_from_state_dict,
-    )
+    from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
 
     monkeypatch.setitem(sys.modules, "torchvision", None)
     state = {"features.0.weight": torch.zeros(8, 4), "features.0.bias": torch.zeros(8),

@@ -31,7 +31,7 @@ def test_import_linter_contracts():
 
 
 def test_importing_core_does_not_load_qt():
-    code = ("import sys, workbench.core.pipeline, workbench.core.demo; "
+    code = ("import sys, workbench.core.workflow.pipeline, workbench.core.workflow.demo; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

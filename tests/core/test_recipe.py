@@ -116,7 +116,7 @@ def test_deeply_nested_recipes_are_refused(tmp_path):
 
 
 def test_mlp_activation_names_match_the_architectures():
-    from workbench.core.architectures import ACTIVATIONS
+    from workbench.core.open.architectures import ACTIVATIONS
 
     assert set(rc.MLP_ACTIVATIONS) == set(ACTIVATIONS)
 

@@ -70,7 +70,7 @@ def files(tmp_path):
     """A tiny regression checkpoint with its model source, and a CSV whose 4 features fit it."""
     models = tmp_path / "tiny_models.py"
     models.write_text(MODELS_PY)
-    from workbench.core.model_source import build
+    from workbench.core.open.model_source import build
 
     torch.manual_seed(0)
     model = build(f"{models}:TinyRegressor")

@@ -10,7 +10,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QLabel
 
 import workbench
-from workbench.core import trust
+from workbench.core.safety import trust
 
 
 def _field(dialog, name) -> str:

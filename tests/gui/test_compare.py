@@ -2,7 +2,7 @@
 
 import json
 
-from workbench.core.compare import table
+from workbench.core.evaluate.compare import table
 
 from .conftest import open_model_and_data
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt, QTimer
 
-from workbench.core import calibrate as calib
-from workbench.core.data import make_labels
-from workbench.core.metrics import classification, evaluate
+from workbench.core.data.data import make_labels
+from workbench.core.evaluate import calibrate as calib
+from workbench.core.evaluate.metrics import classification, evaluate
 
 from .conftest import open_model_and_data, start_long_training
 

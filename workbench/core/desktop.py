@@ -17,8 +17,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .atomic import write_bytes_atomic, write_text_atomic
-from .errors import WorkbenchError
+from workbench.core.errors import WorkbenchError
+from workbench.core.safety.atomic import write_bytes_atomic, write_text_atomic
 
 APP_ID = "io.github.conversionworkbench.ConversionWorkbench"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"

@@ -15,9 +15,9 @@ from typing import Any
 
 import tomllib
 
-from . import fields as F
-from .errors import RecipeError, UntrustedFileError
-from .fields import describe
+from workbench.core import fields as F
+from workbench.core.errors import RecipeError, UntrustedFileError
+from workbench.core.fields import describe
 
 RECIPE_VERSION = 3  # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults
 TASKS = ("binary", "multiclass")
@@ -184,12 +184,12 @@ class Recipe:
     def save(self, path: str | Path) -> None:
         """Write the recipe. One that names a model source is trusted by its hash: the user chose that source
         here, so reopening their own file must not ask again (a copy edited elsewhere is asked about)."""
-        from .atomic import write_bytes_atomic
+        from workbench.core.safety.atomic import write_bytes_atomic
 
         data = (self.to_json() + "\n").encode("utf-8")
         write_bytes_atomic(Path(path), data)
         if self.model_source:
-            from . import trust
+            from workbench.core.safety import trust
 
             trust.trust(hashlib.sha256(data).hexdigest())
 
@@ -298,7 +298,7 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
 def check_named_source(source: str, path: Path, digest: str, trusted: bool, what: str) -> None:
     """Refuse a model source named by a file (a recipe, a session) unless the user trusts that file, or has
     trusted the source file itself (its hash, as the loader records it for a source the user typed)."""
-    from . import trust
+    from workbench.core.safety import trust
 
     if trusted:
         trust.trust(digest)

@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core import desktop, trust
+from workbench.core import desktop
+from workbench.core.safety import trust
 
 
 def app_icon() -> QIcon:

@@ -14,8 +14,8 @@ SMOKE_TEST_SECONDS = 300  # WORKBENCH_SMOKE_TEST: a packaged build proves it ope
 def _prewarm() -> None:
     """Import torch and the core on a helper thread; the GUI thread keeps painting. (scikit-learn is
     imported later, by the first evaluation on the worker.)"""
-    import workbench.core.load  # noqa: F401
-    import workbench.core.pipeline  # noqa: F401
+    import workbench.core.open.load  # noqa: F401
+    import workbench.core.workflow.pipeline  # noqa: F401
 
 
 def main(checkpoint: str | None = None, demo: bool = False) -> int:

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.data import SKLEARN_SETS
+from workbench.core.data.data import SKLEARN_SETS
 
 from .columns_view import ColumnsModel, ColumnsView
 

@@ -170,7 +170,7 @@ class EvaluatePanel(QWidget):
         self.method.setCurrentText(run.recipe.calibration)
         self.binary_box.setVisible(run.binary)
         if run.binary:
-            from workbench.core.metrics import binary_curves
+            from workbench.core.evaluate.metrics import binary_curves
 
             probs = run.probabilities("test")
             self.roc.show_curves(binary_curves(probs, run.data.labels("test")))
@@ -203,8 +203,8 @@ class EvaluatePanel(QWidget):
         run = self.session.run
         if run is None or not run.binary:
             return
-        from workbench.core.metrics import classification
-        from workbench.core.pipeline import evaluate_run
+        from workbench.core.evaluate.metrics import classification
+        from workbench.core.workflow.pipeline import evaluate_run
 
         run.threshold = value / 1000.0
         self._mark_threshold()

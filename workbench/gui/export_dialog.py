@@ -26,7 +26,7 @@ class ExportDialog(QDialog):
         self.setObjectName("exportDialog")
         self.session, self.run_job, self.plots = session, run_job, plots
         self.result = None
-        from workbench.core.folder_swap import recover
+        from workbench.core.safety.folder_swap import recover
 
         recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
         self.folder = QLineEdit(str(Path(start_folder) / f"{session.loaded.path.stem}-classifier"))
@@ -86,9 +86,9 @@ class ExportDialog(QDialog):
 
     def start(self, overwrite: bool = False):
         from workbench.core.errors import ExportError
-        from workbench.core.export import check_target
-        from workbench.core.output_paths import OutputExistsError, inputs
-        from workbench.core.pipeline import export_run
+        from workbench.core.export.export import check_target
+        from workbench.core.safety.output_paths import OutputExistsError, inputs
+        from workbench.core.workflow.pipeline import export_run
 
         folder = Path(self.folder.text()).expanduser()
         recipe = self.session.run.recipe
@@ -116,7 +116,7 @@ class ExportDialog(QDialog):
         self.progress.setValue(1)
         extra = ""
         if self.with_plots.isChecked() and self.plots:
-            from workbench.core.folder_swap import record_files
+            from workbench.core.safety.folder_swap import record_files
 
             from .plot_export import save_plots
 

@@ -34,7 +34,7 @@ class FileActions:
     def _inputs(self, runs=()) -> dict:
         """The files a save must never replace: the open checkpoint, the data, the model source, and the
         sources and data of the runs in a comparison."""
-        from workbench.core.output_paths import inputs
+        from workbench.core.safety.output_paths import inputs
 
         recipe = self.session.recipe
         loaded = self.session.loaded
@@ -49,7 +49,7 @@ class FileActions:
 
     def _may_write(self, path: str, runs=()) -> bool:
         """Refuse an input with a dialog; ask before replacing any other existing file."""
-        from workbench.core.output_paths import OutputExistsError, check_output_file
+        from workbench.core.safety.output_paths import OutputExistsError, check_output_file
 
         try:
             check_output_file(path, self._inputs(runs), overwrite=False)
@@ -63,7 +63,7 @@ class FileActions:
         return True
 
     def save_report(self, path: str | None = None):
-        from workbench.core.report import comparison_report, run_report
+        from workbench.core.evaluate.report import comparison_report, run_report
 
         comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
         if not path:
@@ -86,7 +86,7 @@ class FileActions:
         self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
 
     def save_session(self, path: str | None = None):
-        from workbench.core.runs import save_session
+        from workbench.core.workflow.session_files import save_session
 
         if not path:
             path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)",
@@ -105,7 +105,7 @@ class FileActions:
         return True
 
     def open_session(self, path: str | None = None, trusted: bool = False):
-        from workbench.core.runs import load_session
+        from workbench.core.workflow.session_files import load_session
 
         if not path:
             path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
@@ -169,7 +169,7 @@ class FileActions:
         self.statusBar().showMessage(f"Opened the recipe {path}.")
 
     def open_demo(self):
-        from workbench.core.demo import build_diabetes
+        from workbench.core.workflow.demo import build_diabetes
 
         folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))
         self.statusBar().showMessage(f"Building the demo in {folder} (a few seconds)…")

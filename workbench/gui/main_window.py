@@ -103,7 +103,7 @@ class MainWindow(FileActions, QMainWindow):
             return self.workspace
         import pyqtgraph as pg
 
-        from workbench.core.train import available_devices
+        from workbench.core.train.train import available_devices
 
         from .compare_panel import ComparePanel
         from .data_panel import DataPanel
@@ -238,13 +238,13 @@ class MainWindow(FileActions, QMainWindow):
             s.update(**{"data.path": path, "data.features": (), "data.classes": (), "data.sheet": ""})
         d = s.recipe.data
         self.statusBar().showMessage(f"Reading {path} …")
-        from workbench.core.tables import is_table_path
+        from workbench.core.data.tables import is_table_path
 
         if is_table_path(path):
             self.run_job(_read_table, path, d.sheet, slot="data", on_done=self._on_raw_loaded,
                          on_error=self._on_data_read_error)
             return
-        from workbench.core.data import load_table
+        from workbench.core.data.data import load_table
 
         shape = s.model_shape()
         self.run_job(load_table, d.path, d.label, d.features, shape if shape and len(shape) == 3 else None,
@@ -258,7 +258,7 @@ class MainWindow(FileActions, QMainWindow):
         if label != s.recipe.data.label:
             s.update(**{"data.label": label})
         s.set_raw(raw, columns)
-        from workbench.core.tables import describe_source
+        from workbench.core.data.tables import describe_source
 
         self.statusBar().showMessage(f"Read {raw.source}: {describe_source(raw)}.")
 
@@ -274,7 +274,7 @@ class MainWindow(FileActions, QMainWindow):
     def _on_data_changed(self, data):
         s = self.session
         if data is not None and s.loaded is not None and s.inspection is None:
-            from workbench.core.layers import inspect_model
+            from workbench.core.open.layer_tree import inspect_model
 
             self.run_job(inspect_model, s.loaded.model, data.input_shape, slot="inspect", on_done=s.set_inspection)
 
@@ -287,10 +287,10 @@ class MainWindow(FileActions, QMainWindow):
 
     def start_training(self):
         from workbench.core.errors import WorkbenchError
-        from workbench.core.pipeline import train_run
         from workbench.core.recipe import validate
-        from workbench.core.threads import call_leaving_a_core
-        from workbench.core.train import StopToken
+        from workbench.core.train.threads import call_leaving_a_core
+        from workbench.core.train.train import StopToken
+        from workbench.core.workflow.pipeline import train_run
 
         s = self.session
         blockers = self.form.blockers()
@@ -317,7 +317,7 @@ class MainWindow(FileActions, QMainWindow):
                      on_done=self._on_trained, on_error=self.show_error)
 
     def start_baseline(self):
-        from workbench.core.baseline import baseline_run
+        from workbench.core.workflow.baseline import baseline_run
 
         s = self.session
         if s.loaded is None or s.data is None or s.busy:
@@ -351,7 +351,7 @@ class MainWindow(FileActions, QMainWindow):
                 self.wait_for_jobs()
 
     def calibrate(self, method: str):
-        from workbench.core.pipeline import calibrate_run
+        from workbench.core.workflow.pipeline import calibrate_run
 
         if self.session.run is None:
             return
@@ -429,8 +429,8 @@ class _MenuShortcutsFirst(QObject):
 
 def _read_table(path, sheet):
     """Worker job: read a table file and sort its columns."""
-    from workbench.core.columns import summarize
-    from workbench.core.tables import read_table
+    from workbench.core.data.columns import summarize
+    from workbench.core.data.tables import read_table
 
     raw = read_table(path, sheet)
     return raw, summarize(raw)
@@ -438,8 +438,8 @@ def _read_table(path, sheet):
 
 def _load_and_inspect(path, source, args, shape, trusted, mlp_activation="relu"):
     """Worker job: open the checkpoint and, when its input shape is known, inspect it."""
-    from workbench.core.layers import inspect_model
-    from workbench.core.load import load_checkpoint
+    from workbench.core.open.layer_tree import inspect_model
+    from workbench.core.open.load import load_checkpoint
 
     loaded = load_checkpoint(path, source, args, trusted, mlp_activation)
     shape = shape or loaded.input_shape

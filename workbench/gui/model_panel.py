@@ -126,7 +126,7 @@ class ModelPanel(QWidget):
         if run is None:
             self._on_inspection_changed(self.session.inspection)
             return
-        from workbench.core.layers import converted_rows
+        from workbench.core.open.layer_tree import converted_rows
 
         rows = converted_rows(run.model, run.inspection.input_shape, run.head_name, run.inspection.tail)
         self._fill(rows, editable=False)

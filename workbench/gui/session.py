@@ -1,7 +1,7 @@
 """The window's view of the core session: the same state, with each core event re-emitted as a Qt signal.
 
 Panels take this object in their constructor, edit the session through it and listen to its signals. All
-state and rules live in `workbench.core.session.SessionModel`; this adapter only turns its plain callbacks
+state and rules live in `workbench.core.workflow.session.SessionModel`; this adapter only turns its plain callbacks
 into Qt signals (emitted on the GUI thread, where the model is edited).
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from workbench.core.session import SessionModel
+from workbench.core.workflow.session import SessionModel
 
 
 class Session(QObject):
@@ -47,7 +47,7 @@ class Session(QObject):
 
 def window_text(exc) -> str:
     """A data problem as the window says it: naming its controls, never a command-line flag."""
-    from workbench.core.columns import MissingValuesError, NotNumericError, WidthMismatchError
+    from workbench.core.data.columns import MissingValuesError, NotNumericError, WidthMismatchError
 
     if isinstance(exc, MissingValuesError):
         listing = ", ".join(f"{k}: {v}" for k, v in list(exc.counts.items())[:6])

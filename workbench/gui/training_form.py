@@ -194,7 +194,7 @@ class TrainingForm(QWidget):
 
     def _proposal(self, skew: float = 1.5):
         """(train-split class counts, core's proposed loss weights or None); (None, None) without data."""
-        from workbench.core.losses import imbalance_proposal
+        from workbench.core.train.losses import imbalance_proposal
 
         if self.session.data is None:
             return None, None

@@ -1,0 +1,3 @@
+"""Calibrate and evaluate: calibration maps and their checks, metrics with intervals, comparison of runs, the HTML
+report.
+"""

@@ -1,0 +1,81 @@
+"""Does calibration help here? Checks that keep a calibration method from doing silent harm.
+
+- The calibration split's size: a map fitted on fewer than about SMALL_SPLIT rows is noisy, and test ECE on
+  such sizes moves by a few hundredths by chance; the check says so and suggests a split fraction.
+- Cross-validated NLL on the calibration split: the method is fitted on k-1 folds and scored on the held-out
+  fold, against the uncalibrated probabilities on the same fold. When it is worse, `none` is recommended.
+- The fit's own notes (a temperature on its bound).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+SMALL_SPLIT = 200
+FOLDS = 5
+
+
+def _nll(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1.0)).mean())
+
+
+def cross_validated_nll(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray,
+                        seed: int = 0) -> tuple[float, float] | None:
+    """(uncalibrated NLL, calibrated NLL) over held-out folds of the calibration split, or None when a fold
+    cannot be made (too few rows of some class)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from workbench.core.evaluate.calibrate import Calibration, fit
+
+    y = np.asarray(y).astype(np.int64)
+    if method == "none" or len(y) < 2 * FOLDS:
+        return None
+    folds = min(FOLDS, int(np.bincount(y, minlength=n_classes)[np.unique(y)].min()))
+    if folds < 2:
+        return None
+    before, after = [], []
+    splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for fit_rows, held in splitter.split(np.zeros(len(y)), y):
+        try:
+            fitted = fit(method, task, n_classes, logits[fit_rows], y[fit_rows])
+        except ValueError:  # e.g. a fold with one class for a binary Platt fit
+            return None
+        after.append(_nll(fitted.probabilities(logits[held]), y[held]) * len(held))
+        before.append(_nll(Calibration("none", task, n_classes).probabilities(logits[held]), y[held]) * len(held))
+    return sum(before) / len(y), sum(after) / len(y)
+
+
+def suggested_fraction(n_cal: int, fraction: float) -> float | None:
+    """The calibration fraction that gives about SMALL_SPLIT rows, or None when the data is too small for it."""
+    if n_cal <= 0 or fraction <= 0:
+        return None
+    total = n_cal / fraction
+    wanted = SMALL_SPLIT / total
+    return math.ceil(wanted * 100) / 100 if wanted <= 0.4 else None
+
+
+def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, fraction: float,
+          fit_notes: list[str] = (), seed: int = 0) -> dict:
+    """A dict for metrics.json: the split's size, the cross-validated NLL pair, and notes for the user."""
+    n = len(y)
+    notes = list(fit_notes)
+    out: dict = {"method": method, "n_cal": n, "small": n < SMALL_SPLIT}
+    if method != "none" and n < SMALL_SPLIT:
+        suggestion = suggested_fraction(n, fraction)
+        out["suggested_fraction"] = suggestion
+        notes.append(f"the calibration split has {n} rows; a calibration fitted on fewer than about {SMALL_SPLIT} "
+                     "rows is noisy and can make test calibration worse. "
+                     + (f"A calibration fraction of {suggestion:g} would give about {SMALL_SPLIT} rows."
+                        if suggestion else "This data set is too small for a reliable split; consider calibration "
+                        "none."))
+    pair = cross_validated_nll(method, task, n_classes, np.asarray(logits, dtype=np.float64), y, seed)
+    if pair is not None:
+        out["cv_nll_before"], out["cv_nll_after"] = pair
+        out["worse"] = bool(pair[1] > pair[0])
+        if out["worse"]:
+            notes.append(f"{method} makes the calibration split's cross-validated NLL worse "
+                         f"({pair[0]:.3f} -> {pair[1]:.3f}); calibration none is recommended.")
+    out["notes"] = notes
+    return out

@@ -1,0 +1,103 @@
+"""Evaluation with scikit-learn: accuracy, per-class scores, confusion matrix, AUC, ECE/MCE, Brier, each with
+a bootstrap interval (see uncertainty).
+
+The reliability diagram uses top-label confidence in equal-width bins (or equal-mass bins), as many as the test
+size supports; ECE is the count-weighted mean gap between confidence and accuracy over the bins, MCE the
+largest gap. Brier's definition is stated beside it, since the binary and multiclass forms differ in range.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn import metrics as skm
+
+from workbench.core.evaluate.scores import auto_bins, bin_edges, bin_index, brier_rows, predict  # noqa: F401 - metrics' own names too
+
+BRIER_BINARY = "Brier = mean over rows of (p(positive) - y)^2; 0 is perfect, range [0, 1]"
+BRIER_MULTICLASS = "Brier = mean over rows of the sum over classes of (p_k - [y = k])^2; 0 is perfect, range [0, 2]"
+SPARSE_BIN = 10  # a bin with fewer rows than this is drawn as sparse: its accuracy is a guess
+
+
+def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binning: str = "width",
+                edges=None) -> dict:
+    confidence = probs.max(axis=1)
+    if n_bins == "auto":
+        n_bins = auto_bins(len(y))
+    edges = bin_edges(confidence, int(n_bins), binning) if edges is None else np.asarray(edges)
+    n_bins = len(edges) - 1
+    correct = (probs.argmax(axis=1) == y).astype(np.float64)
+    which = bin_index(confidence, edges)
+    count = np.bincount(which, minlength=n_bins).astype(np.float64)
+    conf_sum = np.bincount(which, weights=confidence, minlength=n_bins)
+    acc_sum = np.bincount(which, weights=correct, minlength=n_bins)
+    nonzero = count > 0
+    mean_conf = np.divide(conf_sum, count, out=np.zeros(n_bins), where=nonzero)
+    mean_acc = np.divide(acc_sum, count, out=np.zeros(n_bins), where=nonzero)
+    gaps = np.abs(mean_conf - mean_acc)
+    return {"edges": edges.tolist(), "confidence": mean_conf.tolist(), "accuracy": mean_acc.tolist(),
+            "count": count.astype(int).tolist(), "binning": binning, "sparse_below": SPARSE_BIN,
+            "ece": float((gaps * count).sum() / max(count.sum(), 1)),
+            "mce": float(gaps[nonzero].max()) if nonzero.any() else 0.0}
+
+
+def brier(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(brier_rows(probs, y).mean())
+
+
+def roc_auc(probs: np.ndarray, y: np.ndarray) -> float | None:
+    """Binary ROC AUC, or multiclass one-vs-rest macro AUC; None when a class is missing from y."""
+    if len(np.unique(y)) < probs.shape[1]:
+        return None
+    if probs.shape[1] == 2:
+        return float(skm.roc_auc_score(y, probs[:, 1]))
+    return float(skm.roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=list(range(probs.shape[1]))))
+
+
+def classification(probs: np.ndarray, y: np.ndarray, classes: list[str], threshold: float | None = None) -> dict:
+    """Scores that depend on the decision (the binary threshold moves them)."""
+    pred = predict(probs, threshold)
+    labels = list(range(len(classes)))
+    precision, recall, f1, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    return {"accuracy": float(skm.accuracy_score(y, pred)),
+            "macro_f1": float(f1.mean()),
+            "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist(),
+            "per_class": {c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+                          for c, p, r, f, s in zip(classes, precision, recall, f1, support)}}
+
+
+def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.ndarray | None = None,
+             threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width") -> dict:
+    """All metrics of calibrated `probs` with bootstrap 95% intervals (`ci`); with `before` (uncalibrated), the
+    before/after calibration pairs and the paired interval of each change (`calibration_change`)."""
+    from workbench.core.evaluate import uncertainty
+
+    out = classification(probs, y, classes, threshold)
+    rel = reliability(probs, y, n_bins, binning)
+    edges = rel["edges"]
+    out |= {"ece": rel["ece"], "mce": rel["mce"], "brier": brier(probs, y), "n": int(len(y)),
+            "brier_definition": BRIER_BINARY if probs.shape[1] == 2 else BRIER_MULTICLASS,
+            "decision_rule": (f"positive when p(positive) >= {0.5 if threshold is None else threshold:g}"
+                              if probs.shape[1] == 2 else "the most probable class"),
+            "ece_bins": len(edges) - 1, "reliability": rel}
+    auc = roc_auc(probs, y)
+    if auc is not None:
+        out["roc_auc"] = auc
+        out["roc_auc_definition"] = "ROC AUC" if probs.shape[1] == 2 else "one-vs-rest macro ROC AUC"
+    out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges)
+    out["ci_method"] = (f"stratified bootstrap, {uncertainty.RESAMPLES} resamples, seed {uncertainty.SEED}, "
+                        "95% percentile interval")
+    if before is not None:
+        rel_b = reliability(before, y, edges=edges)
+        out |= {"ece_before": rel_b["ece"], "mce_before": rel_b["mce"], "brier_before": brier(before, y),
+                "accuracy_before": float(skm.accuracy_score(y, predict(before, threshold))),
+                "reliability_before": rel_b}
+        out["calibration_change"] = uncertainty.paired_difference(
+            before, probs, y, ("accuracy", "ece", "brier"), threshold, threshold, edges)
+    return out
+
+
+def binary_curves(probs: np.ndarray, y: np.ndarray) -> dict:
+    fpr, tpr, roc_t = skm.roc_curve(y, probs[:, 1])
+    precision, recall, pr_t = skm.precision_recall_curve(y, probs[:, 1])
+    return {"fpr": fpr, "tpr": tpr, "roc_thresholds": roc_t, "precision": precision, "recall": recall,
+            "pr_thresholds": pr_t}

@@ -1,0 +1,148 @@
+"""Read an export folder back (evaluate): its metadata checked field by field, and its program loaded only
+when trusted. A `model.pt2` holds pickles that `torch.export.load` may fully unpickle and a `model.ts`
+can call any operator, so an export this tool did not write on this machine needs the user's trust.
+The bytes that are hashed are the bytes that are loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import numbers
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.errors import DataError, UntrustedFileError
+from workbench.core.safety import folder_swap, trust
+
+PROGRAM_SUFFIXES = (".pt2", ".ts")
+
+
+def _bad(folder: Path, what: str) -> DataError:
+    return DataError(f"not a usable export folder: {what}.",
+                     "Give a folder written by `workbench convert` or the Export dialog, or export the run again.",
+                     folder)
+
+
+def read_metadata(folder: str | Path) -> dict:
+    """metadata.json of an export, with every field that evaluating needs checked."""
+    folder = Path(folder).expanduser()
+    folder_swap.recover(folder.resolve().parent)  # an export a killed run was replacing is put back first
+    if not folder.is_dir():
+        raise _bad(folder, "it is not a folder")
+    try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _bad(folder, "it has no metadata.json") from None
+    except (OSError, ValueError) as exc:
+        raise _bad(folder, f"metadata.json cannot be read ({type(exc).__name__})") from None
+    if not isinstance(meta, dict):
+        raise _bad(folder, "metadata.json is not a JSON object")
+    program = meta.get("program")
+    if not isinstance(program, str) or Path(program).name != program or program in ("", ".", "..") \
+            or "\\" in program or Path(program).suffix not in PROGRAM_SUFFIXES:
+        raise _bad(folder, f"metadata.json names the program {program!r}, which is not a .pt2 or .ts file name "
+                           "inside the folder")
+    classes = meta.get("classes")
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        raise _bad(folder, "metadata.json has no list of class names")
+    if meta.get("task") not in ("binary", "multiclass"):
+        raise _bad(folder, "metadata.json's task is neither binary nor multiclass")
+    shape = meta.get("input_shape")
+    if not isinstance(shape, list) or not shape or not all(isinstance(v, int) and v > 0 for v in shape):
+        raise _bad(folder, "metadata.json's input_shape is not a list of positive whole numbers")
+    recipe = meta.get("recipe")
+    data = recipe.get("data") if isinstance(recipe, dict) else None
+    if not isinstance(data, dict) or not isinstance(data.get("features", []), list) \
+            or not isinstance(data.get("label_mode"), str) \
+            or not isinstance(data.get("threshold"), (numbers.Real, type(None))) \
+            or not isinstance(data.get("bins"), (int, type(None))):
+        raise _bad(folder, "metadata.json's recipe has no usable data section")
+    metrics = meta.get("metrics")
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("labels", {}), dict):
+        raise _bad(folder, "metadata.json has no metrics")
+    return meta
+
+
+def _what_would_run(path: Path) -> str:
+    if path.suffix == ".ts":
+        return ("A TorchScript program can call any operator, including ones that read and write files.")
+    return "Loading it may unpickle what it holds. " + trust.describe(_pt2_globals(path))
+
+
+def _pt2_globals(path: Path) -> list[str]:
+    """What the pickles in a .pt2 archive would import, including those in the archives nested in it."""
+    import tempfile
+    import zipfile
+
+    found = trust.pickle_globals(path)
+    try:
+        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
+            for info in zf.infolist():
+                if info.file_size < (1 << 30) and info.filename.endswith((".pt", ".pkl")):
+                    inner = Path(tmp) / "inner"
+                    inner.write_bytes(zf.read(info))
+                    found += trust.pickle_globals(inner)
+    except (OSError, zipfile.BadZipFile):
+        found.append("<archive could not be fully read>")
+    return list(dict.fromkeys(found))
+
+
+def load_program(folder: str | Path, meta: dict, trusted: bool = False):
+    """The export's program as a torch module, once its exact bytes are trusted."""
+    folder = Path(folder).expanduser()
+    path = folder / meta["program"]
+    if path.is_symlink() or not path.is_file():
+        raise _bad(folder, f"its program {meta['program']} is missing or not a plain file")
+    data = path.read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if not trust.is_trusted(digest):
+        if not trusted:
+            raise UntrustedFileError(
+                f"this export's program was not written by this workbench on this computer, or was changed "
+                f"since. {_what_would_run(path)}",
+                "If you made this export or trust whoever did, run again with --trust; otherwise do not.",
+                path, [], [])
+        trust.trust(digest)
+    import logging
+    import zipfile
+
+    import torch
+
+    # torch.export logs a traceback before raising on a damaged archive; the user gets one paragraph instead.
+    quiet = logging.getLogger("torch.export")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise ValueError("it is not a zip archive")
+        if path.suffix == ".pt2":
+            return torch.export.load(io.BytesIO(data)).module()
+        return torch.jit.load(io.BytesIO(data), map_location="cpu")
+    except Exception as exc:  # noqa: BLE001 - a damaged program is the user's file, not our bug
+        first = str(exc).splitlines()[0][:160] if str(exc) else ""
+        raise DataError(f"the program cannot be loaded ({type(exc).__name__}: {first}).", "Export the run again.",
+                        path) from None
+    finally:
+        quiet.setLevel(level)
+
+
+def probabilities(folder: str | Path, meta: dict, X: np.ndarray, trusted: bool = False) -> np.ndarray:
+    """Run the export's program on `X` and check it gives one probability per class."""
+    import torch
+
+    program = load_program(folder, meta, trusted)
+    try:
+        with torch.no_grad():
+            probs = program(torch.as_tensor(X)).numpy()
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(f"the export's program fails on this data ({type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0][:160] if str(exc) else ''}).",
+                        "Check that the data has the features the export was trained on.",
+                        Path(folder) / meta["program"]) from None
+    if probs.ndim != 2 or probs.shape != (len(X), len(meta["classes"])):
+        raise _bad(Path(folder), f"its program gives shape {tuple(probs.shape)}, not one probability for each of "
+                                 f"its {len(meta['classes'])} classes")
+    return probs

@@ -1,0 +1,3 @@
+"""Open a model: read a checkpoint or program of any common shape, rebuild it as an editable module, and inspect its
+layers.
+"""

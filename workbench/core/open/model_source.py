@@ -1,0 +1,234 @@
+"""Build a model class the user names as ``path/to/models.py:ClassName`` (or ``notebook.ipynb:ClassName``).
+
+Only the class and what it needs from its file run (see source_extract): an app's UI code, a training
+loop or a download at the file's top level never does. While the class is built, the file's folder and
+its parents are on the import path, so ``from core.model import ...`` finds a sibling package. A
+LightningModule builds as a plain ``nn.Module`` when Lightning is not installed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+import linecache
+import sys
+import types
+from pathlib import Path
+
+from torch import nn
+
+from workbench.core.errors import ModelSourceError
+from workbench.core.open.source_extract import extract, imported_modules, package_for
+
+PARENT_LEVELS = 3  # how far above the file's folder (or its package root) a sibling package is looked for
+LIGHTNING_MODULES = ("lightning", "lightning.pytorch", "pytorch_lightning")
+
+
+def split_spec(spec: str, shown: object = None) -> tuple[Path, str]:
+    file_part, sep, class_name = spec.rpartition(":")
+    if not sep or not file_part or not class_name:
+        raise ModelSourceError(f"the model source '{spec}' is not of the form path/to/models.py:ClassName.",
+                               "Name the Python file (or notebook) and the class, separated by a colon.", shown)
+    return Path(file_part).expanduser(), class_name
+
+
+def extracted_code(spec: str, code: bytes | None = None) -> str:
+    """What would run for `spec`: the class and its dependencies, read from `code` (the file's bytes)."""
+    path, class_name = split_spec(spec)
+    if code is None:
+        if not path.is_file():
+            raise ModelSourceError("the model source file does not exist.", "Check the path before the colon.",
+                                   path)
+        code = path.read_bytes()
+    return extract(code, class_name, str(path), path)
+
+
+def _package_root(folder: Path) -> tuple[Path, list[str]]:
+    """The folder above the file's package chain (folders with __init__.py) and the chain's names."""
+    parts: list[str] = []
+    while (folder / "__init__.py").is_file() and folder.parent != folder:
+        parts.insert(0, folder.name)
+        folder = folder.parent
+    return folder, parts
+
+
+@contextlib.contextmanager
+def _import_path(path: Path):
+    folder = path.resolve().parent
+    root, _ = _package_root(folder)
+    front = [str(folder)] + ([str(root)] if root != folder else [])
+    back = []
+    above = root
+    for _ in range(PARENT_LEVELS):
+        if above.parent == above:
+            break
+        above = above.parent
+        back.append(str(above))
+    added_front = [p for p in front if p not in sys.path]
+    added_back = [p for p in back if p not in sys.path]
+    sys.path[:0] = added_front
+    sys.path.extend(added_back)
+    try:
+        yield
+    finally:
+        for p in added_front + added_back:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(p)
+
+
+class _AttributeDict(dict):
+    def __getattr__(self, name):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __setattr__(self, name, value):
+        self[name] = value
+
+
+class LightningModuleStub(nn.Module):
+    """Stands in for Lightning's base class when Lightning is absent: what matters here is `forward`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def save_hyperparameters(self, *args, **kwargs):
+        frame = inspect.currentframe().f_back
+        values = {k: v for k, v in frame.f_locals.items() if k not in ("self", "__class__", "args", "kwargs")
+                  and not k.startswith("_")}
+        if args and all(isinstance(a, str) for a in args):
+            values = {k: v for k, v in values.items() if k in args}
+        elif args and isinstance(args[0], dict):
+            values = dict(args[0])
+        self.hparams = _AttributeDict(values)
+
+    def log(self, *args, **kwargs):
+        return None
+
+    def log_dict(self, *args, **kwargs):
+        return None
+
+
+def _lightning_missing(code: str) -> list[str]:
+    roots = {m.split(".")[0] for m in imported_modules(code)}
+    wanted = [m for m in LIGHTNING_MODULES if m.split(".")[0] in roots]
+    return [m for m in wanted if importlib.util.find_spec(m.split(".")[0]) is None]
+
+
+@contextlib.contextmanager
+def _lightning_stub(code: str):
+    """Stub modules for a missing Lightning, present in sys.modules only while the class is defined."""
+    missing = _lightning_missing(code)
+    saved = {}
+    for name in missing:
+        stub = types.ModuleType(name)
+        stub.LightningModule = LightningModuleStub
+        saved[name] = sys.modules.get(name)
+        sys.modules[name] = stub
+    if "lightning.pytorch" in missing and "lightning" in missing:
+        sys.modules["lightning"].pytorch = sys.modules["lightning.pytorch"]
+    try:
+        yield bool(missing)
+    finally:
+        for name, old in saved.items():
+            if old is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = old
+
+
+def _sibling_exists(path: Path, module: str) -> bool:
+    root = module.split(".")[0]
+    folder = path.resolve().parent
+    for _ in range(PARENT_LEVELS + 2):
+        if (folder / root).is_dir() or (folder / f"{root}.py").is_file():
+            return True
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    return False
+
+
+def _missing_module_error(exc: ModuleNotFoundError, path: Path, class_name: str) -> ModelSourceError:
+    name = exc.name or str(exc)
+    if _sibling_exists(path, name):
+        return ModelSourceError(f"{class_name} imports '{name}', which is beside the model source but could not be "
+                                f"imported from there ({exc}).",
+                                "Check that the folder holding that package is the model source's folder or one "
+                                "of its parents.", path)
+    return ModelSourceError(f"{class_name} needs the Python package '{name.split('.')[0]}', which is not installed "
+                            "here (the rest of the file, which was not run, may need others).",
+                            f"Install it (pip install {package_for(name)}) and open the model again.", path)
+
+
+def import_source(spec: str, code: bytes | None = None):
+    """Define the class of `spec` (and what it needs) in a fresh module; return (module, class name).
+
+    `code`, when given, is the file's content as already read (and hashed) by the caller: the class is read
+    from those bytes, so a file changed after it was trusted cannot slip in between the check and the import.
+    """
+    path, class_name = split_spec(spec)
+    if code is None and not path.is_file():
+        raise ModelSourceError("the model source file does not exist.", "Check the path before the colon.", path)
+    source = extracted_code(spec, code)
+    _, package = _package_root(path.resolve().parent)
+    module_name = path.stem if path.suffix == ".py" else path.stem.replace("-", "_").replace(" ", "_")
+    module = types.ModuleType(module_name)
+    module.__file__ = str(path)
+    if package:
+        module.__package__ = ".".join(package)
+    # Registered under its own name so a pickle that refers to `models.MyNet` finds it.
+    sys.modules[module_name] = module
+    # What ran is what source lookups see (TorchScript compiles a class from its source; a notebook is JSON).
+    linecache.cache[str(path)] = (len(source), None, source.splitlines(True), str(path))
+    try:
+        with _import_path(path), _lightning_stub(source) as stubbed:
+            exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the class the user vouched for
+    except ModuleNotFoundError as exc:
+        sys.modules.pop(module_name, None)
+        raise _missing_module_error(exc, path, class_name) from None
+    except Exception as exc:  # noqa: BLE001 - any error in the user's class is reported, not raised raw
+        sys.modules.pop(module_name, None)
+        raise ModelSourceError(f"defining {class_name} from the model source failed: {type(exc).__name__}: {exc}.",
+                               "Fix the error in that class (only the class and what it refers to are run).",
+                               path) from None
+    module._workbench_lightning_stub = stubbed
+    if not hasattr(module, class_name):
+        raise ModelSourceError(f"the model source has no class '{class_name}'.",
+                               f"Classes it defines: {', '.join(_classes(module)) or 'none'}.", path)
+    return module, class_name
+
+
+def _classes(module) -> list[str]:
+    return [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, nn.Module)
+            and v.__module__ == module.__name__]
+
+
+def build(spec: str, args: dict | None = None, fallback_args: dict | None = None,
+          code: bytes | None = None) -> nn.Module:
+    """Construct the named class with `args` (or, if none, the matching keys of `fallback_args`)."""
+    module, class_name = import_source(spec, code)
+    cls = getattr(module, class_name)
+    kwargs = dict(args or {})
+    if not kwargs and fallback_args:
+        try:
+            accepted = inspect.signature(cls).parameters
+        except (TypeError, ValueError):
+            accepted = {}
+        kwargs = {k: v for k, v in fallback_args.items() if k in accepted}
+    path = split_spec(spec)[0]
+    try:
+        with _import_path(path):
+            model = cls(**kwargs)
+    except ModuleNotFoundError as exc:
+        raise _missing_module_error(exc, path, class_name) from None
+    except Exception as exc:  # noqa: BLE001
+        raise ModelSourceError(f"building {class_name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) "
+                               f"failed: {type(exc).__name__}: {exc}.",
+                               "Give the constructor arguments with --model-args '{\"name\": value}' (the Model "
+                               "tab's Model arguments field).", path) from None
+    if not isinstance(model, nn.Module):
+        raise ModelSourceError(f"{class_name} is not a torch.nn.Module.", "Name the model's class.", path)
+    return model

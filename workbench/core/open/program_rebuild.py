@@ -1,0 +1,208 @@
+"""Make a TorchScript or torch.export program an editable model, proven by comparing outputs on probe inputs.
+
+In order: rebuild an ordinary module when the program's weights match a supported structure (a chain of
+Linear layers with an elementwise activation, optionally one after the last; a torchvision architecture);
+else cut the program's graph before its last Linear, so the body yields the penultimate features and an
+ordinary Linear carries the old regression head. Each candidate counts only if it reproduces the program's
+outputs on random probe batches. When neither is proven, the program stays whole as a frozen extractor.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections import OrderedDict
+
+import torch
+from torch import nn
+
+from workbench.core.errors import CheckpointError
+from workbench.core.open.architectures import ACTIVATIONS, mlp_from_state_dict, torchvision_from_state_dict
+from workbench.core.open.program_modules import FixedBatch, FrozenProgram
+
+IMAGE_SIDES = (8, 28, 32, 64, 96, 224)
+SEQUENCE_LENGTHS = (16, 32, 64)
+TAILS = (None, nn.Softplus, nn.Sigmoid, nn.ReLU, nn.Tanh)
+PROBE_BATCH = 8
+LINEAR_OPS = ("aten.linear.default",)
+
+
+def _candidate_shapes(state: dict) -> list[tuple[int, ...]]:
+    first = next((v for k, v in state.items() if k.endswith("weight") and v.ndim >= 2), None)
+    if first is None:
+        return []
+    if first.ndim == 2:
+        return [(first.shape[1],)]
+    if first.ndim == 4:
+        return [(first.shape[1], s, s) for s in IMAGE_SIDES]
+    if first.ndim == 3:
+        return [(first.shape[1], n) for n in SEQUENCE_LENGTHS]
+    return []
+
+
+def _probes(shape: tuple[int, ...]) -> list[torch.Tensor]:
+    gen = torch.Generator().manual_seed(0)
+    return [torch.randn((PROBE_BATCH, *shape), generator=gen), 3 * torch.randn((3, *shape), generator=gen)]
+
+
+def _run(module: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
+    try:
+        with torch.no_grad():
+            out = module(x)
+    except Exception:  # noqa: BLE001 - a candidate or a guessed shape that does not fit simply does not count
+        return None
+    return out.reshape(out.shape[0], -1) if isinstance(out, torch.Tensor) else None
+
+
+def _close(a: torch.Tensor | None, b: torch.Tensor) -> bool:
+    if a is None or a.shape != b.shape or not torch.isfinite(b).all():
+        return False
+    scale = max(1.0, float(b.abs().max()))
+    return bool(torch.allclose(a, b, rtol=1e-4, atol=1e-5 * scale))
+
+
+def _matches(candidate: nn.Module, probes: list[torch.Tensor], refs: list[torch.Tensor]) -> bool:
+    candidate.eval()
+    return all(_close(_run(candidate, x), ref) for x, ref in zip(probes, refs))
+
+
+def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None, batch: int | None,
+          shown: object) -> tuple[nn.Module, list[str], tuple[int, ...] | None]:
+    """(model, notes, per-sample input shape found by probing)."""
+    state = {k: v for k, v in program.state_dict().items() if isinstance(v, torch.Tensor)}
+    found = None
+    for candidate_shape in ([tuple(shape)] if shape else _candidate_shapes(state)):
+        probes = _probes(candidate_shape)
+        refs = [_run(program, x) for x in probes]
+        if all(r is not None for r in refs):
+            found = candidate_shape
+            break
+    if found is None:
+        frozen = FrozenProgram(program, kind)
+        return frozen, [fallback_note(kind, "its input shape could not be found by probing, so nothing could be "
+                                      "compared")], None
+    for build, how in _rebuilds(state, shown):
+        if _matches(build, probes, refs):
+            build.eval()
+            note = (f"The {kind} program was rebuilt as an ordinary, editable module ({how}): it gives the same "
+                    f"outputs as the program on {sum(len(x) for x in probes)} probe inputs. The new head starts "
+                    "from a logistic fit of the regression output (a warm start).")
+            return build, [note], found
+    cut, why = _cut(program, fmt, probes, refs, batch)
+    if cut is not None:
+        note = (f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
+                f"features and an ordinary Linear holds the old regression head (same outputs as the program on "
+                f"{sum(len(x) for x in probes)} probe inputs), so the head is replaced as in any model. The new "
+                "head starts from a logistic fit of the regression output (a warm start).")
+        return cut, [note], found
+    return FrozenProgram(program, kind), [fallback_note(kind, why)], found
+
+
+def fallback_note(kind: str, why: str) -> str:
+    return (f"Warning: the {kind} program's body cannot be adapted ({why}). It is kept whole and frozen, and the new "
+            "head reads its regression output(s), starting from a logistic fit of that output (a warm start, as the "
+            "no-training baseline), so training cannot improve on what the output already tells.")
+
+
+def _rebuilds(state: dict, shown: object):
+    from workbench.core.open.state_keys import strip_prefix as _strip_prefix
+
+    stripped = _strip_prefix(dict(state))
+    try:
+        vision = torchvision_from_state_dict(stripped, shown)
+    except CheckpointError:
+        vision = None
+    if vision is not None:
+        yield vision, f"torchvision {vision._workbench_arch}"
+    if mlp_from_state_dict(stripped, "relu") is None:
+        return
+    for name in ACTIVATIONS:
+        for tail in TAILS:
+            body = mlp_from_state_dict(stripped, name)
+            layers = list(body) + ([tail()] if tail else [])
+            n_linear = sum(isinstance(m, nn.Linear) for m in layers)
+            if n_linear == 1 and name != "relu":
+                break  # one Linear: the activation between layers does not matter
+            what = f"{n_linear} Linear layers" + (f" with {name} between them" if n_linear > 1 else "")
+            yield nn.Sequential(*layers), what + (f", then {tail.__name__}" if tail else "")
+
+
+def _graph_module(program: nn.Module, fmt: str, probe: torch.Tensor):
+    inner = program.program if isinstance(program, FixedBatch) else program
+    if fmt != "torchscript":
+        return inner
+    from torch._export.converter import TS2EPConverter
+
+    quiet = logging.getLogger("torch._export")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # its notes on specialised dimensions are about the probe, not the user's file
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return TS2EPConverter(inner, (probe,)).convert().module()
+    finally:
+        quiet.setLevel(level)
+
+
+def _fetch(gm: nn.Module, node) -> torch.Tensor | None:
+    if node is None:
+        return None
+    if node.op != "get_attr":
+        return None
+    obj = gm
+    for part in str(node.target).split("."):
+        obj = getattr(obj, part)
+    return obj if isinstance(obj, torch.Tensor) else None
+
+
+def _cut(program: nn.Module, fmt: str, probes, refs, batch: int | None) -> tuple[nn.Module | None, str]:
+    try:
+        first = probes[0][:batch] if batch else probes[0]
+        gm = _graph_module(program, fmt, first)
+    except Exception as exc:  # noqa: BLE001 - a program the converter cannot read keeps the fallback
+        return None, f"its graph could not be read ({type(exc).__name__})"
+    nodes = list(gm.graph.nodes)
+    linears = [n for n in nodes if n.op == "call_function" and str(n.target) in LINEAR_OPS]
+    if not linears:
+        return None, "it has no Linear layer to cut before"
+    last = linears[-1]
+    weight = _fetch(gm, last.args[1])
+    bias = _fetch(gm, last.args[2]) if len(last.args) > 2 else None
+    if weight is None or weight.ndim != 2:
+        return None, "its last Linear does not take its weights from the program's parameters"
+    graph = torch.fx.Graph()
+    env: dict = {}
+    for node in nodes:
+        if node is last or node.op == "output":
+            break
+        if node.op == "call_module" and "guards" in str(node.target):
+            continue
+        env[node] = graph.node_copy(node, lambda n: env[n])
+    feature = last.args[0]
+    if feature not in env:
+        return None, "its last Linear reads something the graph does not compute before it"
+    graph.output(env[feature])
+    graph.eliminate_dead_code()
+    body = torch.fx.GraphModule(gm, graph)
+    head = nn.Linear(weight.shape[1], weight.shape[0], bias=bias is not None)
+    with torch.no_grad():
+        head.weight.copy_(weight)
+        if bias is not None:
+            head.bias.copy_(bias)
+    wrapped = [body] if fmt != "torchscript" or batch is None else [FixedBatch(body, batch)]
+    if _run(body, probes[1]) is None or not _close_shape(body, probes):
+        wrapped.append(FixedBatch(body, len(first)))  # a graph traced at one batch size: run it in chunks of that
+    for candidate_body in wrapped:
+        for tail in TAILS:
+            parts = OrderedDict(body=candidate_body, head=head)
+            if tail:
+                parts["act"] = tail()
+            candidate = nn.Sequential(parts)
+            if _matches(candidate, probes, refs):
+                return candidate, ""
+    return None, "cutting its graph before the last Linear did not reproduce its outputs"
+
+
+def _close_shape(body: nn.Module, probes) -> bool:
+    outs = [_run(body, x) for x in probes]
+    return all(o is not None and o.ndim == 2 and o.shape[0] == len(x) for o, x in zip(outs, probes))

@@ -1,0 +1,136 @@
+"""Convert: replace the regression head with a classifier head, drop its activation, choose what trains."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.core.errors import RecipeError
+from workbench.core.open.layer_tree import Inspection
+from workbench.core.open.program_modules import FrozenProgram
+from workbench.core.recipe import HeadRecipe
+
+
+def build_head(in_features: int, n_out: int, dropout: float, hidden: int) -> nn.Sequential:
+    layers: list[nn.Module] = [nn.Dropout(dropout)] if dropout > 0 else []
+    if hidden:
+        layers += [nn.Linear(in_features, hidden), nn.ReLU()]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+        in_features = hidden
+    layers.append(nn.Linear(in_features, n_out))
+    return nn.Sequential(*layers)
+
+
+def outputs_for(task: str, n_classes: int) -> int:
+    return 1 if task == "binary" else n_classes
+
+
+def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int, head: HeadRecipe,
+            warm: tuple[float, float] | None = None) -> tuple[nn.Module, str]:
+    """Return (a converted deep copy of `model`, the qualified name of its new head).
+
+    `warm` = (scale, offset) of a logistic fit on the regression output: the binary head starts as
+    sigmoid(scale * regression + offset), so its first epoch begins from the regression's ordering.
+    """
+    n_out = outputs_for(task, n_classes)
+    new_head = build_head(inspection.head_in, n_out, head.dropout, head.hidden)
+    if isinstance(model, FrozenProgram):
+        if warm is not None and not head.hidden:
+            _warm_start_on_outputs(new_head[-1], *warm)
+        converted: nn.Module = nn.Sequential()
+        converted.add_module("body", model)
+        converted.add_module("head", new_head)
+        name = "head"
+    else:
+        converted = copy.deepcopy(model)
+        old = converted.get_submodule(inspection.head)
+        if warm is not None:
+            _warm_start(new_head[-1], old, *warm)
+        converted.set_submodule(inspection.head, new_head)
+        for tail in inspection.tail:
+            converted.set_submodule(tail, nn.Identity())
+        name = inspection.head
+    apply_freeze(converted, name, head)
+    return converted, name
+
+
+def _warm_start(linear: nn.Linear, old: nn.Linear, scale, offset) -> None:
+    """Logit_k = scale_k * regression + offset_k, for each of the new head's outputs."""
+    if old.out_features != 1:
+        raise RecipeError(f"warm start needs a regression head with one output; this one has {old.out_features}.",
+                          "Turn warm start off.")
+    scale = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1, 1)
+    offset = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
+    bias = old.bias if old.bias is not None else torch.zeros(1)
+    with torch.no_grad():
+        linear.weight.copy_(scale * old.weight)
+        linear.bias.copy_(scale[:, 0] * bias + offset)
+
+
+def _warm_start_on_outputs(linear: nn.Linear, scale, offset) -> None:
+    """A head on a frozen program's outputs: logit_k = scale_k * output_0 + offset_k (the baseline's fit)."""
+    scale = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1)
+    offset = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
+    with torch.no_grad():
+        linear.weight.zero_()
+        linear.weight[:, 0] = scale
+        linear.bias.copy_(offset.expand_as(linear.bias))
+
+
+def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Scale and offset of a logistic regression of the binary labels on the regression output."""
+    from sklearn.linear_model import LogisticRegression
+
+    fit = LogisticRegression(C=1e4).fit(regression.reshape(-1, 1), y)
+    return float(fit.coef_[0, 0]), float(fit.intercept_[0])
+
+
+def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[list, list]:
+    """Per-class scale and offset so that a softmax head starts from the regression's ordering.
+
+    For ordered classes (quantile bins), a logistic fit of "class >= k" on the regression output gives a
+    cut point t_k and a slope a_k. With logit_k = sum_{j<=k} a_j (r - t_j), the logit of class k beats
+    class k-1 exactly when r passes t_k: argmax picks the bin the regression output falls in.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    slopes, cuts = [], []
+    for k in range(1, n_classes):
+        above = (y >= k).astype(int)
+        if above.min() == above.max():
+            raise RecipeError("warm start for ordered classes needs every class in the train split.",
+                              "Turn warm start off.")
+        fit = LogisticRegression(C=1e4).fit(regression.reshape(-1, 1), above)
+        slope = max(float(fit.coef_[0, 0]), 1e-6)
+        slopes.append(slope)
+        cuts.append(-float(fit.intercept_[0]) / slope)
+    scale = np.concatenate([[0.0], np.cumsum(slopes)])
+    offset = np.concatenate([[0.0], -np.cumsum(np.multiply(slopes, cuts))])
+    return scale.tolist(), offset.tolist()
+
+
+def apply_freeze(model: nn.Module, head_name: str, head: HeadRecipe) -> None:
+    names = [n for n, _ in model.named_parameters()]
+    in_head = {n for n in names if n.startswith(head_name + ".")}
+    frozen: set[str] = set()
+    if head.freeze == "body":
+        frozen = set(names) - in_head
+    elif head.freeze.startswith("upto:"):
+        layer = head.freeze[5:]
+        owned = [i for i, n in enumerate(names) if n.startswith(layer + ".")]
+        if not owned:
+            known = sorted({n.rpartition(".")[0] for n in names if n not in in_head})
+            raise RecipeError(f"freeze up to '{layer}': no layer of that name has parameters.",
+                              f"Layers with parameters: {', '.join(known[:20])}.")
+        frozen = set(names[: owned[-1] + 1]) - in_head
+    for layer in head.frozen_layers:
+        frozen |= {n for n in names if n.startswith(layer + ".") and n not in in_head}
+    for name, param in model.named_parameters():
+        if name in in_head:
+            param.requires_grad_(True)
+        elif name in frozen:
+            param.requires_grad_(False)

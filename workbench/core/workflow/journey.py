@@ -1,0 +1,36 @@
+"""The whole conversion headless, step after step: what `workbench convert` and `workbench demo` run.
+
+Above both `pipeline` (the steps) and `baseline` (the no-training alternative to training), so neither needs
+the other.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.core.export.export import ExportResult, check_target
+from workbench.core.open.load import load_checkpoint
+from workbench.core.recipe import Recipe
+from workbench.core.train.train import StopToken
+from workbench.core.workflow.baseline import baseline_run
+from workbench.core.workflow.pipeline import Run, export_run, prepare_data, train_run
+
+
+def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
+                       callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
+                       mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False,
+                       source_named_by: str | Path | None = None) -> tuple[Run, ExportResult | None]:
+    """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output
+    alone), calibrate, evaluate and (with `out`) export. `source_named_by`: the recipe file that named
+    `recipe.model_source`, whose code then runs only once trusted (see load.load_checkpoint)."""
+    if out is not None:
+        check_target(Path(out), Path(checkpoint), overwrite)
+    loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation,
+                             source_named_by)
+    data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
+    if baseline:
+        run = baseline_run(recipe, loaded, data)
+    else:
+        run = train_run(recipe, loaded, data, callbacks, stop)
+    result = export_run(run, out, overwrite, onnx) if out is not None else None
+    return run, result

@@ -1,0 +1,244 @@
+"""One conversion from a recipe: prepare data, convert, train, calibrate, evaluate, export.
+
+Each step is its own function so the GUI can run them one by one on its worker; `journey.convert_checkpoint`
+chains them for the command line.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.core.data.data import Table, load_table, make_labels, split_indices
+from workbench.core.data.preprocess import Impute
+from workbench.core.errors import DataError
+from workbench.core.evaluate import calibrate as calib
+from workbench.core.export import export as export_mod
+from workbench.core.open.layer_tree import Inspection, inspect_model
+from workbench.core.open.load import LoadedModel
+from workbench.core.open.program_modules import FrozenProgram
+from workbench.core.recipe import Recipe
+from workbench.core.train.heads import convert, ordinal_warm_start_fit, warm_start_fit
+from workbench.core.train.train import StopToken, TrainResult, predict_logits, seed_everything, train
+
+TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
+
+
+@dataclass
+class PreparedData:
+    table: Table
+    y: np.ndarray
+    classes: list[str]
+    label_info: dict
+    splits: dict[str, np.ndarray]
+    mean: np.ndarray | None = None
+    std: np.ndarray | None = None
+    fill: np.ndarray | None = None  # train medians for missing inputs (data.missing = impute)
+    warnings: list[str] = field(default_factory=list)  # likely leaks, tiny splits: shown, never blocking
+    leaks: dict[str, float] = field(default_factory=dict)
+
+    def inputs(self, split: str) -> np.ndarray:
+        X = self.table.X[self.splits[split]]
+        return X if self.mean is None else (X - self.mean) / self.std
+
+    def labels(self, split: str) -> np.ndarray:
+        return self.y[self.splits[split]]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.table.X.shape[1:])
+
+
+@dataclass
+class Run:
+    recipe: Recipe
+    loaded: LoadedModel
+    data: PreparedData
+    inspection: Inspection
+    model: nn.Module
+    head_name: str
+    training: TrainResult
+    logits: dict[str, np.ndarray] = field(default_factory=dict)
+    calibration: calib.Calibration | None = None
+    metrics: dict = field(default_factory=dict)
+    threshold: float | None = None
+    calibration_check: dict = field(default_factory=dict)  # see calibration_check.check
+    kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
+
+    @property
+    def binary(self) -> bool:
+        return self.recipe.head.task == "binary"
+
+    def probabilities(self, split: str = "test", calibrated: bool = True) -> np.ndarray:
+        if calibrated and self.calibration is not None:
+            return self.calibration.probabilities(self.logits[split])
+        return calib.Calibration("none", self.recipe.head.task, len(self.data.classes)).probabilities(
+            self.logits[split])
+
+
+def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> PreparedData:
+    """Read and label the data; with `model_shape`, images are resized to it and tables must match it."""
+    d = recipe.data
+    model_shape = tuple(model_shape) if model_shape else None
+    table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None,
+                       d.missing, d.sheet, model_shape)
+    if model_shape and tuple(table.X.shape[1:]) != model_shape:
+        raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
+                        f"{model_shape}.", "Choose data (or feature columns) that match the model.", d.path)
+    return label_and_split(table, recipe)
+
+
+def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
+    """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
+    d = recipe.data
+    y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
+    splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
+    prepared = PreparedData(table, y, classes, info, splits)
+    if d.missing == "impute" and table.X.ndim == 2:
+        from workbench.core.data.preprocess import impute, train_medians
+
+        prepared.fill, notes = train_medians(table.X[splits["train"]])
+        prepared.table = table = dataclasses.replace(table, X=impute(table.X, prepared.fill),
+                                                     notes=table.notes + notes)
+    from workbench.core.data.checks import leak_warnings, likely_leaks, split_warnings
+
+    prepared.leaks = likely_leaks(table.X[splits["train"]], y[splits["train"]], table.feature_names, recipe.seed)
+    prepared.warnings = leak_warnings(prepared.leaks) + split_warnings(y, splits, classes)
+    if d.standardize:
+        train_X = table.X[splits["train"]]
+        axes = 0 if train_X.ndim == 2 else None  # per feature for tables, one scalar for images
+        prepared.mean = train_X.mean(axis=axes).astype(np.float32)
+        std = train_X.std(axis=axes).astype(np.float32)
+        prepared.std = np.where(std > 0, std, 1.0).astype(np.float32)
+    return prepared
+
+
+def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None):
+    if recipe.input_shape:
+        return tuple(recipe.input_shape)
+    if data is not None:
+        return data.input_shape
+    return loaded.input_shape
+
+
+def regression_outputs(model: nn.Module, head: str, X: np.ndarray) -> np.ndarray:
+    """The regression head's pre-activation output for X (what a warm start is fitted on)."""
+    captured = []
+    hook = model.get_submodule(head).register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+    try:
+        model.eval()
+        with torch.no_grad():
+            for i in range(0, len(X), 4096):
+                model(torch.as_tensor(X[i:i + 4096]))
+    finally:
+        hook.remove()
+    return torch.cat(captured).reshape(len(X), -1).numpy()
+
+
+def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
+    shape = model_input_shape(recipe, loaded, data)
+    inspection = inspect_model(loaded.model, shape)
+    warm = None
+    # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
+    # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
+    program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and (
+        isinstance(loaded.model, FrozenProgram) or inspection.head_out == 1)
+    if recipe.head.warm_start or program:
+        reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
+        if recipe.head.task == "binary":
+            warm = warm_start_fit(reg[:, 0], data.labels("train"))
+        elif data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
+                and not recipe.data.classes:
+            if recipe.head.warm_start:
+                raise DataError("a multiclass warm start needs ordered classes (quantile bins or numeric labels).",
+                                "Turn warm start off for named classes, or give their order (class order).",
+                                recipe.data.path)
+        else:
+            warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
+    seed_everything(recipe.seed)
+    model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
+    return model, head, inspection
+
+
+def calibrate_run(run: Run, method: str) -> Run:
+    """(Re)fit `method` on the calibration split and recompute the test metrics."""
+    n = len(run.data.classes)
+    if method != "none" and not len(run.logits["cal"]):
+        raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
+    from workbench.core.evaluate.calibration_check import check
+
+    task = run.recipe.head.task
+    recipe = run.recipe.replace(calibration=method)  # a method that does not fit the task is a RecipeError
+    run.calibration = calib.fit(method, task, n, run.logits["cal"], run.data.labels("cal"))
+    run.recipe = recipe
+    run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
+                                  run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
+    evaluate_run(run)
+    return run
+
+
+def evaluate_run(run: Run) -> dict:
+    from workbench.core.evaluate.metrics import evaluate
+
+    y = run.data.labels("test")
+    run.metrics = {
+        "kind": run.kind,
+        "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
+        "labels": run.data.label_info, "warnings": list(run.data.warnings),
+        "calibration_check": run.calibration_check,
+        "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
+                         run.threshold, run.recipe.reliability_bins, run.recipe.binning),
+        "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
+                     "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
+                     "seconds": run.training.seconds, "device": run.training.device,
+                     "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
+                     "lr_finder": run.training.lr_finder, "history": run.training.history},
+    }
+    probs = run.probabilities("test")
+    if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
+        run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
+                                    "threshold": run.threshold}
+    return run.metrics
+
+
+def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks=(),
+              stop: StopToken | None = None) -> Run:
+    model, head, inspection = build_model(recipe, loaded, data)
+    binary = recipe.head.task == "binary"
+    result = train(model, recipe.head.task, len(data.classes), data.inputs("train"), data.labels("train"),
+                   data.inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop)
+    model.cpu().eval()
+    logits = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), binary).numpy() for s in data.splits}
+    if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
+        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
+    run = Run(recipe, loaded, data, inspection, model, head, result, logits)
+    return calibrate_run(run, recipe.calibration)
+
+
+def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
+    d = run.data
+    steps = [Impute(d.fill)] if d.fill is not None else []
+    steps += [export_mod.Standardize(d.mean, d.std)] if d.mean is not None else []
+    preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
+    module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
+    example = torch.as_tensor(d.table.X[d.splits["test"]][:256])
+    with torch.no_grad():
+        expected = module.eval()(example).numpy()
+    metadata = {
+        "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
+        "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
+        "input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the program",
+        "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
+        "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
+        "decision_threshold": (run.threshold or 0.5) if run.binary else None,
+        "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
+                          else "the class of the largest probability"),  # the rule metrics.predict applies
+        "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
+    }
+    return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
+                             onnx)

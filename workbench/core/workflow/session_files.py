@@ -1,0 +1,61 @@
+"""Runs kept in a session: a plain summary per run (name, kind, recipe, metrics, export folder) that the
+comparison view, `workbench compare` and the session file all read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from workbench.core.errors import DataError, RecipeError
+from workbench.core.safety.atomic import write_bytes_atomic
+
+SESSION_VERSION = 1
+
+
+def summary(run, name: str, export: str | None = None) -> dict:
+    return {"name": name, "kind": run.kind, "recipe": run.recipe.to_dict(), "metrics": run.metrics,
+            "export": export, "source": str(run.loaded.path)}
+
+
+def save_session(path: str | Path, runs: list[dict], recipe: dict | None = None) -> None:
+    """Write a session; like a saved recipe, one whose recipe names a model source is trusted by its hash."""
+    from workbench.core.safety import trust
+
+    data = json.dumps({"version": SESSION_VERSION, "recipe": recipe, "runs": runs}, indent=1,
+                      default=float).encode("utf-8")
+    write_bytes_atomic(Path(path), data)
+    if recipe and recipe.get("model_source"):
+        trust.trust(hashlib.sha256(data).hexdigest())
+
+
+def load_session(path: str | Path, trusted: bool = False) -> dict:
+    """Read a session file; its recipe becomes a `Recipe` under "recipe" (or None). A model source that recipe
+    names runs only if the user trusts this file (see `recipe.check_named_source`)."""
+    from workbench.core.recipe import check_named_source, from_dict, resolve_source
+
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+        data = json.loads(raw)
+    except RecursionError:
+        raise DataError("the session file nests too deeply to be read.", "Choose a file saved by the workbench.",
+                        path) from None
+    except (OSError, ValueError) as exc:
+        raise DataError(f"the session file cannot be read ({exc}).", "Choose a file saved by the workbench.",
+                        path) from None
+    if not isinstance(data, dict) or data.get("version") != SESSION_VERSION or not isinstance(data.get("runs"), list):
+        raise DataError("this is not a workbench session file.", "Choose a file saved with File ▸ Save session.",
+                        path)
+    if data.get("recipe"):
+        try:
+            recipe = resolve_source(from_dict(data["recipe"]), path.parent)
+        except (RecipeError, TypeError) as exc:
+            raise DataError(f"the session's recipe is not valid ({exc}).", "Choose a file saved by the workbench.",
+                            path) from None
+        if recipe.model_source:
+            check_named_source(recipe.model_source, path, hashlib.sha256(raw).hexdigest(), trusted, "session")
+        data["recipe"] = recipe
+    else:
+        data["recipe"] = None
+    return data
