@@ -116,4 +116,5 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
             if pool:
                 pool.shutdown(wait=True, cancel_futures=True)  # a broken file is reported without decoding the rest
     target = np.array([code for _, code in files], dtype=np.float64)
-    return Table(X, target, [f"px{i}" for i in range(int(np.prod(X.shape[1:])))], str(root), classes)
+    return Table(X, target, [f"px{i}" for i in range(int(np.prod(X.shape[1:])))], str(root), classes,
+                 paths=[str(p) for p in paths])

@@ -22,4 +22,5 @@ class Table:
     target_names: list[str] | None = None  # names for integer class codes (sklearn sets, image folders)
     notes: list[str] = field(default_factory=list)  # rows dropped, values imputed, columns renamed
     columns: object = None  # columns.ColumnSummary of a table file: every column's kind and missing cells
-    rows: np.ndarray | None = None  # each sample's row number in the file, for messages
+    rows: np.ndarray | None = None  # each sample's row number in the file, for messages and the error list
+    paths: list[str] | None = None  # each sample's image file (image folders), for the error list

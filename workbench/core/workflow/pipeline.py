@@ -80,6 +80,13 @@ class Run:
         return calib.Calibration("none", self.recipe.head.task, len(self.data.classes)).probabilities(
             self.logits[split])
 
+    def test_samples(self):
+        """The test split's samples (file row, image path or index), labels, probabilities and decisions under
+        this run's calibration and threshold: what a confusion-matrix cell lists (`errors_list`)."""
+        from workbench.core.evaluate.errors_list import split_samples
+
+        return split_samples(self.data, self.probabilities("test"), self.threshold)
+
 
 def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> PreparedData:
     """Read and label the data; with `model_shape`, images are resized to it and tables must match it."""
@@ -201,8 +208,11 @@ def evaluate_run(run: Run) -> dict:
     }
     probs = run.probabilities("test")
     if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
+        from workbench.core.evaluate.errors_list import sample_ids
+
+        ids, id_name = sample_ids(run.data.table, run.data.splits["test"])
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
-                                    "threshold": run.threshold}
+                                    "threshold": run.threshold, id_name: ids}
     return run.metrics
 
 

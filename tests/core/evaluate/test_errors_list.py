@@ -1,0 +1,103 @@
+"""The samples behind a confusion-matrix cell: which rows, in which order, and the CSV written safely."""
+
+import csv
+
+import numpy as np
+import pytest
+
+from workbench.core.data.samples import Table
+from workbench.core.errors import ExportError
+from workbench.core.evaluate import errors_list as el
+from workbench.core.recipe import Recipe
+from workbench.core.safety.output_paths import OutputExistsError, inputs
+from workbench.core.workflow.pipeline import label_and_split
+
+
+def _prepared(n=60, paths=False):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(n, 3)).astype(np.float32)
+    target = np.arange(n) % 3
+    rows = np.arange(n) * 2 + 5  # the file's row numbers (some dropped rows between them)
+    table = Table(X, target.astype(np.float64), ["a", "b", "c"], "t.csv", rows=None if paths else rows,
+                  paths=[f"/img/{i}.png" for i in range(n)] if paths else None)
+    recipe = Recipe().replace(**{"head.task": "multiclass", "data.label_mode": "column"})
+    return label_and_split(table, recipe)
+
+
+def test_a_cell_lists_exactly_its_samples_most_confident_first():
+    data = _prepared()
+    test = data.splits["test"]
+    rng = np.random.default_rng(2)
+    probs = rng.dirichlet(np.ones(3), size=len(test))
+    samples = el.split_samples(data, probs)
+    y, pred = data.y[test], probs.argmax(1)
+    for i in range(3):
+        for j in range(3):
+            found = el.cell(samples, i, j)
+            assert sorted(found.tolist()) == np.flatnonzero((y == i) & (pred == j)).tolist()
+            assert np.all(np.diff(probs[found, j]) <= 0)
+    total = sum(len(el.cell(samples, i, j)) for i in range(3) for j in range(3))
+    assert total == len(test)
+    # Ids are the user's row numbers of those test rows, not positions in the split.
+    assert samples.id_name == "row" and samples.ids == [str(r) for r in data.table.rows[test]]
+    first = el.rows(samples, el.cell(samples, 0, 1)[:1])
+    if first:
+        k = int(el.cell(samples, 0, 1)[0])
+        assert first[0] == {"row": str(data.table.rows[test][k]), "true": data.classes[0],
+                            "predicted": data.classes[1], "p_predicted": probs[k, 1], "p_true": probs[k, 0]}
+
+
+def test_binary_cells_follow_the_threshold():
+    data = _prepared()
+    test = data.splits["test"]
+    data.y = (data.y > 0).astype(np.int64)
+    data.classes = ["no", "yes"]
+    p1 = np.linspace(0.05, 0.95, len(test))
+    probs = np.stack([1 - p1, p1], 1)
+    at_half = el.split_samples(data, probs)
+    at_low = el.split_samples(data, probs, threshold=0.2)
+    assert len(el.cell(at_low, 0, 1)) > len(el.cell(at_half, 0, 1))
+    assert set(el.cell(at_low, 0, 1)) == set(np.flatnonzero((data.y[test] == 0) & (p1 >= 0.2)))
+
+
+def test_images_are_named_by_their_file():
+    data = _prepared(paths=True)
+    samples = el.split_samples(data, np.full((len(data.splits["test"]), 3), 1 / 3))
+    assert samples.id_name == "file"
+    assert samples.ids == [f"/img/{i}.png" for i in data.splits["test"]]
+
+
+def test_csv_is_written_atomically_never_over_an_input(tmp_path):
+    data = _prepared()
+    samples = el.split_samples(data, np.eye(3)[data.y[data.splits["test"]]])
+    records = el.rows(samples, el.cell(samples, 2, 2))
+    source = tmp_path / "table.csv"
+    source.write_text("keep")
+    protected = inputs(data=str(source))
+    with pytest.raises(ExportError):
+        el.save_csv(source, records, samples.id_name, protected)
+    assert source.read_text() == "keep"
+    out = tmp_path / "errors.csv"
+    el.save_csv(out, records, samples.id_name, protected)
+    with open(out, newline="") as fh:
+        read = list(csv.DictReader(fh))
+    assert [r["row"] for r in read] == [r["row"] for r in records] and len(read) == len(records) > 0
+    assert read[0]["true"] == data.classes[2] and float(read[0]["p_predicted"]) == 1.0
+    with pytest.raises(OutputExistsError):
+        el.save_csv(out, records, samples.id_name, protected)
+    el.save_csv(out, records[:1], samples.id_name, protected, overwrite=True)
+    assert len(out.read_text().splitlines()) == 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_an_image_folder_keeps_each_sample_file(tmp_path):
+    from PIL import Image
+
+    from workbench.core.data.data import load_table
+
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for k in range(2):
+            Image.new("L", (4, 4), 40 * k).save(tmp_path / name / f"{k}.png")
+    table = load_table(str(tmp_path))
+    assert table.paths == [str(tmp_path / c / f"{k}.png") for c in ("cat", "dog") for k in range(2)]

@@ -1,0 +1,93 @@
+"""The test samples behind a confusion-matrix cell (Orange's selected cell, fastai's top losses): which rows
+of the user's data were true class i and predicted j, how confident the model was, most confident first; and
+that list as a CSV table.
+
+A sample is named the way the user can find it again: its row number in the table file (the line a
+spreadsheet shows, header included), its image file, or its index in an array (.npz, bundled sets).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.core.evaluate.scores import predict
+
+
+@dataclass
+class SplitSamples:
+    """The test split, one entry per sample, in split order."""
+
+    ids: list[str]  # row number, file path or array index, as text
+    id_name: str  # "row", "file" or "index": the CSV's first column
+    y: np.ndarray  # true class codes
+    probs: np.ndarray  # (n, K) probabilities the run reports (calibrated when it is)
+    predicted: np.ndarray  # class codes under the run's decision rule (binary threshold included)
+    classes: list[str]
+    positions: np.ndarray  # each sample's index into the data's full input array (for thumbnails)
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+def sample_ids(table, positions: np.ndarray) -> tuple[list[str], str]:
+    """How samples at `positions` of a `samples.Table` are named: file row, image path, or array index."""
+    if getattr(table, "paths", None) is not None:
+        return [table.paths[i] for i in positions], "file"
+    if getattr(table, "rows", None) is not None:
+        return [str(int(table.rows[i])) for i in positions], "row"
+    return [str(int(i)) for i in positions], "index"
+
+
+def split_samples(data, probs: np.ndarray, threshold: float | None = None) -> SplitSamples:
+    """The test split of prepared data (`pipeline.PreparedData`) with the test probabilities of a run."""
+    positions = np.asarray(data.splits["test"])
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(probs) != len(positions):
+        raise ValueError(f"{len(probs)} probabilities for a test split of {len(positions)} samples")
+    ids, id_name = sample_ids(data.table, positions)
+    return SplitSamples(ids, id_name, np.asarray(data.y)[positions], probs, predict(probs, threshold),
+                       list(data.classes), positions)
+
+
+def cell(samples: SplitSamples, true: int, predicted: int) -> np.ndarray:
+    """Indices (into `samples`) of the samples of true class `true` predicted as `predicted`, the most
+    confident first (probability of the predicted class; ties keep split order)."""
+    found = np.flatnonzero((samples.y == true) & (samples.predicted == predicted))
+    confidence = samples.probs[found, predicted]
+    return found[np.argsort(-confidence, kind="stable")]
+
+
+def rows(samples: SplitSamples, which: np.ndarray) -> list[dict]:
+    """One plain record per sample in `which`: id, true and predicted class, p(predicted), p(true)."""
+    out = []
+    for i in which:
+        t, p = int(samples.y[i]), int(samples.predicted[i])
+        out.append({samples.id_name: samples.ids[i], "true": samples.classes[t], "predicted": samples.classes[p],
+                    "p_predicted": float(samples.probs[i, p]), "p_true": float(samples.probs[i, t])})
+    return out
+
+
+def to_csv(records: list[dict], id_name: str = "row") -> str:
+    """The records as CSV text (probabilities with 6 decimals), a header even when there is no record."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([id_name, "true", "predicted", "p_predicted", "p_true"])
+    for r in records:
+        writer.writerow([r[id_name], r["true"], r["predicted"], f"{r['p_predicted']:.6f}", f"{r['p_true']:.6f}"])
+    return buffer.getvalue()
+
+
+def save_csv(path: str | Path, records: list[dict], id_name: str, protected: dict, overwrite: bool = False) -> Path:
+    """Write the list atomically; never over or into the run's inputs (`output_paths.inputs`), and over another
+    existing file only with `overwrite` (else `OutputExistsError`)."""
+    from workbench.core.safety.atomic import write_text_atomic
+    from workbench.core.safety.output_paths import check_output_file
+
+    real = check_output_file(path, protected, overwrite)
+    write_text_atomic(real, to_csv(records, id_name))
+    return real
