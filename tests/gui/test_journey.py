@@ -70,9 +70,8 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     assert table.item(1, 3).text() == f"{expected['per_class'][run.data.classes[1]]['f1']:.3f}"
 
     # Calibration chooser: isotonic, fitted on the calibration split.
-    window.evaluate_panel.method.setCurrentText("isotonic")
-    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
-        qtbot.mouseClick(window.evaluate_panel.apply, Qt.LeftButton)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):  # choosing it applies it: no second button
+        window.evaluate_panel.method.setCurrentText("isotonic")
     iso = calib.fit("isotonic", "binary", 2, run.logits["cal"], run.data.labels("cal"))
     ece_iso = evaluate(iso.probabilities(run.logits["test"]), y_test, run.data.classes)["ece"]
     assert window.session.run.recipe.calibration == "isotonic"

@@ -1,15 +1,21 @@
-"""Confusion matrix heatmap with counts in the cells and class names on the axes."""
+"""Confusion matrix heatmap with counts in the cells and class names on the axes; clicking a cell selects it
+(outlined) and emits its (true, predicted) class codes for the sample list."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
 MODES = ("counts", "normalised by true class", "normalised by predicted class")
 
 
 class ConfusionPlot(QWidget):
+    cell_clicked = Signal(int, int)  # true class, predicted class
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(title="Confusion matrix")
@@ -24,9 +30,34 @@ class ConfusionPlot(QWidget):
         self.texts: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0))
         self.shown = np.zeros((0, 0))
+        self.selected: tuple[int, int] | None = None
+        self.outline = QGraphicsRectItem(0, 0, 1, 1)
+        self.outline.setPen(pg.mkPen("#e8a200", width=3, cosmetic=True))
+        self.outline.setZValue(10)
+        self.outline.setVisible(False)
+        self.plot.addItem(self.outline)
+        self.plot.setToolTip("Click a cell to list its test samples below.")
+        self.plot.scene().sigMouseClicked.connect(self._on_click)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
+
+    def _on_click(self, event):
+        if event.button() != Qt.LeftButton:
+            return
+        point = self.plot.getViewBox().mapSceneToView(event.scenePos())
+        i, j = math.floor(point.y()), math.floor(point.x())
+        k = len(self.matrix)
+        if 0 <= i < k and 0 <= j < k:
+            self.select(i, j)
+            self.cell_clicked.emit(i, j)
+
+    def select(self, true: int | None, predicted: int | None = None) -> None:
+        """Outline cell (true, predicted), or none."""
+        self.selected = None if true is None else (true, predicted)
+        self.outline.setVisible(self.selected is not None)
+        if self.selected is not None:
+            self.outline.setRect(predicted, true, 1, 1)
 
     def show_matrix(self, matrix, classes: list[str], mode: str = MODES[0]) -> None:
         self.matrix = np.asarray(matrix, dtype=float)

@@ -1,5 +1,6 @@
 """The evaluation view: confusion matrix, per-class scores, reliability before/after calibration, the
-calibration chooser, and for binary heads ROC/PR curves with a live decision threshold."""
+calibration chooser (a choice applies at once), for binary heads ROC/PR curves with a live decision threshold,
+the run's data warnings, and the test samples of the confusion-matrix cell the user clicks."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 from workbench.core.recipe import CALIBRATIONS
 
 from .confusion_plot import MODES, ConfusionPlot
+from .errors_view import ErrorsView
 from .reliability_plot import ReliabilityPlot
 from .roc_plot import RocPlot
 
@@ -71,6 +73,7 @@ MIN_CONFUSION = (300, 260)  # width, height in pixels
 MIN_TABLE = (300, 140)
 MIN_RELIABILITY = (420, 300)
 MIN_CURVES = (420, 220)
+MIN_ERRORS = (420, 220)
 
 class EvaluatePanel(QWidget):
     calibrate_requested = Signal(str)
@@ -83,9 +86,8 @@ class EvaluatePanel(QWidget):
         self.method = QComboBox()
         self.method.setObjectName("calibrationMethod")
         self.method.addItems(list(CALIBRATIONS))
-        self.apply = QPushButton("Calibrate")
-        self.apply.setObjectName("calibrateButton")
-        self.apply.clicked.connect(lambda: self.calibrate_requested.emit(self.method.currentText()))
+        self.method.setToolTip("Fitted on the calibration split as soon as it is chosen.")
+        self.method.currentTextChanged.connect(self._on_method)
         self.mode = QComboBox()
         self.mode.addItems(list(MODES))
         self.mode.currentTextChanged.connect(lambda _t: self._show_classification())
@@ -94,7 +96,6 @@ class EvaluatePanel(QWidget):
         bar = QHBoxLayout()
         bar.addWidget(QLabel("Calibration:"))
         bar.addWidget(self.method)
-        bar.addWidget(self.apply)
         bar.addSpacing(20)
         bar.addWidget(QLabel("Matrix:"))
         bar.addWidget(self.mode)
@@ -104,6 +105,11 @@ class EvaluatePanel(QWidget):
         self.summary.setObjectName("metricsSummary")
         self.summary.setWordWrap(True)
         self.summary.setTextFormat(Qt.RichText)
+        self.warnings = QLabel()
+        self.warnings.setObjectName("dataWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setTextFormat(Qt.RichText)
+        self.warnings.setVisible(False)
         self.confusion = ConfusionPlot()
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("perClassTable")
@@ -111,6 +117,7 @@ class EvaluatePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
+        self.table.setTabKeyNavigation(False)  # Tab moves on to the next control instead of through the cells
         self.reliability = ReliabilityPlot()
         self.roc = RocPlot()
         self.slider = QSlider(Qt.Horizontal)
@@ -136,13 +143,18 @@ class EvaluatePanel(QWidget):
         grid.addWidget(self.reliability, 0, 1)
         grid.addWidget(self.table, 1, 0)
         grid.addWidget(self.binary_box, 1, 1)
+        self.errors = ErrorsView()
+        grid.addWidget(self.errors, 2, 0, 1, 2)
+        self.confusion.cell_clicked.connect(self._on_cell)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
+        grid.setRowStretch(2, 2)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
         # Below these sizes the plots clip their labels and the table its numbers: a small screen scrolls instead.
         for widget, (w, h) in ((self.confusion, MIN_CONFUSION), (self.table, MIN_TABLE),
-                               (self.reliability, MIN_RELIABILITY), (self.binary_box, MIN_CURVES)):
+                               (self.reliability, MIN_RELIABILITY), (self.binary_box, MIN_CURVES),
+                               (self.errors, MIN_ERRORS)):
             widget.setMinimumSize(w, h)
         self.scroll = QScrollArea()
         self.scroll.setObjectName("evaluateScroll")
@@ -152,22 +164,45 @@ class EvaluatePanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(self.summary)
+        layout.addWidget(self.warnings)
         layout.addWidget(self.empty, 1)
         layout.addWidget(self.scroll, 1)
         session.run_changed.connect(self._on_run_changed)
-        session.busy_changed.connect(lambda busy: self.apply.setEnabled(not busy and self.session.run is not None))
+        session.busy_changed.connect(self._on_busy)
         self._on_run_changed(None)
+
+    def _on_busy(self, busy: bool):
+        self.method.setEnabled(not busy and self.session.run is not None)
+        if not busy and self.session.run is not None:  # a calibration that failed leaves the run's own method
+            self.method.setCurrentText(self.session.run.recipe.calibration)
+
+    def _on_method(self, method: str):
+        run = self.session.run
+        if run is not None and method != run.recipe.calibration and not self.session.busy:
+            self.calibrate_requested.emit(method)
+
+    def _on_cell(self, true: int, predicted: int):
+        if self.session.run is not None:
+            self.errors.show_cell(self.session.run, true, predicted)
+            self.scroll.ensureWidgetVisible(self.errors, 0, 0)
 
     def _on_run_changed(self, run):
         has = run is not None
         self.empty.setVisible(not has)
         self.scroll.setVisible(has)
-        for w in (self.apply, self.method, self.mode, self.save):
+        for w in (self.method, self.mode, self.save):
             w.setEnabled(has)
+        cell = self.errors.cell if has and self.errors.run is run else None
+        self.errors.clear()
+        self.confusion.select(None)
         if not has:
             self.summary.setText("")
+            self.warnings.setVisible(False)
             return
         self.method.setCurrentText(run.recipe.calibration)
+        warnings = run.metrics.get("warnings") or []
+        self.warnings.setText("<br>".join(f"<span style='color:#8a5a00'>Data: {w}</span>" for w in warnings))
+        self.warnings.setVisible(bool(warnings))
         self.binary_box.setVisible(run.binary)
         if run.binary:
             from workbench.core.evaluate.metrics import binary_curves
@@ -181,6 +216,9 @@ class EvaluatePanel(QWidget):
         test = run.metrics["test"]
         self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
         self._show_classification()
+        if cell is not None:  # the same run again (recalibrated): keep its cell listed
+            self.confusion.select(*cell)
+            self.errors.show_cell(run, *cell)
 
     def _show_classification(self, live: dict | None = None):
         """Show the decision-dependent scores: the run's metrics, or `live` ones while the slider moves."""
@@ -198,6 +236,10 @@ class EvaluatePanel(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemIsEditable)
                 self.table.setItem(row, col, item)
         self.summary.setText(summary_html(run.metrics, test, run.recipe.calibration, live is not None))
+        if self.errors.cell is not None and self.errors.run is run:
+            if live is None:  # the threshold moved the cells: list the cell again (once the slider is let go)
+                self.errors.show_cell(run, *self.errors.cell)
+            self.errors.view.setEnabled(live is None)
 
     def _on_threshold(self, value: int):
         run = self.session.run
