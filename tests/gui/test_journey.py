@@ -300,18 +300,3 @@ def test_what_is_being_prepared_is_shown_instead_of_an_empty_view(window):
     assert window.model_panel.title.text() == "Building the demo …"
     window.session.set_activity("")
     assert window.activity.isHidden() and window.model_panel.title.text().startswith("No model open")
-
-
-def test_evaluate_never_squeezes_a_plot_or_table_below_its_minimum_at_1024_x_700(window, files, qtbot):
-    from workbench.gui import evaluate_panel as ep
-
-    open_model_and_data(qtbot, window, files)
-    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
-        window.form.baseline_button.click()
-    window.resize(1024, 700)
-    window.show_workspace(4)
-    qtbot.wait(50)
-    panel = window.evaluate_panel
-    for widget, (w, h) in ((panel.confusion, ep.MIN_CONFUSION), (panel.table, ep.MIN_TABLE),
-                           (panel.reliability, ep.MIN_RELIABILITY), (panel.binary_box, ep.MIN_CURVES)):
-        assert widget.width() >= w and widget.height() >= h, type(widget).__name__

@@ -146,7 +146,7 @@ class DataPanel(QWidget):
         lform.addRow(brow)
 
         splits = QGroupBox("Splits (stratified, seeded; every class in every split)")
-        srow = QHBoxLayout(splits)
+        srow = QHBoxLayout()
         self.split_boxes = {}
         for name in SPLITS:
             box = QDoubleSpinBox()
@@ -159,7 +159,10 @@ class DataPanel(QWidget):
             srow.addWidget(box)
         self.standardize = QCheckBox("Standardise features (fitted on the train split)")
         self.standardize.toggled.connect(lambda v: self._set(**{"data.standardize": v}))
-        srow.addWidget(self.standardize)
+        srow.addStretch(1)
+        sbox = QVBoxLayout(splits)  # the tick box on its own line: in one row the tab was wider than 1024 pixels
+        sbox.addLayout(srow)
+        sbox.addWidget(self.standardize)
 
         self.preview = QTableWidget(0, 6)
         self.preview.setObjectName("classPreview")
@@ -175,7 +178,9 @@ class DataPanel(QWidget):
         self.up.clicked.connect(lambda: self._move_class(-1))
         self.down.clicked.connect(lambda: self._move_class(1))
         order = QHBoxLayout()
-        order.addWidget(QLabel("Class counts (the order is the confusion matrix's and the export's):"), 1)
+        order_label = QLabel("Class counts (the order is the confusion matrix's and the export's):")
+        order_label.setWordWrap(True)
+        order.addWidget(order_label, 1)
         order.addWidget(self.up)
         order.addWidget(self.down)
         self.status = QLabel("Choose labelled data whose inputs match the model.")

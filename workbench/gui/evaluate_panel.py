@@ -77,6 +77,7 @@ MIN_ERRORS = (420, 220)
 
 class EvaluatePanel(QWidget):
     calibrate_requested = Signal(str)
+    metrics_changed = Signal()  # the run's metrics were recomputed in place (the threshold was let go)
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -257,6 +258,7 @@ class EvaluatePanel(QWidget):
         else:
             evaluate_run(run)
             self._show_classification()
+            self.metrics_changed.emit()
 
     def _mark_threshold(self):
         run = self.session.run

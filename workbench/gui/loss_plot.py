@@ -103,5 +103,15 @@ class LossPlot(QWidget):
         self._redraw()
         self.loss_plot.enableAutoRange(x=True, y=True)
 
+    def show_history(self, history: list[dict], epochs: int | None = None) -> None:
+        """A finished run's curves from its per-epoch history (another run was drawn live since): the train
+        loss is then each epoch's mean, not the per-batch curve."""
+        self.clear()
+        if history:
+            self.train_curve.setData([e["epoch"] for e in history], [e["train_loss"] for e in history])
+        self.epochs = list(history)
+        self._epochs_dirty = True
+        self.finish()
+
     def plots(self):
         return {"loss": self.loss_plot, "accuracy": self.acc_plot}

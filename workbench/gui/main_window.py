@@ -140,6 +140,8 @@ class MainWindow(FileActions, QMainWindow):
         s.data_changed.connect(self._on_data_changed)
         s.run_changed.connect(lambda run: self.export_action.setEnabled(run is not None and not s.busy))
         s.run_changed.connect(lambda run: self.report_action.setEnabled(run is not None))
+        s.run_changed.connect(self._show_run_status)
+        self.evaluate_panel.metrics_changed.connect(lambda: self._show_run_status(s.run))
         self.workspace = tabs
         self.runs_bar = RunsBar(s)
         page = QWidget()
@@ -334,11 +336,21 @@ class MainWindow(FileActions, QMainWindow):
             QTimer.singleShot(0, self._save_and_close)  # after the run itself has landed
 
     def _on_trained(self, run, tab=None):
-        self.session.set_run(run)
+        self.session.set_run(run)  # the status bar follows the run (_show_run_status)
         if tab is not None:
             self.show_workspace(tab)
-        self.statusBar().showMessage(f"{'Baseline' if run.kind == 'baseline' else 'Trained'}: "
-                                     f"test accuracy {run.metrics['test']['accuracy']:.3f}.")
+
+    def _show_run_status(self, run):
+        """The status bar names the run Evaluate shows and its current test accuracy (picking another run,
+        recalibrating or moving the threshold rewrites it), so it never shows another run's number."""
+        if run is None:
+            self.statusBar().clearMessage()
+            return
+        entry = self.session.entry_of(run)
+        test = run.metrics["test"]
+        what = "no-training baseline" if run.kind == "baseline" else "trained head"
+        self.statusBar().showMessage(f"Run {entry.name if entry else ''} ({what}): test accuracy "
+                                     f"{test['accuracy']:.3f}, calibration {run.recipe.calibration}.")
 
     def _on_pause(self, paused: bool):
         if self._stop is not None:

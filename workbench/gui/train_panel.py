@@ -58,6 +58,8 @@ class TrainPanel(QWidget):
         self._on_busy_changed(False)
         self._steps = 1
         self._epochs = 1
+        self._live_run = None  # the run whose per-batch curves are drawn (the last one trained here)
+        self._just_trained = False
 
     def set_can_train(self, allowed: bool, reason: str) -> None:
         self.train_button.setEnabled(allowed and not self.session.busy)
@@ -85,6 +87,7 @@ class TrainPanel(QWidget):
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_begin(self, info: dict):
         self.curves.clear(info["epochs"])
+        self._live_run, self._just_trained = None, True
         self._steps, self._epochs = info["steps_per_epoch"], info["epochs"]
         self.progress.setRange(0, self._steps * self._epochs)
         self.progress.setValue(0)
@@ -122,11 +125,26 @@ class TrainPanel(QWidget):
         self.session.update(**{"train.lr": rate})
 
     def _on_run_changed(self, run):
+        """Show the picked run's training: its curves (the live ones when it was just trained here), or, for a
+        baseline, what it is instead of an empty "0 epochs" over another run's curves."""
         if run is None:
             return
         t = run.training
-        if run.kind == "trained":
-            self.finder.show_result(t.lr_finder, t.lr)
+        if run.kind == "baseline":
+            self.curves.clear()
+            self._live_run = None
+            self.progress.setValue(0)
+            self.progress.setFormat("Baseline: no training")
+            self.status.setText("This run is the no-training baseline: the regression model's own output, turned "
+                                "into a probability by a Platt fit on the calibration split. No epochs, so no "
+                                "curves; see the Evaluate tab, or press Train to train a head.")
+            return
+        if self._live_run is None and self._just_trained:
+            self._live_run, self._just_trained = run, False  # the live curves (with every batch) are this run's
+        if run is not self._live_run:
+            self.curves.show_history(t.history, t.epochs)
+            self._live_run = None
+        self.finder.show_result(t.lr_finder, t.lr)
         self.progress.setValue(self.progress.maximum())
         why = "stopped by you" if t.cancelled else "stopped early" if t.stopped_early else "finished"
         self.progress.setFormat(f"Done ({why})")
