@@ -1,8 +1,8 @@
 """Every tab at a small screen (1024 x 700) and a large one (3840 x 2160): the window fits, and no plot or table
 is squeezed below its minimum (a small screen scrolls instead)."""
 
-import pytest
 import pyqtgraph as pg
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView
 
