@@ -49,8 +49,9 @@ def versions() -> dict[str, str]:
     found = {"workbench": __version__, "python": platform.python_version()}
     for name in ("torch", "torchvision"):
         module = sys.modules.get(name)
-        if getattr(module, "__version__", None):  # once imported, its own string says +cpu or +cu130
-            found[name] = str(module.__version__)
+        version = getattr(module, "__version__", None)
+        if version:  # once imported, its own string says +cpu or +cu130
+            found[name] = str(version)
             continue
         try:
             found[name] = metadata.version(name)

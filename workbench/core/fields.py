@@ -43,16 +43,16 @@ class Spec:
         return " and ".join(p for p in (low, high) if p)
 
 
-def describe(label: str, help: str, **kwargs: Any) -> dict:
+def describe(label: str, help: str, **kwargs: Any) -> dict[str, Spec]:
     """The metadata of a dataclass field: ``field(default=..., metadata=describe("Epochs", "..."))``."""
     return {"spec": Spec(label, help, **kwargs)}
 
 
-def spec_of(f: dataclasses.Field) -> Spec | None:
+def spec_of(f: dataclasses.Field[Any]) -> Spec | None:
     return f.metadata.get("spec")
 
 
-def walk(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field, Any, Spec]]:
+def walk(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field[Any], Any, Spec]]:
     """Every described leaf field of a recipe class as (dotted name, field, type, spec), in declaration order."""
     hints = typing.get_type_hints(cls)
     out = []
@@ -67,7 +67,7 @@ def walk(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field, Any,
     return out
 
 
-def _args(kind: Any) -> tuple:
+def _args(kind: Any) -> tuple[Any, ...]:
     return typing.get_args(kind) if isinstance(kind, types.UnionType) or typing.get_origin(kind) is typing.Union \
         else ()
 

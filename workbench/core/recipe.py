@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import tomllib
 
@@ -145,7 +145,7 @@ class Recipe:
                                                    high=2**31 - 1, group="Training"))
     model_source: str = field(default="", metadata=describe(
         "Model source", "path/to/models.py:ClassName, for weights without an architecture", flag=None))
-    model_args: dict = field(default_factory=dict, metadata=describe(
+    model_args: dict[str, Any] = field(default_factory=dict, metadata=describe(
         "Model arguments", "constructor arguments as JSON", flag=None))
     input_shape: tuple[int, ...] = field(default=(), metadata=describe(
         "Input shape", "input shape of one sample, e.g. 10 or 1,8,8", low=1, high=1 << 20, flag=None))
@@ -156,7 +156,7 @@ class Recipe:
 
     def with_changes(self, **changes: Any) -> "Recipe":
         """Like `replace` but not validated, for forms that show problems next to the fields."""
-        nested: dict[str, dict] = {}
+        nested: dict[str, dict[str, Any]] = {}
         top: dict[str, Any] = {}
         for key, value in changes.items():
             part, _, sub = key.partition(".")
@@ -175,7 +175,7 @@ class Recipe:
             value = getattr(value, part)
         return value
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"version": RECIPE_VERSION, **json.loads(json.dumps(dataclasses.asdict(self)))}
 
     def to_json(self) -> str:
@@ -195,12 +195,13 @@ class Recipe:
 
 
 FIELDS = {name: (kind, spec) for name, _f, kind, spec in F.walk(Recipe)}
+_T = TypeVar("_T")
 
 
-def _build(cls, values: Any, where: str):
+def _build(cls: type[_T], values: Any, where: str) -> _T:
     if not isinstance(values, dict):
         raise RecipeError(f"recipe section '{where}' must be a table of fields, not {type(values).__name__}.")
-    known = {f.name: f for f in dataclasses.fields(cls)}
+    known = {f.name: f for f in dataclasses.fields(cast("type[Any]", cls))}
     unknown = sorted(set(values) - set(known))
     if unknown:
         raise RecipeError(
@@ -214,7 +215,7 @@ def _build(cls, values: Any, where: str):
     return cls(**kwargs)
 
 
-def _migrate(values: dict) -> dict:
+def _migrate(values: dict[str, Any]) -> dict[str, Any]:
     """Bring an older recipe's fields up to RECIPE_VERSION."""
     version = values.pop("version", 1)
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
@@ -233,14 +234,14 @@ def _migrate(values: dict) -> dict:
     return values
 
 
-def from_dict(values: dict) -> Recipe:
+def from_dict(values: dict[str, Any]) -> Recipe:
     if not isinstance(values, dict):
         raise RecipeError("a recipe must be a table of fields.", "Save the recipe again from the workbench.")
     if F.depth(values) > F.MAX_NESTING:
         raise RecipeError(f"the recipe nests more than {F.MAX_NESTING} levels deep.",
                           "A recipe has at most a few levels; save it again from the workbench.")
     values = _migrate(dict(values))
-    parts = {
+    parts: dict[str, Any] = {
         "data": _build(DataRecipe, values.pop("data", {}), "data"),
         "head": _build(HeadRecipe, values.pop("head", {}), "head"),
         "train": _build(TrainRecipe, values.pop("train", {}), "train"),
@@ -249,7 +250,7 @@ def from_dict(values: dict) -> Recipe:
     return validate(dataclasses.replace(recipe, **parts))
 
 
-def read_values(path: Path, data: bytes | None = None) -> dict:
+def read_values(path: Path, data: bytes | None = None) -> dict[str, Any]:
     """A recipe file's raw table of values (JSON, or TOML by suffix), with syntax errors as RecipeError."""
     try:
         text = (path.read_bytes() if data is None else data).decode("utf-8")

@@ -10,6 +10,7 @@ overfit. A fit that ends on its bound says so in `notes`.
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import numpy as np
 import torch
@@ -19,7 +20,16 @@ from torch import nn
 class Calibration(nn.Module):
     """logits (N,) for binary or (N, K) for multiclass -> probabilities (N, K), rows summing to 1."""
 
-    def __init__(self, method: str, task: str, n_classes: int, params: dict | None = None):
+    # buffers, registered in __init__
+    temperature: torch.Tensor
+    weight: torch.Tensor
+    bias: torch.Tensor
+    knot_offsets: torch.Tensor
+    knots_x: torch.Tensor
+    knots_y: torch.Tensor
+    knot_keys: torch.Tensor
+
+    def __init__(self, method: str, task: str, n_classes: int, params: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.method, self.binary = method, task == "binary"
         self.notes: list[str] = []  # what the fit wants the user to know (a bound reached)
@@ -82,8 +92,8 @@ class Calibration(nn.Module):
             probs = torch.where(total > 0, q / total.clamp_min(1e-12), torch.full_like(q, 1.0 / q.shape[1]))
         return probs
 
-    def params(self) -> dict:
-        out: dict = {"method": self.method}
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"method": self.method}
         if self.method == "temperature":
             out["temperature"] = float(self.temperature)
         elif self.method in ("platt", "matrix"):
@@ -95,9 +105,9 @@ class Calibration(nn.Module):
                     "knots_y": [ys[a:b] for a, b in itertools.pairwise(bounds)]}
         return out
 
-    def probabilities(self, logits) -> np.ndarray:
+    def probabilities(self, logits: np.ndarray | torch.Tensor) -> np.ndarray:
         with torch.no_grad():
-            return self(torch.as_tensor(logits, dtype=torch.float32)).numpy()
+            return np.asarray(self(torch.as_tensor(logits, dtype=torch.float32)).numpy())
 
 
 def _nll(logits: np.ndarray, y: np.ndarray, binary: bool, temperature: float) -> float:
@@ -123,16 +133,17 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
     n, k = z.shape
     eye = torch.eye(k, dtype=torch.float64)
 
-    def unpack(theta: torch.Tensor):
+    def unpack(theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         w = theta[:k * k].reshape(k, k) if full else torch.diag(theta[:k])
         return w, theta[-k:]
 
-    def objective(flat: np.ndarray):
+    def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
         theta = torch.as_tensor(flat, dtype=torch.float64).requires_grad_(True)
         w, b = unpack(theta)
         loss = nn.functional.cross_entropy(z @ w.T + b, target) + penalty / n * (((w - eye) ** 2).sum()
                                                                                  + (b ** 2).sum())
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+        assert theta.grad is not None  # backward() filled it
         return float(loss), theta.grad.detach().numpy().copy()
 
     start = np.concatenate([eye.numpy().ravel() if full else np.ones(k), np.zeros(k)])
@@ -145,7 +156,7 @@ def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarra
     """Fit `method` on calibration-split logits and labels."""
     binary = task == "binary"
     logits = np.asarray(logits, dtype=np.float64)
-    params: dict = {}
+    params: dict[str, Any] = {}
     notes: list[str] = []
     if method == "temperature":
         from scipy.optimize import minimize_scalar

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -57,11 +59,11 @@ def suggested_fraction(n_cal: int, fraction: float) -> float | None:
 
 
 def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, fraction: float,
-          fit_notes: list[str] = (), seed: int = 0) -> dict:
+          fit_notes: Sequence[str] = (), seed: int = 0) -> dict[str, Any]:
     """A dict for metrics.json: the split's size, the cross-validated NLL pair, and notes for the user."""
     n = len(y)
     notes = list(fit_notes)
-    out: dict = {"method": method, "n_cal": n, "small": n < SMALL_SPLIT}
+    out: dict[str, Any] = {"method": method, "n_cal": n, "small": n < SMALL_SPLIT}
     if method != "none" and n < SMALL_SPLIT:
         suggestion = suggested_fraction(n, fraction)
         out["suggested_fraction"] = suggestion

@@ -4,7 +4,9 @@ and `workbench compare`, with the best value in each column marked."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from workbench.core.errors import DataError
 
@@ -13,7 +15,7 @@ COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE
            ("Brier", "brier", False), ("ROC AUC", "roc_auc", True)]
 
 
-def load_run_dir(folder: str | Path) -> dict:
+def load_run_dir(folder: str | Path) -> dict[str, Any]:
     """A run as exported: its name, metrics and recipe (from metadata.json, else metrics.json)."""
     folder = Path(folder)
     for name in ("metadata.json", "metrics.json"):
@@ -35,11 +37,11 @@ def load_run_dir(folder: str | Path) -> dict:
                     "Give folders written by `workbench convert` or the Export dialog.", folder)
 
 
-def _number(value) -> bool:
+def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _problem(metrics, recipe) -> str | None:
+def _problem(metrics: Any, recipe: Any) -> str | None:
     """What the table and the comparison report would trip over, if anything."""
     if not isinstance(metrics, dict) or not isinstance(metrics.get("test"), dict):
         return "it has no test metrics"
@@ -67,11 +69,11 @@ def _problem(metrics, recipe) -> str | None:
     return None
 
 
-def inputs_of_runs(folders) -> dict:
+def inputs_of_runs(folders: Iterable[str | Path]) -> dict[Path, str]:
     """What a comparison report must never be written over or into: the runs' folders, sources and data."""
     from workbench.core.safety.output_paths import inputs
 
-    protected = {}
+    protected: dict[Path, str] = {}
     for folder in folders:
         resolved = Path(folder).expanduser().resolve()
         protected[resolved] = "a compared run's folder"
@@ -86,7 +88,7 @@ def inputs_of_runs(folders) -> dict:
     return protected
 
 
-def split_key(recipe: dict | None) -> tuple | None:
+def split_key(recipe: dict[str, Any] | None) -> tuple[Any, ...] | None:
     """What fixes the test split: the data, its labels, the split fractions and the seed."""
     if not recipe:
         return None
@@ -94,7 +96,7 @@ def split_key(recipe: dict | None) -> tuple | None:
     return (d["path"], d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
 
 
-def table(runs: list[dict]) -> dict:
+def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """Rows of values per run, the runs best in each column, and whether the test splits agree."""
     rows = []
     for run in runs:
@@ -113,7 +115,7 @@ def table(runs: list[dict]) -> dict:
             "same_test_split": len(keys) == 1 and None not in keys, "paired": paired(runs)}
 
 
-def paired(runs: list[dict]) -> list[dict]:
+def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each run against the first, with paired bootstrap intervals of the difference on the same test rows: a run
     is "better" or "worse" in a column only when the interval excludes zero."""
     from workbench.core.evaluate.uncertainty import compare_runs
@@ -124,7 +126,7 @@ def paired(runs: list[dict]) -> list[dict]:
         if diff is None:
             out.append({"name": run["name"], "against": runs[0]["name"], "columns": None})
             continue
-        cells = []
+        cells: list[dict[str, Any] | None] = []
         for _, key, higher in COLUMNS:
             d = diff.get(key)
             if d is None:
@@ -138,7 +140,7 @@ def paired(runs: list[dict]) -> list[dict]:
     return out
 
 
-def format_table(result: dict) -> str:
+def format_table(result: dict[str, Any]) -> str:
     width = max([len(r["name"]) for r in result["rows"]] + [8])
     lines = [f"{'run':{width}s}  " + "  ".join(f"{c:>10s}" for c in result["columns"])]
     for i, row in enumerate(result["rows"]):

@@ -8,6 +8,8 @@ largest gap. Brier's definition is stated beside it, since the binary and multic
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from sklearn import metrics as skm
 
@@ -19,7 +21,7 @@ SPARSE_BIN = 10  # a bin with fewer rows than this is drawn as sparse: its accur
 
 
 def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binning: str = "width",
-                edges=None) -> dict:
+                edges: np.ndarray | None = None) -> dict[str, Any]:
     confidence = probs.max(axis=1)
     if n_bins == "auto":
         n_bins = auto_bins(len(y))
@@ -53,7 +55,8 @@ def roc_auc(probs: np.ndarray, y: np.ndarray) -> float | None:
     return float(skm.roc_auc_score(y, probs, multi_class="ovr", average="macro", labels=list(range(probs.shape[1]))))
 
 
-def classification(probs: np.ndarray, y: np.ndarray, classes: list[str], threshold: float | None = None) -> dict:
+def classification(probs: np.ndarray, y: np.ndarray, classes: list[str],
+                   threshold: float | None = None) -> dict[str, Any]:
     """Scores that depend on the decision (the binary threshold moves them)."""
     pred = predict(probs, threshold)
     labels = list(range(len(classes)))
@@ -66,7 +69,7 @@ def classification(probs: np.ndarray, y: np.ndarray, classes: list[str], thresho
 
 
 def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.ndarray | None = None,
-             threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width") -> dict:
+             threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width") -> dict[str, Any]:
     """All metrics of calibrated `probs` with bootstrap 95% intervals (`ci`); with `before` (uncalibrated), the
     before/after calibration pairs and the paired interval of each change (`calibration_change`)."""
     from workbench.core.evaluate import uncertainty
@@ -96,7 +99,7 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
     return out
 
 
-def binary_curves(probs: np.ndarray, y: np.ndarray) -> dict:
+def binary_curves(probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
     fpr, tpr, roc_t = skm.roc_curve(y, probs[:, 1])
     precision, recall, pr_t = skm.precision_recall_curve(y, probs[:, 1])
     return {"fpr": fpr, "tpr": tpr, "roc_thresholds": roc_t, "precision": precision, "recall": recall,

@@ -7,9 +7,17 @@ from __future__ import annotations
 import html
 import io
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.safety.atomic import write_text_atomic
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from workbench.core.open.layer_tree import Layer
 
 STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}
@@ -17,7 +25,7 @@ td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3
 pre{background:#f7f7f7;padding:1em;overflow:auto}.head{background:#fff3cd}.new{background:#d4edda}"""
 
 
-def _svg(fig) -> str:
+def _svg(fig: Figure) -> str:
     import matplotlib.pyplot as plt
 
     buffer = io.StringIO()
@@ -27,7 +35,7 @@ def _svg(fig) -> str:
     return text[text.index("<svg"):]
 
 
-def _figure(size=(4.2, 3.2)):
+def _figure(size: tuple[float, float] = (4.2, 3.2)) -> tuple[Figure, Axes]:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -36,7 +44,7 @@ def _figure(size=(4.2, 3.2)):
     return plt.subplots(figsize=size)
 
 
-def curves_svg(histories: dict[str, list[dict]]) -> str:
+def curves_svg(histories: dict[str, list[dict[str, Any]]]) -> str:
     fig, ax = _figure((5.5, 3.2))
     for name, history in histories.items():
         if history:
@@ -49,7 +57,7 @@ def curves_svg(histories: dict[str, list[dict]]) -> str:
     return _svg(fig)
 
 
-def reliability_svg(curves: dict[str, dict]) -> str:
+def reliability_svg(curves: dict[str, dict[str, Any]]) -> str:
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
     for name, rel in curves.items():
@@ -74,7 +82,7 @@ def confusion_html(matrix: list[list[int]], classes: list[str]) -> str:
     return f"<table><tr><th class=l>true \\ predicted</th>{head}</tr>{''.join(rows)}</table>"
 
 
-def layers_html(rows) -> str:
+def layers_html(rows: list[Layer]) -> str:
     out = ["<table><tr><th class=l>layer</th><th class=l>type</th><th>output</th><th>parameters</th>"
            "<th>trainable</th><th class=l>role</th></tr>"]
     for layer in rows:
@@ -86,12 +94,12 @@ def layers_html(rows) -> str:
     return "".join(out) + "</table>"
 
 
-def _ci_cell(test: dict, key: str) -> str:
+def _ci_cell(test: dict[str, Any], key: str) -> str:
     ci = test.get("ci", {}).get(key)
     return f"<td>[{ci[0]:.3f}, {ci[1]:.3f}]</td>" if ci else "<td>—</td>"
 
 
-def _change_cell(test: dict, key: str) -> str:
+def _change_cell(test: dict[str, Any], key: str) -> str:
     change = test.get("calibration_change", {}).get(key)
     if not change:
         return "<td>—</td>"
@@ -99,7 +107,7 @@ def _change_cell(test: dict, key: str) -> str:
     return f"<td>change [{change['low']:+.3f}, {change['high']:+.3f}]: {verdict}</td>"
 
 
-def metrics_html(test: dict, classes: list[str], notes: list[str] = ()) -> str:
+def metrics_html(test: dict[str, Any], classes: list[str], notes: Sequence[str] = ()) -> str:
     auc_label = test.get("roc_auc_definition", "ROC AUC")
     keys = [("accuracy", "accuracy"), ("macro F1", "macro_f1"), (auc_label, "roc_auc"), ("ECE before", "ece_before"),
             (f"ECE ({test.get('ece_bins', 15)} bins)", "ece"), ("MCE", "mce"), ("Brier before", "brier_before"),
@@ -121,7 +129,7 @@ def metrics_html(test: dict, classes: list[str], notes: list[str] = ()) -> str:
             f"<th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>")
 
 
-def run_report(run, path: str | Path, name: str = "") -> Path:
+def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflow.pipeline.Run, a layer above
     """Write the HTML report of a `pipeline.Run`; `name` is the run's name in the session, when it has one."""
     from workbench.core.open.layer_tree import converted_rows
 
@@ -146,7 +154,7 @@ def run_report(run, path: str | Path, name: str = "") -> Path:
     return _write(path, "Conversion report", body)
 
 
-def comparison_report(runs: list[dict], path: str | Path) -> Path:
+def comparison_report(runs: list[dict[str, Any]], path: str | Path) -> Path:
     """Write the HTML comparison of runs given as {name, metrics, recipe}."""
     from workbench.core.evaluate.compare import COLUMNS, table
 
@@ -178,7 +186,7 @@ def comparison_report(runs: list[dict], path: str | Path) -> Path:
     return _write(path, "Comparison of conversions", body)
 
 
-def _write(path, title: str, body: list[str]) -> Path:
+def _write(path: str | Path, title: str, body: list[str]) -> Path:
     path = Path(path)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style>"
             f"</head><body>{''.join(body)}</body></html>")

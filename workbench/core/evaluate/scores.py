@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 def auto_bins(n: int) -> int:
@@ -19,17 +20,17 @@ def bin_edges(confidence: np.ndarray, n_bins: int, binning: str = "width") -> np
     return np.linspace(0.0, 1.0, n_bins + 1)
 
 
-def bin_index(confidence: np.ndarray, edges) -> np.ndarray:
+def bin_index(confidence: np.ndarray, edges: ArrayLike) -> np.ndarray:
     edges = np.asarray(edges)
-    return np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, len(edges) - 2)
+    return np.asarray(np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, len(edges) - 2))
 
 
 def brier_rows(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Each row's Brier term: binary (p1 - y)^2, multiclass the sum over classes (see BRIER_*)."""
     y = np.asarray(y).astype(np.int64)
     if probs.shape[1] == 2:
-        return (probs[:, 1] - (y == 1)) ** 2
-    return ((probs - np.eye(probs.shape[1])[y]) ** 2).sum(1)
+        return np.asarray((probs[:, 1] - (y == 1)) ** 2)
+    return np.asarray(((probs - np.eye(probs.shape[1])[y]) ** 2).sum(1))
 
 
 def predict(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
@@ -37,4 +38,4 @@ def predict(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
     multiclass: the most probable class."""
     if probs.shape[1] == 2:
         return (probs[:, 1] >= (0.5 if threshold is None else threshold)).astype(np.int64)
-    return probs.argmax(axis=1)
+    return np.asarray(probs.argmax(axis=1))

@@ -8,6 +8,9 @@ for the difference of two runs use the same resamples for both, so shared diffic
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from typing import Any
+
 import numpy as np
 
 RESAMPLES = 400
@@ -41,21 +44,22 @@ def _predict(probs: np.ndarray, threshold: float | None) -> np.ndarray:
     return predict(probs, threshold)
 
 
-def _accuracy(C, probs, y, pred, **_):
-    return C @ (pred == y).astype(np.float64) / C.sum(1)
+def _accuracy(C: np.ndarray, probs: np.ndarray, y: np.ndarray, pred: np.ndarray, **_: Any) -> np.ndarray:
+    return np.asarray(C @ (pred == y).astype(np.float64) / C.sum(1))
 
 
-def _macro_f1(C, probs, y, pred, **_):
+def _macro_f1(C: np.ndarray, probs: np.ndarray, y: np.ndarray, pred: np.ndarray, **_: Any) -> np.ndarray:
     K = probs.shape[1]
     onehot_y = np.eye(K)[y]
     onehot_p = np.eye(K)[pred]
     tp = C @ (onehot_y * onehot_p)
     denom = C @ onehot_y + C @ onehot_p
     f1 = np.divide(2 * tp, denom, out=np.zeros_like(tp), where=denom > 0)
-    return f1.mean(1)
+    return np.asarray(f1.mean(1))
 
 
-def _ece(C, probs, y, pred, edges=None, **_):
+def _ece(C: np.ndarray, probs: np.ndarray, y: np.ndarray, pred: np.ndarray, edges: np.ndarray,
+         **_: Any) -> np.ndarray:
     from workbench.core.evaluate.scores import bin_index
 
     confidence = probs.max(1)
@@ -63,16 +67,16 @@ def _ece(C, probs, y, pred, edges=None, **_):
     which = bin_index(confidence, edges)
     M = np.eye(len(edges) - 1)[which]
     gap = np.abs(C @ (M * confidence[:, None]) - C @ (M * correct[:, None]))
-    return gap.sum(1) / C.sum(1)
+    return np.asarray(gap.sum(1) / C.sum(1))
 
 
-def _brier(C, probs, y, pred, **_):
+def _brier(C: np.ndarray, probs: np.ndarray, y: np.ndarray, pred: np.ndarray, **_: Any) -> np.ndarray:
     from workbench.core.evaluate.scores import brier_rows
 
-    return C @ brier_rows(probs, y) / C.sum(1)
+    return np.asarray(C @ brier_rows(probs, y) / C.sum(1))
 
 
-def _auc_one(C, score: np.ndarray, positive: np.ndarray) -> np.ndarray:
+def _auc_one(C: np.ndarray, score: np.ndarray, positive: np.ndarray) -> np.ndarray:
     """Mann-Whitney AUC of `score` for the positive rows, per resample (ties count a half)."""
     order = np.argsort(score, kind="mergesort")
     s, pos = score[order], positive[order]
@@ -88,20 +92,21 @@ def _auc_one(C, score: np.ndarray, positive: np.ndarray) -> np.ndarray:
     neg_in_group = neg_cum[:, ends] - neg_before_group
     below = neg_before_group[:, group] + 0.5 * neg_in_group[:, group]
     n_pos, n_neg = pos_w.sum(1), neg_w.sum(1)
-    return (pos_w * below).sum(1) / np.maximum(n_pos * n_neg, 1e-12)
+    return np.asarray((pos_w * below).sum(1) / np.maximum(n_pos * n_neg, 1e-12))
 
 
-def _roc_auc(C, probs, y, pred, **_):
+def _roc_auc(C: np.ndarray, probs: np.ndarray, y: np.ndarray, pred: np.ndarray, **_: Any) -> np.ndarray:
     if probs.shape[1] == 2:
         return _auc_one(C, probs[:, 1], y == 1)
-    return np.mean([_auc_one(C, probs[:, k], y == k) for k in range(probs.shape[1])], axis=0)
+    return np.asarray(np.mean([_auc_one(C, probs[:, k], y == k) for k in range(probs.shape[1])], axis=0))
 
 
-_FUNCTIONS = {"accuracy": _accuracy, "macro_f1": _macro_f1, "ece": _ece, "brier": _brier, "roc_auc": _roc_auc}
+_FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {"accuracy": _accuracy, "macro_f1": _macro_f1, "ece": _ece,
+                                                    "brier": _brier, "roc_auc": _roc_auc}
 
 
-def replicates(probs: np.ndarray, y: np.ndarray, metrics=METRICS, threshold: float | None = None,
-               edges=None, counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def replicates(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
+               edges: np.ndarray | None = None, counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Each metric over every resample."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
@@ -123,16 +128,17 @@ def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:
     return [float(low), float(high)]
 
 
-def intervals(probs: np.ndarray, y: np.ndarray, metrics=METRICS, threshold: float | None = None,
-              edges=None) -> dict[str, list[float]]:
+def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
+              edges: np.ndarray | None = None) -> dict[str, list[float]]:
     """95% percentile intervals, {metric: [low, high]}."""
     if len(y) < 2:
         return {}
     return {name: interval(v) for name, v in replicates(probs, y, metrics, threshold, edges).items()}
 
 
-def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics=METRICS,
-                      threshold_a: float | None = None, threshold_b: float | None = None, edges=None) -> dict:
+def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS,
+                      threshold_a: float | None = None, threshold_b: float | None = None,
+                      edges: np.ndarray | None = None) -> dict[str, Any]:
     """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
@@ -147,7 +153,8 @@ def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, m
     return out
 
 
-def compare_runs(reference: dict, other: dict, metrics=METRICS) -> dict | None:
+def compare_runs(reference: dict[str, Any], other: dict[str, Any],
+                 metrics: Iterable[str] = METRICS) -> dict[str, Any] | None:
     """Paired intervals of other - reference from two runs' metrics (their `test_rows`), or None when they do not
     hold the same test rows."""
     a, b = reference.get("test_rows"), other.get("test_rows")

@@ -11,7 +11,9 @@ import json
 import math
 import struct
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -63,12 +65,13 @@ def check_zip(path: Path, shown: Path) -> int:
 def _element_size(kind: str) -> int:
     short = kind.rpartition(".")[2].rpartition(":")[2]
     try:
-        return torch._utils._element_size(torch.serialization.StorageType(short).dtype)
+        storage = torch.serialization.StorageType(short)  # type: ignore[no-untyped-call]  # torch leaves it untyped
+        return int(torch._utils._element_size(storage.dtype))  # type: ignore[no-untyped-call]
     except Exception:  # noqa: BLE001 - an unknown storage type: count its elements at one byte at least
         return 1
 
 
-def check_storages(storages: dict, limit: int, shown: Path) -> None:
+def check_storages(storages: dict[object, tuple[str, int]], limit: int, shown: Path) -> None:
     """Refuse storages the pickle declares beyond the bytes the file can hold for them (`limit`)."""
     declared = 0
     for kind, numel in storages.values():
@@ -82,7 +85,7 @@ def check_storages(storages: dict, limit: int, shown: Path) -> None:
                               "from its source.", shown)
 
 
-def _tensors(obj, limit: int = 200_000):
+def _tensors(obj: object, limit: int = 200_000) -> Iterator[torch.Tensor]:
     """Tensors inside a loaded object (dicts, lists, tuples, modules), without recursion."""
     stack, seen = [obj], set()
     while stack and limit:
@@ -101,7 +104,7 @@ def _tensors(obj, limit: int = 200_000):
             stack.extend(item.state_dict(keep_vars=True).values())
 
 
-def check_tensors(obj, shown: Path) -> None:
+def check_tensors(obj: object, shown: Path) -> None:
     """Refuse views that claim far more values than their storage holds (zero or overlapping strides)."""
     total = 0
     for tensor in _tensors(obj):
@@ -119,7 +122,7 @@ def check_tensors(obj, shown: Path) -> None:
     _too_big(shown, "the file's tensors take", total)
 
 
-def depth(value, limit: int = MAX_JSON_DEPTH) -> int:
+def depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
     """Nesting depth of parsed JSON, counted without recursion and up to `limit` + 1."""
     stack, deepest = [(value, 1)], 0
     while stack:
@@ -134,7 +137,7 @@ def depth(value, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def parse_json(data: bytes | str, shown: Path, what: str):
+def parse_json(data: bytes | str, shown: Path, what: str) -> Any:
     """JSON from a file, with deep nesting refused as a typed error instead of a RecursionError."""
     try:
         value = json.loads(data)
@@ -168,7 +171,8 @@ def check_safetensors(path: Path, shown: Path) -> None:
         if name == "__metadata__":
             continue
         ok = isinstance(entry, dict) and entry.get("dtype") in SAFETENSORS_DTYPES
-        shape, offsets = (entry.get("shape"), entry.get("data_offsets")) if ok else (None, None)
+        shape: Any = entry.get("shape") if ok else None
+        offsets: Any = entry.get("data_offsets") if ok else None
         ok = ok and isinstance(shape, list) and all(isinstance(d, int) and d >= 0 for d in shape) \
             and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
         if ok:

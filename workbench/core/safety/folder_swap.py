@@ -23,7 +23,9 @@ import os
 import re
 import secrets
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from filelock import FileLock, Timeout
 
@@ -56,7 +58,7 @@ def write_marker(folder: Path, program: str, target: Path) -> None:
                                                    "program": program, "files": files}, indent=1))
 
 
-def record_files(folder: Path, paths) -> None:
+def record_files(folder: Path, paths: Iterable[str | Path]) -> None:
     """Add files the tool wrote into an export afterwards (the window's plots) to its marker."""
     marker = read_marker(folder)
     if marker is None:
@@ -67,7 +69,7 @@ def record_files(folder: Path, paths) -> None:
     write_text_atomic(folder / MARKER, json.dumps(marker, indent=1))
 
 
-def read_marker(folder: Path) -> dict | None:
+def read_marker(folder: Path) -> dict[str, Any] | None:
     try:
         marker = json.loads((folder / MARKER).read_text())
     except (OSError, ValueError):
@@ -141,7 +143,7 @@ class Swap:
         if self.paths["replaced"].exists():
             _remove(self.paths["replaced"])
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         try:
             _settle(self.parent, self.name, self.token)
         finally:
@@ -197,7 +199,7 @@ def _settle(parent: Path, name: str, token: str) -> None:
 
 def recover(parent: Path) -> list[str]:
     """Settle every swap in `parent` that a killed run left behind; the names of the targets settled."""
-    settled = []
+    settled: list[str] = []
     try:
         entries = list(Path(parent).iterdir())
     except OSError:

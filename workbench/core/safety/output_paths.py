@@ -8,6 +8,7 @@ an input is still that input.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from workbench.core.errors import ExportError
@@ -21,9 +22,10 @@ def _resolve(path: str | Path) -> Path:
     return Path(path).expanduser().resolve()
 
 
-def inputs(source=None, data=None, model_source=None, recipe=None) -> dict[Path, str]:
+def inputs(source: str | Path | None = None, data: str | Path | None = None, model_source: str | Path | None = None,
+           recipe: str | Path | None = None) -> dict[Path, str]:
     """The user's input paths that exist, resolved, each with how a message names it."""
-    named = {}
+    named: dict[Path, str] = {}
     if model_source and ":" in str(model_source):
         model_source = str(model_source).rsplit(":", 1)[0]
     for path, what in ((source, "the source checkpoint"), (data, "the training data"),
@@ -47,7 +49,8 @@ def _inside(child: Path, parent: Path) -> bool:
     return child != parent and parent in child.parents
 
 
-def check_output_file(path: str | Path, protected: dict[Path, str], overwrite: bool, other_outputs=(),
+def check_output_file(path: str | Path, protected: dict[Path, str], overwrite: bool,
+                      other_outputs: Iterable[str | Path | None] = (),
                       created: Path | None = None) -> Path:
     """Refuse writing `path` over or into an input; an existing other file needs `overwrite`. `created`: a
     folder the job itself makes before writing `path` (the export folder)."""

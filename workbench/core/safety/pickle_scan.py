@@ -16,7 +16,7 @@ import pickletools
 import zipfile
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 # torch's UnpicklerWrapper renames this module before importing (serialization.load_module_mapping).
 TORCH_MODULE_MAPPING = {"torch.tensor": "torch._tensor"}
@@ -59,17 +59,17 @@ def resolve(module: str, name: str, proto: int) -> str:
     return f"{module}:{name}" if "." in name else f"{module}.{name}"
 
 
-def scan_stream(stream: BinaryIO, scan: Scan) -> bool:
+def scan_stream(stream: IO[bytes], scan: Scan) -> bool:
     """Read one pickle from `stream` into `scan`; False if it could not be read to its STOP."""
-    stack: list = []
-    marks: list[list] = []
-    memo: dict = {}
+    stack: list[Any] = []
+    marks: list[list[Any]] = []
+    memo: dict[Any, Any] = {}
     proto = 0
     try:
         for op, arg, _pos in pickletools.genops(stream):
             name = op.name
             if name == "PROTO":
-                proto = int(arg)
+                proto = int(cast(int, arg))
                 continue
             if name == "MARK":
                 marks.append(stack)
@@ -103,9 +103,11 @@ def scan_stream(stream: BinaryIO, scan: Scan) -> bool:
                     scan.add("<a global whose name is computed while unpickling>")
                     value = _ANY
             elif name in ("EXT1", "EXT2", "EXT4"):
-                key = copyreg._inverted_registry.get(int(arg))  # what find_class would be asked for
+                registry = copyreg._inverted_registry  # type: ignore[attr-defined]  # not in typeshed
+                key = registry.get(int(cast(int, arg)))  # what find_class would be asked for
                 value = _Global(resolve(key[0], key[1], proto)) if key else _ANY
-                scan.add(value.name if key else f"<copyreg extension code {arg}, not registered here>")
+                scan.add(value.name if isinstance(value, _Global)
+                         else f"<copyreg extension code {arg}, not registered here>")
             elif name in ("TUPLE", "TUPLE1", "TUPLE2", "TUPLE3", "EMPTY_TUPLE"):
                 value = tuple(sliced if name == "TUPLE" else popped)
             elif name in ("GET", "BINGET", "LONG_BINGET"):
@@ -129,7 +131,7 @@ def scan_stream(stream: BinaryIO, scan: Scan) -> bool:
     return False
 
 
-def _record_storage(pid, scan: Scan) -> None:
+def _record_storage(pid: object, scan: Scan) -> None:
     # torch's persistent id: ('storage', storage type, key, location, numel[, view metadata])
     if isinstance(pid, tuple) and len(pid) >= 5 and pid[0] == "storage":
         kind = pid[1].name if isinstance(pid[1], _Global) else "?"

@@ -53,12 +53,13 @@ class Snapshot:
 
     def alias(self, suffix: str) -> Path:
         """The same private copy under a name with `suffix`, for loaders that insist on one (.pt2)."""
+        assert self.path is not None, "alias() is for an open snapshot"
         named = self.path.with_suffix(suffix)
         if not named.exists():
             os.link(self.path, named)
         return named
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:

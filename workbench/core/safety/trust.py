@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from workbench.core.errors import ExportError, TrustStoreError
@@ -278,7 +279,7 @@ def _unwritable(folder: Path, why: str) -> TrustStoreError:
 
 
 @contextlib.contextmanager
-def _locked(folder: Path):
+def _locked(folder: Path) -> Iterator[None]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         handle = open(folder / "trusted.json.lock", "a+b")
@@ -295,7 +296,8 @@ def _locked(folder: Path):
 
             def lock(on: bool) -> None:
                 handle.seek(0)
-                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if on else msvcrt.LK_UNLCK, 1)
+                msvcrt.locking(handle.fileno(), msvcrt.LK_LOCK if on else msvcrt.LK_UNLCK,  # type: ignore[attr-defined,unused-ignore]
+                               1)
         lock(True)
         try:
             yield
