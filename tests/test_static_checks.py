@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-STRICT = ["workbench/core/safety", "workbench/core/evaluate", "workbench/core/errors.py", "workbench/core/fields.py",
+STRICT = ["workbench/core/safety", "workbench/core/evaluate", "workbench/core/export", "workbench/core/data",
+          "workbench/core/errors.py", "workbench/core/fields.py",
           "workbench/core/recipe.py", "workbench/core/desktop.py"]
 GRADUAL = ["workbench/gui/jobs.py", "workbench/gui/platform_check.py"]
 

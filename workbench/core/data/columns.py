@@ -7,6 +7,7 @@ A text column is never an error: it is left out of the default features with the
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,7 +57,7 @@ class ColumnSummary:
     rows: int = 0
     index: dict[str, int] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.index = {n: i for i, n in enumerate(self.names)}
 
     def kind(self, name: str) -> str:
@@ -183,7 +184,8 @@ def _id_like_numbers(name: str, values: np.ndarray, rows: int) -> bool:
     return len(np.unique(values)) == rows
 
 
-def check_width(model_shape, features: list[str], summary: ColumnSummary | None, label: str, path) -> None:
+def check_width(model_shape: Sequence[int] | None, features: list[str], summary: ColumnSummary | None, label: str,
+                path: object) -> None:
     """Refuse features that do not match a one-dimensional model input, naming the numeric columns."""
     if not model_shape or len(model_shape) != 1 or int(model_shape[0]) == len(features):
         return
@@ -191,8 +193,9 @@ def check_width(model_shape, features: list[str], summary: ColumnSummary | None,
     numeric = summary.numeric_names(label) if summary else []
     shown = ", ".join(numeric[:40]) + (f", … ({len(numeric)} in all)" if len(numeric) > 40 else "")
     chosen = ", ".join(features[:12]) + (", …" if len(features) > 12 else "")
-    odd = [f"'{n}' ({summary.notes[n].split(';')[0]})" for n in (summary.names if summary else [])
-           if summary.notes.get(n, "").startswith("not numeric")][:3]
+    notes = summary.notes if summary else {}
+    odd = [f"'{n}' ({notes[n].split(';')[0]})" for n in (summary.names if summary else [])
+           if notes.get(n, "").startswith("not numeric")][:3]
     raise WidthMismatchError(
         f"the model takes {expected} inputs but {len(features)} feature column(s) are chosen ({chosen})."
         + (f" Left out: {', '.join(odd)}." if odd else ""),
@@ -201,7 +204,8 @@ def check_width(model_shape, features: list[str], summary: ColumnSummary | None,
 
 
 def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tuple[str, ...] | list[str],
-                 missing: str = "error", model_shape=None):
+                 missing: str = "error", model_shape: Sequence[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
     """(X float32, target, feature names, notes, kept row numbers) from the chosen columns, applying `missing`.
 
     With missing='impute' the NaN cells stay in X; the train split's medians fill them (see pipeline)."""

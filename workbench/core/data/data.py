@@ -5,12 +5,18 @@ Tables are read by `tables` (pyarrow) and their columns sorted into features and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
+
+if TYPE_CHECKING:
+    from workbench.core.data.columns import ColumnSummary
+    from workbench.core.data.tables import RawTable
 
 SKLEARN_SETS = ("diabetes", "breast_cancer", "wine", "iris", "digits")
 def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
@@ -34,8 +40,8 @@ def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
     return table_from_raw(read_table(p, sheet), label, features, missing, model_shape)
 
 
-def table_from_raw(raw, label: str, features: tuple[str, ...] = (), missing: str = "error", model_shape=None,
-                   summary=None) -> Table:
+def table_from_raw(raw: RawTable, label: str, features: tuple[str, ...] = (), missing: str = "error",
+                   model_shape: Sequence[int] | None = None, summary: ColumnSummary | None = None) -> Table:
     """The Table of chosen columns from a file already read (the window reads once, then re-chooses)."""
     from workbench.core.data.columns import build_matrix, summarize
 
@@ -79,7 +85,7 @@ def _npz(path: Path) -> Table:
     return Table(X, target, [f"x{i}" for i in range(int(np.prod(X.shape[1:])))], str(path))
 
 
-def _finite(X: np.ndarray, path, names: list[str] | None = None) -> np.ndarray:
+def _finite(X: np.ndarray, path: object, names: list[str] | None = None) -> np.ndarray:
     bad = ~np.isfinite(X)
     if bad.any():
         row, col = (int(v[0]) for v in np.nonzero(bad.reshape(len(X), -1))[:2])
@@ -90,7 +96,7 @@ def _finite(X: np.ndarray, path, names: list[str] | None = None) -> np.ndarray:
 
 
 def make_labels(table: Table, mode: str, task: str, threshold: float | None = None,
-                bins: int = 3, classes: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str], dict]:
+                bins: int = 3, classes: tuple[str, ...] = ()) -> tuple[np.ndarray, list[str], dict[str, Any]]:
     """Return (integer labels, class names in code order, how they were derived).
 
     A class column's classes are ordered by `classes` when given, else numerically when they are numbers
@@ -103,7 +109,7 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
     if numeric and not np.isfinite(target).all():
         raise DataError(f"the label column has {int((~np.isfinite(target)).sum())} NaN or infinite value(s).",
                         "Drop those rows.", path)
-    info: dict = {"mode": mode}
+    info: dict[str, Any] = {"mode": mode}
     if mode == "threshold":
         t = float(np.median(target)) if threshold is None else float(threshold)
         y = (target > t).astype(np.int64)
@@ -163,7 +169,7 @@ def _numeric_order(names: list[str]) -> list[int] | None:
     return sorted(range(len(names)), key=lambda i: numbers[i])
 
 
-def _given_order(names: list[str], classes: tuple[str, ...], path) -> list[int]:
+def _given_order(names: list[str], classes: tuple[str, ...], path: object) -> list[int]:
     where = {n: i for i, n in enumerate(names)}
     unknown = [c for c in classes if c not in where]
     if unknown:
@@ -177,7 +183,7 @@ def _given_order(names: list[str], classes: tuple[str, ...], path) -> list[int]:
     return [where[c] for c in classes]
 
 
-def labels_for_classes(table: Table, classes: list[str], label_info: dict) -> np.ndarray:
+def labels_for_classes(table: Table, classes: list[str], label_info: dict[str, Any]) -> np.ndarray:
     """Integer labels of `table` in the code order of an export's `classes`, matched by class name (a class
     column) or derived with the export's own threshold or bin edges (never re-derived from this data)."""
     target, path = table.target, table.source
@@ -189,7 +195,7 @@ def labels_for_classes(table: Table, classes: list[str], label_info: dict) -> np
         if mode == "threshold":
             return (target > float(label_info["threshold"])).astype(np.int64)
         edges = np.asarray(label_info["edges"], dtype=np.float64)
-        return np.digitize(target, edges[1:-1], right=True).astype(np.int64)
+        return np.asarray(np.digitize(target, edges[1:-1], right=True).astype(np.int64))
     values, inverse = np.unique(target, return_inverse=True)
     names = class_names(values, table.target_names)
     where = {c: i for i, c in enumerate(classes)}
@@ -207,8 +213,8 @@ def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: 
     Every class gets at least one row in every split with a positive fraction, the rest shared out in
     proportion (largest remainders); a class with fewer rows than there are splits is refused by name."""
     names = ("train", "val", "cal", "test")
-    fractions = np.asarray(fractions, dtype=np.float64)
-    used = fractions > 0
+    shares = np.asarray(fractions, dtype=np.float64)
+    used = shares > 0
     needed = int(used.sum())
     counts = np.bincount(y)
     rng = np.random.default_rng(seed)
@@ -222,7 +228,7 @@ def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: 
             raise DataError(f"class '{name}' has only {count} sample(s), too few for one in each of the {needed} "
                             f"splits ({splits}).", f"Give at least {needed} samples of every class, merge rare "
                             "classes, or set a split's fraction to 0.", path)
-        quota = _allocate(int(count), fractions)
+        quota = _allocate(int(count), shares)
         rows = rng.permutation(np.flatnonzero(y == code))
         start = 0
         for name, take in zip(names, quota):
@@ -238,7 +244,7 @@ def _allocate(count: int, fractions: np.ndarray) -> list[int]:
     left = count - int(quota.sum())
     want = np.maximum(fractions / fractions.sum() * count - quota, 0) * used
     if left <= 0:
-        return quota.tolist()
+        return [int(q) for q in quota]
     if want.sum() <= 0:
         want = used.astype(np.float64)
     share = want / want.sum() * left
@@ -246,4 +252,4 @@ def _allocate(count: int, fractions: np.ndarray) -> list[int]:
     quota += whole
     for i in np.argsort(-(share - whole), kind="stable")[:left - int(whole.sum())]:
         quota[i] += 1
-    return quota.tolist()
+    return [int(q) for q in quota]

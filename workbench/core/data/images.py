@@ -5,14 +5,19 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from workbench.core.data.samples import IMAGE_SUFFIXES, Table
 from workbench.core.errors import DataError
 from workbench.core.safety.memory import available_memory
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 
 def _size(n: float) -> str:
@@ -37,7 +42,7 @@ def _check_fits(count: int, shape: tuple[int, int, int], root: Path) -> None:
 DEEP_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
-def _deep_grey(img, channels: int, width: int, height: int) -> np.ndarray:
+def _deep_grey(img: PILImage, channels: int, width: int, height: int) -> np.ndarray:
     """A 16-bit (or 32-bit) greyscale image scaled to [0, 1] by its bit depth, not clipped at 8 bits."""
     from PIL import Image
 
@@ -46,7 +51,7 @@ def _deep_grey(img, channels: int, width: int, height: int) -> np.ndarray:
         arr = arr / 65535.0
     elif img.mode == "I":
         arr = arr / max(float(np.abs(arr).max(initial=0)), 1.0)
-    resized = Image.fromarray(arr, mode="F").resize((width, height), Image.BILINEAR)
+    resized = Image.fromarray(arr, mode="F").resize((width, height), Image.Resampling.BILINEAR)
     grey = np.asarray(resized, dtype=np.float32)
     return grey[None] if channels == 1 else np.repeat(grey[None], 3, axis=0)
 
@@ -73,7 +78,7 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
     channels, height, width = input_shape or (None, None, None)
 
     @contextlib.contextmanager
-    def reading(path: Path):
+    def reading(path: Path) -> Iterator[None]:
         """Pillow's many failure modes, as one message naming the file."""
         try:
             yield
@@ -84,12 +89,13 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
                             "Resize it before use; very large images can exhaust memory.", path) from None
 
     def decode(path: Path) -> np.ndarray:
+        assert channels and width and height  # known before the first image is decoded
         with reading(path), Image.open(path) as img:
             img.load()
             if img.mode in DEEP_GREY:
                 return _deep_grey(img, channels, width, height)
-            img = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-            arr = np.asarray(img, dtype=np.float32) / 255.0
+            small = img.convert("L" if channels == 1 else "RGB").resize((width, height), Image.Resampling.BILINEAR)
+            arr = np.asarray(small, dtype=np.float32) / 255.0
         return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
     with warnings.catch_warnings():
@@ -98,6 +104,7 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None) -> Table:
             with reading(files[0][0]), Image.open(files[0][0]) as img:
                 channels = 1 if img.mode in ("L", "1", "LA", *DEEP_GREY) else 3
                 width, height = img.size
+        assert height is not None and width is not None  # from input_shape, or from the first image
         if channels not in (1, 3):
             raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
                             "Check --input-shape.", root)

@@ -12,7 +12,9 @@ class Impute(nn.Module):
     """NaN inputs become the train split's per-feature medians, so inference treats a missing value as
     training did."""
 
-    def __init__(self, fill: np.ndarray):
+    fill: torch.Tensor  # a buffer, registered in __init__
+
+    def __init__(self, fill: np.ndarray) -> None:
         super().__init__()
         self.register_buffer("fill", torch.as_tensor(fill, dtype=torch.float32))
 

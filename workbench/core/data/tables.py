@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -48,7 +49,8 @@ class RawTable:
     kinds: dict[str, str] = field(default_factory=dict)  # non-default kinds read from the file ("date/time")
     sheets: list[str] = field(default_factory=list)  # an Excel workbook's sheet names
     format: str = ""  # "CSV (';', decimal ',')", "Parquet", ...
-    block: tuple | None = None  # a wide file's (matrix, names, numeric mask), for column statistics in one pass
+    # a wide file's (matrix, names, numeric mask), for column statistics in one pass
+    block: tuple[Any, ...] | None = None
 
 
 def is_table_path(path: str) -> bool:
@@ -182,7 +184,7 @@ def _delimiter(lines: list[str], path: Path) -> str:
                 best, best_cells = delimiter, cells
     if best_cells == 1 and len(lines) > 1:
         header_cells = {d: len(next(csv.reader(lines[:1], delimiter=d))) for d in DELIMITERS}
-        delimiter = max(header_cells, key=header_cells.get)
+        delimiter = max(header_cells, key=header_cells.__getitem__)
         if header_cells[delimiter] > 1:
             return delimiter  # ragged rows: parse with the header's delimiter and name the bad row
     return best
@@ -218,13 +220,13 @@ def _read_csv(path: Path) -> RawTable:
     return table
 
 
-def _arrow_csv(path: Path, dialect: _Dialect, names: list[str], quoted_newlines: bool = False):
+def _arrow_csv(path: Path, dialect: _Dialect, names: list[str], quoted_newlines: bool = False) -> Any:  # a pa.Table
     import pyarrow as pa
     import pyarrow.csv as pcsv
 
-    bad: list = []
+    bad: list[Any] = []
 
-    def on_bad_row(row):
+    def on_bad_row(row: Any) -> str:
         bad.append(row)
         return "skip"
 
@@ -255,7 +257,7 @@ def _arrow_csv(path: Path, dialect: _Dialect, names: list[str], quoted_newlines:
     return table
 
 
-def _numbers_where_possible(table, decimal: str):
+def _numbers_where_possible(table: Any, decimal: str) -> Any:  # pyarrow has no type hints: tables are Any
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -301,7 +303,7 @@ def _read_wide_csv(path: Path, dialect: _Dialect, names: list[str]) -> RawTable:
     text: dict[str, np.ndarray] = {}
     if is_text.any():  # a second pass for the few text columns, keeping their cells
         index = np.flatnonzero(is_text)
-        cells_of = [[] for _ in index]
+        cells_of: list[list[str | None]] = [[] for _ in index]
         with open(path, newline="", encoding="utf-8-sig" if dialect.encoding == "utf-8" else dialect.encoding) as fh:
             reader = csv.reader(fh, delimiter=dialect.delimiter)
             next(reader)
@@ -320,7 +322,7 @@ def _read_wide_csv(path: Path, dialect: _Dialect, names: list[str]) -> RawTable:
 # ----- Arrow (CSV, Parquet, Feather) and Excel
 
 
-def _from_arrow(table, path: Path, fmt: str, first_row: int) -> RawTable:
+def _from_arrow(table: Any, path: Path, fmt: str, first_row: int) -> RawTable:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -355,7 +357,7 @@ def _from_arrow(table, path: Path, fmt: str, first_row: int) -> RawTable:
     return raw
 
 
-def _castable(column) -> bool:
+def _castable(column: Any) -> bool:
     import pyarrow as pa
     import pyarrow.compute as pc
 

@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,7 +28,10 @@ FORMAT_VERSION = 1
 
 
 class Standardize(nn.Module):
-    def __init__(self, mean: np.ndarray, std: np.ndarray):
+    mean: torch.Tensor  # buffers, registered in __init__
+    std: torch.Tensor
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
         super().__init__()
         self.register_buffer("mean", torch.as_tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.as_tensor(std, dtype=torch.float32))
@@ -39,13 +43,15 @@ class Standardize(nn.Module):
 class CalibratedClassifier(nn.Module):
     """Raw inputs (N, *input_shape) -> calibrated class probabilities (N, K)."""
 
-    def __init__(self, model: nn.Module, calibration: nn.Module, binary: bool, preprocess: nn.Module | None = None):
+    def __init__(self, model: nn.Module, calibration: nn.Module, binary: bool,
+                 preprocess: nn.Module | None = None) -> None:
         super().__init__()
         self.preprocess = preprocess or nn.Identity()
         self.model, self.calibration, self.binary = model, calibration, binary
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.calibration(shape_logits(self.model(self.preprocess(x)), self.binary))
+        probs: torch.Tensor = self.calibration(shape_logits(self.model(self.preprocess(x)), self.binary))
+        return probs
 
 
 @dataclass
@@ -54,10 +60,10 @@ class ExportResult:
     files: list[str]
     program_format: str
     round_trip_max_abs_diff: float
-    onnx: dict | None = None  # file, checker and round-trip difference, when ONNX was asked for
+    onnx: dict[str, Any] | None = None  # file, checker and round-trip difference, when ONNX was asked for
 
 
-def check_target(folder: Path, source: Path | None, overwrite: bool, protected: dict | None = None) -> None:
+def check_target(folder: Path, source: Path | None, overwrite: bool, protected: dict[Path, str] | None = None) -> None:
     """Refuse a target that is, holds or lies inside an input, or that holds files this tool did not write;
     an earlier export of this tool is replaced only with `overwrite` (else OutputExistsError)."""
     folder = Path(folder).expanduser().resolve()
@@ -83,7 +89,7 @@ def check_target(folder: Path, source: Path | None, overwrite: bool, protected: 
         raise ExportError("the folder is read-only.", "Choose a folder you can write to.", folder)
 
 
-def inputs_of(metadata: dict, source: Path | None) -> dict:
+def inputs_of(metadata: dict[str, Any], source: Path | None) -> dict[Path, str]:
     """The run's inputs an export must never replace: the checkpoint, the data and the model source."""
     recipe = metadata.get("recipe") or {}
     return output_paths.inputs(source=source, data=(recipe.get("data") or {}).get("path"),
@@ -101,7 +107,7 @@ def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[s
     except Exception as exc:  # noqa: BLE001 - some models cannot be exported; TorchScript is the fallback
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     try:
-        traced = torch.jit.trace(module, (example,), check_trace=False)
+        traced = torch.jit.trace(module, (example,), check_trace=False)  # type: ignore[no-untyped-call]
     except Exception as exc:  # noqa: BLE001
         raise ExportError(f"the model can be exported neither with torch.export ({reason}) nor with TorchScript "
                           f"({type(exc).__name__}).", "Simplify the model's forward.") from None
@@ -109,7 +115,8 @@ def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[s
     return "model.ts", f"torchscript (torch.export failed: {reason})"
 
 
-def _onnx(module: nn.Module, example: torch.Tensor, expected: np.ndarray, staging: Path, folder: Path) -> dict:
+def _onnx(module: nn.Module, example: torch.Tensor, expected: np.ndarray, staging: Path,
+          folder: Path) -> dict[str, Any]:
     """Write model.onnx; check it with onnx and, where onnxruntime is installed, against `expected`."""
     import contextlib
     import io
@@ -124,6 +131,7 @@ def _onnx(module: nn.Module, example: torch.Tensor, expected: np.ndarray, stagin
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter prints progress lines
             program = torch.onnx.export(module, (example,), dynamo=True, verbose=False,
                                         dynamic_shapes=({0: torch.export.Dim("batch", min=1)},))
+            assert program is not None  # dynamo=True always returns the program
             program.save(str(path))
         onnx.checker.check_model(onnx.load(str(path)))
     except OSError:
@@ -149,11 +157,12 @@ def load_program(path: Path) -> nn.Module:
     """Open an exported program as the user would, with torch alone."""
     if path.suffix == ".pt2":
         return torch.export.load(str(path)).module()
-    return torch.jit.load(str(path))
+    program: nn.Module = torch.jit.load(str(path))  # type: ignore[no-untyped-call]  # torch leaves it untyped
+    return program
 
 
 def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tensor, expected: np.ndarray,
-           metadata: dict, metrics: dict, source: Path | None = None, overwrite: bool = False,
+           metadata: dict[str, Any], metrics: dict[str, Any], source: Path | None = None, overwrite: bool = False,
            onnx: bool = False) -> ExportResult:
     """Write the export; `expected` are the in-process probabilities of `example` for the round-trip check."""
     folder = Path(folder).expanduser().resolve()

@@ -11,11 +11,15 @@ import io
 import json
 import numbers
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.core.errors import DataError, UntrustedFileError
 from workbench.core.safety import folder_swap, trust
+
+if TYPE_CHECKING:
+    import torch
 
 PROGRAM_SUFFIXES = (".pt2", ".ts")
 
@@ -26,7 +30,7 @@ def _bad(folder: Path, what: str) -> DataError:
                      folder)
 
 
-def read_metadata(folder: str | Path) -> dict:
+def read_metadata(folder: str | Path) -> dict[str, Any]:
     """metadata.json of an export, with every field that evaluating needs checked."""
     folder = Path(folder).expanduser()
     folder_swap.recover(folder.resolve().parent)  # an export a killed run was replacing is put back first
@@ -90,7 +94,7 @@ def _pt2_globals(path: Path) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def load_program(folder: str | Path, meta: dict, trusted: bool = False):
+def load_program(folder: str | Path, meta: dict[str, Any], trusted: bool = False) -> torch.nn.Module:
     """The export's program as a torch module, once its exact bytes are trusted."""
     folder = Path(folder).expanduser()
     path = folder / meta["program"]
@@ -120,7 +124,8 @@ def load_program(folder: str | Path, meta: dict, trusted: bool = False):
             raise ValueError("it is not a zip archive")
         if path.suffix == ".pt2":
             return torch.export.load(io.BytesIO(data)).module()
-        return torch.jit.load(io.BytesIO(data), map_location="cpu")
+        program: torch.nn.Module = torch.jit.load(io.BytesIO(data), map_location="cpu")  # type: ignore[no-untyped-call]
+        return program
     except Exception as exc:  # noqa: BLE001 - a damaged program is the user's file, not our bug
         first = str(exc).splitlines()[0][:160] if str(exc) else ""
         raise DataError(f"the program cannot be loaded ({type(exc).__name__}: {first}).", "Export the run again.",
@@ -129,7 +134,7 @@ def load_program(folder: str | Path, meta: dict, trusted: bool = False):
         quiet.setLevel(level)
 
 
-def probabilities(folder: str | Path, meta: dict, X: np.ndarray, trusted: bool = False) -> np.ndarray:
+def probabilities(folder: str | Path, meta: dict[str, Any], X: np.ndarray, trusted: bool = False) -> np.ndarray:
     """Run the export's program on `X` and check it gives one probability per class."""
     import torch
 
@@ -145,4 +150,4 @@ def probabilities(folder: str | Path, meta: dict, X: np.ndarray, trusted: bool =
     if probs.ndim != 2 or probs.shape != (len(X), len(meta["classes"])):
         raise _bad(Path(folder), f"its program gives shape {tuple(probs.shape)}, not one probability for each of "
                                  f"its {len(meta['classes'])} classes")
-    return probs
+    return np.asarray(probs)

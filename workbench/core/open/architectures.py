@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import torch
 from torch import nn
@@ -28,11 +29,11 @@ _INSTALL_TORCHVISION = (
     "Install it (pip install torchvision; the window's extras '.[gui]' include it), then open the file again.")
 
 
-def mlp_from_state_dict(state: dict, activation: str = "relu") -> nn.Module | None:
+def mlp_from_state_dict(state: dict[str, Any], activation: str = "relu") -> nn.Sequential | None:
     """A plain chain of Linear layers, in the state_dict's order, as an `nn.Sequential`."""
     if activation not in ACTIVATIONS:
         raise ValueError(f"unknown activation {activation}; choose one of {', '.join(ACTIVATIONS)}")
-    layers: dict[str, dict] = {}
+    layers: dict[str, dict[str, Any]] = {}
     for key, value in state.items():
         prefix, _, leaf = key.rpartition(".")
         if leaf not in ("weight", "bias"):
@@ -61,7 +62,7 @@ def mlp_from_state_dict(state: dict, activation: str = "relu") -> nn.Module | No
     return model
 
 
-def torchvision_from_state_dict(state: dict, path: object = None) -> nn.Module | None:
+def torchvision_from_state_dict(state: dict[str, Any], path: object = None) -> nn.Module | None:
     """A torchvision model whose keys and shapes match `state` exactly, with the weights loaded. Without
     torchvision, weights with a torchvision family's convolution keys raise a CheckpointError saying to install
     it (`path` names the file in that message), rather than failing later as an unknown architecture."""
@@ -81,10 +82,10 @@ def torchvision_from_state_dict(state: dict, path: object = None) -> nn.Module |
     for _marker, names, last in families:
         out_features = state[f"{last}.weight"].shape[0]
         for name in names:
-            model = getattr(models, name)(weights=None, num_classes=out_features)
+            model: nn.Module = getattr(models, name)(weights=None, num_classes=out_features)
             reference = model.state_dict()
             if reference.keys() == state.keys() and all(reference[k].shape == state[k].shape for k in state):
                 model.load_state_dict(state)
-                model._workbench_arch = name
+                model._workbench_arch = name  # type: ignore[assignment]  # a plain attribute, read by the loader
                 return model
     return None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import cast
 
 import torch
 from torch import nn
@@ -32,7 +33,7 @@ def to_eval(program: nn.Module, fmt: str) -> bool:
         program.eval()
         return was
     changed = False
-    graph = program.graph
+    graph = cast(torch.fx.GraphModule, program).graph  # not TorchScript: the module torch.export rebuilt
     for node in list(graph.nodes):
         if node.op != "call_function":
             continue
@@ -47,7 +48,7 @@ def to_eval(program: nn.Module, fmt: str) -> bool:
             changed = True
     if changed:
         graph.lint()
-        program.recompile()
+        cast(torch.fx.GraphModule, program).recompile()
     return changed
 
 
@@ -74,7 +75,7 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
         if fmt == "torchscript":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # its deprecation notice is not about this file
-                program = torch.jit.load(str(path), map_location="cpu")
+                program = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
         else:
             exported = torch.export.load(str(path))
             shape, batch = _export_input_shape(exported)
@@ -102,7 +103,7 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
     return model, notes + more, shape or found_shape
 
 
-def _export_input_shape(exported) -> tuple[tuple[int, ...] | None, int | None]:
+def _export_input_shape(exported: torch.export.ExportedProgram) -> tuple[tuple[int, ...] | None, int | None]:
     """(per-sample input shape, the fixed batch size or None when the batch is dynamic)."""
     inputs = set(exported.graph_signature.user_inputs)
     for node in exported.graph.nodes:

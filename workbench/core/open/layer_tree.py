@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -36,7 +37,7 @@ class Inspection:
     head_out: int
     tail: list[str] = field(default_factory=list)  # activations after the head, removed on conversion
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
                 "head": self.head, "head_in_features": self.head_in, "head_out_features": self.head_out,
                 "head_tail": self.tail,
@@ -44,7 +45,7 @@ class Inspection:
                             else None} for layer in self.layers]}
 
 
-def _shape(out) -> tuple[int, ...] | None:
+def _shape(out: object) -> tuple[int, ...] | None:
     if isinstance(out, torch.Tensor):
         return tuple(out.shape)
     if isinstance(out, (tuple, list)) and out and isinstance(out[0], torch.Tensor):
@@ -119,16 +120,17 @@ def _probe_error(model: nn.Module, input_shape: tuple[int, ...], batch: int, exc
                       "Model tab's Input shape field).")
 
 
-def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2):
+def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2
+          ) -> tuple[torch.Tensor, dict[str, Any], list[str]]:
     """Run one forward pass; return (output, {name: output}, leaf names in call order)."""
-    outputs: dict[str, object] = {}
+    outputs: dict[str, Any] = {}
     order: list[str] = []
     leaves = {name for name, m in model.named_modules() if not list(m.children())}
     hooks = []
     for name, module in model.named_modules():
         if isinstance(module, torch.jit.ScriptModule):
             continue  # compiled code takes no hooks; it is shown as one opaque layer
-        def hook(_m, _inp, out, name=name):
+        def hook(_m: nn.Module, _inp: object, out: object, name: str = name) -> None:
             outputs.setdefault(name, out)
             if name in leaves:
                 order.append(name)
@@ -151,7 +153,8 @@ def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2):
     return out, outputs, order
 
 
-def find_head(model: nn.Module, input_shape: tuple[int, ...]):
+def find_head(model: nn.Module, input_shape: tuple[int, ...]
+              ) -> tuple[str, list[str], torch.Tensor, dict[str, Any]]:
     """Return (head name, activations after it, probe output, {name: output})."""
     out, outputs, order = probe(model, input_shape)
     modules = dict(model.named_modules())
@@ -194,17 +197,19 @@ def inspect_model(model: nn.Module, input_shape: tuple[int, ...]) -> Inspection:
         raise recurrent
     if isinstance(model, FrozenProgram):
         out, outputs, _ = probe(model, input_shape)
-        head, tail, head_in, head_out = "", [], out.shape[1], out.shape[1]
+        tail: list[str] = []
+        head, head_in, head_out = "", out.shape[1], out.shape[1]
     else:
         head, tail, out, outputs = find_head(model, input_shape)
         linear = model.get_submodule(head)
+        assert isinstance(linear, nn.Linear)  # find_head names the last Linear
         head_in, head_out = linear.in_features, linear.out_features
     roles = {head: "head", **{name: "head activation" for name in tail}}
     return Inspection(layer_rows(model, outputs, roles), input_shape, tuple(out.shape[1:]), head, head_in,
                       head_out, tail)
 
 
-def layer_rows(model: nn.Module, outputs: dict, roles: dict[str, str]) -> list[Layer]:
+def layer_rows(model: nn.Module, outputs: dict[str, Any], roles: dict[str, str]) -> list[Layer]:
     """One row per module, in tree order; `roles` marks names (and everything under them)."""
     rows = []
     for name, module in model.named_modules():

@@ -11,9 +11,11 @@ from __future__ import annotations
 import pickle
 import struct
 import tarfile
+import types
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -97,7 +99,7 @@ def _untrusted(path: Path, what: str, names: list[str]) -> UntrustedFileError:
         path, names, trust.dangerous_globals(names))
 
 
-def _safe_torch_load(path: Path, fmt: str, shown: Path):
+def _safe_torch_load(path: Path, fmt: str, shown: Path) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=(fmt == "torch-zip"))
     except pickle.UnpicklingError:
@@ -113,7 +115,7 @@ _NEEDS_TRUST = object()
 _INERT_KEY = "__workbench_inert__"
 
 
-def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]):
+def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]) -> dict[str, Any]:
     """The weights of a pickled module whose classes are not importable, read without building any class."""
     from workbench.core.open.pickle_weights import class_names, read_inert, weights_from
 
@@ -133,12 +135,11 @@ def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]):
     return {**{k: v for k, v in extras.items() if k not in STATE_KEYS}, "state_dict": state, _INERT_KEY: True}
 
 
-def _mapped_pickle_module(module):
+def _mapped_pickle_module(module: types.ModuleType) -> types.ModuleType:
     """A pickle module whose classes that cannot be imported (`__main__.Net`) come from the user's model source."""
-    import types
 
     class Unpickler(pickle.Unpickler):
-        def find_class(self, mod_name, name):
+        def find_class(self, mod_name: str, name: str) -> Any:
             if mod_name == "__main__" and hasattr(module, name):
                 return getattr(module, name)
             try:
@@ -149,13 +150,14 @@ def _mapped_pickle_module(module):
                 raise
 
     mapped = types.ModuleType("pickle")
-    mapped.Unpickler = Unpickler
-    mapped.load = lambda fh, **kw: Unpickler(fh, **kw).load()
+    mapped.Unpickler = Unpickler  # type: ignore[attr-defined]
+    mapped.load = lambda fh, **kw: Unpickler(fh, **kw).load()  # type: ignore[attr-defined]
     return mapped
 
 
-def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path, notes: list[str]):
-    kwargs = {}
+def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path,
+                        notes: list[str]) -> Any:
+    kwargs: dict[str, Any] = {}
     if source is not None:
         module, _ = model_source.import_source(source.spec, source.code)
         kwargs["pickle_module"] = _mapped_pickle_module(module)
@@ -266,7 +268,8 @@ def _imports_of(code: bytes) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _find_weights(obj, path: Path):
+def _find_weights(obj: object, path: Path
+                  ) -> tuple[nn.Module | None, dict[str, Any] | None, str, dict[str, Any]]:
     """Return (module or None, state_dict or None, format name, extras)."""
     if isinstance(obj, nn.Module):
         return obj, None, "pickled module", {}
@@ -287,7 +290,7 @@ def _find_weights(obj, path: Path):
         f"Weights are looked for under {', '.join(STATE_KEYS)}; save them under one of those keys.", path)
 
 
-def _load_into(model: nn.Module, state: dict, path: Path, what: str) -> None:
+def _load_into(model: nn.Module, state: dict[str, Any], path: Path, what: str) -> None:
     for candidate in (state, _strip_prefix(state)):
         try:
             model.load_state_dict(candidate, strict=True)
@@ -299,33 +302,33 @@ def _load_into(model: nn.Module, state: dict, path: Path, what: str) -> None:
                            "Check the model source and its constructor arguments (--model-args).", path)
 
 
-def _architecture(state: dict, extras: dict, path: Path, source: _Source | None, args: dict | None,
-                  activation: str, notes: list[str]) -> nn.Module:
+def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, source: _Source | None,
+                  args: dict[str, Any] | None, activation: str, notes: list[str]) -> nn.Module:
     if source is not None:
         fallback = extras.get("hyper_parameters") if isinstance(extras.get("hyper_parameters"), dict) else None
         model = model_source.build(source.spec, args, fallback, source.code)
         _load_into(model, state, path, source.spec)
         return model
     stripped = _strip_prefix(state)
-    model = torchvision_from_state_dict(stripped, path)
-    if model is not None:
-        notes.append(f"Architecture recognised as torchvision {model._workbench_arch} by its keys and shapes.")
-        return model
-    model = mlp_from_state_dict(stripped, activation)
-    if model is not None:
+    vision = torchvision_from_state_dict(stripped, path)
+    if vision is not None:
+        notes.append(f"Architecture recognised as torchvision {vision._workbench_arch} by its keys and shapes.")
+        return vision
+    mlp = mlp_from_state_dict(stripped, activation)
+    if mlp is not None:
         notes.append(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
                      "(the file does not record the activation; choose another with --mlp-activation, in the "
                      "window with the Model tab's MLP activation).")
-        return model
+        return mlp
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "
         "(not a torchvision model, not a plain chain of Linear layers).",
         "Name the model's class with --model-source path/to/models.py:ClassName (and --model-args).", path)
 
 
-def _input_shape_hint(obj, model: nn.Module) -> tuple[int, ...] | None:
+def _input_shape_hint(obj: object, model: nn.Module) -> tuple[int, ...] | None:
     if isinstance(obj, dict):
-        hparams = obj.get("hyper_parameters") if isinstance(obj.get("hyper_parameters"), dict) else {}
+        hparams = obj["hyper_parameters"] if isinstance(obj.get("hyper_parameters"), dict) else {}
         for key in ("input_shape", "input_size"):
             value = obj.get(key, hparams.get(key))
             if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
@@ -340,7 +343,7 @@ def _input_shape_hint(obj, model: nn.Module) -> tuple[int, ...] | None:
     return None
 
 
-def load_checkpoint(path: str | Path, source: str = "", args: dict | None = None, trusted: bool = False,
+def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | None = None, trusted: bool = False,
                     mlp_activation: str = "relu", source_named_by: str | Path | None = None) -> LoadedModel:
     """Open `path`; `trusted=True` records trust for this file (and the model source it names) first.
 
@@ -356,9 +359,10 @@ def load_checkpoint(path: str | Path, source: str = "", args: dict | None = None
                      Path(source_named_by) if source_named_by else None)
 
 
-def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trusted: bool, mlp_activation: str,
+def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | None, trusted: bool, mlp_activation: str,
           named_by: Path | None) -> LoadedModel:
     copy = snap.path
+    assert copy is not None  # the snapshot is open
     fmt = sniff(copy)
     if fmt in REFUSED:
         raise CheckpointError(REFUSED[fmt] + ".", "Open a file saved with torch.save, torch.jit.save, "
@@ -384,7 +388,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
         model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if fmt == "export" else copy, fmt, path)
         check_finite(model, path)
         return LoadedModel(model, path, digest, fmt, notes + archive_notes, shape)
-    extras: dict = {}
+    extras: dict[str, Any] = {}
     if fmt == "safetensors":
         check_safetensors(copy, path)
         obj = _read_safetensors(copy, path)
@@ -427,6 +431,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict | None, trust
         kind = "pickled module (weights read without its code)"
     extras = {**found_extras, **extras}
     if module is None:
+        assert state is not None  # _find_weights gives a module or else a state_dict
         module = _architecture(state, extras, path, source, args, mlp_activation, notes)
     if source is not None:
         who = "you named" if source.named_by is None else f"named by {source.named_by.name}, trusted"
@@ -451,7 +456,7 @@ def _record_trust(hashes: list[str], notes: list[str]) -> None:
     notes.extend(trust.take_problems())
 
 
-def _read_safetensors(path: Path, shown: Path) -> dict:
+def _read_safetensors(path: Path, shown: Path) -> dict[str, Any]:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -462,7 +467,7 @@ def _read_safetensors(path: Path, shown: Path) -> dict:
                               shown) from None
 
 
-def _read_config(path: Path) -> dict:
+def _read_config(path: Path) -> dict[str, Any]:
     if path.stat().st_size > MAX_SMALL_FILE:
         raise CheckpointError(f"config.json beside the weights is {path.stat().st_size >> 20} MiB, far more than any "
                               "model configuration.", "Fix or remove it.", path)

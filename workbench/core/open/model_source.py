@@ -14,7 +14,9 @@ import inspect
 import linecache
 import sys
 import types
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from torch import nn
 
@@ -54,7 +56,7 @@ def _package_root(folder: Path) -> tuple[Path, list[str]]:
 
 
 @contextlib.contextmanager
-def _import_path(path: Path):
+def _import_path(path: Path) -> Iterator[None]:
     folder = path.resolve().parent
     root, _ = _package_root(folder)
     front = [str(folder)] + ([str(root)] if root != folder else [])
@@ -77,25 +79,25 @@ def _import_path(path: Path):
                 sys.path.remove(p)
 
 
-class _AttributeDict(dict):
-    def __getattr__(self, name):
+class _AttributeDict(dict[str, Any]):
+    def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
             raise AttributeError(name) from None
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         self[name] = value
 
 
 class LightningModuleStub(nn.Module):
     """Stands in for Lightning's base class when Lightning is absent: what matters here is `forward`."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__()
 
-    def save_hyperparameters(self, *args, **kwargs):
-        frame = inspect.currentframe().f_back
+    def save_hyperparameters(self, *args: Any, **kwargs: Any) -> None:
+        frame = sys._getframe(1)  # the caller's (inspect.currentframe().f_back, never None)
         values = {k: v for k, v in frame.f_locals.items() if k not in ("self", "__class__", "args", "kwargs")
                   and not k.startswith("_")}
         if args and all(isinstance(a, str) for a in args):
@@ -104,10 +106,10 @@ class LightningModuleStub(nn.Module):
             values = dict(args[0])
         self.hparams = _AttributeDict(values)
 
-    def log(self, *args, **kwargs):
+    def log(self, *args: Any, **kwargs: Any) -> None:
         return None
 
-    def log_dict(self, *args, **kwargs):
+    def log_dict(self, *args: Any, **kwargs: Any) -> None:
         return None
 
 
@@ -118,17 +120,17 @@ def _lightning_missing(code: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def _lightning_stub(code: str):
+def _lightning_stub(code: str) -> Iterator[bool]:
     """Stub modules for a missing Lightning, present in sys.modules only while the class is defined."""
     missing = _lightning_missing(code)
-    saved = {}
+    saved: dict[str, types.ModuleType | None] = {}
     for name in missing:
         stub = types.ModuleType(name)
-        stub.LightningModule = LightningModuleStub
+        stub.LightningModule = LightningModuleStub  # type: ignore[attr-defined]
         saved[name] = sys.modules.get(name)
         sys.modules[name] = stub
     if "lightning.pytorch" in missing and "lightning" in missing:
-        sys.modules["lightning"].pytorch = sys.modules["lightning.pytorch"]
+        sys.modules["lightning"].pytorch = sys.modules["lightning.pytorch"]  # type: ignore[attr-defined]
     try:
         yield bool(missing)
     finally:
@@ -163,7 +165,7 @@ def _missing_module_error(exc: ModuleNotFoundError, path: Path, class_name: str)
                             f"Install it (pip install {package_for(name)}) and open the model again.", path)
 
 
-def import_source(spec: str, code: bytes | None = None):
+def import_source(spec: str, code: bytes | None = None) -> tuple[types.ModuleType, str]:
     """Define the class of `spec` (and what it needs) in a fresh module; return (module, class name).
 
     `code`, when given, is the file's content as already read (and hashed) by the caller: the class is read
@@ -194,25 +196,26 @@ def import_source(spec: str, code: bytes | None = None):
         raise ModelSourceError(f"defining {class_name} from the model source failed: {type(exc).__name__}: {exc}.",
                                "Fix the error in that class (only the class and what it refers to are run).",
                                path) from None
-    module._workbench_lightning_stub = stubbed
+    module._workbench_lightning_stub = stubbed  # type: ignore[attr-defined]
     if not hasattr(module, class_name):
         raise ModelSourceError(f"the model source has no class '{class_name}'.",
                                f"Classes it defines: {', '.join(_classes(module)) or 'none'}.", path)
     return module, class_name
 
 
-def _classes(module) -> list[str]:
+def _classes(module: types.ModuleType) -> list[str]:
     return [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, nn.Module)
             and v.__module__ == module.__name__]
 
 
-def build(spec: str, args: dict | None = None, fallback_args: dict | None = None,
+def build(spec: str, args: dict[str, Any] | None = None, fallback_args: dict[str, Any] | None = None,
           code: bytes | None = None) -> nn.Module:
     """Construct the named class with `args` (or, if none, the matching keys of `fallback_args`)."""
     module, class_name = import_source(spec, code)
     cls = getattr(module, class_name)
     kwargs = dict(args or {})
     if not kwargs and fallback_args:
+        accepted: Mapping[str, object]
         try:
             accepted = inspect.signature(cls).parameters
         except (TypeError, ValueError):

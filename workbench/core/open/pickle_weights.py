@@ -11,7 +11,9 @@ from __future__ import annotations
 import functools
 import pickle
 import types
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -25,32 +27,32 @@ class Inert:
 
     _workbench_name = "?"
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: object, **kwargs: object) -> None:
         self.args = args
-        self.state = {}
+        self.state: dict[Any, Any] = {}
 
-    def __setstate__(self, state):
+    def __setstate__(self, state: object) -> None:
         if isinstance(state, tuple) and len(state) == 2:  # (dict state, slot state)
-            merged = {}
+            merged: dict[Any, Any] = {}
             for part in state:
                 if isinstance(part, dict):
                     merged.update(part)
             state = merged
         self.state = state if isinstance(state, dict) else {}
 
-    def __setitem__(self, key, value):  # a placeholder for a dict subclass receives SETITEMS
+    def __setitem__(self, key: object, value: object) -> None:  # a placeholder for a dict subclass receives SETITEMS
         self.state[key] = value
 
-    def append(self, value):  # ... and for a list subclass, APPENDS
+    def append(self, value: object) -> None:  # ... and for a list subclass, APPENDS
         self.state.setdefault("__items__", []).append(value)
 
-    def extend(self, values):
+    def extend(self, values: Iterable[object]) -> None:
         for value in values:
             self.append(value)
 
 
 @functools.lru_cache(maxsize=1)
-def _allowed() -> dict:
+def _allowed() -> dict[str, Any]:
     from torch import _weights_only_unpickler
 
     return dict(_weights_only_unpickler._get_allowed_globals())
@@ -61,7 +63,7 @@ def _placeholder(module: str, name: str) -> type:
 
 
 class InertUnpickler(pickle.Unpickler):
-    def find_class(self, module, name):
+    def find_class(self, module: str, name: str) -> Any:
         found = _allowed().get(f"{module}.{name}")
         if found is not None:
             return found
@@ -70,13 +72,13 @@ class InertUnpickler(pickle.Unpickler):
 
 def _inert_module() -> types.ModuleType:
     mod = types.ModuleType("workbench_inert_pickle")
-    mod.Unpickler = InertUnpickler
-    mod.load = lambda fh, **kw: InertUnpickler(fh, **kw).load()
+    mod.Unpickler = InertUnpickler  # type: ignore[attr-defined]
+    mod.load = lambda fh, **kw: InertUnpickler(fh, **kw).load()  # type: ignore[attr-defined]
     mod.__name__ = "pickle"  # torch checks the name only to pick its weights-only path; this is not that path
     return mod
 
 
-def read_inert(path: Path, shown: Path):
+def read_inert(path: Path, shown: Path) -> Any:
     """Unpickle `path` with every class but torch's tensor machinery replaced by inert placeholders."""
     try:
         return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_inert_module())
@@ -86,13 +88,13 @@ def read_inert(path: Path, shown: Path):
                               "torch.save(model.state_dict(), path).", shown) from None
 
 
-def is_module_like(obj) -> bool:
+def is_module_like(obj: object) -> bool:
     return isinstance(obj, Inert) and "_parameters" in obj.state and "_modules" in obj.state
 
 
-def state_dict_of(obj, prefix: str = "", depth: int = 0) -> dict:
+def state_dict_of(obj: Inert, prefix: str = "", depth: int = 0) -> dict[str, Any]:
     """The state_dict an inert placeholder of an nn.Module stands for."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     if depth > MAX_DEPTH:
         return out
     state = obj.state
@@ -111,7 +113,7 @@ def state_dict_of(obj, prefix: str = "", depth: int = 0) -> dict:
     return out
 
 
-def _items(mapping):
+def _items(mapping: object) -> list[tuple[Any, Any]]:
     if isinstance(mapping, dict):
         return list(mapping.items())
     if isinstance(mapping, Inert):  # an OrderedDict subclass that was not allowed
@@ -119,7 +121,7 @@ def _items(mapping):
     return []
 
 
-def class_names(obj, depth: int = 0) -> list[str]:
+def class_names(obj: Any, depth: int = 0) -> list[str]:
     """The classes a placeholder tree stood for (for notes)."""
     if not is_module_like(obj) or depth > MAX_DEPTH:
         return []
@@ -129,7 +131,7 @@ def class_names(obj, depth: int = 0) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def weights_from(obj) -> tuple[dict | None, object, dict]:
+def weights_from(obj: Any) -> tuple[dict[str, Any] | None, object, dict[str, Any]]:
     """(state_dict, the placeholder of the module, extras) from what `read_inert` returned; (None, None, {})
     when no module is in it."""
     if is_module_like(obj):

@@ -47,5 +47,5 @@ class FrozenProgram(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.program(x)
+        out: torch.Tensor = self.program(x)
         return out.reshape(out.shape[0], -1)

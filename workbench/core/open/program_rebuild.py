@@ -12,6 +12,8 @@ from __future__ import annotations
 import logging
 import warnings
 from collections import OrderedDict
+from collections.abc import Iterator
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -27,7 +29,7 @@ PROBE_BATCH = 8
 LINEAR_OPS = ("aten.linear.default",)
 
 
-def _candidate_shapes(state: dict) -> list[tuple[int, ...]]:
+def _candidate_shapes(state: dict[str, Any]) -> list[tuple[int, ...]]:
     first = next((v for k, v in state.items() if k.endswith("weight") and v.ndim >= 2), None)
     if first is None:
         return []
@@ -82,13 +84,13 @@ def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None
         return frozen, [fallback_note(kind, "its input shape could not be found by probing, so nothing could be "
                                       "compared")], None
     for build, how in _rebuilds(state, shown):
-        if _matches(build, probes, refs):
+        if _matches(build, probes, cast("list[torch.Tensor]", refs)):  # every probe ran: `found` is set
             build.eval()
             note = (f"The {kind} program was rebuilt as an ordinary, editable module ({how}): it gives the same "
                     f"outputs as the program on {sum(len(x) for x in probes)} probe inputs. The new head starts "
                     "from a logistic fit of the regression output (a warm start).")
             return build, [note], found
-    cut, why = _cut(program, fmt, probes, refs, batch)
+    cut, why = _cut(program, fmt, probes, cast("list[torch.Tensor]", refs), batch)
     if cut is not None:
         note = (f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
                 f"features and an ordinary Linear holds the old regression head (same outputs as the program on "
@@ -104,7 +106,7 @@ def fallback_note(kind: str, why: str) -> str:
             "no-training baseline), so training cannot improve on what the output already tells.")
 
 
-def _rebuilds(state: dict, shown: object):
+def _rebuilds(state: dict[str, Any], shown: object) -> Iterator[tuple[nn.Module, str]]:
     from workbench.core.open.state_keys import strip_prefix as _strip_prefix
 
     stripped = _strip_prefix(dict(state))
@@ -119,6 +121,7 @@ def _rebuilds(state: dict, shown: object):
     for name in ACTIVATIONS:
         for tail in TAILS:
             body = mlp_from_state_dict(stripped, name)
+            assert body is not None  # the same keys fitted with relu above; the activation does not change that
             layers = list(body) + ([tail()] if tail else [])
             n_linear = sum(isinstance(m, nn.Linear) for m in layers)
             if n_linear == 1 and name != "relu":
@@ -127,10 +130,10 @@ def _rebuilds(state: dict, shown: object):
             yield nn.Sequential(*layers), what + (f", then {tail.__name__}" if tail else "")
 
 
-def _graph_module(program: nn.Module, fmt: str, probe: torch.Tensor):
+def _graph_module(program: nn.Module, fmt: str, probe: torch.Tensor) -> torch.fx.GraphModule:
     inner = program.program if isinstance(program, FixedBatch) else program
     if fmt != "torchscript":
-        return inner
+        return cast(torch.fx.GraphModule, inner)  # what torch.export.load(...).module() gave
     from torch._export.converter import TS2EPConverter
 
     quiet = logging.getLogger("torch._export")
@@ -139,23 +142,24 @@ def _graph_module(program: nn.Module, fmt: str, probe: torch.Tensor):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return TS2EPConverter(inner, (probe,)).convert().module()
+            return TS2EPConverter(cast(torch.jit.ScriptModule, inner), (probe,)).convert().module()
     finally:
         quiet.setLevel(level)
 
 
-def _fetch(gm: nn.Module, node) -> torch.Tensor | None:
+def _fetch(gm: nn.Module, node: Any) -> torch.Tensor | None:
     if node is None:
         return None
     if node.op != "get_attr":
         return None
-    obj = gm
+    obj: object = gm
     for part in str(node.target).split("."):
         obj = getattr(obj, part)
     return obj if isinstance(obj, torch.Tensor) else None
 
 
-def _cut(program: nn.Module, fmt: str, probes, refs, batch: int | None) -> tuple[nn.Module | None, str]:
+def _cut(program: nn.Module, fmt: str, probes: list[torch.Tensor], refs: list[torch.Tensor],
+         batch: int | None) -> tuple[nn.Module | None, str]:
     try:
         first = probes[0][:batch] if batch else probes[0]
         gm = _graph_module(program, fmt, first)
@@ -171,7 +175,7 @@ def _cut(program: nn.Module, fmt: str, probes, refs, batch: int | None) -> tuple
     if weight is None or weight.ndim != 2:
         return None, "its last Linear does not take its weights from the program's parameters"
     graph = torch.fx.Graph()
-    env: dict = {}
+    env: dict[torch.fx.Node, torch.fx.Node] = {}
     for node in nodes:
         if node is last or node.op == "output":
             break
@@ -189,12 +193,12 @@ def _cut(program: nn.Module, fmt: str, probes, refs, batch: int | None) -> tuple
         head.weight.copy_(weight)
         if bias is not None:
             head.bias.copy_(bias)
-    wrapped = [body] if fmt != "torchscript" or batch is None else [FixedBatch(body, batch)]
+    wrapped: list[nn.Module] = [body] if fmt != "torchscript" or batch is None else [FixedBatch(body, batch)]
     if _run(body, probes[1]) is None or not _close_shape(body, probes):
         wrapped.append(FixedBatch(body, len(first)))  # a graph traced at one batch size: run it in chunks of that
     for candidate_body in wrapped:
         for tail in TAILS:
-            parts = OrderedDict(body=candidate_body, head=head)
+            parts: OrderedDict[str, nn.Module] = OrderedDict(body=candidate_body, head=head)
             if tail:
                 parts["act"] = tail()
             candidate = nn.Sequential(parts)
@@ -203,6 +207,6 @@ def _cut(program: nn.Module, fmt: str, probes, refs, batch: int | None) -> tuple
     return None, "cutting its graph before the last Linear did not reproduce its outputs"
 
 
-def _close_shape(body: nn.Module, probes) -> bool:
+def _close_shape(body: nn.Module, probes: list[torch.Tensor]) -> bool:
     outs = [_run(body, x) for x in probes]
     return all(o is not None and o.ndim == 2 and o.shape[0] == len(x) for o, x in zip(outs, probes))

@@ -3,11 +3,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 STATE_KEYS = ("state_dict", "model_state_dict", "model", "net", "network", "model_state", "weights")
 PREFIXES = ("model.", "net.", "module.", "network.", "_orig_mod.", "backbone.")
 
 
-def strip_prefix(state: dict) -> dict:
+def strip_prefix(state: dict[str, Any]) -> dict[str, Any]:
     while state:
         hit = next((p for p in PREFIXES if all(k.startswith(p) for k in state)), None)
         if hit is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import cast
 
 import numpy as np
 import torch
@@ -30,7 +31,7 @@ def outputs_for(task: str, n_classes: int) -> int:
 
 
 def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int, head: HeadRecipe,
-            warm: tuple[float, float] | None = None) -> tuple[nn.Module, str]:
+            warm: tuple[float, float] | tuple[list[float], list[float]] | None = None) -> tuple[nn.Module, str]:
     """Return (a converted deep copy of `model`, the qualified name of its new head).
 
     `warm` = (scale, offset) of a logistic fit on the regression output: the binary head starts as
@@ -40,7 +41,7 @@ def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int,
     new_head = build_head(inspection.head_in, n_out, head.dropout, head.hidden)
     if isinstance(model, FrozenProgram):
         if warm is not None and not head.hidden:
-            _warm_start_on_outputs(new_head[-1], *warm)
+            _warm_start_on_outputs(cast(nn.Linear, new_head[-1]), *warm)
         converted: nn.Module = nn.Sequential()
         converted.add_module("body", model)
         converted.add_module("head", new_head)
@@ -49,7 +50,7 @@ def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int,
         converted = copy.deepcopy(model)
         old = converted.get_submodule(inspection.head)
         if warm is not None:
-            _warm_start(new_head[-1], old, *warm)
+            _warm_start(cast(nn.Linear, new_head[-1]), cast(nn.Linear, old), *warm)  # heads end in a Linear
         converted.set_submodule(inspection.head, new_head)
         for tail in inspection.tail:
             converted.set_submodule(tail, nn.Identity())
@@ -58,27 +59,27 @@ def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int,
     return converted, name
 
 
-def _warm_start(linear: nn.Linear, old: nn.Linear, scale, offset) -> None:
+def _warm_start(linear: nn.Linear, old: nn.Linear, scale: float | list[float], offset: float | list[float]) -> None:
     """Logit_k = scale_k * regression + offset_k, for each of the new head's outputs."""
     if old.out_features != 1:
         raise RecipeError(f"warm start needs a regression head with one output; this one has {old.out_features}.",
                           "Turn warm start off.")
-    scale = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1, 1)
-    offset = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
+    scales = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1, 1)
+    offsets = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
     bias = old.bias if old.bias is not None else torch.zeros(1)
     with torch.no_grad():
-        linear.weight.copy_(scale * old.weight)
-        linear.bias.copy_(scale[:, 0] * bias + offset)
+        linear.weight.copy_(scales * old.weight)
+        linear.bias.copy_(scales[:, 0] * bias + offsets)
 
 
-def _warm_start_on_outputs(linear: nn.Linear, scale, offset) -> None:
+def _warm_start_on_outputs(linear: nn.Linear, scale: float | list[float], offset: float | list[float]) -> None:
     """A head on a frozen program's outputs: logit_k = scale_k * output_0 + offset_k (the baseline's fit)."""
-    scale = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1)
-    offset = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
+    scales = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1)
+    offsets = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
     with torch.no_grad():
         linear.weight.zero_()
-        linear.weight[:, 0] = scale
-        linear.bias.copy_(offset.expand_as(linear.bias))
+        linear.weight[:, 0] = scales
+        linear.bias.copy_(offsets.expand_as(linear.bias))
 
 
 def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -89,7 +90,7 @@ def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
-def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[list, list]:
+def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[list[float], list[float]]:
     """Per-class scale and offset so that a softmax head starts from the regression's ordering.
 
     For ordered classes (quantile bins), a logistic fit of "class >= k" on the regression output gives a
@@ -98,7 +99,8 @@ def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int
     """
     from sklearn.linear_model import LogisticRegression
 
-    slopes, cuts = [], []
+    slopes: list[float] = []
+    cuts: list[float] = []
     for k in range(1, n_classes):
         above = (y >= k).astype(int)
         if above.min() == above.max():
@@ -110,7 +112,7 @@ def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int
         cuts.append(-float(fit.intercept_[0]) / slope)
     scale = np.concatenate([[0.0], np.cumsum(slopes)])
     offset = np.concatenate([[0.0], -np.cumsum(np.multiply(slopes, cuts))])
-    return scale.tolist(), offset.tolist()
+    return [float(v) for v in scale], [float(v) for v in offset]
 
 
 def apply_freeze(model: nn.Module, head_name: str, head: HeadRecipe) -> None:

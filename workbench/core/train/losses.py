@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -13,7 +15,9 @@ from workbench.core.recipe import TrainRecipe
 class FocalLoss(nn.Module):
     """Focal loss (Lin et al. 2017): cross-entropy scaled by (1 - p_true)^gamma, optional class weights."""
 
-    def __init__(self, gamma: float, binary: bool, weight: torch.Tensor | None = None):
+    weight: torch.Tensor | None  # a buffer, registered in __init__
+
+    def __init__(self, gamma: float, binary: bool, weight: torch.Tensor | None = None) -> None:
         super().__init__()
         self.gamma, self.binary = gamma, binary
         self.register_buffer("weight", weight)
@@ -58,10 +62,10 @@ def build_loss(train: TrainRecipe, task: str, n_classes: int) -> nn.Module:
 def proposed_weights(counts: list[int] | np.ndarray) -> list[float]:
     """Balanced class weights n / (K * count_k), as scikit-learn's 'balanced' heuristic."""
     counts = np.asarray(counts, dtype=np.float64)
-    return (counts.sum() / (len(counts) * counts)).round(4).tolist()
+    return [float(w) for w in (counts.sum() / (len(counts) * counts)).round(4)]
 
 
-def imbalance_proposal(counts, task: str, skew: float = 1.5) -> dict | None:
+def imbalance_proposal(counts: list[int] | np.ndarray, task: str, skew: float = 1.5) -> dict[str, Any] | None:
     """Loss weights to propose when the largest class outnumbers the smallest by more than `skew`, else None.
 
     Binary heads get `pos_weight` = negatives / positives (BCE's own convention); multiclass heads get

@@ -15,6 +15,7 @@ import copy
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -36,7 +37,7 @@ class FinderResult:
     pick_index: int = -1
     note: str = ""
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"lrs": self.lrs, "losses": self.losses, "pick": self.pick, "pick_index": self.pick_index,
                 "note": self.note}
 
@@ -77,8 +78,8 @@ def suggest(lrs: list[float], losses: list[float]) -> tuple[int, str]:
     return (valley(losses) if RULE == "valley" else min_over_ten(lrs, losses)), ""
 
 
-def range_test(model: nn.Module, loss_fn: Callable, make_optimizer: Callable[[float], torch.optim.Optimizer],
-               batches: Callable[[int], tuple[torch.Tensor, torch.Tensor]], forward: Callable,
+def range_test(model: nn.Module, loss_fn: Callable[..., Any], make_optimizer: Callable[[float], torch.optim.Optimizer],
+               batches: Callable[[int], tuple[torch.Tensor, torch.Tensor]], forward: Callable[..., Any],
                steps: int = STEPS, start_lr: float = START_LR, end_lr: float = END_LR,
                should_stop: Callable[[], bool] = lambda: False) -> FinderResult:
     """Run the range test; `batches(i)` gives the i-th (inputs, targets) batch, `forward(model, x)` the logits.

@@ -16,7 +16,7 @@ def threads_leaving_a_core(available: int | None = None, current: int | None = N
     return max(1, min(current, available - 1))
 
 
-def call_leaving_a_core(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+def call_leaving_a_core(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """`fn(*args, **kwargs)` with torch limited to `threads_leaving_a_core()` threads, restored afterwards."""
     import torch
 

@@ -17,7 +17,9 @@ import contextlib
 import math
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -26,6 +28,11 @@ from torch import nn
 from workbench.core.errors import RecipeError, TrainingError
 from workbench.core.recipe import TrainRecipe
 from workbench.core.train.losses import build_loss
+
+if TYPE_CHECKING:
+    from workbench.core.train.lr_finder import FinderResult
+
+ArrayOrTensor = np.ndarray | torch.Tensor  # what train() accepts for X and y
 
 GPU_READBACK = 32  # batches per host read-back of losses on a GPU; about 10 ms of work for a small head
 CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each batch at once
@@ -42,7 +49,7 @@ SETTLE = 0.5
 class StopToken:
     """Cooperative stop and pause, checked between batches; safe to set from any thread."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
@@ -74,15 +81,15 @@ class StopToken:
 class Callback:
     """No-op hooks; subclass and override what you need. Each receives the event as a dict."""
 
-    def on_train_begin(self, info: dict) -> None: ...
-    def on_batch_end(self, info: dict) -> None: ...
-    def on_epoch_end(self, info: dict) -> None: ...
-    def on_train_end(self, info: dict) -> None: ...
+    def on_train_begin(self, info: dict[str, Any]) -> None: ...
+    def on_batch_end(self, info: dict[str, Any]) -> None: ...
+    def on_epoch_end(self, info: dict[str, Any]) -> None: ...
+    def on_train_end(self, info: dict[str, Any]) -> None: ...
 
 
 @dataclass
 class TrainResult:
-    history: list[dict] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
     cancelled: bool = False
@@ -92,7 +99,7 @@ class TrainResult:
     lr: float = 0.0  # the rate trained with (the range test's pick when the recipe says auto)
     epochs: int = 0  # the budget trained with (resolved when the recipe says auto)
     patience: int = 0  # the patience applied
-    lr_finder: dict | None = None  # the range test's curve and pick, when it ran
+    lr_finder: dict[str, Any] | None = None  # the range test's curve and pick, when it ran
 
 
 def pick_device(choice: str) -> torch.device:
@@ -113,7 +120,7 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def _optimizer(train: TrainRecipe, params, lr: float) -> torch.optim.Optimizer:
+def _optimizer(train: TrainRecipe, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
     if train.optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=train.weight_decay)
     cls = torch.optim.Adam if train.optimizer == "adam" else torch.optim.AdamW
@@ -130,7 +137,8 @@ def effective_patience(train: TrainRecipe, epochs: int) -> int:
     return max(train.patience, epochs // 10) if train.patience else 0
 
 
-def _schedule(train: TrainRecipe, optimizer, steps_per_epoch: int, epochs: int, lr: float):
+def _schedule(train: TrainRecipe, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int,
+              lr: float) -> tuple[Any, str]:  # (a torch scheduler or None, when it steps)
     if train.schedule == "onecycle":
         total = epochs * steps_per_epoch
         if WARMUP * total < 2 or (1 - WARMUP) * total < 2:
@@ -158,7 +166,7 @@ def predict_logits(model: nn.Module, X: torch.Tensor, binary: bool, batch_size: 
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def _autocast(device: torch.device, enabled: bool):
+def _autocast(device: torch.device, enabled: bool) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
     """torch's autocast and gradient scaler for mixed precision on CUDA; no-ops elsewhere."""
     if not enabled or device.type != "cuda":
         return None, None
@@ -167,18 +175,19 @@ def _autocast(device: torch.device, enabled: bool):
     return dtype, scaler
 
 
-def _state_copy(model: nn.Module) -> dict:
+def _state_copy(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _find_lr(model, loss_fn, recipe: TrainRecipe, params, Xt, yt, binary: bool, seed: int, stop: StopToken):
+def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: list[nn.Parameter], Xt: torch.Tensor,
+             yt: torch.Tensor, binary: bool, seed: int, stop: StopToken) -> FinderResult:
     """The range test on shuffled train batches (see lr_finder)."""
     from workbench.core.train.lr_finder import range_test
 
     n, bs = len(Xt), min(recipe.batch_size, len(Xt))
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1)).to(Xt.device)
 
-    def batches(i: int):
+    def batches(i: int) -> tuple[torch.Tensor, torch.Tensor]:
         start = (i * bs) % max(n - bs + 1, 1)
         idx = order[start:start + bs]
         return Xt[idx], yt[idx]
@@ -191,8 +200,9 @@ def _find_lr(model, loss_fn, recipe: TrainRecipe, params, Xt, yt, binary: bool, 
                           lambda m, x: shape_logits(m(x), binary), should_stop=lambda: stop.stopped)
 
 
-def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, y_val, recipe: TrainRecipe,
-          seed: int, callbacks=(), stop: StopToken | None = None) -> TrainResult:
+def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y_train: ArrayOrTensor,
+          X_val: ArrayOrTensor, y_val: ArrayOrTensor, recipe: TrainRecipe, seed: int,
+          callbacks: Iterable[object] = (), stop: StopToken | None = None) -> TrainResult:
     """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError."""
     stop = stop or StopToken()
     device = pick_device(recipe.device)
@@ -228,8 +238,9 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
     best_loss, best_state, bad_epochs = math.inf, _state_copy(model), 0
     start = last_read = time.perf_counter()
     seen = 0
+    total = 0.0  # the epoch's loss summed over rows (reset each epoch); read_back adds to it
 
-    def notify(hook: str, info: dict) -> None:
+    def notify(hook: str, info: dict[str, Any]) -> None:
         for cb in callbacks:
             getattr(cb, hook)(info)
 

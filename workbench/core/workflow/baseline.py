@@ -9,12 +9,13 @@ import torch
 
 from workbench.core.errors import RecipeError
 from workbench.core.evaluate import calibrate as calib
+from workbench.core.open.load import LoadedModel
 from workbench.core.recipe import Recipe
 from workbench.core.train.train import TrainResult, predict_logits
 from workbench.core.workflow.pipeline import PreparedData, Run, evaluate_run
 
 
-def baseline_run(recipe: Recipe, loaded, data: PreparedData) -> Run:
+def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run:
     from workbench.core.open.layer_tree import inspect_model
 
     if recipe.head.task != "binary":

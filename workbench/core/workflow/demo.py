@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,10 +28,10 @@ def _fit(model: torch.nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        for idx in torch.randperm(len(Xt), generator=gen).split(64):
+        for idx in torch.randperm(len(Xt), generator=gen).split(64):  # type: ignore[no-untyped-call]
             loss = torch.nn.functional.mse_loss(model(Xt[idx]).reshape(-1), yt[idx])
             opt.zero_grad()
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
     return loss.item()
 
@@ -39,7 +41,7 @@ FILES = {"diabetes": ("diabetes_regressor.pt", "diabetes.csv", "models.py", "rec
          "digits": ("digits_regressor.pt", "models.py", "recipe.json")}
 
 
-def _written(folder: Path) -> dict:
+def _written(folder: Path) -> dict[str, Any]:
     try:
         listed = json.loads((folder / MARKER).read_text()).get("files", {})
     except (OSError, ValueError, AttributeError):
@@ -47,7 +49,7 @@ def _written(folder: Path) -> dict:
     return listed if isinstance(listed, dict) else {}
 
 
-def claim(folder: Path, names) -> None:
+def claim(folder: Path, names: Iterable[str]) -> None:
     """Refuse a demo folder where a file of the demo's names exists that an earlier demo did not write."""
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
@@ -61,7 +63,7 @@ def claim(folder: Path, names) -> None:
                           "Choose a new or empty folder for the demo; nothing was changed.", folder)
 
 
-def record(folder: Path, names, build: dict | None = None) -> None:
+def record(folder: Path, names: Iterable[str], build: dict[str, Any] | None = None) -> None:
     listed = _written(folder) | {n: sha256_of(folder / n) for n in names}
     content = {"tool": "conversion-workbench", "files": listed}
     if build is not None:
@@ -69,7 +71,7 @@ def record(folder: Path, names, build: dict | None = None) -> None:
     write_text_atomic(folder / MARKER, json.dumps(content, indent=1))
 
 
-def _build_key(kind: str, seed: int, epochs: int) -> dict:
+def _build_key(kind: str, seed: int, epochs: int) -> dict[str, Any]:
     """What a demo build depends on: the same key means the same files, so an earlier build can be reused."""
     import hashlib
 
@@ -77,7 +79,7 @@ def _build_key(kind: str, seed: int, epochs: int) -> dict:
     return {"demo": kind, "seed": seed, "epochs": epochs, "code": code, "torch": torch.__version__}
 
 
-def _reusable(folder: Path, names, build: dict) -> bool:
+def _reusable(folder: Path, names: Iterable[str], build: dict[str, Any]) -> bool:
     """An earlier demo build of the same key whose files are all there, unchanged (the window opens it at once
     instead of training the regressor again)."""
     try:
@@ -102,7 +104,7 @@ def _copy_models(folder: Path) -> str:
     return str(folder / "models.py")
 
 
-def _save(obj, path: Path) -> None:
+def _save(obj: object, path: Path) -> None:
     import io
 
     buffer = io.BytesIO()

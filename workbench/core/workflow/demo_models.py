@@ -14,7 +14,8 @@ class DiabetesMLP(nn.Module):
         self.positive = nn.Softplus()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.positive(self.head(self.body(x)))
+        out: torch.Tensor = self.positive(self.head(self.body(x)))
+        return out
 
 
 class DigitsCNN(nn.Module):
@@ -29,4 +30,5 @@ class DigitsCNN(nn.Module):
         self.regressor = nn.Linear(64, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.regressor(self.features(x))
+        out: torch.Tensor = self.regressor(self.features(x))
+        return out

@@ -6,6 +6,7 @@ the other.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from workbench.core.export.export import ExportResult, check_target
@@ -17,7 +18,7 @@ from workbench.core.workflow.pipeline import Run, export_run, prepare_data, trai
 
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
-                       callbacks=(), stop: StopToken | None = None, overwrite: bool = False,
+                       callbacks: Iterable[object] = (), stop: StopToken | None = None, overwrite: bool = False,
                        mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False,
                        source_named_by: str | Path | None = None) -> tuple[Run, ExportResult | None]:
     """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output

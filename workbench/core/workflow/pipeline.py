@@ -7,15 +7,18 @@ chains them for the command line.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.data.data import Table, load_table, make_labels, split_indices
+from workbench.core.data.data import load_table, make_labels, split_indices
 from workbench.core.data.preprocess import Impute
+from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.export import export as export_mod
@@ -34,7 +37,7 @@ class PreparedData:
     table: Table
     y: np.ndarray
     classes: list[str]
-    label_info: dict
+    label_info: dict[str, Any]
     splits: dict[str, np.ndarray]
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
@@ -44,10 +47,10 @@ class PreparedData:
 
     def inputs(self, split: str) -> np.ndarray:
         X = self.table.X[self.splits[split]]
-        return X if self.mean is None else (X - self.mean) / self.std
+        return np.asarray(X if self.mean is None else (X - self.mean) / self.std)
 
     def labels(self, split: str) -> np.ndarray:
-        return self.y[self.splits[split]]
+        return np.asarray(self.y[self.splits[split]])
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -65,9 +68,9 @@ class Run:
     training: TrainResult
     logits: dict[str, np.ndarray] = field(default_factory=dict)
     calibration: calib.Calibration | None = None
-    metrics: dict = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
     threshold: float | None = None
-    calibration_check: dict = field(default_factory=dict)  # see calibration_check.check
+    calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
 
     @property
@@ -125,7 +128,8 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     return prepared
 
 
-def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None):
+def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None
+                      ) -> tuple[int, ...] | None:
     if recipe.input_shape:
         return tuple(recipe.input_shape)
     if data is not None:
@@ -149,8 +153,9 @@ def regression_outputs(model: nn.Module, head: str, X: np.ndarray) -> np.ndarray
 
 def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
     shape = model_input_shape(recipe, loaded, data)
+    assert shape is not None  # the data's own shape, at least
     inspection = inspect_model(loaded.model, shape)
-    warm = None
+    warm: tuple[float, float] | tuple[list[float], list[float]] | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
     program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and (
@@ -189,7 +194,7 @@ def calibrate_run(run: Run, method: str) -> Run:
     return run
 
 
-def evaluate_run(run: Run) -> dict:
+def evaluate_run(run: Run) -> dict[str, Any]:
     from workbench.core.evaluate.metrics import evaluate
 
     y = run.data.labels("test")
@@ -216,7 +221,7 @@ def evaluate_run(run: Run) -> dict:
     return run.metrics
 
 
-def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks=(),
+def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks: Iterable[object] = (),
               stop: StopToken | None = None) -> Run:
     model, head, inspection = build_model(recipe, loaded, data)
     binary = recipe.head.task == "binary"
@@ -232,8 +237,9 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
 
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     d = run.data
-    steps = [Impute(d.fill)] if d.fill is not None else []
-    steps += [export_mod.Standardize(d.mean, d.std)] if d.mean is not None else []
+    assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
+    steps: list[nn.Module] = [Impute(d.fill)] if d.fill is not None else []
+    steps += [export_mod.Standardize(d.mean, d.std)] if d.mean is not None and d.std is not None else []
     preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
     module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
     example = torch.as_tensor(d.table.X[d.splits["test"]][:256])

@@ -10,10 +10,18 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe, problems
+
+if TYPE_CHECKING:
+    from workbench.core.data.columns import ColumnSummary
+    from workbench.core.data.samples import Table
+    from workbench.core.data.tables import RawTable
+    from workbench.core.open.layer_tree import Inspection
+    from workbench.core.open.load import LoadedModel
+    from workbench.core.workflow.pipeline import Run
 
 
 class Event:
@@ -48,12 +56,12 @@ class RunEntry:
     session made it, the live `Run` that Evaluate and Export use."""
 
     id: str
-    summary: dict
+    summary: dict[str, Any]
     run: Any = None  # pipeline.Run, or None for a run read back from a session file
 
     @property
     def name(self) -> str:
-        return self.summary["name"]
+        return str(self.summary["name"])
 
 
 @dataclass
@@ -72,9 +80,10 @@ class SessionModel:
     entries: list[RunEntry] = field(default_factory=list)
     current: str | None = None  # id of the run Evaluate, Export and the report show
     events: Events = field(default_factory=Events, repr=False, compare=False)
-    _detached: dict = field(default_factory=dict, repr=False, compare=False)  # live runs a file may name again
+    # live runs a file may name again
+    _detached: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     _was_current: str | None = field(default=None, repr=False, compare=False)
-    _saved: dict = field(default_factory=dict, repr=False, compare=False)  # id -> name when last saved
+    _saved: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # id -> name when last saved
     _numbers: Any = field(default_factory=lambda: itertools.count(1), repr=False, compare=False)
 
     # ----- the recipe
@@ -91,7 +100,7 @@ class SessionModel:
         self.set_recipe(self.recipe.with_changes(**changes))
 
     # ----- the model and the data
-    def set_model(self, loaded, inspection) -> None:
+    def set_model(self, loaded: LoadedModel, inspection: Inspection) -> None:
         self.loaded, self.inspection = loaded, inspection
         self.select(None)
         self.events.model.emit(loaded)
@@ -99,7 +108,7 @@ class SessionModel:
         if self.raw is not None:
             self.rebuild_table()  # the ticked features are checked against the new model's width
 
-    def set_inspection(self, inspection) -> None:
+    def set_inspection(self, inspection: Inspection) -> None:
         self.inspection = inspection
         self.events.inspection.emit(inspection)
 
@@ -113,7 +122,7 @@ class SessionModel:
             return tuple(self.loaded.input_shape)
         return None
 
-    def set_raw(self, raw, columns=None) -> None:
+    def set_raw(self, raw: RawTable | None, columns: ColumnSummary | None = None) -> None:
         """A table file as read (or None for arrays, images and bundled sets); its table is then built."""
         self.raw, self.columns = raw, columns
         self.events.raw.emit(raw)
@@ -137,7 +146,7 @@ class SessionModel:
             return
         self.set_table(table)
 
-    def set_table(self, table) -> None:
+    def set_table(self, table: Table) -> None:
         self.table = table
         self.data_problem = ""
         self.events.table.emit(table)
@@ -197,23 +206,23 @@ class SessionModel:
 
     # ----- runs
     @property
-    def run(self):
+    def run(self) -> Run | None:
         """The live run Evaluate, Export and the report show (None when none is picked or it is not live)."""
         entry = self.entry(self.current)
         return entry.run if entry is not None else None
 
     @property
-    def runs(self) -> list[dict]:
+    def runs(self) -> list[dict[str, Any]]:
         """The summaries of every run, oldest first."""
         return [e.summary for e in self.entries]
 
     def entry(self, run_id: str | None) -> RunEntry | None:
         return next((e for e in self.entries if e.id == run_id), None)
 
-    def entry_of(self, run) -> RunEntry | None:
+    def entry_of(self, run: Run | None) -> RunEntry | None:
         return next((e for e in self.entries if e.run is run), None) if run is not None else None
 
-    def set_run(self, run) -> None:
+    def set_run(self, run: Run | None) -> None:
         """Add `run` (or refresh it, after recalibration) and make it the current one; None picks none."""
         if run is None:
             self.select(None)
@@ -252,12 +261,12 @@ class SessionModel:
         if self.current == run_id:
             self.select(None)
 
-    def note_export(self, run, folder: str) -> None:
+    def note_export(self, run: Run | None, folder: str) -> None:
         entry = self.entry_of(run)
         if entry is not None:
             entry.summary["export"] = folder
 
-    def set_runs(self, summaries: list[dict]) -> None:
+    def set_runs(self, summaries: list[dict[str, Any]]) -> None:
         """Runs read back from a session file, for comparison; ids are kept. A run made in this window that the
         file also holds (saved, then reopened) is live again, and stays current if it was."""
         self._detached.update({e.id: e.run for e in self.entries if e.run is not None})
@@ -285,11 +294,11 @@ class SessionModel:
         return uuid.uuid4().hex[:12]
 
 
-def _table_fields(recipe: Recipe):
+def _table_fields(recipe: Recipe) -> tuple[Any, ...]:
     d = recipe.data
     return (d.label, d.features, d.missing, recipe.input_shape)
 
 
-def _data_fields(recipe: Recipe):
+def _data_fields(recipe: Recipe) -> tuple[Any, ...]:
     d = recipe.data
     return (d.label_mode, d.threshold, d.bins, d.splits, d.standardize, d.classes, recipe.head.task, recipe.seed)

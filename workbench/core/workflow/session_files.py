@@ -6,19 +6,23 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import DataError, RecipeError
 from workbench.core.safety.atomic import write_bytes_atomic
 
+if TYPE_CHECKING:
+    from workbench.core.workflow.pipeline import Run
+
 SESSION_VERSION = 1
 
 
-def summary(run, name: str, export: str | None = None) -> dict:
+def summary(run: Run, name: str, export: str | None = None) -> dict[str, Any]:
     return {"name": name, "kind": run.kind, "recipe": run.recipe.to_dict(), "metrics": run.metrics,
             "export": export, "source": str(run.loaded.path)}
 
 
-def save_session(path: str | Path, runs: list[dict], recipe: dict | None = None) -> None:
+def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None) -> None:
     """Write a session; like a saved recipe, one whose recipe names a model source is trusted by its hash."""
     from workbench.core.safety import trust
 
@@ -29,7 +33,7 @@ def save_session(path: str | Path, runs: list[dict], recipe: dict | None = None)
         trust.trust(hashlib.sha256(data).hexdigest())
 
 
-def load_session(path: str | Path, trusted: bool = False) -> dict:
+def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
     """Read a session file; its recipe becomes a `Recipe` under "recipe" (or None). A model source that recipe
     names runs only if the user trusts this file (see `recipe.check_named_source`)."""
     from workbench.core.recipe import check_named_source, from_dict, resolve_source
