@@ -145,6 +145,15 @@ class DataPanel(QWidget):
         brow.addStretch(1)
         lform.addRow(brow)
 
+        from .field_problems import FieldProblems
+
+        self.label_problems = FieldProblems(self.session, {
+            "data.label": "Label column", "data.label_mode": "Labels", "data.threshold": "Threshold",
+            "data.bins": "Quantile bins", "data.classes": "Class order"})
+        lform.addRow(self.label_problems)
+        self.column_problems = FieldProblems(self.session, {
+            "data.path": "Data", "data.features": "Columns", "data.missing": "Missing values", "data.sheet": "Sheet"})
+        cbox.addWidget(self.column_problems)
         splits = QGroupBox("Splits (stratified, seeded; every class in every split)")
         srow = QHBoxLayout()
         self.split_boxes = {}
@@ -163,6 +172,9 @@ class DataPanel(QWidget):
         sbox = QVBoxLayout(splits)  # the tick box on its own line: in one row the tab was wider than 1024 pixels
         sbox.addLayout(srow)
         sbox.addWidget(self.standardize)
+        self.split_problems = FieldProblems(self.session, {"data.splits": "Splits",
+                                                           "data.standardize": "Standardise features"})
+        sbox.addWidget(self.split_problems)
 
         self.preview = QTableWidget(0, 6)
         self.preview.setObjectName("classPreview")

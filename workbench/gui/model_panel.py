@@ -70,6 +70,12 @@ class ModelPanel(QWidget):
         shape_row.addWidget(self.reload)
         form.addRow("Input shape:", shape_row)
         form.addRow("MLP activation:", self.activation)
+        from .field_problems import FieldProblems
+
+        self.problems = FieldProblems(session, {
+            "model_source": "Model source", "model_args": "Model arguments", "input_shape": "Input shape",
+            "head.frozen_layers": "Freeze boxes in the layer tree"})
+        form.addRow(self.problems)
         self.tree = QTreeWidget()
         self.tree.setObjectName("layerTree")
         self.tree.setHeaderLabels(COLUMNS)

@@ -114,12 +114,13 @@ def _save(obj: object, path: Path) -> None:
 
 def build_diabetes(folder: Path, seed: int = 0, epochs: int = 150) -> tuple[Path, Recipe]:
     """A tutorial-style checkpoint of an MLP regressor, the data as CSV, and a recipe to convert it."""
-    from sklearn.datasets import load_diabetes
-
     folder = Path(folder)
     build = _build_key("diabetes", seed, epochs)
     if _reusable(folder, FILES["diabetes"][:3], build):
         return folder / "diabetes_regressor.pt", _diabetes_recipe(folder, seed)
+    # Only a new build needs scikit-learn's data: importing it (with scipy) costs seconds of a reused demo's start.
+    from sklearn.datasets import load_diabetes
+
     claim(folder, FILES["diabetes"])
     folder.mkdir(parents=True, exist_ok=True)
     bunch = load_diabetes()

@@ -1,0 +1,33 @@
+"""Every recipe problem core finds is shown beside the control that sets its field, before Train is pressed,
+including fields that live on the Data and Model tabs rather than the Head & training form."""
+
+import pytest
+
+from workbench.core import recipe as rc
+
+
+@pytest.mark.parametrize("changes, where, words", [
+    ({"head.task": "binary", "data.label_mode": "bins"}, "label_problems", "Labels: quantile bins"),
+    ({"data.label_mode": "threshold", "data.classes": ("a", "b")}, "label_problems", "Class order"),
+    ({"data.splits": (0.7, 0.15, 0.0, 0.15), "calibration": "platt"}, "split_problems", "Splits: calibration"),
+    ({"data.splits": (0.5, 0.2, 0.1, 0.1)}, "split_problems", "Splits: must be four"),
+    ({"input_shape": (1 << 15, 1 << 15)}, "model_problems", "Input shape"),
+])
+def test_a_problem_is_shown_beside_its_field(window, changes, where, words):
+    window.session.set_recipe(window.session.recipe.with_changes(**changes))
+    label = {"label_problems": window.data_panel.label_problems, "split_problems": window.data_panel.split_problems,
+             "model_problems": window.model_panel.problems}[where]
+    assert not label.isHidden() and words in label.text()
+    assert not window.form.train_button.isEnabled()
+    window.session.set_recipe(rc.Recipe())
+    assert label.isHidden()
+
+
+def test_every_field_core_can_fault_has_a_place_in_the_window(window):
+    """Each recipe field is on the form or named by one of the other tabs' problem lines (except the two
+    reliability settings, which only a recipe file sets and which are validated when it is read)."""
+    shown = set(window.form.errors)
+    for label in (window.data_panel.label_problems, window.data_panel.column_problems,
+                  window.data_panel.split_problems, window.model_panel.problems):
+        shown |= set(label.names)
+    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins"}
