@@ -1,0 +1,173 @@
+"""A frozen body run once: when no layer before the head trains, the head's inputs are computed for every split
+in one pass and the head trains on them, instead of the body running on every batch of every epoch.
+
+The split is clean when the head is called once, on one tensor, and the model's output is the head's output:
+checked on real rows before the features are trusted (a forward that mixes the head's input with anything else
+falls back to training the whole model). A frozen body runs in eval mode on both paths (batch-norm statistics
+and dropout fixed), so cached and uncached training give the same head within float rounding. The head's own
+dropout still applies to the cached features, batch by batch.
+
+Features live in memory, or in memory-mapped files in a temporary folder when they would take more than a share
+of the available memory; the folder is removed when training is done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from workbench.core.safety.memory import available_memory
+
+BATCH = 256  # rows per body pass: large enough to keep a GPU busy, small enough for a 224x224 ResNet on a laptop
+MEMORY_SHARE = 0.5  # features stay in memory when they need at most this share of the available memory
+CHECK_ROWS = 8  # rows on which head(features) is compared with the model's own output before trusting the split
+
+
+class _Captured(Exception):
+    """Raised by the head's pre-hook: the body's work is done, the head need not run."""
+
+
+def in_head(name: str, head: str) -> bool:
+    return name == head or name.startswith(head + ".")
+
+
+def body_trains(model: nn.Module, head: str) -> bool:
+    """Whether any parameter outside the head trains."""
+    return any(p.requires_grad for name, p in model.named_parameters() if not in_head(name, head))
+
+
+def hold_body_in_eval(model: nn.Module, head: str) -> None:
+    """Put every module outside the head (and not containing it) in eval mode; the head keeps its mode."""
+
+    def walk(module: nn.Module, prefix: str) -> None:
+        for name, child in module.named_children():
+            full = prefix + name
+            if full == head:
+                continue
+            if head.startswith(full + "."):
+                walk(child, full + ".")
+            else:
+                child.eval()
+
+    walk(model, "")
+
+
+def _head_input(model: nn.Module, head: nn.Module, xb: torch.Tensor) -> torch.Tensor | None:
+    """The tensor the head receives for `xb`, or None when it is not exactly one tensor per row."""
+    got: list = []
+
+    def pre(_module, args, kwargs):
+        got.append((args, kwargs))
+        raise _Captured
+
+    hook = head.register_forward_pre_hook(pre, with_kwargs=True)
+    try:
+        model(xb)
+    except _Captured:
+        pass
+    finally:
+        hook.remove()
+    if not got:
+        return None
+    args, kwargs = got[0]
+    if kwargs or len(args) != 1 or not isinstance(args[0], torch.Tensor) or args[0].shape[:1] != xb.shape[:1]:
+        return None
+    return args[0]
+
+
+@dataclass
+class BodyFeatures:
+    """The head's inputs per split, and where they are kept ("memory" or "disk")."""
+
+    splits: dict[str, torch.Tensor]
+    where: str
+    seconds: float
+    folder: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        """Remove the temporary folder this cache wrote (nothing else)."""
+        self.splits.clear()
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+
+def clean_split(model: nn.Module, head: str, sample: torch.Tensor) -> bool:
+    """Whether head(features) reproduces the model's output on `sample` (eval mode, float tolerance)."""
+    module = model.get_submodule(head)
+    model.eval()
+    with torch.no_grad():
+        features = _head_input(model, module, sample)
+        if features is None:
+            return False
+        whole = model(sample)
+        if not isinstance(whole, torch.Tensor):
+            return False
+        direct = module(features)
+    return whole.numel() == direct.numel() and bool(torch.allclose(whole.reshape(-1).float(),
+                                                                   direct.reshape(-1).float(),
+                                                                   rtol=1e-4, atol=1e-5))
+
+
+def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray], rows: dict[str, int],
+            device: torch.device, should_stop: Callable[[], bool] = lambda: False,
+            memory: int | None = None) -> BodyFeatures | None:
+    """Run the frozen body once over every split (`rows`: split name -> row count; `inputs(split)` its inputs).
+    None when the split into body and head is not clean, or the run was stopped. `memory` overrides the
+    available memory (bytes) the cache is checked against."""
+    start = time.perf_counter()
+    first = next((s for s, n in rows.items() if n), None)
+    if first is None:
+        return None
+    model.to(device).eval()
+    module = model.get_submodule(head)
+    sample = torch.as_tensor(inputs(first)[:CHECK_ROWS], dtype=torch.float32).to(device)
+    if not clean_split(model, head, sample):
+        return None
+    with torch.no_grad():
+        probe = _head_input(model, module, sample[:1])
+    assert probe is not None  # clean_split has just seen the head take one tensor
+    row_shape = tuple(probe.shape[1:])
+    need = sum(rows.values()) * int(np.prod(row_shape, dtype=np.int64)) * 4
+    memory = available_memory() if memory is None else memory
+    on_disk = memory is not None and need > MEMORY_SHARE * memory
+    folder = None
+    if on_disk:
+        folder = Path(tempfile.mkdtemp(prefix="workbench-features-"))
+        if shutil.disk_usage(folder).free < need * 1.1:
+            shutil.rmtree(folder, ignore_errors=True)
+            return None  # neither memory nor disk holds them: the body runs on every batch as before
+    cache = BodyFeatures({}, "disk" if on_disk else "memory", 0.0, folder)
+    try:
+        for s, n in rows.items():
+            if on_disk:
+                assert folder is not None
+                out = torch.from_numpy(np.lib.format.open_memmap(folder / f"{s}.npy", mode="w+", dtype=np.float32,
+                                                                 shape=(n, *row_shape)))
+            else:
+                out = torch.empty((n, *row_shape), dtype=torch.float32, device=device)
+            X = inputs(s) if n else None
+            with torch.no_grad():
+                for i in range(0, n, BATCH):
+                    if should_stop():
+                        cache.close()
+                        return None
+                    xb = torch.as_tensor(X[i:i + BATCH], dtype=torch.float32).to(device)
+                    got = _head_input(model, module, xb)
+                    assert got is not None
+                    out[i:i + len(xb)] = got.float().to(out.device)
+            cache.splits[s] = out
+    except BaseException:
+        cache.close()
+        raise
+    cache.seconds = time.perf_counter() - start
+    return cache
