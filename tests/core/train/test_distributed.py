@@ -65,3 +65,68 @@ def test_two_processes_export_what_one_process_exports(tutorial_ckpt, models_py,
     for a, b in zip(double["training"]["history"], single["training"]["history"]):
         assert a["train_loss"] == pytest.approx(b["train_loss"], rel=1e-4)
         assert a["val_loss"] == pytest.approx(b["val_loss"], rel=1e-4)
+
+
+def _rank_main(rank: int, store: str, X: np.ndarray, y: np.ndarray, out: str) -> None:
+    """One of two gloo ranks: the frozen body's features, split between the ranks, then the head trained with DDP."""
+    import torch
+    import torch.distributed as dist
+
+    from workbench.core.recipe import TrainRecipe
+    from workbench.core.train import frozen_body
+    from workbench.core.train.distributed import Distributed
+    from workbench.core.train.train import train
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=2)
+    try:
+        ranks = Distributed(rank, 2, 0, torch.device("cpu"), "gloo")
+        model = _frozen_model()
+        splits = {"train": X[:50], "val": X[50:61], "one": X[61:62]}  # "one": fewer rows than ranks
+        cache = frozen_body.compute(model, "head", splits.__getitem__, {s: len(v) for s, v in splits.items()},
+                                    ranks.device, dist=ranks)
+        recipe = TrainRecipe(epochs=3, lr=0.05, batch_size=16, schedule="none", patience=0, device="cpu")
+        train(model.head, "binary", 2, cache.splits["train"], y[:50], cache.splits["val"], y[50:61], recipe, seed=4,
+              dist=ranks)
+        torch.save({"features": {s: t.clone() for s, t in cache.splits.items()}, "head": model.head.state_dict()},
+                   f"{out}-{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def _frozen_model():
+    import torch
+    from torch import nn
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("body", nn.Sequential(nn.Linear(4, 6), nn.Tanh()))
+    model.add_module("head", nn.Linear(6, 1))
+    model.body.requires_grad_(False)
+    return model
+
+
+def test_a_frozen_body_runs_once_across_ranks_and_the_head_trains_as_in_one_process(tmp_path):
+    import torch
+    import torch.multiprocessing as mp
+
+    from workbench.core.recipe import TrainRecipe
+    from workbench.core.train import frozen_body
+    from workbench.core.train.train import train
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(62, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.float32)
+    mp.spawn(_rank_main, args=(str(tmp_path / "store"), X, y, str(tmp_path / "rank")), nprocs=2)
+    model = _frozen_model()
+    splits = {"train": X[:50], "val": X[50:61], "one": X[61:62]}
+    cache = frozen_body.compute(model, "head", splits.__getitem__, {s: len(v) for s, v in splits.items()},
+                                torch.device("cpu"))
+    recipe = TrainRecipe(epochs=3, lr=0.05, batch_size=16, schedule="none", patience=0, device="cpu")
+    train(model.head, "binary", 2, cache.splits["train"], y[:50], cache.splits["val"], y[50:61], recipe, seed=4)
+    for rank in (0, 1):
+        got = torch.load(tmp_path / f"rank-{rank}.pt")
+        for split, features in cache.splits.items():
+            torch.testing.assert_close(got["features"][split], features)
+        for name, value in model.head.state_dict().items():
+            torch.testing.assert_close(got["head"][name], value, rtol=1e-5, atol=1e-6)

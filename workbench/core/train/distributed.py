@@ -44,6 +44,22 @@ class Distributed:
         dist.all_reduce(tensor)
         return tensor.tolist()
 
+    def rows(self, n: int) -> tuple[int, int]:
+        """This rank's contiguous part [first, end) of n rows, for work split once rather than per batch."""
+        size = -(-n // self.world_size)
+        return min(n, self.rank * size), min(n, (self.rank + 1) * size)
+
+    def gather_rows(self, part: torch.Tensor, n: int) -> torch.Tensor:
+        """Every rank's `part` (its `rows(n)`), joined in rank order into the n rows on every rank."""
+        import torch.distributed as dist
+
+        size = -(-n // self.world_size)
+        padded = torch.zeros((size, *part.shape[1:]), dtype=part.dtype, device=self.device)
+        padded[:len(part)] = part.to(self.device)
+        parts = [torch.empty_like(padded) for _ in range(self.world_size)]
+        dist.all_gather(parts, padded)
+        return torch.cat(parts)[:n]
+
     def wrap(self, model: torch.nn.Module) -> torch.nn.Module:
         from torch.nn.parallel import DistributedDataParallel
 

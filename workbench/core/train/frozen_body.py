@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from workbench.core.safety.memory import available_memory
+from workbench.core.train.distributed import Distributed
 
 BATCH = 256  # rows per body pass: large enough to keep a GPU busy, small enough for a 224x224 ResNet on a laptop
 MEMORY_SHARE = 0.5  # features stay in memory when they need at most this share of the available memory
@@ -118,35 +119,48 @@ def clean_split(model: nn.Module, head: str, sample: torch.Tensor) -> bool:
                                                                    rtol=1e-4, atol=1e-5))
 
 
-def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray], rows: dict[str, int],
-            device: torch.device, should_stop: Callable[[], bool] = lambda: False,
-            memory: int | None = None) -> BodyFeatures | None:
-    """Run the frozen body once over every split (`rows`: split name -> row count; `inputs(split)` its inputs).
-    None when the split into body and head is not clean, or the run was stopped. `memory` overrides the
-    available memory (bytes) the cache is checked against."""
-    start = time.perf_counter()
-    first = next((s for s, n in rows.items() if n), None)
-    if first is None:
-        return None
-    model.to(device).eval()
-    module = model.get_submodule(head)
-    sample = torch.as_tensor(inputs(first)[:CHECK_ROWS], dtype=torch.float32).to(device)
+def _row_shape(model: nn.Module, module: nn.Module, head: str, sample: torch.Tensor) -> tuple[int, ...] | None:
+    """The shape of the head's input per row, or None when the split into body and head is not clean."""
     if not clean_split(model, head, sample):
         return None
     with torch.no_grad():
         probe = _head_input(model, module, sample[:1])
-    assert probe is not None  # clean_split has just seen the head take one tensor
-    row_shape = tuple(probe.shape[1:])
+    return None if probe is None else tuple(probe.shape[1:])
+
+
+def _where(rows: dict[str, int], row_shape: tuple[int, ...], memory: int | None) -> str:
+    """"memory", "disk" (a share of the available memory would not hold them), or "" (nor would the disk)."""
     need = sum(rows.values()) * int(np.prod(row_shape, dtype=np.int64)) * 4
     memory = available_memory() if memory is None else memory
-    on_disk = memory is not None and need > MEMORY_SHARE * memory
-    folder = None
-    if on_disk:
-        folder = Path(tempfile.mkdtemp(prefix="workbench-features-"))
-        if shutil.disk_usage(folder).free < need * 1.1:
-            shutil.rmtree(folder, ignore_errors=True)
-            return None  # neither memory nor disk holds them: the body runs on every batch as before
-    cache = BodyFeatures({}, "disk" if on_disk else "memory", 0.0, folder)
+    if memory is None or need <= MEMORY_SHARE * memory:
+        return "memory"
+    # neither memory nor disk holds them: the body runs on every batch as before
+    return "disk" if shutil.disk_usage(tempfile.gettempdir()).free >= need * 1.1 else ""
+
+
+def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray], rows: dict[str, int],
+            device: torch.device, should_stop: Callable[[], bool] = lambda: False,
+            memory: int | None = None, dist: Distributed | None = None) -> BodyFeatures | None:
+    """Run the frozen body once over every split (`rows`: split name -> row count; `inputs(split)` its inputs).
+    None when the split into body and head is not clean, or the run was stopped. `memory` overrides the
+    available memory (bytes) the cache is checked against. With `dist` and features in memory, each rank runs
+    the body on its part of the rows and the parts are gathered, so the body runs once across all ranks."""
+    start = time.perf_counter()
+    probed = next((s for s, n in rows.items() if n), None)
+    if probed is None:
+        return None
+    model.to(device).eval()
+    module = model.get_submodule(head)
+    sample = torch.as_tensor(inputs(probed)[:CHECK_ROWS], dtype=torch.float32).to(device)
+    row_shape = _row_shape(model, module, head, sample)
+    where = "" if row_shape is None else _where(rows, row_shape, memory)
+    if dist is not None:  # rank 0's choice for all: the ranks run the same collectives, or none
+        where = ("", "memory", "disk")[int(dist.broadcast([("", "memory", "disk").index(where)])[0])]
+    if not where or row_shape is None:
+        return None
+    on_disk = where == "disk"
+    folder = Path(tempfile.mkdtemp(prefix="workbench-features-")) if on_disk else None
+    cache = BodyFeatures({}, where, 0.0, folder)
     try:
         for s, n in rows.items():
             if on_disk:
@@ -156,15 +170,20 @@ def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray], ro
             else:
                 out = torch.empty((n, *row_shape), dtype=torch.float32, device=device)
             X = inputs(s) if n else None
+            shared = dist is not None and not on_disk
+            first, end = dist.rows(n) if shared else (0, n)
             with torch.no_grad():
-                for i in range(0, n, BATCH):
-                    if should_stop():
+                for i in range(first, end, BATCH):
+                    if should_stop() and dist is None:  # ranks stop together or not at all (collectives follow)
                         cache.close()
                         return None
-                    xb = torch.as_tensor(X[i:i + BATCH], dtype=torch.float32).to(device)
+                    xb = torch.as_tensor(X[i:min(i + BATCH, end)], dtype=torch.float32).to(device)
                     got = _head_input(model, module, xb)
                     assert got is not None
                     out[i:i + len(xb)] = got.float().to(out.device)
+            if shared:
+                assert dist is not None
+                out = dist.gather_rows(out[first:end], n)
             cache.splits[s] = out
     except BaseException:
         cache.close()

@@ -218,7 +218,7 @@ def body_features(recipe: Recipe, model: nn.Module, head: str, data: PreparedDat
         return None
     device = dist.device if dist is not None else pick_device(recipe.train.device)
     return frozen_body.compute(model, head, data.inputs, {s: len(idx) for s, idx in data.splits.items()}, device,
-                               lambda: bool(stop and stop.stopped))
+                               lambda: bool(stop and stop.stopped), dist=dist)
 
 
 def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks=(),
