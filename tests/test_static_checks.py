@@ -11,7 +11,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TYPED = ["workbench/core/fields.py", "workbench/core/recipe.py", "workbench/core/workflow/session.py",
          "workbench/core/train/threads.py", "workbench/core/data/samples.py", "workbench/gui/jobs.py",
-         "workbench/gui/platform_check.py"]
+         "workbench/gui/platform_check.py", "workbench/core/train/frozen_body.py",
+         "workbench/core/train/distributed.py"]
 
 
 def _tool(name: str) -> str:

@@ -169,9 +169,9 @@ def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray], ro
                                                                  shape=(n, *row_shape)))
             else:
                 out = torch.empty((n, *row_shape), dtype=torch.float32, device=device)
-            X = inputs(s) if n else None
+            X = inputs(s) if n else np.empty((0, *sample.shape[1:]), dtype=np.float32)
             shared = dist is not None and not on_disk
-            first, end = dist.rows(n) if shared else (0, n)
+            first, end = dist.rows(n) if dist is not None and shared else (0, n)
             with torch.no_grad():
                 for i in range(first, end, BATCH):
                     if should_stop() and dist is None:  # ranks stop together or not at all (collectives follow)
