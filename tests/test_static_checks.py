@@ -12,7 +12,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STRICT = ["workbench/core/safety", "workbench/core/evaluate", "workbench/core/export", "workbench/core/data",
           "workbench/core/errors.py", "workbench/core/fields.py",
-          "workbench/core/recipe.py", "workbench/core/desktop.py"]
+          "workbench/core/recipe.py", "workbench/core/desktop.py",
+          "workbench/core/train/frozen_body.py", "workbench/core/train/distributed.py"]
 GRADUAL = ["workbench/gui/jobs.py", "workbench/gui/platform_check.py"]
 
 

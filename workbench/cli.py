@@ -261,8 +261,9 @@ class _Progress:
     """Prints one line per epoch to stderr."""
 
     def on_train_begin(self, info):
-        print(f"training on {info['device']}: {info['n_train']} samples, {info['epochs']} epochs at most",
-              file=sys.stderr)
+        ranks = info.get("processes", 1)
+        where = f"{info['device']} in {ranks} processes" if ranks > 1 else info["device"]
+        print(f"training on {where}: {info['n_train']} samples, {info['epochs']} epochs at most", file=sys.stderr)
 
     def on_batch_end(self, info):
         pass
@@ -353,15 +354,19 @@ def _summary(metrics: dict) -> str:
 
 
 def cmd_convert(args) -> int:
+    from workbench.core.train.distributed import secondary
     from workbench.core.workflow.journey import convert_checkpoint
 
     recipe = _recipe_from_args(args)
     outputs = _ConvertOutputs(args, recipe)
+    quiet = args.quiet or args.json or secondary()  # under torchrun, rank 0 speaks for all
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
-                                     () if args.quiet or args.json else (_Progress(),), None, args.overwrite,
+                                     () if quiet else (_Progress(),), None, args.overwrite,
                                      args.mlp_activation, baseline=args.baseline, onnx=args.onnx,
                                      # a source the recipe file names runs only once trusted; a typed one runs
                                      source_named_by=args.recipe if args.recipe and not args.model_source else None)
+    if secondary():  # rank 0 reports, writes the report and the recipe; the others write nothing
+        return 0
     for note in run.loaded.notes:
         if note.startswith(("Runs ", "Warning")):  # which Python file ran to build the model; what cannot be adapted
             print(f"note: {note}", file=sys.stderr)

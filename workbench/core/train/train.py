@@ -17,7 +17,7 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,8 @@ from torch import nn
 
 from workbench.core.errors import RecipeError, TrainingError
 from workbench.core.recipe import TrainRecipe
+from workbench.core.train.distributed import Distributed, share
+from workbench.core.train.frozen_body import body_trains, hold_body_in_eval
 from workbench.core.train.losses import build_loss
 
 if TYPE_CHECKING:
@@ -100,6 +102,8 @@ class TrainResult:
     epochs: int = 0  # the budget trained with (resolved when the recipe says auto)
     patience: int = 0  # the patience applied
     lr_finder: dict[str, Any] | None = None  # the range test's curve and pick, when it ran
+    body_features: str = ""  # "memory" or "disk" when a frozen body ran once and the head trained on its outputs
+    processes: int = 1  # ranks that trained together (torchrun)
 
 
 def pick_device(choice: str) -> torch.device:
@@ -180,7 +184,8 @@ def _state_copy(model: nn.Module) -> dict[str, Any]:
 
 
 def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: list[nn.Parameter], Xt: torch.Tensor,
-             yt: torch.Tensor, binary: bool, seed: int, stop: StopToken) -> FinderResult:
+             yt: torch.Tensor, binary: bool, seed: int, stop: StopToken,
+             hold: Callable[[], None] = lambda: None) -> FinderResult:
     """The range test on shuffled train batches (see lr_finder)."""
     from workbench.core.train.lr_finder import range_test
 
@@ -194,18 +199,28 @@ def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: 
 
     # The test draws from its own random streams (dropout included), so training afterwards is exactly what the
     # recipe with the picked rate written in it gives: the run's saved recipe reproduces the model.
+    def forward(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        hold()  # a frozen body stays in eval mode, as in training
+        return shape_logits(m(x), binary)
+
     devices = [Xt.device] if Xt.device.type == "cuda" else []
     with torch.random.fork_rng(devices=devices):
-        return range_test(model, loss_fn, lambda lr: _optimizer(recipe, params, lr), batches,
-                          lambda m, x: shape_logits(m(x), binary), should_stop=lambda: stop.stopped)
+        return range_test(model, loss_fn, lambda lr: _optimizer(recipe, params, lr), batches, forward,
+                          should_stop=lambda: stop.stopped)
 
 
 def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y_train: ArrayOrTensor,
           X_val: ArrayOrTensor, y_val: ArrayOrTensor, recipe: TrainRecipe, seed: int,
-          callbacks: Iterable[object] = (), stop: StopToken | None = None) -> TrainResult:
-    """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError."""
+          callbacks: Iterable[object] = (), stop: StopToken | None = None, head: str = "",
+          dist: Distributed | None = None) -> TrainResult:
+    """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError.
+
+    `head`: the qualified name of the new head; when nothing before it trains, the body stays in eval mode (its
+    batch-norm statistics do not drift and its dropout is off), as when its outputs are cached (frozen_body).
+    `dist`: train as one of several processes (see distributed); every rank returns the same weights.
+    """
     stop = stop or StopToken()
-    device = pick_device(recipe.device)
+    device = dist.device if dist is not None else pick_device(recipe.device)
     generator = seed_everything(seed)
     binary = task == "binary"
     target_dtype = torch.float32 if binary else torch.long
@@ -218,14 +233,25 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
+    frozen_body = bool(head) and not body_trains(model, head)
+
+    def hold() -> None:
+        if frozen_body:
+            hold_body_in_eval(model, head)
+
+    net = dist.wrap(model) if dist is not None else model  # forward through DDP; weights read from `model`
+    rank, world = (dist.rank, dist.world_size) if dist is not None else (0, 1)
     n, bs = len(Xt), recipe.batch_size
     steps = max(1, math.ceil(n / bs))
-    result = TrainResult(device=str(device))
+    result = TrainResult(device=str(device), processes=world)
     result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
     result.patience = effective_patience(recipe, result.epochs)
     if recipe.lr == "auto":
-        found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop)
-        result.lr, result.lr_finder = found.pick, found.to_dict()
+        if rank == 0:  # the others wait for its pick: every rank must train at the same rate
+            found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop, hold)
+            result.lr, result.lr_finder = found.pick, found.to_dict()
+        if dist is not None:
+            result.lr = dist.broadcast([result.lr])[0]
     else:
         result.lr = float(recipe.lr)
     optimizer = _optimizer(recipe, params, result.lr)
@@ -245,21 +271,22 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
             getattr(cb, hook)(info)
 
     notify("on_train_begin", {"epochs": epochs, "steps_per_epoch": steps, "device": str(device),
-                              "n_train": n, "n_val": len(Xv), "lr": result.lr, "lr_finder": result.lr_finder})
-    pending: list[tuple[int, int, torch.Tensor]] = []  # (step, rows, loss) not yet read back
+                              "n_train": n, "n_val": len(Xv), "lr": result.lr, "lr_finder": result.lr_finder,
+                              "processes": world})
+    pending: list[tuple[int, int, int, torch.Tensor]] = []  # (step, rows, rows of all ranks, loss) not read back
 
     def read_back() -> None:
         nonlocal seen, total, last_read
-        values = [float(pending[0][2])] if len(pending) == 1 else torch.stack(
-            [loss for _, _, loss in pending]).tolist()
-        for (step, rows, _), value in zip(pending, values):
+        values = [float(pending[0][3])] if len(pending) == 1 else torch.stack(
+            [loss for *_, loss in pending]).tolist()
+        for (step, rows, batch_rows, _), value in zip(pending, values):
             if not math.isfinite(value):
                 model.load_state_dict(best_state)
                 raise TrainingError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}.",
                                     "Training stopped and the last good weights were kept. Lower the "
                                     "learning rate, check the data for extreme values, or standardise "
                                     "the features.")
-            seen += rows
+            seen += batch_rows
             total += value * rows
             notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
                                     "elapsed": time.perf_counter() - start, "samples": seen})
@@ -268,8 +295,9 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
 
     try:
         for epoch in range(1, epochs + 1):
-            model.train()
-            order = torch.randperm(n, generator=generator).to(device)
+            net.train()
+            hold()
+            order = torch.randperm(n, generator=generator).to(device)  # the same on every rank: one seed
             total = 0.0  # the epoch's loss summed over rows, from the read-back values
             for step in range(steps):
                 if pending and stop.paused:
@@ -277,22 +305,25 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
                 stop.wait_while_paused()
                 if stop.stopped:
                     break
-                idx = order[step * bs:(step + 1) * bs]
+                first, end = step * bs, min((step + 1) * bs, n)
+                first, end, scale = share(first, end, rank, world) if world > 1 else (first, end, 1.0)
+                idx = order[first:end]
                 xb, yb = Xt[idx], yt[idx]
                 with autocast:
-                    logits = shape_logits(model(xb), binary)
+                    logits = shape_logits(net(xb), binary)
                     loss = loss_fn(logits.float() if amp_dtype else logits, yb)
                 optimizer.zero_grad(set_to_none=True)
+                scaled = loss * scale if scale != 1.0 else loss
                 if scaler is not None:
-                    scaler.scale(loss).backward()
+                    scaler.scale(scaled).backward()
                     scaler.step(optimizer)
                     scaler.update()
                 else:
-                    loss.backward()
+                    scaled.backward()
                     optimizer.step()
                 if when == "batch":
                     scheduler.step()
-                pending.append((step, len(idx), loss.detach()))
+                pending.append((step, len(idx) if scale else 0, min((step + 1) * bs, n) - step * bs, loss.detach()))
                 if len(pending) >= readback or time.perf_counter() - last_read >= READBACK_SECONDS:
                     read_back()
             if pending:
@@ -300,10 +331,14 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
             if stop.stopped:
                 result.cancelled = True
                 break
+            if dist is not None:  # the train loss over every rank's rows
+                total = dist.all_sum([total])[0]
             val_logits = predict_logits(model, Xv, binary)
             val_loss = float(loss_fn(val_logits, yv)) if len(Xv) else float(total / n)
             val_pred = (val_logits >= 0).long() if binary else val_logits.argmax(1)  # p >= 0.5, as everywhere
             val_acc = float((val_pred == yv.long()).float().mean()) if len(Xv) else float("nan")
+            if dist is not None:  # rank 0's numbers decide, so that every rank stops at the same epoch
+                val_loss, val_acc = dist.broadcast([val_loss, val_acc])
             if when == "epoch":
                 scheduler.step()
             elif when == "plateau":

@@ -12,6 +12,7 @@ from pathlib import Path
 from workbench.core.export.export import ExportResult, check_target
 from workbench.core.open.load import load_checkpoint
 from workbench.core.recipe import Recipe
+from workbench.core.train import distributed
 from workbench.core.train.train import StopToken
 from workbench.core.workflow.baseline import baseline_run
 from workbench.core.workflow.pipeline import Run, export_run, prepare_data, train_run
@@ -26,12 +27,21 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
     `recipe.model_source`, whose code then runs only once trusted (see load.load_checkpoint)."""
     if out is not None:
         check_target(Path(out), Path(checkpoint), overwrite)
-    loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation,
-                             source_named_by)
-    data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
-    if baseline:
-        run = baseline_run(recipe, loaded, data)
-    else:
-        run = train_run(recipe, loaded, data, callbacks, stop)
-    result = export_run(run, out, overwrite, onnx) if out is not None else None
+    # Under torchrun every rank opens, prepares and trains; rank 0 alone calibrates, evaluates and exports (the
+    # baseline trains nothing: every rank computes it, rank 0 writes it).
+    dist = distributed.from_env(recipe.train.device) if not baseline else None
+    try:
+        loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation,
+                                 source_named_by)
+        data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
+        if baseline:
+            run = baseline_run(recipe, loaded, data)
+        else:
+            run = train_run(recipe, loaded, data, callbacks, stop, dist)
+        if distributed.secondary():
+            return run, None
+        result = export_run(run, out, overwrite, onnx) if out is not None else None
+    finally:
+        if dist is not None:
+            dist.close()
     return run, result

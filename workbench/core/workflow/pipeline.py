@@ -21,13 +21,16 @@ from workbench.core.data.preprocess import Impute
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 from workbench.core.evaluate import calibrate as calib
+from workbench.core.evaluate.errors_list import SplitSamples
 from workbench.core.export import export as export_mod
 from workbench.core.open.layer_tree import Inspection, inspect_model
 from workbench.core.open.load import LoadedModel
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
+from workbench.core.train import frozen_body
+from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import convert, ordinal_warm_start_fit, warm_start_fit
-from workbench.core.train.train import StopToken, TrainResult, predict_logits, seed_everything, train
+from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -83,7 +86,7 @@ class Run:
         return calib.Calibration("none", self.recipe.head.task, len(self.data.classes)).probabilities(
             self.logits[split])
 
-    def test_samples(self):
+    def test_samples(self) -> SplitSamples:
         """The test split's samples (file row, image path or index), labels, probabilities and decisions under
         this run's calibration and threshold: what a confusion-matrix cell lists (`errors_list`)."""
         from workbench.core.evaluate.errors_list import split_samples
@@ -209,7 +212,8 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,
                      "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
-                     "lr_finder": run.training.lr_finder, "history": run.training.history},
+                     "lr_finder": run.training.lr_finder, "history": run.training.history,
+                     "body_features": run.training.body_features, "processes": run.training.processes},
     }
     probs = run.probabilities("test")
     if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
@@ -221,14 +225,42 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     return run.metrics
 
 
+def body_features(recipe: Recipe, model: nn.Module, head: str, data: PreparedData, stop: StopToken | None = None,
+                  dist: Distributed | None = None) -> frozen_body.BodyFeatures | None:
+    """The frozen body's outputs for every split, when nothing before the head trains and no augmentation changes
+    the inputs from epoch to epoch (see frozen_body); None otherwise."""
+    augment = getattr(recipe.data, "augment", "off")  # "auto" means on only while the body trains
+    if augment == "on" or frozen_body.body_trains(model, head):
+        return None
+    device = dist.device if dist is not None else pick_device(recipe.train.device)
+    return frozen_body.compute(model, head, data.inputs, {s: len(idx) for s, idx in data.splits.items()}, device,
+                               lambda: bool(stop and stop.stopped), dist=dist)
+
+
 def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks: Iterable[object] = (),
-              stop: StopToken | None = None) -> Run:
+              stop: StopToken | None = None, dist: Distributed | None = None) -> Run:
+    """Build and train the classifier, then (on rank 0 of a torchrun job, or alone) calibrate and evaluate it.
+    Other ranks return the trained run without logits or metrics."""
     model, head, inspection = build_model(recipe, loaded, data)
     binary = recipe.head.task == "binary"
-    result = train(model, recipe.head.task, len(data.classes), data.inputs("train"), data.labels("train"),
-                   data.inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop)
-    model.cpu().eval()
-    logits = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), binary).numpy() for s in data.splits}
+    cache = body_features(recipe, model, head, data, stop, dist)
+    try:
+        # With the body's outputs cached, only the head trains; it is the model's own head module, so the model
+        # (body and head) is what is evaluated and exported afterwards.
+        trained = model.get_submodule(head) if cache is not None else model
+        inputs = (lambda s: cache.splits[s]) if cache is not None else data.inputs
+        result = train(trained, recipe.head.task, len(data.classes), inputs("train"), data.labels("train"),
+                       inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop,
+                       head="" if cache is not None else head, dist=dist)
+        if cache is not None:
+            result.body_features, result.seconds = cache.where, result.seconds + cache.seconds
+        model.cpu().eval()
+        if dist is not None and not dist.is_main:
+            return Run(recipe, loaded, data, inspection, model, head, result)
+        logits = {s: predict_logits(trained, torch.as_tensor(inputs(s)).cpu(), binary).numpy() for s in data.splits}
+    finally:
+        if cache is not None:
+            cache.close()
     if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
         recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
