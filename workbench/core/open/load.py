@@ -314,8 +314,8 @@ def _architecture(state: dict, extras: dict, path: Path, source: _Source | None,
     model = mlp_from_state_dict(stripped, activation)
     if model is not None:
         notes.append(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
-                     "(the file does not record the activation; choose another with --mlp-activation, in the "
-                     "window with the Model tab's MLP activation).")
+                     "(the file does not record the activation; the recipe's mlp_activation chooses it: "
+                     "--mlp-activation on the command line, the Model tab's MLP activation in the window).")
         return model
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "
