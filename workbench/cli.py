@@ -43,7 +43,9 @@ def _json_dict(text: str) -> dict:
     return value
 
 
-def _add_model_args(p: argparse.ArgumentParser) -> None:
+def _add_model_args(p: argparse.ArgumentParser, activation: bool = True) -> None:
+    """The options that open a checkpoint; `activation`: also --mlp-activation (convert has it as a recipe
+    field, generated with the others)."""
     p.add_argument("checkpoint", help="the regression checkpoint to open")
     p.add_argument("--model-source", help="path/to/models.py:ClassName, for weights without an architecture")
     p.add_argument("--model-args", type=_json_dict, help="constructor arguments as JSON, e.g. '{\"hidden\": 64}'")
@@ -51,8 +53,9 @@ def _add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trust", action="store_true",
                    help="trust this exact checkpoint (by hash) so it may be fully unpickled, and a --recipe that "
                         "names a model source, so that code may run; only for files you know")
-    p.add_argument("--mlp-activation", default="relu", choices=MLP_ACTIVATIONS,
-                   help="activation between rebuilt Linear layers")
+    if activation:
+        p.add_argument("--mlp-activation", default="relu", choices=MLP_ACTIVATIONS,
+                       help="activation between rebuilt Linear layers")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print JSON for scripts")
 
     c = sub.add_parser("convert", help="convert, train, calibrate, evaluate and export")
-    _add_model_args(c)
+    _add_model_args(c, activation=False)
     c.add_argument("--recipe", help="a recipe file (JSON or TOML); flags given here override it")
     c.add_argument("--save-recipe", help="also write the final recipe to this file")
     _add_recipe_options(c)
@@ -362,7 +365,7 @@ def cmd_convert(args) -> int:
     quiet = args.quiet or args.json or secondary()  # under torchrun, rank 0 speaks for all
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
                                      () if quiet else (_Progress(),), None, args.overwrite,
-                                     args.mlp_activation, baseline=args.baseline, onnx=args.onnx,
+                                     baseline=args.baseline, onnx=args.onnx,
                                      # a source the recipe file names runs only once trusted; a typed one runs
                                      source_named_by=args.recipe if args.recipe and not args.model_source else None)
     if secondary():  # rank 0 reports, writes the report and the recipe; the others write nothing

@@ -19,7 +19,9 @@ from workbench.core import fields as F
 from workbench.core.errors import RecipeError, UntrustedFileError
 from workbench.core.fields import describe
 
-RECIPE_VERSION = 3  # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults
+# 1: the unversioned recipes written before fields were described; 2: before "auto" defaults. Version 3 also
+# gained mlp_activation without a bump: its default (relu) is what a recipe without it was loaded with.
+RECIPE_VERSION = 3
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
@@ -149,6 +151,9 @@ class Recipe:
         "Model arguments", "constructor arguments as JSON", flag=None))
     input_shape: tuple[int, ...] = field(default=(), metadata=describe(
         "Input shape", "input shape of one sample, e.g. 10 or 1,8,8", low=1, high=1 << 20, flag=None))
+    mlp_activation: str = field(default="relu", metadata=describe(
+        "MLP activation", "the activation between the Linear layers of an MLP rebuilt from a bare state_dict (the "
+        "file does not record it)", choices=MLP_ACTIVATIONS))
 
     def replace(self, **changes: Any) -> "Recipe":
         """A validated copy with top-level or dotted (``"train.lr"``) fields changed; raises RecipeError."""

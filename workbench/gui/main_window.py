@@ -206,7 +206,7 @@ class MainWindow(FileActions, QMainWindow):
         self.statusBar().showMessage(f"Opening {path} …")
         self.session.set_activity(f"Opening {Path(path).name} …")
         self.settings.setValue("paths/open", str(Path(path).parent))
-        self.run_job(_load_and_inspect, path, source, args, shape, trusted, self.model_panel.mlp_activation(),
+        self.run_job(_load_and_inspect, path, source, args, shape, trusted, self.session.recipe.mlp_activation,
                      slot="load",
                      on_done=lambda result, p=path: self._on_loaded(p, result),
                      on_error=lambda exc, p=path: self._on_load_error(p, exc))

@@ -55,7 +55,9 @@ class ModelPanel(QWidget):
         self.activation.setObjectName("mlpActivation")
         self.activation.addItems(MLP_ACTIVATIONS)
         self.activation.setToolTip("The activation between the Linear layers of an MLP rebuilt from bare weights "
-                                   "(a state_dict does not record it). Changing it reopens such a model.")
+                                   "(a state_dict does not record it; a saved recipe does). Changing it reopens "
+                                   "such a model.")
+        self._activation = session.recipe.mlp_activation  # what the open model was (or will be) built with
         self.activation.currentTextChanged.connect(self._on_activation_changed)
         self.reload = QPushButton("Reload model")
         self.reload.clicked.connect(self.reload_requested)
@@ -111,6 +113,15 @@ class ModelPanel(QWidget):
         shape = ",".join(map(str, recipe.input_shape))
         if self.shape.text() != shape and recipe.input_shape:
             self.shape.setText(shape)
+        if self.activation.currentText() != recipe.mlp_activation:
+            self.activation.blockSignals(True)
+            self.activation.setCurrentText(recipe.mlp_activation)
+            self.activation.blockSignals(False)
+        if recipe.mlp_activation != self._activation:
+            self._activation = recipe.mlp_activation
+            loaded = self.session.loaded
+            if loaded is not None and any(n.startswith("Architecture rebuilt as an MLP") for n in loaded.notes):
+                self.reload_requested.emit()  # the open model was built with another activation
 
     def _on_model_changed(self, loaded):
         if loaded is None:
@@ -192,13 +203,11 @@ class ModelPanel(QWidget):
         return self.source.text().strip(), args, shape
 
     def mlp_activation(self) -> str:
-        """The activation chosen for an MLP rebuilt from a bare state_dict (load_checkpoint's mlp_activation)."""
-        return self.activation.currentText()
+        """The activation chosen for an MLP rebuilt from a bare state_dict (the recipe's mlp_activation)."""
+        return self.session.recipe.mlp_activation
 
-    def _on_activation_changed(self, _text: str):
-        loaded = self.session.loaded
-        if loaded is not None and any(n.startswith("Architecture rebuilt as an MLP") for n in loaded.notes):
-            self.reload_requested.emit()
+    def _on_activation_changed(self, text: str):
+        self.session.update(mlp_activation=text)  # _on_recipe_changed reopens a model rebuilt as an MLP
 
     def _on_activity(self, text: str):
         if self.session.loaded is None:

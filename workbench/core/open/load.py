@@ -8,6 +8,7 @@ runs, and the notes say so. Sizes are checked against the file and free memory b
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import struct
 import tarfile
@@ -158,11 +159,14 @@ def _mapped_pickle_module(module: types.ModuleType) -> types.ModuleType:
 def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path,
                         notes: list[str]) -> Any:
     kwargs: dict[str, Any] = {}
+    imports: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if source is not None:
         module, _ = model_source.import_source(source.spec, source.code)
         kwargs["pickle_module"] = _mapped_pickle_module(module)
+        imports = model_source.source_imports(source.file)  # the pickle's classes from siblings: only those run
     try:
-        return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        with imports:
+            return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
     except (ModuleNotFoundError, AttributeError) as exc:
         missing = getattr(exc, "name", None) or str(exc)
         classes = trust.unfamiliar_globals(names)
@@ -317,8 +321,8 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
     mlp = mlp_from_state_dict(stripped, activation)
     if mlp is not None:
         notes.append(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
-                     "(the file does not record the activation; choose another with --mlp-activation, in the "
-                     "window with the Model tab's MLP activation).")
+                     "(the file does not record the activation; the recipe's mlp_activation chooses it: "
+                     "--mlp-activation on the command line, the Model tab's MLP activation in the window).")
         return mlp
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "

@@ -2,8 +2,9 @@
 
 Only the class and what it needs from its file run (see source_extract): an app's UI code, a training
 loop or a download at the file's top level never does. While the class is built, the file's folder and
-its parents are on the import path, so ``from core.model import ...`` finds a sibling package. A
-LightningModule builds as a plain ``nn.Module`` when Lightning is not installed.
+its parents are on the import path, so ``from core.model import ...`` finds a sibling package, of which
+only what is used runs too (see sibling_import). A LightningModule builds as a plain ``nn.Module`` when
+Lightning is not installed.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any
 from torch import nn
 
 from workbench.core.errors import ModelSourceError
+from workbench.core.open.sibling_import import forget_siblings, sibling_imports
 from workbench.core.open.source_extract import extract, imported_modules, package_for
 
 PARENT_LEVELS = 3  # how far above the file's folder (or its package root) a sibling package is looked for
@@ -56,7 +58,8 @@ def _package_root(folder: Path) -> tuple[Path, list[str]]:
 
 
 @contextlib.contextmanager
-def _import_path(path: Path) -> Iterator[None]:
+def source_imports(path: Path) -> Iterator[None]:
+    """The model source's folder, package root and parents on the import path, their modules read lazily."""
     folder = path.resolve().parent
     root, _ = _package_root(folder)
     front = [str(folder)] + ([str(root)] if root != folder else [])
@@ -72,7 +75,8 @@ def _import_path(path: Path) -> Iterator[None]:
     sys.path[:0] = added_front
     sys.path.extend(added_back)
     try:
-        yield
+        with sibling_imports(front, back):
+            yield
     finally:
         for p in added_front + added_back:
             with contextlib.suppress(ValueError):
@@ -175,6 +179,7 @@ def import_source(spec: str, code: bytes | None = None) -> tuple[types.ModuleTyp
     if code is None and not path.is_file():
         raise ModelSourceError("the model source file does not exist.", "Check the path before the colon.", path)
     source = extracted_code(spec, code)
+    forget_siblings()
     _, package = _package_root(path.resolve().parent)
     module_name = path.stem if path.suffix == ".py" else path.stem.replace("-", "_").replace(" ", "_")
     module = types.ModuleType(module_name)
@@ -186,7 +191,7 @@ def import_source(spec: str, code: bytes | None = None) -> tuple[types.ModuleTyp
     # What ran is what source lookups see (TorchScript compiles a class from its source; a notebook is JSON).
     linecache.cache[str(path)] = (len(source), None, source.splitlines(True), str(path))
     try:
-        with _import_path(path), _lightning_stub(source) as stubbed:
+        with source_imports(path), _lightning_stub(source) as stubbed:
             exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the class the user vouched for
     except ModuleNotFoundError as exc:
         sys.modules.pop(module_name, None)
@@ -223,7 +228,7 @@ def build(spec: str, args: dict[str, Any] | None = None, fallback_args: dict[str
         kwargs = {k: v for k, v in fallback_args.items() if k in accepted}
     path = split_spec(spec)[0]
     try:
-        with _import_path(path):
+        with source_imports(path):
             model = cls(**kwargs)
     except ModuleNotFoundError as exc:
         raise _missing_module_error(exc, path, class_name) from None

@@ -107,43 +107,70 @@ def _used(node: ast.AST) -> set[str]:
     return _loads(node) - _BUILTINS
 
 
+class SourcePlan:
+    """A parsed file's top-level statements and the names each binds: which statements a name needs."""
+
+    def __init__(self, text: str, filename: str, shown: object = None, what: str = "the model source"):
+        self.text = text
+        try:
+            tree = ast.parse(text, filename=str(filename))
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
+            raise ModelSourceError(f"{what} cannot be parsed as Python{where}: {exc}.",
+                                   "Fix the syntax error in that file.", shown) from None
+        self.body = tree.body
+        self.binders: dict[str, list[int]] = {}
+        for i, node in enumerate(self.body):
+            for name in _bound(node):
+                self.binders.setdefault(name, []).append(i)
+        self.future = {i for i, n in enumerate(self.body) if isinstance(n, ast.ImportFrom) and n.module == "__future__"}
+
+    def binding(self, name: str, definitions: tuple[type, ...]) -> list[int]:
+        """The statements that bind `name` as one of `definitions` (or, failing that, by an import or an
+        assignment)."""
+        found = [i for i in self.binders.get(name, []) if isinstance(self.body[i], definitions)]
+        return found or [i for i in self.binders.get(name, [])
+                         if isinstance(self.body[i], (ast.Import, ast.ImportFrom, ast.Assign, ast.AnnAssign, ast.Try))]
+
+    def needed(self, targets: list[int]) -> set[int]:
+        """`targets` and, transitively, the statements binding the names they need, with __future__ imports."""
+        keep = set(self.future)
+        todo = list(targets)
+        while todo:
+            i = todo.pop()
+            if i in keep:
+                continue
+            keep.add(i)
+            for name in _used(self.body[i]):
+                todo += [j for j in self.binders.get(name, []) if j not in keep]
+        needed = set().union(*(_used(self.body[i]) for i in keep))
+        if needed - set(self.binders):  # names that only a star import can provide
+            keep |= self.star_imports()
+        return keep
+
+    def star_imports(self) -> set[int]:
+        return {i for i, n in enumerate(self.body)
+                if isinstance(n, ast.ImportFrom) and any(a.name == "*" for a in n.names)}
+
+    def definitions(self) -> set[int]:
+        """Every statement that only defines names (what `from module import *` would want), nothing else."""
+        kinds = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Import, ast.ImportFrom, ast.Assign,
+                 ast.AnnAssign)
+        return {i for i, n in enumerate(self.body) if isinstance(n, kinds) or (isinstance(n, ast.Try) and _bound(n))}
+
+    def code(self, indices: set[int]) -> str:
+        return _at_original_lines(self.text, [self.body[i] for i in sorted(indices)])
+
+
 def extract(raw: bytes | str, class_name: str, filename: str = "<source>", shown: object = None) -> str:
     """The code that defines `class_name` and what it needs from the file, as Python source."""
-    text = source_text(raw, filename, shown)
-    try:
-        tree = ast.parse(text, filename=str(filename))
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        where = f" (line {exc.lineno})" if isinstance(exc, SyntaxError) and exc.lineno else ""
-        raise ModelSourceError(f"the model source cannot be parsed as Python{where}: {exc}.",
-                               "Fix the syntax error in that file.", shown) from None
-    body = tree.body
-    binders: dict[str, list[int]] = {}
-    for i, node in enumerate(body):
-        for name in _bound(node):
-            binders.setdefault(name, []).append(i)
-    targets = [i for i, n in enumerate(body) if isinstance(n, ast.ClassDef) and n.name == class_name]
+    plan = SourcePlan(source_text(raw, filename, shown), filename, shown)
+    targets = plan.binding(class_name, (ast.ClassDef,))
     if not targets:
-        targets = [i for i in binders.get(class_name, [])
-                   if isinstance(body[i], (ast.Import, ast.ImportFrom, ast.Assign, ast.Try))]
-    if not targets:
-        classes = [n.name for n in body if isinstance(n, ast.ClassDef)]
+        classes = [n.name for n in plan.body if isinstance(n, ast.ClassDef)]
         raise ModelSourceError(f"the model source has no class '{class_name}'.",
                                f"Classes it defines: {', '.join(classes) or 'none'}.", shown)
-    keep = {i for i, n in enumerate(body) if isinstance(n, ast.ImportFrom) and n.module == "__future__"}
-    todo = list(targets)
-    while todo:
-        i = todo.pop()
-        if i in keep:
-            continue
-        keep.add(i)
-        for name in _used(body[i]):
-            todo += [j for j in binders.get(name, []) if j not in keep]
-    needed = set().union(*(_used(body[i]) for i in keep))
-    unresolved = needed - set(binders)
-    if unresolved:  # names that only a star import can provide
-        keep |= {i for i, n in enumerate(body) if isinstance(n, ast.ImportFrom)
-                 and any(a.name == "*" for a in n.names)}
-    return _at_original_lines(text, [body[i] for i in sorted(keep)])
+    return plan.code(plan.needed(targets))
 
 
 def _at_original_lines(text: str, nodes: list[ast.stmt]) -> str:

@@ -20,7 +20,7 @@ from workbench.core.workflow.pipeline import Run, export_run, prepare_data, trai
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
                        callbacks: Iterable[object] = (), stop: StopToken | None = None, overwrite: bool = False,
-                       mlp_activation: str = "relu", baseline: bool = False, onnx: bool = False,
+                       baseline: bool = False, onnx: bool = False,
                        source_named_by: str | Path | None = None) -> tuple[Run, ExportResult | None]:
     """The whole job headless: open, prepare, train (or, with `baseline`, calibrate the regression output
     alone), calibrate, evaluate and (with `out`) export. `source_named_by`: the recipe file that named
@@ -31,7 +31,7 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
     # baseline trains nothing: every rank computes it, rank 0 writes it).
     dist = distributed.from_env(recipe.train.device) if not baseline else None
     try:
-        loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, mlp_activation,
+        loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, recipe.mlp_activation,
                                  source_named_by)
         data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
         if baseline:
