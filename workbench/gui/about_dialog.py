@@ -47,16 +47,16 @@ class AboutDialog(QDialog):
                        "<p>Turns a trained PyTorch regression model into a calibrated classifier.</p>")
         title.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(logo, 0, Qt.AlignTop)
+        top.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(title, 1)
         form = QFormLayout()
         for label, value in self.facts:
             field = QLabel(value)
             field.setObjectName(f"about_{label.lower().replace(' ', '_')}")
-            field.setTextInteractionFlags(Qt.TextSelectableByMouse)  # paths are for copying
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths are for copying
             form.addRow(f"{label}:", field)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        copy = buttons.addButton("Copy", QDialogButtonBox.ActionRole)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
         copy.setObjectName("aboutCopy")
         copy.setToolTip("Copy these versions and paths, e.g. for a bug report")
         copy.clicked.connect(self.copy_to_clipboard)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
 
 
 class AutoNumber(QWidget):
@@ -11,7 +11,7 @@ class AutoNumber(QWidget):
 
     valueChanged = Signal(object)
 
-    def __init__(self, spin: QWidget, word: str = "auto", parent=None):
+    def __init__(self, spin: QSpinBox | QDoubleSpinBox, word: str = "auto", parent=None):
         super().__init__(parent)
         self.word, self.spin = word, spin
         self.auto = QCheckBox(word)

@@ -91,7 +91,7 @@ class ComparePanel(QWidget):
 
     def selected(self) -> list[dict]:
         names = [self.list.item(i).text() for i in range(self.list.count())
-                 if self.list.item(i).checkState() == Qt.Checked]
+                 if self.list.item(i).checkState() == Qt.CheckState.Checked]
         return [r for r in self.session.runs if r["name"] in names][:MAX_RUNS]
 
     def refresh(self):

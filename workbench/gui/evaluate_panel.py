@@ -195,7 +195,7 @@ class EvaluatePanel(QWidget):
                       str(scores["support"])]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(row, col, item)
         self.summary.setText(summary_html(run.metrics, test, run.recipe.calibration, live is not None))
 

@@ -25,7 +25,7 @@ class ExportDialog(QDialog):
         self.setWindowTitle("Export the converted model")
         self.setObjectName("exportDialog")
         self.session, self.run_job, self.plots = session, run_job, plots
-        self.result = None
+        self.result = None  # type: ignore[assignment,method-assign]  # shadows QDialog.result(): the export's result
         from workbench.core.safety.folder_swap import recover
 
         recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
@@ -58,8 +58,8 @@ class ExportDialog(QDialog):
         self.status.setObjectName("exportStatus")
         self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
-        self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.export_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
         entry = session.entry_of(session.run)
@@ -99,7 +99,7 @@ class ExportDialog(QDialog):
             if isinstance(exc, OutputExistsError) and not overwrite:
                 answer = QMessageBox.question(self, "Replace export?", f"{folder} already holds an export. "
                                               "Replace it with this one?")
-                if answer == QMessageBox.Yes:
+                if answer == QMessageBox.StandardButton.Yes:
                     self.start(overwrite=True)
                 return
             self.status.setText(f"<span style='color:#b00020'>{exc}</span>")

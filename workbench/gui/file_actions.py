@@ -7,6 +7,7 @@ so each file stays small.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -17,7 +18,28 @@ MAX_RECENT = 10
 NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite
 
 
-class FileActions:
+if TYPE_CHECKING:  # type-checked as what it is mixed into
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMainWindow as _Window
+    from PySide6.QtWidgets import QTabWidget
+
+    from .compare_panel import ComparePanel
+    from .session import Session
+else:
+    _Window = object
+
+
+class FileActions(_Window):
+    if TYPE_CHECKING:  # what MainWindow provides
+        session: Session
+        settings: QSettings
+        workspace: QTabWidget | None
+        compare_panel: ComparePanel
+
+        def show_error(self, exc: BaseException) -> None: ...
+        def show_workspace(self, tab: int | None = None) -> QTabWidget: ...
+        def load_data(self, path: str) -> None: ...
+
     def export(self):
         if self.session.run is None:
             return
@@ -55,8 +77,9 @@ class FileActions:
             check_output_file(path, self._inputs(runs), overwrite=False)
         except OutputExistsError:
             answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?",
-                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-            return answer == QMessageBox.Yes
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            return answer == QMessageBox.StandardButton.Yes
         except WorkbenchError as exc:
             self.show_error(exc)
             return False
@@ -153,7 +176,7 @@ class FileActions:
         from workbench.core import recipe as rc
 
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", self.settings.value("paths/recipe", ""),
+            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", str(self.settings.value("paths/recipe", "")),
                                                   "Recipe (*.json *.toml)")
             if not path:
                 return
@@ -187,7 +210,7 @@ class FileActions:
         self.load_data(recipe.data.path)
 
     def _remember(self, path: str):
-        recent = [p for p in self.settings.value("recent", [], list) or [] if p != path]
+        recent = [p for p in cast("list[str]", self.settings.value("recent", [], list) or []) if p != path]
         self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
         self._refresh_recent()
 

@@ -64,9 +64,10 @@ class LossPlot(QWidget):
     def add_batches(self, infos: list[dict]) -> None:
         for info in infos:
             loss = info["loss"]
-            self._ema = loss if self._ema is None else self.smoothing * self._ema + (1 - self.smoothing) * loss
+            ema = loss if self._ema is None else self.smoothing * self._ema + (1 - self.smoothing) * loss
+            self._ema = ema
             self._x.append(info["epoch"] - 1 + info["step"] / info["steps"])
-            self._y.append(self._ema)
+            self._y.append(ema)
         self._dirty = True
         if len(self.epochs) == 0 and len(self._x) == len(infos):
             self._redraw()  # the first points at once, so a new run shows life immediately

@@ -153,13 +153,13 @@ class MainWindow(FileActions, QMainWindow):
         self.activity.setStyleSheet("background: #fff4d6; padding: 4px 8px;")
         self.activity.setVisible(bool(s.activity))
         self.activity.setText(s.activity)
-        s.activity_changed.connect(lambda text: (self.activity.setText(text), self.activity.setVisible(bool(text))))
+        s.activity_changed.connect(lambda text: (self.activity.setText(text), self.activity.setVisible(bool(text))))  # type: ignore[func-returns-value]
         column.addWidget(self.activity)
         column.addWidget(tabs, 1)
         self.stack.addWidget(page)
         for index in range(tabs.count()):  # Ctrl+1..6, also while a text field has focus
             shortcut = QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self)
-            shortcut.setContext(Qt.ApplicationShortcut)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(lambda i=index: self.show_workspace(i))
         self._on_state()
         return tabs
@@ -188,7 +188,7 @@ class MainWindow(FileActions, QMainWindow):
     def open_checkpoint(self, path: str | None = None, trusted: bool = False):
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open a regression checkpoint",
-                                                  self.settings.value("paths/open", ""),
+                                                  str(self.settings.value("paths/open", "")),
                                                   "Checkpoints (*.pt *.pth *.ckpt *.bin *.safetensors *.pt2 *.ts);;"
                                                   "All files (*)")
             if not path:
