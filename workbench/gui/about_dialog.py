@@ -21,6 +21,7 @@ from workbench.core.safety import trust
 
 
 def app_icon() -> QIcon:
+    """The workbench's icon in every bundled size, for the window, the task bar and the About box."""
     icon = QIcon()
     for size in desktop.ICON_SIZES:
         icon.addFile(str(desktop.icon_file(size)))
@@ -36,6 +37,8 @@ def about_facts() -> list[tuple[str, str]]:
 
 
 class AboutDialog(QDialog):
+    """Help > About: the versions, paths and build facts a bug report needs, with a Copy button."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("aboutDialog")
@@ -67,7 +70,9 @@ class AboutDialog(QDialog):
         layout.addWidget(buttons)
 
     def text(self) -> str:
+        """The facts as plain 'label: value' lines, as they are copied."""
         return "\n".join(f"{label}: {value}" for label, value in self.facts)
 
     def copy_to_clipboard(self) -> None:
+        """Put the facts on the clipboard, ready to paste into a bug report."""
         QGuiApplication.clipboard().setText(self.text())

@@ -20,6 +20,7 @@ def _prewarm() -> None:
 
 
 def main(checkpoint: str | None = None, demo: bool = False) -> int:
+    """Start the desktop app (optionally opening `checkpoint` or the demo); returns the exit status."""
     from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 

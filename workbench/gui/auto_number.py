@@ -24,6 +24,7 @@ class AutoNumber(QWidget):
         spin.valueChanged.connect(self._on_spin_changed)
 
     def value(self):
+        """The word ("auto") while the box is ticked, else the spin box's number."""
         return self.word if self.auto.isChecked() else self.spin.value()
 
     def setValue(self, value) -> None:  # Qt's naming: the form treats it like a spin box

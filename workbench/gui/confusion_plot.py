@@ -10,6 +10,8 @@ MODES = ("counts", "normalised by true class", "normalised by predicted class")
 
 
 class ConfusionPlot(QWidget):
+    """The confusion matrix as a heat map with the count (or rate) written in each cell."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(title="Confusion matrix")
@@ -29,6 +31,7 @@ class ConfusionPlot(QWidget):
         layout.addWidget(self.plot)
 
     def show_matrix(self, matrix, classes: list[str], mode: str = MODES[0]) -> None:
+        """Draw `matrix` as counts, or normalised by true class (recall) or by prediction (precision)."""
         self.matrix = np.asarray(matrix, dtype=float)
         if mode == MODES[1]:
             shown = self.matrix / np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
@@ -57,4 +60,5 @@ class ConfusionPlot(QWidget):
         self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
 
     def plots(self):
+        """The plot widget by file name, for saving it with an export or a report."""
         return {"confusion_matrix": self.plot}

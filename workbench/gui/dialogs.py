@@ -8,6 +8,7 @@ from workbench.core.errors import UntrustedFileError, WorkbenchError
 
 
 def show_error(parent: QWidget, exc: BaseException, title: str = "Could not finish") -> None:
+    """Show an error as a dialog: the problem and its fix for a user's mistake, details for a bug."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)

@@ -73,6 +73,8 @@ MIN_RELIABILITY = (420, 300)
 MIN_CURVES = (420, 220)
 
 class EvaluatePanel(QWidget):
+    """The Evaluate tab: the current run's metrics with intervals, its plots, and recalibration."""
+
     calibrate_requested = Signal(str)
 
     def __init__(self, session, parent=None):
@@ -223,6 +225,7 @@ class EvaluatePanel(QWidget):
         self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), t)
 
     def plots(self) -> dict:
+        """The tab's plot widgets by file name (ROC and precision-recall for binary runs only)."""
         found = {**self.confusion.plots(), **self.reliability.plots()}
         if self.session.run is not None and self.session.run.binary:
             found |= self.roc.plots()

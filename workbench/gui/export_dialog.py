@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 
 
 class ExportDialog(QDialog):
+    """Export the current run: choose a folder and options, then write the program, weights and plots."""
+
     def __init__(self, session, run_job, plots, start_folder: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Export the converted model")
@@ -85,6 +87,7 @@ class ExportDialog(QDialog):
             self.folder.setText(str(Path(folder) / Path(self.folder.text()).name))
 
     def start(self, overwrite: bool = False):
+        """Check the folder and run the export on a worker; asks before replacing an earlier export."""
         from workbench.core.errors import ExportError
         from workbench.core.export.export import check_target
         from workbench.core.safety.output_paths import OutputExistsError, inputs

@@ -30,6 +30,8 @@ else:
 
 
 class FileActions(_Window):
+    """The File menu's actions, mixed into MainWindow: export, reports, sessions, recipes, the demo."""
+
     if TYPE_CHECKING:  # what MainWindow provides
         session: Session
         settings: QSettings
@@ -41,6 +43,7 @@ class FileActions(_Window):
         def load_data(self, path: str) -> None: ...
 
     def export(self):
+        """Open the export dialog for the current run and remember the folder it wrote."""
         if self.session.run is None:
             return
         from .export_dialog import ExportDialog
@@ -86,6 +89,7 @@ class FileActions(_Window):
         return True
 
     def save_report(self, path: str | None = None):
+        """Write the HTML report of the current run, or of the ticked runs on the Compare tab."""
         from workbench.core.evaluate.report import comparison_report, run_report
 
         comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
@@ -109,6 +113,7 @@ class FileActions(_Window):
         self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
 
     def save_session(self, path: str | None = None):
+        """Save every run of the session to a file; True when it was saved."""
         from workbench.core.workflow.session_files import save_session
 
         if not path:
@@ -128,6 +133,7 @@ class FileActions(_Window):
         return True
 
     def open_session(self, path: str | None = None, trusted: bool = False):
+        """Read a session file's runs back for comparison (asking to trust one written elsewhere)."""
         from workbench.core.workflow.session_files import load_session
 
         if not path:
@@ -148,6 +154,7 @@ class FileActions(_Window):
         self.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
 
     def save_recipe(self):
+        """Save the form's settings as a recipe file that the CLI and the window can reuse."""
         path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
                                               "Recipe (*.json)", options=NO_CONFIRM)
         if path and self._may_write(path):
@@ -173,6 +180,7 @@ class FileActions(_Window):
             self.statusBar().showMessage(f"Not opened: {exc.path} was not trusted.")
 
     def open_recipe(self, path: str | None = None, trusted: bool = False):
+        """Fill the form from a recipe file and read the data it names (a recipe naming code is trusted first)."""
         from workbench.core import recipe as rc
 
         if not path:
@@ -192,6 +200,7 @@ class FileActions(_Window):
         self.statusBar().showMessage(f"Opened the recipe {path}.")
 
     def open_demo(self):
+        """Build (or reuse) the diabetes demo on a worker, then open its model and data."""
         from workbench.core.workflow.demo import build_diabetes
 
         folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))

@@ -30,6 +30,8 @@ NO_MODEL = "No model open. Use File ▸ Open, drop a checkpoint on the window, o
 
 
 class ModelPanel(QWidget):
+    """The Model tab: what was opened, the layer tree with the head to replace, and the model source."""
+
     reload_requested = Signal()
 
     def __init__(self, session, parent=None):

@@ -44,6 +44,8 @@ def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
 
 
 class TrainingForm(QWidget):
+    """The recipe's settings as a form generated from the recipe's field descriptions, with checks."""
+
     train_requested = Signal()
     baseline_requested = Signal()
 
