@@ -11,6 +11,7 @@ import json
 import sys
 import traceback
 from pathlib import Path
+from typing import NoReturn
 
 from workbench.core.recipe import MLP_ACTIVATIONS
 
@@ -249,7 +250,7 @@ class _Usage(Exception):
     pass
 
 
-def _usage(message: str):
+def _usage(message: str) -> NoReturn:
     raise _Usage(message)
 
 
@@ -378,6 +379,7 @@ def cmd_convert(args) -> int:
         print(json.dumps(run.metrics, indent=2))
     else:
         print(_summary(run.metrics))
+        assert result is not None  # --out was given
         print(f"exported to {result.folder}: {', '.join(result.files)} "
               f"(round trip within {result.round_trip_max_abs_diff:.1e})")
     return 0
@@ -490,6 +492,7 @@ def cmd_demo(args) -> int:
         print(json.dumps(run.metrics, indent=2))
         return 0
     print(_summary(run.metrics))
+    assert result is not None  # the demo always exports
     print(f"exported to {result.folder}")
     print(f"try it yourself:  workbench convert {ckpt} --recipe {folder / 'recipe.json'} --out {folder / 'mine'}")
     return 0
@@ -564,10 +567,11 @@ def _report(exc: Exception) -> int:
     log = Path.home() / ".workbench-crash.log"
     try:
         log.write_text(traceback.format_exc())
+        kept = f" with {log}"
     except OSError:
-        log = None
+        kept = ""
     print(f"workbench: internal error ({type(exc).__name__}: {exc}). This is a bug, not your mistake; "
-          f"please report it{f' with {log}' if log else ''}.", file=sys.stderr)
+          f"please report it{kept}.", file=sys.stderr)
     return 1
 
 

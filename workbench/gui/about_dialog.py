@@ -21,6 +21,7 @@ from workbench.core.safety import trust
 
 
 def app_icon() -> QIcon:
+    """The workbench's icon in every bundled size, for the window, the task bar and the About box."""
     icon = QIcon()
     for size in desktop.ICON_SIZES:
         icon.addFile(str(desktop.icon_file(size)))
@@ -36,6 +37,8 @@ def about_facts() -> list[tuple[str, str]]:
 
 
 class AboutDialog(QDialog):
+    """Help > About: the versions, paths and build facts a bug report needs, with a Copy button."""
+
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("aboutDialog")
@@ -47,16 +50,16 @@ class AboutDialog(QDialog):
                        "<p>Turns a trained PyTorch regression model into a calibrated classifier.</p>")
         title.setWordWrap(True)
         top = QHBoxLayout()
-        top.addWidget(logo, 0, Qt.AlignTop)
+        top.addWidget(logo, 0, Qt.AlignmentFlag.AlignTop)
         top.addWidget(title, 1)
         form = QFormLayout()
         for label, value in self.facts:
             field = QLabel(value)
             field.setObjectName(f"about_{label.lower().replace(' ', '_')}")
-            field.setTextInteractionFlags(Qt.TextSelectableByMouse)  # paths are for copying
+            field.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # paths are for copying
             form.addRow(f"{label}:", field)
-        buttons = QDialogButtonBox(QDialogButtonBox.Close)
-        copy = buttons.addButton("Copy", QDialogButtonBox.ActionRole)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        copy = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
         copy.setObjectName("aboutCopy")
         copy.setToolTip("Copy these versions and paths, e.g. for a bug report")
         copy.clicked.connect(self.copy_to_clipboard)
@@ -67,7 +70,9 @@ class AboutDialog(QDialog):
         layout.addWidget(buttons)
 
     def text(self) -> str:
+        """The facts as plain 'label: value' lines, as they are copied."""
         return "\n".join(f"{label}: {value}" for label, value in self.facts)
 
     def copy_to_clipboard(self) -> None:
+        """Put the facts on the clipboard, ready to paste into a bug report."""
         QGuiApplication.clipboard().setText(self.text())

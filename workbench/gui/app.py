@@ -6,6 +6,7 @@ import os
 import sys
 import threading
 import time
+from typing import cast
 
 _STARTED = time.perf_counter()
 SMOKE_TEST_SECONDS = 300  # WORKBENCH_SMOKE_TEST: a packaged build proves it opens the demo, then quits
@@ -19,6 +20,7 @@ def _prewarm() -> None:
 
 
 def main(checkpoint: str | None = None, demo: bool = False) -> int:
+    """Start the desktop app (optionally opening `checkpoint` or the demo); returns the exit status."""
     from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -26,7 +28,7 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
 
     QCoreApplication.setOrganizationName("ConversionWorkbench")
     QCoreApplication.setApplicationName("Conversion Workbench")
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setDesktopFileName(desktop.APP_ID)  # Wayland and the task bar match the window to its .desktop entry
     from .about_dialog import app_icon
     from .main_window import MainWindow

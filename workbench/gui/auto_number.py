@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QHBoxLayout, QSpinBox, QWidget
 
 
 class AutoNumber(QWidget):
@@ -11,7 +11,7 @@ class AutoNumber(QWidget):
 
     valueChanged = Signal(object)
 
-    def __init__(self, spin: QWidget, word: str = "auto", parent=None):
+    def __init__(self, spin: QSpinBox | QDoubleSpinBox, word: str = "auto", parent=None):
         super().__init__(parent)
         self.word, self.spin = word, spin
         self.auto = QCheckBox(word)
@@ -24,6 +24,7 @@ class AutoNumber(QWidget):
         spin.valueChanged.connect(self._on_spin_changed)
 
     def value(self):
+        """The word ("auto") while the box is ticked, else the spin box's number."""
         return self.word if self.auto.isChecked() else self.spin.value()
 
     def setValue(self, value) -> None:  # Qt's naming: the form treats it like a spin box

@@ -13,6 +13,8 @@ _WARN = QBrush(QColor("#b00020"))
 
 
 class ColumnsModel(QAbstractTableModel):
+    """The Data tab's column list: each column's kind, missing cells and note, with a tick for features."""
+
     ticks_changed = Signal(list)  # the ticked column names, in table order
 
     def __init__(self, parent=None):
@@ -25,6 +27,7 @@ class ColumnsModel(QAbstractTableModel):
         self.fixed = False  # arrays and image folders: the features are listed, not chosen
 
     def set_summary(self, summary, label: str, ticked, leaks=None) -> None:
+        """Show the columns of a newly read table; `ticked` are the features, `leaks` the suspects."""
         self.beginResetModel()
         self.summary, self.fixed = summary, False
         self.names = list(summary.names) if summary else []
@@ -39,10 +42,12 @@ class ColumnsModel(QAbstractTableModel):
         self.endResetModel()
 
     def set_ticked(self, ticked, label: str) -> None:
+        """Tick the recipe's features again after the recipe changed elsewhere (no new table)."""
         self.ticked, self.label = set(ticked), label
         self._refresh()
 
     def set_leaks(self, leaks: dict[str, float]) -> None:
+        """Mark the columns that predict the label suspiciously well (a likely leak)."""
         self.leaks = dict(leaks)
         self._refresh()
 
@@ -113,6 +118,7 @@ class ColumnsModel(QAbstractTableModel):
         return self.summary.notes.get(name, "")
 
     def setData(self, index, value, role=Qt.EditRole):
+        """A tick box clicked: the column becomes (or stops being) a feature, announced by ticks_changed."""
         if role != Qt.CheckStateRole or index.column() != 0:
             return False
         name = self.names[index.row()]
@@ -126,18 +132,20 @@ class ColumnsModel(QAbstractTableModel):
 
 
 class ColumnsView(QTableView):
+    """The table that shows a ColumnsModel; rows keep a fixed height so wide files stay fast."""
+
     def __init__(self, model: ColumnsModel, parent=None):
         super().__init__(parent)
         self.setModel(model)
         self.setObjectName("columnList")
-        self.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)
         # Fixed row heights and no resize-to-contents: the view never measures every row of a wide table.
-        self.verticalHeader().setSectionResizeMode(QHeaderView.Fixed)
+        self.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
         header = self.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.Interactive)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         self.setColumnWidth(0, 170)
         self.setColumnWidth(1, 90)

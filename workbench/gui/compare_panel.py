@@ -36,6 +36,8 @@ def _paired_line(pair: dict) -> str:
 
 
 class ComparePanel(QWidget):
+    """The Compare tab: ticked runs side by side, as a metrics table with paired intervals and plots."""
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
@@ -90,11 +92,13 @@ class ComparePanel(QWidget):
         self.refresh()
 
     def selected(self) -> list[dict]:
+        """The summaries of the ticked runs (at most MAX_RUNS), as the report and the table use them."""
         names = [self.list.item(i).text() for i in range(self.list.count())
-                 if self.list.item(i).checkState() == Qt.Checked]
+                 if self.list.item(i).checkState() == Qt.CheckState.Checked]
         return [r for r in self.session.runs if r["name"] in names][:MAX_RUNS]
 
     def refresh(self):
+        """Redraw the table, the note and the plots for the runs ticked now."""
         runs = self.selected()
         self.losses.clear()
         self.reliability.clear()
@@ -134,4 +138,5 @@ class ComparePanel(QWidget):
                                   symbol="o", symbolSize=6, symbolBrush=COLORS[i % len(COLORS)], name=run["name"])
 
     def plots(self):
+        """The tab's plot widgets by file name, for saving them with a report."""
         return {"compare_loss": self.losses, "compare_reliability": self.reliability}

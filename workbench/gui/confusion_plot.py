@@ -14,6 +14,7 @@ MODES = ("counts", "normalised by true class", "normalised by predicted class")
 
 
 class ConfusionPlot(QWidget):
+    """The confusion matrix as a heat map with the count (or rate) written in each cell."""
     cell_clicked = Signal(int, int)  # true class, predicted class
 
     def __init__(self, parent=None):
@@ -60,6 +61,7 @@ class ConfusionPlot(QWidget):
             self.outline.setRect(predicted, true, 1, 1)
 
     def show_matrix(self, matrix, classes: list[str], mode: str = MODES[0]) -> None:
+        """Draw `matrix` as counts, or normalised by true class (recall) or by prediction (precision)."""
         self.matrix = np.asarray(matrix, dtype=float)
         if mode == MODES[1]:
             shown = self.matrix / np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
@@ -88,4 +90,5 @@ class ConfusionPlot(QWidget):
         self.plot.setRange(xRange=(0, k), yRange=(0, k), padding=0.02)
 
     def plots(self):
+        """The plot widget by file name, for saving it with an export or a report."""
         return {"confusion_matrix": self.plot}

@@ -38,6 +38,8 @@ FILE_FILTER = ("Tables and arrays (*.csv *.tsv *.txt *.tab *.parquet *.pq *.feat
 
 
 class DataPanel(QWidget):
+    """The Data tab: choose the data file, the label column and the features, and see the class counts."""
+
     load_requested = Signal(str)  # a data path: the window reads it on a worker
 
     def __init__(self, session, parent=None):

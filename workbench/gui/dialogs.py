@@ -8,8 +8,9 @@ from workbench.core.errors import UntrustedFileError, WorkbenchError
 
 
 def show_error(parent: QWidget, exc: BaseException, title: str = "Could not finish") -> None:
+    """Show an error as a dialog: the problem and its fix for a user's mistake, details for a bug."""
     box = QMessageBox(parent)
-    box.setIcon(QMessageBox.Critical)
+    box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
     if isinstance(exc, WorkbenchError):
         box.setText(exc.problem[:1].upper() + exc.problem[1:] if exc.problem else str(exc))
@@ -27,7 +28,7 @@ def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
     """Ask before running code a file carries or names; the text is the core's reading of what would run."""
     box = QMessageBox(parent)
     box.setObjectName("trustDialog")
-    box.setIcon(QMessageBox.Warning if exc.dangerous else QMessageBox.Question)
+    box.setIcon(QMessageBox.Icon.Warning if exc.dangerous else QMessageBox.Icon.Question)
     box.setWindowTitle("Trust this file?")
     problem = exc.problem[:1].upper() + exc.problem[1:]
     box.setText(f"{exc.path}\n\n{problem}"
@@ -36,23 +37,23 @@ def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
                    "\n\nOpen it only if you know where it comes from."))
     box.setInformativeText("It would import or run:\n" + "\n".join(f"  • {name}" for name in exc.imports[:30])
                            + (f"\n  … and {len(exc.imports) - 30} more" if len(exc.imports) > 30 else ""))
-    trust = box.addButton("Trust this file and open it", QMessageBox.AcceptRole)
-    box.addButton(QMessageBox.Cancel)
-    box.setDefaultButton(QMessageBox.Cancel)
+    trust = box.addButton("Trust this file and open it", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(QMessageBox.StandardButton.Cancel)
     box.exec()
     return box.clickedButton() is trust
 
 
 def ask_close(parent: QWidget, what: str) -> str:
     """Closing would lose work: "save" (the session first), "discard" or "cancel"."""
-    box = QMessageBox(QMessageBox.Warning, "Close Conversion Workbench", f"{what}. Save the session before closing?",
-                      parent=parent)
+    box = QMessageBox(QMessageBox.Icon.Warning, "Close Conversion Workbench",
+                      f"{what}. Save the session before closing?", parent=parent)
     box.setObjectName("closeDialog")
     box.setInformativeText("Save session keeps every run's recipe and metrics (File ▸ Open session brings them "
                            "back). Training is stopped first; its best epoch so far is kept as a run.")
-    save = box.addButton("Save session…", QMessageBox.AcceptRole)
-    discard = box.addButton("Discard", QMessageBox.DestructiveRole)
-    box.addButton(QMessageBox.Cancel)
+    save = box.addButton("Save session…", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(save)
     box.exec()
     return "save" if box.clickedButton() is save else "discard" if box.clickedButton() is discard else "cancel"

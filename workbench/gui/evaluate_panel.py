@@ -76,6 +76,8 @@ MIN_CURVES = (420, 220)
 MIN_ERRORS = (420, 220)
 
 class EvaluatePanel(QWidget):
+    """The Evaluate tab: the current run's metrics with intervals, its plots, and recalibration."""
+
     calibrate_requested = Signal(str)
     metrics_changed = Signal()  # the run's metrics were recomputed in place (the threshold was let go)
 
@@ -234,7 +236,7 @@ class EvaluatePanel(QWidget):
                       str(scores["support"])]
             for col, value in enumerate(values):
                 item = QTableWidgetItem(value)
-                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(row, col, item)
         self.summary.setText(summary_html(run.metrics, test, run.recipe.calibration, live is not None))
         if self.errors.cell is not None and self.errors.run is run:
@@ -267,6 +269,7 @@ class EvaluatePanel(QWidget):
         self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), t)
 
     def plots(self) -> dict:
+        """The tab's plot widgets by file name (ROC and precision-recall for binary runs only)."""
         found = {**self.confusion.plots(), **self.reliability.plots()}
         if self.session.run is not None and self.session.run.binary:
             found |= self.roc.plots()

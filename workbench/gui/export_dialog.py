@@ -20,12 +20,14 @@ from PySide6.QtWidgets import (
 
 
 class ExportDialog(QDialog):
+    """Export the current run: choose a folder and options, then write the program, weights and plots."""
+
     def __init__(self, session, run_job, plots, start_folder: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Export the converted model")
         self.setObjectName("exportDialog")
         self.session, self.run_job, self.plots = session, run_job, plots
-        self.result = None
+        self.result = None  # type: ignore[assignment,method-assign]  # shadows QDialog.result(): the export's result
         from workbench.core.safety.folder_swap import recover
 
         recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
@@ -58,8 +60,8 @@ class ExportDialog(QDialog):
         self.status.setObjectName("exportStatus")
         self.status.setWordWrap(True)
         self.buttons = QDialogButtonBox()
-        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.AcceptRole)
-        self.close_button = self.buttons.addButton(QDialogButtonBox.Close)
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.export_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
         entry = session.entry_of(session.run)
@@ -85,6 +87,7 @@ class ExportDialog(QDialog):
             self.folder.setText(str(Path(folder) / Path(self.folder.text()).name))
 
     def start(self, overwrite: bool = False):
+        """Check the folder and run the export on a worker; asks before replacing an earlier export."""
         from workbench.core.errors import ExportError
         from workbench.core.export.export import check_target
         from workbench.core.safety.output_paths import OutputExistsError, inputs
@@ -99,7 +102,7 @@ class ExportDialog(QDialog):
             if isinstance(exc, OutputExistsError) and not overwrite:
                 answer = QMessageBox.question(self, "Replace export?", f"{folder} already holds an export. "
                                               "Replace it with this one?")
-                if answer == QMessageBox.Yes:
+                if answer == QMessageBox.StandardButton.Yes:
                     self.start(overwrite=True)
                 return
             self.status.setText(f"<span style='color:#b00020'>{exc}</span>")

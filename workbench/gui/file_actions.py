@@ -7,6 +7,7 @@ so each file stays small.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -17,8 +18,32 @@ MAX_RECENT = 10
 NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite
 
 
-class FileActions:
+if TYPE_CHECKING:  # type-checked as what it is mixed into
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QMainWindow as _Window
+    from PySide6.QtWidgets import QTabWidget
+
+    from .compare_panel import ComparePanel
+    from .session import Session
+else:
+    _Window = object
+
+
+class FileActions(_Window):
+    """The File menu's actions, mixed into MainWindow: export, reports, sessions, recipes, the demo."""
+
+    if TYPE_CHECKING:  # what MainWindow provides
+        session: Session
+        settings: QSettings
+        workspace: QTabWidget | None
+        compare_panel: ComparePanel
+
+        def show_error(self, exc: BaseException) -> None: ...
+        def show_workspace(self, tab: int | None = None) -> QTabWidget: ...
+        def load_data(self, path: str) -> None: ...
+
     def export(self):
+        """Open the export dialog for the current run and remember the folder it wrote."""
         if self.session.run is None:
             return
         from .export_dialog import ExportDialog
@@ -55,14 +80,16 @@ class FileActions:
             check_output_file(path, self._inputs(runs), overwrite=False)
         except OutputExistsError:
             answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?",
-                                          QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-            return answer == QMessageBox.Yes
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                          QMessageBox.StandardButton.No)
+            return answer == QMessageBox.StandardButton.Yes
         except WorkbenchError as exc:
             self.show_error(exc)
             return False
         return True
 
     def save_report(self, path: str | None = None):
+        """Write the HTML report of the current run, or of the ticked runs on the Compare tab."""
         from workbench.core.evaluate.report import comparison_report, run_report
 
         comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
@@ -86,6 +113,7 @@ class FileActions:
         self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
 
     def save_session(self, path: str | None = None):
+        """Save every run of the session to a file; True when it was saved."""
         from workbench.core.workflow.session_files import save_session
 
         if not path:
@@ -105,6 +133,7 @@ class FileActions:
         return True
 
     def open_session(self, path: str | None = None, trusted: bool = False):
+        """Read a session file's runs back for comparison (asking to trust one written elsewhere)."""
         from workbench.core.workflow.session_files import load_session
 
         if not path:
@@ -125,6 +154,7 @@ class FileActions:
         self.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
 
     def save_recipe(self):
+        """Save the form's settings as a recipe file that the CLI and the window can reuse."""
         path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
                                               "Recipe (*.json)", options=NO_CONFIRM)
         if path and self._may_write(path):
@@ -150,10 +180,11 @@ class FileActions:
             self.statusBar().showMessage(f"Not opened: {exc.path} was not trusted.")
 
     def open_recipe(self, path: str | None = None, trusted: bool = False):
+        """Fill the form from a recipe file and read the data it names (a recipe naming code is trusted first)."""
         from workbench.core import recipe as rc
 
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", self.settings.value("paths/recipe", ""),
+            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", str(self.settings.value("paths/recipe", "")),
                                                   "Recipe (*.json *.toml)")
             if not path:
                 return
@@ -169,6 +200,7 @@ class FileActions:
         self.statusBar().showMessage(f"Opened the recipe {path}.")
 
     def open_demo(self):
+        """Build (or reuse) the diabetes demo on a worker, then open its model and data."""
         from workbench.core.workflow.demo import build_diabetes
 
         folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))
@@ -187,7 +219,7 @@ class FileActions:
         self.load_data(recipe.data.path)
 
     def _remember(self, path: str):
-        recent = [p for p in self.settings.value("recent", [], list) or [] if p != path]
+        recent = [p for p in cast("list[str]", self.settings.value("recent", [], list) or []) if p != path]
         self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
         self._refresh_recent()
 

@@ -18,6 +18,8 @@ from . import worker as w
 
 @dataclass
 class Job:
+    """One background job: its worker and thread, how to cancel it, and whether its result still counts."""
+
     slot: str | None
     worker: w.Worker
     thread: Any = None  # the QThread, set once started

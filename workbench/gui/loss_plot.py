@@ -19,6 +19,8 @@ REDRAW_MS = 100
 
 
 class LossPlot(QWidget):
+    """Live training curves: smoothed per-batch loss, validation loss and accuracy per epoch."""
+
     def __init__(self, parent=None, smoothing: float = 0.9):
         super().__init__(parent)
         self.smoothing = smoothing
@@ -47,6 +49,7 @@ class LossPlot(QWidget):
         self.clear()
 
     def clear(self, epochs: int | None = None):
+        """Empty the curves for a new run; with `epochs`, the x axis spans the whole budget from the start."""
         self._x: list[float] = []
         self._y: list[float] = []
         self._ema = None
@@ -62,11 +65,13 @@ class LossPlot(QWidget):
             self._timer.start()
 
     def add_batches(self, infos: list[dict]) -> None:
+        """Add the batches the worker sent since its last update (drawn on the next timer tick)."""
         for info in infos:
             loss = info["loss"]
-            self._ema = loss if self._ema is None else self.smoothing * self._ema + (1 - self.smoothing) * loss
+            ema = loss if self._ema is None else self.smoothing * self._ema + (1 - self.smoothing) * loss
+            self._ema = ema
             self._x.append(info["epoch"] - 1 + info["step"] / info["steps"])
-            self._y.append(self._ema)
+            self._y.append(ema)
         self._dirty = True
         if len(self.epochs) == 0 and len(self._x) == len(infos):
             self._redraw()  # the first points at once, so a new run shows life immediately
@@ -99,6 +104,7 @@ class LossPlot(QWidget):
             self._redraw()
 
     def finish(self) -> None:
+        """Draw what is left once training ends and let both axes fit the whole run."""
         self._timer.stop()
         self._redraw()
         self.loss_plot.enableAutoRange(x=True, y=True)
@@ -114,4 +120,5 @@ class LossPlot(QWidget):
         self.finish()
 
     def plots(self):
+        """The plot widgets by file name, for saving them with an export or a report."""
         return {"loss": self.loss_plot, "accuracy": self.acc_plot}

@@ -10,6 +10,8 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 
 class LrFinderPlot(QWidget):
+    """The learning-rate range test's curve, with the picked rate; clicking a point chooses that rate."""
+
     rate_chosen = Signal(float)
 
     def __init__(self, parent=None):
@@ -77,4 +79,5 @@ class LrFinderPlot(QWidget):
             self.choose_index(int(points[0].data()))
 
     def plots(self):
+        """The plot widget by file name, for saving it with an export or a report."""
         return {"lr_finder": self.plot}

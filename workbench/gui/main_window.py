@@ -31,6 +31,8 @@ from .worker import collect_garbage_on_gui_thread
 
 
 class MainWindow(FileActions, QMainWindow):
+    """The application window: the welcome view, then the Model, Data, Train, Evaluate and Compare tabs."""
+
     def __init__(self):
         super().__init__()
         collect_garbage_on_gui_thread()
@@ -99,6 +101,7 @@ class MainWindow(FileActions, QMainWindow):
         self._action(help_menu, "&About Conversion Workbench", lambda: AboutDialog(self).exec(), name="aboutAction")
 
     def ensure_workspace(self) -> QTabWidget:
+        """Build the tabs on first use (they import pyqtgraph and torch), and return them."""
         if self.workspace is not None:
             return self.workspace
         import pyqtgraph as pg
@@ -155,18 +158,19 @@ class MainWindow(FileActions, QMainWindow):
         self.activity.setStyleSheet("background: #fff4d6; padding: 4px 8px;")
         self.activity.setVisible(bool(s.activity))
         self.activity.setText(s.activity)
-        s.activity_changed.connect(lambda text: (self.activity.setText(text), self.activity.setVisible(bool(text))))
+        s.activity_changed.connect(lambda text: (self.activity.setText(text), self.activity.setVisible(bool(text))))  # type: ignore[func-returns-value]
         column.addWidget(self.activity)
         column.addWidget(tabs, 1)
         self.stack.addWidget(page)
         for index in range(tabs.count()):  # Ctrl+1..6, also while a text field has focus
             shortcut = QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self)
-            shortcut.setContext(Qt.ApplicationShortcut)
+            shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
             shortcut.activated.connect(lambda i=index: self.show_workspace(i))
         self._on_state()
         return tabs
 
     def show_workspace(self, tab: int | None = None):
+        """Switch from the welcome view to the tabs, optionally to tab number `tab`."""
         tabs = self.ensure_workspace()
         self.stack.setCurrentWidget(tabs.parentWidget())
         if tab is not None:
@@ -178,19 +182,22 @@ class MainWindow(FileActions, QMainWindow):
         return self.jobs.start(fn, *args, **kwargs)
 
     def show_error(self, exc):
+        """Report an error in the status bar and in a dialog that names the window's controls."""
         from .dialogs import show_error
 
         self.statusBar().showMessage(str(exc)[:200])
         show_error(self, exc)
 
     def wait_for_jobs(self, timeout_ms: int = 30000):
+        """Block until the background jobs have finished (quitting never leaves one running)."""
         self.jobs.wait(timeout_ms)
 
     # ----- opening
     def open_checkpoint(self, path: str | None = None, trusted: bool = False):
+        """Open a checkpoint on a worker with the Model tab's settings; without `path`, ask which file."""
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self, "Open a regression checkpoint",
-                                                  self.settings.value("paths/open", ""),
+                                                  str(self.settings.value("paths/open", "")),
                                                   "Checkpoints (*.pt *.pth *.ckpt *.bin *.safetensors *.pt2 *.ts);;"
                                                   "All files (*)")
             if not path:
@@ -212,6 +219,7 @@ class MainWindow(FileActions, QMainWindow):
                      on_error=lambda exc, p=path: self._on_load_error(p, exc))
 
     def reload_model(self):
+        """Open the current checkpoint again, so a changed model source or its arguments apply."""
         if self.session.loaded is not None:
             self.open_checkpoint(str(self.session.loaded.path))
 
@@ -288,6 +296,7 @@ class MainWindow(FileActions, QMainWindow):
         self.train_panel.set_can_train(not blockers, "Cannot train: " + blockers[0] if blockers else "")
 
     def start_training(self):
+        """Train a new head with the form's recipe on a worker, streaming progress to the Train tab."""
         from workbench.core.errors import WorkbenchError
         from workbench.core.recipe import validate
         from workbench.core.train.threads import call_leaving_a_core
@@ -319,6 +328,7 @@ class MainWindow(FileActions, QMainWindow):
                      on_done=self._on_trained, on_error=self.show_error)
 
     def start_baseline(self):
+        """Fit the no-training baseline (the regression output, Platt-calibrated) as a run."""
         from workbench.core.workflow.baseline import baseline_run
 
         s = self.session
@@ -357,12 +367,14 @@ class MainWindow(FileActions, QMainWindow):
             (self._stop.pause if paused else self._stop.resume)()
 
     def stop_training(self, wait: bool = False):
+        """Ask the running training to stop after its current batch, keeping its best epoch."""
         if self._stop is not None and self.session.busy:
             self._stop.stop()
             if wait:
                 self.wait_for_jobs()
 
     def calibrate(self, method: str):
+        """Refit the current run's calibration with `method` and show the new metrics."""
         from workbench.core.workflow.pipeline import calibrate_run
 
         if self.session.run is None:
@@ -382,12 +394,14 @@ class MainWindow(FileActions, QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
+        """A file dropped on the window is opened as a checkpoint."""
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
             QTimer.singleShot(0, lambda: self.open_checkpoint(paths[0]))
 
     def closeEvent(self, event):
+        """Offer to save unsaved runs, stop training and wait for jobs before the window closes."""
         if not self._may_close():
             event.ignore()
             return

@@ -30,6 +30,8 @@ NO_MODEL = "No model open. Use File ▸ Open, drop a checkpoint on the window, o
 
 
 class ModelPanel(QWidget):
+    """The Model tab: what was opened, the layer tree with the head to replace, and the model source."""
+
     reload_requested = Signal()
 
     def __init__(self, session, parent=None):
@@ -160,10 +162,10 @@ class ModelPanel(QWidget):
             item = QTreeWidgetItem([layer.name.rpartition(".")[2] if layer.depth else layer.name, layer.type, shape,
                                     f"{layer.params:,}", ("yes" if layer.trainable else "no") if layer.params else "—",
                                     "", layer.role])
-            item.setData(0, Qt.UserRole, layer.name)
-            item.setTextAlignment(3, Qt.AlignRight | Qt.AlignVCenter)
+            item.setData(0, Qt.ItemDataRole.UserRole, layer.name)
+            item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             if editable and layer.params and layer.depth and layer.role not in ("head", "head activation"):
-                item.setCheckState(5, Qt.Checked if layer.name in frozen else Qt.Unchecked)
+                item.setCheckState(5, Qt.CheckState.Checked if layer.name in frozen else Qt.CheckState.Unchecked)
             if layer.role:
                 for col in range(len(COLUMNS)):
                     item.setBackground(col, NEW_BRUSH if layer.role == "new head" else HEAD_BRUSH)

@@ -48,6 +48,7 @@ def missing_xcb_libraries() -> list[str]:
 
 
 def message(missing: list[str]) -> str:
+    """What to tell a user whose system lacks Qt's X11 libraries: the apt-get line, and that the CLI works."""
     packages = " ".join(sorted({debian_package(lib) for lib in missing}))
     return (f"workbench: the desktop window cannot start: Qt's X11 platform plugin needs system libraries that are "
             f"not installed ({', '.join(missing)}). On Debian or Ubuntu install them with: sudo apt-get install "

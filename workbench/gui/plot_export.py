@@ -15,6 +15,7 @@ from PySide6.QtSvg import QSvgGenerator
 
 
 def save_svg(widget, path: Path) -> None:
+    """Render `widget` into an SVG file of its on-screen size."""
     generator = QSvgGenerator()
     generator.setFileName(str(path))
     generator.setSize(QSize(widget.width(), widget.height()))
@@ -28,6 +29,7 @@ def save_svg(widget, path: Path) -> None:
 
 
 def save_plots(plots: dict, folder: str | Path) -> list[Path]:
+    """Write each plot as PNG (at least 800 px wide) and SVG into `folder`; returns the files written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []

@@ -11,6 +11,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 
 class ReliabilityPlot(QWidget):
+    """Reliability diagram before and after calibration, gaps shaded, with a confidence histogram."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.plot = pg.PlotWidget(title="Reliability")
@@ -45,6 +47,7 @@ class ReliabilityPlot(QWidget):
         layout.addWidget(self.hist, 2)
 
     def show_bins(self, after: dict, before: dict | None = None) -> None:
+        """Draw the bins of the calibrated probabilities (`after`) and, if given, the raw ones."""
         edges = np.asarray(after["edges"])
         centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
         count = np.asarray(after["count"])
@@ -77,4 +80,5 @@ class ReliabilityPlot(QWidget):
                            f"{after.get('sparse_below', 10)} rows)")
 
     def plots(self):
+        """The plot widgets by file name, for saving them with an export or a report."""
         return {"reliability": self.plot, "confidence_histogram": self.hist}

@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 
 class RocPlot(QWidget):
+    """ROC and precision-recall curves of a binary run, with the decision threshold marked."""
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.roc = pg.PlotWidget(title="ROC")
@@ -30,11 +32,13 @@ class RocPlot(QWidget):
         layout.addWidget(self.pr)
 
     def show_curves(self, curves: dict) -> None:
+        """Draw the curves computed by core (fpr/tpr and recall/precision)."""
         self.curves = curves
         self.roc_curve.setData(curves["fpr"], curves["tpr"])
         self.pr_curve.setData(curves["recall"], curves["precision"])
 
     def mark(self, p1: np.ndarray, y: np.ndarray, threshold: float) -> None:
+        """Mark where the decision `threshold` puts the run on both curves."""
         pred = p1 >= threshold
         tp, fp = float((pred & (y == 1)).sum()), float((pred & (y == 0)).sum())
         pos, neg = max(float((y == 1).sum()), 1), max(float((y == 0).sum()), 1)
@@ -42,4 +46,5 @@ class RocPlot(QWidget):
         self.pr_point.setData([tp / pos], [tp / max(tp + fp, 1)])
 
     def plots(self):
+        """The plot widgets by file name, for saving them with an export or a report."""
         return {"roc": self.roc, "precision_recall": self.pr}

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QInputDialog, QLabel, QPus
 
 
 class RunsBar(QWidget):
+    """The picker above the tabs: which run Evaluate, Export and the report show, with rename and remove."""
+
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session

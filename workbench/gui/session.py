@@ -13,6 +13,8 @@ from workbench.core.workflow.session import SessionModel
 
 
 class Session(QObject):
+    """The core session model seen through Qt signals, so the tabs redraw when it changes."""
+
     recipe_changed = Signal(object)  # Recipe
     model_changed = Signal(object)  # LoadedModel | None
     inspection_changed = Signal(object)  # Inspection | None

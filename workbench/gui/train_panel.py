@@ -15,6 +15,8 @@ def _clock(seconds: float) -> str:
 
 
 class TrainPanel(QWidget):
+    """The Train tab: Train, Pause and Stop, progress, the learning-rate test and the live curves."""
+
     train_requested = Signal()
     pause_requested = Signal(bool)  # True: pause, False: resume
     stop_requested = Signal()
@@ -62,6 +64,7 @@ class TrainPanel(QWidget):
         self._just_trained = False
 
     def set_can_train(self, allowed: bool, reason: str) -> None:
+        """Enable Train only when nothing blocks it; `reason` says what does (shown as tooltip)."""
         self.train_button.setEnabled(allowed and not self.session.busy)
         self.train_button.setToolTip(reason)
         if not self.session.busy and self.session.run is None:
@@ -86,6 +89,7 @@ class TrainPanel(QWidget):
 
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_begin(self, info: dict):
+        """A run started: reset the curves and progress, show the learning-rate test if one ran."""
         self.curves.clear(info["epochs"])
         self._live_run, self._just_trained = None, True
         self._steps, self._epochs = info["steps_per_epoch"], info["epochs"]
@@ -99,6 +103,7 @@ class TrainPanel(QWidget):
 
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_batches(self, infos: list[dict]):
+        """Batches arrived (throttled): extend the curve and update progress and time left."""
         self.curves.add_batches(infos)
         last = infos[-1]
         done = (last["epoch"] - 1) * self._steps + last["step"]
@@ -115,6 +120,7 @@ class TrainPanel(QWidget):
 
     @Slot(object)  # receives the worker's queued signals: PySide needs a real slot (PYSIDE-3124)
     def on_epoch(self, info: dict):
+        """An epoch ended: add its validation point and report the losses so far."""
         self.curves.add_epoch(info)
         if not self.pause_button.isChecked():
             self.status.setText(f"Epoch {info['epoch']}: train loss {info['train_loss']:.4f}, validation loss "

@@ -25,13 +25,13 @@ from workbench.core.fields import base_type, takes_word
 from workbench.gui.auto_number import AutoNumber
 
 
-def _spin(kind, spec) -> QWidget:
+def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
     """A spin box with the field's range, and enough decimals that a typed value is kept as typed."""
     is_float = base_type(kind) is float
     box = QDoubleSpinBox() if is_float else QSpinBox()
     low = spec.low if spec.low is not None else 0
     high = spec.high if spec.high is not None else (1e9 if is_float else 2**31 - 1)
-    if is_float:
+    if isinstance(box, QDoubleSpinBox):
         box.setDecimals(spec.decimals)
         tick = 10.0 ** -spec.decimals
         box.setRange(low + (tick if spec.low_open and not spec.none_label else 0),
@@ -44,6 +44,8 @@ def _spin(kind, spec) -> QWidget:
 
 
 class TrainingForm(QWidget):
+    """The recipe's settings as a form generated from the recipe's field descriptions, with checks."""
+
     train_requested = Signal()
     baseline_requested = Signal()
 
@@ -70,12 +72,13 @@ class TrainingForm(QWidget):
             if spec.group not in boxes:
                 boxes[spec.group] = QGroupBox(spec.group)
                 QFormLayout(boxes[spec.group])
-            form = boxes[spec.group].layout()
+            form = typing.cast(QFormLayout, boxes[spec.group].layout())
             self._add(form, name, spec.label + ":", self._widget(name, kind, spec, devices))
             self.widgets[name].setToolTip(spec.help[:1].upper() + spec.help[1:] + ".")
             for extra in after.get(name, ()):
                 form.addRow("", extra)
-        self.widgets["train.class_weights"].setPlaceholderText("comma-separated, one per class; empty = equal")
+        typing.cast(QLineEdit, self.widgets["train.class_weights"]).setPlaceholderText(
+            "comma-separated, one per class; empty = equal")
         amp = self.widgets["train.mixed_precision"]
         amp.setToolTip("torch autocast: bfloat16 where the GPU has it, else float16 with a gradient scaler. "
                        "Often 2-3x faster for image models on a GPU; no effect on the cpu.")
@@ -160,7 +163,8 @@ class TrainingForm(QWidget):
         elif isinstance(widget, QLineEdit):
             widget.editingFinished.connect(lambda f=field, w=widget: self._changed(f, w.text()))
         else:
-            widget.valueChanged.connect(lambda v, f=field: self._changed(f, v))
+            number = typing.cast("QSpinBox | QDoubleSpinBox | AutoNumber", widget)
+            number.valueChanged.connect(lambda v, f=field: self._changed(f, v))
 
     def _changed(self, field: str, value) -> None:
         if self._updating:

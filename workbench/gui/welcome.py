@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVB
 
 
 class WelcomeView(QWidget):
+    """The first screen: open a checkpoint, open the demo, or pick a recent file."""
+
     open_requested = Signal()
     demo_requested = Signal()
     recent_requested = Signal(str)
@@ -55,6 +57,7 @@ class WelcomeView(QWidget):
         layout.addStretch(1)
 
     def set_recent(self, paths: list[str]) -> None:
+        """Show the recently opened files (hidden when there are none)."""
         self.recent.clear()
         self.recent.addItems(paths)
         self.recent.setVisible(bool(paths))

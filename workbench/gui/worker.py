@@ -14,6 +14,8 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, QTimer, Signal, S
 
 
 class Worker(QObject):
+    """Runs one function off the GUI thread and sends its result, error and training progress as signals."""
+
     finished = Signal(object)
     errored = Signal(object)
     batch = Signal(object)  # list of batch infos since the last emit (throttled)
@@ -34,19 +36,23 @@ class Worker(QObject):
 
     # core.train.Callback hooks, called on the worker thread
     def on_train_begin(self, info):
+        """Training callback: forward the run's start (epochs, device, rate) to the GUI."""
         self.begun.emit(info)
 
     def on_batch_end(self, info):
+        """Training callback: collect batches and send them at most every `batch_interval` seconds."""
         self._pending.append(info)
         now = time.perf_counter()
         if now - self._last_emit >= self._interval:
             self._flush(now)
 
     def on_epoch_end(self, info):
+        """Training callback: send the pending batches, then the epoch's summary."""
         self._flush(time.perf_counter())
         self.epoch.emit(info)
 
     def on_train_end(self, info):
+        """Training callback: send the batches still pending."""
         self._flush(time.perf_counter())
 
     def _flush(self, now):
@@ -57,6 +63,7 @@ class Worker(QObject):
 
     @Slot()
     def run(self):
+        """Call the function; its result or exception comes back as a signal, never raised here."""
         try:
             result = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # noqa: BLE001 - every error goes back to the GUI thread as a signal
@@ -81,10 +88,12 @@ class Relay(QObject):
 
     @Slot(object)
     def call(self, value):
+        """Call the function with `value` on this object's (the GUI) thread."""
         self._fn(value)
 
     @Slot()
     def fire(self):
+        """Call the function with None on this object's (the GUI) thread."""
         self._fn(None)
 
 

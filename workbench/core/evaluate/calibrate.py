@@ -142,7 +142,7 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
         w, b = unpack(theta)
         loss = nn.functional.cross_entropy(z @ w.T + b, target) + penalty / n * (((w - eye) ** 2).sum()
                                                                                  + (b ** 2).sum())
-        loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+        loss.backward()
         assert theta.grad is not None  # backward() filled it
         return float(loss), theta.grad.detach().numpy().copy()
 

@@ -107,7 +107,7 @@ def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[s
     except Exception as exc:  # noqa: BLE001 - some models cannot be exported; TorchScript is the fallback
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     try:
-        traced = torch.jit.trace(module, (example,), check_trace=False)  # type: ignore[no-untyped-call]
+        traced = torch.jit.trace(module, (example,), check_trace=False)
     except Exception as exc:  # noqa: BLE001
         raise ExportError(f"the model can be exported neither with torch.export ({reason}) nor with TorchScript "
                           f"({type(exc).__name__}).", "Simplify the model's forward.") from None
@@ -157,7 +157,7 @@ def load_program(path: Path) -> nn.Module:
     """Open an exported program as the user would, with torch alone."""
     if path.suffix == ".pt2":
         return torch.export.load(str(path)).module()
-    program: nn.Module = torch.jit.load(str(path))  # type: ignore[no-untyped-call]  # torch leaves it untyped
+    program: nn.Module = torch.jit.load(str(path))
     return program
 
 

@@ -124,7 +124,7 @@ def load_program(folder: str | Path, meta: dict[str, Any], trusted: bool = False
             raise ValueError("it is not a zip archive")
         if path.suffix == ".pt2":
             return torch.export.load(io.BytesIO(data)).module()
-        program: torch.nn.Module = torch.jit.load(io.BytesIO(data), map_location="cpu")  # type: ignore[no-untyped-call]
+        program: torch.nn.Module = torch.jit.load(io.BytesIO(data), map_location="cpu")
         return program
     except Exception as exc:  # noqa: BLE001 - a damaged program is the user's file, not our bug
         first = str(exc).splitlines()[0][:160] if str(exc) else ""

@@ -75,7 +75,7 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
         if fmt == "torchscript":
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # its deprecation notice is not about this file
-                program = torch.jit.load(str(path), map_location="cpu")  # type: ignore[no-untyped-call]
+                program = torch.jit.load(str(path), map_location="cpu")
         else:
             exported = torch.export.load(str(path))
             shape, batch = _export_input_shape(exported)

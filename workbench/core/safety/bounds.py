@@ -65,8 +65,8 @@ def check_zip(path: Path, shown: Path) -> int:
 def _element_size(kind: str) -> int:
     short = kind.rpartition(".")[2].rpartition(":")[2]
     try:
-        storage = torch.serialization.StorageType(short)  # type: ignore[no-untyped-call]  # torch leaves it untyped
-        return int(torch._utils._element_size(storage.dtype))  # type: ignore[no-untyped-call]
+        storage = torch.serialization.StorageType(short)
+        return int(torch._utils._element_size(storage.dtype))
     except Exception:  # noqa: BLE001 - an unknown storage type: count its elements at one byte at least
         return 1
 

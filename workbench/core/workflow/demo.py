@@ -28,10 +28,10 @@ def _fit(model: torch.nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, lr: 
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     gen = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
-        for idx in torch.randperm(len(Xt), generator=gen).split(64):  # type: ignore[no-untyped-call]
+        for idx in torch.randperm(len(Xt), generator=gen).split(64):
             loss = torch.nn.functional.mse_loss(model(Xt[idx]).reshape(-1), yt[idx])
             opt.zero_grad()
-            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
+            loss.backward()
             opt.step()
     return loss.item()
 
