@@ -109,6 +109,10 @@ class SessionModel:
         """The opened model's input shape per sample, when it is known."""
         if self.recipe.input_shape:
             return tuple(self.recipe.input_shape)
+        from workbench.core.workflow.pipeline import step_features
+
+        if step_features(self.loaded):
+            return None  # a recurrent model takes sequences of any length: the data's (see fit_sequences)
         if self.inspection is not None and getattr(self.inspection, "input_shape", None):
             return tuple(self.inspection.input_shape)
         if self.loaded is not None and self.loaded.input_shape:
