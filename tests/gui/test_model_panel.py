@@ -52,3 +52,42 @@ def test_the_mlp_activation_is_the_recipe_field(window, qtbot, tmp_path):
 
 def test_the_model_source_field_names_notebooks(window):
     assert ".ipynb" in window.model_panel.source.placeholderText()
+
+
+def test_a_table_of_flattened_sequences_feeds_a_recurrent_model(window, qtbot, tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    src = tmp_path / "seq.py"
+    src.write_text("from torch import nn\n"
+                   "class SeqReg(nn.Module):\n"
+                   "    def __init__(self):\n"
+                   "        super().__init__()\n"
+                   "        self.rnn = nn.LSTM(3, 8, batch_first=True)\n"
+                   "        self.head = nn.Linear(8, 1)\n"
+                   "    def forward(self, x):\n"
+                   "        out, _ = self.rnn(x)\n"
+                   "        return self.head(out[:, -1])\n")
+    torch.manual_seed(0)
+    weights = tmp_path / "seq.pt"
+    torch.save({"rnn.weight_ih_l0": torch.randn(32, 3), "rnn.weight_hh_l0": torch.randn(32, 8),
+                "rnn.bias_ih_l0": torch.zeros(32), "rnn.bias_hh_l0": torch.zeros(32),
+                "head.weight": torch.randn(1, 8), "head.bias": torch.zeros(1)}, weights)
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(120, 12)), columns=[f"t{t}_f{f}" for t in range(4) for f in range(3)])
+    table["y"] = rng.normal(size=120)
+    data = tmp_path / "seq.csv"
+    table.to_csv(data, index=False)
+    window.model_panel.source.setText(f"{src}:SeqReg")
+    window.open_checkpoint(str(weights))
+    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
+    window.session.update(**{"data.label": "y", "data.label_mode": "threshold"})
+    window.load_data(str(data))
+    qtbot.waitUntil(lambda: window.session.data is not None or bool(window.session.data_problem), timeout=30000)
+    assert window.session.data is not None, window.session.data_problem
+    qtbot.waitUntil(lambda: window.session.inspection is not None, timeout=30000)
+    assert window.session.data.input_shape == (4, 3) and window.session.inspection.input_shape == (4, 3)
+    window.session.update(**{"data.features": tuple(table.columns[:11])})  # 11 columns: not whole steps
+    assert window.session.data is None
+    problem = window.session.data_problem
+    assert "3 features per time step" in problem and "Input shape" in problem and "--" not in problem

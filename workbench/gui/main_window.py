@@ -283,7 +283,12 @@ class MainWindow(FileActions, QMainWindow):
 
     def _on_data_changed(self, data):
         s = self.session
-        if data is not None and s.loaded is not None and s.inspection is None:
+        if data is None or s.loaded is None:
+            return
+        from workbench.core.workflow.pipeline import step_features
+
+        # A recurrent model's sequence length follows the data, so a new length is inspected again.
+        if s.inspection is None or (step_features(s.loaded) and tuple(s.inspection.input_shape) != data.input_shape):
             from workbench.core.open.layer_tree import inspect_model
 
             self.run_job(inspect_model, s.loaded.model, data.input_shape, slot="inspect", on_done=s.set_inspection)

@@ -59,6 +59,12 @@ def window_text(exc) -> str:
     if isinstance(exc, WidthMismatchError):
         return (f"The model takes {exc.expected} inputs; {exc.chosen} are ticked. Tick {exc.expected} of the "
                 "numeric columns.")
+    from workbench.core.data.data import SequenceShapeError
+
+    if isinstance(exc, SequenceShapeError):
+        return (f"The model is recurrent ({exc.features} features per time step), and the data's {exc.width} values "
+                f"per row do not make such sequences. Tick steps × {exc.features} columns (step by step), or set the "
+                f"Model tab's Input shape to steps,{exc.features}.")
     if isinstance(exc, NotNumericError):
         return f"Column '{exc.column}' is not numeric; untick it."
     return str(exc)

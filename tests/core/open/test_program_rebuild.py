@@ -115,3 +115,60 @@ def test_a_program_that_cannot_be_adapted_warm_starts_from_its_output(tmp_path):
     base, _ = convert_checkpoint(path, _recipe(data), trusted=True, baseline=True)
     run, _ = convert_checkpoint(path, _recipe(data), trusted=True)
     assert run.metrics["test"]["accuracy"] >= base.metrics["test"]["accuracy"] - 0.02
+
+
+class Residual(nn.Module):
+    """Not a chain: no rebuild matches it, yet its output is its last Linear's, so it is cut at that layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(6, 16)
+        self.fc2 = nn.Linear(16, 16)
+        self.head = nn.Linear(16, 1)
+
+    def forward(self, x):
+        h = torch.tanh(self.fc1(x))
+        return self.head(h + torch.relu(self.fc2(h)))
+
+
+def _without_converter(monkeypatch):
+    """As if this torch had no private TorchScript converter (torch._export.converter)."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch._export.converter", None)  # its import now raises ImportError
+
+
+def test_torchscript_is_cut_at_its_last_linear_with_public_apis_alone(tmp_path, monkeypatch):
+    _without_converter(monkeypatch)
+    torch.manual_seed(0)
+    model = Residual()
+    path = _save(model, "torchscript", torch.randn(4, 6), tmp_path / "m.pt")
+    loaded = load_checkpoint(path, trusted=True)
+    notes = " ".join(loaded.notes)
+    assert not isinstance(loaded.model, FrozenProgram), notes
+    assert "cut at its last Linear (head)" in notes
+    x = torch.randn(9, 6)
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(x), model.eval()(x), atol=1e-5)
+    assert isinstance(loaded.model.head, nn.Linear) and loaded.model.head.weight.requires_grad
+    assert not loaded.model.body.script.head.weight.requires_grad, "the pass-through layer stays the identity"
+    data = _data(model, (6,), tmp_path / "d.npz")
+    base, _ = convert_checkpoint(path, _recipe(data), trusted=True, baseline=True)
+    run, result = convert_checkpoint(path, _recipe(data), tmp_path / "out", trusted=True)
+    assert run.head_name == "head" and result is not None
+    assert run.metrics["test"]["accuracy"] >= base.metrics["test"]["accuracy"] - 0.02
+
+
+def test_without_the_private_converter_a_graph_it_would_cut_is_kept_whole_and_warm_started(tmp_path, monkeypatch):
+    _without_converter(monkeypatch)
+    torch.manual_seed(0)
+    model = CNN()  # a Softplus after its last Linear: only the converter's graph cut adapts it
+    path = _save(model, "torchscript", torch.randn(4, 1, 8, 8), tmp_path / "m.pt")
+    loaded = load_checkpoint(path, trusted=True)
+    assert isinstance(loaded.model, FrozenProgram)
+    warning = next(n for n in loaded.notes if n.startswith("Warning: the TorchScript program's body cannot be adapted"))
+    assert "no TorchScript converter" in warning and "warm start" in warning
+    data = _data(model, (1, 8, 8), tmp_path / "d.npz")
+    base, _ = convert_checkpoint(path, _recipe(data), trusted=True, baseline=True)
+    run, _ = convert_checkpoint(path, _recipe(data), trusted=True)
+    assert run.metrics["test"]["accuracy"] >= base.metrics["test"]["accuracy"] - 0.02

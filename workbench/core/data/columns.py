@@ -184,20 +184,30 @@ def _id_like_numbers(name: str, values: np.ndarray, rows: int) -> bool:
     return len(np.unique(values)) == rows
 
 
+def table_width(model_shape: Sequence[int] | None) -> int | None:
+    """How many columns a table needs for the model: its width, or steps x features for a sequence (T, F)."""
+    if not model_shape or len(model_shape) not in (1, 2):
+        return None
+    return int(np.prod(model_shape))
+
+
 def check_width(model_shape: Sequence[int] | None, features: list[str], summary: ColumnSummary | None, label: str,
                 path: object) -> None:
-    """Refuse features that do not match a one-dimensional model input, naming the numeric columns."""
-    if not model_shape or len(model_shape) != 1 or int(model_shape[0]) == len(features):
+    """Refuse features that do not match a one-dimensional model input or a sequence (steps, features),
+    naming the numeric columns."""
+    expected = table_width(model_shape)
+    if expected is None or expected == len(features):
         return
-    expected = int(model_shape[0])
     numeric = summary.numeric_names(label) if summary else []
     shown = ", ".join(numeric[:40]) + (f", … ({len(numeric)} in all)" if len(numeric) > 40 else "")
     chosen = ", ".join(features[:12]) + (", …" if len(features) > 12 else "")
     notes = summary.notes if summary else {}
     odd = [f"'{n}' ({notes[n].split(';')[0]})" for n in (summary.names if summary else [])
            if notes.get(n, "").startswith("not numeric")][:3]
+    takes = f"{expected} inputs" if model_shape is not None and len(model_shape) == 1 else \
+        f"sequences of {model_shape[0]} steps of {model_shape[1]} features ({expected} columns, step by step)"
     raise WidthMismatchError(
-        f"the model takes {expected} inputs but {len(features)} feature column(s) are chosen ({chosen})."
+        f"the model takes {takes} but {len(features)} feature column(s) are chosen ({chosen})."
         + (f" Left out: {', '.join(odd)}." if odd else ""),
         f"Choose {expected} with --features from the numeric columns: {shown}." if numeric else
         f"Give data with {expected} numeric feature columns.", path, expected, len(features), numeric)
@@ -212,8 +222,7 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
     path = raw.source
     if label not in summary.index:
         raise DataError(f"there is no label column '{label}'.", f"Columns: {_listing(summary.names)}.", path)
-    width = int(model_shape[0]) if model_shape and len(model_shape) == 1 else None
-    features = list(features) or summary.default_features(label, width)
+    features = list(features) or summary.default_features(label, table_width(model_shape))
     unknown = [f for f in features if f not in summary.index]
     if unknown:
         raise DataError(f"feature column(s) {', '.join(unknown[:10])} are not in the table.",
@@ -281,7 +290,15 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
                         "Fill the missing cells, or choose to impute them.", path)
     if target.dtype == object:
         target = np.array([str(v).strip() for v in target])
+    if model_shape and len(model_shape) == 2:
+        X = X.reshape(len(X), *map(int, model_shape))
+        notes.append(sequence_note(model_shape))
     return X, target, features, notes, rows
+
+
+def sequence_note(shape) -> str:
+    return (f"Each row is read as a sequence of {shape[0]} steps of {shape[1]} features (the feature columns in "
+            f"order: step 1's {shape[1]}, then step 2's, and so on).")
 
 
 def _listing(names: list[str]) -> str:

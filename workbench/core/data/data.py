@@ -5,6 +5,7 @@ Tables are read by `tables` (pyarrow) and their columns sorted into features and
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +49,41 @@ def table_from_raw(raw: RawTable, label: str, features: tuple[str, ...] = (), mi
     summary = summary or summarize(raw)
     X, target, names, notes, rows = build_matrix(raw, summary, label, features, missing, model_shape)
     return Table(X, target, names, raw.source, notes=list(raw.notes) + notes, columns=summary, rows=rows)
+
+
+def as_sequences(table: Table, features: int, steps: int | None = None) -> Table:
+    """A flat table (N, W) as sequences (N, steps, features) for a recurrent model; `steps` from the width when
+    not given. A width that is not whole steps is refused, saying how to give the shape."""
+    if table.X.ndim != 2:
+        return table
+    from workbench.core.data.columns import sequence_note
+
+    width = table.X.shape[1]
+    if steps is None:
+        if width % features:
+            raise SequenceShapeError(
+                f"the model is recurrent and takes {features} features per time step, but the {width} feature "
+                f"column(s) are not a whole number of steps ({width} is not a multiple of {features}).",
+                f"Choose feature columns that hold whole steps (steps x {features} columns, step by step: step 1's "
+                f"{features} features, then step 2's, ...), or give the input shape as steps,{features} "
+                "(--input-shape; in the window, the Model tab's Input shape field).", table.source, features, width)
+        steps = width // features
+    elif steps * features != width:
+        raise SequenceShapeError(
+            f"the input shape ({steps}, {features}) takes {steps * features} values per sample, but the data has "
+            f"{width}.", "Give the input shape that matches the data (--input-shape; in the window, the Model "
+            "tab's Input shape field), or choose matching feature columns.", table.source, features, width)
+    shape = (steps, features)
+    return dataclasses.replace(table, X=table.X.reshape(len(table.X), *shape),
+                               notes=[*table.notes, sequence_note(shape)])
+
+
+class SequenceShapeError(DataError):
+    """Flat rows that cannot be read as sequences of the model's features per step."""
+
+    def __init__(self, problem: str, fix: str, path: object, features: int, width: int):
+        self.features, self.width = features, width
+        super().__init__(problem, fix, path)
 
 
 def _sklearn(name: str) -> Table:

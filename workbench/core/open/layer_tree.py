@@ -82,6 +82,12 @@ def _recurrent(model: nn.Module) -> nn.RNNBase | None:
     return next((m for m in model.modules() if isinstance(m, nn.RNNBase)), None)
 
 
+def recurrent_input_size(model: nn.Module) -> int | None:
+    """Features per time step that a recurrent model's first recurrent layer takes (None: not recurrent)."""
+    rnn = _recurrent(model)
+    return int(rnn.input_size) if rnn is not None else None
+
+
 def recurrent_problem(model: nn.Module, input_shape: tuple[int, ...]) -> ModelError | None:
     """A recurrent model takes a sequence per sample: (sequence length, features)."""
     rnn = _recurrent(model)
@@ -94,7 +100,8 @@ def recurrent_problem(model: nn.Module, input_shape: tuple[int, ...]) -> ModelEr
                       f"sequence of shape (sequence length, {size}), but the input shape is {tuple(input_shape)}.",
                       f"Give the input shape per sample as sequence length,{size} (--input-shape, e.g. 20,{size}; "
                       "in the window, the Model tab's Input shape field), with data whose samples have that shape "
-                      f"(an .npz whose X is (N, sequence length, {size})).")
+                      f"(an .npz whose X is (N, sequence length, {size}), or a table whose rows hold the steps one "
+                      f"after another: sequence length x {size} feature columns).")
 
 
 def _probe_error(model: nn.Module, input_shape: tuple[int, ...], batch: int, exc: Exception) -> ModelError:

@@ -8,7 +8,6 @@ runs, and the notes say so. Sizes are checked against the file and free memory b
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import struct
 import tarfile
@@ -159,14 +158,11 @@ def _mapped_pickle_module(module: types.ModuleType) -> types.ModuleType:
 def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path,
                         notes: list[str]) -> Any:
     kwargs: dict[str, Any] = {}
-    imports: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
     if source is not None:
         module, _ = model_source.import_source(source.spec, source.code)
         kwargs["pickle_module"] = _mapped_pickle_module(module)
-        imports = model_source.source_imports(source.file)  # the pickle's classes from siblings: only those run
     try:
-        with imports:
-            return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
     except (ModuleNotFoundError, AttributeError) as exc:
         missing = getattr(exc, "name", None) or str(exc)
         classes = trust.unfamiliar_globals(names)

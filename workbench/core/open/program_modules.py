@@ -1,10 +1,47 @@
-"""Wrappers around a loaded TorchScript or torch.export program: run a fixed-batch program on any batch, and
-keep a program whole as a frozen feature extractor. Used by the loader (archives) and by the rebuild."""
+"""Wrappers around a loaded TorchScript or torch.export program: run a fixed-batch program on any batch, keep a
+program whole as a frozen feature extractor, train a TorchScript body. Used by the loader (archives) and by the
+rebuild."""
 
 from __future__ import annotations
 
+import io
+
 import torch
 from torch import nn
+
+
+def copy_script(script: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
+    """An independent copy, through TorchScript's own save and load."""
+    buffer = io.BytesIO()
+    torch.jit.save(script, buffer)
+    buffer.seek(0)
+    return torch.jit.load(buffer, map_location="cpu")
+
+
+class ScriptBody(nn.Module):
+    """A TorchScript module that trains as a body: `copy.deepcopy` of a ScriptModule gives parameters that are no
+    longer leaves (an optimizer refuses them), so a copy is made through save and load instead."""
+
+    def __init__(self, script: torch.jit.ScriptModule):
+        super().__init__()
+        self.script = script
+
+    def __deepcopy__(self, memo):
+        copied = ScriptBody(copy_script(self.script))
+        wanted = {name: p.requires_grad for name, p in self.script.named_parameters()}
+        for name, p in copied.script.named_parameters():
+            p.requires_grad_(wanted.get(name, True))
+        copied.train(self.training)
+        memo[id(self)] = copied
+        return copied
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_inference_mode_enabled():
+            # Run under inference mode, a loaded ScriptModule's later runs under autograd fail ("Inference tensors
+            # cannot be saved for backward", seen with torch 2.14); no_grad gives the same numbers without that.
+            with torch.inference_mode(False), torch.no_grad():
+                return self.script(x.clone())
+        return self.script(x)
 
 
 class FixedBatch(nn.Module):

@@ -20,7 +20,7 @@ from torch import nn
 
 from workbench.core.errors import CheckpointError
 from workbench.core.open.architectures import ACTIVATIONS, mlp_from_state_dict, torchvision_from_state_dict
-from workbench.core.open.program_modules import FixedBatch, FrozenProgram
+from workbench.core.open.program_modules import FixedBatch, FrozenProgram, ScriptBody, copy_script
 
 IMAGE_SIDES = (8, 28, 32, 64, 96, 224)
 SEQUENCE_LENGTHS = (16, 32, 64)
@@ -90,7 +90,15 @@ def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None
                     f"outputs as the program on {sum(len(x) for x in probes)} probe inputs. The new head starts "
                     "from a logistic fit of the regression output (a warm start).")
             return build, [note], found
-    cut, why = _cut(program, fmt, probes, cast("list[torch.Tensor]", refs), batch)
+    if fmt == "torchscript":
+        cut, layer = _cut_script(program, probes, refs, batch)
+        if cut is not None:
+            note = (f"The {kind} program was cut at its last Linear ({layer}): in the body that layer passes its "
+                    "input through, so the body gives the penultimate features, and an ordinary Linear holds the old "
+                    f"regression head (same outputs as the program on {sum(len(x) for x in probes)} probe inputs). "
+                    "The new head starts from a logistic fit of the regression output (a warm start).")
+            return cut, [note], found
+    cut, why = _cut(program, fmt, probes, refs, batch)
     if cut is not None:
         note = (f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
                 f"features and an ordinary Linear holds the old regression head (same outputs as the program on "
@@ -133,21 +141,81 @@ def _rebuilds(state: dict[str, Any], shown: object) -> Iterator[tuple[nn.Module,
 def _graph_module(program: nn.Module, fmt: str, probe: torch.Tensor) -> torch.fx.GraphModule:
     inner = program.program if isinstance(program, FixedBatch) else program
     if fmt != "torchscript":
-        return cast(torch.fx.GraphModule, inner)  # what torch.export.load(...).module() gave
-    from torch._export.converter import TS2EPConverter
+        return inner
+    return torchscript_graph(inner, probe)
 
+
+class NoConverter(Exception):
+    """This torch has no (or another) private TorchScript-to-torch.export converter."""
+
+
+def torchscript_graph(script: nn.Module, probe: torch.Tensor):
+    """A TorchScript module as a torch.fx GraphModule, through torch's *private* converter (torch.export refuses
+    ScriptModules and names this converter instead; there is no public route). Raises NoConverter when this
+    torch lacks it, so the caller keeps its fallback."""
+    try:
+        from torch._export.converter import TS2EPConverter
+    except ImportError:
+        raise NoConverter("this torch has no TorchScript converter") from None
     quiet = logging.getLogger("torch._export")
     level = quiet.level
     quiet.setLevel(logging.ERROR)  # its notes on specialised dimensions are about the probe, not the user's file
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return TS2EPConverter(cast(torch.jit.ScriptModule, inner), (probe,)).convert().module()
+            try:
+                converter = TS2EPConverter(script, (probe,))
+            except TypeError:  # another signature: a private API that changed
+                raise NoConverter("this torch's TorchScript converter takes other arguments") from None
+            return converter.convert().module()
     finally:
         quiet.setLevel(level)
 
 
-def _fetch(gm: nn.Module, node: Any) -> torch.Tensor | None:
+def _submodule(module: nn.Module, name: str) -> nn.Module:
+    for part in name.split("."):  # ScriptModules refuse get_submodule
+        module = getattr(module, part)
+    return module
+
+
+def _cut_script(program: nn.Module, probes, refs, batch: int | None) -> tuple[nn.Module | None, str]:
+    """Cut a TorchScript program at a Linear submodule with public APIs only: in a copy, that layer's weights
+    become the identity, so the copy returns the layer's input (the penultimate features) wherever the layer
+    sits in the forward; an ordinary Linear takes the old weights. Proven only when the layer's output is the
+    program's output (no operation after it), on the probes."""
+    inner = program.program if isinstance(program, FixedBatch) else program
+    if not isinstance(inner, torch.jit.ScriptModule):
+        return None, "it is not TorchScript"
+    linears = [name for name, m in inner.named_modules()
+               if name and isinstance(m, torch.jit.ScriptModule) and getattr(m, "original_name", "") == "Linear"]
+    if not linears:
+        return None, "it has no Linear layer to cut at"
+    for name in reversed(linears[-2:]):  # the last one defined is usually the head; its neighbour, when not
+        layer = _submodule(inner, name)
+        weight, bias = layer.weight.detach(), getattr(layer, "bias", None)
+        if not isinstance(weight, torch.Tensor) or weight.ndim != 2:
+            continue
+        script = copy_script(inner)
+        passing = _submodule(script, name)
+        passing.weight = nn.Parameter(torch.eye(weight.shape[1]), requires_grad=False)
+        if isinstance(bias, torch.Tensor):
+            passing.bias = nn.Parameter(torch.zeros(weight.shape[1]), requires_grad=False)
+        head = nn.Linear(weight.shape[1], weight.shape[0], bias=isinstance(bias, torch.Tensor))
+        with torch.no_grad():
+            head.weight.copy_(weight)
+            if isinstance(bias, torch.Tensor):
+                head.bias.copy_(bias.detach())
+        body = ScriptBody(script)
+        wrapped = FixedBatch(body, batch) if batch else body
+        if not _close_shape(wrapped, probes):
+            continue
+        candidate = nn.Sequential(OrderedDict(body=wrapped, head=head))
+        if _matches(candidate, probes, refs):
+            return candidate, name
+    return None, "no Linear layer's output is the program's output"
+
+
+def _fetch(gm: nn.Module, node) -> torch.Tensor | None:
     if node is None:
         return None
     if node.op != "get_attr":
@@ -163,6 +231,8 @@ def _cut(program: nn.Module, fmt: str, probes: list[torch.Tensor], refs: list[to
     try:
         first = probes[0][:batch] if batch else probes[0]
         gm = _graph_module(program, fmt, first)
+    except NoConverter as exc:
+        return None, f"its graph cannot be read: {exc}, and no Linear layer's output is the program's output"
     except Exception as exc:  # noqa: BLE001 - a program the converter cannot read keeps the fallback
         return None, f"its graph could not be read ({type(exc).__name__})"
     nodes = list(gm.graph.nodes)

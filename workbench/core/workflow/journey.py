@@ -15,7 +15,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.train import distributed
 from workbench.core.train.train import StopToken
 from workbench.core.workflow.baseline import baseline_run
-from workbench.core.workflow.pipeline import Run, export_run, prepare_data, train_run
+from workbench.core.workflow.pipeline import Run, export_run, prepare_data, step_features, train_run
 
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
@@ -33,7 +33,7 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
     try:
         loaded = load_checkpoint(checkpoint, recipe.model_source, recipe.model_args, trusted, recipe.mlp_activation,
                                  source_named_by)
-        data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape)
+        data = prepare_data(recipe, tuple(recipe.input_shape) or loaded.input_shape, step_features(loaded))
         if baseline:
             run = baseline_run(recipe, loaded, data)
         else:

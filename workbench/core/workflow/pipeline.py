@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.data.data import load_table, make_labels, split_indices
+from workbench.core.data.data import as_sequences, load_table, make_labels, split_indices
 from workbench.core.data.preprocess import Impute
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.evaluate.errors_list import SplitSamples
 from workbench.core.export import export as export_mod
-from workbench.core.open.layer_tree import Inspection, inspect_model
+from workbench.core.open.layer_tree import Inspection, inspect_model, recurrent_input_size
 from workbench.core.open.load import LoadedModel
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
@@ -94,16 +94,36 @@ class Run:
         return split_samples(self.data, self.probabilities("test"), self.threshold)
 
 
-def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None) -> PreparedData:
-    """Read and label the data; with `model_shape`, images are resized to it and tables must match it."""
+def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None,
+                 step_features: int | None = None) -> PreparedData:
+    """Read and label the data; with `model_shape`, images are resized to it and tables must match it. With
+    `step_features` (a recurrent model's features per step), flat rows are read as sequences of that many."""
     d = recipe.data
     model_shape = tuple(model_shape) if model_shape else None
     table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None,
                        d.missing, d.sheet, model_shape)
+    table = fit_sequences(table, model_shape, step_features)
     if model_shape and tuple(table.X.shape[1:]) != model_shape:
         raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
                         f"{model_shape}.", "Choose data (or feature columns) that match the model.", d.path)
     return label_and_split(table, recipe)
+
+
+def fit_sequences(table: Table, model_shape: tuple[int, ...] | None, step_features: int | None) -> Table:
+    """Flat rows (a table, an .npz of rows) for a sequence model: as (N, steps, features), with the steps from
+    the input shape when given, else from the width."""
+    if table.X.ndim != 2:
+        return table
+    if model_shape and len(model_shape) == 2:
+        return as_sequences(table, int(model_shape[1]), int(model_shape[0]))
+    if step_features and not model_shape:
+        return as_sequences(table, step_features)
+    return table
+
+
+def step_features(loaded: LoadedModel | None) -> int | None:
+    """Features per time step of a recurrent model (its first recurrent layer's input_size), else None."""
+    return recurrent_input_size(loaded.model) if loaded is not None else None
 
 
 def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
@@ -112,7 +132,7 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
     splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
     prepared = PreparedData(table, y, classes, info, splits)
-    if d.missing == "impute" and table.X.ndim == 2:
+    if d.missing == "impute" and table.X.ndim in (2, 3):  # rows, or rows read as sequences
         from workbench.core.data.preprocess import impute, train_medians
 
         prepared.fill, notes = train_medians(table.X[splits["train"]])

@@ -107,6 +107,8 @@ class SessionModel:
         self.events.inspection.emit(inspection)
         if self.raw is not None:
             self.rebuild_table()  # the ticked features are checked against the new model's width
+        elif self.table is not None and self.table.X.ndim == 2:
+            self.set_table(self.table)  # flat rows of an .npz, read as sequences for a recurrent model
 
     def set_inspection(self, inspection: Inspection) -> None:
         self.inspection = inspection
@@ -116,6 +118,10 @@ class SessionModel:
         """The opened model's input shape per sample, when it is known."""
         if self.recipe.input_shape:
             return tuple(self.recipe.input_shape)
+        from workbench.core.workflow.pipeline import step_features
+
+        if step_features(self.loaded):
+            return None  # a recurrent model takes sequences of any length: the data's (see fit_sequences)
         if self.inspection is not None and getattr(self.inspection, "input_shape", None):
             return tuple(self.inspection.input_shape)
         if self.loaded is not None and self.loaded.input_shape:
@@ -138,15 +144,26 @@ class SessionModel:
         try:
             table = table_from_raw(self.raw, d.label, d.features, d.missing, self.model_shape(), self.columns)
         except WorkbenchError as exc:
-            self.table, self.data = None, None
-            self.data_problem = self.describe_problem(exc)
-            self.events.table.emit(None)
-            self.events.data_error.emit(self.data_problem)
-            self.events.data.emit(None)
+            self._table_problem(exc)
             return
         self.set_table(table)
 
+    def _table_problem(self, exc: BaseException) -> None:
+        self.table, self.data = None, None
+        self.data_problem = self.describe_problem(exc)
+        self.events.table.emit(None)
+        self.events.data_error.emit(self.data_problem)
+        self.events.data.emit(None)
+
     def set_table(self, table: Table) -> None:
+        """The data's table; flat rows are read as sequences when the model is recurrent (see fit_sequences)."""
+        from workbench.core.workflow.pipeline import fit_sequences, step_features
+
+        try:
+            table = fit_sequences(table, self.model_shape(), step_features(self.loaded))
+        except WorkbenchError as exc:
+            self._table_problem(exc)
+            return
         self.table = table
         self.data_problem = ""
         self.events.table.emit(table)
