@@ -100,6 +100,9 @@ class EvaluatePanel(QWidget):
         bar.addSpacing(20)
         bar.addWidget(QLabel("Matrix:"))
         bar.addWidget(self.mode)
+        hint = QLabel("Click a cell of the matrix to list its test samples.")
+        hint.setStyleSheet("color: #666")
+        bar.addWidget(hint)
         bar.addStretch(1)
         bar.addWidget(self.save)
         self.summary = QLabel()
@@ -145,6 +148,7 @@ class EvaluatePanel(QWidget):
         grid.addWidget(self.table, 1, 0)
         grid.addWidget(self.binary_box, 1, 1)
         self.errors = ErrorsView()
+        self.errors.setVisible(False)
         grid.addWidget(self.errors, 2, 0, 1, 2)
         self.confusion.cell_clicked.connect(self._on_cell)
         grid.setRowStretch(0, 3)
@@ -185,7 +189,8 @@ class EvaluatePanel(QWidget):
     def _on_cell(self, true: int, predicted: int):
         if self.session.run is not None:
             self.errors.show_cell(self.session.run, true, predicted)
-            self.scroll.ensureWidgetVisible(self.errors, 0, 0)
+            self.content.layout().activate()  # place the list (shown for the first time) before scrolling to it
+            self.scroll.verticalScrollBar().setValue(self.errors.y())  # the list's title at the top of the view
 
     def _on_run_changed(self, run):
         has = run is not None
