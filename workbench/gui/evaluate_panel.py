@@ -4,7 +4,7 @@ the run's data warnings, and the test samples of the confusion-matrix cell the u
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -189,8 +189,8 @@ class EvaluatePanel(QWidget):
     def _on_cell(self, true: int, predicted: int):
         if self.session.run is not None:
             self.errors.show_cell(self.session.run, true, predicted)
-            self.content.layout().activate()  # place the list (shown for the first time) before scrolling to it
-            self.scroll.verticalScrollBar().setValue(self.errors.y())  # the list's title at the top of the view
+            # Once the scroll area has re-laid out the list (shown for the first time), its title at the top.
+            QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.errors.y()))
 
     def _on_run_changed(self, run):
         has = run is not None
