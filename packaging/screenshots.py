@@ -76,6 +76,7 @@ def main() -> int:
     panel = window.evaluate_panel  # the samples behind a cell: true "> median" predicted "<= median"
     panel.confusion.select(1, 0)
     panel.confusion.cell_clicked.emit(1, 0)
+    _wait(app, lambda: panel.scroll.verticalScrollBar().value() > 0)  # scrolled to the list
     grab("errors")
     dialog_shot = {}
 
