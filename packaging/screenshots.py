@@ -1,5 +1,5 @@
-"""Render each main view of the workbench to PNG: welcome, model, data, form, training, evaluation, export,
-comparison.
+"""Render each main view of the workbench to PNG: welcome, model, data, form, training, evaluation, the samples
+of a confusion-matrix cell, export, comparison.
 
     python packaging/screenshots.py [--out resources/screenshots] [--size 1280x800]
 
@@ -73,6 +73,11 @@ def main() -> int:
     grab("train")
     window.show_workspace(4)
     grab("evaluate")
+    panel = window.evaluate_panel  # the samples behind a cell: true "> median" predicted "<= median"
+    panel.confusion.select(1, 0)
+    panel.confusion.cell_clicked.emit(1, 0)
+    _wait(app, lambda: panel.scroll.verticalScrollBar().value() > 0)  # scrolled to the list
+    grab("errors")
     dialog_shot = {}
 
     from PySide6.QtCore import QTimer

@@ -2,6 +2,7 @@
 most confident first; the list saves as CSV and never over the data."""
 
 import csv
+import html
 
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
@@ -44,6 +45,10 @@ def test_a_clicked_cell_lists_its_samples_and_saves_them(window, files, qtbot, d
         confidence = [float(r[3]) for r in listed]
         assert confidence == sorted(confidence, reverse=True)
         assert f"<b>{len(expected)}</b>" in panel.errors.title.text()
+        qtbot.waitUntil(lambda: panel.scroll.verticalScrollBar().value() == panel.errors.y() or
+                        panel.scroll.verticalScrollBar().value() == panel.scroll.verticalScrollBar().maximum())
+        assert panel.errors.visibleRegion().boundingRect().height() > 100, "the list was scrolled into view"
+        assert f"<b>{html.escape(run.data.classes[predicted])}</b>" in panel.errors.title.text()
 
     # Moving the threshold lists the cell again under the new decision.
     panel.slider.setValue(200)

@@ -52,3 +52,11 @@ def test_tab_leaves_the_per_class_table(window, files, qtbot):
     table.setCurrentCell(0, 0)
     qtbot.keyClick(table, Qt.Key_Tab)
     assert not table.hasFocus(), "Tab walked into the table's cells instead of moving on"
+
+
+def test_no_table_in_the_window_traps_the_tab_key(window):
+    from PySide6.QtWidgets import QAbstractItemView
+
+    trapping = [v.objectName() or type(v).__name__ for v in window.findChildren(QAbstractItemView)
+                if v.tabKeyNavigation()]
+    assert not trapping

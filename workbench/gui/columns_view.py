@@ -138,6 +138,7 @@ class ColumnsView(QTableView):
         super().__init__(parent)
         self.setModel(model)
         self.setObjectName("columnList")
+        self.setTabKeyNavigation(False)  # Tab moves on; arrows walk the columns, Space ticks
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setAlternatingRowColors(True)
         self.verticalHeader().setVisible(False)

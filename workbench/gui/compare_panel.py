@@ -47,6 +47,7 @@ class ComparePanel(QWidget):
         self.list.itemChanged.connect(lambda _i: self.refresh())
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("compareTable")
+        self.table.setTabKeyNavigation(False)  # Tab moves on instead of through the cells
         self.table.setHorizontalHeaderLabels(["run", "accuracy", "macro F1", "ECE", "Brier", "ROC AUC"])
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)

@@ -180,6 +180,7 @@ class DataPanel(QWidget):
 
         self.preview = QTableWidget(0, 6)
         self.preview.setObjectName("classPreview")
+        self.preview.setTabKeyNavigation(False)  # Tab moves on instead of through the cells
         self.preview.setHorizontalHeaderLabels(["Class", "All", "Train", "Validation", "Calibration", "Test"])
         self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         self.preview.verticalHeader().setVisible(False)

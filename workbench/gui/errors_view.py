@@ -4,6 +4,8 @@ predicted class, probabilities, most confident first; saved as CSV. Which sample
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QImage, QPixmap, QStandardItem, QStandardItemModel
@@ -62,8 +64,7 @@ class ErrorsView(QWidget):
         self.view.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.view.setTabKeyNavigation(False)  # Tab leaves the table instead of walking its cells
         self.view.verticalHeader().setVisible(False)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
-        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
         self.view.setIconSize(QSize(THUMB, THUMB))
         bar = QHBoxLayout()
         bar.addWidget(self.title, 1)
@@ -82,6 +83,7 @@ class ErrorsView(QWidget):
         self.model.removeRows(0, self.model.rowCount())
         self.save.setEnabled(False)
         self.title.setText("Click a cell of the confusion matrix to list its test samples.")
+        self.setVisible(False)  # shown once a cell is clicked, so the plots keep the screen until then
 
     def show_cell(self, run, true: int, predicted: int) -> None:
         """List the test samples of `run` in cell (true, predicted) under its current calibration and threshold."""
@@ -91,7 +93,7 @@ class ErrorsView(QWidget):
         which = cell(samples, true, predicted)
         self.run, self.cell, self.id_name = run, (true, predicted), samples.id_name
         self.records = rows(samples, which)
-        classes = samples.classes
+        classes = [html.escape(c) for c in samples.classes]  # "<= 140.5" is a class name, not a tag
         verdict = "correct" if true == predicted else "errors"
         self.title.setText(f"<b>{len(which)}</b> test sample(s) of true class <b>{classes[true]}</b> predicted as "
                            f"<b>{classes[predicted]}</b> ({verdict}), most confident first.")
@@ -111,10 +113,11 @@ class ErrorsView(QWidget):
             self.model.appendRow(cells)
         if len(self.records) > ROWS_SHOWN:
             self.title.setText(self.title.text() + f" The first {ROWS_SHOWN:,} are shown; the CSV has all.")
-        self.view.resizeColumnsToContents()
+        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)  # the row or the file path
         if images:
             self.view.verticalHeader().setDefaultSectionSize(THUMB + 4)
         self.save.setEnabled(True)
+        self.setVisible(True)
 
     def save_csv(self, path: str | None = None) -> str | None:
         """Ask where (unless given), refuse the run's inputs, ask before replacing another file; the path written."""

@@ -4,7 +4,7 @@ the run's data warnings, and the test samples of the confusion-matrix cell the u
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
@@ -102,6 +102,9 @@ class EvaluatePanel(QWidget):
         bar.addSpacing(20)
         bar.addWidget(QLabel("Matrix:"))
         bar.addWidget(self.mode)
+        hint = QLabel("Click a cell of the matrix to list its test samples.")
+        hint.setStyleSheet("color: #666")
+        bar.addWidget(hint)
         bar.addStretch(1)
         bar.addWidget(self.save)
         self.summary = QLabel()
@@ -140,18 +143,18 @@ class EvaluatePanel(QWidget):
         blayout.addLayout(srow)
         blayout.addWidget(self.roc, 1)
         self.content = QWidget()
-        grid = QGridLayout(self.content)
+        self.grid = grid = QGridLayout(self.content)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.confusion, 0, 0)
         grid.addWidget(self.reliability, 0, 1)
         grid.addWidget(self.table, 1, 0)
         grid.addWidget(self.binary_box, 1, 1)
         self.errors = ErrorsView()
+        self.errors.setVisible(False)
         grid.addWidget(self.errors, 2, 0, 1, 2)
         self.confusion.cell_clicked.connect(self._on_cell)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
-        grid.setRowStretch(2, 2)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
         # Below these sizes the plots clip their labels and the table its numbers: a small screen scrolls instead.
@@ -186,8 +189,9 @@ class EvaluatePanel(QWidget):
 
     def _on_cell(self, true: int, predicted: int):
         if self.session.run is not None:
-            self.errors.show_cell(self.session.run, true, predicted)
-            self.scroll.ensureWidgetVisible(self.errors, 0, 0)
+            self._list_cell(self.session.run, true, predicted)
+            # Once the scroll area has re-laid out the list (shown for the first time), its title at the top.
+            QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.errors.y()))
 
     def _on_run_changed(self, run):
         has = run is not None
@@ -197,6 +201,7 @@ class EvaluatePanel(QWidget):
             w.setEnabled(has)
         cell = self.errors.cell if has and self.errors.run is run else None
         self.errors.clear()
+        self.grid.setRowStretch(2, 0)  # a hidden list takes no share of the height
         self.confusion.select(None)
         if not has:
             self.summary.setText("")
@@ -221,7 +226,11 @@ class EvaluatePanel(QWidget):
         self._show_classification()
         if cell is not None:  # the same run again (recalibrated): keep its cell listed
             self.confusion.select(*cell)
-            self.errors.show_cell(run, *cell)
+            self._list_cell(run, *cell)
+
+    def _list_cell(self, run, true: int, predicted: int):
+        self.errors.show_cell(run, true, predicted)
+        self.grid.setRowStretch(2, 3)
 
     def _show_classification(self, live: dict | None = None):
         """Show the decision-dependent scores: the run's metrics, or `live` ones while the slider moves."""
