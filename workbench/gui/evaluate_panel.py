@@ -112,6 +112,7 @@ class EvaluatePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.reliability = ReliabilityPlot()
+        self.reliability.binning_chosen.connect(self._on_binning)
         self.roc = RocPlot()
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setObjectName("thresholdSlider")
@@ -198,6 +199,16 @@ class EvaluatePanel(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemIsEditable)
                 self.table.setItem(row, col, item)
         self.summary.setText(summary_html(run.metrics, test, run.recipe.calibration, live is not None))
+
+    def _on_binning(self, binning: str):
+        run = self.session.run
+        if run is None or run.recipe.binning == binning:
+            return
+        from workbench.core.workflow.pipeline import rebin_run
+
+        test = rebin_run(run, binning)["test"]
+        self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
+        self._show_classification()
 
     def _on_threshold(self, value: int):
         run = self.session.run

@@ -197,6 +197,7 @@ def evaluate_run(run: Run) -> dict:
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,
                      "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
+                     "schedule": run.training.schedule, "notes": list(run.training.notes),
                      "lr_finder": run.training.lr_finder, "history": run.training.history},
     }
     probs = run.probabilities("test")
@@ -204,6 +205,13 @@ def evaluate_run(run: Run) -> dict:
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
                                     "threshold": run.threshold}
     return run.metrics
+
+
+def rebin_run(run: Run, binning: str) -> dict:
+    """The run's metrics again with `binning` (width or mass) for its reliability diagram, ECE and their intervals;
+    the run's recipe records it, so its export and report follow."""
+    run.recipe = run.recipe.replace(binning=binning)  # a binning that is not one of BINNINGS is a RecipeError
+    return evaluate_run(run)
 
 
 def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks=(),
