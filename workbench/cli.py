@@ -351,6 +351,7 @@ def _summary(metrics: dict) -> str:
     if training.get("epochs"):
         lines.append(f"trained {training['epochs_run']} of at most {training['epochs']} epochs; best epoch "
                      f"{training['best_epoch']} restored")
+    lines += [f"note: {note}" for note in training.get("notes", [])]
     for note in metrics.get("calibration_check", {}).get("notes", []):
         lines.append(f"note: {note}")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]

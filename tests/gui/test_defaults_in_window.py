@@ -73,3 +73,24 @@ def test_defaults_train_with_the_range_test_and_show_intervals(window, files, qt
     counts = run.metrics["test"]["reliability"]["count"]
     labels = window.evaluate_panel.reliability.count_labels[:len(counts)]
     assert [int(label.toPlainText()) for label in labels] == counts
+
+
+def test_the_binning_combo_rebins_the_run_through_core(window, files, qtbot, dialogs):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(2)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    run, panel = window.session.run, window.evaluate_panel
+    combo = panel.reliability.binning
+    assert run.recipe.binning == "width" and combo.currentData() == "width"
+    combo.setCurrentIndex(combo.findData("mass"))
+    assert not dialogs.errors and run.recipe.binning == "mass"  # the run's recipe (so its export) follows
+    rel = run.metrics["test"]["reliability"]
+    assert rel["binning"] == "mass" and "mass bins" in panel.reliability.plot.getPlotItem().titleLabel.text
+    counts = rel["count"]
+    assert max(counts) - min(counts) <= 0.5 * max(counts)  # equal mass: about the same rows in every bin
+    labels = panel.reliability.count_labels[:len(counts)]
+    assert [int(label.toPlainText()) for label in labels] == counts
+    assert f"{run.metrics['test']['ece']:.3f}" in panel.summary.text()
+    combo.setCurrentIndex(combo.findData("width"))
+    assert run.metrics["test"]["reliability"]["binning"] == "width"

@@ -125,6 +125,7 @@ class EvaluatePanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setTabKeyNavigation(False)  # Tab moves on to the next control instead of through the cells
         self.reliability = ReliabilityPlot()
+        self.reliability.binning_chosen.connect(self._on_binning)
         self.roc = RocPlot()
         self.slider = QSlider(Qt.Horizontal)
         self.slider.setObjectName("thresholdSlider")
@@ -252,6 +253,16 @@ class EvaluatePanel(QWidget):
             if live is None:  # the threshold moved the cells: list the cell again (once the slider is let go)
                 self.errors.show_cell(run, *self.errors.cell)
             self.errors.view.setEnabled(live is None)
+
+    def _on_binning(self, binning: str):
+        run = self.session.run
+        if run is None or run.recipe.binning == binning:
+            return
+        from workbench.core.workflow.pipeline import rebin_run
+
+        test = rebin_run(run, binning)["test"]
+        self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
+        self._show_classification()
 
     def _on_threshold(self, value: int):
         run = self.session.run

@@ -1,20 +1,33 @@
 """Reliability diagram: per-bin accuracy against confidence with the diagonal and the gaps, before and
 after calibration, and the confidence histogram underneath with each bin's count written on it. Bins with
 fewer rows than core.metrics.SPARSE_BIN are drawn hollow and faint: their accuracy is a guess. The bins (equal
-width or equal mass, as many as the test size supports) come from core.metrics."""
+width or equal mass, as many as the test size supports) come from core.metrics; the combo above the plot asks
+for the other binning, which the evaluate panel has core recompute."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from workbench.core.recipe import BINNINGS, FIELDS
+
+BINNING_LABELS = {"width": "equal width", "mass": "equal mass"}  # the words beside core's choices
 
 
 class ReliabilityPlot(QWidget):
     """Reliability diagram before and after calibration, gaps shaded, with a confidence histogram."""
+    binning_chosen = Signal(str)  # one of core's BINNINGS, when the user picks another in the combo
 
     def __init__(self, parent=None):
         super().__init__(parent)
+        self.binning = QComboBox()
+        self.binning.setObjectName("reliabilityBinning")
+        for choice in BINNINGS:
+            self.binning.addItem(BINNING_LABELS.get(choice, choice), choice)
+        self.binning.setToolTip(FIELDS["binning"][1].help + "; the count follows the test size")
+        self.binning.currentIndexChanged.connect(lambda i: self.binning_chosen.emit(self.binning.itemData(i)))
         self.plot = pg.PlotWidget(title="Reliability")
         self.plot.setObjectName("reliabilityPlot")
         self.plot.setLabel("bottom", "confidence")
@@ -41,8 +54,13 @@ class ReliabilityPlot(QWidget):
         self.hist.addItem(self.hist_bars)
         self.hist.setLabel("left", "rows")
         self.count_labels: list[pg.TextItem] = []  # one per bin, reused between runs
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Reliability bins:"))
+        row.addWidget(self.binning)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
         layout.addWidget(self.plot, 5)
         layout.addWidget(self.hist, 2)
 
@@ -76,6 +94,9 @@ class ReliabilityPlot(QWidget):
             if i < len(count):
                 label.setText(str(int(count[i])))
                 label.setPos(float(centers[i]), float(count[i]))
+        self.binning.blockSignals(True)  # showing a run's bins is not a request for new ones
+        self.binning.setCurrentIndex(max(0, self.binning.findData(after.get("binning", "width"))))
+        self.binning.blockSignals(False)
         self.plot.setTitle(f"Reliability ({len(count)} {after.get('binning', 'width')} bins; hollow: fewer than "
                            f"{after.get('sparse_below', 10)} rows)")
 

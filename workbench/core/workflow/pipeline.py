@@ -232,6 +232,7 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,
                      "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
+                     "schedule": run.training.schedule, "notes": list(run.training.notes),
                      "lr_finder": run.training.lr_finder, "history": run.training.history,
                      "body_features": run.training.body_features, "processes": run.training.processes},
     }
@@ -243,6 +244,13 @@ def evaluate_run(run: Run) -> dict[str, Any]:
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
                                     "threshold": run.threshold, id_name: ids}
     return run.metrics
+
+
+def rebin_run(run: Run, binning: str) -> dict[str, Any]:
+    """The run's metrics again with `binning` (width or mass) for its reliability diagram, ECE and their intervals;
+    the run's recipe records it, so its export and report follow."""
+    run.recipe = run.recipe.replace(binning=binning)  # a binning that is not one of BINNINGS is a RecipeError
+    return evaluate_run(run)
 
 
 def body_features(recipe: Recipe, model: nn.Module, head: str, data: PreparedData, stop: StopToken | None = None,
