@@ -101,3 +101,28 @@ def test_an_image_folder_keeps_each_sample_file(tmp_path):
             Image.new("L", (4, 4), 40 * k).save(tmp_path / name / f"{k}.png")
     table = load_table(str(tmp_path))
     assert table.paths == [str(tmp_path / c / f"{k}.png") for c in ("cat", "dog") for k in range(2)]
+
+
+def test_metrics_keep_each_test_sample_named_images_relative_to_their_folder(tmp_path):
+    from types import SimpleNamespace
+
+    from PIL import Image
+
+    from workbench.core.data.data import load_table
+    from workbench.core.workflow.pipeline import evaluate_run
+
+    for name in ("cat", "dog"):
+        (tmp_path / name).mkdir()
+        for k in range(6):
+            Image.new("L", (4, 4), 20 * k).save(tmp_path / name / f"{k}.png")
+    recipe = Recipe().replace(**{"head.task": "binary", "data.label_mode": "column", "data.path": str(tmp_path)})
+    data = label_and_split(load_table(str(tmp_path)), recipe)
+    test = data.splits["test"]
+    probs = np.full((len(test), 2), 0.5)
+    training = SimpleNamespace(best_epoch=0, history=[], stopped_early=False, cancelled=False, seconds=0.0,
+                               device="cpu", lr=None, epochs=0, patience=0, lr_finder=None)
+    run = SimpleNamespace(kind="baseline", data=data, recipe=recipe, calibration_check={}, threshold=None,
+                          training=training, probabilities=lambda split="test", calibrated=True: probs)
+    rows_kept = evaluate_run(run)["test_rows"]
+    names = [f"{c}/{k}.png" for c in ("cat", "dog") for k in range(6)]
+    assert rows_kept["file"] == [names[i] for i in test]

@@ -241,6 +241,9 @@ def evaluate_run(run: Run) -> dict[str, Any]:
         from workbench.core.evaluate.errors_list import sample_ids
 
         ids, id_name = sample_ids(run.data.table, run.data.splits["test"])
+        if id_name == "file":  # relative to the image folder (the recipe names it): shorter, and no home paths
+            root = Path(run.data.table.source)
+            ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
                                     "threshold": run.threshold, id_name: ids}
     return run.metrics
