@@ -195,7 +195,7 @@ def test_trust_prompt_lists_imports(window, files, tmp_path, qtbot, dialogs, ans
 def test_malicious_pickle_never_runs_from_the_gui(window, tmp_path, qtbot, dialogs, monkeypatch):
     import torch
 
-    from tests.core.test_load import _Evil
+    from tests.core.open.test_load import _Evil
 
     monkeypatch.chdir(tmp_path)
     evil = tmp_path / "evil.pt"
