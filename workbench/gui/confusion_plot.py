@@ -31,7 +31,7 @@ class ConfusionPlot(QWidget):
         self.texts: list[pg.TextItem] = []
         self.matrix = np.zeros((0, 0))
         self.shown = np.zeros((0, 0))
-        self.selected: tuple[int, int] | None = None
+        self.selected: tuple[int, int | None] | None = None
         self.outline = QGraphicsRectItem(0, 0, 1, 1)
         self.outline.setPen(pg.mkPen("#e8a200", width=3, cosmetic=True))
         self.outline.setZValue(10)

@@ -39,11 +39,12 @@ def thumbnail(sample: np.ndarray) -> QPixmap:
     arr = ((arr - low) / (high - low if high > low else 1.0) * 255).astype(np.uint8)
     if arr.shape[0] == 1:
         img = QImage(np.ascontiguousarray(arr[0]).data, arr.shape[2], arr.shape[1], arr.shape[2],
-                     QImage.Format_Grayscale8)
+                     QImage.Format.Format_Grayscale8)
     else:
         rgb = np.ascontiguousarray(arr[:3].transpose(1, 2, 0))
-        img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format_RGB888)
-    return QPixmap.fromImage(img.copy()).scaled(THUMB, THUMB, Qt.KeepAspectRatio, Qt.FastTransformation)
+        img = QImage(rgb.data, rgb.shape[1], rgb.shape[0], 3 * rgb.shape[1], QImage.Format.Format_RGB888)
+    return QPixmap.fromImage(img.copy()).scaled(THUMB, THUMB, Qt.AspectRatioMode.KeepAspectRatio,
+                                                Qt.TransformationMode.FastTransformation)
 
 
 class ErrorsView(QWidget):
@@ -105,15 +106,15 @@ class ErrorsView(QWidget):
             first = QStandardItem(record[self.id_name])
             first.setToolTip(record[self.id_name])
             if images and k < THUMBS_DRAWN:
-                first.setData(thumbnail(run.data.table.X[samples.positions[i]]), Qt.DecorationRole)
+                first.setData(thumbnail(run.data.table.X[samples.positions[i]]), Qt.ItemDataRole.DecorationRole)
             cells = [first, QStandardItem(record["true"]), QStandardItem(record["predicted"]),
                      QStandardItem(f"{record['p_predicted']:.3f}"), QStandardItem(f"{record['p_true']:.3f}")]
             for item in cells[3:]:
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.model.appendRow(cells)
         if len(self.records) > ROWS_SHOWN:
             self.title.setText(self.title.text() + f" The first {ROWS_SHOWN:,} are shown; the CSV has all.")
-        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.Stretch)  # the row or the file path
+        self.view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the row or the file path
         if images:
             self.view.verticalHeader().setDefaultSectionSize(THUMB + 4)
         self.save.setEnabled(True)
@@ -138,8 +139,9 @@ class ErrorsView(QWidget):
                 save_csv(path, self.records, self.id_name, protected)
             except OutputExistsError:
                 answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?",
-                                              QMessageBox.Yes | QMessageBox.No, QMessageBox.No)
-                if answer != QMessageBox.Yes:
+                                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                              QMessageBox.StandardButton.No)
+                if answer != QMessageBox.StandardButton.Yes:
                     return None
                 save_csv(path, self.records, self.id_name, protected, overwrite=True)
         except WorkbenchError as exc:

@@ -192,7 +192,8 @@ class EvaluatePanel(QWidget):
         if self.session.run is not None:
             self._list_cell(self.session.run, true, predicted)
             # Once the scroll area has re-laid out the list (shown for the first time), its title at the top.
-            QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.errors.y()))
+            # self.scroll shadows QWidget.scroll(), which is all the stubs know of it
+            QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.errors.y()))  # type: ignore[attr-defined]
 
     def _on_run_changed(self, run):
         has = run is not None

@@ -204,7 +204,7 @@ def check_width(model_shape: Sequence[int] | None, features: list[str], summary:
     notes = summary.notes if summary else {}
     odd = [f"'{n}' ({notes[n].split(';')[0]})" for n in (summary.names if summary else [])
            if notes.get(n, "").startswith("not numeric")][:3]
-    takes = f"{expected} inputs" if model_shape is not None and len(model_shape) == 1 else \
+    takes = f"{expected} inputs" if model_shape is None or len(model_shape) == 1 else \
         f"sequences of {model_shape[0]} steps of {model_shape[1]} features ({expected} columns, step by step)"
     raise WidthMismatchError(
         f"the model takes {takes} but {len(features)} feature column(s) are chosen ({chosen})."
@@ -296,7 +296,7 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
     return X, target, features, notes, rows
 
 
-def sequence_note(shape) -> str:
+def sequence_note(shape: Sequence[int]) -> str:
     return (f"Each row is read as a sequence of {shape[0]} steps of {shape[1]} features (the feature columns in "
             f"order: step 1's {shape[1]}, then step 2's, and so on).")
 

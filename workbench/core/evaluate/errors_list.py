@@ -12,10 +12,14 @@ import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.core.evaluate.scores import predict
+
+if TYPE_CHECKING:
+    from workbench.core.data.samples import Table
 
 
 @dataclass
@@ -34,16 +38,16 @@ class SplitSamples:
         return len(self.y)
 
 
-def sample_ids(table, positions: np.ndarray) -> tuple[list[str], str]:
+def sample_ids(table: Table, positions: np.ndarray) -> tuple[list[str], str]:
     """How samples at `positions` of a `samples.Table` are named: file row, image path, or array index."""
-    if getattr(table, "paths", None) is not None:
+    if table.paths is not None:
         return [table.paths[i] for i in positions], "file"
-    if getattr(table, "rows", None) is not None:
+    if table.rows is not None:
         return [str(int(table.rows[i])) for i in positions], "row"
     return [str(int(i)) for i in positions], "index"
 
 
-def split_samples(data, probs: np.ndarray, threshold: float | None = None) -> SplitSamples:
+def split_samples(data: Any, probs: np.ndarray, threshold: float | None = None) -> SplitSamples:
     """The test split of prepared data (`pipeline.PreparedData`) with the test probabilities of a run."""
     positions = np.asarray(data.splits["test"])
     probs = np.asarray(probs, dtype=np.float64)
@@ -62,7 +66,7 @@ def cell(samples: SplitSamples, true: int, predicted: int) -> np.ndarray:
     return found[np.argsort(-confidence, kind="stable")]
 
 
-def rows(samples: SplitSamples, which: np.ndarray) -> list[dict]:
+def rows(samples: SplitSamples, which: np.ndarray) -> list[dict[str, Any]]:
     """One plain record per sample in `which`: id, true and predicted class, p(predicted), p(true)."""
     out = []
     for i in which:
@@ -72,7 +76,7 @@ def rows(samples: SplitSamples, which: np.ndarray) -> list[dict]:
     return out
 
 
-def to_csv(records: list[dict], id_name: str = "row") -> str:
+def to_csv(records: list[dict[str, Any]], id_name: str = "row") -> str:
     """The records as CSV text (probabilities with 6 decimals), a header even when there is no record."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -82,7 +86,8 @@ def to_csv(records: list[dict], id_name: str = "row") -> str:
     return buffer.getvalue()
 
 
-def save_csv(path: str | Path, records: list[dict], id_name: str, protected: dict, overwrite: bool = False) -> Path:
+def save_csv(path: str | Path, records: list[dict[str, Any]], id_name: str, protected: dict[Path, str],
+             overwrite: bool = False) -> Path:
     """Write the list atomically; never over or into the run's inputs (`output_paths.inputs`), and over another
     existing file only with `overwrite` (else `OutputExistsError`)."""
     from workbench.core.safety.atomic import write_text_atomic

@@ -15,7 +15,8 @@ def copy_script(script: torch.jit.ScriptModule) -> torch.jit.ScriptModule:
     buffer = io.BytesIO()
     torch.jit.save(script, buffer)
     buffer.seek(0)
-    return torch.jit.load(buffer, map_location="cpu")
+    copied: torch.jit.ScriptModule = torch.jit.load(buffer, map_location="cpu")
+    return copied
 
 
 class ScriptBody(nn.Module):
@@ -26,7 +27,7 @@ class ScriptBody(nn.Module):
         super().__init__()
         self.script = script
 
-    def __deepcopy__(self, memo):
+    def __deepcopy__(self, memo: dict[int, object]) -> ScriptBody:
         copied = ScriptBody(copy_script(self.script))
         wanted = {name: p.requires_grad for name, p in self.script.named_parameters()}
         for name, p in copied.script.named_parameters():
@@ -40,8 +41,10 @@ class ScriptBody(nn.Module):
             # Run under inference mode, a loaded ScriptModule's later runs under autograd fail ("Inference tensors
             # cannot be saved for backward", seen with torch 2.14); no_grad gives the same numbers without that.
             with torch.inference_mode(False), torch.no_grad():
-                return self.script(x.clone())
-        return self.script(x)
+                out: torch.Tensor = self.script(x.clone())
+                return out
+        result: torch.Tensor = self.script(x)
+        return result
 
 
 class FixedBatch(nn.Module):

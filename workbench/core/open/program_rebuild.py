@@ -91,14 +91,14 @@ def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None
                     "from a logistic fit of the regression output (a warm start).")
             return build, [note], found
     if fmt == "torchscript":
-        cut, layer = _cut_script(program, probes, refs, batch)
+        cut, layer = _cut_script(program, probes, cast("list[torch.Tensor]", refs), batch)  # every probe ran
         if cut is not None:
             note = (f"The {kind} program was cut at its last Linear ({layer}): in the body that layer passes its "
                     "input through, so the body gives the penultimate features, and an ordinary Linear holds the old "
                     f"regression head (same outputs as the program on {sum(len(x) for x in probes)} probe inputs). "
                     "The new head starts from a logistic fit of the regression output (a warm start).")
             return cut, [note], found
-    cut, why = _cut(program, fmt, probes, refs, batch)
+    cut, why = _cut(program, fmt, probes, cast("list[torch.Tensor]", refs), batch)
     if cut is not None:
         note = (f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
                 f"features and an ordinary Linear holds the old regression head (same outputs as the program on "
@@ -141,7 +141,7 @@ def _rebuilds(state: dict[str, Any], shown: object) -> Iterator[tuple[nn.Module,
 def _graph_module(program: nn.Module, fmt: str, probe: torch.Tensor) -> torch.fx.GraphModule:
     inner = program.program if isinstance(program, FixedBatch) else program
     if fmt != "torchscript":
-        return inner
+        return cast(torch.fx.GraphModule, inner)  # what torch.export.load(...).module() gave
     return torchscript_graph(inner, probe)
 
 
@@ -149,7 +149,7 @@ class NoConverter(Exception):
     """This torch has no (or another) private TorchScript-to-torch.export converter."""
 
 
-def torchscript_graph(script: nn.Module, probe: torch.Tensor):
+def torchscript_graph(script: nn.Module, probe: torch.Tensor) -> torch.fx.GraphModule:
     """A TorchScript module as a torch.fx GraphModule, through torch's *private* converter (torch.export refuses
     ScriptModules and names this converter instead; there is no public route). Raises NoConverter when this
     torch lacks it, so the caller keeps its fallback."""
@@ -164,7 +164,7 @@ def torchscript_graph(script: nn.Module, probe: torch.Tensor):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                converter = TS2EPConverter(script, (probe,))
+                converter = TS2EPConverter(cast(torch.jit.ScriptModule, script), (probe,))
             except TypeError:  # another signature: a private API that changed
                 raise NoConverter("this torch's TorchScript converter takes other arguments") from None
             return converter.convert().module()
@@ -172,13 +172,14 @@ def torchscript_graph(script: nn.Module, probe: torch.Tensor):
         quiet.setLevel(level)
 
 
-def _submodule(module: nn.Module, name: str) -> nn.Module:
+def _submodule(module: nn.Module, name: str) -> Any:  # a ScriptModule's submodule: its attributes are untyped
     for part in name.split("."):  # ScriptModules refuse get_submodule
         module = getattr(module, part)
     return module
 
 
-def _cut_script(program: nn.Module, probes, refs, batch: int | None) -> tuple[nn.Module | None, str]:
+def _cut_script(program: nn.Module, probes: list[torch.Tensor], refs: list[torch.Tensor],
+                batch: int | None) -> tuple[nn.Module | None, str]:
     """Cut a TorchScript program at a Linear submodule with public APIs only: in a copy, that layer's weights
     become the identity, so the copy returns the layer's input (the penultimate features) wherever the layer
     sits in the forward; an ordinary Linear takes the old weights. Proven only when the layer's output is the
@@ -215,7 +216,7 @@ def _cut_script(program: nn.Module, probes, refs, batch: int | None) -> tuple[nn
     return None, "no Linear layer's output is the program's output"
 
 
-def _fetch(gm: nn.Module, node) -> torch.Tensor | None:
+def _fetch(gm: nn.Module, node: Any) -> torch.Tensor | None:
     if node is None:
         return None
     if node.op != "get_attr":

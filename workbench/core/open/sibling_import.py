@@ -16,6 +16,9 @@ import importlib.abc
 import importlib.machinery
 import sys
 import threading
+import types
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from workbench.core.open.source_extract import SourcePlan, source_text
 
@@ -24,17 +27,18 @@ _SOURCE_SUFFIXES = tuple(importlib.machinery.SOURCE_SUFFIXES)
 _lock = threading.RLock()  # one model source is defined at a time; the finder and sys.modules are shared
 
 
-def is_sibling(module) -> bool:
+def is_sibling(module: types.ModuleType | None) -> bool:
     return module is not None and _MARK in vars(module)
 
 
 class _Names:
     """A sibling module's ``__getattr__``: defines a name the first time it is asked for."""
 
-    def __init__(self, module, plan: SourcePlan | None):
-        self.module, self.plan, self.done = module, plan, set()
+    def __init__(self, module: types.ModuleType, plan: SourcePlan | None) -> None:
+        self.module, self.plan = module, plan
+        self.done: set[int] = set()
 
-    def __call__(self, name: str):
+    def __call__(self, name: str) -> Any:
         module = self.module
         if self.plan is None or (name.startswith("__") and name.endswith("__") and name != "__all__"):
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
@@ -53,10 +57,10 @@ class _Names:
 
     def _run(self, indices: set[int]) -> None:
         todo = indices - self.done
-        if not todo:
+        if not todo or self.plan is None:
             return
         self.done |= todo
-        code = compile(self.plan.code(todo), self.module.__file__, "exec")
+        code = compile(self.plan.code(todo), str(self.module.__file__), "exec")
         exec(code, vars(self.module))  # noqa: S102 - part of a sibling of the model source the user vouched for
 
 
@@ -64,10 +68,10 @@ class _Loader(importlib.abc.Loader):
     def __init__(self, origin: str | None):
         self.origin = origin
 
-    def create_module(self, spec):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
         return None
 
-    def exec_module(self, module) -> None:
+    def exec_module(self, module: types.ModuleType) -> None:
         plan = None
         if self.origin:
             with open(self.origin, "rb") as f:
@@ -82,7 +86,8 @@ class _Finder(importlib.abc.MetaPathFinder):
     def __init__(self, front: list[str], back: list[str]):
         self.front, self.back = front, back
 
-    def find_spec(self, fullname, path, target=None):
+    def find_spec(self, fullname: str, path: Sequence[str] | None,
+                  target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
         if "." in fullname:
             if not is_sibling(sys.modules.get(fullname.rpartition(".")[0])):
                 return None
@@ -101,7 +106,7 @@ class _Finder(importlib.abc.MetaPathFinder):
             return None  # an extension or bytecode-only module: nothing to read, it imports as usual
         package = spec.submodule_search_locations is not None
         lazy = importlib.machinery.ModuleSpec(fullname, _Loader(origin), origin=origin, is_package=package)
-        if package:
+        if spec.submodule_search_locations is not None:
             lazy.submodule_search_locations = list(spec.submodule_search_locations)
         lazy.has_location = origin is not None
         return lazy
@@ -115,7 +120,7 @@ def forget_siblings() -> None:
 
 
 @contextlib.contextmanager
-def sibling_imports(front: list[str], back: list[str]):
+def sibling_imports(front: list[str], back: list[str]) -> Iterator[None]:
     """Imports of modules found in `front` folders (before installed packages) or `back` folders (after them)
     run only what is used of them, while this is active."""
     finder = _Finder(front, back)
