@@ -19,7 +19,8 @@ from workbench.core import fields as F
 from workbench.core.errors import RecipeError, UntrustedFileError
 from workbench.core.fields import describe
 
-RECIPE_VERSION = 3  # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults
+RECIPE_VERSION = 4  # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults;
+# 3: before head.warm_start took auto/on/off (it was true/false)
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
@@ -31,6 +32,7 @@ AUTO = ("auto",)
 # Version 2's defaults of the fields whose default became "auto" or changed: an old recipe that left them out
 # meant these values, and keeps them.
 V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5}
+WARM_STARTS = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
@@ -81,8 +83,9 @@ class HeadRecipe:
         "Freeze", "none, body, or upto:<layer name>", group="Head"))
     frozen_layers: tuple[str, ...] = field(default=(), metadata=describe(
         "Frozen layers", "explicit per-layer choice (the Model tab's boxes)", flag=None))
-    warm_start: bool = field(default=False, metadata=describe(
-        "Warm start from the regression head", "initialise the new head from the regression head's fit",
+    warm_start: str = field(default="auto", metadata=describe(
+        "Warm start from the regression head", "initialise the new head from a logistic fit of the regression "
+        "output; auto: on for a binary head on a one-value regression head, off otherwise", choices=WARM_STARTS,
         group="Head"))
 
 
@@ -230,6 +233,11 @@ def _migrate(values: dict) -> dict:
             values["train"] = {**V2_TRAIN_DEFAULTS, **train}
         elif "train" not in values:
             values["train"] = dict(V2_TRAIN_DEFAULTS)
+    if version < 4:  # warm start was true/false and off unless asked for
+        head = values.setdefault("head", {})
+        if isinstance(head, dict):
+            warm = head.get("warm_start", False)
+            head["warm_start"] = {True: "on", False: "off"}.get(warm, warm) if isinstance(warm, bool) else warm
     return values
 
 
@@ -363,7 +371,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
     if h.task == "binary" and recipe.calibration == "matrix":
         out.append(("calibration", "matrix scaling is for multiclass heads; use platt for binary"))
-    if h.warm_start and h.hidden:
+    if h.warm_start == "on" and h.hidden:
         out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
     if t.mixed_precision and t.device == "cpu":
         out.append(("train.mixed_precision", "is a GPU option and does nothing on the cpu; set the device to auto "

@@ -203,8 +203,12 @@ def _find_lr(model, loss_fn, recipe: TrainRecipe, params, Xt, yt, binary: bool, 
 
 
 def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, y_val, recipe: TrainRecipe,
-          seed: int, callbacks=(), stop: StopToken | None = None) -> TrainResult:
-    """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError."""
+          seed: int, callbacks=(), stop: StopToken | None = None, head_only: bool = False) -> TrainResult:
+    """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError.
+
+    `head_only`: only a new head on frozen features trains, so an automatic rate under one-cycle takes its peak
+    above the valley (see lr_finder.ONE_CYCLE_PEAK); a body being fine-tuned keeps the valley.
+    """
     stop = stop or StopToken()
     device = pick_device(recipe.device)
     generator = seed_everything(seed)
@@ -224,15 +228,17 @@ def train(model: nn.Module, task: str, n_classes: int, X_train, y_train, X_val, 
     result = TrainResult(device=str(device))
     result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
     result.patience = effective_patience(recipe, result.epochs)
+    epochs = result.epochs
+    result.schedule = applied_schedule(recipe.schedule, epochs * steps)
     if recipe.lr == "auto":
         found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop)
+        if result.schedule == "onecycle" and head_only:
+            found.for_one_cycle()
         result.lr, result.lr_finder = found.pick, found.to_dict()
     else:
         result.lr = float(recipe.lr)
     optimizer = _optimizer(recipe, params, result.lr)
     scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
-    epochs = result.epochs
-    result.schedule = applied_schedule(recipe.schedule, epochs * steps)
     if result.schedule != recipe.schedule:
         result.notes.append(f"{epochs * steps} optimiser steps are too few for one-cycle's warm-up and decay "
                             f"(under {SHORT_BUDGET}); the rate was held constant")
