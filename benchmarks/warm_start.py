@@ -40,7 +40,7 @@ def main() -> int:
         data = prepare_data(recipe, recipe.input_shape or loaded.input_shape)
         results = {}
         for warm in (False, True):
-            run = train_run(recipe.replace(**{"head.warm_start": warm}), loaded, data)
+            run = train_run(recipe.replace(**{"head.warm_start": "on" if warm else "off"}), loaded, data)
             results[warm] = run
             label = "warm" if warm else "random"
             figures[f"{name}: {label} epoch-1 val loss"] = run.training.history[0]["val_loss"]

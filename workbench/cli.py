@@ -347,7 +347,9 @@ def _summary(metrics: dict) -> str:
     if finder:
         lines.append(f"learning rate {training['lr']:.3g} picked by the range test "
                      f"({len(finder['lrs'])} steps from {finder['lrs'][0]:.0e} to {finder['lrs'][-1]:.0e})"
-                     + (f": {finder['note']}" if finder.get("note") else ""))
+                     + (f": {finder['note']}" if finder.get("note") else "")
+                     + (f", one-cycle's peak at {finder['pick'] / finder['valley']:.1f}x the valley "
+                        f"{finder['valley']:.3g}" if finder.get("valley") else ""))
     if training.get("epochs"):
         lines.append(f"trained {training['epochs_run']} of at most {training['epochs']} epochs; best epoch "
                      f"{training['best_epoch']} restored")

@@ -19,9 +19,10 @@ from workbench.core import fields as F
 from workbench.core.errors import RecipeError, UntrustedFileError
 from workbench.core.fields import describe
 
-# 1: the unversioned recipes written before fields were described; 2: before "auto" defaults. Version 3 also
-# gained mlp_activation without a bump: its default (relu) is what a recipe without it was loaded with.
-RECIPE_VERSION = 3
+# 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
+# head.warm_start took auto/on/off (it was true/false). Version 3 also gained mlp_activation without a bump: its
+# default (relu) is what a recipe without it was loaded with.
+RECIPE_VERSION = 4
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
@@ -33,6 +34,7 @@ AUTO = ("auto",)
 # Version 2's defaults of the fields whose default became "auto" or changed: an old recipe that left them out
 # meant these values, and keeps them.
 V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5}
+WARM_STARTS = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
@@ -83,8 +85,9 @@ class HeadRecipe:
         "Freeze", "none, body, or upto:<layer name>", group="Head"))
     frozen_layers: tuple[str, ...] = field(default=(), metadata=describe(
         "Frozen layers", "explicit per-layer choice (the Model tab's boxes)", flag=None))
-    warm_start: bool = field(default=False, metadata=describe(
-        "Warm start from the regression head", "initialise the new head from the regression head's fit",
+    warm_start: str = field(default="auto", metadata=describe(
+        "Warm start from the regression head", "initialise the new head from a logistic fit of the regression "
+        "output; auto: on for a binary head on a one-value regression head, off otherwise", choices=WARM_STARTS,
         group="Head"))
 
 
@@ -236,6 +239,11 @@ def _migrate(values: dict[str, Any]) -> dict[str, Any]:
             values["train"] = {**V2_TRAIN_DEFAULTS, **train}
         elif "train" not in values:
             values["train"] = dict(V2_TRAIN_DEFAULTS)
+    if version < 4:  # warm start was true/false and off unless asked for
+        head = values.setdefault("head", {})
+        if isinstance(head, dict):
+            warm = head.get("warm_start", False)
+            head["warm_start"] = {True: "on", False: "off"}.get(warm, warm) if isinstance(warm, bool) else warm
     return values
 
 
@@ -369,7 +377,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
     if h.task == "binary" and recipe.calibration == "matrix":
         out.append(("calibration", "matrix scaling is for multiclass heads; use platt for binary"))
-    if h.warm_start and h.hidden:
+    if h.warm_start == "on" and h.hidden:
         out.append(("head.warm_start", "warm start needs a head without a hidden layer"))
     if t.mixed_precision and t.device == "cpu":
         out.append(("train.mixed_precision", "is a GPU option and does nothing on the cpu; set the device to auto "

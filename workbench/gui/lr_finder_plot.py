@@ -62,6 +62,8 @@ class LrFinderPlot(QWidget):
         low = np.nanmin(self.losses)
         self.plot.setYRange(low, min(np.nanmax(self.losses), low + 3 * (self.losses[0] - low + 1e-9)))
         text = f"Picked {finder['pick']:.3g} (red)" + (f": {finder['note']}" if finder.get("note") else "")
+        if finder.get("valley"):
+            text += f", one-cycle's peak at {finder['pick'] / finder['valley']:.1f}x the valley {finder['valley']:.3g}"
         if used_lr is not None and not np.isclose(used_lr, finder["pick"]):
             text += f"; trained with {used_lr:.3g}"
         self.caption.setText(text + ". Click a point of the curve to train with that rate next time.")

@@ -67,7 +67,7 @@ def test_freeze_choices(tiny_model):
 
 def test_warm_start_copies_the_regression_head(tiny_model):
     found = inspect_model(tiny_model, (4,))
-    model, name = convert(tiny_model, found, "binary", 2, HeadRecipe(warm_start=True), warm=(2.0, -1.0))
+    model, name = convert(tiny_model, found, "binary", 2, HeadRecipe(warm_start="on"), warm=(2.0, -1.0))
     x = torch.randn(6, 4)
     model.eval()
     regression = tiny_model.head(tiny_model.body(x))

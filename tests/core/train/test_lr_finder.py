@@ -130,3 +130,38 @@ def test_stop_during_the_range_test_stops_it():
                                  lambda i: (X[:64], y[:64]), lambda m, x: m(x).squeeze(1),
                                  should_stop=lambda: calls.append(1) or len(calls) > 5)
     assert len(found.lrs) == 5
+
+
+def test_one_cycle_trains_at_a_multiple_of_the_valley_but_not_past_the_lowest_loss():
+    lrs = list(np.logspace(-6, 1, 100))
+    falling = list(np.linspace(1.0, 0.2, 70)) + list(np.linspace(0.2, 3.0, 30))  # lowest loss at index 69
+    found = lr_finder.FinderResult(lrs, falling)
+    found.pick_index, _ = lr_finder.suggest(lrs, falling)
+    found.pick = lrs[found.pick_index]
+    valley = found.pick
+    found.for_one_cycle()
+    assert found.valley == valley and found.pick_index > 0
+    assert found.pick == lrs[found.pick_index] and 2.5 < found.pick / valley < 3.5
+    steep = lr_finder.FinderResult(lrs, falling, pick=lrs[68], pick_index=68)
+    steep.for_one_cycle()
+    assert steep.pick_index == 69  # three times the rate would be past the lowest loss
+    flat = lr_finder.FinderResult(lrs, [1.0] * 100)
+    flat.for_one_cycle()
+    assert flat.pick == lr_finder.FALLBACK_LR and flat.valley is None
+
+
+def test_a_head_on_frozen_features_records_the_valley_under_one_cycle_only():
+    g = torch.Generator().manual_seed(0)
+    X = torch.randn(1000, 4, generator=g)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).float()
+    torch.manual_seed(0)
+    def fit(epochs: int, head_only: bool = True):
+        return train(nn.Linear(4, 1), "binary", 2, X, y, X[:100], y[:100], TrainRecipe(device="cpu", epochs=epochs),
+                     seed=0, head_only=head_only)
+
+    long = fit(8)
+    assert long.schedule == "onecycle" and long.lr_finder["valley"] and long.lr == long.lr_finder["pick"]
+    assert long.lr > long.lr_finder["valley"]
+    assert fit(8, head_only=False).lr_finder["valley"] is None  # a body being fine-tuned keeps the valley
+    short = fit(1)
+    assert short.schedule == "none" and short.lr_finder["valley"] is None  # a constant rate trains at the valley

@@ -63,9 +63,11 @@ def test_baseline_exports_and_compares_from_the_cli(diabetes, tmp_path, capsys):
     assert "<svg" in (tmp_path / "baseline.html").read_text()
 
 
-def _epoch1_val_loss(ckpt, recipe, warm: bool) -> float:
+def _epoch1_val_loss(ckpt, recipe, warm: bool | None) -> float:
+    """After one epoch, warm-started (True), not (False), or as the recipe says (None)."""
     loaded, data = _open(ckpt, recipe)
-    recipe = recipe.replace(**{"head.warm_start": warm, "train.epochs": 1, "head.dropout": 0.0})
+    choice = recipe.head.warm_start if warm is None else ("on" if warm else "off")
+    recipe = recipe.replace(**{"head.warm_start": choice, "train.epochs": 1, "head.dropout": 0.0})
     return train_run(recipe, loaded, data).training.history[0]["val_loss"]
 
 
@@ -104,3 +106,30 @@ def test_comparison_table_marks_the_best_per_column():
     text = format_table(result)
     assert "0.8000*" in text and "0.0500*" in text and "—" in text
     assert not table([run("a", 0.8, 0.1), run("b", 0.7, 0.1, seed=1)])["same_test_split"]
+
+
+def test_warm_start_auto_is_on_for_binary_heads_only(diabetes, digits, tmp_path):
+    from workbench.core import recipe as rc
+    from workbench.core.workflow.pipeline import build_model, warm_start_applies
+
+    ckpt, recipe = diabetes
+    loaded, data = _open(ckpt, recipe)
+    _model, _head, inspection = build_model(recipe, loaded, data)
+    assert recipe.head.warm_start == "auto" and warm_start_applies(recipe, inspection)
+    for changes in ({"head.warm_start": "off"}, {"head.hidden": 8},
+                    {"head.task": "multiclass", "data.label_mode": "bins", "data.bins": 3}):
+        assert not warm_start_applies(recipe.replace(**changes), inspection), changes
+    assert warm_start_applies(recipe.replace(**{"head.task": "multiclass", "data.label_mode": "bins",
+                                                "head.warm_start": "on"}), inspection)
+    # auto trains exactly what "on" trains for a binary head, and what "off" trains for the digits' softmax head
+    assert _epoch1_val_loss(ckpt, recipe, warm=None) == _epoch1_val_loss(ckpt, recipe, warm=True)
+    ckpt, recipe = digits
+    recipe = recipe.replace(**{"head.freeze": "body"})
+    assert _epoch1_val_loss(ckpt, recipe, warm=None) == _epoch1_val_loss(ckpt, recipe, warm=False)
+    # A recipe written before auto keeps what its true/false said, and a missing one stays off.
+    path = tmp_path / "v3.json"
+    for written, read in ((True, "on"), (False, "off"), (None, "off")):
+        head = {} if written is None else {"warm_start": written}
+        path.write_text(json.dumps({"version": 3, "head": head}))
+        assert rc.load(path).head.warm_start == read
+    assert rc.Recipe().head.warm_start == "auto"

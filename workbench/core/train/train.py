@@ -223,12 +223,14 @@ def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: 
 def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y_train: ArrayOrTensor,
           X_val: ArrayOrTensor, y_val: ArrayOrTensor, recipe: TrainRecipe, seed: int,
           callbacks: Iterable[object] = (), stop: StopToken | None = None, head: str = "",
-          dist: Distributed | None = None) -> TrainResult:
+          dist: Distributed | None = None, head_only: bool = False) -> TrainResult:
     """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError.
 
     `head`: the qualified name of the new head; when nothing before it trains, the body stays in eval mode (its
     batch-norm statistics do not drift and its dropout is off), as when its outputs are cached (frozen_body).
     `dist`: train as one of several processes (see distributed); every rank returns the same weights.
+    `head_only`: only a new head on frozen features trains, so an automatic rate under one-cycle takes its peak
+    above the valley (see lr_finder.ONE_CYCLE_PEAK); a body being fine-tuned keeps the valley.
     """
     stop = stop or StopToken()
     device = dist.device if dist is not None else pick_device(recipe.device)
@@ -257,9 +259,13 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
     result = TrainResult(device=str(device), processes=world)
     result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
     result.patience = effective_patience(recipe, result.epochs)
+    epochs = result.epochs
+    result.schedule = applied_schedule(recipe.schedule, epochs * steps)
     if recipe.lr == "auto":
         if rank == 0:  # the others wait for its pick: every rank must train at the same rate
             found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop, hold)
+            if result.schedule == "onecycle" and head_only:
+                found.for_one_cycle()
             result.lr, result.lr_finder = found.pick, found.to_dict()
         if dist is not None:
             result.lr = dist.broadcast([result.lr])[0]
@@ -267,8 +273,6 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
         result.lr = float(recipe.lr)
     optimizer = _optimizer(recipe, params, result.lr)
     scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
-    epochs = result.epochs
-    result.schedule = applied_schedule(recipe.schedule, epochs * steps)
     if result.schedule != recipe.schedule:
         result.notes.append(f"{epochs * steps} optimiser steps are too few for one-cycle's warm-up and decay "
                             f"(under {SHORT_BUDGET}); the rate was held constant")
