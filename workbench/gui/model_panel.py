@@ -78,7 +78,7 @@ class ModelPanel(QWidget):
 
         self.problems = FieldProblems(session, {
             "model_source": "Model source", "model_args": "Model arguments", "input_shape": "Input shape",
-            "head.frozen_layers": "Freeze boxes in the layer tree"})
+            "head.frozen_layers": "Freeze boxes in the layer tree", "mlp_activation": "MLP activation"})
         form.addRow(self.problems)
         self.tree = QTreeWidget()
         self.tree.setObjectName("layerTree")
