@@ -15,7 +15,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 class Table:
     """Inputs and the raw label column, before labels are derived."""
 
-    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed
+    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed; an image folder's
+    # is an images.ImageSamples, which reads as float32 pixels in [0, 1] but decodes only the rows indexed
     target: np.ndarray  # float64 or str, (N,)
     feature_names: list[str]
     source: str
@@ -23,3 +24,5 @@ class Table:
     notes: list[str] = field(default_factory=list)  # rows dropped, values imputed, columns renamed
     columns: object = None  # columns.ColumnSummary of a table file: every column's kind and missing cells
     rows: np.ndarray | None = None  # each sample's row number in the file, for messages
+    given_splits: dict[str, np.ndarray] | None = None  # rows of the splits a folder gives (train/, val/, test/)
+    split_folders: dict[str, str] = field(default_factory=dict)  # split -> the folder it came from
