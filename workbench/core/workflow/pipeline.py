@@ -271,7 +271,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         augment = resolve_augment(recipe.data.augment, model, head)
         data.augment = augment == "on"
         # The run's recipe records what auto chose, so it reproduces this model.
-        recipe = recipe.replace(**{"data.normalize": data.normalize, "data.augment": augment})
+        recipe = recipe.replace(**{"data.normalize": data.normalize, "data.augment": augment,
+                                   "data.resize": data.table.X.resize})
     result = train(model, recipe.head.task, len(data.classes), data.inputs("train"), data.labels("train"),
                    data.inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop)
     model.cpu().eval()
@@ -290,7 +291,8 @@ def input_description(d: PreparedData, recipe: Recipe, norm) -> dict:
                          "program", "input_spec": {"dtype": "float32", "shape": ["N", *shape], "range": None}}
     c, h, w = shape
     colour = "RGB" if c == 3 else "grey"
-    fit = ("resized (stretched) to" if recipe.data.resize == "resize" else
+    resize = d.table.X.resize  # as the images were read
+    fit = ("resized (stretched) to" if resize == "resize" else
            "resized so the shorter side is the size / 0.875, then centre-cropped to")
     normal = {"imagenet": "ImageNet's per-channel mean and std", "custom": "the recipe's per-channel mean and std",
               "none": "no normalisation"}.get(d.normalize, "no normalisation")
@@ -299,10 +301,10 @@ def input_description(d: PreparedData, recipe: Recipe, norm) -> dict:
     return {
         "input": f"{colour} pixels as float32 in [0, 1] (8-bit values divided by 255), shape (N, {c}, {h}, {w}): "
                  f"layout NCHW{', channels in R, G, B order' if c == 3 else ''}; images {fit} {h}x{w} "
-                 f"(width x height {w}x{h}); {normal}{' is applied inside the program' if norm is not None else ''}",
+                 f"(height x width); {normal}{' is applied inside the program' if norm is not None else ''}",
         "input_spec": {"dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW", "channels": c,
                        "channel_order": "RGB" if c == 3 else "grey", "size": [h, w], "shape": ["N", c, h, w],
-                       "resize": recipe.data.resize, "normalization": d.normalize if d.image_norm is not None else
+                       "resize": resize, "normalization": d.normalize if d.image_norm is not None else
                        ("standardize" if norm is not None else "none"),
                        "normalization_inside_program": norm is not None,
                        "mean": None if norm is None else np.ravel(norm[0]).tolist(),
