@@ -155,7 +155,7 @@ def decode(path: Path, channels: int, height: int, width: int, resize: str = "re
             grey = np.asarray(_fit(Image.fromarray(arr, mode="F"), width, height, resize), dtype=np.float32)
             grey = np.clip(np.rint(grey * 255.0), 0, 255).astype(np.uint8)
             return grey[None] if channels == 1 else np.repeat(grey[None], 3, axis=0)
-        arr = np.asarray(_fit(img.convert("L" if channels == 1 else "RGB"), width, height, resize), dtype=np.uint8)
+        arr = np.array(_fit(img.convert("L" if channels == 1 else "RGB"), width, height, resize), dtype=np.uint8)
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
