@@ -230,8 +230,10 @@ class MainWindow(FileActions, QMainWindow):
 
     def _reread_images_on_resize(self, recipe):
         """Images are fitted to the model as they are read: another resize policy reads the folder again."""
+        from workbench.core.data.images import ImageSamples
+
         table = self.session.table
-        if table is not None and getattr(table.X, "resize", recipe.data.resize) != recipe.data.resize:
+        if table is not None and isinstance(table.X, ImageSamples) and table.X.resize != recipe.data.resize:
             self.load_data(recipe.data.path)
 
     def load_data(self, path: str):

@@ -213,3 +213,28 @@ def test_export_states_its_input_and_evaluate_refuses_0_to_255(tmp_path):
     assert done.returncode == 2 and "normalised already" in done.stderr
     np.savez(tmp_path / "ok.npz", X=X, y=y)
     assert evaluate(tmp_path / "ok.npz").returncode == 0
+
+
+def test_digits_export_states_pixels_and_tables_state_raw_features(table_csv):
+    from workbench.core.workflow.pipeline import input_description
+
+    digits = prepare_data(Recipe().replace(**{"data.path": "sklearn:digits", "head.task": "multiclass",
+                                              "train.loss": "auto"}))
+    spec = input_description(digits, Recipe(), None)["input_spec"]
+    assert spec["range"] == [0.0, 1.0] and spec["shape"] == ["N", 1, 8, 8] and spec["channel_order"] == "grey"
+    table = prepare_data(Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "threshold"}))
+    described = input_description(table, Recipe(), None)
+    assert described["input_spec"]["range"] is None and described["input"].startswith("raw features")
+
+
+def test_recipe_fields_for_images_and_old_recipes_keep_their_behaviour():
+    from workbench.core.errors import RecipeError
+    from workbench.core.recipe import from_dict
+
+    assert Recipe().data.normalize == "auto" and Recipe().data.augment == "auto"
+    old = from_dict({"version": 3, "data": {"path": "imgs"}})
+    assert old.data.normalize == "none" and old.data.augment == "off"  # version 3 fed 0..1 pixels, unaugmented
+    with pytest.raises(RecipeError, match="data.normalize custom needs a mean and a std"):
+        Recipe().replace(**{"data.normalize": "custom", "data.norm_mean": (0.5, 0.5)})
+    with pytest.raises(RecipeError, match="data.augment"):
+        Recipe().replace(**{"data.augment": "sometimes"})

@@ -55,7 +55,7 @@ def _sklearn(name: str) -> Table:
         X = (X / 16.0).reshape(-1, 1, 8, 8)
     names = [str(n) for n in bunch.target_names] if hasattr(bunch, "target_names") else None
     return Table(X, np.asarray(bunch.target, dtype=np.float64), list(map(str, bunch.get("feature_names", []))),
-                 f"sklearn:{name}", names)
+                 f"sklearn:{name}", names, pixels=name == "digits")
 
 
 def _npz(path: Path) -> Table:

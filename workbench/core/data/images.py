@@ -139,8 +139,9 @@ def _fit(img, width: int, height: int, resize: str):
     return img.resize((w, h), Image.BILINEAR).crop((left, top, left + width, top + height))
 
 
-def decode(path: Path, channels: int, height: int, width: int, resize: str = "resize") -> np.ndarray:
-    """One image as 8-bit pixels (channels, height, width); deep greyscale is scaled by its bit depth first."""
+def decode(path: Path, channels: int, height: int, width: int, resize: str = "resize", depth: int = 8) -> np.ndarray:
+    """One image as 8-bit (or, with depth 16, 16-bit) pixels (channels, height, width); deep greyscale is
+    scaled by its own bit depth first."""
     from PIL import Image
 
     with reading(path), Image.open(path) as img:
@@ -153,22 +154,25 @@ def decode(path: Path, channels: int, height: int, width: int, resize: str = "re
             elif img.mode == "I":
                 arr = arr / max(float(np.abs(arr).max(initial=0)), 1.0)
             grey = np.asarray(_fit(Image.fromarray(arr, mode="F"), width, height, resize), dtype=np.float32)
-            grey = np.clip(np.rint(grey * 255.0), 0, 255).astype(np.uint8)
+            top = (1 << depth) - 1
+            grey = np.clip(np.rint(grey * top), 0, top).astype(np.uint16 if depth == 16 else np.uint8)
             return grey[None] if channels == 1 else np.repeat(grey[None], 3, axis=0)
         arr = np.array(_fit(img.convert("L" if channels == 1 else "RGB"), width, height, resize), dtype=np.uint8)
+    if depth == 16:
+        arr = arr.astype(np.uint16) * np.uint16(257)  # 255 -> 65535
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
-def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, out: np.ndarray | None = None):
-    """8-bit pixels of `paths` in order, (len, C, H, W); the first broken file (in order) is the one named."""
+def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, depth: int = 8):
+    """8-bit (or 16-bit) pixels of `paths` in order, (len, C, H, W); the first broken file (in order) is named."""
     channels, height, width = shape
-    out = np.empty((len(paths), *shape), dtype=np.uint8) if out is None else out
+    out = np.empty((len(paths), *shape), dtype=np.uint16 if depth == 16 else np.uint8)
     # Pillow releases the GIL while it decodes, so large images decode faster in threads; small ones are
     # bound by Pillow's Python-side work and decode slower in threads (measured: 6,000 28x28 PNGs 1.4 s
     # serial, 1.6 s in 2 threads; 600 224x224 JPEGs 0.55 s serial, 0.38 s in 2 threads).
     pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) \
         if width * height >= 128 * 128 and len(paths) > 1 else None
-    one = (lambda p: decode(p, channels, height, width, resize))  # noqa: E731
+    one = (lambda p: decode(p, channels, height, width, resize, depth))  # noqa: E731
     try:
         for i, arr in enumerate(pool.map(one, paths) if pool else map(one, paths)):
             out[i] = arr
@@ -182,13 +186,17 @@ class ImageSamples:
     """An image folder's samples as an array-like of float32 pixels in [0, 1], shape (N, C, H, W).
 
     Indexing decodes only the rows asked for: from the 8-bit pixels kept in memory, or from the files when the
-    folder is streamed. Nothing holds the whole folder as float32."""
+    folder is streamed. Nothing holds the whole folder as float32. A folder of 16-bit greyscale images (the
+    first image decides) is kept at 16 bits, so that its range is not cut to 256 levels."""
 
     ndim = 4
     dtype = np.dtype(np.float32)
 
-    def __init__(self, files: list[Path], shape: tuple[int, int, int], resize: str, pixels: np.ndarray | None):
+    def __init__(self, files: list[Path], shape: tuple[int, int, int], resize: str, pixels: np.ndarray | None,
+                 depth: int = 8):
         self.files, self.sample_shape, self.resize, self.pixels = files, tuple(shape), resize, pixels
+        self.depth = depth
+        self.scale = float((1 << depth) - 1)  # the stored value of a white pixel
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -206,15 +214,16 @@ class ImageSamples:
             key = key.cpu().numpy()
         return np.arange(len(self.files))[key]
 
-    def uint8(self, rows: np.ndarray) -> np.ndarray:
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        """The stored (8- or 16-bit) pixels of `rows`."""
         if self.pixels is not None:
             return self.pixels[rows]
-        return decode_many([self.files[i] for i in rows], self.sample_shape, self.resize)
+        return decode_many([self.files[i] for i in rows], self.sample_shape, self.resize, self.depth)
 
     def subset(self, rows: np.ndarray) -> "ImageSamples":
         rows = self.rows(rows)
         return ImageSamples([self.files[i] for i in rows], self.sample_shape, self.resize,
-                            None if self.pixels is None else self.pixels[rows])
+                            None if self.pixels is None else self.pixels[rows], self.depth)
 
     def __getitem__(self, key):
         rest = ()
@@ -222,7 +231,7 @@ class ImageSamples:
             key, rest = key[0], key[1:]
         rows = self.rows(key)
         single = rows.ndim == 0
-        X = self.uint8(np.atleast_1d(rows)).astype(np.float32) / np.float32(255.0)
+        X = self.raw(np.atleast_1d(rows)).astype(np.float32) / np.float32(self.scale)
         X = X[0] if single else X
         return X[(slice(None),) * (not single) + rest] if rest else X
 
@@ -238,31 +247,32 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None, resize: s
     if input_shape is not None and len(input_shape) != 3:
         raise DataError(f"the model takes inputs of shape {tuple(input_shape)}, not images (channels, height, width).",
                         "Use a table or .npz for this model, or give --input-shape C,H,W.", root)
-    if input_shape is None:  # the first image sets the shape for all
-        with reading(scan.files[0]), Image.open(scan.files[0]) as img:
+    with reading(scan.files[0]), Image.open(scan.files[0]) as img:
+        depth = 16 if img.mode in DEEP_GREY else 8
+        if input_shape is None:  # the first image sets the shape for all
             channels = 1 if img.mode in ("L", "1", "LA", *DEEP_GREY) else 3
             width, height = img.size
-    else:
-        channels, height, width = input_shape
+        else:
+            channels, height, width = input_shape
     if channels not in (1, 3):
         raise DataError(f"the model takes {channels} channels; images can be given as 1 (grey) or 3 (RGB).",
                         "Check --input-shape.", root)
     shape = (channels, height, width)
     count = len(scan.files)
-    need = count * channels * height * width
+    need = count * channels * height * width * depth // 8
     free = available_memory()
     notes = []
     if free is None or need <= MEMORY_SHARE * free:
-        pixels = decode_many(scan.files, shape, resize)
-        samples = ImageSamples(scan.files, shape, resize, pixels)
+        samples = ImageSamples(scan.files, shape, resize, decode_many(scan.files, shape, resize, depth), depth)
     else:
         for path in scan.files[:1]:  # a broken first file is named now, not in a training worker
-            decode(path, *shape, resize)
-        samples = ImageSamples(scan.files, shape, resize, None)
+            decode(path, *shape, resize, depth)
+        samples = ImageSamples(scan.files, shape, resize, None, depth)
         notes.append(f"The {count:,} images decoded to {channels}x{height}x{width} would take {_size(need)} of "
                      f"memory and {_size(free)} is free: they are streamed from disk, decoded again each epoch "
                      "in worker processes.")
     if scan.given:
         notes.append("Splits from the folder's " + " ".join(f"{scan.folders[s]}/" for s in scan.given) + ".")
     return Table(samples, scan.codes.astype(np.float64), [f"px{i}" for i in range(channels * height * width)],
-                 str(root), scan.classes, notes=notes, given_splits=scan.given, split_folders=scan.folders)
+                 str(root), scan.classes, notes=notes, given_splits=scan.given, split_folders=scan.folders,
+                 pixels=True)

@@ -26,3 +26,4 @@ class Table:
     rows: np.ndarray | None = None  # each sample's row number in the file, for messages
     given_splits: dict[str, np.ndarray] | None = None  # rows of the splits a folder gives (train/, val/, test/)
     split_folders: dict[str, str] = field(default_factory=dict)  # split -> the folder it came from
+    pixels: bool = False  # X holds image pixels in [0, 1] (NCHW): what an export of it states and checks

@@ -153,7 +153,7 @@ def _pixel_stats(samples, rows: np.ndarray, chunk: int = 1024) -> tuple[np.ndarr
     """One mean and std over the train split's pixels, a chunk of images at a time."""
     total = squares = count = 0.0
     for i in range(0, len(rows), chunk):
-        x = samples.uint8(rows[i:i + chunk]).astype(np.float64) / 255.0
+        x = samples.raw(rows[i:i + chunk]).astype(np.float64) / samples.scale
         total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
     mean = total / max(count, 1)
     std = np.sqrt(max(squares / max(count, 1) - mean * mean, 0.0))
@@ -286,14 +286,14 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
 def input_description(d: PreparedData, recipe: Recipe, norm) -> dict:
     """What the exported program takes, in words ('input') and exactly ('input_spec'), which `evaluate` checks."""
     shape = list(d.input_shape)
-    if not d.images:
+    if not (d.images or d.table.pixels) or len(shape) != 3:
         return {"input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the "
                          "program", "input_spec": {"dtype": "float32", "shape": ["N", *shape], "range": None}}
     c, h, w = shape
     colour = "RGB" if c == 3 else "grey"
-    resize = d.table.X.resize  # as the images were read
-    fit = ("resized (stretched) to" if resize == "resize" else
-           "resized so the shorter side is the size / 0.875, then centre-cropped to")
+    resize = d.table.X.resize if d.images else None  # as an image folder's images were read
+    fit = {"resize": "resized (stretched) to", None: "of",
+           "crop": "resized so the shorter side is the size / 0.875, then centre-cropped to"}[resize]
     normal = {"imagenet": "ImageNet's per-channel mean and std", "custom": "the recipe's per-channel mean and std",
               "none": "no normalisation"}.get(d.normalize, "no normalisation")
     if d.image_norm is None and d.mean is not None:
