@@ -366,6 +366,11 @@ def cmd_convert(args) -> int:
     for note in run.loaded.notes:
         if note.startswith(("Runs ", "Warning")):  # which Python file ran to build the model; what cannot be adapted
             print(f"note: {note}", file=sys.stderr)
+    if run.data.images:  # where the splits came from, streaming, and what "auto" chose for the images
+        d = run.recipe.data
+        for note in [*run.data.table.notes, f"images: normalise {d.normalize}, resize {d.resize}, augment "
+                                             f"{d.augment}"]:
+            print(f"note: {note}", file=sys.stderr)
     outputs.write(run, result)
     if args.json:
         print(json.dumps(run.metrics, indent=2))
