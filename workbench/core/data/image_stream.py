@@ -19,6 +19,7 @@ from workbench.core.data.images import ImageSamples, decode
 AUGMENT_SCALE = (0.25, 1.0)  # the crop's share of the image; torchvision's ImageNet recipe uses 0.08, too harsh
 # for the small sets a pretrained body is fine-tuned on
 PREFETCH = 4  # batches each worker decodes ahead
+GPU_SHARE = 0.5  # a split's kept pixels move to the GPU when they take at most this share of its free memory
 
 
 def workers() -> int:
@@ -80,6 +81,7 @@ class ImageBatches:
         self.device = torch.device(device)
         self.workers = workers
         self._stats = None if norm is None else tuple(torch.as_tensor(v, dtype=torch.float32) for v in norm)
+        self._resident = None  # the split's kept pixels on a GPU, when they fit there
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -89,7 +91,14 @@ class ImageBatches:
         return (len(self.rows), *self.samples.sample_shape)
 
     def to(self, device) -> "ImageBatches":
-        return ImageBatches(self.samples, self.rows, self.norm, self.augment, device, self.workers)
+        """On a GPU, the split's kept pixels move there once (at their stored 8 or 16 bits) when they take at
+        most half its free memory: batches are then sliced on the GPU, as the trainer does with tensors."""
+        moved = ImageBatches(self.samples, self.rows, self.norm, self.augment, device, self.workers)
+        if moved.device.type == "cuda" and self.samples.in_memory:
+            need = len(self.rows) * int(np.prod(self.samples.sample_shape)) * self.samples.pixels.itemsize
+            if need <= GPU_SHARE * torch.cuda.mem_get_info(moved.device)[0]:
+                moved._resident = torch.from_numpy(self.samples.pixels[self.rows]).to(moved.device)
+        return moved
 
     def _finish(self, pixels: torch.Tensor) -> torch.Tensor:
         """Stored pixels -> float32 in [0, 1] on the device -> normalised."""
@@ -118,6 +127,11 @@ class ImageBatches:
         chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
         augment = train and self.augment
         s = self.samples
+        if self._resident is not None and not augment:
+            order = torch.as_tensor(order, device=self.device)
+            for i in range(0, len(order), batch_size):
+                yield self._finish(self._resident[order[i:i + batch_size]])
+            return
         if s.in_memory and not augment:  # slices of the kept pixels: no worker would be faster
             for chunk in chunks:
                 yield self._finish(torch.from_numpy(s.pixels[self.rows[chunk]]))
