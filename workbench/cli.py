@@ -7,6 +7,7 @@ With no sub-command it starts the desktop window.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import traceback
@@ -377,6 +378,11 @@ def cmd_convert(args) -> int:
     for note in run.loaded.notes:
         if note.startswith(("Runs ", "Warning")):  # which Python file ran to build the model; what cannot be adapted
             print(f"note: {note}", file=sys.stderr)
+    if run.data.images:  # where the splits came from, streaming, and what "auto" chose for the images
+        d = run.recipe.data
+        for note in [*run.data.table.notes, f"images: normalise {d.normalize}, resize {d.resize}, augment "
+                                             f"{d.augment}"]:
+            print(f"note: {note}", file=sys.stderr)
     outputs.write(run, result)
     if args.json:
         print(json.dumps(run.metrics, indent=2))
@@ -434,7 +440,7 @@ def cmd_evaluate(args) -> int:
 
     from workbench.core.data.data import labels_for_classes, load_table
     from workbench.core.evaluate.metrics import evaluate
-    from workbench.core.export.export_read import probabilities, read_metadata
+    from workbench.core.export.export_read import check_inputs, probabilities, read_metadata
 
     folder = Path(args.export_dir)
     meta = read_metadata(folder)
@@ -444,7 +450,12 @@ def cmd_evaluate(args) -> int:
     missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
     shape = tuple(meta["input_shape"])
     table = load_table(args.data, args.label or d.get("label", "target"), features,
-                       shape if len(shape) == 3 else None, missing, args.sheet, shape)
+                       shape if len(shape) == 3 else None, missing, args.sheet, shape, d.get("resize", "resize"))
+    if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
+        table = dataclasses.replace(table, X=table.X.subset(table.given_splits["test"]),
+                                    target=table.target[table.given_splits["test"]], given_splits=None)
+        print(f"the folder's {table.split_folders['test']}/ split: {len(table.target)} images", file=sys.stderr)
+    check_inputs(meta, table.X, args.data)
     y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
                                                     **meta["metrics"].get("labels", {})})
     probs = probabilities(folder, meta, table.X, args.trust)

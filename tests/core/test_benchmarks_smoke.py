@@ -15,7 +15,8 @@ SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if not p.name.startswit
 
 def test_every_target_has_a_script():
     assert set(SCRIPTS) >= {"train_throughput.py", "image_throughput.py", "gui_training.py", "startup.py",
-                            "large_checkpoint.py", "evaluation.py", "memory.py", "frozen_body.py"}
+                            "large_checkpoint.py", "evaluation.py", "memory.py", "frozen_body.py",
+                            "image_streaming.py"}
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

@@ -128,3 +128,27 @@ def test_a_table_with_many_columns_opens_promptly(window, qtbot, tmp_path):
     assert panel.label.count() == width + 1 and window.session.recipe.data.label == "target"
     _tick(panel, "g7", False)
     assert len(window.session.recipe.data.features) == width - 1
+
+
+def test_an_image_folder_split_into_train_valid_test_shows_its_splits(window, qtbot, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "pets"
+    for split, n in (("train", 10), ("valid", 5), ("test", 4)):
+        for cls, value in (("cat", 40), ("dog", 210)):
+            (root / split / cls).mkdir(parents=True)
+            for i in range(n):
+                Image.fromarray(np.full((10, 12, 3), value + i, np.uint8)).save(root / split / cls / f"{i}.png")
+    window.load_data(str(root))
+    qtbot.waitUntil(lambda: window.session.data is not None, timeout=30000)
+    panel = window.data_panel
+    assert panel.split_source.text().startswith("Splits from the folder's train/ valid/ test/ (calibration "
+                                                "from valid/")
+    assert panel.split_source.isVisibleTo(panel)
+    table = panel.preview
+    rows = {table.item(r, 0).text(): [int(table.item(r, c).text()) for c in range(1, 6)]
+            for r in range(table.rowCount())}
+    # all, train, validation, calibration, test: train/ and test/ as given, valid/ shared with calibration
+    assert rows["cat"][0] == 19 and rows["cat"][1] == 10 and rows["cat"][4] == 4
+    assert rows["cat"][2] + rows["cat"][3] == 5 and rows["cat"][3] >= 1
+    assert rows["dog"][1:] == rows["cat"][1:]

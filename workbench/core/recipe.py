@@ -20,9 +20,9 @@ from workbench.core.errors import RecipeError, UntrustedFileError
 from workbench.core.fields import describe
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
-# head.warm_start took auto/on/off (it was true/false). Version 3 also gained mlp_activation without a bump: its
-# default (relu) is what a recipe without it was loaded with.
-RECIPE_VERSION = 4
+# head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation. Version 3
+# also gained mlp_activation without a bump: its default (relu) is what a recipe without it was loaded with.
+RECIPE_VERSION = 5
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
@@ -37,6 +37,11 @@ V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5
 WARM_STARTS = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
+NORMALIZATIONS = ("auto", "imagenet", "none", "custom")
+RESIZES = ("resize", "crop")
+AUGMENTS = ("auto", "on", "off")
+# Version 3's image behaviour: 0..1 pixels fed as they are, never augmented. An old recipe keeps it.
+BEFORE_IMAGES = {"normalize": "none", "augment": "off"}
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
 MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu")
 
@@ -69,6 +74,25 @@ class DataRecipe:
     standardize: bool = field(default=False, metadata=describe(
         "Standardize", "standardize the inputs with the train split's mean and std (off: a pretrained body "
         "expects the inputs it was trained on)"))
+    normalize: str = field(default="auto", metadata=describe(
+        "Normalise images", "image folders: pixels (0..1) are normalised per channel before the model, also inside "
+        "the exported program (which takes 0..1 pixels). auto: ImageNet's mean and std for a recognised "
+        "torchvision architecture, none otherwise; imagenet; none; custom: the mean and std given",
+        choices=NORMALIZATIONS, group="Images"))
+    norm_mean: tuple[float, ...] = field(default=(), metadata=describe(
+        "Custom mean", "custom normalisation: per-channel mean of 0..1 pixels, e.g. 0.5,0.5,0.5 (one value for "
+        "grey)", low=-10, high=10, group="Images"))
+    norm_std: tuple[float, ...] = field(default=(), metadata=describe(
+        "Custom std", "custom normalisation: per-channel std, e.g. 0.25,0.25,0.25", low=0, high=10, low_open=True,
+        group="Images"))
+    resize: str = field(default="resize", metadata=describe(
+        "Resize images", "image folders: resize: stretch each image to the model's input size; crop: resize the "
+        "shorter side to size / 0.875 and take the centre (torchvision's evaluation transform, no stretching)",
+        choices=RESIZES, group="Images"))
+    augment: str = field(default="auto", metadata=describe(
+        "Augment images", "image folders: a random resized crop and horizontal flip of each training image. "
+        "auto: on when a layer before the head trains, off for a frozen body", choices=AUGMENTS,
+        group="Images"))
 
 
 @dataclass(frozen=True)
@@ -244,6 +268,9 @@ def _migrate(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(head, dict):
             warm = head.get("warm_start", False)
             head["warm_start"] = {True: "on", False: "off"}.get(warm, warm) if isinstance(warm, bool) else warm
+    if version < 5:
+        data = values.get("data")
+        values["data"] = {**BEFORE_IMAGES, **data} if isinstance(data, dict) else dict(BEFORE_IMAGES)
     return values
 
 
@@ -375,6 +402,8 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "train and test fractions must be positive"))
     elif recipe.calibration != "none" and d.splits[2] <= 0:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
+    if d.normalize == "custom" and (not d.norm_mean or len(d.norm_mean) != len(d.norm_std)):
+        out.append(("data.normalize", "custom needs a mean and a std with one value per channel each"))
     if h.task == "binary" and recipe.calibration == "matrix":
         out.append(("calibration", "matrix scaling is for multiclass heads; use platt for binary"))
     if h.warm_start == "on" and h.hidden:

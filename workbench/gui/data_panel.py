@@ -201,6 +201,9 @@ class DataPanel(QWidget):
         self.status = QLabel("Choose labelled data whose inputs match the model.")
         self.status.setObjectName("dataStatus")
         self.status.setWordWrap(True)
+        self.split_source = QLabel("")  # where the splits come from: an image folder's train/ val/ test/
+        self.split_source.setObjectName("splitSource")
+        self.split_source.setWordWrap(True)
         self.notes = QLabel("")
         self.notes.setObjectName("dataNotes")
         self.notes.setWordWrap(True)
@@ -211,6 +214,7 @@ class DataPanel(QWidget):
         right.addWidget(labels)
         right.addLayout(order)
         right.addWidget(self.preview, 1)
+        right.addWidget(self.split_source)
         right.addWidget(self.notes)
         middle.addLayout(right, 2)
         layout = QVBoxLayout(self)
@@ -401,8 +405,10 @@ class DataPanel(QWidget):
     def _on_data_changed(self, data):
         self.preview.setRowCount(0)
         self.notes.setText("")
+        self.split_source.setText("")
         if data is None:
             return
+        self._show_split_source(data)
         self.columns_model.set_leaks(data.leaks)
         counts = self.session.split_counts()
         self.preview.setRowCount(len(data.classes))
@@ -419,6 +425,19 @@ class DataPanel(QWidget):
         notes = [*data.table.notes, *(w[0].upper() + w[1:] for w in data.warnings)]
         self.notes.setText("\n".join(f"• {n}" for n in notes[:8]))
         self.notes.setStyleSheet("color: #8a5a00" if data.warnings else "")
+
+    def _show_split_source(self, data):
+        given, folders = data.table.given_splits, data.table.split_folders
+        if not given:
+            return
+        named = " ".join(f"{folders[s]}/" for s in ("train", "val", "test") if s in given)
+        carved = "calibration from " + (f"{folders['val']}/" if "val" in given else f"{folders['train']}/")
+        if "val" not in given:
+            carved = f"validation and {carved}"
+        if "test" not in given:
+            carved += f", test from {folders['train']}/"
+        self.split_source.setText(f"Splits from the folder's {named} ({carved}, stratified, in the proportions "
+                                  "of the split fractions below).")
 
     def _on_data_error(self, message):
         if self.session.raw is not None and self.session.table is None:

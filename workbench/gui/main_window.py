@@ -141,6 +141,7 @@ class MainWindow(FileActions, QMainWindow):
         for signal in (s.recipe_changed, s.data_changed, s.model_changed, s.busy_changed):
             signal.connect(self._on_state)
         s.data_changed.connect(self._on_data_changed)
+        s.recipe_changed.connect(self._reread_images_on_resize)
         s.run_changed.connect(lambda run: self.export_action.setEnabled(run is not None and not s.busy))
         s.run_changed.connect(lambda run: self.report_action.setEnabled(run is not None))
         s.run_changed.connect(self._show_run_status)
@@ -237,6 +238,14 @@ class MainWindow(FileActions, QMainWindow):
         self.session.set_activity("")
         self._ask_trust_or_show(exc, lambda: self.open_checkpoint(path, trusted=True))
 
+    def _reread_images_on_resize(self, recipe):
+        """Images are fitted to the model as they are read: another resize policy reads the folder again."""
+        from workbench.core.data.images import ImageSamples
+
+        table = self.session.table
+        if table is not None and isinstance(table.X, ImageSamples) and table.X.resize != recipe.data.resize:
+            self.load_data(recipe.data.path)
+
     def load_data(self, path: str):
         """Read the data on a worker. A table file is read once, with every column; choosing the label,
         features and missing-value policy afterwards re-uses it (see Session.rebuild_table)."""
@@ -258,7 +267,8 @@ class MainWindow(FileActions, QMainWindow):
 
         shape = s.model_shape()
         self.run_job(load_table, d.path, d.label, d.features, shape if shape and len(shape) == 3 else None,
-                     slot="data", on_done=self._on_table_loaded, on_error=self._on_data_read_error)
+                     d.missing, d.sheet, None, d.resize, slot="data", on_done=self._on_table_loaded,
+                     on_error=self._on_data_read_error)
 
     def _on_raw_loaded(self, result):
         raw, columns = result

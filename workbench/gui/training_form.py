@@ -105,6 +105,7 @@ class TrainingForm(QWidget):
         left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(opt)
+        right.addWidget(boxes["Images"])  # normalisation, resize and augmentation of image folders
         right.addStretch(1)
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)

@@ -106,7 +106,7 @@ def test_image_decoding_keeps_folder_order_and_names_the_first_broken_file(tmp_p
     assert err.value.path.endswith("05.png")
 
 
-def test_image_folder_too_large_for_memory_is_refused_with_numbers(tmp_path, monkeypatch):
+def test_image_folder_too_large_for_memory_streams_with_numbers(tmp_path, monkeypatch):
     import workbench.core.data.images as images
 
     root = tmp_path / "imgs"
@@ -114,9 +114,9 @@ def test_image_folder_too_large_for_memory_is_refused_with_numbers(tmp_path, mon
         (root / cls).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(np.zeros((32, 32), np.uint8)).save(root / cls / f"{i}.png")
-    monkeypatch.setattr(images, "available_memory", lambda: 10_000)  # 6 x 32 x 32 x 4 bytes = 24.6 kB
-    with pytest.raises(DataError, match=r"need 0.0 MB of memory, .* and 0.0 MB is free") as err:
-        load_table(str(root))
-    assert "--input-shape" in err.value.fix and err.value.path == str(root)
+    monkeypatch.setattr(images, "available_memory", lambda: 10_000)  # 6 x 32 x 32 bytes = 6.1 kB > half of it
+    table = load_table(str(root))
+    assert not table.X.in_memory and table.X.shape == (6, 1, 32, 32)
+    assert "would take 0.0 MB of memory and 0.0 MB is free: they are streamed from disk" in table.notes[0]
     monkeypatch.setattr(images, "available_memory", lambda: None)  # unknown: trust the machine
-    assert load_table(str(root)).X.shape == (6, 1, 32, 32)
+    assert load_table(str(root)).X.in_memory

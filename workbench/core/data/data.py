@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 SKLEARN_SETS = ("diabetes", "breast_cancer", "wine", "iris", "digits")
 def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
                input_shape: tuple[int, ...] | None = None, missing: str = "error", sheet: str = "",
-               model_shape: tuple[int, ...] | None = None) -> Table:
+               model_shape: tuple[int, ...] | None = None, resize: str = "resize") -> Table:
     """Read labelled data. A table's features are `features`, or its numeric columns but the label; with
     `model_shape` a table whose chosen columns do not match the model is refused before anything runs."""
     if path.startswith("sklearn:"):
@@ -31,7 +31,7 @@ def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
     if p.is_dir():
         from workbench.core.data.images import load_image_folder
 
-        return load_image_folder(p, input_shape)
+        return load_image_folder(p, input_shape, resize)
     if not p.is_file():
         raise DataError("no such data file or folder.", "Check the path.", p)
     if p.suffix.lower() == ".npz":
@@ -97,7 +97,7 @@ def _sklearn(name: str) -> Table:
         X = (X / 16.0).reshape(-1, 1, 8, 8)
     names = [str(n) for n in bunch.target_names] if hasattr(bunch, "target_names") else None
     return Table(X, np.asarray(bunch.target, dtype=np.float64), list(map(str, bunch.get("feature_names", []))),
-                 f"sklearn:{name}", names)
+                 f"sklearn:{name}", names, pixels=name == "digits")
 
 
 def _npz(path: Path) -> Table:
@@ -289,3 +289,26 @@ def _allocate(count: int, fractions: np.ndarray) -> list[int]:
     for i in np.argsort(-(share - whole), kind="stable")[:left - int(whole.sum())]:
         quota[i] += 1
     return [int(q) for q in quota]
+
+
+def given_split_indices(y: np.ndarray, given: dict[str, np.ndarray], fractions: tuple[float, ...], seed: int,
+                        path: str = "", classes: list[str] | None = None) -> dict[str, np.ndarray]:
+    """The splits a folder gives (train/, val/, test/) used as given; what it lacks is carved, stratified and
+    seeded, in the recipe's proportions: the calibration split from val/ when there is one (else from train/),
+    a validation or test split from train/ when the folder has none."""
+    train_f, val_f, cal_f, test_f = fractions
+    has_val, has_test = "val" in given, "test" in given
+    out = {"train": given["train"], "val": given.get("val", np.array([], dtype=np.int64)),
+           "cal": np.array([], dtype=np.int64), "test": given.get("test", np.array([], dtype=np.int64))}
+
+    def carve(rows: np.ndarray, parts: tuple[float, ...]) -> dict[str, np.ndarray]:
+        if sum(f > 0 for f in parts) <= 1:  # nothing to carve: the rows stay whole in the one split asked for
+            return {("train", "val", "cal", "test")[int(np.argmax(parts))]: rows}
+        codes = split_indices(y[rows], parts, seed, path, classes)
+        return {name: rows[idx] for (name, idx), f in zip(codes.items(), parts) if f > 0}
+
+    out.update(carve(given["train"], (train_f, 0 if has_val else val_f, 0 if has_val else cal_f,
+                                      0 if has_test else test_f)))
+    if has_val:
+        out.update(carve(given["val"], (0, val_f if val_f > 0 or cal_f > 0 else 1, cal_f, 0)))
+    return {n: np.sort(out[n]) for n in ("train", "val", "cal", "test")}

@@ -15,7 +15,8 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 class Table:
     """Inputs and the raw label column, before labels are derived."""
 
-    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed
+    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed; an image folder's
+    # is an images.ImageSamples, which reads as float32 pixels in [0, 1] but decodes only the rows indexed
     target: np.ndarray  # float64 or str, (N,)
     feature_names: list[str]
     source: str
@@ -24,3 +25,6 @@ class Table:
     columns: object = None  # columns.ColumnSummary of a table file: every column's kind and missing cells
     rows: np.ndarray | None = None  # each sample's row number in the file, for messages and the error list
     paths: list[str] | None = None  # each sample's image file (image folders), for the error list
+    given_splits: dict[str, np.ndarray] | None = None  # rows of the splits a folder gives (train/, val/, test/)
+    split_folders: dict[str, str] = field(default_factory=dict)  # split -> the folder it came from
+    pixels: bool = False  # X holds image pixels in [0, 1] (NCHW): what an export of it states and checks

@@ -134,14 +134,43 @@ def load_program(folder: str | Path, meta: dict[str, Any], trusted: bool = False
         quiet.setLevel(level)
 
 
-def probabilities(folder: str | Path, meta: dict[str, Any], X: np.ndarray, trusted: bool = False) -> np.ndarray:
-    """Run the export's program on `X` and check it gives one probability per class."""
+def check_inputs(meta: dict[str, Any], X: Any, source: str | Path = "") -> None:
+    """Refuse data that does not match what the export states it takes (metadata 'input_spec'): the wrong shape
+    per sample, or pixels outside [0, 1], such as 0..255 values or pixels normalised already, which the program
+    would score without complaint and badly."""
+    spec = meta.get("input_spec") or {}
+    shape = tuple(meta.get("input_shape") or ())
+    if shape and tuple(X.shape[1:]) != shape:
+        raise DataError(f"the data has samples of shape {tuple(X.shape[1:])} but the export takes {shape} "
+                        f"({meta.get('input', 'see its metadata.json')}).",
+                        "Give data of the export's input shape.", source)
+    if spec.get("range") is None or not isinstance(X, np.ndarray) or not X.size:
+        return  # an image folder is read as [0, 1] pixels by construction
+    low, high = spec["range"]
+    lo, hi = float(np.nanmin(X)), float(np.nanmax(X))
+    if lo < low - 1e-3:
+        raise DataError(f"the values go down to {lo:g}, but the export takes pixels in [{low:g}, {high:g}]: the "
+                        "data looks normalised already (mean subtracted).",
+                        "Give the 0..1 pixels; the program applies its own normalisation "
+                        f"({spec.get('normalization', 'none')}).", source)
+    if hi > high + 1e-3:
+        raise DataError(f"the values reach {hi:g}, but the export takes {spec.get('channel_order', '')} pixels as "
+                        f"float32 in [{low:g}, {high:g}]; 8-bit values (0..255) would be scored wrongly.",
+                        "Divide 8-bit pixels by 255 (or give the image folder itself, which is read as 0..1 "
+                        "pixels). Normalisation, if any, is inside the program: do not apply it again.", source)
+
+
+def probabilities(folder: str | Path, meta: dict[str, Any], X: Any, trusted: bool = False,
+                  batch_size: int = 1024) -> np.ndarray:
+    """Run the export's program on `X` (an array, or an image folder's samples, a batch at a time) and check it
+    gives one probability per class."""
     import torch
 
     program = load_program(folder, meta, trusted)
     try:
         with torch.no_grad():
-            probs = program(torch.as_tensor(X)).numpy()
+            parts = [program(torch.as_tensor(X[i:i + batch_size])).numpy() for i in range(0, len(X), batch_size)]
+            probs = np.concatenate(parts) if parts else np.zeros((0, len(meta["classes"])), dtype=np.float32)
     except Exception as exc:  # noqa: BLE001
         raise DataError(f"the export's program fails on this data ({type(exc).__name__}: "
                         f"{str(exc).splitlines()[0][:160] if str(exc) else ''}).",

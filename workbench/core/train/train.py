@@ -1,7 +1,9 @@
 """The trainer: a plain function over in-memory tensors that reports through callbacks and a stop token.
 
 Batches are slices of a shuffled index into tensors that already live on the training device, which is
-what makes it faster than a DataLoader over a TensorDataset. Early stopping, the Stop button and closing
+what makes it faster than a DataLoader over a TensorDataset. An image folder's split comes instead as batches
+made on demand (`data.image_stream.ImageBatches`: 8-bit pixels or files decoded by DataLoader workers,
+augmented there), taken in the same shuffled order. Early stopping, the Stop button and closing
 the window all set the same token; the best epoch's weights are restored at the end.
 
 On a GPU, reading a loss back to the host waits for the GPU to finish; the per-batch losses are therefore
@@ -176,12 +178,23 @@ def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
 def predict_logits(model: nn.Module, X: torch.Tensor, binary: bool, batch_size: int = 4096) -> torch.Tensor:
     """Logits for every row of X in eval mode, on X's device."""
     model.eval()
+    chunks = X.batches(None, batch_size) if _streamed(X) else \
+        (X[i:i + batch_size] for i in range(0, len(X), batch_size))
     with torch.inference_mode():
-        parts = [shape_logits(model(X[i:i + batch_size]), binary) for i in range(0, len(X), batch_size)]
+        parts = [shape_logits(model(xb), binary) for xb in chunks]
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def _autocast(device: torch.device, enabled: bool) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
+def _streamed(X) -> bool:
+    """An image folder's split (data.image_stream.ImageBatches): batches made on demand, not one tensor."""
+    return hasattr(X, "batches")
+
+
+def _on_device(X, device: torch.device):
+    return X.to(device) if _streamed(X) else torch.as_tensor(X, dtype=torch.float32).to(device)
+
+
+def _autocast(device: torch.device, enabled: bool):
     """torch's autocast and gradient scaler for mixed precision on CUDA; no-ops elsewhere."""
     if not enabled or device.type != "cuda":
         return None, None
@@ -237,9 +250,9 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
     generator = seed_everything(seed)
     binary = task == "binary"
     target_dtype = torch.float32 if binary else torch.long
-    Xt = torch.as_tensor(X_train, dtype=torch.float32).to(device)
+    Xt = _on_device(X_train, device)
     yt = torch.as_tensor(y_train).to(device, target_dtype)
-    Xv = torch.as_tensor(X_val, dtype=torch.float32).to(device)
+    Xv = _on_device(X_val, device)
     yv = torch.as_tensor(y_val).to(device, target_dtype)
     model.to(device)
     loss_fn = build_loss(recipe, task, n_classes).to(device)
@@ -318,6 +331,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
             hold()
             order = torch.randperm(n, generator=generator).to(device)  # the same on every rank: one seed
             total = 0.0  # the epoch's loss summed over rows, from the read-back values
+            streamed = Xt.batches(order, bs) if _streamed(Xt) else None  # decoded (and augmented) ahead
             for step in range(steps):
                 if pending and stop.paused:
                     read_back()  # a paused run shows every batch it has done
@@ -327,7 +341,9 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
                 first, end = step * bs, min((step + 1) * bs, n)
                 first, end, scale = share(first, end, rank, world) if world > 1 else (first, end, 1.0)
                 idx = order[first:end]
-                xb, yb = Xt[idx], yt[idx]
+                # a streamed split gives the whole batch; a rank keeps its share of it
+                xb = next(streamed)[first - step * bs:end - step * bs] if streamed is not None else Xt[idx]
+                yb = yt[idx]
                 with autocast:
                     logits = shape_logits(net(xb), binary)
                     loss = loss_fn(logits.float() if amp_dtype else logits, yb)

@@ -5,14 +5,13 @@ it can be compared with trained heads ("was training a new head worth it?")."""
 from __future__ import annotations
 
 import numpy as np
-import torch
 
 from workbench.core.errors import RecipeError
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.open.load import LoadedModel
 from workbench.core.recipe import Recipe
 from workbench.core.train.train import TrainResult, predict_logits
-from workbench.core.workflow.pipeline import PreparedData, Run, evaluate_run
+from workbench.core.workflow.pipeline import PreparedData, Run, evaluate_run, prepare_images
 
 
 def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run:
@@ -28,7 +27,8 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     if int(np.prod(inspection.output_shape)) != 1:
         raise RecipeError(f"the regression model has {int(np.prod(inspection.output_shape))} outputs; the "
                           "baseline needs a single score.", "Train a head instead.")
-    scores = {s: predict_logits(model, torch.as_tensor(data.inputs(s)), True).numpy() for s in data.splits}
+    prepare_images(data, recipe, model)
+    scores = {s: predict_logits(model, data.model_inputs(s), True).numpy() for s in data.splits}
     calibration = calib.fit("platt", "binary", 2, scores["cal"], data.labels("cal"))
     from workbench.core.evaluate.calibration_check import check
 

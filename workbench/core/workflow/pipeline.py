@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.data.data import as_sequences, load_table, make_labels, split_indices
+from workbench.core.data.data import as_sequences, given_split_indices, load_table, make_labels, split_indices
 from workbench.core.data.preprocess import Impute
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
@@ -47,10 +47,34 @@ class PreparedData:
     fill: np.ndarray | None = None  # train medians for missing inputs (data.missing = impute)
     warnings: list[str] = field(default_factory=list)  # likely leaks, tiny splits: shown, never blocking
     leaks: dict[str, float] = field(default_factory=dict)
+    # An image folder's per-channel (mean, std), shape (C, 1, 1), applied to 0..1 pixels before the model and
+    # inside the export; resolved from data.normalize against the model by `prepare_images`.
+    image_norm: tuple[np.ndarray, np.ndarray] | None = None
+    normalize: str = "none"  # the resolved data.normalize of an image folder
+    augment: bool = False  # training batches of an image folder are augmented
 
-    def inputs(self, split: str) -> np.ndarray:
+    @property
+    def images(self) -> bool:
+        """An image folder: its splits are read as batches (`ImageBatches`), never as one float32 array."""
+        from workbench.core.data.images import ImageSamples
+
+        return isinstance(self.table.X, ImageSamples)
+
+    def inputs(self, split: str):
+        """The model's inputs for a split: an array, or an image folder's `ImageBatches`."""
+        if self.images:
+            from workbench.core.data.image_stream import ImageBatches
+
+            norm = self.image_norm if self.image_norm is not None else (
+                None if self.mean is None else (self.mean, self.std))
+            return ImageBatches(self.table.X, self.splits[split], norm, self.augment and split == "train")
         X = self.table.X[self.splits[split]]
         return np.asarray(X if self.mean is None else (X - self.mean) / self.std)
+
+    def model_inputs(self, split: str):
+        """`inputs` as predict_logits takes them: a tensor, or the image folder's batches."""
+        X = self.inputs(split)
+        return X if self.images else torch.as_tensor(X)
 
     def labels(self, split: str) -> np.ndarray:
         return np.asarray(self.y[self.splits[split]])
@@ -101,7 +125,7 @@ def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None,
     d = recipe.data
     model_shape = tuple(model_shape) if model_shape else None
     table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None,
-                       d.missing, d.sheet, model_shape)
+                       d.missing, d.sheet, model_shape, d.resize)
     table = fit_sequences(table, model_shape, step_features)
     if model_shape and tuple(table.X.shape[1:]) != model_shape:
         raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
@@ -130,7 +154,10 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
     d = recipe.data
     y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
-    splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
+    if table.given_splits:  # the folder's train/ val/ test/, as given
+        splits = given_split_indices(y, table.given_splits, d.splits, recipe.seed, d.path, classes)
+    else:
+        splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
     prepared = PreparedData(table, y, classes, info, splits)
     if d.missing == "impute" and table.X.ndim in (2, 3):  # rows, or rows read as sequences
         from workbench.core.data.preprocess import impute, train_medians
@@ -140,15 +167,41 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
                                                      notes=table.notes + notes)
     from workbench.core.data.checks import leak_warnings, likely_leaks, split_warnings
 
-    prepared.leaks = likely_leaks(table.X[splits["train"]], y[splits["train"]], table.feature_names, recipe.seed)
+    if not prepared.images:  # a pixel is not a leak, and the check would decode the whole train split
+        prepared.leaks = likely_leaks(table.X[splits["train"]], y[splits["train"]], table.feature_names,
+                                      recipe.seed)
     prepared.warnings = leak_warnings(prepared.leaks) + split_warnings(y, splits, classes)
-    if d.standardize:
+    if d.standardize and prepared.images:
+        prepared.mean, prepared.std = _pixel_stats(table.X, splits["train"])
+    elif d.standardize:
         train_X = table.X[splits["train"]]
         axes = 0 if train_X.ndim == 2 else None  # per feature for tables, one scalar for images
         prepared.mean = train_X.mean(axis=axes).astype(np.float32)
         std = train_X.std(axis=axes).astype(np.float32)
         prepared.std = np.where(std > 0, std, 1.0).astype(np.float32)
     return prepared
+
+
+def _pixel_stats(samples: Any, rows: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
+    """One mean and std over the train split's pixels, a chunk of images at a time."""
+    total = squares = count = 0.0
+    for i in range(0, len(rows), chunk):
+        x = samples.raw(rows[i:i + chunk]).astype(np.float64) / samples.scale
+        total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
+    mean = total / max(count, 1)
+    std = np.sqrt(max(squares / max(count, 1) - mean * mean, 0.0))
+    return np.float32(mean), np.float32(std if std > 0 else 1.0)
+
+
+def prepare_images(data: PreparedData, recipe: Recipe, model: nn.Module) -> None:
+    """An image folder's normalisation, resolved against the model's architecture (data.normalize auto)."""
+    if not data.images:
+        return
+    from workbench.core.data.image_norm import channel_stats, resolve_normalize
+
+    d = recipe.data
+    data.normalize = resolve_normalize(d.normalize, model)
+    data.image_norm = channel_stats(data.normalize, data.input_shape[0], d.norm_mean, d.norm_std, d.path)
 
 
 def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None
@@ -190,6 +243,8 @@ def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
 def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
     shape = model_input_shape(recipe, loaded, data)
     assert shape is not None  # the data's own shape, at least
+    prepare_images(data, recipe, loaded.model)
+    data.augment = False
     inspection = inspect_model(loaded.model, shape)
     warm: tuple[float, float] | tuple[list[float], list[float]] | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
@@ -287,6 +342,14 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     Other ranks return the trained run without logits or metrics."""
     model, head, inspection = build_model(recipe, loaded, data)
     binary = recipe.head.task == "binary"
+    if data.images:
+        from workbench.core.data.image_norm import resolve_augment
+
+        augment = resolve_augment(recipe.data.augment, model, head)
+        data.augment = augment == "on"
+        # The run's recipe records what auto chose, so it reproduces this model.
+        recipe = recipe.replace(**{"data.normalize": data.normalize, "data.augment": augment,
+                                   "data.resize": data.table.X.resize})
     head_only = all(not p.requires_grad for name, p in model.named_parameters() if not name.startswith(f"{head}."))
     cache = body_features(recipe, model, head, data, stop, dist)
     try:
@@ -303,7 +366,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         model.cpu().eval()
         if dist is not None and not dist.is_main:
             return Run(recipe, loaded, data, inspection, model, head, result)
-        logits = {s: predict_logits(trained, torch.as_tensor(inputs(s)).cpu(), binary).numpy() for s in data.splits}
+        logits = {s: predict_logits(trained, cache.splits[s].cpu() if cache is not None else data.model_inputs(s),
+                                    binary).numpy() for s in data.splits}
     finally:
         if cache is not None:
             cache.close()
@@ -313,20 +377,51 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     return calibrate_run(run, recipe.calibration)
 
 
+def input_description(d: PreparedData, recipe: Recipe, norm) -> dict:
+    """What the exported program takes, in words ('input') and exactly ('input_spec'), which `evaluate` checks."""
+    shape = list(d.input_shape)
+    if not (d.images or d.table.pixels) or len(shape) != 3:
+        return {"input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the "
+                         "program", "input_spec": {"dtype": "float32", "shape": ["N", *shape], "range": None}}
+    c, h, w = shape
+    colour = "RGB" if c == 3 else "grey"
+    resize = d.table.X.resize if d.images else None  # as an image folder's images were read
+    fit = {"resize": "resized (stretched) to", None: "of",
+           "crop": "resized so the shorter side is the size / 0.875, then centre-cropped to"}[resize]
+    normal = {"imagenet": "ImageNet's per-channel mean and std", "custom": "the recipe's per-channel mean and std",
+              "none": "no normalisation"}.get(d.normalize, "no normalisation")
+    if d.image_norm is None and d.mean is not None:
+        normal = "the train split's pixel mean and std"
+    return {
+        "input": f"{colour} pixels as float32 in [0, 1] (8-bit values divided by 255), shape (N, {c}, {h}, {w}): "
+                 f"layout NCHW{', channels in R, G, B order' if c == 3 else ''}; images {fit} {h}x{w} "
+                 f"(height x width); {normal}{' is applied inside the program' if norm is not None else ''}",
+        "input_spec": {"dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW", "channels": c,
+                       "channel_order": "RGB" if c == 3 else "grey", "size": [h, w], "shape": ["N", c, h, w],
+                       "resize": resize, "normalization": d.normalize if d.image_norm is not None else
+                       ("standardize" if norm is not None else "none"),
+                       "normalization_inside_program": norm is not None,
+                       "mean": None if norm is None else np.ravel(norm[0]).tolist(),
+                       "std": None if norm is None else np.ravel(norm[1]).tolist()},
+    }
+
+
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     d = run.data
     assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
     steps: list[nn.Module] = [Impute(d.fill)] if d.fill is not None else []
-    steps += [export_mod.Standardize(d.mean, d.std)] if d.mean is not None and d.std is not None else []
+    norm = d.image_norm if d.images and d.image_norm is not None else (
+        (d.mean, d.std) if d.mean is not None and d.std is not None else None)
+    steps += [export_mod.Standardize(*norm)] if norm is not None else []
     preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
     module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
-    example = torch.as_tensor(d.table.X[d.splits["test"]][:256])
+    example = torch.as_tensor(d.table.X[d.splits["test"][:256]])
     with torch.no_grad():
         expected = module.eval()(example).numpy()
     metadata = {
         "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
-        "input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the program",
+        **input_description(d, run.recipe, norm),
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
         "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
