@@ -34,7 +34,7 @@ def test_two_processes_export_what_one_process_exports(tutorial_ckpt, models_py,
     from workbench.core.workflow.journey import convert_checkpoint
 
     recipe = Recipe().replace(**{
-        "data.path": str(table_csv), "data.label_mode": "threshold", "train.epochs": 6, "train.lr": 0.01,
+        "data.path": str(table_csv), "data.label_mode": "threshold", "train.epochs": 6, "train.lr": "auto",
         "train.schedule": "none", "train.batch_size": 32, "train.device": "cpu", "calibration": "platt", "seed": 1,
         "model_source": f"{models_py}:TinyRegressor"})
     recipe.save(tmp_path / "recipe.json")
@@ -54,6 +54,7 @@ def test_two_processes_export_what_one_process_exports(tutorial_ckpt, models_py,
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
     double = json.loads(two.stdout)
     assert double["training"]["processes"] == 2 and single["training"]["processes"] == 1
+    assert double["training"]["lr"] == single["training"]["lr"]  # rank 0's range test, its pick broadcast
     # Each rank's mean loss is scaled by its share of the batch, so the averaged gradients are the whole batch's:
     # the two runs take the same steps and differ only by float32 rounding (the all-reduce adds the two halves'
     # gradients in another order than one backward pass over the batch does), about 1e-7 relative per step.

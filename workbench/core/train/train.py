@@ -265,7 +265,6 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
         if frozen_body:
             hold_body_in_eval(model, head)
 
-    net = dist.wrap(model) if dist is not None else model  # forward through DDP; weights read from `model`
     rank, world = (dist.rank, dist.world_size) if dist is not None else (0, 1)
     n, bs = len(Xt), recipe.batch_size
     steps = max(1, math.ceil(n / bs))
@@ -284,6 +283,8 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y
             result.lr = dist.broadcast([result.lr])[0]
     else:
         result.lr = float(recipe.lr)
+    # Wrapped after the range test, which runs on rank 0 alone: DDP's gradient hooks would wait for the others.
+    net = dist.wrap(model) if dist is not None else model  # forward through DDP; weights read from `model`
     optimizer = _optimizer(recipe, params, result.lr)
     scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
     if result.schedule != recipe.schedule:
