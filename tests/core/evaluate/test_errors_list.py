@@ -109,6 +109,7 @@ def test_metrics_keep_each_test_sample_named_images_relative_to_their_folder(tmp
     from PIL import Image
 
     from workbench.core.data.data import load_table
+    from workbench.core.train.train import TrainResult
     from workbench.core.workflow.pipeline import evaluate_run
 
     for name in ("cat", "dog"):
@@ -119,8 +120,7 @@ def test_metrics_keep_each_test_sample_named_images_relative_to_their_folder(tmp
     data = label_and_split(load_table(str(tmp_path)), recipe)
     test = data.splits["test"]
     probs = np.full((len(test), 2), 0.5)
-    training = SimpleNamespace(best_epoch=0, history=[], stopped_early=False, cancelled=False, seconds=0.0,
-                               device="cpu", lr=None, epochs=0, patience=0, lr_finder=None)
+    training = TrainResult(device="cpu")  # what a baseline's run carries: no epochs
     run = SimpleNamespace(kind="baseline", data=data, recipe=recipe, calibration_check={}, threshold=None,
                           training=training, probabilities=lambda split="test", calibrated=True: probs)
     rows_kept = evaluate_run(run)["test_rows"]

@@ -75,7 +75,7 @@ def test_a_table_of_flattened_sequences_feeds_an_lstm(tmp_path, trained):
     source, weights, X, y = trained
     data = _csv(tmp_path / "seq.csv", X, y)
     # Steps from the width (18 columns / 3 features); the head starts from the regression output's fit.
-    run, _ = convert_checkpoint(weights, _recipe(source, data, **{"head.warm_start": True}))
+    run, _ = convert_checkpoint(weights, _recipe(source, data, **{"head.warm_start": "on"}))
     assert run.data.input_shape == (STEPS, FEATURES) and run.inspection.input_shape == (STEPS, FEATURES)
     assert any("sequence of 6 steps of 3 features" in n for n in run.data.table.notes)
     np.testing.assert_allclose(run.data.table.X[5], X[5], rtol=1e-6)  # step by step, not feature by feature
