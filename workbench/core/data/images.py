@@ -279,8 +279,6 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None, resize: s
                      "in worker processes.")
     if scan.given:
         notes.append("Splits from the folder's " + " ".join(f"{scan.folders[s]}/" for s in scan.given) + ".")
-    # Table.X is typed as an array: ImageSamples reads as one (float32 pixels), decoding only the rows indexed
-    return Table(cast(np.ndarray, samples), scan.codes.astype(np.float64),
-                 [f"px{i}" for i in range(channels * height * width)], str(root), scan.classes,
-                 notes=notes, given_splits=scan.given, split_folders=scan.folders, pixels=True,
-                 paths=[str(p) for p in scan.files])
+    return Table(samples, scan.codes.astype(np.float64), [f"px{i}" for i in range(channels * height * width)],
+                 str(root), scan.classes, notes=notes, given_splits=scan.given, split_folders=scan.folders,
+                 pixels=True, paths=[str(p) for p in scan.files])
