@@ -31,8 +31,7 @@ class Table:
     """Inputs and the raw label column, before labels are derived."""
 
     X: np.ndarray | LazySamples  # float32, (N, *input_shape); NaN only where missing values are to be imputed;
-    # an image folder's is an images.ImageSamples, which reads as float32 pixels in [0, 1] but decodes only the rows
-    # indexed
+    # an image folder's is an images.ImageSamples: float32 pixels in [0, 1], decoded only in the rows indexed
     target: np.ndarray  # float64 or str, (N,)
     feature_names: list[str]
     source: str
