@@ -12,9 +12,12 @@ import json
 import sys
 import traceback
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn, cast
 
 from workbench.core.recipe import MLP_ACTIVATIONS
+
+if TYPE_CHECKING:
+    from workbench.core.data.images import ImageSamples
 
 EXIT_USER_ERROR = 2
 
@@ -452,7 +455,7 @@ def cmd_evaluate(args) -> int:
     table = load_table(args.data, args.label or d.get("label", "target"), features,
                        shape if len(shape) == 3 else None, missing, args.sheet, shape, d.get("resize", "resize"))
     if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
-        table = dataclasses.replace(table, X=table.X.subset(table.given_splits["test"]),
+        table = dataclasses.replace(table, X=cast("ImageSamples", table.X).subset(table.given_splits["test"]),
                                     target=table.target[table.given_splits["test"]], given_splits=None)
         print(f"the folder's {table.split_folders['test']}/ split: {len(table.target)} images", file=sys.stderr)
     check_inputs(meta, table.X, args.data)

@@ -56,6 +56,7 @@ def as_sequences(table: Table, features: int, steps: int | None = None) -> Table
     not given. A width that is not whole steps is refused, saying how to give the shape."""
     if table.X.ndim != 2:
         return table
+    assert isinstance(table.X, np.ndarray)  # an image folder's samples have 4 dimensions
     from workbench.core.data.columns import sequence_note
 
     width = table.X.shape[1]

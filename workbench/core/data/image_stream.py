@@ -10,6 +10,9 @@ for, a few batches ahead.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -20,6 +23,7 @@ AUGMENT_SCALE = (0.25, 1.0)  # the crop's share of the image; torchvision's Imag
 # for the small sets a pretrained body is fine-tuned on
 PREFETCH = 4  # batches each worker decodes ahead
 GPU_SHARE = 0.5  # a split's kept pixels move to the GPU when they take at most this share of its free memory
+Augment = Callable[[torch.Tensor], torch.Tensor]  # a torchvision v2 transform
 
 
 def workers() -> int:
@@ -28,14 +32,14 @@ def workers() -> int:
                           or 2) - 1))
 
 
-def augmenter(shape: tuple[int, int, int]):
+def augmenter(shape: tuple[int, int, int]) -> Augment:
     from torchvision.transforms import v2
 
-    return v2.Compose([v2.RandomResizedCrop(shape[1:], scale=AUGMENT_SCALE, antialias=True),
-                       v2.RandomHorizontalFlip()])
+    return cast(Augment, v2.Compose([v2.RandomResizedCrop(shape[1:], scale=AUGMENT_SCALE, antialias=True),
+                                     v2.RandomHorizontalFlip()]))
 
 
-def _augmented(aug, pixels: torch.Tensor) -> torch.Tensor:
+def _augmented(aug: Augment, pixels: torch.Tensor) -> torch.Tensor:
     """One draw per image (a v2 transform on a batch draws once for all of it); 16-bit pixels, which the
     resize kernels do not take, are augmented as float32 of the same scale."""
     if pixels.dtype != torch.uint8:
@@ -43,10 +47,11 @@ def _augmented(aug, pixels: torch.Tensor) -> torch.Tensor:
     return torch.stack([aug(p) for p in pixels])
 
 
-class _Files(torch.utils.data.Dataset):
+class _Files(torch.utils.data.Dataset[torch.Tensor]):
     """Decodes one file per item in a worker process (only paths travel to the workers)."""
 
-    def __init__(self, files, shape, resize, depth: int, augment: bool):
+    def __init__(self, files: list[Path], shape: tuple[int, int, int], resize: str, depth: int,
+                 augment: bool) -> None:
         self.files, self.shape, self.resize, self.depth = files, shape, resize, depth
         self.augment = augmenter(shape) if augment else None
 
@@ -58,11 +63,11 @@ class _Files(torch.utils.data.Dataset):
         return _augmented(self.augment, x[None])[0] if self.augment is not None else x
 
 
-class _Pixels(torch.utils.data.Dataset):
+class _Pixels(torch.utils.data.Dataset[torch.Tensor]):
     """Augments one image of the pixels kept in memory per item, in a worker process (forked workers share
     the array; augmenting in the training process measured 5x slower than in workers)."""
 
-    def __init__(self, pixels: np.ndarray, shape):
+    def __init__(self, pixels: np.ndarray, shape: tuple[int, int, int]) -> None:
         self.pixels, self.augment = pixels, augmenter(shape)
 
     def __len__(self) -> int:
@@ -75,13 +80,13 @@ class _Pixels(torch.utils.data.Dataset):
 class ImageBatches:
     """Rows `rows` of an image folder, read as float32 batches (N, C, H, W) on `device`."""
 
-    def __init__(self, samples: ImageSamples, rows: np.ndarray, norm=None, augment: bool = False,
-                 device: torch.device | str = "cpu", workers: int | None = None):
+    def __init__(self, samples: ImageSamples, rows: np.ndarray, norm: tuple[np.ndarray, np.ndarray] | None = None,
+                 augment: bool = False, device: torch.device | str = "cpu", workers: int | None = None) -> None:
         self.samples, self.rows, self.norm, self.augment = samples, np.asarray(rows, dtype=np.int64), norm, augment
         self.device = torch.device(device)
         self.workers = workers
         self._stats = None if norm is None else tuple(torch.as_tensor(v, dtype=torch.float32) for v in norm)
-        self._resident = None  # the split's kept pixels on a GPU, when they fit there
+        self._resident: torch.Tensor | None = None  # the split's kept pixels on a GPU, when they fit there
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -90,11 +95,12 @@ class ImageBatches:
     def shape(self) -> tuple[int, ...]:
         return (len(self.rows), *self.samples.sample_shape)
 
-    def to(self, device) -> "ImageBatches":
+    def to(self, device: torch.device | str) -> "ImageBatches":
         """On a GPU, the split's kept pixels move there once (at their stored 8 or 16 bits) when they take at
         most half its free memory: batches are then sliced on the GPU, as the trainer does with tensors."""
         moved = ImageBatches(self.samples, self.rows, self.norm, self.augment, device, self.workers)
         if moved.device.type == "cuda" and self.samples.in_memory:
+            assert self.samples.pixels is not None
             need = len(self.rows) * int(np.prod(self.samples.sample_shape)) * self.samples.pixels.itemsize
             if need <= GPU_SHARE * torch.cuda.mem_get_info(moved.device)[0]:
                 moved._resident = torch.from_numpy(self.samples.pixels[self.rows]).to(moved.device)
@@ -108,17 +114,17 @@ class ImageBatches:
             x = x.sub_(mean).div_(std)
         return x
 
-    def __getitem__(self, key) -> torch.Tensor:
+    def __getitem__(self, key: Any) -> torch.Tensor:
         """Rows by position (an index tensor, array or slice), never augmented: evaluation and the range test."""
         if hasattr(key, "cpu"):
             key = key.cpu().numpy()
         return self._finish(torch.from_numpy(self.samples.raw(np.atleast_1d(self.rows[key]))))
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         X = self[:].cpu().numpy()
         return X if dtype is None else X.astype(dtype)
 
-    def batches(self, order=None, batch_size: int = 256):
+    def batches(self, order: torch.Tensor | np.ndarray | None = None, batch_size: int = 256) -> Iterator[torch.Tensor]:
         """Batches in `order` (positions into these rows), augmented when this split is; order None: every row
         in order, never augmented (evaluation)."""
         train = order is not None
@@ -133,14 +139,16 @@ class ImageBatches:
                 yield self._finish(self._resident[order[i:i + batch_size]])
             return
         if s.in_memory and not augment:  # slices of the kept pixels: no worker would be faster
+            assert s.pixels is not None
             for chunk in chunks:
                 yield self._finish(torch.from_numpy(s.pixels[self.rows[chunk]]))
             return
-        data = _Pixels(s.pixels, s.sample_shape) if s.in_memory else \
+        data = _Pixels(cast(np.ndarray, s.pixels), s.sample_shape) if s.in_memory else \
             _Files(s.files, s.sample_shape, s.resize, s.depth, augment)
         yield from self._from_workers(data, chunks)
 
-    def _from_workers(self, data, chunks):
+    def _from_workers(self, data: torch.utils.data.Dataset[torch.Tensor], chunks: list[np.ndarray]
+                      ) -> Iterator[torch.Tensor]:
         n = self.workers if self.workers is not None else workers()
         loader = torch.utils.data.DataLoader(
             data, batch_sampler=[self.rows[c].tolist() for c in chunks], num_workers=n,

@@ -10,15 +10,20 @@ from __future__ import annotations
 import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from workbench.core.data.samples import IMAGE_SUFFIXES, Table
 from workbench.core.errors import DataError
 from workbench.core.safety.memory import available_memory
+
+if TYPE_CHECKING:
+    from PIL.Image import Image as PILImage
 
 # Folder names of a pre-split layout and the split each gives.
 SPLIT_FOLDERS = {"train": "train", "val": "val", "valid": "val", "validation": "val", "test": "test"}
@@ -89,14 +94,14 @@ def scan_folder(root: Path) -> FolderScan:
                         "train/ folder.", "Add train/<class>/ folders, or arrange images as root/<class>/.", root)
     per_split = {s: {d.name: d for d in _visible_dirs(root / name)} for s, name in folders.items()}
     classes = sorted(per_split["train"])
-    for split, found in per_split.items():
-        unknown = sorted(set(found) - set(classes))
+    for split, class_dirs in per_split.items():
+        unknown = sorted(set(class_dirs) - set(classes))
         if unknown:
             raise DataError(f"{folders[split]}/ has class folder(s) {', '.join(unknown[:5])} that train/ lacks, so "
                             "the model could not learn them.", "Add them to train/ or remove them.",
                             root / folders[split])
-    files: list[Path] = []
-    codes: list[int] = []
+    files = []
+    split_codes: list[int] = []
     given: dict[str, np.ndarray] = {}
     for split in ("train", "val", "test"):
         if split not in per_split:
@@ -106,13 +111,13 @@ def scan_folder(root: Path) -> FolderScan:
             if name in per_split[split]:
                 found = _class_files(per_split[split][name], f"{folders[split]}/{name}")
                 files += found
-                codes += [code] * len(found)
+                split_codes += [code] * len(found)
         given[split] = np.arange(start, len(files), dtype=np.int64)
-    return FolderScan(classes, files, np.asarray(codes, dtype=np.int64), given, folders)
+    return FolderScan(classes, files, np.asarray(split_codes, dtype=np.int64), given, folders)
 
 
 @contextlib.contextmanager
-def reading(path: Path):
+def reading(path: Path) -> Iterator[None]:
     """Pillow's many failure modes, as one message naming the file."""
     from PIL import Image, UnidentifiedImageError
 
@@ -127,16 +132,16 @@ def reading(path: Path):
         raise DataError(f"the image cannot be decoded ({exc}).", "Remove or replace the file.", path) from None
 
 
-def _fit(img, width: int, height: int, resize: str):
+def _fit(img: PILImage, width: int, height: int, resize: str) -> PILImage:
     """Stretched to width x height, or (crop) resized to cover width/0.875 x height/0.875 and centre-cropped."""
     from PIL import Image
 
     if resize != "crop":
-        return img.resize((width, height), Image.BILINEAR)
+        return img.resize((width, height), Image.Resampling.BILINEAR)
     scale = max(width / img.width, height / img.height) / CROP_FRACTION
     w, h = max(width, round(img.width * scale)), max(height, round(img.height * scale))
     left, top = (w - width) // 2, (h - height) // 2
-    return img.resize((w, h), Image.BILINEAR).crop((left, top, left + width, top + height))
+    return img.resize((w, h), Image.Resampling.BILINEAR).crop((left, top, left + width, top + height))
 
 
 def decode(path: Path, channels: int, height: int, width: int, resize: str = "resize", depth: int = 8) -> np.ndarray:
@@ -147,7 +152,7 @@ def decode(path: Path, channels: int, height: int, width: int, resize: str = "re
     with reading(path), Image.open(path) as img:
         img.load()
         if img.mode in DEEP_GREY:
-            arr = np.asarray(img, dtype=np.float32)
+            arr: np.ndarray = np.asarray(img, dtype=np.float32)
             if img.mode.startswith("I;16") or (img.mode == "I" and arr.max(initial=0) <= 65535
                                                and arr.min(initial=0) >= 0):
                 arr = arr / 65535.0
@@ -163,7 +168,7 @@ def decode(path: Path, channels: int, height: int, width: int, resize: str = "re
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
-def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, depth: int = 8):
+def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, depth: int = 8) -> np.ndarray:
     """8-bit (or 16-bit) pixels of `paths` in order, (len, C, H, W); the first broken file (in order) is named."""
     channels, height, width = shape
     out = np.empty((len(paths), *shape), dtype=np.uint16 if depth == 16 else np.uint8)
@@ -193,8 +198,9 @@ class ImageSamples:
     dtype = np.dtype(np.float32)
 
     def __init__(self, files: list[Path], shape: tuple[int, int, int], resize: str, pixels: np.ndarray | None,
-                 depth: int = 8):
-        self.files, self.sample_shape, self.resize, self.pixels = files, tuple(shape), resize, pixels
+                 depth: int = 8) -> None:
+        self.files, self.resize, self.pixels = files, resize, pixels
+        self.sample_shape = cast("tuple[int, int, int]", tuple(shape))
         self.depth = depth
         self.scale = float((1 << depth) - 1)  # the stored value of a white pixel
 
@@ -209,15 +215,15 @@ class ImageSamples:
     def __len__(self) -> int:
         return len(self.files)
 
-    def rows(self, key) -> np.ndarray:
+    def rows(self, key: Any) -> np.ndarray:
         if hasattr(key, "cpu"):  # a torch index tensor
             key = key.cpu().numpy()
-        return np.arange(len(self.files))[key]
+        return cast(np.ndarray, np.arange(len(self.files))[key])
 
     def raw(self, rows: np.ndarray) -> np.ndarray:
         """The stored (8- or 16-bit) pixels of `rows`."""
         if self.pixels is not None:
-            return self.pixels[rows]
+            return cast(np.ndarray, self.pixels[rows])
         return decode_many([self.files[i] for i in rows], self.sample_shape, self.resize, self.depth)
 
     def subset(self, rows: np.ndarray) -> "ImageSamples":
@@ -225,7 +231,7 @@ class ImageSamples:
         return ImageSamples([self.files[i] for i in rows], self.sample_shape, self.resize,
                             None if self.pixels is None else self.pixels[rows], self.depth)
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> np.ndarray:
         rest = ()
         if isinstance(key, tuple):
             key, rest = key[0], key[1:]
@@ -235,7 +241,7 @@ class ImageSamples:
         X = X[0] if single else X
         return X[(slice(None),) * (not single) + rest] if rest else X
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         X = self[:]
         return X if dtype is None else X.astype(dtype)
 

@@ -5,18 +5,33 @@ each other."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
+class LazySamples(Protocol):
+    """Samples that read as a float32 array but decode only the rows indexed (an image folder's
+    images.ImageSamples, which this module cannot import: images imports it)."""
+
+    ndim: int
+
+    @property
+    def shape(self) -> tuple[int, ...]: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: Any) -> np.ndarray: ...
+
+
 @dataclass
 class Table:
     """Inputs and the raw label column, before labels are derived."""
 
-    X: np.ndarray  # float32, (N, *input_shape); NaN only where missing values are to be imputed; an image folder's
-    # is an images.ImageSamples, which reads as float32 pixels in [0, 1] but decodes only the rows indexed
+    X: np.ndarray | LazySamples  # float32, (N, *input_shape); NaN only where missing values are to be imputed;
+    # an image folder's is an images.ImageSamples: float32 pixels in [0, 1], decoded only in the rows indexed
     target: np.ndarray  # float64 or str, (N,)
     feature_names: list[str]
     source: str

@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 import torch
@@ -26,6 +26,9 @@ from torch import nn
 
 from workbench.core.safety.memory import available_memory
 from workbench.core.train.distributed import Distributed
+
+if TYPE_CHECKING:
+    from workbench.core.data.image_stream import ImageBatches
 
 BATCH = 256  # rows per body pass: large enough to keep a GPU busy, small enough for a 224x224 ResNet on a laptop
 MEMORY_SHARE = 0.5  # features stay in memory when they need at most this share of the available memory
@@ -138,7 +141,7 @@ def _where(rows: dict[str, int], row_shape: tuple[int, ...], memory: int | None)
     return "disk" if shutil.disk_usage(tempfile.gettempdir()).free >= need * 1.1 else ""
 
 
-def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray], rows: dict[str, int],
+def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray | ImageBatches], rows: dict[str, int],
             device: torch.device, should_stop: Callable[[], bool] = lambda: False,
             memory: int | None = None, dist: Distributed | None = None) -> BodyFeatures | None:
     """Run the frozen body once over every split (`rows`: split name -> row count; `inputs(split)` its inputs).

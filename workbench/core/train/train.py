@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
 
 import numpy as np
 import torch
@@ -34,9 +34,13 @@ from workbench.core.train.frozen_body import body_trains, hold_body_in_eval
 from workbench.core.train.losses import build_loss
 
 if TYPE_CHECKING:
+    from workbench.core.data.image_stream import ImageBatches
     from workbench.core.train.lr_finder import FinderResult
 
 ArrayOrTensor = np.ndarray | torch.Tensor  # what train() accepts for X and y
+Inputs: TypeAlias = "np.ndarray | torch.Tensor | ImageBatches"  # what train() accepts for X: an image folder's
+# split comes as batches read on demand
+OnDevice: TypeAlias = "torch.Tensor | ImageBatches"  # inputs moved to the training device
 
 GPU_READBACK = 32  # batches per host read-back of losses on a GPU; about 10 ms of work for a small head
 CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each batch at once
@@ -175,7 +179,7 @@ def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
     return out.reshape(-1) if binary else out.reshape(out.shape[0], -1)
 
 
-def predict_logits(model: nn.Module, X: torch.Tensor, binary: bool, batch_size: int = 4096) -> torch.Tensor:
+def predict_logits(model: nn.Module, X: OnDevice, binary: bool, batch_size: int = 4096) -> torch.Tensor:
     """Logits for every row of X in eval mode, on X's device."""
     model.eval()
     chunks = X.batches(None, batch_size) if _streamed(X) else \
@@ -185,16 +189,16 @@ def predict_logits(model: nn.Module, X: torch.Tensor, binary: bool, batch_size: 
     return torch.cat(parts) if parts else torch.empty(0)
 
 
-def _streamed(X) -> bool:
+def _streamed(X: object) -> TypeGuard[ImageBatches]:
     """An image folder's split (data.image_stream.ImageBatches): batches made on demand, not one tensor."""
     return hasattr(X, "batches")
 
 
-def _on_device(X, device: torch.device):
+def _on_device(X: Inputs, device: torch.device) -> OnDevice:
     return X.to(device) if _streamed(X) else torch.as_tensor(X, dtype=torch.float32).to(device)
 
 
-def _autocast(device: torch.device, enabled: bool):
+def _autocast(device: torch.device, enabled: bool) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
     """torch's autocast and gradient scaler for mixed precision on CUDA; no-ops elsewhere."""
     if not enabled or device.type != "cuda":
         return None, None
@@ -207,7 +211,7 @@ def _state_copy(model: nn.Module) -> dict[str, Any]:
     return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
-def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: list[nn.Parameter], Xt: torch.Tensor,
+def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: list[nn.Parameter], Xt: OnDevice,
              yt: torch.Tensor, binary: bool, seed: int, stop: StopToken,
              hold: Callable[[], None] = lambda: None) -> FinderResult:
     """The range test on shuffled train batches (see lr_finder)."""
@@ -233,8 +237,8 @@ def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: 
                           should_stop=lambda: stop.stopped)
 
 
-def train(model: nn.Module, task: str, n_classes: int, X_train: ArrayOrTensor, y_train: ArrayOrTensor,
-          X_val: ArrayOrTensor, y_val: ArrayOrTensor, recipe: TrainRecipe, seed: int,
+def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train: ArrayOrTensor,
+          X_val: Inputs, y_val: ArrayOrTensor, recipe: TrainRecipe, seed: int,
           callbacks: Iterable[object] = (), stop: StopToken | None = None, head: str = "",
           dist: Distributed | None = None, head_only: bool = False) -> TrainResult:
     """Train `model` in place; X/y are tensors or arrays. Returns the history; raises TrainingError.

@@ -10,7 +10,7 @@ import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -31,6 +31,10 @@ from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import convert, ordinal_warm_start_fit, warm_start_fit
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
+
+if TYPE_CHECKING:
+    from workbench.core.data.image_stream import ImageBatches
+    from workbench.core.data.images import ImageSamples
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -60,21 +64,22 @@ class PreparedData:
 
         return isinstance(self.table.X, ImageSamples)
 
-    def inputs(self, split: str):
+    def inputs(self, split: str) -> np.ndarray | ImageBatches:
         """The model's inputs for a split: an array, or an image folder's `ImageBatches`."""
         if self.images:
             from workbench.core.data.image_stream import ImageBatches
 
             norm = self.image_norm if self.image_norm is not None else (
-                None if self.mean is None else (self.mean, self.std))
-            return ImageBatches(self.table.X, self.splits[split], norm, self.augment and split == "train")
+                None if self.mean is None else cast("tuple[np.ndarray, np.ndarray]", (self.mean, self.std)))
+            return ImageBatches(cast("ImageSamples", self.table.X), self.splits[split], norm,
+                                self.augment and split == "train")
         X = self.table.X[self.splits[split]]
         return np.asarray(X if self.mean is None else (X - self.mean) / self.std)
 
-    def model_inputs(self, split: str):
+    def model_inputs(self, split: str) -> torch.Tensor | ImageBatches:
         """`inputs` as predict_logits takes them: a tensor, or the image folder's batches."""
         X = self.inputs(split)
-        return X if self.images else torch.as_tensor(X)
+        return cast("ImageBatches", X) if self.images else torch.as_tensor(X)
 
     def labels(self, split: str) -> np.ndarray:
         return np.asarray(self.y[self.splits[split]])
@@ -162,6 +167,7 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     if d.missing == "impute" and table.X.ndim in (2, 3):  # rows, or rows read as sequences
         from workbench.core.data.preprocess import impute, train_medians
 
+        assert isinstance(table.X, np.ndarray)  # an image folder's samples have 4 dimensions
         prepared.fill, notes = train_medians(table.X[splits["train"]])
         prepared.table = table = dataclasses.replace(table, X=impute(table.X, prepared.fill),
                                                      notes=table.notes + notes)
@@ -190,7 +196,8 @@ def _pixel_stats(samples: Any, rows: np.ndarray, chunk: int = 1024) -> tuple[np.
         total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
     mean = total / max(count, 1)
     std = np.sqrt(max(squares / max(count, 1) - mean * mean, 0.0))
-    return np.float32(mean), np.float32(std if std > 0 else 1.0)
+    # 0-d scalars, which broadcast over the pixels as the per-feature arrays of a table do
+    return cast(np.ndarray, np.float32(mean)), cast(np.ndarray, np.float32(std if std > 0 else 1.0))
 
 
 def prepare_images(data: PreparedData, recipe: Recipe, model: nn.Module) -> None:
@@ -213,7 +220,7 @@ def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | 
     return loaded.input_shape
 
 
-def regression_outputs(model: nn.Module, head: str, X: np.ndarray) -> np.ndarray:
+def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches) -> np.ndarray:
     """The regression head's pre-activation output for X (what a warm start is fitted on)."""
     captured = []
     hook = model.get_submodule(head).register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
@@ -349,7 +356,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         data.augment = augment == "on"
         # The run's recipe records what auto chose, so it reproduces this model.
         recipe = recipe.replace(**{"data.normalize": data.normalize, "data.augment": augment,
-                                   "data.resize": data.table.X.resize})
+                                   "data.resize": cast("ImageSamples", data.table.X).resize})
     head_only = all(not p.requires_grad for name, p in model.named_parameters() if not name.startswith(f"{head}."))
     cache = body_features(recipe, model, head, data, stop, dist)
     try:
@@ -377,7 +384,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     return calibrate_run(run, recipe.calibration)
 
 
-def input_description(d: PreparedData, recipe: Recipe, norm) -> dict:
+def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
     """What the exported program takes, in words ('input') and exactly ('input_spec'), which `evaluate` checks."""
     shape = list(d.input_shape)
     if not (d.images or d.table.pixels) or len(shape) != 3:
@@ -385,7 +392,7 @@ def input_description(d: PreparedData, recipe: Recipe, norm) -> dict:
                          "program", "input_spec": {"dtype": "float32", "shape": ["N", *shape], "range": None}}
     c, h, w = shape
     colour = "RGB" if c == 3 else "grey"
-    resize = d.table.X.resize if d.images else None  # as an image folder's images were read
+    resize = cast("ImageSamples", d.table.X).resize if d.images else None  # as an image folder's images were read
     fit = {"resize": "resized (stretched) to", None: "of",
            "crop": "resized so the shorter side is the size / 0.875, then centre-cropped to"}[resize]
     normal = {"imagenet": "ImageNet's per-channel mean and std", "custom": "the recipe's per-channel mean and std",
