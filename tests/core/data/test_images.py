@@ -238,3 +238,25 @@ def test_recipe_fields_for_images_and_old_recipes_keep_their_behaviour():
         Recipe().replace(**{"data.normalize": "custom", "data.norm_mean": (0.5, 0.5)})
     with pytest.raises(RecipeError, match="data.augment"):
         Recipe().replace(**{"data.augment": "sometimes"})
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_a_rank_reads_only_its_share_of_each_batch(tmp_path, in_memory, monkeypatch):
+    """Under torchrun a rank asks for batches of its own sizes (its share of every global batch) and gets
+    exactly those rows, streamed from disk or from kept pixels."""
+    from workbench.core.train.distributed import share
+
+    if not in_memory:
+        monkeypatch.setattr("workbench.core.data.images.available_memory", lambda: 1)
+    root = folder(tmp_path / "f", {("", "dark"): 6, ("", "light"): 5})
+    table = load_table(str(root), (3, 8, 8))
+    assert table.X.in_memory is in_memory
+    batches = ImageBatches(table.X, np.arange(11), workers=0)
+    order = torch.randperm(11, generator=torch.Generator().manual_seed(0))
+    n, bs = 11, 4
+    for rank in (0, 1):
+        mine = [share(s * bs, min((s + 1) * bs, n), rank, 2)[:2] for s in range(3)]
+        got = list(batches.batches(torch.cat([order[a:b] for a, b in mine]), bs, [b - a for a, b in mine]))
+        assert [len(x) for x in got] == [b - a for a, b in mine]
+        for x, (a, b) in zip(got, mine):
+            assert torch.allclose(x, batches[order[a:b]])

@@ -124,19 +124,24 @@ class ImageBatches:
         X = self[:].cpu().numpy()
         return X if dtype is None else X.astype(dtype)
 
-    def batches(self, order: torch.Tensor | np.ndarray | None = None, batch_size: int = 256) -> Iterator[torch.Tensor]:
+    def batches(self, order: torch.Tensor | np.ndarray | None = None, batch_size: int = 256,
+                sizes: list[int] | None = None) -> Iterator[torch.Tensor]:
         """Batches in `order` (positions into these rows), augmented when this split is; order None: every row
-        in order, never augmented (evaluation)."""
+        in order, never augmented (evaluation). `sizes`: each batch's length instead of `batch_size` (a torchrun
+        rank's share of every global batch, so that it decodes only its own rows)."""
         train = order is not None
         order = np.arange(len(self.rows)) if order is None else (
             order.cpu().numpy() if hasattr(order, "cpu") else np.asarray(order))
-        chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        if sizes is None:
+            chunks = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+        else:
+            cuts = np.cumsum([0, *sizes])
+            chunks = [order[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
         augment = train and self.augment
         s = self.samples
         if self._resident is not None and not augment:
-            order = torch.as_tensor(order, device=self.device)
-            for i in range(0, len(order), batch_size):
-                yield self._finish(self._resident[order[i:i + batch_size]])
+            for chunk in chunks:
+                yield self._finish(self._resident[torch.as_tensor(chunk, device=self.device)])
             return
         if s.in_memory and not augment:  # slices of the kept pixels: no worker would be faster
             assert s.pixels is not None

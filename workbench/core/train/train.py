@@ -336,7 +336,12 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
             hold()
             order = torch.randperm(n, generator=generator).to(device)  # the same on every rank: one seed
             total = 0.0  # the epoch's loss summed over rows, from the read-back values
-            streamed = Xt.batches(order, bs) if _streamed(Xt) else None  # decoded (and augmented) ahead
+            streamed = None
+            if _streamed(Xt):  # decoded (and augmented) ahead; under torchrun only this rank's share of each batch
+                mine = [share(s * bs, min((s + 1) * bs, n), rank, world)[:2] for s in range(steps)] \
+                    if world > 1 else [(0, n)]
+                streamed = Xt.batches(torch.cat([order[a:b] for a, b in mine]), bs,
+                                      [b - a for a, b in mine] if world > 1 else None)
             for step in range(steps):
                 if pending and stop.paused:
                     read_back()  # a paused run shows every batch it has done
@@ -346,8 +351,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
                 first, end = step * bs, min((step + 1) * bs, n)
                 first, end, scale = share(first, end, rank, world) if world > 1 else (first, end, 1.0)
                 idx = order[first:end]
-                # a streamed split gives the whole batch; a rank keeps its share of it
-                xb = next(streamed)[first - step * bs:end - step * bs] if streamed is not None else Xt[idx]
+                xb = next(streamed) if streamed is not None else Xt[idx]
                 yb = yt[idx]
                 with autocast:
                     logits = shape_logits(net(xb), binary)
