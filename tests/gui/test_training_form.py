@@ -130,3 +130,10 @@ def test_a_recipe_naming_code_asks_before_anything_runs(window, qtbot, tmp_path,
     window.open_recipe(str(path))
     assert window.session.recipe.model_source == f"{tmp_path / 'evil.py'}:Net"
     assert not marker.exists()  # trusted, but nothing is imported until a checkpoint needs it
+
+
+def test_image_settings_are_greyed_for_a_table(window, files, qtbot):
+    assert window.form.images_box.isEnabled()  # nothing open yet: nothing to say
+    open_model_and_data(qtbot, window, files)
+    assert not window.form.images_box.isEnabled()
+    assert "image folders" in window.form.images_box.toolTip()

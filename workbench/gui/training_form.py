@@ -105,7 +105,8 @@ class TrainingForm(QWidget):
         left.addStretch(1)
         right = QVBoxLayout()
         right.addWidget(opt)
-        right.addWidget(boxes["Images"])  # normalisation, resize and augmentation of image folders
+        self.images_box = boxes["Images"]
+        right.addWidget(self.images_box)  # normalisation, resize and augmentation of image folders
         right.addStretch(1)
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
@@ -186,7 +187,11 @@ class TrainingForm(QWidget):
             self.auto_balance.blockSignals(False)
         self.session.update(**{field: value})
 
-    def _on_data_changed(self, _data):
+    def _on_data_changed(self, data):
+        # Image settings mean nothing for a table: greyed, saying why, rather than silently ignored.
+        tabular = data is not None and not getattr(data, "images", False)
+        self.images_box.setEnabled(not tabular)
+        self.images_box.setToolTip("These apply to image folders; the data open is a table." if tabular else "")
         if self.auto_balance.isChecked():
             self._apply_proposal(only_if_skewed=True)
         self._refresh_state()
