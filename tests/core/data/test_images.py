@@ -141,11 +141,14 @@ def test_normalisation_reaches_the_batches(tmp_path):
 
 
 def test_augment_auto_follows_whether_the_body_trains(tmp_path):
+    from workbench.core.train.frozen_body import body_trains
+
     model = TinyCNN()
-    assert resolve_augment("auto", model, "head") == "on"
+    assert resolve_augment("auto", body_trains(model, "head")) == "on"
     for p in model.features.parameters():
         p.requires_grad_(False)
-    assert resolve_augment("auto", model, "head") == "off" and resolve_augment("on", model, "head") == "on"
+    assert resolve_augment("auto", body_trains(model, "head")) == "off"
+    assert resolve_augment("on", body_trains(model, "head")) == "on"
     root = folder(tmp_path / "f", {("", "dark"): 4, ("", "light"): 4}, sizes=((16, 16),))
     samples = load_table(str(root), input_shape=(3, 16, 16)).X
     rows = np.arange(8)

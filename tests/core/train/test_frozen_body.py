@@ -110,8 +110,7 @@ def test_a_training_body_or_augmentation_is_not_cached(setup, monkeypatch):
     ckpt, recipe = setup
     run, _ = convert_checkpoint(ckpt, recipe.replace(**{"head.freeze": "none"}), trusted=True)
     assert run.training.body_features == ""
-    augmenting = recipe.replace()
-    object.__setattr__(augmenting.data, "augment", "on")  # the field another change adds (data.augment)
+    augmenting = recipe.replace(**{"data.augment": "on"})
     run, _ = convert_checkpoint(ckpt, augmenting, trusted=True)
     assert run.training.body_features == ""
 

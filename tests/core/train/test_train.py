@@ -67,17 +67,22 @@ def test_early_stopping_restores_best_epoch():
     assert math.isclose(float(loss), best["val_loss"], rel_tol=1e-4)
 
 
+def _stopping_after(batches: int, stop: StopToken) -> Recorder:
+    """A recorder that presses Stop once it has seen `batches` batches."""
+
+    class StopAfter(Recorder):
+        def on_batch_end(self, info):
+            super().on_batch_end(info)
+            if len(self.batches) == batches:
+                stop.stop()
+
+    return StopAfter()
+
+
 def test_stop_token_stops_within_one_batch():
     X, y = _data()
     stop = StopToken()
-
-    class StopAfterThree(Recorder):
-        def on_batch_end(self, info):
-            super().on_batch_end(info)
-            if len(self.batches) == 3:
-                stop.stop()
-
-    rec = StopAfterThree()
+    rec = _stopping_after(3, stop)
     result = train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10],
                    TrainRecipe(epochs=50, batch_size=10, device="cpu"),
                    seed=0, callbacks=[rec], stop=stop)
@@ -134,14 +139,7 @@ def test_slow_batches_are_read_back_on_time_even_when_the_group_is_not_full(monk
     monkeypatch.setattr(train_mod, "READBACK_SECONDS", 0.0)  # every batch is "slow"
     X, y = _data()
     stop = StopToken()
-
-    class StopAtThree(Recorder):
-        def on_batch_end(self, info):
-            super().on_batch_end(info)
-            if len(self.batches) == 3:
-                stop.stop()
-
-    rec = StopAtThree()
+    rec = _stopping_after(3, stop)
     train(nn.Linear(4, 1), "binary", 2, X, y, X[:10], y[:10], TrainRecipe(epochs=5, batch_size=10, device="cpu"),
           seed=0, callbacks=[rec], stop=stop)
     assert len(rec.batches) == 3, "each batch was reported as it finished, so the stop came at once"

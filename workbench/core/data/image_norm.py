@@ -53,15 +53,9 @@ def channel_stats(name: str, channels: int, mean: tuple[float, ...] = (), std: t
     return (np.asarray(mean, dtype=np.float32).reshape(shape), np.asarray(std, dtype=np.float32).reshape(shape))
 
 
-def body_trains(model: nn.Module, head: str) -> bool:
-    """Whether any parameter outside the head (a layer before it) is trained."""
-    return any(p.requires_grad for name, p in model.named_parameters()
-               if not (name == head or name.startswith(head + ".")))
-
-
-def resolve_augment(choice: str, model: nn.Module, head: str) -> str:
+def resolve_augment(choice: str, body_trains: bool) -> str:
     """auto: on when a layer before the head trains (a frozen body's features do not change with the pixels'
     crop the way a learning body's do, and its feature cache would be invalid), off otherwise."""
     if choice != "auto":
         return choice
-    return "on" if body_trains(model, head) else "off"
+    return "on" if body_trains else "off"

@@ -335,8 +335,7 @@ def body_features(recipe: Recipe, model: nn.Module, head: str, data: PreparedDat
                   dist: Distributed | None = None) -> frozen_body.BodyFeatures | None:
     """The frozen body's outputs for every split, when nothing before the head trains and no augmentation changes
     the inputs from epoch to epoch (see frozen_body); None otherwise."""
-    augment = getattr(recipe.data, "augment", "off")  # "auto" means on only while the body trains
-    if augment == "on" or frozen_body.body_trains(model, head):
+    if recipe.data.augment == "on" or frozen_body.body_trains(model, head):
         return None
     device = dist.device if dist is not None else pick_device(recipe.train.device)
     return frozen_body.compute(model, head, data.inputs, {s: len(idx) for s, idx in data.splits.items()}, device,
@@ -349,15 +348,15 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     Other ranks return the trained run without logits or metrics."""
     model, head, inspection = build_model(recipe, loaded, data)
     binary = recipe.head.task == "binary"
+    head_only = not frozen_body.body_trains(model, head)
     if data.images:
         from workbench.core.data.image_norm import resolve_augment
 
-        augment = resolve_augment(recipe.data.augment, model, head)
+        augment = resolve_augment(recipe.data.augment, body_trains=not head_only)
         data.augment = augment == "on"
         # The run's recipe records what auto chose, so it reproduces this model.
         recipe = recipe.replace(**{"data.normalize": data.normalize, "data.augment": augment,
                                    "data.resize": cast("ImageSamples", data.table.X).resize})
-    head_only = all(not p.requires_grad for name, p in model.named_parameters() if not name.startswith(f"{head}."))
     cache = body_features(recipe, model, head, data, stop, dist)
     try:
         # With the body's outputs cached, only the head trains; it is the model's own head module, so the model
