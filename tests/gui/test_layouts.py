@@ -63,3 +63,18 @@ def test_every_tab_fits_and_keeps_its_plots_and_tables_readable(two_runs, qtbot,
                            (panel.reliability, ep.MIN_RELIABILITY), (panel.binary_box, ep.MIN_CURVES),
                            (panel.errors, ep.MIN_ERRORS)):
         assert widget.width() >= w and widget.height() >= h, type(widget).__name__
+
+
+def test_a_long_reason_not_to_train_wraps_instead_of_widening_the_window(window, files, qtbot, tmp_path):
+    """An analyst's table with missing cells blocks training with a long message naming the counts; shown on the
+    Train tab it once made that tab 1,418 pixels wide, so the window grew past a 1024 x 700 screen when the tab
+    was opened."""
+    open_model_and_data(qtbot, window, files)
+    lines = files["csv"].read_text().splitlines()
+    holes = [lines[0]] + [",".join([""] + row.split(",")[1:]) if i % 7 == 0 else row
+                          for i, row in enumerate(lines[1:])]
+    patchy = tmp_path / "patchy.csv"
+    patchy.write_text("\n".join(holes) + "\n")
+    window.load_data(str(patchy))
+    qtbot.waitUntil(lambda: "missing" in window.train_panel.status.text(), timeout=30000)
+    assert window.train_panel.minimumSizeHint().width() <= 1024

@@ -33,6 +33,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(0)
         self.status = QLabel("Configure the head and press Train.")
         self.status.setObjectName("trainStatus")
+        self.status.setWordWrap(True)  # blocking reasons name files and counts; they must not widen the window
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
         self.pause_button = QPushButton("Pause")
