@@ -4,11 +4,12 @@ window and the CLI."""
 from __future__ import annotations
 
 import pathlib
-import shutil
 import subprocess
 
 import pytest
 import tomllib
+
+from tests.tools import installed_tool
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STRICT = ["workbench/core"]  # strict through pyproject's overrides for workbench.core.*
@@ -21,7 +22,7 @@ STRICT_FLAGS = ("disallow_any_generics", "disallow_subclassing_any", "disallow_u
 
 
 def _tool(name: str) -> str:
-    exe = shutil.which(name)
+    exe = installed_tool(name)
     if exe is None:
         pytest.fail(f"{name} is a test dependency; install the test extras")
     return exe

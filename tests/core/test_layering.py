@@ -2,11 +2,12 @@
 
 import ast
 import pathlib
-import shutil
 import subprocess
 import sys
 
 import pytest
+
+from tests.tools import installed_tool
 
 CORE = pathlib.Path(__file__).resolve().parents[2] / "workbench" / "core"
 FORBIDDEN = ("PySide6", "PyQt5", "PyQt6", "pyqtgraph", "workbench.gui", "shiboken6")
@@ -23,7 +24,7 @@ def test_no_qt_import_anywhere_in_core_source():
 
 
 def test_import_linter_contracts():
-    exe = shutil.which("lint-imports")
+    exe = installed_tool("lint-imports")
     if exe is None:
         pytest.fail("import-linter is a test dependency; install the test extras")
     done = subprocess.run([exe], capture_output=True, text=True, cwd=CORE.parents[1])
