@@ -66,10 +66,10 @@ def main() -> int:
             app.processEvents(QEventLoop.AllEvents, 10)
 
     window.open_checkpoint(str(folder / "mlp.pt"))
-    wait(lambda: window.session.loaded is not None)
+    wait(lambda: window.session.model.loaded is not None)
     window.load_data(str(folder / "data.npz"))
-    wait(lambda: window.session.data is not None)
-    window.session.update(**{"train.epochs": args.epochs, "train.batch_size": 256, "train.patience": 0,
+    wait(lambda: window.session.model.data is not None)
+    window.session.model.update(**{"train.epochs": args.epochs, "train.batch_size": 256, "train.patience": 0,
                              "train.lr": 1e-3, "calibration": "none"})  # a fixed rate: no range test in the timing
     window.show_workspace(3)
 
@@ -86,7 +86,7 @@ def main() -> int:
         curve = window.train_panel.curves.train_curve
         count = lambda *_: redraws.append(time.perf_counter())  # noqa: E731
         curve.sigPlotChanged.connect(count)
-        window.session.set_run(None)
+        window.session.model.set_run(None)
         if heartbeat_ms:
             heartbeat.start()
         loop = QEventLoop()
@@ -96,11 +96,11 @@ def main() -> int:
         heartbeat.stop()
         window.session.run_changed.disconnect(loop.quit)
         curve.sigPlotChanged.disconnect(count)
-        return window.session.run, beats, redraws
+        return window.session.model.run, beats, redraws
 
     gui_rates, headless_rates, stalls, refresh = [], [], [], []
     for _ in range(args.repeats):
-        headless = train_run(window.session.recipe, window.session.loaded, window.session.data)
+        headless = train_run(window.session.model.recipe, window.session.model.loaded, window.session.model.data)
         headless_rates.append(headless.training.samples_per_second)
         # Throughput with live plots, nothing else running; then responsiveness, with the heartbeat.
         run, _, redraws = train_in_window(None)

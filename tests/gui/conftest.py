@@ -41,7 +41,7 @@ class Dialogs:
 
 @pytest.fixture
 def dialogs(monkeypatch):
-    from workbench.gui import dialogs as module
+    from workbench.gui.dialogs import messages as module
 
     recorder = Dialogs()
     monkeypatch.setattr(module, "show_error", recorder.show_error)
@@ -86,12 +86,12 @@ def files(tmp_path):
 def open_model_and_data(qtbot, window, files, mode="threshold"):
     window.model_panel.source.setText(files["source"])
     window.open_checkpoint(str(files["ckpt"]))
-    qtbot.waitUntil(lambda: window.session.inspection is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.model.inspection is not None, timeout=30000)
     window.load_data(str(files["csv"]))
-    qtbot.waitUntil(lambda: window.session.table is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.model.table is not None, timeout=30000)
     if mode == "threshold":
-        window.data_panel.mode_threshold.click()
-    qtbot.waitUntil(lambda: window.session.data is not None, timeout=5000)
+        window.data_panel.labels.mode_threshold.click()
+    qtbot.waitUntil(lambda: window.session.model.data is not None, timeout=5000)
 
 
 def start_long_training(qtbot, window, files):

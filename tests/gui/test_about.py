@@ -18,7 +18,7 @@ def _field(dialog, name) -> str:
 
 
 def test_about_shows_versions_and_paths(qtbot):
-    from workbench.gui.about_dialog import AboutDialog
+    from workbench.gui.dialogs.about import AboutDialog
 
     dialog = AboutDialog()
     qtbot.addWidget(dialog)
@@ -49,7 +49,7 @@ def test_help_menu_opens_about(window, qtbot):
 
 def test_app_icon_has_every_size(qtbot):
     from workbench.core.desktop import ICON_SIZES
-    from workbench.gui.about_dialog import app_icon
+    from workbench.gui.dialogs.about import app_icon
 
     icon = app_icon()
     assert not icon.isNull()

@@ -12,14 +12,14 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     assert window.form.baseline_button.isEnabled()
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         window.form.baseline_button.click()
-    assert window.session.run.kind == "baseline" and not dialogs.errors
+    assert window.session.model.run.kind == "baseline" and not dialogs.errors
     window.form.widgets["train.epochs"].setValue(5)
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    assert [r["kind"] for r in window.session.runs] == ["baseline", "trained"]
+    assert [r["kind"] for r in window.session.model.runs] == ["baseline", "trained"]
 
     panel = window.compare_panel
-    expected = table(window.session.runs)
+    expected = table(window.session.model.runs)
     assert panel.table.rowCount() == 2
     for c, best in enumerate(expected["best"]):
         for r in range(2):
@@ -29,10 +29,10 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
 
     session_file = tmp_path / "session.json"
     window.save_session(str(session_file))
-    window.session.set_runs([])
+    window.session.model.set_runs([])
     assert panel.table.rowCount() == 0
     window.open_session(str(session_file))
-    assert [r["name"] for r in window.session.runs] == [r["name"] for r in json.loads(
+    assert [r["name"] for r in window.session.model.runs] == [r["name"] for r in json.loads(
         session_file.read_text())["runs"]] and panel.table.rowCount() == 2
 
     window.show_workspace(5)
@@ -41,7 +41,7 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     window.save_report(str(tmp_path / "run.html"))
     assert "<svg" in (tmp_path / "comparison.html").read_text()
     assert "Layers after conversion" in (tmp_path / "run.html").read_text()
-    assert f"Run: {window.session.entry_of(window.session.run).name}" in (tmp_path / "run.html").read_text()
+    assert f"Run: {window.session.model.entry_of(window.session.model.run).name}" in (tmp_path / "run.html").read_text()
 
 
 def test_saving_a_session_where_it_cannot_be_written_shows_the_file_and_the_fix(window, tmp_path, dialogs):

@@ -3,8 +3,8 @@ intervals in Evaluate, bin counts and sparse bins in the reliability diagram."""
 
 import numpy as np
 
-from workbench.gui.lr_finder_plot import LrFinderPlot
-from workbench.gui.reliability_plot import ReliabilityPlot
+from workbench.gui.plots.lr_finder import LrFinderPlot
+from workbench.gui.plots.reliability import ReliabilityPlot
 
 from .conftest import open_model_and_data
 
@@ -50,21 +50,21 @@ def test_defaults_train_with_the_range_test_and_show_intervals(window, files, qt
     open_model_and_data(qtbot, window, files)
     form = window.form
     lr = form.widgets["train.lr"]
-    assert window.session.recipe.train.lr == "auto" and lr.auto.isChecked() and not lr.spin.isEnabled()
+    assert window.session.model.recipe.train.lr == "auto" and lr.auto.isChecked() and not lr.spin.isEnabled()
     form.widgets["train.epochs"].setValue(6)
-    assert window.session.recipe.train.epochs == 6 and not form.widgets["train.epochs"].auto.isChecked()
+    assert window.session.model.recipe.train.epochs == 6 and not form.widgets["train.epochs"].auto.isChecked()
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    run = window.session.run
+    run = window.session.model.run
     assert not dialogs.errors and run.training.lr_finder is not None
     assert run.recipe.train.lr == run.training.lr  # the run's recipe records the pick
     finder = window.train_panel.finder
     assert len(finder.points.points()) == len(run.training.lr_finder["lrs"])
-    assert window.session.recipe.train.lr == "auto"  # the form keeps asking for auto until the user picks
+    assert window.session.model.recipe.train.lr == "auto"  # the form keeps asking for auto until the user picks
     finder.choose_index(10)
-    assert window.session.recipe.train.lr == run.training.lr_finder["lrs"][10] and not lr.auto.isChecked()
+    assert window.session.model.recipe.train.lr == run.training.lr_finder["lrs"][10] and not lr.auto.isChecked()
     lr.auto.setChecked(True)
-    assert window.session.recipe.train.lr == "auto"
+    assert window.session.model.recipe.train.lr == "auto"
 
     text = window.evaluate_panel.summary.text()
     ci = run.metrics["test"]["ci"]["accuracy"]
@@ -80,7 +80,7 @@ def test_the_binning_combo_rebins_the_run_through_core(window, files, qtbot, dia
     window.form.widgets["train.epochs"].setValue(2)
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    run, panel = window.session.run, window.evaluate_panel
+    run, panel = window.session.model.run, window.evaluate_panel
     combo = panel.reliability.binning
     assert run.recipe.binning == "width" and combo.currentData() == "width"
     combo.setCurrentIndex(combo.findData("mass"))

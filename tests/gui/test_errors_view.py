@@ -27,7 +27,7 @@ def test_a_clicked_cell_lists_its_samples_and_saves_them(window, files, qtbot, d
     open_model_and_data(qtbot, window, files)
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         window.form.baseline_button.click()
-    run = window.session.run
+    run = window.session.model.run
     window.show_workspace(4)
     panel = window.evaluate_panel
     qtbot.wait(50)
@@ -65,14 +65,14 @@ def test_a_clicked_cell_lists_its_samples_and_saves_them(window, files, qtbot, d
         saved = list(csv.DictReader(fh))
     assert [r["row"] for r in saved] == [r[0] for r in _listed(panel)]
     before = files["csv"].read_bytes()
-    assert panel.errors.save_csv(str(files["csv"])) is None
+    assert window.files.save_samples(str(files["csv"])) is None
     assert files["csv"].read_bytes() == before and dialogs.errors
 
     # Recalibrating keeps the cell listed; picking no run clears it.
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         panel.method.setCurrentText("isotonic")
     assert panel.errors.cell == (1, 0) and panel.confusion.selected == (1, 0)
-    window.session.select(None)
+    window.session.model.select(None)
     assert panel.errors.model.rowCount() == 0 and panel.errors.cell is None
 
 
@@ -83,10 +83,10 @@ def test_calibration_applies_when_chosen_and_data_warnings_show(window, files, q
     panel = window.evaluate_panel
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         panel.method.setCurrentText("isotonic")
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
-    assert window.session.run.recipe.calibration == "isotonic"
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
+    assert window.session.model.run.recipe.calibration == "isotonic"
     assert not [b for b in panel.findChildren(type(panel.errors.save)) if b.text() == "Calibrate"]
-    run = window.session.run
+    run = window.session.model.run
     assert not run.metrics["warnings"] and not panel.warnings.isVisible()
     run.data.warnings.append("the test split has 12 rows; its metrics are rough.")
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):

@@ -14,12 +14,13 @@ from workbench.core import recipe as rc
     ({"input_shape": (1 << 15, 1 << 15)}, "model_problems", "Input shape"),
 ])
 def test_a_problem_is_shown_beside_its_field(window, changes, where, words):
-    window.session.set_recipe(window.session.recipe.with_changes(**changes))
-    label = {"label_problems": window.data_panel.label_problems, "split_problems": window.data_panel.split_problems,
+    window.session.model.set_recipe(window.session.model.recipe.with_changes(**changes))
+    data = window.data_panel
+    label = {"label_problems": data.labels.label_problems, "split_problems": data.splits.split_problems,
              "model_problems": window.model_panel.problems}[where]
     assert not label.isHidden() and words in label.text()
     assert not window.form.train_button.isEnabled()
-    window.session.set_recipe(rc.Recipe())
+    window.session.model.set_recipe(rc.Recipe())
     assert label.isHidden()
 
 
@@ -27,7 +28,7 @@ def test_every_field_core_can_fault_has_a_place_in_the_window(window):
     """Each recipe field is on the form or named by one of the other tabs' problem lines (except the two
     reliability settings, which only a recipe file sets and which are validated when it is read)."""
     shown = set(window.form.errors)
-    for label in (window.data_panel.label_problems, window.data_panel.column_problems,
-                  window.data_panel.split_problems, window.model_panel.problems):
+    for label in (window.data_panel.labels.label_problems, window.data_panel.columns.column_problems,
+                  window.data_panel.splits.split_problems, window.model_panel.problems):
         shown |= set(label.names)
     assert set(rc.FIELDS) - shown == {"binning", "reliability_bins"}

@@ -72,9 +72,10 @@ def test_export_dialog_refuses_the_datas_folder_and_asks_before_replacing_an_exp
     open_model_and_data(qtbot, window, files)
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         window.form.baseline_button.click()
-    from workbench.gui.export_dialog import ExportDialog
+    from workbench.gui.dialogs.export import ExportDialog
 
-    dialog = ExportDialog(window.session, window.run_job, {}, str(tmp_path), window)
+    run = window.session.model.run
+    dialog = ExportDialog(run, "baseline", window.files._inputs(), window.jobs.start, {}, str(tmp_path), window)
     qtbot.addWidget(dialog)
     before = _sha(files["csv"])
     dialog.folder.setText(str(tmp_path))

@@ -43,9 +43,9 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     assert rows["body.0"].text(2) == "8" and rows["body.0"].text(3) == "40"
 
     # The class preview shows what core derives.
-    data = window.session.data
+    data = window.session.model.data
     y, classes, _ = make_labels(data.table, "threshold", "binary")
-    preview = window.data_panel.preview
+    preview = window.data_panel.counts.preview
     assert [preview.item(r, 0).text() for r in range(preview.rowCount())] == classes
     assert [int(preview.item(r, 1).text()) for r in range(2)] == np.bincount(y).tolist()
 
@@ -54,7 +54,7 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     assert window.form.train_button.isEnabled()
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         qtbot.mouseClick(window.form.train_button, Qt.LeftButton)
-    run = window.session.run
+    run = window.session.model.run
     assert not dialogs.errors
     assert len(window.train_panel.curves.epochs) == 8
     assert window.train_panel.curves.train_curve.getData()[0].size > 0
@@ -74,23 +74,23 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
         window.evaluate_panel.method.setCurrentText("isotonic")
     iso = calib.fit("isotonic", "binary", 2, run.logits["cal"], run.data.labels("cal"))
     ece_iso = evaluate(iso.probabilities(run.logits["test"]), y_test, run.data.classes)["ece"]
-    assert window.session.run.recipe.calibration == "isotonic"
+    assert window.session.model.run.recipe.calibration == "isotonic"
     assert f"<b>{ece_iso:.3f}</b>" in window.evaluate_panel.summary.text()
 
     # The threshold slider moves the confusion matrix live.
     window.evaluate_panel.slider.setValue(300)
-    expected = classification(window.session.run.probabilities("test"), y_test, run.data.classes, threshold=0.3)
+    expected = classification(window.session.model.run.probabilities("test"), y_test, run.data.classes, threshold=0.3)
     assert window.evaluate_panel.confusion.matrix.tolist() == expected["confusion_matrix"]
-    assert window.session.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
+    assert window.session.model.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
     # While dragging only the view follows; the run's metrics are recomputed when the slider is let go.
     slider = window.evaluate_panel.slider
     slider.setSliderDown(True)
     slider.setValue(700)
-    dragged = classification(window.session.run.probabilities("test"), y_test, run.data.classes, threshold=0.7)
+    dragged = classification(window.session.model.run.probabilities("test"), y_test, run.data.classes, threshold=0.7)
     assert window.evaluate_panel.confusion.matrix.tolist() == dragged["confusion_matrix"]
-    assert window.session.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
+    assert window.session.model.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
     slider.setSliderDown(False)
-    assert window.session.run.metrics["test"]["confusion_matrix"] == dragged["confusion_matrix"]
+    assert window.session.model.run.metrics["test"]["confusion_matrix"] == dragged["confusion_matrix"]
     slider.setValue(300)
 
     # The converted tree shows the new head in place of the old.
@@ -126,9 +126,9 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(recipe_path), ""))
     window.save_recipe()
-    window.session.update(seed=99)
+    window.session.model.update(seed=99)
     window.open_recipe(str(recipe_path))
-    assert window.session.recipe.seed == 0 and window.session.recipe.calibration == "isotonic"
+    assert window.session.model.recipe.seed == 0 and window.session.model.recipe.calibration == "isotonic"
 
 
 def test_invalid_combination_disables_train_with_reason(window, files, qtbot):
@@ -143,14 +143,16 @@ def test_invalid_combination_disables_train_with_reason(window, files, qtbot):
 
 def test_stop_and_pause_mid_training(window, files, qtbot):
     start_long_training(qtbot, window, files)
-    assert window.session.busy and window.train_panel.stop_button.isEnabled()
+    assert window.session.model.busy and window.train_panel.stop_button.isEnabled()
     assert not window.form.widgets["train.lr"].isEnabled(), "the form is locked while training"
+    token = window.jobs.token("train")  # the runner owns the stop token; the window keeps none
+    assert not hasattr(window, "_stop") and token is not None
     window.train_panel.pause_button.click()
-    assert window._stop.paused
+    assert token.paused
     window.train_panel.pause_button.click()
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         qtbot.mouseClick(window.train_panel.stop_button, Qt.LeftButton)
-    run = window.session.run
+    run = window.session.model.run
     assert run.training.cancelled and 0 < len(run.training.history) < 100000
     assert "stopped by you" in window.train_panel.status.text()
     assert window.form.widgets["train.lr"].isEnabled()
@@ -158,9 +160,10 @@ def test_stop_and_pause_mid_training(window, files, qtbot):
 
 def test_closing_mid_training_stops_cleanly(window, files, qtbot):
     start_long_training(qtbot, window, files)
+    token = window.jobs.token("train")
     window.close()
     assert not window.jobs.running()
-    assert window._stop.stopped
+    assert token.stopped
 
 
 def test_bad_file_shows_an_error_dialog(window, tmp_path, qtbot, dialogs):
@@ -168,7 +171,7 @@ def test_bad_file_shows_an_error_dialog(window, tmp_path, qtbot, dialogs):
     bad.write_text("this is not a model")
     window.open_checkpoint(str(bad))
     qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=30000)
-    assert "not a PyTorch" in str(dialogs.errors[0]) and window.session.loaded is None
+    assert "not a PyTorch" in str(dialogs.errors[0]) and window.session.model.loaded is None
     assert window.isVisible()
 
 
@@ -184,11 +187,11 @@ def test_trust_prompt_lists_imports(window, files, tmp_path, qtbot, dialogs, ans
     qtbot.waitUntil(lambda: bool(dialogs.trust_asked), timeout=30000)
     assert "tiny_models.TinyRegressor" in dialogs.trust_asked[0].imports
     if answer:
-        qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
-        assert window.session.loaded.format == "pickled module"
+        qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
+        assert window.session.model.loaded.format == "pickled module"
     else:
         qtbot.wait(200)
-        assert window.session.loaded is None and not dialogs.errors
+        assert window.session.model.loaded is None and not dialogs.errors
 
 
 def test_malicious_pickle_never_runs_from_the_gui(window, tmp_path, qtbot, dialogs, monkeypatch):
@@ -213,8 +216,8 @@ def test_drop_a_checkpoint_on_the_window(window, files, qtbot):
     mime.setUrls([QUrl.fromLocalFile(str(files["ckpt"]))])
     event = QDropEvent(QPointF(10, 10), Qt.CopyAction, mime, Qt.LeftButton, Qt.NoModifier)
     window.dropEvent(event)
-    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
-    assert window.session.loaded.path == files["ckpt"]
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
+    assert window.session.model.loaded.path == files["ckpt"]
 
 
 def test_closing_with_unsaved_runs_asks_and_can_be_cancelled(window, files, qtbot, dialogs, tmp_path, monkeypatch):
@@ -265,38 +268,40 @@ def test_menu_shortcuts_and_tab_keys_work_from_a_focused_field(window, files, qt
     qtbot.keyClick(field, Qt.Key_E, Qt.ControlModifier)
     assert opened == [True], "Ctrl+E reaches Export while the Model source field has focus"
     qtbot.keyClick(field, Qt.Key_3, Qt.ControlModifier)
-    assert window.workspace.currentIndex() == 2
+    assert window.workspace.tabs.currentIndex() == 2
 
 
 def test_picking_a_run_changes_what_evaluate_shows(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         window.form.baseline_button.click()
-    baseline = window.session.run
+    baseline = window.session.model.run
     window.form.widgets["train.epochs"].setValue(2)
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    trained = window.session.run
+    trained = window.session.model.run
     picker = window.runs_bar.combo
     assert picker.count() == 2 and "trained" in picker.currentText() and "target" in picker.currentText()
     shown = []
     window.session.run_changed.connect(shown.append)
     picker.setCurrentIndex(0)
-    assert window.session.run is baseline and shown == [baseline]
-    window.session.rename(window.session.current, "no training")
+    assert window.session.model.run is baseline and shown == [baseline]
+    window.session.model.rename(window.session.model.current, "no training")
     assert picker.currentText() == "no training"
-    from workbench.gui.export_dialog import ExportDialog
+    from workbench.gui.dialogs.export import ExportDialog
 
-    dialog = ExportDialog(window.session, window.run_job, {}, str(files["ckpt"].parent / "out"), window)
+    dialog = ExportDialog(window.session.model.run, window.session.model.entry_of(window.session.model.run).name, {},
+                          window.jobs.start, {}, str(files["ckpt"].parent / "out"), window)
     assert "no training" in dialog.run_label.text()  # the Export dialog writes, and names, the picked run
     dialog.deleteLater()
     window.runs_bar.remove_button.click()
-    assert window.session.run is None and picker.count() == 1 and trained in [e.run for e in window.session.entries]
+    m = window.session.model
+    assert m.run is None and picker.count() == 1 and trained in [e.run for e in m.entries]
 
 
 def test_what_is_being_prepared_is_shown_instead_of_an_empty_view(window):
-    window.session.set_activity("Building the demo …")
-    assert not window.activity.isHidden() and window.activity.text() == "Building the demo …"
+    window.session.model.set_activity("Building the demo …")
+    assert not window.workspace.activity.isHidden() and window.workspace.activity.text() == "Building the demo …"
     assert window.model_panel.title.text() == "Building the demo …"
-    window.session.set_activity("")
-    assert window.activity.isHidden() and window.model_panel.title.text().startswith("No model open")
+    window.session.model.set_activity("")
+    assert window.workspace.activity.isHidden() and window.model_panel.title.text().startswith("No model open")

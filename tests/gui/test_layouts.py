@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView
 
-from workbench.gui import evaluate_panel as ep
+from workbench.gui.panels import evaluate as ep
 
 from .conftest import open_model_and_data
 
@@ -36,7 +36,7 @@ def two_runs(window, files, qtbot):
     window.form.widgets["train.epochs"].setValue(2)
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
     for i in range(window.compare_panel.list.count()):
         window.compare_panel.list.item(i).setCheckState(Qt.Checked)
     return window
@@ -46,7 +46,7 @@ def two_runs(window, files, qtbot):
 def test_every_tab_fits_and_keeps_its_plots_and_tables_readable(two_runs, qtbot, size):
     window = two_runs
     window.resize(*size)
-    tabs = window.workspace
+    tabs = window.workspace.tabs
     for index in range(tabs.count()):
         window.show_workspace(index)
         qtbot.wait(30)

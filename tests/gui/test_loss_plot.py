@@ -3,7 +3,7 @@ costs the training thread the GIL) yet never hides a point, and zooms to the dat
 
 import pytest
 
-from workbench.gui.loss_plot import LossPlot
+from workbench.gui.plots.loss import LossPlot
 
 
 def _batches(epoch, losses, steps=10):

@@ -18,13 +18,13 @@ def test_the_mlp_activation_is_a_control_that_reopens_a_rebuilt_mlp(window, qtbo
     torch.save({"0.weight": torch.randn(8, 4), "0.bias": torch.zeros(8), "2.weight": torch.randn(1, 8),
                 "2.bias": torch.zeros(1)}, path)
     window.open_checkpoint(str(path))
-    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
-    assert "MLP activation" in " ".join(window.session.loaded.notes)
-    assert any(isinstance(m, torch.nn.ReLU) for m in window.session.loaded.model.modules())
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
+    assert "MLP activation" in " ".join(window.session.model.loaded.notes)
+    assert any(isinstance(m, torch.nn.ReLU) for m in window.session.model.loaded.model.modules())
     with qtbot.waitSignal(window.session.model_changed, timeout=30000):
         combo.setCurrentText("tanh")  # reopens the file with the chosen activation
-    assert panel.mlp_activation() == "tanh" and window.session.recipe.mlp_activation == "tanh"
-    assert any(isinstance(m, torch.nn.Tanh) for m in window.session.loaded.model.modules())
+    assert panel.mlp_activation() == "tanh" and window.session.model.recipe.mlp_activation == "tanh"
+    assert any(isinstance(m, torch.nn.Tanh) for m in window.session.model.loaded.model.modules())
 
 
 def test_the_mlp_activation_is_the_recipe_field(window, qtbot, tmp_path):
@@ -35,18 +35,18 @@ def test_the_mlp_activation_is_the_recipe_field(window, qtbot, tmp_path):
     torch.save({"0.weight": torch.randn(8, 4), "0.bias": torch.zeros(8), "2.weight": torch.randn(1, 8),
                 "2.bias": torch.zeros(1)}, path)
     window.open_checkpoint(str(path))
-    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
     saved = tmp_path / "r.json"
     Recipe().replace(mlp_activation="gelu").save(saved)
     with qtbot.waitSignal(window.session.model_changed, timeout=30000):
         window.open_recipe(str(saved))  # the open MLP is rebuilt with the recipe's activation
     assert panel.activation.currentText() == "gelu"
-    assert any(isinstance(m, torch.nn.GELU) for m in window.session.loaded.model.modules())
+    assert any(isinstance(m, torch.nn.GELU) for m in window.session.model.loaded.model.modules())
     panel.activation.setCurrentText("elu")
-    qtbot.waitUntil(lambda: any(isinstance(m, torch.nn.ELU) for m in window.session.loaded.model.modules()),
+    qtbot.waitUntil(lambda: any(isinstance(m, torch.nn.ELU) for m in window.session.model.loaded.model.modules()),
                     timeout=30000)
     again = tmp_path / "again.json"
-    window.session.recipe.save(again)
+    window.session.model.recipe.save(again)
     assert json.loads(again.read_text())["mlp_activation"] == "elu"
 
 
@@ -80,14 +80,15 @@ def test_a_table_of_flattened_sequences_feeds_a_recurrent_model(window, qtbot, t
     table.to_csv(data, index=False)
     window.model_panel.source.setText(f"{src}:SeqReg")
     window.open_checkpoint(str(weights))
-    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
-    window.session.update(**{"data.label": "y", "data.label_mode": "threshold"})
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
+    window.session.model.update(**{"data.label": "y", "data.label_mode": "threshold"})
     window.load_data(str(data))
-    qtbot.waitUntil(lambda: window.session.data is not None or bool(window.session.data_problem), timeout=30000)
-    assert window.session.data is not None, window.session.data_problem
-    qtbot.waitUntil(lambda: window.session.inspection is not None, timeout=30000)
-    assert window.session.data.input_shape == (4, 3) and window.session.inspection.input_shape == (4, 3)
-    window.session.update(**{"data.features": tuple(table.columns[:11])})  # 11 columns: not whole steps
-    assert window.session.data is None
-    problem = window.session.data_problem
+    m = window.session.model
+    qtbot.waitUntil(lambda: m.data is not None or bool(m.data_problem), timeout=30000)
+    assert window.session.model.data is not None, window.session.model.data_problem
+    qtbot.waitUntil(lambda: window.session.model.inspection is not None, timeout=30000)
+    assert window.session.model.data.input_shape == (4, 3) and window.session.model.inspection.input_shape == (4, 3)
+    window.session.model.update(**{"data.features": tuple(table.columns[:11])})  # 11 columns: not whole steps
+    assert window.session.model.data is None
+    problem = window.session.model.data_problem
     assert "3 features per time step" in problem and "Input shape" in problem and "--" not in problem

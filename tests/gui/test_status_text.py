@@ -11,14 +11,14 @@ def test_status_and_train_tab_follow_the_picked_run(window, files, qtbot):
     window.form.widgets["train.epochs"].setValue(3)
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
-    trained = window.session.run
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
+    trained = window.session.model.run
     assert len(window.train_panel.curves.epochs) == 3
     assert "after 3 epochs" in window.train_panel.status.text()
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         window.form.baseline_button.click()
-    qtbot.waitUntil(lambda: not window.session.busy, timeout=30000)
-    baseline = window.session.run
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
+    baseline = window.session.model.run
     panel = window.train_panel
     assert "0 epochs" not in panel.status.text() and "no-training baseline" in panel.status.text()
     x, _y = panel.curves.val_curve.getData()
@@ -28,7 +28,7 @@ def test_status_and_train_tab_follow_the_picked_run(window, files, qtbot):
 
     # Picking the trained run back: its curves (from its history) and its own accuracy in the status bar.
     window.runs_bar.combo.setCurrentIndex(0)
-    assert window.session.run is trained
+    assert window.session.model.run is trained
     assert [e["epoch"] for e in panel.curves.epochs] == [1, 2, 3] and "after 3 epochs" in panel.status.text()
     bar = window.statusBar().currentMessage()
     assert "trained head" in bar and f"{trained.metrics['test']['accuracy']:.3f}" in bar

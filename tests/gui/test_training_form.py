@@ -10,16 +10,16 @@ from .test_journey import _tree_rows
 def _train(window, qtbot):
     with qtbot.waitSignal(window.session.run_changed, timeout=60000):
         window.start_training()
-    return window.session.run
+    return window.session.model.run
 
 
 def test_freeze_checkbox_keeps_those_weights(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
     window.form.widgets["train.epochs"].setValue(3)
     _tree_rows(window.model_panel.tree)["body.0"].setCheckState(5, Qt.Checked)
-    assert window.session.recipe.head.frozen_layers == ("body.0",)
+    assert window.session.model.recipe.head.frozen_layers == ("body.0",)
     run = _train(window, qtbot)
-    original = window.session.loaded.model
+    original = window.session.model.loaded.model
     assert torch.equal(run.model.body[0].weight, original.body[0].weight)
     assert not run.model.body[0].weight.requires_grad
 
@@ -37,7 +37,7 @@ def test_saved_recipe_reproduces_the_run(window, files, qtbot, tmp_path, monkeyp
     window.form.widgets["head.dropout"].setValue(0.5)
     window.form.widgets["seed"].setValue(3)
     window.open_recipe(str(path))
-    qtbot.waitUntil(lambda: window.session.data is not None and not window.session.busy, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.model.data is not None and not window.session.model.busy, timeout=30000)
     assert window.form.widgets["head.dropout"].value() == 0.2 and window.form.widgets["seed"].value() == 0
     second = _train(window, qtbot).metrics["test"]
     assert second["accuracy"] == first["accuracy"] and second["ece"] == first["ece"]
@@ -46,45 +46,45 @@ def test_saved_recipe_reproduces_the_run(window, files, qtbot, tmp_path, monkeyp
 
 def test_opening_another_checkpoint_mid_training_stops_the_run(window, files, qtbot):
     start_long_training(qtbot, window, files)
-    stop = window._stop
+    stop = window.jobs.token("train")
     window.open_checkpoint(str(files["ckpt"]))
     assert stop.stopped
-    qtbot.waitUntil(lambda: not window.session.busy and window.session.loaded is not None, timeout=30000)
+    qtbot.waitUntil(lambda: not window.session.model.busy and window.session.model.loaded is not None, timeout=30000)
     qtbot.wait(100)
-    assert window.session.run is None, "the old run is not attached to the newly opened model"
+    assert window.session.model.run is None, "the old run is not attached to the newly opened model"
 
 
 def test_imbalanced_classes_get_proposed_weights_that_can_be_turned_off(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
-    assert window.session.recipe.train.pos_weight is None, "balanced at the median: nothing proposed"
-    window.data_panel.median.setChecked(False)
-    window.data_panel.threshold.setValue(1.0)  # about a fifth of the rows lie above: skewed
-    qtbot.waitUntil(lambda: window.session.data is not None, timeout=5000)
+    assert window.session.model.recipe.train.pos_weight is None, "balanced at the median: nothing proposed"
+    window.data_panel.labels.median.setChecked(False)
+    window.data_panel.labels.threshold.setValue(1.0)  # about a fifth of the rows lie above: skewed
+    qtbot.waitUntil(lambda: window.session.model.data is not None, timeout=5000)
     import numpy as np
 
     from workbench.core.train.losses import imbalance_proposal
 
-    data = window.session.data
+    data = window.session.model.data
     expected = imbalance_proposal(np.bincount(data.labels("train")), "binary")
-    assert expected and window.session.recipe.train.pos_weight == expected["pos_weight"]
+    assert expected and window.session.model.recipe.train.pos_weight == expected["pos_weight"]
     assert "in use" in window.form.imbalance.text()
     window.form.auto_balance.setChecked(False)
-    assert window.session.recipe.train.pos_weight is None and "not in use" in window.form.imbalance.text()
+    assert window.session.model.recipe.train.pos_weight is None and "not in use" in window.form.imbalance.text()
 
 
 def test_hand_typed_weights_survive_a_data_change(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
-    window.data_panel.median.setChecked(False)
-    window.data_panel.threshold.setValue(1.0)  # skewed: a weight is proposed and in use
-    qtbot.waitUntil(lambda: window.session.recipe.train.pos_weight is not None, timeout=5000)
+    window.data_panel.labels.median.setChecked(False)
+    window.data_panel.labels.threshold.setValue(1.0)  # skewed: a weight is proposed and in use
+    qtbot.waitUntil(lambda: window.session.model.recipe.train.pos_weight is not None, timeout=5000)
     window.form.widgets["train.pos_weight"].setValue(2.5)
-    assert window.session.recipe.train.pos_weight == 2.5
+    assert window.session.model.recipe.train.pos_weight == 2.5
     assert not window.form.auto_balance.isChecked(), "typing a weight takes over from the proposal"
-    window.data_panel.threshold.setValue(1.2)  # the data reloads
-    qtbot.waitUntil(lambda: window.session.data is not None and window.session.recipe.data.threshold == 1.2,
+    window.data_panel.labels.threshold.setValue(1.2)  # the data reloads
+    qtbot.waitUntil(lambda: window.session.model.data is not None and window.session.model.recipe.data.threshold == 1.2,
                     timeout=5000)
     qtbot.wait(50)
-    assert window.session.recipe.train.pos_weight == 2.5
+    assert window.session.model.recipe.train.pos_weight == 2.5
 
 
 def test_mixed_precision_box_reaches_the_recipe_and_explains_itself_on_the_cpu(window, files, qtbot):
@@ -94,7 +94,7 @@ def test_mixed_precision_box_reaches_the_recipe_and_explains_itself_on_the_cpu(w
     assert box.isEnabled(), "a recipe that has it on must be able to turn it off on any machine"
     form.widgets["train.device"].setCurrentText("cpu")
     box.setChecked(True)
-    assert window.session.recipe.train.mixed_precision is True
+    assert window.session.model.recipe.train.mixed_precision is True
     assert not form.errors["train.mixed_precision"].isHidden()
     assert "GPU option" in form.errors["train.mixed_precision"].text()
     assert not form.train_button.isEnabled()
@@ -107,7 +107,7 @@ def test_form_fields_keep_what_is_typed(window):
     for name, typed in (("head.dropout", 0.25), ("train.label_smoothing", 0.15), ("head.dropout", 0.1),
                         ("train.lr", 0.000125)):
         form.widgets[name].setValue(typed)
-        assert window.session.recipe.get(name) == typed, name
+        assert window.session.model.recipe.get(name) == typed, name
     from workbench.core import recipe as rc
 
     generated = {name for name, (_k, spec) in rc.FIELDS.items() if spec.group}
@@ -115,7 +115,7 @@ def test_form_fields_keep_what_is_typed(window):
 
 
 def test_a_recipe_naming_code_asks_before_anything_runs(window, qtbot, tmp_path, monkeypatch):
-    from workbench.gui import dialogs
+    from workbench.gui.dialogs import messages as dialogs
 
     marker = tmp_path / "PWNED"
     (tmp_path / "evil.py").write_text(f"open({str(marker)!r}, 'w')\nimport torch\nclass Net(torch.nn.Module): pass\n")
@@ -125,10 +125,10 @@ def test_a_recipe_naming_code_asks_before_anything_runs(window, qtbot, tmp_path,
     monkeypatch.setattr(dialogs, "ask_trust", lambda parent, exc: asked.append(exc) or False)
     window.open_recipe(str(path))
     assert len(asked) == 1 and "evil.py" in str(asked[0]) and not marker.exists()
-    assert window.session.recipe.model_source == ""
+    assert window.session.model.recipe.model_source == ""
     monkeypatch.setattr(dialogs, "ask_trust", lambda parent, exc: True)
     window.open_recipe(str(path))
-    assert window.session.recipe.model_source == f"{tmp_path / 'evil.py'}:Net"
+    assert window.session.model.recipe.model_source == f"{tmp_path / 'evil.py'}:Net"
     assert not marker.exists()  # trusted, but nothing is imported until a checkpoint needs it
 
 

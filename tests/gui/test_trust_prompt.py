@@ -33,18 +33,18 @@ def test_config_json_model_source_asks_first(window, tmp_path, qtbot, dialogs, m
     asked = dialogs.trust_asked[0]
     assert asked.path == str(folder / "config.json") and asked.imports[0] == str(folder / "net.py")
     if answer:
-        qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
+        qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
         assert not (folder / "PWNED").exists(), "only the class runs, never the file's top-level code"
         assert f"Runs {folder / 'net.py'}" in window.model_panel.notes.text()
     else:
         qtbot.wait(200)
-        assert window.session.loaded is None and not (folder / "PWNED").exists() and not dialogs.errors
+        assert window.session.model.loaded is None and not (folder / "PWNED").exists() and not dialogs.errors
 
 
 def test_a_typed_model_source_runs_and_the_window_says_so(window, files, qtbot, dialogs):
     window.model_panel.source.setText(files["source"])
     window.open_checkpoint(str(files["ckpt"]))
-    qtbot.waitUntil(lambda: window.session.loaded is not None, timeout=30000)
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
     assert not dialogs.trust_asked
     assert f"Runs {files['models']} (the model source you named)" in window.model_panel.notes.text()
 
@@ -53,7 +53,7 @@ def test_the_prompt_shows_what_would_run(qtbot, monkeypatch):
     from PySide6.QtWidgets import QMessageBox, QWidget
 
     from workbench.core.errors import UntrustedFileError
-    from workbench.gui import dialogs
+    from workbench.gui.dialogs import messages as dialogs
 
     shown = []
     monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append((box.text(), box.informativeText())) or 0)

@@ -30,7 +30,7 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
     QCoreApplication.setApplicationName("Conversion Workbench")
     app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
     app.setDesktopFileName(desktop.APP_ID)  # Wayland and the task bar match the window to its .desktop entry
-    from .about_dialog import app_icon
+    from .dialogs.about import app_icon
     from .main_window import MainWindow
 
     app.setWindowIcon(app_icon())
@@ -83,8 +83,9 @@ def _quit_when_demo_open(app, window) -> None:
     session = window.session
 
     def check(_value=None):
-        if session.loaded is not None and session.data is not None:
-            print(f"smoke test: demo opened ({session.loaded.path.name}, {len(session.table.X)} rows) "
+        m = session.model
+        if m.loaded is not None and m.data is not None:
+            print(f"smoke test: demo opened ({m.loaded.path.name}, {len(m.table.X)} rows) "
                   f"{time.perf_counter() - _STARTED:.1f} s after start", flush=True)
             QTimer.singleShot(0, lambda: app.exit(0))
 

@@ -1,9 +1,14 @@
-"""The one owner of the window's background jobs: named slots (load, data, train, calibrate, export, …).
+"""The one owner of the window's background jobs, their busy state and their stop tokens.
 
-Orange3's `ConcurrentMixin.start()`: a new job in a slot cancels the one before it and drops its result, so a
-stale result can never land (a slow table read finishing after a newer one, a run of a model that was closed).
-Jobs without a slot run side by side. Each job is a `worker.Worker` on its own QThread; results, errors and
-the `always` hooks arrive on the GUI thread.
+Orange3's `ConcurrentMixin.start()`: a new job in a named slot (load, data, train, calibrate, export, …) cancels
+the one before it and drops its result, so a stale result can never land (a slow table read finishing after a
+newer one, a run of a model that was closed). Jobs without a slot run side by side. Each job is a
+`worker.Worker` on its own QThread; results, errors and the `always` hooks arrive on the GUI thread.
+
+Orange3's `ConcurrentWidgetMixin`: the task owner sets and clears busy state, never the widgets. A job started
+with `locks=True` changes the session's runs (training, a baseline, a calibration); while one is in flight the
+runner reports busy, through `set_busy` (the session model's), and the forms that edit a run lock. A job started
+with `stoppable=True` gets a `StopToken` from the runner as `stop=`; pause, resume and stop go through here.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from . import worker as w
 
@@ -25,40 +30,54 @@ class Job:
     thread: Any = None  # the QThread, set once started
     cancel: Callable[[], None] | None = None  # asks the job to stop early (a StopToken's stop)
     always: Callable[[bool], None] | None = None
+    locks: bool = False  # it changes the runs: busy while it is open
+    token: Any = None  # its StopToken, when it is stoppable
     stale: bool = False  # replaced or cancelled: its result and error are dropped
     closed: bool = False  # its result, error or drop has been handled
     relays: list = field(default_factory=list)
 
 
 class JobRunner(QObject):
-    """Starts core functions on worker threads; at most one live job per named slot."""
+    """Starts core functions on worker threads; at most one live job per named slot; owns busy and stopping."""
 
     started = Signal(str)  # slot name ("" for none)
     ended = Signal(str)
 
-    def __init__(self, show_error: Callable[[BaseException], None], parent: QObject | None = None):
+    def __init__(self, show_error: Callable[[BaseException], None],
+                 set_busy: Callable[[bool], None] | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self._show_error = show_error
+        self._set_busy = set_busy
+        self._busy = False
+        self._when_idle: list[Callable[[], None]] = []
         self._jobs: list[Job] = []
 
     def start(self, fn: Callable, *args: Any, slot: str | None = None, on_done: Callable | None = None,
               on_error: Callable | None = None, always: Callable | None = None, cancel: Callable | None = None,
-              callbacks: bool = False, setup: Callable | None = None, **kwargs: Any) -> w.Worker:
+              callbacks: bool = False, setup: Callable | None = None, locks: bool = False, stoppable: bool = False,
+              **kwargs: Any) -> w.Worker:
         """Run `fn(*args, **kwargs)` off the GUI thread.
 
         `slot`: a job already in that slot is cancelled and its result dropped. `callbacks=True` passes the
         worker as `callbacks=(worker,)`, so core's training hooks arrive as the worker's signals. `always` runs
-        when the job ends, even when its result is dropped (to clear a busy flag, say). `setup(worker)` may
-        connect the worker's signals before it starts.
+        when the job ends, even when its result is dropped. `setup(worker)` may connect the worker's signals
+        before it starts. `locks`: busy until the job ends. `stoppable`: `fn` gets `stop=` a new StopToken,
+        which cancelling stops.
         """
         if slot is not None:
             self.cancel(slot)
+        token = None
+        if stoppable:
+            from workbench.core.train.train import StopToken
+
+            token = kwargs["stop"] = StopToken()
+            cancel = cancel or token.stop
         if callbacks:
             kwargs["callbacks"] = ()
         worker = w.Worker(fn, *args, **kwargs)
         if callbacks:
             worker.use_as_callbacks("callbacks")
-        job = Job(slot, worker, cancel=cancel, always=always)
+        job = Job(slot, worker, cancel=cancel, always=always, locks=locks, token=token)
         if setup:
             setup(worker)
         done = w.Relay(lambda result: self._deliver(job, on_done, result), self)
@@ -70,18 +89,20 @@ class JobRunner(QObject):
         job.thread.finished.connect(finish.fire)
         job.relays = [done, failed, finish]
         self._jobs.append(job)
+        self._update_busy()
         self.started.emit(slot or "")
         return worker
 
     def _deliver(self, job: Job, callback: Callable | None, value: Any) -> None:
         dropped = job.stale
-        self._close(job)  # `always` first: a busy flag is clear when the result's handler runs
+        self._close(job)  # `always` and busy first: the forms are unlocked when the result's handler runs
         if not dropped and callback is not None:
             callback(value)
 
     def _close(self, job: Job) -> None:
         if not job.closed:
             job.closed = True
+            self._update_busy()
             if job.always is not None:
                 job.always(job.stale)
 
@@ -96,13 +117,58 @@ class JobRunner(QObject):
         self._close(job)
         self.ended.emit(job.slot or "")
 
+    # ----- busy
+    @property
+    def busy(self) -> bool:
+        """Whether a job that changes the runs is in flight (still working, even if its result will be dropped)."""
+        return self._busy
+
+    def _update_busy(self) -> None:
+        busy = any(j.locks and not j.closed for j in self._jobs)
+        if busy != self._busy:
+            self._busy = busy
+            if self._set_busy is not None:
+                self._set_busy(busy)
+            if not busy:
+                waiting, self._when_idle = self._when_idle, []
+                for callback in waiting:
+                    QTimer.singleShot(0, callback)  # after the result of the job that ended has landed
+
+    def when_idle(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once no job that changes the runs is in flight (at once if none is)."""
+        if self._busy:
+            self._when_idle.append(callback)
+        else:
+            QTimer.singleShot(0, callback)
+
+    # ----- stopping
     def cancel(self, slot: str) -> None:
         """Stop the job in `slot` (if it can stop early) and drop whatever it returns."""
-        for job in self._jobs:
-            if job.slot == slot and not job.stale and not job.closed:
-                job.stale = True
-                if job.cancel is not None:
-                    job.cancel()
+        for job in self._live(slot):
+            job.stale = True
+            if job.cancel is not None:
+                job.cancel()
+
+    def stop(self, slot: str) -> bool:
+        """Ask the stoppable job in `slot` to stop early; unlike `cancel`, what it returns still lands (a
+        training keeps its best epoch so far). True when there was one to stop."""
+        tokens = [j.token for j in self._live(slot) if j.token is not None]
+        for token in tokens:
+            token.stop()
+        return bool(tokens)
+
+    def pause(self, slot: str, paused: bool) -> None:
+        """Pause (or resume) the stoppable job in `slot` between its steps."""
+        for job in self._live(slot):
+            if job.token is not None:
+                (job.token.pause if paused else job.token.resume)()
+
+    def token(self, slot: str):
+        """The StopToken of the live job in `slot`, or None."""
+        return next((j.token for j in self._live(slot) if j.token is not None), None)
+
+    def _live(self, slot: str) -> list[Job]:
+        return [j for j in self._jobs if j.slot == slot and not j.stale and not j.closed]
 
     def running(self, slot: str | None = None) -> bool:
         """Whether a job (in `slot`, or any) is still working on a result that will be delivered."""

@@ -1,8 +1,8 @@
-"""The window's view of the core session: the same state, with each core event re-emitted as a Qt signal.
+"""The window's view of the core session: each core event re-emitted as a Qt signal.
 
-Panels take this object in their constructor, edit the session through it and listen to its signals. All
-state and rules live in `workbench.core.workflow.session.SessionModel`; this adapter only turns its plain callbacks
-into Qt signals (emitted on the GUI thread, where the model is edited).
+Panels take this object in their constructor, listen to its signals and reach the state explicitly through
+`session.model` (core's `SessionModel`). All state and rules live in the model; this adapter only turns its
+plain callbacks into Qt signals (emitted on the GUI thread, where the model is edited).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ class Session(QObject):
     data_error = Signal(str)
     run_changed = Signal(object)  # the current Run | None
     runs_changed = Signal(object)  # list of run summaries (core.runs.summary, with their "id")
-    busy_changed = Signal(bool)  # a worker is training / loading
+    busy_changed = Signal(bool)  # a job that changes the runs is in flight (the JobRunner sets it)
     activity_changed = Signal(str)  # what is being prepared ("" when nothing)
 
     def __init__(self, model: SessionModel | None = None, parent=None):
         super().__init__(parent)
-        self.model = model or SessionModel()
+        self.model: SessionModel = model or SessionModel()
         self.model.describe_problem = window_text
         events = self.model.events
         for event, signal in ((events.recipe, self.recipe_changed), (events.model, self.model_changed),
@@ -39,12 +39,6 @@ class Session(QObject):
                               (events.run, self.run_changed), (events.runs, self.runs_changed),
                               (events.busy, self.busy_changed), (events.activity, self.activity_changed)):
             event.connect(signal.emit)
-
-    def __getattr__(self, name):
-        # Called only for names this QObject lacks: the model's state and methods (recipe, run, update, …).
-        if name == "model":
-            raise AttributeError(name)
-        return getattr(self.model, name)
 
 
 def window_text(exc) -> str:

@@ -1,70 +1,62 @@
-"""File actions of the main window: export, HTML reports, sessions, recipes, the demo and recent files.
-
-A mixin of `MainWindow` (it uses the window's session, settings, status bar and job runner), kept apart
-so each file stays small.
-"""
+"""What the File menu writes and reads: the export, HTML reports, sessions, recipes, and the drill-down's sample
+list. Every save refuses the session's inputs (the checkpoint, the data, the model source) and asks before
+replacing any other file; a file that names code asks the trust prompt first."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.errors import WorkbenchError
 
-MAX_RECENT = 10
+from .host import Host
+
 # The window asks itself (and refuses the run's inputs) before replacing a file, so the file dialog does not.
 NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite
 
 
-if TYPE_CHECKING:  # type-checked as what it is mixed into
-    from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QMainWindow as _Window
-    from PySide6.QtWidgets import QTabWidget
+class Files:
+    """The File menu's reads and writes (composed by the window)."""
 
-    from .compare_panel import ComparePanel
-    from .session import Session
-else:
-    _Window = object
+    def __init__(self, host: Host, load_data):
+        self.host = host
+        self.load_data = load_data  # reads the data a recipe names (Opening.load_data)
 
-
-class FileActions(_Window):
-    """The File menu's actions, mixed into MainWindow: export, reports, sessions, recipes, the demo."""
-
-    if TYPE_CHECKING:  # what MainWindow provides
-        session: Session
-        settings: QSettings
-        workspace: QTabWidget | None
-        compare_panel: ComparePanel
-
-        def show_error(self, exc: BaseException) -> None: ...
-        def show_workspace(self, tab: int | None = None) -> QTabWidget: ...
-        def load_data(self, path: str) -> None: ...
+    @property
+    def model(self):
+        return self.host.session.model
 
     def export(self):
         """Open the export dialog for the current run and remember the folder it wrote."""
-        if self.session.run is None:
-            return
-        from .export_dialog import ExportDialog
+        m, host = self.model, self.host
+        run = m.run
+        if run is None:
+            return None
+        from ..dialogs.export import ExportDialog
 
-        start = self.settings.value("paths/export", str(Path.home()))
-        dialog = ExportDialog(self.session, self.run_job, self.evaluate_panel.plots(), start, self)
+        entry = m.entry_of(run)
+        start = host.settings.value("paths/export", str(Path.home()))
+        dialog = ExportDialog(run, entry.name if entry else "", self._inputs(), host.jobs.start,
+                              host.show_workspace().evaluate_panel.plots(), start, host.parent_widget())
         dialog.exec()
         if dialog.result is not None:
-            self.settings.setValue("paths/export", str(dialog.result.folder.parent))
-            self.session.note_export(self.session.run, str(dialog.result.folder))
+            host.settings.setValue("paths/export", str(dialog.result.folder.parent))
+            m.note_export(run, str(dialog.result.folder))
         return dialog
 
     def _inputs(self, runs=()) -> dict:
-        """The files a save must never replace: the open checkpoint, the data, the model source, and the
-        sources and data of the runs in a comparison."""
+        """The files a save must never replace: the open checkpoint, the data, the model source, the current
+        run's own checkpoint, data and source, and the sources and data of the runs in a comparison."""
         from workbench.core.safety.output_paths import inputs
 
-        recipe = self.session.recipe
-        loaded = self.session.loaded
+        m = self.model
+        recipe, loaded = m.recipe, m.loaded
         protected = inputs(source=loaded.path if loaded is not None else None, data=recipe.data.path,
                            model_source=recipe.model_source)
+        if m.run is not None:
+            r = m.run.recipe
+            protected |= inputs(source=m.run.loaded.path, data=r.data.path, model_source=r.model_source)
         for run in runs:
             data = ((run.get("recipe") or {}).get("data") or {}).get("path")
             source = ((run.get("metrics") or {}).get("source") or {}).get("path")
@@ -79,155 +71,135 @@ class FileActions(_Window):
         try:
             check_output_file(path, self._inputs(runs), overwrite=False)
         except OutputExistsError:
-            answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?",
-                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                          QMessageBox.StandardButton.No)
-            return answer == QMessageBox.StandardButton.Yes
+            return _replace(self.host.parent_widget(), path)
         except WorkbenchError as exc:
-            self.show_error(exc)
+            self.host.show_error(exc)
             return False
         return True
+
+    def _save_name(self, title: str, name: str, kind: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self.host.parent_widget(), title, name, kind, options=NO_CONFIRM)
+        return path
 
     def save_report(self, path: str | None = None):
         """Write the HTML report of the current run, or of the ticked runs on the Compare tab."""
         from workbench.core.evaluate.report import comparison_report, run_report
 
-        comparing = self.workspace is not None and self.workspace.currentWidget() is self.compare_panel
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save HTML report",
-                                                  "comparison.html" if comparing else "report.html", "HTML (*.html)",
-                                                  options=NO_CONFIRM)
-            if not path:
-                return
-        if not self._may_write(path, self.compare_panel.selected() if comparing else ()):
+        workspace = self.host.show_workspace()
+        compare = workspace.compare_panel
+        comparing = workspace.tabs.currentWidget() is compare
+        path = path or self._save_name("Save HTML report", "comparison.html" if comparing else "report.html",
+                                       "HTML (*.html)")
+        if not path or not self._may_write(path, compare.selected() if comparing else ()):
             return
+        m = self.model
         try:
             if comparing:
-                comparison_report(self.compare_panel.selected(), path)
-            elif self.session.run is not None:
-                entry = self.session.entry_of(self.session.run)
-                run_report(self.session.run, path, entry.name if entry else "")
+                comparison_report(compare.selected(), path)
+            elif m.run is not None:
+                entry = m.entry_of(m.run)
+                run_report(m.run, path, entry.name if entry else "")
         except WorkbenchError as exc:
-            self.show_error(exc)
+            self.host.show_error(exc)
             return
-        self.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
+        self.host.statusBar().showMessage(f"Saved the report to {path}; it opens in any browser.")
 
-    def save_session(self, path: str | None = None):
+    def save_samples(self, path: str | None = None) -> str | None:
+        """Save the drill-down's listed samples (the clicked confusion-matrix cell) as CSV; the path written."""
+        from workbench.core.evaluate.errors_list import save_csv
+
+        listed = self.host.show_workspace().evaluate_panel.errors
+        if listed.run is None:
+            return None
+        path = path or self._save_name("Save the listed samples as CSV", "samples.csv", "CSV (*.csv)")
+        if not path or not self._may_write(path):
+            return None
+        try:
+            save_csv(path, listed.records, listed.id_name, self._inputs(), overwrite=True)
+        except WorkbenchError as exc:
+            self.host.show_error(exc)
+            return None
+        self.host.statusBar().showMessage(f"Saved {len(listed.records)} samples to {path}.")
+        return path
+
+    def save_session(self, path: str | None = None) -> bool:
         """Save every run of the session to a file; True when it was saved."""
         from workbench.core.workflow.session_files import save_session
 
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save session", "session.json", "Session (*.json)",
-                                                  options=NO_CONFIRM)
-            if not path:
-                return False
-        if not self._may_write(path):
+        path = path or self._save_name("Save session", "session.json", "Session (*.json)")
+        if not path or not self._may_write(path):
             return False
+        m = self.model
         try:
-            save_session(path, self.session.runs, self.session.recipe.to_dict())
+            save_session(path, m.runs, m.recipe.to_dict())
         except WorkbenchError as exc:
-            self.show_error(exc)
+            self.host.show_error(exc)
             return False
-        self.session.mark_saved()
-        self.statusBar().showMessage(f"Saved {len(self.session.runs)} runs to {path}.")
+        m.mark_saved()
+        self.host.statusBar().showMessage(f"Saved {len(m.runs)} runs to {path}.")
         return True
 
-    def open_session(self, path: str | None = None, trusted: bool = False):
+    def open_session(self, path: str | None = None, trusted: bool = False) -> None:
         """Read a session file's runs back for comparison (asking to trust one written elsewhere)."""
         from workbench.core.workflow.session_files import load_session
 
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open session", "", "Session (*.json)")
+            path, _ = QFileDialog.getOpenFileName(self.host.parent_widget(), "Open session", "", "Session (*.json)")
             if not path:
                 return
         try:
             data = load_session(path, trusted)
         except WorkbenchError as exc:
-            self._ask_trust_or_show(exc, lambda: self.open_session(path, trusted=True))
+            self.host.ask_trust_or_show(exc, lambda: self.open_session(path, trusted=True))
             return
-        recipe = data["recipe"]
-        self.show_workspace(5)
+        recipe, m = data["recipe"], self.model
+        self.host.show_workspace(5)
         if recipe is not None:
-            self.session.set_recipe(recipe)
-        self.session.set_runs(data["runs"])
-        self.session.mark_saved()
-        self.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
+            m.set_recipe(recipe)
+        m.set_runs(data["runs"])
+        m.mark_saved()
+        self.host.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
 
-    def save_recipe(self):
+    def save_recipe(self) -> None:
         """Save the form's settings as a recipe file that the CLI and the window can reuse."""
-        path, _ = QFileDialog.getSaveFileName(self, "Save recipe", self.settings.value("paths/recipe", "recipe.json"),
-                                              "Recipe (*.json)", options=NO_CONFIRM)
+        host = self.host
+        path = self._save_name("Save recipe", str(host.settings.value("paths/recipe", "recipe.json")),
+                               "Recipe (*.json)")
         if path and self._may_write(path):
             try:
-                self.session.recipe.save(path)
+                self.model.recipe.save(path)
             except WorkbenchError as exc:
-                self.show_error(exc)
+                host.show_error(exc)
                 return
-            self.settings.setValue("paths/recipe", path)
-            self.statusBar().showMessage(f"Saved the recipe to {path}.")
+            host.settings.setValue("paths/recipe", path)
+            host.statusBar().showMessage(f"Saved the recipe to {path}.")
 
-    def _ask_trust_or_show(self, exc, retry) -> None:
-        """A file that names code asks the trust prompt (and `retry`s once trusted); other problems are shown."""
-        from workbench.core.errors import UntrustedFileError
-
-        from .dialogs import ask_trust
-
-        if not isinstance(exc, UntrustedFileError):
-            self.show_error(exc)
-        elif ask_trust(self, exc):
-            retry()
-        else:
-            self.statusBar().showMessage(f"Not opened: {exc.path} was not trusted.")
-
-    def open_recipe(self, path: str | None = None, trusted: bool = False):
+    def open_recipe(self, path: str | None = None, trusted: bool = False) -> None:
         """Fill the form from a recipe file and read the data it names (a recipe naming code is trusted first)."""
         from workbench.core import recipe as rc
 
+        host = self.host
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Open recipe", str(self.settings.value("paths/recipe", "")),
+            path, _ = QFileDialog.getOpenFileName(host.parent_widget(), "Open recipe",
+                                                  str(host.settings.value("paths/recipe", "")),
                                                   "Recipe (*.json *.toml)")
             if not path:
                 return
         try:
             recipe = rc.load(path, trusted)
         except WorkbenchError as exc:
-            self._ask_trust_or_show(exc, lambda: self.open_recipe(path, trusted=True))
+            host.ask_trust_or_show(exc, lambda: self.open_recipe(path, trusted=True))
             return
-        self.show_workspace()
-        self.session.set_recipe(recipe)
+        host.show_workspace()
+        self.model.set_recipe(recipe)
         if recipe.data.path:
             self.load_data(recipe.data.path)
-        self.statusBar().showMessage(f"Opened the recipe {path}.")
+        host.statusBar().showMessage(f"Opened the recipe {path}.")
 
-    def open_demo(self):
-        """Build (or reuse) the diabetes demo on a worker, then open its model and data."""
-        from workbench.core.workflow.demo import build_diabetes
 
-        folder = Path(self.settings.value("paths/demo", str(Path.home() / "workbench-demo")))
-        self.statusBar().showMessage(f"Building the demo in {folder} (a few seconds)…")
-        self.show_workspace(0)
-        self.session.set_activity("Building the demo: training a small regression model on scikit-learn's diabetes "
-                                  f"data, in {folder} (a few seconds)…")
-        self.run_job(build_diabetes, folder, slot="demo", on_done=self._on_demo_built,
-                     on_error=lambda exc: (self.session.set_activity(""), self.show_error(exc)))
-
-    def _on_demo_built(self, result):
-        ckpt, recipe = result
-        self.session.set_recipe(recipe)
-        self.model_panel.source.setText(recipe.model_source)
-        self.open_checkpoint(str(ckpt))
-        self.load_data(recipe.data.path)
-
-    def _remember(self, path: str):
-        recent = [p for p in cast("list[str]", self.settings.value("recent", [], list) or []) if p != path]
-        self.settings.setValue("recent", [path, *recent][:MAX_RECENT])
-        self._refresh_recent()
-
-    def _refresh_recent(self):
-        recent = [p for p in (self.settings.value("recent", [], list) or []) if p]
-        self.recent_menu.clear()
-        for path in recent:
-            action = self.recent_menu.addAction(path)
-            action.triggered.connect(lambda _c=False, p=path: self.open_checkpoint(p))
-        self.recent_menu.setEnabled(bool(recent))
-        self.welcome.set_recent(recent)
+def _replace(parent, path: str) -> bool:
+    """Ask before replacing an existing file that is not one of the inputs."""
+    answer = QMessageBox.question(parent, "Replace file?", f"{path} already exists. Replace it?",
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                                  QMessageBox.StandardButton.No)
+    return answer == QMessageBox.StandardButton.Yes

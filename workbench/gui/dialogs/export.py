@@ -20,18 +20,21 @@ from PySide6.QtWidgets import (
 
 
 class ExportDialog(QDialog):
-    """Export the current run: choose a folder and options, then write the program, weights and plots."""
+    """Export one run: choose a folder and options, then write the program, weights and plots.
 
-    def __init__(self, session, run_job, plots, start_folder: str, parent=None):
+    `name` is the run's name in the session; `protected` the files the export must never replace (the window's
+    inputs, see `Files._inputs`); `run_job` starts the export on a worker (the window's `JobRunner.start`)."""
+
+    def __init__(self, run, name: str, protected: dict, run_job, plots, start_folder: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Export the converted model")
         self.setObjectName("exportDialog")
-        self.session, self.run_job, self.plots = session, run_job, plots
+        self.run, self.protected, self.run_job, self.plots = run, protected, run_job, plots
         self.result = None  # type: ignore[assignment,method-assign]  # shadows QDialog.result(): the export's result
         from workbench.core.safety.folder_swap import recover
 
         recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
-        self.folder = QLineEdit(str(Path(start_folder) / f"{session.loaded.path.stem}-classifier"))
+        self.folder = QLineEdit(str(Path(start_folder) / f"{run.loaded.path.stem}-classifier"))
         self.folder.setObjectName("exportFolder")
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -64,8 +67,7 @@ class ExportDialog(QDialog):
         self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
         self.export_button.clicked.connect(self.start)
         self.close_button.clicked.connect(self.reject)
-        entry = session.entry_of(session.run)
-        self.run_label = QLabel(f"Run: <b>{entry.name if entry else 'the current run'}</b> (pick another in the "
+        self.run_label = QLabel(f"Run: <b>{name or 'the current run'}</b> (pick another in the "
                                 "Run list above the tabs)")
         self.run_label.setObjectName("exportRun")
         layout = QVBoxLayout(self)
@@ -90,14 +92,12 @@ class ExportDialog(QDialog):
         """Check the folder and run the export on a worker; asks before replacing an earlier export."""
         from workbench.core.errors import ExportError
         from workbench.core.export.export import check_target
-        from workbench.core.safety.output_paths import OutputExistsError, inputs
+        from workbench.core.safety.output_paths import OutputExistsError
         from workbench.core.workflow.pipeline import export_run
 
         folder = Path(self.folder.text()).expanduser()
-        recipe = self.session.run.recipe
-        protected = inputs(source=self.session.loaded.path, data=recipe.data.path, model_source=recipe.model_source)
         try:
-            check_target(folder, self.session.loaded.path, overwrite, protected)
+            check_target(folder, self.run.loaded.path, overwrite, self.protected)
         except ExportError as exc:
             if isinstance(exc, OutputExistsError) and not overwrite:
                 answer = QMessageBox.question(self, "Replace export?", f"{folder} already holds an export. "
@@ -110,7 +110,7 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.status.setText("Exporting and checking the round trip…")
-        self.run_job(export_run, self.session.run, folder, overwrite, self.with_onnx.isChecked(),
+        self.run_job(export_run, self.run, folder, overwrite, self.with_onnx.isChecked(),
                      on_done=self._on_done, on_error=self._on_error)
 
     def _on_done(self, result):
@@ -121,7 +121,7 @@ class ExportDialog(QDialog):
         if self.with_plots.isChecked() and self.plots:
             from workbench.core.safety.folder_swap import record_files
 
-            from .plot_export import save_plots
+            from ..plots.save import save_plots
 
             written = save_plots(self.plots, result.folder / "plots")
             record_files(result.folder, written)  # the tool wrote them, so a later export may replace them

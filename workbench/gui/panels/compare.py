@@ -77,7 +77,7 @@ class ComparePanel(QWidget):
         layout.addLayout(left)
         layout.addLayout(right, 1)
         session.runs_changed.connect(self._on_runs_changed)
-        self._on_runs_changed(session.runs)
+        self._on_runs_changed(session.model.runs)
 
     def _on_runs_changed(self, runs):
         shown = {self.list.item(i).text(): self.list.item(i).checkState() for i in range(self.list.count())}
@@ -96,7 +96,7 @@ class ComparePanel(QWidget):
         """The summaries of the ticked runs (at most MAX_RUNS), as the report and the table use them."""
         names = [self.list.item(i).text() for i in range(self.list.count())
                  if self.list.item(i).checkState() == Qt.CheckState.Checked]
-        return [r for r in self.session.runs if r["name"] in names][:MAX_RUNS]
+        return [r for r in self.session.model.runs if r["name"] in names][:MAX_RUNS]
 
     def refresh(self):
         """Redraw the table, the note and the plots for the runs ticked now."""

@@ -23,57 +23,18 @@ from PySide6.QtWidgets import (
 
 from workbench.core.recipe import CALIBRATIONS
 
-from .confusion_plot import MODES, ConfusionPlot
-from .errors_view import ErrorsView
-from .reliability_plot import ReliabilityPlot
-from .roc_plot import RocPlot
-
-
-def _ci(test: dict, key: str, live: bool) -> str:
-    """The value in bold and its 95% interval; while the threshold slider moves the interval is stale."""
-    ci = None if live else test.get("ci", {}).get(key)
-    return f"<b>{test[key]:.3f}</b>" + (f" <span style='color:#666'>[{ci[0]:.3f}, {ci[1]:.3f}]</span>" if ci else "")
-
-
-def _change(test: dict, key: str) -> str:
-    change = test.get("calibration_change", {}).get(key)
-    text = f"{test[key + '_before']:.3f} → <b>{test[key]:.3f}</b>"
-    if not change:
-        return text
-    delta = test[key] - test[key + "_before"]
-    if change["within_noise"]:
-        verdict = "<span style='color:#666'>within noise</span>"
-    else:
-        verdict = "<span style='color:#b00020'>worse</span>" if change["low"] > 0 else \
-            "<span style='color:#1a7f37'>better</span>"
-    return text + f" ({delta:+.3f}, 95% CI [{change['low']:+.3f}, {change['high']:+.3f}], {verdict})"
-
-
-def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> str:
-    """The Evaluate tab's summary: each metric with its bootstrap interval, each calibration change with its
-    paired interval and verdict, the definitions, and the calibration check's notes."""
-    auc = ""
-    if "roc_auc" in test:
-        name = "ROC AUC" if test.get("roc_auc_definition", "ROC AUC") == "ROC AUC" else "one-vs-rest macro AUC"
-        auc = f" · {name} {_ci(test, 'roc_auc', live)}"
-    lines = [f"Test set ({test['n']} samples; 95% bootstrap intervals in grey): accuracy "
-             f"{_ci(test, 'accuracy', live)} · macro F1 {_ci(test, 'macro_f1', live)}{auc}"]
-    if "ece_before" in test:
-        lines.append(f"Calibration <b>{method}</b>: ECE ({test.get('ece_bins', 15)} bins) {_change(test, 'ece')} · "
-                     f"Brier {_change(test, 'brier')} · MCE {test['mce_before']:.3f} → <b>{test['mce']:.3f}</b>")
-    if "brier_definition" in test:
-        lines.append(f"<span style='color:#666'>{test['brier_definition']}. Decision: {test['decision_rule']}."
-                     "</span>")
-    for note in metrics.get("calibration_check", {}).get("notes", []):
-        lines.append(f"<span style='color:#8a5a00'>Note: {note[:1].upper() + note[1:]}</span>")
-    return "<br>".join(lines)
-
+from ..plots.confusion import MODES, ConfusionPlot
+from ..plots.reliability import ReliabilityPlot
+from ..plots.roc import RocPlot
+from .evaluate_summary import summary_html
+from .samples import ErrorsView
 
 MIN_CONFUSION = (300, 260)  # width, height in pixels
 MIN_TABLE = (300, 140)
 MIN_RELIABILITY = (420, 300)
 MIN_CURVES = (420, 220)
 MIN_ERRORS = (420, 220)
+
 
 class EvaluatePanel(QWidget):
     """The Evaluate tab: the current run's metrics with intervals, its plots, and recalibration."""
@@ -86,6 +47,34 @@ class EvaluatePanel(QWidget):
         self.session = session
         self.empty = QLabel("Train a head to see its confusion matrix, per-class scores and reliability here.")
         self.empty.setAlignment(Qt.AlignCenter)
+        bar = self._bar()
+        self.summary = QLabel()
+        self.summary.setObjectName("metricsSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.RichText)
+        self.warnings = QLabel()
+        self.warnings.setObjectName("dataWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setTextFormat(Qt.RichText)
+        self.warnings.setVisible(False)
+        self.content = self._plots()
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("evaluateScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.NoFrame)
+        self.scroll.setWidget(self.content)
+        layout = QVBoxLayout(self)
+        layout.addLayout(bar)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.warnings)
+        layout.addWidget(self.empty, 1)
+        layout.addWidget(self.scroll, 1)
+        session.run_changed.connect(self._on_run_changed)
+        session.busy_changed.connect(self._on_busy)
+        self._on_run_changed(None)
+
+    def _bar(self) -> QHBoxLayout:
+        """The calibration chooser, the matrix mode and Save plots."""
         self.method = QComboBox()
         self.method.setObjectName("calibrationMethod")
         self.method.addItems(list(CALIBRATIONS))
@@ -107,27 +96,22 @@ class EvaluatePanel(QWidget):
         bar.addWidget(hint)
         bar.addStretch(1)
         bar.addWidget(self.save)
-        self.summary = QLabel()
-        self.summary.setObjectName("metricsSummary")
-        self.summary.setWordWrap(True)
-        self.summary.setTextFormat(Qt.RichText)
-        self.warnings = QLabel()
-        self.warnings.setObjectName("dataWarnings")
-        self.warnings.setWordWrap(True)
-        self.warnings.setTextFormat(Qt.RichText)
-        self.warnings.setVisible(False)
+        return bar
+
+    def _plots(self) -> QWidget:
+        """The matrix, reliability, per-class table, ROC/PR with the threshold slider, and the samples list."""
         self.confusion = ConfusionPlot()
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("perClassTable")
         self.table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Support"])
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeToContents)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setTabKeyNavigation(False)  # Tab moves on to the next control instead of through the cells
         self.reliability = ReliabilityPlot()
         self.reliability.binning_chosen.connect(self._on_binning)
         self.roc = RocPlot()
-        self.slider = QSlider(Qt.Horizontal)
+        self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("thresholdSlider")
         self.slider.setRange(1, 999)
         self.slider.setValue(500)
@@ -143,8 +127,8 @@ class EvaluatePanel(QWidget):
         srow.addWidget(self.threshold_label)
         blayout.addLayout(srow)
         blayout.addWidget(self.roc, 1)
-        self.content = QWidget()
-        self.grid = grid = QGridLayout(self.content)
+        content = QWidget()
+        self.grid = grid = QGridLayout(content)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.confusion, 0, 0)
         grid.addWidget(self.reliability, 0, 1)
@@ -163,34 +147,26 @@ class EvaluatePanel(QWidget):
                                (self.reliability, MIN_RELIABILITY), (self.binary_box, MIN_CURVES),
                                (self.errors, MIN_ERRORS)):
             widget.setMinimumSize(w, h)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("evaluateScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setFrameShape(QScrollArea.NoFrame)
-        self.scroll.setWidget(self.content)
-        layout = QVBoxLayout(self)
-        layout.addLayout(bar)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.warnings)
-        layout.addWidget(self.empty, 1)
-        layout.addWidget(self.scroll, 1)
-        session.run_changed.connect(self._on_run_changed)
-        session.busy_changed.connect(self._on_busy)
-        self._on_run_changed(None)
+        return content
 
     def _on_busy(self, busy: bool):
-        self.method.setEnabled(not busy and self.session.run is not None)
-        if not busy and self.session.run is not None:  # a calibration that failed leaves the run's own method
-            self.method.setCurrentText(self.session.run.recipe.calibration)
+        """While a job changes the runs (a calibration, a training) the controls that edit the run lock: the
+        worker owns it until its result is committed, so the slider or the binning cannot race it."""
+        run = self.session.model.run
+        for control in (self.method, self.slider, self.reliability.binning):
+            control.setEnabled(not busy and run is not None)
+        if not busy and run is not None:  # a calibration that failed leaves the run's own method and threshold
+            self.method.setCurrentText(run.recipe.calibration)
+            self._show_threshold(run)
 
     def _on_method(self, method: str):
-        run = self.session.run
-        if run is not None and method != run.recipe.calibration and not self.session.busy:
+        run = self.session.model.run
+        if run is not None and method != run.recipe.calibration and not self.session.model.busy:
             self.calibrate_requested.emit(method)
 
     def _on_cell(self, true: int, predicted: int):
-        if self.session.run is not None:
-            self._list_cell(self.session.run, true, predicted)
+        if self.session.model.run is not None:
+            self._list_cell(self.session.model.run, true, predicted)
             # Once the scroll area has re-laid out the list (shown for the first time), its title at the top.
             # self.scroll shadows QWidget.scroll(), which is all the stubs know of it
             QTimer.singleShot(0, lambda: self.scroll.verticalScrollBar().setValue(self.errors.y()))  # type: ignore[attr-defined]
@@ -199,8 +175,9 @@ class EvaluatePanel(QWidget):
         has = run is not None
         self.empty.setVisible(not has)
         self.scroll.setVisible(has)
-        for w in (self.method, self.mode, self.save):
+        for w in (self.mode, self.save):
             w.setEnabled(has)
+        self._on_busy(self.session.model.busy)
         cell = self.errors.cell if has and self.errors.run is run else None
         self.errors.clear()
         self.grid.setRowStretch(2, 0)  # a hidden list takes no share of the height
@@ -219,10 +196,7 @@ class EvaluatePanel(QWidget):
 
             probs = run.probabilities("test")
             self.roc.show_curves(binary_curves(probs, run.data.labels("test")))
-            self.slider.blockSignals(True)
-            self.slider.setValue(int(round((run.threshold or 0.5) * 1000)))
-            self.slider.blockSignals(False)
-            self._mark_threshold()
+            self._show_threshold(run)
         test = run.metrics["test"]
         self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
         self._show_classification()
@@ -236,7 +210,7 @@ class EvaluatePanel(QWidget):
 
     def _show_classification(self, live: dict | None = None):
         """Show the decision-dependent scores: the run's metrics, or `live` ones while the slider moves."""
-        run = self.session.run
+        run = self.session.model.run
         if run is None:
             return
         test = {**run.metrics["test"], **(live or {})}
@@ -256,8 +230,8 @@ class EvaluatePanel(QWidget):
             self.errors.view.setEnabled(live is None)
 
     def _on_binning(self, binning: str):
-        run = self.session.run
-        if run is None or run.recipe.binning == binning:
+        run = self.session.model.run
+        if run is None or run.recipe.binning == binning or self.session.model.busy:
             return
         from workbench.core.workflow.pipeline import rebin_run
 
@@ -266,8 +240,8 @@ class EvaluatePanel(QWidget):
         self._show_classification()
 
     def _on_threshold(self, value: int):
-        run = self.session.run
-        if run is None or not run.binary:
+        run = self.session.model.run
+        if run is None or not run.binary or self.session.model.busy:
             return
         from workbench.core.evaluate.metrics import classification
         from workbench.core.workflow.pipeline import evaluate_run
@@ -283,8 +257,16 @@ class EvaluatePanel(QWidget):
             self._show_classification()
             self.metrics_changed.emit()
 
+    def _show_threshold(self, run):
+        """Put the slider where the run's committed threshold is (showing a run is not a request to move it)."""
+        if run.binary:
+            self.slider.blockSignals(True)
+            self.slider.setValue(int(round((run.threshold or 0.5) * 1000)))
+            self.slider.blockSignals(False)
+            self._mark_threshold()
+
     def _mark_threshold(self):
-        run = self.session.run
+        run = self.session.model.run
         t = run.threshold or 0.5
         self.threshold_label.setText(f"{t:.3f}")
         self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), t)
@@ -292,12 +274,12 @@ class EvaluatePanel(QWidget):
     def plots(self) -> dict:
         """The tab's plot widgets by file name (ROC and precision-recall for binary runs only)."""
         found = {**self.confusion.plots(), **self.reliability.plots()}
-        if self.session.run is not None and self.session.run.binary:
+        if self.session.model.run is not None and self.session.model.run.binary:
             found |= self.roc.plots()
         return found
 
     def _save_plots(self):
-        from .plot_export import save_plots
+        from ..plots.save import save_plots
 
         folder = QFileDialog.getExistingDirectory(self, "Save plots as PNG and SVG into")
         if folder:

@@ -18,7 +18,7 @@ class FieldProblems(QLabel):
         self.setStyleSheet("color: #b00020")
         self.setVisible(False)
         session.recipe_changed.connect(self._on_recipe_changed)
-        self._on_recipe_changed(session.recipe)
+        self._on_recipe_changed(session.model.recipe)
 
     def _on_recipe_changed(self, recipe):
         found = [f"{self.names[field]}: {reason}." for field, reason in problems(recipe) if field in self.names]

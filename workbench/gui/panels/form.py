@@ -22,7 +22,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core import recipe as rc
 from workbench.core.fields import base_type, takes_word
-from workbench.gui.auto_number import AutoNumber
+
+from .auto_number import AutoNumber
 
 
 def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
@@ -122,7 +123,7 @@ class TrainingForm(QWidget):
         session.data_changed.connect(self._on_data_changed)
         session.model_changed.connect(lambda _m: self._refresh_state())
         session.busy_changed.connect(self._on_busy_changed)
-        self._on_recipe_changed(session.recipe)
+        self._on_recipe_changed(session.model.recipe)
 
     def _widget(self, name: str, kind, spec, devices: list[str]) -> QWidget:
         """The widget a field's description calls for; the freeze and device lists depend on the session."""
@@ -185,7 +186,7 @@ class TrainingForm(QWidget):
             self.auto_balance.blockSignals(True)
             self.auto_balance.setChecked(False)
             self.auto_balance.blockSignals(False)
-        self.session.update(**{field: value})
+        self.session.model.update(**{field: value})
 
     def _on_data_changed(self, data):
         # Image settings mean nothing for a table: greyed, saying why, rather than silently ignored.
@@ -200,22 +201,22 @@ class TrainingForm(QWidget):
         if on:
             self._apply_proposal(only_if_skewed=True)
         else:
-            self.session.update(**{"train.pos_weight": None, "train.class_weights": ()})
+            self.session.model.update(**{"train.pos_weight": None, "train.class_weights": ()})
 
     def _proposal(self, skew: float = 1.5):
         """(train-split class counts, core's proposed loss weights or None); (None, None) without data."""
         from workbench.core.train.losses import imbalance_proposal
 
-        if self.session.data is None:
+        if self.session.model.data is None:
             return None, None
-        counts = self.session.split_counts()["train"]
-        return counts, imbalance_proposal(counts, self.session.recipe.head.task, skew=skew)
+        counts = self.session.model.split_counts()["train"]
+        return counts, imbalance_proposal(counts, self.session.model.recipe.head.task, skew=skew)
 
     def _apply_proposal(self, only_if_skewed: bool):
         counts, proposal = self._proposal(1.5 if only_if_skewed else 1.0)
         if counts is None:
             return
-        self.session.update(**{"train.pos_weight": (proposal or {}).get("pos_weight"),
+        self.session.model.update(**{"train.pos_weight": (proposal or {}).get("pos_weight"),
                                "train.class_weights": (proposal or {}).get("class_weights", ())})
 
     def _propose_weights(self):
@@ -230,7 +231,7 @@ class TrainingForm(QWidget):
         if inspection is not None:
             box.addItems([f"upto:{layer.name}" for layer in inspection.layers
                           if layer.params and layer.depth and not layer.role])
-        box.setCurrentText(current if box.findText(current) >= 0 else self.session.recipe.head.freeze)
+        box.setCurrentText(current if box.findText(current) >= 0 else self.session.model.recipe.head.freeze)
         self._updating = False
         self._refresh_state()
 
@@ -261,10 +262,10 @@ class TrainingForm(QWidget):
 
     def blockers(self) -> list[str]:
         """Why Train is disabled (empty when it is enabled); the rules are the core session's."""
-        return self.session.blockers()
+        return self.session.model.blockers()
 
     def _refresh_state(self):
-        problems = dict(rc.problems(self.session.recipe))
+        problems = dict(rc.problems(self.session.model.recipe))
         for field, label in self.errors.items():
             label.setText(problems.get(field, ""))
             label.setVisible(field in problems)
@@ -278,6 +279,6 @@ class TrainingForm(QWidget):
                                       " — not in use; tick the box above to use it."))
         blockers = self.blockers()
         self.train_button.setEnabled(not blockers)
-        self.baseline_button.setEnabled(not blockers and self.session.recipe.head.task == "binary"
-                                        and self.session.recipe.data.splits[2] > 0)
+        self.baseline_button.setEnabled(not blockers and self.session.model.recipe.head.task == "binary"
+                                        and self.session.model.recipe.data.splits[2] > 0)
         self.reason.setText("Cannot train: " + blockers[0] if blockers else "")

@@ -59,7 +59,7 @@ class ModelPanel(QWidget):
         self.activation.setToolTip("The activation between the Linear layers of an MLP rebuilt from bare weights "
                                    "(a state_dict does not record it; a saved recipe does). Changing it reopens "
                                    "such a model.")
-        self._activation = session.recipe.mlp_activation  # what the open model was (or will be) built with
+        self._activation = session.model.recipe.mlp_activation  # what the open model was (or will be) built with
         self.activation.currentTextChanged.connect(self._on_activation_changed)
         self.reload = QPushButton("Reload model")
         self.reload.clicked.connect(self.reload_requested)
@@ -100,7 +100,7 @@ class ModelPanel(QWidget):
         session.inspection_changed.connect(self._on_inspection_changed)
         session.run_changed.connect(self._on_run_changed)
         session.recipe_changed.connect(self._on_recipe_changed)
-        self._on_recipe_changed(session.recipe)
+        self._on_recipe_changed(session.model.recipe)
 
     def _browse_source(self):
         path, _ = QFileDialog.getOpenFileName(self, "Model source file", "",
@@ -121,7 +121,7 @@ class ModelPanel(QWidget):
             self.activation.blockSignals(False)
         if recipe.mlp_activation != self._activation:
             self._activation = recipe.mlp_activation
-            loaded = self.session.loaded
+            loaded = self.session.model.loaded
             if loaded is not None and any(n.startswith("Architecture rebuilt as an MLP") for n in loaded.notes):
                 self.reload_requested.emit()  # the open model was built with another activation
 
@@ -143,7 +143,7 @@ class ModelPanel(QWidget):
 
     def _on_run_changed(self, run):
         if run is None:
-            self._on_inspection_changed(self.session.inspection)
+            self._on_inspection_changed(self.session.model.inspection)
             return
         from workbench.core.open.layer_tree import converted_rows
 
@@ -155,7 +155,7 @@ class ModelPanel(QWidget):
     def _fill(self, layers, editable: bool):
         self.tree.blockSignals(True)
         self.tree.clear()
-        frozen = set(self.session.recipe.head.frozen_layers)
+        frozen = set(self.session.model.recipe.head.frozen_layers)
         parents: list[QTreeWidgetItem] = []
         for layer in layers:
             shape = "×".join(map(str, layer.output_shape[1:])) if layer.output_shape else "—"
@@ -188,7 +188,7 @@ class ModelPanel(QWidget):
             if node.data(5, Qt.CheckStateRole) is not None and node.checkState(5) == Qt.Checked:
                 frozen.append(node.data(0, Qt.UserRole))
             stack += [node.child(i) for i in range(node.childCount())]
-        self.session.update(**{"head.frozen_layers": tuple(sorted(frozen))})
+        self.session.model.update(**{"head.frozen_layers": tuple(sorted(frozen))})
 
     def model_settings(self) -> tuple[str, dict | None, tuple[int, ...] | None]:
         """Model source, arguments and input shape as typed; raises ValueError with a readable reason."""
@@ -206,11 +206,11 @@ class ModelPanel(QWidget):
 
     def mlp_activation(self) -> str:
         """The activation chosen for an MLP rebuilt from a bare state_dict (the recipe's mlp_activation)."""
-        return self.session.recipe.mlp_activation
+        return self.session.model.recipe.mlp_activation
 
     def _on_activation_changed(self, text: str):
-        self.session.update(mlp_activation=text)  # _on_recipe_changed reopens a model rebuilt as an MLP
+        self.session.model.update(mlp_activation=text)  # _on_recipe_changed reopens a model rebuilt as an MLP
 
     def _on_activity(self, text: str):
-        if self.session.loaded is None:
+        if self.session.model.loaded is None:
             self.title.setText(text or NO_MODEL)

@@ -35,41 +35,42 @@ class RunsBar(QWidget):
         layout.addWidget(self.rename_button)
         layout.addWidget(self.remove_button)
         session.runs_changed.connect(self._on_runs_changed)
-        session.run_changed.connect(lambda _run: self._on_runs_changed(session.runs))
-        self._on_runs_changed(session.runs)
+        session.run_changed.connect(lambda _run: self._on_runs_changed(session.model.runs))
+        session.busy_changed.connect(lambda _busy: self._on_runs_changed(session.model.runs))
+        self._on_runs_changed(session.model.runs)
 
     def _on_runs_changed(self, runs):
         self._updating = True
         self.combo.clear()
         for summary in runs:
-            live = self.session.entry(summary["id"]).run is not None
+            live = self.session.model.entry(summary["id"]).run is not None
             self.combo.addItem(summary["name"] + ("" if live else "  (from a session file: compare only)"),
                                summary["id"])
         if not runs:
             self.combo.addItem("No runs yet: train a head or fit the baseline", None)
-        index = self.combo.findData(self.session.current) if self.session.current else -1
+        index = self.combo.findData(self.session.model.current) if self.session.model.current else -1
         self.combo.setCurrentIndex(index if index >= 0 else (0 if not runs else -1))
         self._updating = False
         has = bool(runs)
         self.combo.setEnabled(has)
-        self.rename_button.setEnabled(has and self.session.current is not None)
-        self.remove_button.setEnabled(has and self.session.current is not None and not self.session.busy)
+        self.rename_button.setEnabled(has and self.session.model.current is not None)
+        self.remove_button.setEnabled(has and self.session.model.current is not None and not self.session.model.busy)
 
     def _on_picked(self, index: int):
         if self._updating or index < 0:
             return
         run_id = self.combo.itemData(index)
-        if run_id is not None and run_id != self.session.current:
-            self.session.select(run_id)
+        if run_id is not None and run_id != self.session.model.current:
+            self.session.model.select(run_id)
 
     def _rename(self):
-        run_id = self.session.current
+        run_id = self.session.model.current
         if run_id is None:
             return
-        name, ok = QInputDialog.getText(self, "Rename run", "Name:", text=self.session.entry(run_id).name)
+        name, ok = QInputDialog.getText(self, "Rename run", "Name:", text=self.session.model.entry(run_id).name)
         if ok:
-            self.session.rename(run_id, name)
+            self.session.model.rename(run_id, name)
 
     def _remove(self):
-        if self.session.current is not None and not self.session.busy:
-            self.session.remove(self.session.current)
+        if self.session.model.current is not None and not self.session.model.busy:
+            self.session.model.remove(self.session.model.current)

@@ -1,30 +1,24 @@
 """The samples of the confusion-matrix cell the user clicked: file row or image file (with a thumbnail), true and
-predicted class, probabilities, most confident first; saved as CSV. Which samples and in which order is
-`core.evaluate.errors_list`'s; this view only draws them."""
+predicted class, probabilities, most confident first; the window saves them as CSV. Which samples and in which
+order is `core.evaluate.errors_list`'s; this view only draws them."""
 
 from __future__ import annotations
 
 import html
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QMessageBox,
     QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
-
-from workbench.core.errors import WorkbenchError
-
-from . import dialogs
 
 THUMB = 48  # pixels
 THUMBS_DRAWN = 500  # the first (most confident) samples get a thumbnail; drawing thousands would stall the window
@@ -48,6 +42,10 @@ def thumbnail(sample: np.ndarray) -> QPixmap:
 
 
 class ErrorsView(QWidget):
+    """The clicked cell's test samples; *Save list as CSV…* asks the window to write them (File actions)."""
+
+    save_requested = Signal()
+
     def __init__(self, parent=None):
         super().__init__(parent)
         self.title = QLabel("Click a cell of the confusion matrix to list its test samples.")
@@ -56,7 +54,7 @@ class ErrorsView(QWidget):
         self.save = QPushButton("Save list as CSV…")
         self.save.setObjectName("saveErrorsButton")
         self.save.setEnabled(False)
-        self.save.clicked.connect(lambda: self.save_csv())
+        self.save.clicked.connect(self.save_requested)
         self.model = QStandardItemModel(0, 5, self)
         self.view = QTableView()
         self.view.setObjectName("errorsTable")
@@ -119,32 +117,3 @@ class ErrorsView(QWidget):
             self.view.verticalHeader().setDefaultSectionSize(THUMB + 4)
         self.save.setEnabled(True)
         self.setVisible(True)
-
-    def save_csv(self, path: str | None = None) -> str | None:
-        """Ask where (unless given), refuse the run's inputs, ask before replacing another file; the path written."""
-        from workbench.core.evaluate.errors_list import save_csv
-        from workbench.core.safety.output_paths import OutputExistsError, inputs
-
-        if self.run is None:
-            return None
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Save the listed samples as CSV", "samples.csv",
-                                                  "CSV (*.csv)", options=QFileDialog.Option.DontConfirmOverwrite)
-            if not path:
-                return None
-        recipe = self.run.recipe
-        protected = inputs(source=self.run.loaded.path, data=recipe.data.path, model_source=recipe.model_source)
-        try:
-            try:
-                save_csv(path, self.records, self.id_name, protected)
-            except OutputExistsError:
-                answer = QMessageBox.question(self, "Replace file?", f"{path} already exists. Replace it?",
-                                              QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
-                                              QMessageBox.StandardButton.No)
-                if answer != QMessageBox.StandardButton.Yes:
-                    return None
-                save_csv(path, self.records, self.id_name, protected, overwrite=True)
-        except WorkbenchError as exc:
-            dialogs.show_error(self, exc, "Could not save the list")
-            return None
-        return path

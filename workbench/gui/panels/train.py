@@ -5,8 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
-from .loss_plot import LossPlot
-from .lr_finder_plot import LrFinderPlot
+from ..plots.loss import LossPlot
+from ..plots.lr_finder import LrFinderPlot
 
 
 def _clock(seconds: float) -> str:
@@ -58,17 +58,23 @@ class TrainPanel(QWidget):
         layout.addLayout(plots, 1)
         session.busy_changed.connect(self._on_busy_changed)
         session.run_changed.connect(self._on_run_changed)
+        for signal in (session.recipe_changed, session.data_changed, session.model_changed, session.busy_changed):
+            signal.connect(self._on_state)
         self._on_busy_changed(False)
         self._steps = 1
         self._epochs = 1
         self._live_run = None  # the run whose per-batch curves are drawn (the last one trained here)
         self._just_trained = False
+        self._on_state()
 
-    def set_can_train(self, allowed: bool, reason: str) -> None:
-        """Enable Train only when nothing blocks it; `reason` says what does (shown as tooltip)."""
-        self.train_button.setEnabled(allowed and not self.session.busy)
+    def _on_state(self, *_) -> None:
+        """Enable Train only when nothing blocks it (core's blockers); the tooltip says what does."""
+        m = self.session.model
+        blockers = m.blockers()
+        reason = "Cannot train: " + blockers[0] if blockers else ""
+        self.train_button.setEnabled(not blockers)
         self.train_button.setToolTip(reason)
-        if not self.session.busy and self.session.run is None:
+        if not m.busy and m.run is None:
             self.status.setText(reason or "Ready to train.")
 
     def _on_pause_toggled(self, paused: bool):
@@ -80,7 +86,6 @@ class TrainPanel(QWidget):
     def _on_busy_changed(self, busy: bool):
         self.pause_button.setEnabled(busy)
         self.stop_button.setEnabled(busy)
-        self.train_button.setEnabled(not busy)
         if not busy:
             self.curves.finish()
             self.pause_button.blockSignals(True)
@@ -129,7 +134,7 @@ class TrainPanel(QWidget):
                                 f"(best epoch so far: {info['best_epoch']}).")
 
     def _on_rate_chosen(self, rate: float) -> None:
-        self.session.update(**{"train.lr": rate})
+        self.session.model.update(**{"train.lr": rate})
 
     def _on_run_changed(self, run):
         """Show the picked run's training: its curves (the live ones when it was just trained here), or, for a

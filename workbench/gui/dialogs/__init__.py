@@ -1,0 +1,1 @@
+"""The window's dialogs: export, about, and the error, trust and close prompts."""

@@ -1,0 +1,215 @@
+"""The Data tab's label choices and what they make: how labels come from the label column (its classes, a
+threshold, quantile bins), the class order with each class's count per split, and the split fractions."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .field_problems import FieldProblems
+
+SPLITS = ("train", "val", "cal", "test")
+MODES = ("column", "threshold", "bins")
+
+
+class LabelsBox(QGroupBox):
+    """Class column, threshold (binary) or quantile bins (multiclass), with the problems of those fields."""
+
+    def __init__(self, session, parent=None):
+        super().__init__("Labels", parent)
+        self.session = session
+        self._updating = False
+        self.mode_column = QRadioButton("Class column (each distinct value is a class)")
+        self.mode_threshold = QRadioButton("Threshold (binary): label > T")
+        self.mode_bins = QRadioButton("Quantile bins (multiclass)")
+        self.modes = QButtonGroup(self)
+        for i, button in enumerate((self.mode_column, self.mode_threshold, self.mode_bins)):
+            self.modes.addButton(button, i)
+        self.modes.idClicked.connect(self._on_mode)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(-1e12, 1e12)
+        self.threshold.setDecimals(4)
+        self.threshold.valueChanged.connect(self._on_threshold)
+        self.median = QCheckBox("median")
+        self.median.setChecked(True)
+        self.median.toggled.connect(self._on_threshold)
+        self.bins = QSpinBox()
+        self.bins.setRange(2, 50)
+        self.bins.valueChanged.connect(lambda v: self._set(**{"data.bins": v}))
+        self.label_problems = FieldProblems(session, {
+            "data.label": "Label column", "data.label_mode": "Labels", "data.threshold": "Threshold",
+            "data.bins": "Quantile bins", "data.classes": "Class order"})
+        form = QFormLayout(self)
+        form.addRow(self.mode_column)
+        row = QHBoxLayout()
+        row.addWidget(self.mode_threshold)
+        row.addWidget(self.threshold)
+        row.addWidget(self.median)
+        form.addRow(row)
+        row = QHBoxLayout()
+        row.addWidget(self.mode_bins)
+        row.addWidget(self.bins)
+        row.addStretch(1)
+        form.addRow(row)
+        form.addRow(self.label_problems)
+        session.recipe_changed.connect(self._on_recipe_changed)
+        session.table_changed.connect(self._on_table_changed)
+        self._on_recipe_changed(session.model.recipe)
+
+    def _set(self, **changes):
+        if not self._updating:
+            self.session.model.update(**changes)
+
+    def _on_mode(self, index):
+        changes = {"data.label_mode": MODES[index]}
+        if index:
+            changes["data.classes"] = ()
+        self._set(**changes)
+
+    def _on_threshold(self, *_):
+        self.threshold.setEnabled(not self.median.isChecked())
+        self._set(**{"data.threshold": None if self.median.isChecked() else self.threshold.value()})
+
+    def _on_recipe_changed(self, recipe):
+        d = recipe.data
+        self._updating = True
+        self.modes.button(MODES.index(d.label_mode)).setChecked(True)
+        self.median.setChecked(d.threshold is None)
+        self.threshold.setEnabled(d.threshold is not None)
+        if d.threshold is not None:
+            self.threshold.setValue(d.threshold)
+        self.bins.setValue(d.bins)
+        self._updating = False
+
+    def _on_table_changed(self, table):
+        """While the threshold is the median, the spin box shows the median's value (a start for typing one)."""
+        if table is not None and table.target.dtype.kind == "f" and self.median.isChecked():
+            import numpy as np
+
+            self._updating = True
+            self.threshold.setValue(float(np.median(table.target)))
+            self._updating = False
+
+
+class ClassCounts(QWidget):
+    """Each class's count per split, in the class order (the confusion matrix's and the export's); the order can be
+    changed for a class column."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.preview = QTableWidget(0, 6)
+        self.preview.setObjectName("classPreview")
+        self.preview.setTabKeyNavigation(False)  # Tab moves on instead of through the cells
+        self.preview.setHorizontalHeaderLabels(["Class", "All", "Train", "Validation", "Calibration", "Test"])
+        self.preview.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        self.preview.verticalHeader().setVisible(False)
+        self.preview.setSelectionBehavior(QTableWidget.SelectRows)
+        self.preview.setSelectionMode(QTableWidget.SingleSelection)
+        self.up = QPushButton("Move up")
+        self.down = QPushButton("Move down")
+        self.up.setObjectName("classUp")
+        self.down.setObjectName("classDown")
+        self.up.clicked.connect(lambda: self._move_class(-1))
+        self.down.clicked.connect(lambda: self._move_class(1))
+        order = QHBoxLayout()
+        title = QLabel("Class counts (the order is the confusion matrix's and the export's):")
+        title.setWordWrap(True)
+        order.addWidget(title, 1)
+        order.addWidget(self.up)
+        order.addWidget(self.down)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(order)
+        layout.addWidget(self.preview, 1)
+        session.recipe_changed.connect(self._on_recipe_changed)
+        session.data_changed.connect(self._on_data_changed)
+        self._on_recipe_changed(session.model.recipe)
+
+    def _move_class(self, step: int):
+        data = self.session.model.data
+        row = self.preview.currentRow()
+        if data is None or row < 0 or not 0 <= row + step < len(data.classes):
+            return
+        order = list(data.classes)
+        order[row], order[row + step] = order[row + step], order[row]
+        self.session.model.update(**{"data.classes": tuple(order)})
+        self.preview.selectRow(row + step)
+
+    def _on_recipe_changed(self, recipe):
+        self.up.setEnabled(recipe.data.label_mode == "column")
+        self.down.setEnabled(recipe.data.label_mode == "column")
+
+    def _on_data_changed(self, data):
+        self.preview.setRowCount(0)
+        if data is None:
+            return
+        counts = self.session.model.split_counts()
+        self.preview.setRowCount(len(data.classes))
+        for row, cls in enumerate(data.classes):
+            values = [cls, counts["all"][row], *(counts[n][row] for n in SPLITS)]
+            for col, value in enumerate(values):
+                item = QTableWidgetItem(str(value))
+                item.setFlags(item.flags() & ~Qt.ItemIsEditable)
+                self.preview.setItem(row, col, item)
+
+
+class SplitsBox(QGroupBox):
+    """The train / validation / calibration / test fractions and the standardisation choice."""
+
+    def __init__(self, session, parent=None):
+        super().__init__("Splits (stratified, seeded; every class in every split)", parent)
+        self.session = session
+        self._updating = False
+        row = QHBoxLayout()
+        self.split_boxes = {}
+        for name in SPLITS:
+            box = QDoubleSpinBox()
+            box.setRange(0.0, 1.0)
+            box.setSingleStep(0.05)
+            box.setDecimals(2)
+            box.valueChanged.connect(self._on_splits)
+            self.split_boxes[name] = box
+            row.addWidget(QLabel({"val": "validation", "cal": "calibration"}.get(name, name)))
+            row.addWidget(box)
+        row.addStretch(1)
+        self.standardize = QCheckBox("Standardise features (fitted on the train split)")
+        self.standardize.toggled.connect(lambda v: self._set(**{"data.standardize": v}))
+        self.split_problems = FieldProblems(session, {"data.splits": "Splits",
+                                                      "data.standardize": "Standardise features"})
+        box = QVBoxLayout(self)  # the tick box on its own line: in one row the tab was wider than 1024 pixels
+        box.addLayout(row)
+        box.addWidget(self.standardize)
+        box.addWidget(self.split_problems)
+        session.recipe_changed.connect(self._on_recipe_changed)
+        self._on_recipe_changed(session.model.recipe)
+
+    def _set(self, **changes):
+        if not self._updating:
+            self.session.model.update(**changes)
+
+    def _on_splits(self, *_):
+        self._set(**{"data.splits": tuple(round(self.split_boxes[n].value(), 4) for n in SPLITS)})
+
+    def _on_recipe_changed(self, recipe):
+        self._updating = True
+        for name, value in zip(SPLITS, recipe.data.splits):
+            self.split_boxes[name].setValue(value)
+        self.standardize.setChecked(recipe.data.standardize)
+        self._updating = False

@@ -1,0 +1,1 @@
+"""One module per plot (pyqtgraph): each draws what core computed and never computes a metric itself."""
