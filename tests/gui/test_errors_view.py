@@ -92,3 +92,43 @@ def test_calibration_applies_when_chosen_and_data_warnings_show(window, files, q
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         panel.method.setCurrentText("platt")
     assert panel.warnings.isVisible() and "the test split has 12 rows" in panel.warnings.text()
+
+
+def test_a_calibration_in_flight_locks_the_slider_and_the_binning(window, files, qtbot, monkeypatch):
+    """Nothing edits a run while a job is writing it: during a calibration the threshold slider, the binning and
+    the method are disabled, and even a value set on them programmatically never reaches the run."""
+    import threading
+
+    from workbench.core.evaluate.metrics import classification
+    from workbench.core.workflow import pipeline
+
+    open_model_and_data(qtbot, window, files)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.form.baseline_button.click()
+    m, panel = window.session.model, window.evaluate_panel
+    run = m.run
+    committed = (run.threshold, run.recipe.binning, [row[:] for row in run.metrics["test"]["confusion_matrix"]])
+    release, real = threading.Event(), pipeline.calibrate_run
+
+    def slow_calibration(run, method):
+        release.wait(30)
+        return real(run, method)
+
+    monkeypatch.setattr(pipeline, "calibrate_run", slow_calibration)
+    window.show_workspace(4)
+    panel.method.setCurrentText("isotonic")
+    qtbot.waitUntil(lambda: m.busy, timeout=5000)
+    assert not panel.slider.isEnabled() and not panel.reliability.binning.isEnabled()
+    assert not panel.method.isEnabled() and not window.export_action.isEnabled()
+    panel.slider.setValue(150)  # what a script or a queued key press could still do
+    panel.reliability.binning.setCurrentIndex(panel.reliability.binning.findData("mass"))
+    assert (run.threshold, run.recipe.binning, run.metrics["test"]["confusion_matrix"]) == committed
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        release.set()
+    qtbot.waitUntil(lambda: not m.busy, timeout=5000)
+    assert panel.slider.isEnabled() and panel.reliability.binning.isEnabled() and panel.method.isEnabled()
+    assert m.run.recipe.calibration == "isotonic" and m.run.recipe.binning == committed[1]
+    assert panel.slider.value() == round((m.run.threshold or 0.5) * 1000), "the slider shows the committed run"
+    expected = classification(m.run.probabilities("test"), m.run.data.labels("test"), m.run.data.classes,
+                              m.run.threshold)
+    assert panel.confusion.matrix.tolist() == expected["confusion_matrix"]
