@@ -3,7 +3,6 @@ and a table of accuracy, macro F1, ECE, Brier and AUC with the best in each colu
 
 from __future__ import annotations
 
-import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -20,7 +19,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core.evaluate.compare import COLUMNS, table
 
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+from ..plots.compare import ComparePlots
+
 MAX_RUNS = 6
 
 
@@ -55,24 +55,15 @@ class ComparePanel(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.RichText)
-        self.losses = pg.PlotWidget(title="Validation loss per epoch")
-        self.losses.setLabel("bottom", "epoch")
-        self.losses.addLegend(offset=(-10, 10))
-        self.reliability = pg.PlotWidget(title="Reliability (after calibration)")
-        self.reliability.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
-        self.reliability.setLabel("bottom", "confidence")
-        self.reliability.setLabel("left", "accuracy")
-        self.reliability.addLegend(offset=(10, 10))
+        self.curves = ComparePlots()
+        self.losses, self.reliability = self.curves.losses, self.curves.reliability
         left = QVBoxLayout()
         left.addWidget(QLabel(f"Runs in this session (tick 2 to {MAX_RUNS}):"))
         left.addWidget(self.list, 1)
-        plots = QHBoxLayout()
-        plots.addWidget(self.losses)
-        plots.addWidget(self.reliability)
         right = QVBoxLayout()
         right.addWidget(self.table, 1)
         right.addWidget(self.note)
-        right.addLayout(plots, 2)
+        right.addWidget(self.curves, 2)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
         layout.addLayout(right, 1)
@@ -101,9 +92,7 @@ class ComparePanel(QWidget):
     def refresh(self):
         """Redraw the table, the note and the plots for the runs ticked now."""
         runs = self.selected()
-        self.losses.clear()
-        self.reliability.clear()
-        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=Qt.DashLine))
+        self.curves.show_runs(runs)
         if not runs:
             self.table.setRowCount(0)
             self.note.setText("Train at least two runs (or a baseline and a trained head) to compare them.")
@@ -127,17 +116,7 @@ class ComparePanel(QWidget):
             "" if result["same_test_split"] else
             " These runs do not share one test split, so the comparison is not like for like.")
             + "".join("<br>" + _paired_line(pair) for pair in result.get("paired", [])))
-        for i, run in enumerate(runs):
-            pen = pg.mkPen(COLORS[i % len(COLORS)], width=2)
-            history = run["metrics"].get("training", {}).get("history", [])
-            if history:
-                self.losses.plot([h["epoch"] for h in history], [h["val_loss"] for h in history], pen=pen,
-                                 name=run["name"])
-            rel = run["metrics"]["test"]["reliability"]
-            used = [k for k, n in enumerate(rel["count"]) if n]
-            self.reliability.plot([rel["confidence"][k] for k in used], [rel["accuracy"][k] for k in used], pen=pen,
-                                  symbol="o", symbolSize=6, symbolBrush=COLORS[i % len(COLORS)], name=run["name"])
 
     def plots(self):
         """The tab's plot widgets by file name, for saving them with a report."""
-        return {"compare_loss": self.losses, "compare_reliability": self.reliability}
+        return self.curves.plots()
