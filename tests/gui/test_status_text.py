@@ -60,3 +60,21 @@ def test_no_table_in_the_window_traps_the_tab_key(window):
     trapping = [v.objectName() or type(v).__name__ for v in window.findChildren(QAbstractItemView)
                 if v.tabKeyNavigation()]
     assert not trapping
+
+
+def test_opening_another_model_leaves_no_curves_of_the_old_one(window, files, qtbot):
+    """The Train tab never shows "Ready to train" over the previous model's curves (they were its run's)."""
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(2)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
+    panel = window.train_panel
+    assert len(panel.curves.epochs) == 2 and panel.progress.format().startswith("Done")
+    with qtbot.waitSignal(window.session.model_changed, timeout=30000):
+        window.open_checkpoint(str(files["ckpt"]))
+    x, _y = panel.curves.val_curve.getData()
+    assert window.session.model.run is None
+    assert panel.curves.epochs == [] and (x is None or len(x) == 0)
+    assert panel.finder.curve.getData()[0] is None or len(panel.finder.curve.getData()[0]) == 0
+    assert panel.progress.format() == "Not started" and "after 2 epochs" not in panel.status.text()

@@ -133,6 +133,14 @@ class TrainPanel(QWidget):
                                 f"{info['val_loss']:.4f}, accuracy {info['val_accuracy']:.3f} "
                                 f"(best epoch so far: {info['best_epoch']}).")
 
+    def _show_nothing(self) -> None:
+        self.curves.clear()
+        self.finder.clear()
+        self._live_run, self._just_trained = None, False
+        self.progress.setValue(0)
+        self.progress.setFormat("Not started")
+        self._on_state()
+
     def _on_rate_chosen(self, rate: float) -> None:
         self.session.model.update(**{"train.lr": rate})
 
@@ -140,6 +148,8 @@ class TrainPanel(QWidget):
         """Show the picked run's training: its curves (the live ones when it was just trained here), or, for a
         baseline, what it is instead of an empty "0 epochs" over another run's curves."""
         if run is None:
+            if not self.session.model.busy:  # no run picked (another model was opened): none of its curves
+                self._show_nothing()
             return
         t = run.training
         if run.kind == "baseline":

@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+NOT_RUN = "The range test runs at the start of a training with learning rate auto."
+
 
 class LrFinderPlot(QWidget):
     """The learning-rate range test's curve, with the picked rate; clicking a point chooses that rate."""
@@ -31,7 +33,7 @@ class LrFinderPlot(QWidget):
         self.plot.addItem(self.pick)
         self.chosen = pg.ScatterPlotItem(size=13, symbol="d", brush=pg.mkBrush("#2ca02c"), pen=pg.mkPen("w"))
         self.plot.addItem(self.chosen)
-        self.caption = QLabel("The range test runs at the start of a training with learning rate auto.")
+        self.caption = QLabel(NOT_RUN)
         self.caption.setObjectName("lrFinderCaption")
         self.caption.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -41,16 +43,21 @@ class LrFinderPlot(QWidget):
         self.lrs = np.empty(0)
         self.losses = np.empty(0)
 
+    def clear(self, caption: str = NOT_RUN) -> None:
+        """No curve (no run shown, or one trained without the test), and `caption` saying why."""
+        self.chosen.setData([], [])
+        self.lrs = self.losses = np.empty(0)
+        self.curve.setData([], [])
+        self.points.setData([], [])
+        self.pick.setData([], [])
+        self.caption.setText(caption)
+
     def show_result(self, finder: dict | None, used_lr: float | None = None) -> None:
         """Draw a range test (core's FinderResult.to_dict()), or clear the plot for None."""
-        self.chosen.setData([], [])
         if not finder:
-            self.lrs = self.losses = np.empty(0)
-            self.curve.setData([], [])
-            self.points.setData([], [])
-            self.pick.setData([], [])
-            self.caption.setText("No range test: the learning rate was set by hand.")
+            self.clear("No range test: the learning rate was set by hand.")
             return
+        self.chosen.setData([], [])
         self.lrs, self.losses = np.asarray(finder["lrs"]), np.asarray(finder["losses"])
         x = np.log10(self.lrs)  # log mode: items take log10 coordinates
         self.curve.setData(self.lrs, self.losses)
