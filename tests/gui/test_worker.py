@@ -142,3 +142,79 @@ def test_the_runner_owns_busy_and_the_stop_token(qtbot):
     assert idle == [["stopped"]], "when_idle runs after the result of the job that ended has landed"
     assert seen["stop"] is token and runner.token("train") is None
     runner.wait()
+
+
+class _Session:
+    """What a core session does for its runner: begin (cancelling an older job of the kind), end, busy."""
+
+    def __init__(self):
+        self.jobs, self.log = [], []
+
+    def begin_job(self, job):
+        for other in self.jobs:
+            if other.kind == job.kind:
+                other.cancel()
+        self.jobs.append(job)
+        self.log.append(("begin", job.name, threading.current_thread() is threading.main_thread()))
+
+    def end_job(self, job):
+        self.jobs.remove(job)
+        self.log.append(("end", job.name, threading.current_thread() is threading.main_thread()))
+
+
+class _Command:
+    """A core command's shape (workflow.jobs.Job): work on any thread, deliver (end, then commit) on the session's."""
+
+    kind = "train"
+
+    def __init__(self, session, name, release=None, fails=False):
+        from workbench.core.train.train import StopToken
+
+        self.session, self.name, self.release, self.fails = session, name, release, fails
+        self.stop, self.stale, self.callbacks = StopToken(), False, None
+
+    def work(self, callbacks=()):
+        self.callbacks = callbacks
+        if self.release is not None:
+            self.release.wait(10)
+        if self.fails:
+            raise DataError("the table is empty.", "Add rows.", "t.csv")
+        return self.name
+
+    def cancel(self):
+        self.stale = True
+        self.stop.stop()
+
+    def deliver(self, result):
+        self.session.end_job(self)
+        if self.stale:
+            return None
+        self.session.log.append(("commit", result, threading.current_thread() is threading.main_thread()))
+        return result
+
+    def deliver_error(self, exc):
+        self.session.end_job(self)
+        return not self.stale
+
+
+def test_core_commands_begin_work_off_thread_and_commit_here(runner, qtbot):
+    session, done, failed, wired = _Session(), [], [], []
+    runner.command_started.connect(lambda job, worker: wired.append((job.name, worker)))
+    release = threading.Event()
+    first = _Command(session, "first", release)
+    runner.run_command(first, on_done=done.append)
+    assert runner.token("train") is first.stop and wired[0][0] == "first"
+    second = _Command(session, "second")
+    with qtbot.waitSignal(runner.ended, timeout=10000):
+        runner.run_command(second, on_done=done.append)
+    assert first.stale and first.stop.stopped and done == ["second"]
+    with qtbot.waitSignal(runner.ended, timeout=10000):
+        release.set()
+    assert done == ["second"], "the replaced command's result never lands"
+    assert ("end", "first", True) in session.log and not session.jobs, "a dropped command still ends on the session"
+    assert ("commit", "second", True) in session.log and not any(e[0] == "commit" and e[1] == "first"
+                                                                 for e in session.log)
+    assert second.callbacks == (wired[1][1],), "the worker is the command's callbacks (progress as signals)"
+    with qtbot.waitSignal(runner.ended, timeout=10000):
+        runner.run_command(_Command(session, "bad", fails=True), on_error=lambda job, exc: failed.append(exc))
+    assert isinstance(failed[0], DataError) and not session.jobs and not runner.errors

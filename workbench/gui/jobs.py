@@ -32,6 +32,8 @@ class Job:
     always: Callable[[bool], None] | None = None
     locks: bool = False  # it changes the runs: busy while it is open
     token: Any = None  # its StopToken, when it is stoppable
+    command: Any = None  # the core command (workflow.jobs.Job) whose work this is, if any
+    thread_ended: Callable[[], None] | None = None  # after its thread ended and any result was delivered
     stale: bool = False  # replaced or cancelled: its result and error are dropped
     closed: bool = False  # its result, error or drop has been handled
     relays: list = field(default_factory=list)
@@ -42,6 +44,7 @@ class JobRunner(QObject):
 
     started = Signal(str)  # slot name ("" for none)
     ended = Signal(str)
+    command_started = Signal(object, object)  # a core command (workflow.jobs.Job) and the worker doing its work
 
     def __init__(self, show_error: Callable[[BaseException], None],
                  set_busy: Callable[[bool], None] | None = None, parent: QObject | None = None):
@@ -55,6 +58,7 @@ class JobRunner(QObject):
     def start(self, fn: Callable, *args: Any, slot: str | None = None, on_done: Callable | None = None,
               on_error: Callable | None = None, always: Callable | None = None, cancel: Callable | None = None,
               callbacks: bool = False, setup: Callable | None = None, locks: bool = False, stoppable: bool = False,
+              token: Any = None, command: Any = None, thread_ended: Callable | None = None,
               **kwargs: Any) -> w.Worker:
         """Run `fn(*args, **kwargs)` off the GUI thread.
 
@@ -66,7 +70,6 @@ class JobRunner(QObject):
         """
         if slot is not None:
             self.cancel(slot)
-        token = None
         if stoppable:
             from workbench.core.train.train import StopToken
 
@@ -77,7 +80,8 @@ class JobRunner(QObject):
         worker = w.Worker(fn, *args, **kwargs)
         if callbacks:
             worker.use_as_callbacks("callbacks")
-        job = Job(slot, worker, cancel=cancel, always=always, locks=locks, token=token)
+        job = Job(slot, worker, cancel=cancel, always=always, locks=locks, token=token, command=command,
+                  thread_ended=thread_ended)
         if setup:
             setup(worker)
         done = w.Relay(lambda result: self._deliver(job, on_done, result), self)
@@ -115,7 +119,40 @@ class JobRunner(QObject):
         for relay in job.relays:
             relay.deleteLater()
         self._close(job)
+        if job.thread_ended is not None:
+            job.thread_ended()
         self.ended.emit(job.slot or "")
+
+    # ----- core commands
+    def run_command(self, job, on_done: Callable | None = None, on_error: Callable | None = None) -> w.Worker:
+        """Run a core command (`workbench.core.workflow.jobs.Job`): begin it on its session (which cancels an older
+        job of its kind and is busy while a locking job runs), do its work on a worker with the worker as its
+        callbacks, and deliver the result or the error back here, on the GUI thread, where the command commits.
+
+        `on_done(value)` gets what the commit returned (not called for a job that went stale); `on_error(job, exc)`
+        gets an error the user should see (default: the error dialog)."""
+        job.session.begin_job(job)
+        delivered = []
+
+        def done(result):
+            delivered.append(True)
+            value = job.deliver(result)
+            if not job.stale and on_done is not None:
+                on_done(value)
+
+        def failed(exc):
+            delivered.append(True)
+            if job.deliver_error(exc):
+                (on_error or (lambda _job, e: self._show_error(e)))(job, exc)
+
+        def ended():  # a dropped result (or none at all) still ends the command on its session
+            if not delivered:
+                job.session.end_job(job)
+
+        # No slot: the session cancels an older job of the kind (it goes stale), and its delivery must still run,
+        # since that is what ends it on the session.
+        return self.start(job.work, cancel=job.cancel, token=job.stop, command=job, on_done=done, on_error=failed,
+                          thread_ended=ended, callbacks=True, setup=lambda wk: self.command_started.emit(job, wk))
 
     # ----- busy
     @property
@@ -168,7 +205,9 @@ class JobRunner(QObject):
         return next((j.token for j in self._live(slot) if j.token is not None), None)
 
     def _live(self, slot: str) -> list[Job]:
-        return [j for j in self._jobs if j.slot == slot and not j.stale and not j.closed]
+        """The open jobs in `slot`, or doing the work of a core command of that kind that has not gone stale."""
+        return [j for j in self._jobs if not j.stale and not j.closed and (
+            j.slot == slot or (j.command is not None and j.command.kind == slot and not j.command.stale))]
 
     def running(self, slot: str | None = None) -> bool:
         """Whether a job (in `slot`, or any) is still working on a result that will be delivered."""
