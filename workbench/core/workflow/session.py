@@ -1,19 +1,30 @@
-"""The working session, Qt-free: the recipe, the opened model, the data, and the session's runs.
+"""The working session, Qt-free: the recipe, the opened model, the data, the runs, the jobs in flight.
 
-napari's split: this is the model; the window observes its events and draws it, a script can drive it the same
-way. Runs have stable, unique ids (random, saved in session files) that survive saving and reopening; never
-`id(obj)`, which Python reuses once an object is freed.
+napari's split: this is the model; the window observes its events and draws it, the command line and a notebook
+drive the same commands (`commands`, `run_commands`, `session_commands`). Its reactions live here, each once:
+
+- a new model (`set_model` with the fields given for it) clears what belonged to the old one: its model source,
+  arguments and input shape (unless given for this model), its per-layer freeze choices, the current run (runs of
+  another model stay, marked as such); the table is rebuilt for the new width, images are read again at the new
+  input size, and the model is inspected with the data's shape when the file gave none;
+- a new label, features, missing-value policy or input shape rebuilds the table; labels, splits, task or seed
+  relabel it; a resize policy or input size that differs from how images were read reads them again;
+- a new MLP activation reopens a model rebuilt as an MLP; new data (a file at a new path) resets the choices
+  that named the old file's columns and classes.
+
+Reactions that need slow work start a job through `start` (synchronous by default; the window sets its runner).
+Busy state belongs to the job runner: `begin_job`/`end_job` are what it calls, nothing else sets it.
 """
 
 from __future__ import annotations
 
-import itertools
-import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe, problems
+from workbench.core.workflow.jobs import run_now
+from workbench.core.workflow.runs import RunEntry, RunList
 
 if TYPE_CHECKING:
     from workbench.core.data.columns import ColumnSummary
@@ -21,98 +32,151 @@ if TYPE_CHECKING:
     from workbench.core.data.tables import RawTable
     from workbench.core.open.layer_tree import Inspection
     from workbench.core.open.load import LoadedModel
-    from workbench.core.workflow.pipeline import Run
+    from workbench.core.workflow.jobs import Job
 
+__all__ = ["SessionModel", "RunEntry", "MODEL_FIELDS", "REACTIONS"]
 
-class Event:
-    """A list of callbacks called in order with one value (psygnal/napari's EventEmitter, reduced)."""
+# The commands the reactions start, by what they do ("open", "inspect", "read"): `commands` sits above this
+# module and registers its classes here when the workflow package is imported.
+REACTIONS: dict[str, Callable[..., Any]] = {}
 
-    def __init__(self) -> None:
-        self._callbacks: list[Callable[[Any], None]] = []
-
-    def connect(self, callback: Callable[[Any], None]) -> None:
-        self._callbacks.append(callback)
-
-    def disconnect(self, callback: Callable[[Any], None]) -> None:
-        self._callbacks.remove(callback)
-
-    def emit(self, value: Any = None) -> None:
-        for callback in list(self._callbacks):
-            callback(value)
-
-
-class Events:
-    """The session's events; each carries the new value."""
-
-    def __init__(self) -> None:
-        self.recipe, self.model, self.inspection, self.raw = Event(), Event(), Event(), Event()
-        self.table, self.data, self.data_error = Event(), Event(), Event()
-        self.run, self.runs, self.busy, self.activity = Event(), Event(), Event(), Event()
+# Recipe fields that belong to the open model: a new model takes the values given for it, else these defaults.
+MODEL_FIELDS: dict[str, Any] = {"model_source": "", "model_args": {}, "input_shape": ()}
 
 
 @dataclass
-class RunEntry:
-    """One run of the session: its summary (what Compare, reports and session files read) and, while this
-    session made it, the live `Run` that Evaluate and Export use."""
-
-    id: str
-    summary: dict[str, Any]
-    run: Any = None  # pipeline.Run, or None for a run read back from a session file
-
-    @property
-    def name(self) -> str:
-        return str(self.summary["name"])
-
-
-@dataclass
-class SessionModel:
+class SessionModel(RunList):
     recipe: Recipe = field(default_factory=Recipe)
     loaded: Any = None  # load.LoadedModel
-    inspection: Any = None  # layers.Inspection
+    inspection: Any = None  # layer_tree.Inspection
     raw: Any = None  # tables.RawTable: a table file as read, every column (None for arrays, images, bundled sets)
     columns: Any = None  # columns.ColumnSummary of `raw`
-    table: Any = None  # data.Table
+    table: Any = None  # samples.Table
     data: Any = None  # pipeline.PreparedData
-    data_problem: str = ""
-    busy: bool = False
-    activity: str = ""  # what is being prepared right now ("Building the demo…"), for empty views to say
+    data_problem: str = ""  # why there is no table or no labels
+    fit_problem: str = ""  # why the data's samples do not fit the open model (its inspection failed)
+    activity: str = ""  # what is being prepared right now ("Opening model.pt …"), for empty views to say
     describe_problem: Callable[[BaseException], str] = str  # the window names its own controls instead
-    entries: list[RunEntry] = field(default_factory=list)
-    current: str | None = None  # id of the run Evaluate, Export and the report show
-    events: Events = field(default_factory=Events, repr=False, compare=False)
-    # live runs a file may name again
-    _detached: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
-    _was_current: str | None = field(default=None, repr=False, compare=False)
-    _saved: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)  # id -> name when last saved
-    _numbers: Any = field(default_factory=lambda: itertools.count(1), repr=False, compare=False)
+    jobs: list[Any] = field(default_factory=list, repr=False, compare=False)  # Jobs in flight
+    # How reactions start a job: run it here (the command line, a notebook); the window sets its JobRunner's.
+    start: Callable[[Any], Any] = field(default=run_now, repr=False, compare=False)
+    _inspected: Any = field(default=None, repr=False, compare=False)  # the shape last inspected (or tried)
+    _source: Any = field(default=None, repr=False, compare=False)  # the table as read, before fit_sequences
+    _legacy_busy: bool = field(default=False, repr=False, compare=False)
+
+    # ----- jobs (the runner's side)
+    @property
+    def busy(self) -> bool:
+        """A job that locks the session (training, a baseline, a calibration) is running."""
+        return self._legacy_busy or any(j.locks and not j.stale for j in self.jobs)
+
+    def begin_job(self, job: Job[Any]) -> None:
+        """A runner starts `job`: an earlier job of its kind (or of a kind it replaces) is cancelled."""
+        was = self.busy
+        for other in self.jobs:
+            if other.kind == job.kind or other.kind in job.replaces:
+                other.cancel()
+        self.jobs.append(job)
+        self._jobs_changed(was)
+
+    def end_job(self, job: Job[Any]) -> None:
+        """A runner's job has ended (its result, if any, is committed after this)."""
+        if job in self.jobs:
+            was = self.busy
+            self.jobs.remove(job)
+            self._jobs_changed(was)
+
+    def job_on(self, run_id: str | None) -> Job[Any] | None:
+        """The live job working on a copy of run `run_id`, if any."""
+        return next((j for j in self.jobs if j.run_id == run_id and not j.stale), None) if run_id else None
+
+    def _jobs_changed(self, was_busy: bool) -> None:
+        announced = [j.title for j in self.jobs if j.announces and not j.stale]
+        self.set_activity(announced[-1] if announced else "")
+        if self.busy != was_busy:
+            self.events.busy.emit(self.busy)
+        self.events.jobs.emit(list(self.jobs))
+
+    def set_busy(self, busy: bool) -> None:
+        """Deprecated: the window's old runner; jobs begun through `begin_job` make the session busy."""
+        was, self._legacy_busy = self.busy, busy
+        if self.busy != was:
+            self.events.busy.emit(self.busy)
+
+    def set_activity(self, text: str) -> None:
+        if text != self.activity:
+            self.activity = text
+            self.events.activity.emit(text)
 
     # ----- the recipe
     def set_recipe(self, recipe: Recipe) -> None:
         if recipe != self.recipe:
             old, self.recipe = self.recipe, recipe
             self.events.recipe.emit(recipe)
-            if self.raw is not None and _table_fields(old) != _table_fields(recipe):
-                self.rebuild_table()
-            elif self.table is not None and _data_fields(old) != _data_fields(recipe):
-                self.relabel()
+            self._react_to_recipe(old)
 
     def update(self, **changes: Any) -> None:
         self.set_recipe(self.recipe.with_changes(**changes))
 
-    # ----- the model and the data
-    def set_model(self, loaded: LoadedModel, inspection: Inspection) -> None:
-        self.loaded, self.inspection = loaded, inspection
+    def _react_to_recipe(self, old: Recipe) -> None:
+        new = self.recipe
+        if self.raw is not None and _table_fields(old) != _table_fields(new):
+            self.rebuild_table()
+        elif self._source is not None and old.input_shape != new.input_shape:
+            self.set_table(self._source)
+        elif self.table is not None and _data_fields(old) != _data_fields(new):
+            self.relabel()
+        if self._images_stale():
+            self.read_data_again()
+        if old.input_shape != new.input_shape:
+            self._inspect_if_needed()
+        if old.mlp_activation != new.mlp_activation and self.loaded is not None and _rebuilt_as_mlp(self.loaded):
+            self.start(REACTIONS["open"](self, self.loaded.path, **self.model_settings()))
+
+    def model_settings(self) -> dict[str, Any]:
+        """The recipe's settings of the open model, as `OpenModel` takes them (to open it again)."""
+        r = self.recipe
+        return {"model_source": r.model_source, "model_args": r.model_args or None,
+                "input_shape": tuple(r.input_shape) or None, "mlp_activation": r.mlp_activation}
+
+    # ----- the model
+    def set_model(self, loaded: LoadedModel, inspection: Inspection | None = None,
+                  given: dict[str, Any] | None = None, tried: tuple[int, ...] | None = None,
+                  problem: str = "") -> None:
+        """A newly opened model. `given`: the model fields the user gave for it (OpenModel passes them); every
+        other field that belonged to the old model goes back to its default. None keeps the recipe as it is.
+        `tried`, `problem`: the shape it was inspected with and why that failed, if it did."""
+        self.loaded, self.inspection, self.fit_problem = loaded, inspection, problem
+        self._inspected = tuple(tried) if tried else None
+        if given is not None:
+            changes = {name: given.get(name) or default for name, default in MODEL_FIELDS.items()}
+            changes["mlp_activation"] = given.get("mlp_activation") or self.recipe.mlp_activation
+            changes["head.frozen_layers"] = ()  # layer names of the old model
+            if self.recipe.head.freeze.startswith("upto:"):
+                changes["head.freeze"] = "none"
+            recipe = self.recipe.with_changes(**changes)
+            if recipe != self.recipe:
+                self.recipe = recipe
+                self.events.recipe.emit(recipe)
+        self.mark_other_model(loaded)
         self.select(None)
         self.events.model.emit(loaded)
         self.events.inspection.emit(inspection)
+        if problem:
+            self.events.data_error.emit(problem)
         if self.raw is not None:
             self.rebuild_table()  # the ticked features are checked against the new model's width
-        elif self.table is not None and self.table.X.ndim == 2:
-            self.set_table(self.table)  # flat rows of an .npz, read as sequences for a recurrent model
+        elif self._source is not None and not self._images_stale():
+            self.set_table(self._source)  # flat rows read as sequences for a recurrent model, or back
+        if self._images_stale():
+            self.read_data_again()
+        self._inspect_if_needed()
 
-    def set_inspection(self, inspection: Inspection) -> None:
-        self.inspection = inspection
+    def set_inspection(self, inspection: Inspection | None, problem: str = "") -> None:
+        self.inspection, self.fit_problem = inspection, problem
         self.events.inspection.emit(inspection)
+        if problem:
+            self.events.data_error.emit(problem)
 
     def model_shape(self) -> tuple[int, ...] | None:
         """The opened model's input shape per sample, when it is known."""
@@ -127,6 +191,68 @@ class SessionModel:
         if self.loaded is not None and self.loaded.input_shape:
             return tuple(self.loaded.input_shape)
         return None
+
+    def probe_shape(self) -> tuple[int, ...] | None:
+        """The shape to inspect the open model with: the recipe's, the file's, else the data's."""
+        if self.recipe.input_shape:
+            return tuple(self.recipe.input_shape)
+        from workbench.core.workflow.pipeline import step_features
+
+        if self.loaded is not None and self.loaded.input_shape and not step_features(self.loaded):
+            return tuple(self.loaded.input_shape)
+        return tuple(self.table.X.shape[1:]) if self.table is not None else None
+
+    def _inspect_if_needed(self) -> None:
+        shape = self.probe_shape() if self.loaded is not None else None
+        if shape is None or shape == self._inspected:
+            return
+        self._inspected = shape
+        self.start(REACTIONS["inspect"](self, shape))
+
+    # ----- the data
+    def read_data_again(self) -> None:
+        """Read the recipe's data again (images fitted to another size or resize policy)."""
+        self.start(REACTIONS["read"](self, self.recipe.data.path))
+
+    def _images_stale(self) -> bool:
+        """An image folder read at another size or with another resize policy than the recipe and model ask."""
+        from workbench.core.data.images import ImageSamples
+
+        X = self.table.X if self.table is not None else None
+        if not isinstance(X, ImageSamples):
+            return False
+        shape = self.model_shape()
+        return X.resize != self.recipe.data.resize or bool(shape and len(shape) == 3 and X.sample_shape != shape)
+
+    def take_data(self, path: str, raw: RawTable | None = None, columns: ColumnSummary | None = None,
+                  table: Table | None = None, sheet: str | None = None) -> None:
+        """Data that was read (`ReadData`'s commit): a table file's `raw` columns, or a ready `table`. At a new
+        path, the choices that named the old file's columns and classes are reset."""
+        d, changes = self.recipe.data, dict[str, Any]()
+        if path != d.path:
+            changes = {"data.path": path, "data.features": (), "data.classes": (), "data.sheet": sheet or ""}
+            if raw is None:  # no columns to choose from: the old table's label column names nothing here
+                changes["data.label"] = "target"
+                if table is not None and table.pixels and d.label_mode != "column":
+                    changes["data.label_mode"] = "column"  # an image folder's classes are its sub-folders
+        elif sheet is not None and sheet != d.sheet:
+            changes = {"data.sheet": sheet, "data.features": ()}
+        if raw is not None and columns is not None:
+            changes["data.label"] = columns.default_label(str(changes.get("data.label", d.label)))
+        self.raw, self.columns = raw, columns
+        recipe = self.recipe.with_changes(**changes)
+        if recipe != self.recipe:
+            self.recipe = recipe
+            self.events.recipe.emit(recipe)
+        self.events.raw.emit(raw)
+        if raw is not None:
+            self.rebuild_table()
+        elif table is not None:
+            self.set_table(table)
+
+    def data_failed(self, exc: BaseException) -> None:
+        self.data_problem = self.describe_problem(exc)
+        self.events.data_error.emit(self.data_problem)
 
     def set_raw(self, raw: RawTable | None, columns: ColumnSummary | None = None) -> None:
         """A table file as read (or None for arrays, images and bundled sets); its table is then built."""
@@ -144,6 +270,7 @@ class SessionModel:
         try:
             table = table_from_raw(self.raw, d.label, d.features, d.missing, self.model_shape(), self.columns)
         except WorkbenchError as exc:
+            self._source = None
             self._table_problem(exc)
             return
         self.set_table(table)
@@ -159,6 +286,7 @@ class SessionModel:
         """The data's table; flat rows are read as sequences when the model is recurrent (see fit_sequences)."""
         from workbench.core.workflow.pipeline import fit_sequences, step_features
 
+        self._source = table
         try:
             table = fit_sequences(table, self.model_shape(), step_features(self.loaded))
         except WorkbenchError as exc:
@@ -168,6 +296,7 @@ class SessionModel:
         self.data_problem = ""
         self.events.table.emit(table)
         self.relabel()
+        self._inspect_if_needed()
 
     def relabel(self) -> None:
         """Derive labels and splits for the current table and recipe (fast enough for the GUI thread)."""
@@ -187,6 +316,28 @@ class SessionModel:
                 self.events.data_error.emit(self.data_problem)
         self.events.data.emit(self.data)
 
+    # ----- choices on the data (what the Data tab's controls call)
+    def set_label(self, name: str) -> None:
+        """Another label column: the ticked features stay (less the new label); the class order is the new
+        column's."""
+        if name and name != self.recipe.data.label:
+            keep = tuple(f for f in self.recipe.data.features if f != name)
+            self.update(**{"data.label": name, "data.features": keep, "data.classes": ()})
+
+    def set_features(self, names: list[str] | tuple[str, ...]) -> None:
+        """The ticked feature columns; the defaults (numeric, not ID-like, the model's width) are kept as ()."""
+        ticked = tuple(names)
+        if self.columns is not None:
+            shape = self.model_shape()
+            width = int(shape[0]) if shape and len(shape) == 1 else None
+            if list(ticked) == self.columns.default_features(self.recipe.data.label, width):
+                ticked = ()
+        self.update(**{"data.features": ticked})
+
+    def set_classes(self, order: list[str] | tuple[str, ...]) -> None:
+        """The order of a class column's classes (the confusion matrix and the export's columns follow it)."""
+        self.update(**{"data.classes": tuple(order)})
+
     def split_counts(self) -> dict[str, list[int]]:
         """Per split ("train", "val", "cal", "test") and over them all ("all"), how many samples of each class
         (empty without data): the Data tab's counts table and the form's imbalance proposal read these."""
@@ -197,15 +348,6 @@ class SessionModel:
         k = len(self.data.classes)
         counts = {name: np.bincount(self.data.labels(name), minlength=k).tolist() for name in self.data.splits}
         return {**counts, "all": np.bincount(self.data.y, minlength=k).tolist()}
-
-    def set_busy(self, busy: bool) -> None:
-        self.busy = busy
-        self.events.busy.emit(busy)
-
-    def set_activity(self, text: str) -> None:
-        if text != self.activity:
-            self.activity = text
-            self.events.activity.emit(text)
 
     def blockers(self) -> list[str]:
         """Why training cannot start now (empty when it can), in the order a user would fix them."""
@@ -219,96 +361,13 @@ class SessionModel:
                          "choose labelled data first (Data tab)")
         elif self.data is None:
             found.append(f"the labels cannot be made: {self.data_problem}")
+        elif self.fit_problem:
+            found.append(self.fit_problem)
         return found
 
-    # ----- runs
-    @property
-    def run(self) -> Run | None:
-        """The live run Evaluate, Export and the report show (None when none is picked or it is not live)."""
-        entry = self.entry(self.current)
-        return entry.run if entry is not None else None
 
-    @property
-    def runs(self) -> list[dict[str, Any]]:
-        """The summaries of every run, oldest first."""
-        return [e.summary for e in self.entries]
-
-    def entry(self, run_id: str | None) -> RunEntry | None:
-        return next((e for e in self.entries if e.id == run_id), None)
-
-    def entry_of(self, run: Run | None) -> RunEntry | None:
-        return next((e for e in self.entries if e.run is run), None) if run is not None else None
-
-    def set_run(self, run: Run | None) -> None:
-        """Add `run` (or refresh it, after recalibration) and make it the current one; None picks none."""
-        if run is None:
-            self.select(None)
-            return
-        from workbench.core.workflow.session_files import summary
-
-        entry = self.entry_of(run)
-        if entry is None:
-            run_id = self._new_id()
-            name = f"{next(self._numbers)}: {run.kind} · {run.recipe.head.task} · {run.recipe.data.label}"
-            entry = RunEntry(run_id, summary(run, name), run)
-            self.entries.append(entry)
-        else:
-            entry.summary = summary(run, entry.name, entry.summary.get("export"))
-        entry.summary["id"] = entry.id
-        self.events.runs.emit(self.runs)
-        self.select(entry.id)
-
-    def select(self, run_id: str | None) -> None:
-        self.current = run_id if self.entry(run_id) is not None else None
-        self.events.run.emit(self.run)
-
-    def rename(self, run_id: str, name: str) -> None:
-        entry = self.entry(run_id)
-        if entry is not None and name.strip():
-            entry.summary["name"] = name.strip()
-            self.events.runs.emit(self.runs)
-
-    def remove(self, run_id: str) -> None:
-        entry = self.entry(run_id)
-        if entry is None:
-            return
-        self.entries.remove(entry)
-        self._detached.pop(run_id, None)
-        self.events.runs.emit(self.runs)
-        if self.current == run_id:
-            self.select(None)
-
-    def note_export(self, run: Run | None, folder: str) -> None:
-        entry = self.entry_of(run)
-        if entry is not None:
-            entry.summary["export"] = folder
-
-    def set_runs(self, summaries: list[dict[str, Any]]) -> None:
-        """Runs read back from a session file, for comparison; ids are kept. A run made in this window that the
-        file also holds (saved, then reopened) is live again, and stays current if it was."""
-        self._detached.update({e.id: e.run for e in self.entries if e.run is not None})
-        current = self._was_current = self.current or self._was_current
-        self.entries = []
-        for summary in summaries:
-            run_id = summary.get("id")
-            if not isinstance(run_id, str) or self.entry(run_id) is not None:
-                run_id = self._new_id()
-            self.entries.append(RunEntry(run_id, {**summary, "id": run_id}, self._detached.get(run_id)))
-        self._numbers = itertools.count(len(self.entries) + 1)
-        self.events.runs.emit(self.runs)
-        self.select(current)
-
-    def mark_saved(self) -> None:
-        """The runs as they are now are in a session file."""
-        self._saved = {e.id: e.name for e in self.entries}
-
-    def unsaved_runs(self) -> list[str]:
-        """Ids of runs added or renamed since the session was last saved or opened."""
-        return [e.id for e in self.entries if self._saved.get(e.id) != e.name]
-
-    @staticmethod
-    def _new_id() -> str:
-        return uuid.uuid4().hex[:12]
+def _rebuilt_as_mlp(loaded: LoadedModel) -> bool:
+    return any(str(n).startswith("Architecture rebuilt as an MLP") for n in loaded.notes)
 
 
 def _table_fields(recipe: Recipe) -> tuple[Any, ...]:

@@ -18,8 +18,22 @@ SESSION_VERSION = 1
 
 
 def summary(run: Run, name: str, export: str | None = None) -> dict[str, Any]:
+    """What the session keeps of a run for Compare, names and the session file."""
     return {"name": name, "kind": run.kind, "recipe": run.recipe.to_dict(), "metrics": run.metrics,
-            "export": export, "source": str(run.loaded.path)}
+            "export": export, "source": str(run.loaded.path), "source_sha256": getattr(run.loaded, "sha256", None),
+            "label": label_of(run), "threshold": getattr(run, "threshold", None)}
+
+
+def label_of(run: Run) -> str:
+    """What a run's classes were made from, in words: a table's label column, an image folder's or data set's
+    name (an image run is never named after a table's label it did not use)."""
+    d = run.recipe.data
+    table = getattr(getattr(run, "data", None), "table", None)
+    if table is None or table.columns is not None:
+        return d.label
+    if getattr(table, "pixels", False) and Path(d.path).is_dir():
+        return f"{Path(d.path).name}/ folders"
+    return d.path if d.path.startswith("sklearn:") else Path(d.path).name
 
 
 def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None) -> None:

@@ -1,0 +1,154 @@
+"""The session's commands without Qt: what a new model clears, jobs and busy state, commands on a run with a job
+in flight, run names, and the reactions to the recipe (a resize reads images again, a new MLP activation reopens
+an MLP)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from workbench.core.errors import RecipeError
+from workbench.core.workflow.commands import OpenModel, ReadData
+from workbench.core.workflow.jobs import JobError
+from workbench.core.workflow.pipeline import evaluate_run
+from workbench.core.workflow.run_commands import Baseline, Calibrate, Rebin, SetThreshold, Train
+from workbench.core.workflow.session import SessionModel
+
+QUICK = {"train.epochs": 2, "train.lr": 0.01}
+
+
+def _mlp_session(user_mlp) -> SessionModel:
+    ckpt, source, args, table = user_mlp
+    s = SessionModel()
+    OpenModel(s, ckpt, model_source=source, model_args=args).run()
+    ReadData(s, table).run()
+    s.update(**{"data.label_mode": "threshold", **QUICK})
+    return s
+
+
+def test_a_second_model_takes_nothing_of_the_first(user_mlp, resnet_ckpt, image_folder):
+    s = _mlp_session(user_mlp)
+    assert s.recipe.model_source and s.recipe.model_args == {"n_in": 4, "hidden": 6}
+    assert s.recipe.data.label == "risk" and s.data is not None
+    first = Train(s).run()
+    # B: a torchvision-shaped ResNet-18, opened with nothing given for it
+    OpenModel(s, resnet_ckpt).run()
+    assert "torchvision resnet18" in " ".join(s.loaded.notes)  # not built with A's model source and arguments
+    assert (s.recipe.model_source, s.recipe.model_args, s.recipe.input_shape) == ("", {}, ())
+    assert s.run is None  # A's run is not shown as the current one
+    entry = s.entry_of(first)
+    assert entry.run is first and "made with mlp.pt" in entry.other_model  # kept, usable, marked
+    # A's table is still open: it does not fit a conv net, which is said (typed, beside the data), not raised
+    assert s.inspection is None and "do not fit this model" in s.fit_problem and "(4)" in s.fit_problem
+    assert any("do not fit" in b for b in s.blockers())
+    ReadData(s, image_folder).run()
+    assert s.table.X.shape == (24, 3, 20, 24) and s.fit_problem == ""
+    assert s.inspection is not None and s.inspection.input_shape == (3, 20, 24)
+    assert s.recipe.data.label != "risk" and s.recipe.data.label_mode == "column"
+    run = Baseline(s).run()
+    name = s.entry_of(run).name
+    assert "pets/ folders" in name and "risk" not in name
+    assert s.blockers() == []
+
+
+def test_a_calibration_job_never_races_the_threshold(user_mlp):
+    s = _mlp_session(user_mlp)
+    run = Train(s).run()
+    job = Calibrate(s, "platt")
+    s.begin_job(job)  # as the window's runner would: the work part on a worker
+    assert s.busy and s.job_on(job.run_id) is job
+    done = job.work()
+    assert done is not run and run.recipe.calibration == "temperature"  # the worker wrote its own copy
+    SetThreshold(s, 0.3).run()  # applied to the committed run meanwhile
+    assert run.threshold == 0.3 and run.recipe.calibration == "temperature"
+    job.deliver(done)
+    assert not s.busy
+    assert run.threshold == 0.3 and run.recipe.calibration == "platt" and s.recipe.calibration == "platt"
+    expected = evaluate_run(_copy(run))
+    assert run.metrics["test"]["accuracy"] == expected["test"]["accuracy"]
+    assert run.metrics["test_rows"]["threshold"] == 0.3 and run.metrics["calibration"] == "platt"
+
+
+def _copy(run):
+    from workbench.core.workflow.jobs import copy_run
+
+    return copy_run(run)
+
+
+def test_commands_on_a_run_check_their_values(user_mlp):
+    s = _mlp_session(user_mlp)
+    with pytest.raises(JobError):
+        SetThreshold(s, 0.5)  # no run yet
+    Train(s).run()
+    with pytest.raises(JobError):
+        SetThreshold(s, 1.5)
+    with pytest.raises(RecipeError):
+        Calibrate(s, "matrix")  # matrix scaling is for multiclass heads
+    with pytest.raises(RecipeError):
+        Rebin(s, "quantile")
+    Rebin(s, "mass").run()
+    assert s.run.recipe.binning == "mass" and s.run.metrics["test"]["reliability"]["binning"] == "mass"
+
+
+def test_a_job_begun_replaces_one_of_its_kind_and_its_result_is_dropped(user_mlp):
+    s = _mlp_session(user_mlp)
+    busy = []
+    s.events.busy.connect(busy.append)
+    first, second = Train(s), Train(s)
+    s.begin_job(first)
+    s.begin_job(second)
+    assert first.stale and first.stop.stopped and not second.stale and s.busy
+    assert first.deliver(first.work()) is None and s.runs == []  # stale: dropped, never lands
+    second.deliver(second.work())
+    assert len(s.runs) == 1 and not s.busy and busy == [True, False]
+    s.begin_job(Train(s))
+    with pytest.raises(JobError):
+        Train(s)  # training is running: refused, typed
+
+
+def test_run_names_say_what_differs(user_mlp):
+    s = _mlp_session(user_mlp)
+    a = Train(s).run()
+    s.update(**{"head.dropout": 0.2})
+    b = Train(s).run()
+    names = [e.name for e in s.entries]
+    assert names[0] != names[1] and "dropout 0.2" in names[1] and "dropout 0" in names[0]
+    SetThreshold(s, 0.3, s.entry_of(b).id).run()
+    assert "decide at 0.3" in s.entry_of(b).name and s.entry_of(a).name != s.entry_of(b).name
+    s.rename(s.entry_of(a).id, "mine")
+    Train(s).run()
+    assert s.entry_of(a).name == "mine"  # a name the user typed is kept
+
+
+def test_a_resize_or_a_new_input_size_reads_the_images_again(image_folder, resnet_ckpt):
+    s = SessionModel()
+    ReadData(s, image_folder).run()
+    assert s.table.X.resize == "resize"
+    s.update(**{"data.resize": "crop"})
+    assert s.table.X.resize == "crop"
+    OpenModel(s, resnet_ckpt, input_shape=(3, 16, 16)).run()
+    assert s.table.X.shape[1:] == (3, 16, 16) and s.inspection.input_shape == (3, 16, 16)
+
+
+def test_a_new_mlp_activation_reopens_a_model_rebuilt_as_an_mlp(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1))
+    torch.save(model.state_dict(), tmp_path / "mlp.pt")
+    s = SessionModel()
+    OpenModel(s, tmp_path / "mlp.pt").run()
+    first = s.loaded
+    s.update(mlp_activation="tanh")
+    assert s.loaded is not first and any(isinstance(m, torch.nn.Tanh) for m in s.loaded.model.modules())
+
+
+def test_reading_a_new_table_resets_the_choices_of_the_old_one(tmp_path, user_mlp):
+    from .conftest import write_csv
+
+    s = _mlp_session(user_mlp)
+    s.set_features(["f0", "f1", "f2", "f3"])  # the defaults: kept as ()
+    assert s.recipe.data.features == ()
+    s.set_features(["f0", "f1", "f2"])
+    assert s.recipe.data.features == ("f0", "f1", "f2") and s.table is None  # 3 of the 4 inputs: said
+    ReadData(s, write_csv(tmp_path / "other.csv", label="risk", seed=3)).run()
+    assert s.recipe.data.features == () and s.table is not None and s.recipe.data.label == "risk"
+    assert np.isfinite(s.table.X).all()
