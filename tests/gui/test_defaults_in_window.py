@@ -83,7 +83,8 @@ def test_the_binning_combo_rebins_the_run_through_core(window, files, qtbot, dia
     run, panel = window.session.model.run, window.evaluate_panel
     combo = panel.reliability.binning
     assert run.recipe.binning == "width" and combo.currentData() == "width"
-    combo.setCurrentIndex(combo.findData("mass"))
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):  # core's Rebin, committed onto the run
+        combo.setCurrentIndex(combo.findData("mass"))
     assert not dialogs.errors and run.recipe.binning == "mass"  # the run's recipe (so its export) follows
     rel = run.metrics["test"]["reliability"]
     assert rel["binning"] == "mass" and "mass bins" in panel.reliability.plot.getPlotItem().titleLabel.text
@@ -92,5 +93,6 @@ def test_the_binning_combo_rebins_the_run_through_core(window, files, qtbot, dia
     labels = panel.reliability.count_labels[:len(counts)]
     assert [int(label.toPlainText()) for label in labels] == counts
     assert f"{run.metrics['test']['ece']:.3f}" in panel.summary.text()
-    combo.setCurrentIndex(combo.findData("width"))
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        combo.setCurrentIndex(combo.findData("width"))
     assert run.metrics["test"]["reliability"]["binning"] == "width"

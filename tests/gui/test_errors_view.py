@@ -51,7 +51,8 @@ def test_a_clicked_cell_lists_its_samples_and_saves_them(window, files, qtbot, d
         assert f"<b>{html.escape(run.data.classes[predicted])}</b>" in panel.errors.title.text()
 
     # Moving the threshold lists the cell again under the new decision.
-    panel.slider.setValue(200)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        panel.slider.setValue(200)
     pred = predict(probs, 0.2)
     assert len(_listed(panel)) == int(((y == 1) & (pred == 0)).sum())
 

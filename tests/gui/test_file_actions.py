@@ -74,8 +74,8 @@ def test_export_dialog_refuses_the_datas_folder_and_asks_before_replacing_an_exp
         window.form.baseline_button.click()
     from workbench.gui.dialogs.export import ExportDialog
 
-    run = window.session.model.run
-    dialog = ExportDialog(run, "baseline", window.files._inputs(), window.jobs.start, {}, str(tmp_path), window)
+    m = window.session.model
+    dialog = ExportDialog(m, m.current, window.jobs.run_command, {}, str(tmp_path), window)
     qtbot.addWidget(dialog)
     before = _sha(files["csv"])
     dialog.folder.setText(str(tmp_path))

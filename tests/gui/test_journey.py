@@ -77,8 +77,9 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     assert window.session.model.run.recipe.calibration == "isotonic"
     assert f"<b>{ece_iso:.3f}</b>" in window.evaluate_panel.summary.text()
 
-    # The threshold slider moves the confusion matrix live.
-    window.evaluate_panel.slider.setValue(300)
+    # The threshold slider moves the confusion matrix (core's SetThreshold, committed onto the run).
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.evaluate_panel.slider.setValue(300)
     expected = classification(window.session.model.run.probabilities("test"), y_test, run.data.classes, threshold=0.3)
     assert window.evaluate_panel.confusion.matrix.tolist() == expected["confusion_matrix"]
     assert window.session.model.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
@@ -89,9 +90,11 @@ def test_full_journey(window, files, qtbot, dialogs, tmp_path, monkeypatch):
     dragged = classification(window.session.model.run.probabilities("test"), y_test, run.data.classes, threshold=0.7)
     assert window.evaluate_panel.confusion.matrix.tolist() == dragged["confusion_matrix"]
     assert window.session.model.run.metrics["test"]["confusion_matrix"] == expected["confusion_matrix"]
-    slider.setSliderDown(False)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        slider.setSliderDown(False)
     assert window.session.model.run.metrics["test"]["confusion_matrix"] == dragged["confusion_matrix"]
-    slider.setValue(300)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        slider.setValue(300)
 
     # The converted tree shows the new head in place of the old.
     rows = _tree_rows(window.model_panel.tree)
@@ -290,8 +293,8 @@ def test_picking_a_run_changes_what_evaluate_shows(window, files, qtbot):
     assert picker.currentText() == "no training"
     from workbench.gui.dialogs.export import ExportDialog
 
-    dialog = ExportDialog(window.session.model.run, window.session.model.entry_of(window.session.model.run).name, {},
-                          window.jobs.start, {}, str(files["ckpt"].parent / "out"), window)
+    m = window.session.model
+    dialog = ExportDialog(m, m.current, window.jobs.run_command, {}, str(files["ckpt"].parent / "out"), window)
     assert "no training" in dialog.run_label.text()  # the Export dialog writes, and names, the picked run
     dialog.deleteLater()
     window.runs_bar.remove_button.click()

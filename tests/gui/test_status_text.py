@@ -35,9 +35,11 @@ def test_status_and_train_tab_follow_the_picked_run(window, files, qtbot):
 
     # Moving the decision threshold changes the accuracy: the status bar follows once the slider is let go.
     window.show_workspace(4)
-    window.evaluate_panel.slider.setValue(50)
+    before = trained.metrics["test"]["accuracy"]
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.evaluate_panel.slider.setValue(50)
     bar = window.statusBar().currentMessage()
-    assert f"{trained.metrics['test']['accuracy']:.3f}" in bar
+    assert trained.metrics["test"]["accuracy"] != before and f"{trained.metrics['test']['accuracy']:.3f}" in bar
 
 
 def test_tab_leaves_the_per_class_table(window, files, qtbot):

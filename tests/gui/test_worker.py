@@ -114,36 +114,6 @@ def test_jobs_without_a_slot_run_side_by_side(runner, qtbot):
     assert sorted(results) == [0, 1, 2]
 
 
-def test_the_runner_owns_busy_and_the_stop_token(qtbot):
-    busy: list[bool] = []
-    runner = JobRunner(lambda exc: None, busy.append)
-    release = threading.Event()
-    seen = {}
-
-    def work(stop):
-        seen["stop"] = stop
-        release.wait(10)
-        return "stopped" if stop.stopped else "ran"
-
-    results, idle = [], []
-    runner.start(work, slot="train", locks=True, stoppable=True, on_done=results.append)
-    runner.start(lambda: "read", slot="data")  # a job that does not change the runs does not make the window busy
-    assert busy == [True] and runner.busy
-    runner.when_idle(lambda: idle.append(results[:]))
-    token = runner.token("train")
-    runner.pause("train", True)
-    assert token.paused
-    runner.pause("train", False)
-    assert runner.stop("train") and token.stopped and not token.paused
-    release.set()
-    qtbot.waitUntil(lambda: bool(idle), timeout=10000)
-    assert busy == [True, False] and not runner.busy
-    assert results == ["stopped"], "a stopped job's result still lands (unlike a cancelled one)"
-    assert idle == [["stopped"]], "when_idle runs after the result of the job that ended has landed"
-    assert seen["stop"] is token and runner.token("train") is None
-    runner.wait()
-
-
 class _Session:
     """What a core session does for its runner: begin (cancelling an older job of the kind), end, busy."""
 

@@ -1,14 +1,15 @@
-"""The one owner of the window's background jobs, their busy state and their stop tokens.
+"""The one owner of the window's background jobs: core's session commands, run off the GUI thread.
 
-Orange3's `ConcurrentMixin.start()`: a new job in a named slot (load, data, train, calibrate, export, …) cancels
-the one before it and drops its result, so a stale result can never land (a slow table read finishing after a
-newer one, a run of a model that was closed). Jobs without a slot run side by side. Each job is a
-`worker.Worker` on its own QThread; results, errors and the `always` hooks arrive on the GUI thread.
+Core's commands (`workbench.core.workflow.jobs.Job`: open a model, read data, train, calibrate, export, …) are
+run by `run_command`: the runner begins the command on its session (the session cancels an older job of the same
+kind, and is busy while a job that `locks` is in flight: the runner's begin and delivery are the only things that
+change it, Orange3's `ConcurrentWidgetMixin`), does its work on a `worker.Worker` on its own QThread with the
+worker as its callbacks (training progress arrives as Qt signals), and delivers the result or the error back on
+the GUI thread, where the command commits through the model. Pause, resume and stop act on the command's
+StopToken, found by its kind.
 
-Orange3's `ConcurrentWidgetMixin`: the task owner sets and clears busy state, never the widgets. A job started
-with `locks=True` changes the session's runs (training, a baseline, a calibration); while one is in flight the
-runner reports busy, through `set_busy` (the session model's), and the forms that edit a run lock. A job started
-with `stoppable=True` gets a `StopToken` from the runner as `stop=`; pause, resume and stop go through here.
+`start` is the primitive underneath (Orange3's `ConcurrentMixin.start()`): a plain function in an optional named
+slot, where a new job cancels the one before it and drops its result.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Signal
 
 from . import worker as w
 
@@ -30,8 +31,7 @@ class Job:
     thread: Any = None  # the QThread, set once started
     cancel: Callable[[], None] | None = None  # asks the job to stop early (a StopToken's stop)
     always: Callable[[bool], None] | None = None
-    locks: bool = False  # it changes the runs: busy while it is open
-    token: Any = None  # its StopToken, when it is stoppable
+    token: Any = None  # its StopToken, when it can be paused and stopped
     command: Any = None  # the core command (workflow.jobs.Job) whose work this is, if any
     thread_ended: Callable[[], None] | None = None  # after its thread ended and any result was delivered
     stale: bool = False  # replaced or cancelled: its result and error are dropped
@@ -40,47 +40,36 @@ class Job:
 
 
 class JobRunner(QObject):
-    """Starts core functions on worker threads; at most one live job per named slot; owns busy and stopping."""
+    """Runs core commands (and plain functions) on worker threads; pause and stop go through it."""
 
     started = Signal(str)  # slot name ("" for none)
     ended = Signal(str)
     command_started = Signal(object, object)  # a core command (workflow.jobs.Job) and the worker doing its work
 
-    def __init__(self, show_error: Callable[[BaseException], None],
-                 set_busy: Callable[[bool], None] | None = None, parent: QObject | None = None):
+    def __init__(self, show_error: Callable[[BaseException], None], parent: QObject | None = None):
         super().__init__(parent)
         self._show_error = show_error
-        self._set_busy = set_busy
-        self._busy = False
-        self._when_idle: list[Callable[[], None]] = []
         self._jobs: list[Job] = []
 
     def start(self, fn: Callable, *args: Any, slot: str | None = None, on_done: Callable | None = None,
               on_error: Callable | None = None, always: Callable | None = None, cancel: Callable | None = None,
-              callbacks: bool = False, setup: Callable | None = None, locks: bool = False, stoppable: bool = False,
-              token: Any = None, command: Any = None, thread_ended: Callable | None = None,
-              **kwargs: Any) -> w.Worker:
+              callbacks: bool = False, setup: Callable | None = None, token: Any = None, command: Any = None,
+              thread_ended: Callable | None = None, **kwargs: Any) -> w.Worker:
         """Run `fn(*args, **kwargs)` off the GUI thread.
 
         `slot`: a job already in that slot is cancelled and its result dropped. `callbacks=True` passes the
         worker as `callbacks=(worker,)`, so core's training hooks arrive as the worker's signals. `always` runs
         when the job ends, even when its result is dropped. `setup(worker)` may connect the worker's signals
-        before it starts. `locks`: busy until the job ends. `stoppable`: `fn` gets `stop=` a new StopToken,
-        which cancelling stops.
+        before it starts. `token`: the StopToken that `pause` and `stop` act on.
         """
         if slot is not None:
             self.cancel(slot)
-        if stoppable:
-            from workbench.core.train.train import StopToken
-
-            token = kwargs["stop"] = StopToken()
-            cancel = cancel or token.stop
         if callbacks:
             kwargs["callbacks"] = ()
         worker = w.Worker(fn, *args, **kwargs)
         if callbacks:
             worker.use_as_callbacks("callbacks")
-        job = Job(slot, worker, cancel=cancel, always=always, locks=locks, token=token, command=command,
+        job = Job(slot, worker, cancel=cancel, always=always, token=token, command=command,
                   thread_ended=thread_ended)
         if setup:
             setup(worker)
@@ -93,20 +82,18 @@ class JobRunner(QObject):
         job.thread.finished.connect(finish.fire)
         job.relays = [done, failed, finish]
         self._jobs.append(job)
-        self._update_busy()
         self.started.emit(slot or "")
         return worker
 
     def _deliver(self, job: Job, callback: Callable | None, value: Any) -> None:
         dropped = job.stale
-        self._close(job)  # `always` and busy first: the forms are unlocked when the result's handler runs
+        self._close(job)  # `always` first, then the result's handler
         if not dropped and callback is not None:
             callback(value)
 
     def _close(self, job: Job) -> None:
         if not job.closed:
             job.closed = True
-            self._update_busy()
             if job.always is not None:
                 job.always(job.stale)
 
@@ -154,30 +141,6 @@ class JobRunner(QObject):
         return self.start(job.work, cancel=job.cancel, token=job.stop, command=job, on_done=done, on_error=failed,
                           thread_ended=ended, callbacks=True, setup=lambda wk: self.command_started.emit(job, wk))
 
-    # ----- busy
-    @property
-    def busy(self) -> bool:
-        """Whether a job that changes the runs is in flight (still working, even if its result will be dropped)."""
-        return self._busy
-
-    def _update_busy(self) -> None:
-        busy = any(j.locks and not j.closed for j in self._jobs)
-        if busy != self._busy:
-            self._busy = busy
-            if self._set_busy is not None:
-                self._set_busy(busy)
-            if not busy:
-                waiting, self._when_idle = self._when_idle, []
-                for callback in waiting:
-                    QTimer.singleShot(0, callback)  # after the result of the job that ended has landed
-
-    def when_idle(self, callback: Callable[[], None]) -> None:
-        """Call `callback` once no job that changes the runs is in flight (at once if none is)."""
-        if self._busy:
-            self._when_idle.append(callback)
-        else:
-            QTimer.singleShot(0, callback)
-
     # ----- stopping
     def cancel(self, slot: str) -> None:
         """Stop the job in `slot` (if it can stop early) and drop whatever it returns."""
@@ -187,15 +150,15 @@ class JobRunner(QObject):
                 job.cancel()
 
     def stop(self, slot: str) -> bool:
-        """Ask the stoppable job in `slot` to stop early; unlike `cancel`, what it returns still lands (a
-        training keeps its best epoch so far). True when there was one to stop."""
+        """Ask the job in `slot` (or the command of that kind) to stop early; unlike `cancel`, what it returns
+        still lands (a training keeps its best epoch so far). True when there was one to stop."""
         tokens = [j.token for j in self._live(slot) if j.token is not None]
         for token in tokens:
             token.stop()
         return bool(tokens)
 
     def pause(self, slot: str, paused: bool) -> None:
-        """Pause (or resume) the stoppable job in `slot` between its steps."""
+        """Pause (or resume) the job in `slot` (or the command of that kind) between its steps."""
         for job in self._live(slot):
             if job.token is not None:
                 (job.token.pause if paused else job.token.resume)()

@@ -33,7 +33,8 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.settings = QSettings()
         self.session = Session(parent=self)
-        self.jobs = JobRunner(self.show_error, lambda busy: self.session.model.set_busy(busy), self)
+        self.jobs = JobRunner(self.show_error, self)
+        self.session.model.start = self.run_command  # the model's own reactions (re-read, inspect) run here too
         self.workspace = None  # the Workspace, built on first use
         self.ask_before_closing = True  # scripts that drive the window (benchmarks, screenshots) turn it off
         self.opening = Opening(self)
@@ -48,7 +49,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.stack)
         self._build_menus()
         self.recent = RecentFiles(self.settings, self.recent_menu, self.welcome, self.open_checkpoint)
-        self.opening.opened = self._on_opened
+        self.session.model_changed.connect(self._on_model_changed)
         self._shortcuts_beat_fields = _MenuShortcutsFirst(self)
         QApplication.instance().installEventFilter(self._shortcuts_beat_fields)
         if not self.restoreGeometry(self.settings.value("window/geometry", b"")):
@@ -116,20 +117,21 @@ class MainWindow(QMainWindow):
         """Each panel's requests to the action that does it; the menus and the status bar to the session."""
         ws.model_panel.reload_requested.connect(self.opening.reload_model)
         ws.data_panel.load_requested.connect(self.opening.load_data)
+        ws.data_panel.sheet_requested.connect(self.opening.read_sheet)
         ws.form.train_requested.connect(self.training.start_training)
         ws.form.baseline_requested.connect(self.training.start_baseline)
         ws.train_panel.train_requested.connect(self.training.start_training)
         ws.train_panel.pause_requested.connect(self.training.pause)
         ws.train_panel.stop_requested.connect(self.training.stop)
         ws.evaluate_panel.calibrate_requested.connect(self.training.calibrate)
+        ws.evaluate_panel.threshold_chosen.connect(self.training.set_threshold)
+        ws.evaluate_panel.binning_chosen.connect(self.training.rebin)
         ws.evaluate_panel.errors.save_requested.connect(self.files.save_samples)
-        ws.evaluate_panel.metrics_changed.connect(lambda: self._show_run_status(self.session.model.run))
-        self.opening.bind()
+        self.jobs.command_started.connect(self.training.wire_progress)
         s = self.session
         s.run_changed.connect(self._on_run_or_busy)
         s.busy_changed.connect(self._on_run_or_busy)
         s.run_changed.connect(self._show_run_status)
-        s.model_changed.connect(self._on_model_changed)
 
     def show_workspace(self, tab: int | None = None):
         """Switch from the welcome view to the tabs, optionally to tab number `tab`; returns the Workspace."""
@@ -142,6 +144,37 @@ class MainWindow(QMainWindow):
     def parent_widget(self) -> QWidget:
         """The parent of the dialogs the actions open."""
         return self
+
+    # ----- core commands
+    def command(self, make, on_done=None):
+        """Build a core command with `make()` (it checks the session's state now: a problem is shown and nothing
+        runs) and run it on a worker; `on_done` gets what its commit returned. The command, or None."""
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.workflow.jobs import JobError
+
+        try:
+            job = make()
+        except JobError as exc:  # what the session's state does not allow now: said where the user looks
+            self.statusBar().showMessage(str(exc))
+            return None
+        except WorkbenchError as exc:
+            self.show_error(exc)
+            return None
+        self.run_command(job, on_done)
+        return job
+
+    def run_command(self, job, on_done=None):
+        """Run a core command that is already made (the session's own reactions come here, see model.start)."""
+        return self.jobs.run_command(job, on_done, self._on_command_error)
+
+    def _on_command_error(self, job, exc) -> None:
+        """A file that names code asks the trust prompt, then the same command runs again trusted."""
+        def again() -> None:
+            retry = job.retry_trusted()
+            if retry is not None:
+                self.run_command(retry)
+
+        self.ask_trust_or_show(exc, again)
 
     # ----- what the menus, the panels and scripts call; each is done by one of the composed actions
     def open_checkpoint(self, path: str | None = None, trusted: bool = False) -> None:
@@ -217,16 +250,19 @@ class MainWindow(QMainWindow):
         """Block until the background jobs have finished (quitting never leaves one running)."""
         self.jobs.wait(timeout_ms)
 
-    def _on_opened(self, path: str) -> None:
-        self.recent.remember(path)
-
     def _on_model_changed(self, loaded) -> None:
-        name = f" — {loaded.path.name}" if loaded is not None else ""
-        self.setWindowTitle(f"Conversion Workbench{name}")
+        if loaded is None:
+            self.setWindowTitle("Conversion Workbench")
+            return
+        self.setWindowTitle(f"Conversion Workbench — {loaded.path.name}")
+        self.recent.remember(str(loaded.path))
+        self.statusBar().showMessage(f"Opened {loaded.path} ({loaded.format}).")
 
     def _on_run_or_busy(self, *_):
-        run = self.session.model.run
-        self.export_action.setEnabled(run is not None and not self.jobs.busy)
+        m = self.session.model
+        run = m.run
+        job = m.job_on(m.current)
+        self.export_action.setEnabled(run is not None and (job is None or not job.locks))
         self.report_action.setEnabled(run is not None)
 
     def _show_run_status(self, run):
@@ -265,7 +301,8 @@ class MainWindow(QMainWindow):
 
     def _may_close(self) -> bool:
         """Ask before losing work: a run in training, or runs not saved in a session file."""
-        m, busy = self.session.model, self.jobs.busy
+        m = self.session.model
+        busy = m.busy
         if not self.ask_before_closing or not (busy or m.unsaved_runs()):
             return True
         from .dialogs import messages
@@ -277,10 +314,19 @@ class MainWindow(QMainWindow):
         if answer != "save":
             return False
         if busy:  # stop; the stopped run (best epoch so far) lands, is saved, then the window closes
-            self.jobs.when_idle(self._save_and_close)
+            self._when_idle(self._save_and_close)
             self.training.stop()
             return False
         return bool(self.save_session())
+
+    def _when_idle(self, callback) -> None:
+        """Call `callback` once no job locks the session, after the result of the one that ended has landed."""
+        def on_busy(busy: bool) -> None:
+            if not busy:
+                self.session.busy_changed.disconnect(on_busy)
+                QTimer.singleShot(0, callback)
+
+        self.session.busy_changed.connect(on_busy)
 
     def _save_and_close(self):
         if self.save_session():

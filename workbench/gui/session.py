@@ -24,8 +24,9 @@ class Session(QObject):
     data_error = Signal(str)
     run_changed = Signal(object)  # the current Run | None
     runs_changed = Signal(object)  # list of run summaries (core.runs.summary, with their "id")
-    busy_changed = Signal(bool)  # a job that changes the runs is in flight (the JobRunner sets it)
+    busy_changed = Signal(bool)  # a job that locks the session is in flight (the JobRunner begins and ends jobs)
     activity_changed = Signal(str)  # what is being prepared ("" when nothing)
+    jobs_changed = Signal(object)  # the core commands in flight (workflow.jobs.Job)
 
     def __init__(self, model: SessionModel | None = None, parent=None):
         super().__init__(parent)
@@ -37,7 +38,8 @@ class Session(QObject):
                               (events.table, self.table_changed),
                               (events.data, self.data_changed), (events.data_error, self.data_error),
                               (events.run, self.run_changed), (events.runs, self.runs_changed),
-                              (events.busy, self.busy_changed), (events.activity, self.activity_changed)):
+                              (events.busy, self.busy_changed), (events.activity, self.activity_changed),
+                              (events.jobs, self.jobs_changed)):
             event.connect(signal.emit)
 
 

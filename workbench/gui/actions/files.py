@@ -30,19 +30,16 @@ class Files:
     def export(self):
         """Open the export dialog for the current run and remember the folder it wrote."""
         m, host = self.model, self.host
-        run = m.run
-        if run is None:
+        if m.run is None:
             return None
         from ..dialogs.export import ExportDialog
 
-        entry = m.entry_of(run)
-        start = host.settings.value("paths/export", str(Path.home()))
-        dialog = ExportDialog(run, entry.name if entry else "", self._inputs(), host.jobs.start,
-                              host.show_workspace().evaluate_panel.plots(), start, host.parent_widget())
+        start = str(host.settings.value("paths/export", str(Path.home())))
+        dialog = ExportDialog(m, m.current, host.jobs.run_command, host.show_workspace().evaluate_panel.plots(),
+                              start, host.parent_widget())
         dialog.exec()
         if dialog.result is not None:
             host.settings.setValue("paths/export", str(dialog.result.folder.parent))
-            m.note_export(run, str(dialog.result.folder))
         return dialog
 
     def _inputs(self, runs=()) -> dict:

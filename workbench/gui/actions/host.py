@@ -23,6 +23,9 @@ class Host(Protocol):
     def show_workspace(self, tab: int | None = None) -> Workspace:
         """Build the tabs if needed, show them (at tab `tab`), and return them."""
 
+    def command(self, make, on_done=None):
+        """Make a core command (its checks run now) and run it on a worker; the command or None."""
+
     def show_error(self, exc: BaseException) -> None:
         """A dialog naming the window's controls."""
 

@@ -1,7 +1,7 @@
-"""Training a head, fitting the no-training baseline and recalibrating a run, each a job in the JobRunner's
-`train` or `calibrate` slot that locks the forms while it is in flight (the runner owns busy and the stop
-token: pause, resume and stop go through it). A finished job's run is committed to the session on the GUI
-thread; the Train tab draws the live curves from the worker's signals."""
+"""Training a head, fitting the no-training baseline, and the commands on a run (calibrate, set the threshold,
+rebin): each is core's command, run by the window on a worker; the session is busy while one that locks it is in
+flight (the runner begins and ends it), and pause and stop act on the command's stop token through the runner.
+A training's progress reaches the Train tab as the worker's signals."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from .host import Host
 
 
 class Training:
-    """Train, baseline, calibrate, pause and stop; what happens when a run lands."""
+    """Train, baseline, calibrate, threshold, rebin, pause and stop."""
 
     def __init__(self, host: Host):
         self.host = host
@@ -19,48 +19,27 @@ class Training:
         return self.host.session.model
 
     def start_training(self) -> None:
-        """Train a new head with the form's recipe on a worker, streaming progress to the Train tab."""
-        from workbench.core.errors import WorkbenchError
-        from workbench.core.recipe import validate
-        from workbench.core.train.threads import call_leaving_a_core
-        from workbench.core.workflow.pipeline import train_run
+        """Train a new head with the session's recipe, streaming progress to the Train tab."""
+        from workbench.core.workflow.run_commands import Train
 
-        m, host = self.model, self.host
-        blockers = m.blockers()
-        if blockers:
-            host.statusBar().showMessage("Cannot train: " + blockers[0])
-            return
-        try:
-            recipe = validate(m.recipe)
-        except WorkbenchError as exc:
-            host.show_error(exc)
-            return
-        panel = host.show_workspace(3).train_panel
+        if self.host.command(lambda: Train(self.model, leave_a_core=True)) is not None:
+            self.host.show_workspace(3)
+            self.host.statusBar().showMessage("Training…")
 
-        def wire(job):
-            job.begun.connect(panel.on_begin)
-            job.batch.connect(panel.on_batches)
-            job.epoch.connect(panel.on_epoch)
-
-        host.statusBar().showMessage("Training…")
-        host.jobs.start(call_leaving_a_core, train_run, recipe, m.loaded, m.data, slot="train", locks=True,
-                        stoppable=True, callbacks=True, setup=wire, on_done=self._on_trained, on_error=host.show_error)
+    def wire_progress(self, job, worker) -> None:
+        """A training's hooks, which the worker turns into signals, drawn by the Train tab."""
+        if job.kind == "train":
+            panel = self.host.show_workspace().train_panel
+            worker.begun.connect(panel.on_begin)
+            worker.batch.connect(panel.on_batches)
+            worker.epoch.connect(panel.on_epoch)
 
     def start_baseline(self) -> None:
         """Fit the no-training baseline (the regression output, Platt-calibrated) as a run."""
-        from workbench.core.workflow.baseline import baseline_run
+        from workbench.core.workflow.run_commands import Baseline
 
-        m = self.model
-        if m.loaded is None or m.data is None or self.host.jobs.busy:
-            return
-        self.host.statusBar().showMessage("Fitting the no-training baseline…")
-        self.host.jobs.start(baseline_run, m.recipe, m.loaded, m.data, slot="train", locks=True,
-                             on_done=lambda run: self._on_trained(run, tab=4), on_error=self.host.show_error)
-
-    def _on_trained(self, run, tab: int | None = None) -> None:
-        self.model.set_run(run)
-        if tab is not None:
-            self.host.show_workspace(tab)
+        if self.host.command(lambda: Baseline(self.model), on_done=lambda _run: self.host.show_workspace(4)):
+            self.host.statusBar().showMessage("Fitting the no-training baseline…")
 
     def pause(self, paused: bool) -> None:
         """Pause or resume the training between batches."""
@@ -74,14 +53,19 @@ class Training:
         return stopped
 
     def calibrate(self, method: str) -> None:
-        """Refit the current run's calibration with `method` and show the new metrics."""
-        from workbench.core.workflow.pipeline import calibrate_run
+        """Refit the picked run's calibration with `method`."""
+        from workbench.core.workflow.run_commands import Calibrate
 
-        if self.model.run is None:
-            return
+        self.host.command(lambda: Calibrate(self.model, method))
 
-        def done(run):
-            self.model.update(calibration=method)  # a saved recipe reproduces what is shown
-            self.model.set_run(run)
+    def set_threshold(self, threshold: float) -> None:
+        """The picked binary run's decision threshold; its metrics follow."""
+        from workbench.core.workflow.run_commands import SetThreshold
 
-        self.host.jobs.start(calibrate_run, self.model.run, method, slot="calibrate", locks=True, on_done=done)
+        self.host.command(lambda: SetThreshold(self.model, threshold))
+
+    def rebin(self, binning: str) -> None:
+        """The picked run's reliability diagram and ECE with equal-width or equal-mass bins."""
+        from workbench.core.workflow.run_commands import Rebin
+
+        self.host.command(lambda: Rebin(self.model, binning))

@@ -20,16 +20,17 @@ from PySide6.QtWidgets import (
 
 
 class ExportDialog(QDialog):
-    """Export one run: choose a folder and options, then write the program, weights and plots.
+    """Export one run of the session (core's `Export` command): choose a folder and options, then write the
+    program, weights and plots. `run_command(job, on_done, on_error)` runs the command on a worker (the window's
+    `JobRunner.run_command`)."""
 
-    `name` is the run's name in the session; `protected` the files the export must never replace (the window's
-    inputs, see `Files._inputs`); `run_job` starts the export on a worker (the window's `JobRunner.start`)."""
-
-    def __init__(self, run, name: str, protected: dict, run_job, plots, start_folder: str, parent=None):
+    def __init__(self, model, run_id: str, run_command, plots, start_folder: str, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Export the converted model")
         self.setObjectName("exportDialog")
-        self.run, self.protected, self.run_job, self.plots = run, protected, run_job, plots
+        self.model, self.run_id, self.run_command, self.plots = model, run_id, run_command, plots
+        entry = model.entry(run_id)
+        run, name = entry.run, entry.name
         self.result = None  # type: ignore[assignment,method-assign]  # shadows QDialog.result(): the export's result
         from workbench.core.safety.folder_swap import recover
 
@@ -90,15 +91,14 @@ class ExportDialog(QDialog):
 
     def start(self, overwrite: bool = False):
         """Check the folder and run the export on a worker; asks before replacing an earlier export."""
-        from workbench.core.errors import ExportError
-        from workbench.core.export.export import check_target
+        from workbench.core.errors import WorkbenchError
         from workbench.core.safety.output_paths import OutputExistsError
-        from workbench.core.workflow.pipeline import export_run
+        from workbench.core.workflow.run_commands import Export
 
         folder = Path(self.folder.text()).expanduser()
-        try:
-            check_target(folder, self.run.loaded.path, overwrite, self.protected)
-        except ExportError as exc:
+        try:  # the command checks the folder before any work
+            job = Export(self.model, folder, self.run_id, overwrite, self.with_onnx.isChecked())
+        except WorkbenchError as exc:
             if isinstance(exc, OutputExistsError) and not overwrite:
                 answer = QMessageBox.question(self, "Replace export?", f"{folder} already holds an export. "
                                               "Replace it with this one?")
@@ -110,8 +110,7 @@ class ExportDialog(QDialog):
         self.export_button.setEnabled(False)
         self.progress.setRange(0, 0)
         self.status.setText("Exporting and checking the round trip…")
-        self.run_job(export_run, self.run, folder, overwrite, self.with_onnx.isChecked(),
-                     on_done=self._on_done, on_error=self._on_error)
+        self.run_command(job, self._on_done, lambda _job, exc: self._on_error(exc))
 
     def _on_done(self, result):
         self.result = result

@@ -22,12 +22,13 @@ class DataPanel(QWidget):
     """The Data tab: choose the data file, the label column and the features, and see the class counts."""
 
     load_requested = Signal(str)  # a data path: the window reads it on a worker
+    sheet_requested = Signal(str)  # another sheet of the open workbook
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
         self.columns = ColumnsBox(session)
-        self.columns.reload_requested.connect(self.load_requested)
+        self.columns.sheet_requested.connect(self.sheet_requested)
         self.labels = LabelsBox(session)
         self.counts = ClassCounts(session)
         self.splits = SplitsBox(session)

@@ -19,7 +19,7 @@ MISSING_CHOICES = (("error", "Stop and show the counts"), ("drop", "Drop rows wi
 class ColumnsBox(QGroupBox):
     """Label column, sheet, the column list with feature ticks, the width note and the missing-value policy."""
 
-    reload_requested = Signal(str)  # another sheet was chosen: the window reads the file again
+    sheet_requested = Signal(str)  # another sheet was chosen: the window reads it
 
     def __init__(self, session, parent=None):
         super().__init__("Columns", parent)
@@ -106,26 +106,17 @@ class ColumnsBox(QGroupBox):
         return int(shape[0]) if shape and len(shape) == 1 else None
 
     def _on_label_column(self, name):
-        m = self.session.model
-        if not name or self._updating or m.columns is None or name == m.recipe.data.label:
-            return
-        # The user's ticks stay; the new label leaves them, and the old label is not ticked in its place.
-        keep = tuple(f for f in self._ticked() if f != name)
-        m.update(**{"data.label": name, "data.features": keep, "data.classes": ()})
+        if name and not self._updating and self.session.model.columns is not None:
+            self.session.model.set_label(name)
 
     def _on_ticks(self, ticked):
-        m = self.session.model
-        if self._updating or m.columns is None:
-            return
-        defaults = m.columns.default_features(m.recipe.data.label, self._width())
-        m.update(**{"data.features": () if ticked == defaults else tuple(ticked)})
+        if not self._updating and self.session.model.columns is not None:
+            self.session.model.set_features(ticked)
 
     def _on_sheet(self, index):
         name = self.sheet.itemText(index)
-        m = self.session.model
-        if name and name != m.recipe.data.sheet:
-            m.update(**{"data.sheet": name, "data.features": ()})
-            self.reload_requested.emit(m.recipe.data.path)
+        if name and name != self.session.model.recipe.data.sheet:
+            self.sheet_requested.emit(name)
 
     # ----- showing the session
     def _on_recipe_changed(self, recipe):

@@ -149,7 +149,7 @@ class ClassCounts(QWidget):
             return
         order = list(data.classes)
         order[row], order[row + step] = order[row + step], order[row]
-        self.session.model.update(**{"data.classes": tuple(order)})
+        self.session.model.set_classes(order)
         self.preview.selectRow(row + step)
 
     def _on_recipe_changed(self, recipe):

@@ -4,6 +4,8 @@ the run's data warnings, and the test samples of the confusion-matrix cell the u
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,6 +31,7 @@ from ..plots.roc import RocPlot
 from .evaluate_summary import summary_html
 from .samples import ErrorsView
 
+EMPTY = "Train a head to see its confusion matrix, per-class scores and reliability here."
 MIN_CONFUSION = (300, 260)  # width, height in pixels
 MIN_TABLE = (300, 140)
 MIN_RELIABILITY = (420, 300)
@@ -40,12 +43,15 @@ class EvaluatePanel(QWidget):
     """The Evaluate tab: the current run's metrics with intervals, its plots, and recalibration."""
 
     calibrate_requested = Signal(str)
-    metrics_changed = Signal()  # the run's metrics were recomputed in place (the threshold was let go)
+    threshold_chosen = Signal(float)  # the slider was let go (or moved by keys): the run's new threshold
+    binning_chosen = Signal(str)  # width or mass, for the run's reliability diagram and ECE
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.session = session
-        self.empty = QLabel("Train a head to see its confusion matrix, per-class scores and reliability here.")
+        self.empty = QLabel(EMPTY)
+        self.empty.setObjectName("evaluateEmpty")
+        self.empty.setWordWrap(True)
         self.empty.setAlignment(Qt.AlignCenter)
         bar = self._bar()
         self.summary = QLabel()
@@ -70,7 +76,7 @@ class EvaluatePanel(QWidget):
         layout.addWidget(self.empty, 1)
         layout.addWidget(self.scroll, 1)
         session.run_changed.connect(self._on_run_changed)
-        session.busy_changed.connect(self._on_busy)
+        session.jobs_changed.connect(self._on_jobs)
         self._on_run_changed(None)
 
     def _bar(self) -> QHBoxLayout:
@@ -149,19 +155,25 @@ class EvaluatePanel(QWidget):
             widget.setMinimumSize(w, h)
         return content
 
-    def _on_busy(self, busy: bool):
-        """While a job changes the runs (a calibration, a training) the controls that edit the run lock: the
-        worker owns it until its result is committed, so the slider or the binning cannot race it."""
-        run = self.session.model.run
+    def _locked(self) -> bool:
+        """A command that locks the session is working on a copy of the picked run (a calibration): until it
+        commits, nothing here asks for another change of that run. (A threshold or binning in flight does not lock:
+        the next one replaces it.)"""
+        m = self.session.model
+        job = m.job_on(m.current)
+        return job is not None and job.locks
+
+    def _on_jobs(self, *_):
+        run, locked = self.session.model.run, self._locked()
         for control in (self.method, self.slider, self.reliability.binning):
-            control.setEnabled(not busy and run is not None)
-        if not busy and run is not None:  # a calibration that failed leaves the run's own method and threshold
+            control.setEnabled(run is not None and not locked)
+        if run is not None and not locked:  # a calibration that failed leaves the run's own method and threshold
             self.method.setCurrentText(run.recipe.calibration)
             self._show_threshold(run)
 
     def _on_method(self, method: str):
         run = self.session.model.run
-        if run is not None and method != run.recipe.calibration and not self.session.model.busy:
+        if run is not None and method != run.recipe.calibration and not self._locked():
             self.calibrate_requested.emit(method)
 
     def _on_cell(self, true: int, predicted: int):
@@ -177,7 +189,7 @@ class EvaluatePanel(QWidget):
         self.scroll.setVisible(has)
         for w in (self.mode, self.save):
             w.setEnabled(has)
-        self._on_busy(self.session.model.busy)
+        self._on_jobs()
         cell = self.errors.cell if has and self.errors.run is run else None
         self.errors.clear()
         self.grid.setRowStretch(2, 0)  # a hidden list takes no share of the height
@@ -185,6 +197,9 @@ class EvaluatePanel(QWidget):
         if not has:
             self.summary.setText("")
             self.warnings.setVisible(False)
+            entry = self.session.model.current_entry
+            self.empty.setText(EMPTY if entry is None else f"Run <b>{html.escape(entry.name)}</b>: "
+                               f"{html.escape(entry.note)}. Its metrics are on the Compare tab.")
             return
         self.method.setCurrentText(run.recipe.calibration)
         warnings = run.metrics.get("warnings") or []
@@ -231,31 +246,23 @@ class EvaluatePanel(QWidget):
 
     def _on_binning(self, binning: str):
         run = self.session.model.run
-        if run is None or run.recipe.binning == binning or self.session.model.busy:
-            return
-        from workbench.core.workflow.pipeline import rebin_run
-
-        test = rebin_run(run, binning)["test"]
-        self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
-        self._show_classification()
+        if run is not None and run.recipe.binning != binning and not self._locked():
+            self.binning_chosen.emit(binning)
 
     def _on_threshold(self, value: int):
         run = self.session.model.run
-        if run is None or not run.binary or self.session.model.busy:
+        if run is None or not run.binary or self._locked():
             return
-        from workbench.core.evaluate.metrics import classification
-        from workbench.core.workflow.pipeline import evaluate_run
-
-        run.threshold = value / 1000.0
-        self._mark_threshold()
+        threshold = value / 1000.0
+        self._mark_threshold(threshold)
         if self.slider.isSliderDown():
-            # While dragging, only what the threshold moves; every metric is recomputed on release.
+            # While dragging, only a preview of what the threshold moves; the run changes when the slider is let go.
+            from workbench.core.evaluate.metrics import classification
+
             self._show_classification(classification(run.probabilities("test"), run.data.labels("test"),
-                                                     run.data.classes, run.threshold))
+                                                     run.data.classes, threshold))
         else:
-            evaluate_run(run)
-            self._show_classification()
-            self.metrics_changed.emit()
+            self.threshold_chosen.emit(threshold)
 
     def _show_threshold(self, run):
         """Put the slider where the run's committed threshold is (showing a run is not a request to move it)."""
@@ -263,13 +270,12 @@ class EvaluatePanel(QWidget):
             self.slider.blockSignals(True)
             self.slider.setValue(int(round((run.threshold or 0.5) * 1000)))
             self.slider.blockSignals(False)
-            self._mark_threshold()
+            self._mark_threshold(run.threshold or 0.5)
 
-    def _mark_threshold(self):
+    def _mark_threshold(self, threshold: float):
         run = self.session.model.run
-        t = run.threshold or 0.5
-        self.threshold_label.setText(f"{t:.3f}")
-        self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), t)
+        self.threshold_label.setText(f"{threshold:.3f}")
+        self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), threshold)
 
     def plots(self) -> dict:
         """The tab's plot widgets by file name (ROC and precision-recall for binary runs only)."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QFont
 from PySide6.QtWidgets import (
@@ -26,6 +28,7 @@ HEAD_BRUSH = QBrush(QColor(255, 236, 179))
 NEW_BRUSH = QBrush(QColor(200, 240, 200))
 
 
+SHAPE_HINT = "per sample, e.g. 10 or 1,8,8 (from the data when empty)"
 NO_MODEL = "No model open. Use File ▸ Open, drop a checkpoint on the window, or open the demo."
 
 
@@ -52,15 +55,15 @@ class ModelPanel(QWidget):
         self.args = QLineEdit()
         self.args.setPlaceholderText('constructor arguments as JSON, e.g. {"hidden": 64}')
         self.shape = QLineEdit()
-        self.shape.setPlaceholderText("per sample, e.g. 10 or 1,8,8 (from the data when empty)")
+        self.shape.setPlaceholderText(SHAPE_HINT)
         self.activation = QComboBox()
         self.activation.setObjectName("mlpActivation")
         self.activation.addItems(MLP_ACTIVATIONS)
         self.activation.setToolTip("The activation between the Linear layers of an MLP rebuilt from bare weights "
                                    "(a state_dict does not record it; a saved recipe does). Changing it reopens "
                                    "such a model.")
-        self._activation = session.model.recipe.mlp_activation  # what the open model was (or will be) built with
         self.activation.currentTextChanged.connect(self._on_activation_changed)
+        self._opened_with: dict = {}  # the model fields of the open model, as it was opened
         self.reload = QPushButton("Reload model")
         self.reload.clicked.connect(self.reload_requested)
         row = QHBoxLayout()
@@ -110,26 +113,28 @@ class ModelPanel(QWidget):
             self.source.setText(f"{path}:{cls}")
 
     def _on_recipe_changed(self, recipe):
-        if self.source.text() != recipe.model_source:
-            self.source.setText(recipe.model_source)
-        shape = ",".join(map(str, recipe.input_shape))
-        if self.shape.text() != shape and recipe.input_shape:
-            self.shape.setText(shape)
+        """The fields show the open model's settings as the recipe has them (a new model's: cleared, or those
+        given for it), so what is typed afterwards is what the user gives for the next file."""
+        for field, text in ((self.source, recipe.model_source),
+                            (self.args, json.dumps(recipe.model_args) if recipe.model_args else ""),
+                            (self.shape, ",".join(map(str, recipe.input_shape)))):
+            if field.text() != text:
+                field.setText(text)
         if self.activation.currentText() != recipe.mlp_activation:
             self.activation.blockSignals(True)
             self.activation.setCurrentText(recipe.mlp_activation)
             self.activation.blockSignals(False)
-        if recipe.mlp_activation != self._activation:
-            self._activation = recipe.mlp_activation
-            loaded = self.session.model.loaded
-            if loaded is not None and any(n.startswith("Architecture rebuilt as an MLP") for n in loaded.notes):
-                self.reload_requested.emit()  # the open model was built with another activation
 
     def _on_model_changed(self, loaded):
         if loaded is None:
             return
         self.title.setText(f"<b>{loaded.path.name}</b> — {loaded.format} — sha256 {loaded.sha256[:12]}…")
         self.notes.setText(" ".join(loaded.notes))
+        r = self.session.model.recipe  # the settings this model was opened with: not given again for another file
+        self._opened_with = {"model_source": r.model_source or None, "model_args": r.model_args or None,
+                             "input_shape": tuple(r.input_shape) or None}
+        said = ",".join(map(str, loaded.input_shape or ()))
+        self.shape.setPlaceholderText(f"per sample; empty: {said}, as the checkpoint says" if said else SHAPE_HINT)
 
     def _on_inspection_changed(self, inspection):
         self._fill(inspection.layers if inspection else [], editable=True)
@@ -190,26 +195,40 @@ class ModelPanel(QWidget):
             stack += [node.child(i) for i in range(node.childCount())]
         self.session.model.update(**{"head.frozen_layers": tuple(sorted(frozen))})
 
-    def model_settings(self) -> tuple[str, dict | None, tuple[int, ...] | None]:
-        """Model source, arguments and input shape as typed; raises ValueError with a readable reason."""
-        import json
-
+    def settings(self, changed_only: bool = False) -> dict:
+        """Model source, arguments and input shape as typed, as `OpenModel` takes them (None for an empty field);
+        with `changed_only`, only those that differ from what the open model was opened with. Raises ValueError with a
+        readable reason for text that is not an argument object or a shape."""
         args = None
         if self.args.text().strip():
-            args = json.loads(self.args.text())
+            try:
+                args = json.loads(self.args.text())
+            except ValueError:
+                args = None
             if not isinstance(args, dict):
                 raise ValueError('model arguments must be a JSON object such as {"hidden": 64}')
         shape = None
         if self.shape.text().strip():
-            shape = tuple(int(v) for v in self.shape.text().replace("x", ",").split(",") if v.strip())
-        return self.source.text().strip(), args, shape
+            try:
+                shape = tuple(int(v) for v in self.shape.text().replace("x", ",").split(",") if v.strip())
+            except ValueError:
+                raise ValueError("the input shape is whole numbers separated by commas, such as 3,32,32") from None
+        typed = {"model_source": self.source.text().strip() or None, "model_args": args, "input_shape": shape}
+        if not changed_only:
+            return typed
+        return {k: v for k, v in typed.items() if v != self._opened_with.get(k)}
+
+    def new_file(self) -> None:
+        """Another checkpoint is being opened: from now on every field as it reads counts for it (a retry after a
+        failed open takes what the fields show)."""
+        self._opened_with = {}
 
     def mlp_activation(self) -> str:
         """The activation chosen for an MLP rebuilt from a bare state_dict (the recipe's mlp_activation)."""
         return self.session.model.recipe.mlp_activation
 
     def _on_activation_changed(self, text: str):
-        self.session.model.update(mlp_activation=text)  # _on_recipe_changed reopens a model rebuilt as an MLP
+        self.session.model.update(mlp_activation=text)  # the model reopens a model it rebuilt as an MLP
 
     def _on_activity(self, text: str):
         if self.session.model.loaded is None:

@@ -36,16 +36,15 @@ class RunsBar(QWidget):
         layout.addWidget(self.remove_button)
         session.runs_changed.connect(self._on_runs_changed)
         session.run_changed.connect(lambda _run: self._on_runs_changed(session.model.runs))
-        session.busy_changed.connect(lambda _busy: self._on_runs_changed(session.model.runs))
+        session.jobs_changed.connect(lambda _jobs: self._on_runs_changed(session.model.runs))
         self._on_runs_changed(session.model.runs)
 
     def _on_runs_changed(self, runs):
         self._updating = True
         self.combo.clear()
         for summary in runs:
-            live = self.session.model.entry(summary["id"]).run is not None
-            self.combo.addItem(summary["name"] + ("" if live else "  (from a session file: compare only)"),
-                               summary["id"])
+            note = self.session.model.entry(summary["id"]).note  # another model's, or comparison only: why
+            self.combo.addItem(summary["name"] + (f"  ({note})" if note else ""), summary["id"])
         if not runs:
             self.combo.addItem("No runs yet: train a head or fit the baseline", None)
         index = self.combo.findData(self.session.model.current) if self.session.model.current else -1
@@ -54,7 +53,8 @@ class RunsBar(QWidget):
         has = bool(runs)
         self.combo.setEnabled(has)
         self.rename_button.setEnabled(has and self.session.model.current is not None)
-        self.remove_button.setEnabled(has and self.session.model.current is not None and not self.session.model.busy)
+        current = self.session.model.current
+        self.remove_button.setEnabled(has and current is not None and self.session.model.job_on(current) is None)
 
     def _on_picked(self, index: int):
         if self._updating or index < 0:
@@ -72,5 +72,6 @@ class RunsBar(QWidget):
             self.session.model.rename(run_id, name)
 
     def _remove(self):
-        if self.session.model.current is not None and not self.session.model.busy:
-            self.session.model.remove(self.session.model.current)
+        m = self.session.model
+        if m.current is not None and m.job_on(m.current) is None:
+            m.remove(m.current)
