@@ -321,19 +321,10 @@ def _with_ci(t: dict, key: str) -> str:
     return f"{t[key]:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else f"{t[key]:.3f}"
 
 
-def _change(t: dict, key: str) -> str:
-    change = t.get("calibration_change", {}).get(key)
-    text = f"{t[key + '_before']:.3f} -> {t[key]:.3f}"
-    if not change:
-        return text
-    verdict = "within noise" if change["within_noise"] else ("worse" if change["low"] > 0 else "better")
-    return text + f" (change {t[key] - t[key + '_before']:+.3f}, " \
-        f"95% CI [{change['low']:+.3f}, {change['high']:+.3f}], " \
-        f"{verdict})"
-
-
 def _summary(metrics: dict) -> str:
     """The metrics a person reads first, each with its bootstrap 95% interval, and what the defaults chose."""
+    from workbench.core.evaluate.verdicts import change_text
+
     t = metrics["test"]
     auc_name = "ROC AUC" if t.get("roc_auc_definition", "ROC AUC") == "ROC AUC" else "macro one-vs-rest AUC"
     lines = [f"classes: {', '.join(metrics['classes'])}",
@@ -343,7 +334,7 @@ def _summary(metrics: dict) -> str:
              f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]
     if "ece_before" in t:
         lines += [f"calibration ({metrics['calibration']}) on the test split:",
-                  f"  ECE {_change(t, 'ece')}", f"  Brier {_change(t, 'brier')}"]
+                  f"  ECE {change_text(t, 'ece')}", f"  Brier {change_text(t, 'brier')}"]
     if "brier_definition" in t:
         lines.append(f"  ({t['brier_definition']})")
     training = metrics.get("training", {})
@@ -378,14 +369,16 @@ def cmd_convert(args) -> int:
                                      source_named_by=args.recipe if args.recipe and not args.model_source else None)
     if secondary():  # rank 0 reports, writes the report and the recipe; the others write nothing
         return 0
+    from workbench.core.notes import shown_on_command_line
+
     for note in run.loaded.notes:
-        if note.startswith(("Runs ", "Warning")):  # which Python file ran to build the model; what cannot be adapted
+        if shown_on_command_line(note):  # which Python file ran to build the model; what cannot be adapted
             print(f"note: {note}", file=sys.stderr)
     if run.data.images:  # where the splits came from, streaming, and what "auto" chose for the images
         d = run.recipe.data
-        for note in [*run.data.table.notes, f"images: normalise {d.normalize}, resize {d.resize}, augment "
+        for line in [*run.data.table.notes, f"images: normalise {d.normalize}, resize {d.resize}, augment "
                                              f"{d.augment}"]:
-            print(f"note: {note}", file=sys.stderr)
+            print(f"note: {line}", file=sys.stderr)
     outputs.write(run, result)
     if args.json:
         print(json.dumps(run.metrics, indent=2))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from workbench.core import notes as N
+
 LEAK_SEPARATION = 0.99  # a single feature that orders this share of the train split by class is flagged
 SAMPLE = 20_000  # rows of the train split the leak check looks at
 TINY_TEST_ROWS = 30
@@ -31,22 +33,25 @@ def likely_leaks(X_train: np.ndarray, y_train: np.ndarray, names: list[str], see
     return {names[j]: float(separation[j]) for j in np.flatnonzero((separation >= LEAK_SEPARATION) & ~nan)}
 
 
-def split_warnings(y: np.ndarray, splits: dict[str, np.ndarray], classes: list[str]) -> list[str]:
+def split_warnings(y: np.ndarray, splits: dict[str, np.ndarray], classes: list[str]) -> list[N.Note]:
     """A test split too small for its numbers to mean much (a 2-row test split can show AUC 1.0)."""
     test = splits.get("test", np.array([], dtype=np.int64))
     counts = np.bincount(y[test], minlength=len(classes))
     out = []
     if len(test) < TINY_TEST_ROWS:
-        out.append(f"the test split has only {len(test)} rows: its accuracy, AUC and calibration figures are "
-                   "very uncertain (aim for at least 30, more data or a larger test fraction).")
+        out.append(N.warning(f"the test split has only {len(test)} rows: its accuracy, AUC and calibration figures "
+                             "are very uncertain (aim for at least 30, more data or a larger test fraction).",
+                             "small_test_split", "data.splits"))
     small = [f"{classes[i]} ({int(c)})" for i, c in enumerate(counts) if c < TINY_TEST_PER_CLASS]
     if small:
-        out.append(f"the test split has fewer than {TINY_TEST_PER_CLASS} rows of class {', '.join(small)}: "
-                   "per-class figures for it are very uncertain.")
+        out.append(N.warning(f"the test split has fewer than {TINY_TEST_PER_CLASS} rows of class "
+                             f"{', '.join(small)}: per-class figures for it are very uncertain.",
+                             "small_test_class", "data.splits"))
     return out
 
 
-def leak_warnings(leaks: dict[str, float]) -> list[str]:
-    return [f"feature '{name}' alone separates the classes on the train split ({score:.1%} in order): "
-            "a likely leak of the label; leave it out unless it will be known at prediction time."
+def leak_warnings(leaks: dict[str, float]) -> list[N.Note]:
+    return [N.warning(f"feature '{name}' alone separates the classes on the train split ({score:.1%} in order): "
+                      "a likely leak of the label; leave it out unless it will be known at prediction time.",
+                      "likely_leak", "data.features")
             for name, score in sorted(leaks.items(), key=lambda kv: -kv[1])[:10]]

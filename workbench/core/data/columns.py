@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from workbench.core import notes as N
 from workbench.core.data.tables import RawTable
 from workbench.core.errors import DataError
 
@@ -250,7 +251,7 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
     keep = has_label
     dropped_labels = int((~has_label).sum())
     if dropped_labels:
-        notes.append(f"{dropped_labels} row(s) with no label were dropped.")
+        notes.append(N.info(f"{dropped_labels} row(s) with no label were dropped.", "unlabelled_rows", "data.label"))
     if raw.block is not None:  # a wide file: one fancy-index of its matrix, not a million small copies
         X = raw.block[0][:, [summary.index[f] for f in features]].astype(np.float32)
     else:  # one contiguous row per feature, then transposed in one pass: 4x faster than strided column writes
@@ -274,10 +275,12 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
         listing = ", ".join(f"'{k}' {v}" for k, v in list(counts.items())[:8]) + (", …" if len(counts) > 8 else "")
         if missing == "drop":
             X, target, rows = X[~bad_rows], target[~bad_rows], rows[~bad_rows]
-            notes.append(f"{int(bad_rows.sum())} row(s) with missing feature values were dropped ({listing}).")
+            notes.append(N.info(f"{int(bad_rows.sum())} row(s) with missing feature values were dropped ({listing}).",
+                                "missing_dropped", "data.missing"))
         elif missing == "impute":
-            notes.append(f"{int(nan.sum())} missing feature value(s) ({listing}) are filled with the train "
-                         "split's medians, here and inside the exported program.")
+            notes.append(N.info(f"{int(nan.sum())} missing feature value(s) ({listing}) are filled with the train "
+                                "split's medians, here and inside the exported program.", "missing_imputed",
+                                "data.missing"))
         else:
             first = int(np.flatnonzero(bad_rows)[0])
             raise MissingValuesError(
@@ -297,8 +300,8 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
 
 
 def sequence_note(shape: Sequence[int]) -> str:
-    return (f"Each row is read as a sequence of {shape[0]} steps of {shape[1]} features (the feature columns in "
-            f"order: step 1's {shape[1]}, then step 2's, and so on).")
+    return N.info(f"Each row is read as a sequence of {shape[0]} steps of {shape[1]} features (the feature columns "
+                  f"in order: step 1's {shape[1]}, then step 2's, and so on).", "rows_as_sequences", "input_shape")
 
 
 def _listing(names: list[str]) -> str:

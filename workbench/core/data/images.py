@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
+from workbench.core import notes as N
 from workbench.core.data.samples import IMAGE_SUFFIXES, Table
 from workbench.core.errors import DataError
 from workbench.core.safety.memory import available_memory
@@ -267,18 +268,19 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None, resize: s
     count = len(scan.files)
     need = count * channels * height * width * depth // 8
     free = available_memory()
-    notes = []
+    notes: list[str] = []
     if free is None or need <= MEMORY_SHARE * free:
         samples = ImageSamples(scan.files, shape, resize, decode_many(scan.files, shape, resize, depth), depth)
     else:
         for path in scan.files[:1]:  # a broken first file is named now, not in a training worker
             decode(path, *shape, resize, depth)
         samples = ImageSamples(scan.files, shape, resize, None, depth)
-        notes.append(f"The {count:,} images decoded to {channels}x{height}x{width} would take {_size(need)} of "
-                     f"memory and {_size(free)} is free: they are streamed from disk, decoded again each epoch "
-                     "in worker processes.")
+        notes.append(N.info(f"The {count:,} images decoded to {channels}x{height}x{width} would take {_size(need)} "
+                            f"of memory and {_size(free)} is free: they are streamed from disk, decoded again each "
+                            "epoch in worker processes.", "images_streamed"))
     if scan.given:
-        notes.append("Splits from the folder's " + " ".join(f"{scan.folders[s]}/" for s in scan.given) + ".")
+        notes.append(N.info("Splits from the folder's " + " ".join(f"{scan.folders[s]}/" for s in scan.given) + ".",
+                            "folder_splits", "data.splits"))
     return Table(samples, scan.codes.astype(np.float64), [f"px{i}" for i in range(channels * height * width)],
                  str(root), scan.classes, notes=notes, given_splits=scan.given, split_folders=scan.folders,
                  pixels=True, paths=[str(p) for p in scan.files])

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core import notes as N
 from workbench.core.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
@@ -110,7 +111,8 @@ def unique_names(names: list[str]) -> tuple[list[str], list[str]]:
                 k += 1
                 candidate = f"{name}.{k}"
             renamed[name] = k
-            notes.append(f"column {i + 1} repeats the name '{name}'; it is shown as '{candidate}'.")
+            notes.append(N.info(f"column {i + 1} repeats the name '{name}'; it is shown as '{candidate}'.",
+                                "column_renamed"))
             name = candidate
         taken.add(name)
         out.append(name)

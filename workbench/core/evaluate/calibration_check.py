@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core import notes as N
+
 SMALL_SPLIT = 200
 FOLDS = 5
 
@@ -62,22 +64,23 @@ def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndar
           fit_notes: Sequence[str] = (), seed: int = 0) -> dict[str, Any]:
     """A dict for metrics.json: the split's size, the cross-validated NLL pair, and notes for the user."""
     n = len(y)
-    notes = list(fit_notes)
+    notes = [N.as_note(note, "warning", "calibration", "calibration_fit") for note in fit_notes]
     out: dict[str, Any] = {"method": method, "n_cal": n, "small": n < SMALL_SPLIT}
     if method != "none" and n < SMALL_SPLIT:
         suggestion = suggested_fraction(n, fraction)
         out["suggested_fraction"] = suggestion
-        notes.append(f"the calibration split has {n} rows; a calibration fitted on fewer than about {SMALL_SPLIT} "
-                     "rows is noisy and can make test calibration worse. "
-                     + (f"A calibration fraction of {suggestion:g} would give about {SMALL_SPLIT} rows."
-                        if suggestion else "This data set is too small for a reliable split; consider calibration "
-                        "none."))
+        notes.append(N.warning(f"the calibration split has {n} rows; a calibration fitted on fewer than about "
+                               f"{SMALL_SPLIT} rows is noisy and can make test calibration worse. "
+                               + (f"A calibration fraction of {suggestion:g} would give about {SMALL_SPLIT} rows."
+                                  if suggestion else "This data set is too small for a reliable split; consider "
+                                  "calibration none."), "small_calibration_split", "data.splits"))
     pair = cross_validated_nll(method, task, n_classes, np.asarray(logits, dtype=np.float64), y, seed)
     if pair is not None:
         out["cv_nll_before"], out["cv_nll_after"] = pair
         out["worse"] = bool(pair[1] > pair[0])
         if out["worse"]:
-            notes.append(f"{method} makes the calibration split's cross-validated NLL worse "
-                         f"({pair[0]:.3f} -> {pair[1]:.3f}); calibration none is recommended.")
+            notes.append(N.warning(f"{method} makes the calibration split's cross-validated NLL worse "
+                                   f"({pair[0]:.3f} -> {pair[1]:.3f}); calibration none is recommended.",
+                                   "calibration_harms", "calibration"))
     out["notes"] = notes
     return out

@@ -119,6 +119,7 @@ def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Each run against the first, with paired bootstrap intervals of the difference on the same test rows: a run
     is "better" or "worse" in a column only when the interval excludes zero."""
     from workbench.core.evaluate.uncertainty import compare_runs
+    from workbench.core.evaluate.verdicts import verdict as paired_verdict
 
     out = []
     for run in runs[1:]:
@@ -132,8 +133,7 @@ def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
             if d is None:
                 cells.append(None)
                 continue
-            verdict = "within noise" if d["within_noise"] else (
-                "better" if (d["low"] > 0) == higher else "worse")
+            verdict = paired_verdict(d, higher)
             a, b = runs[0]["metrics"]["test"].get(key), run["metrics"]["test"].get(key)
             cells.append({**d, "difference": None if a is None or b is None else b - a, "verdict": verdict})
         out.append({"name": run["name"], "against": runs[0]["name"], "columns": cells})

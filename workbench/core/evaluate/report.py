@@ -100,11 +100,12 @@ def _ci_cell(test: dict[str, Any], key: str) -> str:
 
 
 def _change_cell(test: dict[str, Any], key: str) -> str:
-    change = test.get("calibration_change", {}).get(key)
-    if not change:
+    from workbench.core.evaluate.verdicts import calibration_verdict
+
+    change = calibration_verdict(test, key)
+    if not change or change["verdict"] is None:
         return "<td>—</td>"
-    verdict = "within noise" if change["within_noise"] else ("worse" if change["low"] > 0 else "better")
-    return f"<td>change [{change['low']:+.3f}, {change['high']:+.3f}]: {verdict}</td>"
+    return f"<td>change [{change['low']:+.3f}, {change['high']:+.3f}]: {change['verdict']}</td>"
 
 
 def metrics_html(test: dict[str, Any], classes: list[str], notes: Sequence[str] = ()) -> str:

@@ -16,6 +16,7 @@ from typing import cast
 import torch
 from torch import nn
 
+from workbench.core import notes as N
 from workbench.core.errors import CheckpointError, ModelError
 from workbench.core.open.program_modules import FixedBatch
 
@@ -62,7 +63,7 @@ def missing_op(message: str) -> str | None:
 
 
 def load_code_archive(path: Path, fmt: str, shown: Path | None = None
-                      ) -> tuple[nn.Module, list[str], tuple[int, ...] | None]:
+                      ) -> tuple[nn.Module, list[N.Note], tuple[int, ...] | None]:
     """Return (the program as an editable module or a frozen extractor, notes, per-sample input shape if known).
 
     `path` is the private copy to read; `shown` the user's file, named in messages.
@@ -91,13 +92,13 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
         raise CheckpointError(f"the program could not be loaded ({type(exc).__name__}: {str(exc)[:200]}).",
                               "Save it again with the same PyTorch version.", shown) from None
     kind = "TorchScript" if fmt == "torchscript" else "torch.export"
-    notes = []
+    notes: list[N.Note] = []
     if to_eval(program, fmt):
-        notes.append(f"The {kind} program was saved in training mode; it was switched to eval mode (dropout off, "
-                     "batch norm on its running statistics).")
+        notes.append(N.info(f"The {kind} program was saved in training mode; it was switched to eval mode (dropout "
+                            "off, batch norm on its running statistics).", "program_to_eval"))
     if batch is not None:
-        notes.append(f"The program was exported for a fixed batch of {batch}; it runs in chunks of {batch} samples "
-                     "(the last one padded).")
+        notes.append(N.info(f"The program was exported for a fixed batch of {batch}; it runs in chunks of {batch} "
+                            "samples (the last one padded).", "fixed_batch"))
         program = FixedBatch(program, batch)
     model, more, found_shape = adapt(program, kind, fmt, shape, batch, shown)
     return model, notes + more, shape or found_shape

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from workbench.core import notes as N
 from workbench.core.errors import CheckpointError, ModelSourceError, TrustStoreError, UntrustedFileError
 from workbench.core.open import model_source
 from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
@@ -39,7 +40,7 @@ class LoadedModel:
     path: Path
     sha256: str
     format: str
-    notes: list[str] = field(default_factory=list)
+    notes: list[N.Note] = field(default_factory=list)  # what opening it did and chose (see core.notes)
     input_shape: tuple[int, ...] | None = None
 
 
@@ -115,7 +116,7 @@ _NEEDS_TRUST = object()
 _INERT_KEY = "__workbench_inert__"
 
 
-def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]) -> dict[str, Any]:
+def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[N.Note]) -> dict[str, Any]:
     """The weights of a pickled module whose classes are not importable, read without building any class."""
     from workbench.core.open.pickle_weights import class_names, read_inert, weights_from
 
@@ -129,9 +130,10 @@ def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]) 
             "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
             "window, the Model source field).", shown)
     danger = trust.dangerous_globals(names)
-    notes.append(f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was saved. "
-                 "None of it was run: its weights were read out as a state_dict."
-                 + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""))
+    notes.append(N.safety(f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was "
+                          "saved. None of it was run: its weights were read out as a state_dict."
+                          + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""),
+                          "weights_without_code"))
     return {**{k: v for k, v in extras.items() if k not in STATE_KEYS}, "state_dict": state, _INERT_KEY: True}
 
 
@@ -156,7 +158,7 @@ def _mapped_pickle_module(module: types.ModuleType) -> types.ModuleType:
 
 
 def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], shown: Path,
-                        notes: list[str]) -> Any:
+                        notes: list[N.Note]) -> Any:
     kwargs: dict[str, Any] = {}
     if source is not None:
         module, _ = model_source.import_source(source.spec, source.code)
@@ -303,7 +305,7 @@ def _load_into(model: nn.Module, state: dict[str, Any], path: Path, what: str) -
 
 
 def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, source: _Source | None,
-                  args: dict[str, Any] | None, activation: str, notes: list[str]) -> nn.Module:
+                  args: dict[str, Any] | None, activation: str, notes: list[N.Note]) -> nn.Module:
     if source is not None:
         fallback = extras.get("hyper_parameters") if isinstance(extras.get("hyper_parameters"), dict) else None
         model = model_source.build(source.spec, args, fallback, source.code)
@@ -312,13 +314,15 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
     stripped = _strip_prefix(state)
     vision = torchvision_from_state_dict(stripped, path)
     if vision is not None:
-        notes.append(f"Architecture recognised as torchvision {vision._workbench_arch} by its keys and shapes.")
+        notes.append(N.info(f"Architecture recognised as torchvision {vision._workbench_arch} by its keys and shapes.",
+                            "torchvision_architecture"))
         return vision
     mlp = mlp_from_state_dict(stripped, activation)
     if mlp is not None:
-        notes.append(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
-                     "(the file does not record the activation; the recipe's mlp_activation chooses it: "
-                     "--mlp-activation on the command line, the Model tab's MLP activation in the window).")
+        notes.append(N.info(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
+                            "(the file does not record the activation; the recipe's mlp_activation chooses it: "
+                            "--mlp-activation on the command line, the Model tab's MLP activation in the window).",
+                            "mlp_rebuilt", "mlp_activation"))
         return mlp
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "
@@ -368,7 +372,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         raise CheckpointError(REFUSED[fmt] + ".", "Open a file saved with torch.save, torch.jit.save, "
                               "torch.export.save or safetensors.", path)
     digest = snap.sha256
-    notes: list[str] = []
+    notes: list[N.Note] = []
     to_trust = [digest] if trusted else []
     source = _read_source(source_spec, named_by) if source_spec else None
     if source is not None:
@@ -395,7 +399,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         config = path.with_name("config.json")
         if config.is_file():
             extras = _read_config(config)
-            notes.append(f"Read {config.name} beside the weights.")
+            notes.append(N.info(f"Read {config.name} beside the weights.", "config_read"))
             named = extras.get("model_source")
             if named and source is None:
                 if not isinstance(named, str):
@@ -405,7 +409,8 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
                 _require_source_trust(source, trusted, to_trust)
                 args = args or extras.get("model_args")
             elif named:
-                notes.append(f"The model source you named overrides {config.name}'s ({named}).")
+                notes.append(N.info(f"The model source you named overrides {config.name}'s ({named}).",
+                                    "source_overrides_config", "model_source"))
         _record_trust(to_trust, notes)
     else:
         scan = trust.scan_file(copy)
@@ -422,7 +427,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
                 raise _untrusted(path, "a pickled Python object (not only weights)", scan.imports)
             _record_trust(to_trust, notes)
             obj = _trusted_torch_load(copy, source, scan.imports, path, notes)
-            notes.append("Opened with full unpickling because you trusted this file.")
+            notes.append(N.safety("Opened with full unpickling because you trusted this file.", "full_unpickling"))
         else:
             _record_trust(to_trust, notes)
     check_tensors(obj, path)
@@ -435,14 +440,15 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         module = _architecture(state, extras, path, source, args, mlp_activation, notes)
     if source is not None:
         who = "you named" if source.named_by is None else f"named by {source.named_by.name}, trusted"
-        notes.append(f"Runs {source.file} (the model source {who}) to build the model.")
+        notes.append(N.safety(f"Runs {source.file} (the model source {who}) to build the model.", "source_ran",
+                              "model_source"))
     module.eval()
     check_finite(module, path)
     shape = _input_shape_hint(extras or obj, module)
     if shape is None and _is_recurrent(module):
-        notes.append("The model is recurrent: each sample is a sequence, and its length is not in the file. The "
-                     "input shape comes from the data (sequence length, features), or give it (--input-shape; in "
-                     "the window, the Model tab's Input shape field).")
+        notes.append(N.info("The model is recurrent: each sample is a sequence, and its length is not in the file. The "
+                            "input shape comes from the data (sequence length, features), or give it (--input-shape; "
+                            "in the window, the Model tab's Input shape field).", "sequence_length", "input_shape"))
     return LoadedModel(module, path, digest, "safetensors" if fmt == "safetensors" else kind, notes, shape)
 
 
@@ -450,10 +456,10 @@ def _is_recurrent(model: nn.Module) -> bool:
     return any(isinstance(m, nn.RNNBase) for m in model.modules())
 
 
-def _record_trust(hashes: list[str], notes: list[str]) -> None:
+def _record_trust(hashes: list[str], notes: list[N.Note]) -> None:
     if hashes:
         trust.trust_many(hashes)
-    notes.extend(trust.take_problems())
+    notes.extend(N.warning(problem, "trust_store") for problem in trust.take_problems())
 
 
 def _read_safetensors(path: Path, shown: Path) -> dict[str, Any]:

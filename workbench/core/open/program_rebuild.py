@@ -18,6 +18,7 @@ from typing import Any, cast
 import torch
 from torch import nn
 
+from workbench.core import notes as N
 from workbench.core.errors import CheckpointError
 from workbench.core.open.architectures import ACTIVATIONS, mlp_from_state_dict, torchvision_from_state_dict
 from workbench.core.open.program_modules import FixedBatch, FrozenProgram, ScriptBody, copy_script
@@ -69,7 +70,7 @@ def _matches(candidate: nn.Module, probes: list[torch.Tensor], refs: list[torch.
 
 
 def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None, batch: int | None,
-          shown: object) -> tuple[nn.Module, list[str], tuple[int, ...] | None]:
+          shown: object) -> tuple[nn.Module, list[N.Note], tuple[int, ...] | None]:
     """(model, notes, per-sample input shape found by probing)."""
     state = {k: v for k, v in program.state_dict().items() if isinstance(v, torch.Tensor)}
     found = None
@@ -89,7 +90,7 @@ def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None
             note = (f"The {kind} program was rebuilt as an ordinary, editable module ({how}): it gives the same "
                     f"outputs as the program on {sum(len(x) for x in probes)} probe inputs. The new head starts "
                     "from a logistic fit of the regression output (a warm start).")
-            return build, [note], found
+            return build, [N.info(note, "program_rebuilt")], found
     if fmt == "torchscript":
         cut, layer = _cut_script(program, probes, cast("list[torch.Tensor]", refs), batch)  # every probe ran
         if cut is not None:
@@ -97,21 +98,23 @@ def adapt(program: nn.Module, kind: str, fmt: str, shape: tuple[int, ...] | None
                     "input through, so the body gives the penultimate features, and an ordinary Linear holds the old "
                     f"regression head (same outputs as the program on {sum(len(x) for x in probes)} probe inputs). "
                     "The new head starts from a logistic fit of the regression output (a warm start).")
-            return cut, [note], found
+            return cut, [N.info(note, "program_cut")], found
     cut, why = _cut(program, fmt, probes, cast("list[torch.Tensor]", refs), batch)
     if cut is not None:
         note = (f"The {kind} program's graph was cut before its last Linear: the body gives the penultimate "
                 f"features and an ordinary Linear holds the old regression head (same outputs as the program on "
                 f"{sum(len(x) for x in probes)} probe inputs), so the head is replaced as in any model. The new "
                 "head starts from a logistic fit of the regression output (a warm start).")
-        return cut, [note], found
+        return cut, [N.info(note, "program_cut")], found
     return FrozenProgram(program, kind), [fallback_note(kind, why)], found
 
 
-def fallback_note(kind: str, why: str) -> str:
-    return (f"Warning: the {kind} program's body cannot be adapted ({why}). It is kept whole and frozen, and the new "
-            "head reads its regression output(s), starting from a logistic fit of that output (a warm start, as the "
-            "no-training baseline), so training cannot improve on what the output already tells.")
+def fallback_note(kind: str, why: str) -> N.Note:
+    return N.warning(f"Warning: the {kind} program's body cannot be adapted ({why}). It is kept whole and frozen, and "
+                     "the new head reads its regression output(s), starting from a logistic fit of that output (a warm "
+                     "start, as the no-training baseline), so training cannot improve on what the output already "
+                     "tells.",
+                     "program_kept_whole")
 
 
 def _rebuilds(state: dict[str, Any], shown: object) -> Iterator[tuple[nn.Module, str]]:

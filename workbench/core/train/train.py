@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core import notes as N
 from workbench.core.errors import RecipeError, TrainingError
 from workbench.core.recipe import TrainRecipe
 from workbench.core.train.distributed import Distributed, share
@@ -116,7 +117,7 @@ class TrainResult:
     body_features: str = ""  # "memory" or "disk" when a frozen body ran once and the head trained on its outputs
     processes: int = 1  # ranks that trained together (torchrun)
     schedule: str = ""  # the schedule applied: the recipe's, or "none" where a budget is too short for one-cycle
-    notes: list[str] = field(default_factory=list)  # what the trainer chose in the recipe's place, and why
+    notes: list[N.Note] = field(default_factory=list)  # what the trainer chose in the recipe's place, and why
 
 
 def pick_device(choice: str) -> torch.device:
@@ -292,8 +293,9 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
     optimizer = _optimizer(recipe, params, result.lr)
     scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
     if result.schedule != recipe.schedule:
-        result.notes.append(f"{epochs * steps} optimiser steps are too few for one-cycle's warm-up and decay "
-                            f"(under {SHORT_BUDGET}); the rate was held constant")
+        result.notes.append(N.info(f"{epochs * steps} optimiser steps are too few for one-cycle's warm-up and decay "
+                                   f"(under {SHORT_BUDGET}); the rate was held constant", "constant_rate",
+                                   "train.schedule"))
     settle_epochs = math.ceil(SETTLE * epochs) if result.schedule == "onecycle" else 0
     amp_dtype, scaler = _autocast(device, recipe.mixed_precision)
     autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()

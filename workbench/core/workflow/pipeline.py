@@ -23,6 +23,7 @@ from workbench.core.errors import DataError
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.evaluate.errors_list import SplitSamples
 from workbench.core.export import export as export_mod
+from workbench.core.notes import Note
 from workbench.core.open.layer_tree import Inspection, inspect_model, recurrent_input_size
 from workbench.core.open.load import LoadedModel
 from workbench.core.open.program_modules import FrozenProgram
@@ -49,7 +50,7 @@ class PreparedData:
     mean: np.ndarray | None = None
     std: np.ndarray | None = None
     fill: np.ndarray | None = None  # train medians for missing inputs (data.missing = impute)
-    warnings: list[str] = field(default_factory=list)  # likely leaks, tiny splits: shown, never blocking
+    warnings: list[Note] = field(default_factory=list)  # likely leaks, tiny splits: shown, never blocking
     leaks: dict[str, float] = field(default_factory=dict)
     # An image folder's per-channel (mean, std), shape (C, 1, 1), applied to 0..1 pixels before the model and
     # inside the export; resolved from data.normalize against the model by `prepare_images`.

@@ -367,7 +367,7 @@ class SessionModel(RunList):
 
 
 def _rebuilt_as_mlp(loaded: LoadedModel) -> bool:
-    return any(str(n).startswith("Architecture rebuilt as an MLP") for n in loaded.notes)
+    return any(getattr(n, "code", "") == "mlp_rebuilt" for n in loaded.notes)
 
 
 def _table_fields(recipe: Recipe) -> tuple[Any, ...]:
