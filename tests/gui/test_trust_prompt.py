@@ -46,7 +46,9 @@ def test_a_typed_model_source_runs_and_the_window_says_so(window, files, qtbot, 
     window.open_checkpoint(str(files["ckpt"]))
     qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=30000)
     assert not dialogs.trust_asked
-    assert f"Runs {files['models']} (the model source you named)" in window.model_panel.notes.text()
+    notes = window.model_panel.notes.text()
+    assert f"Runs {files['models']} (the model source you named)" in notes
+    assert "<span style='color:#b00020'>• Runs " in notes, "what ran is a safety note, shown in red (by its kind)"
 
 
 def test_the_prompt_shows_what_would_run(qtbot, monkeypatch):

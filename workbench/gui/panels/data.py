@@ -6,13 +6,15 @@ under the file row and says what was read."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.data.data import SKLEARN_SETS
+from workbench.core.notes import as_note
 
 from .data_columns import ColumnsBox
 from .data_labels import ClassCounts, LabelsBox, SplitsBox
+from .notes import notes_html
 
 FILE_FILTER = ("Tables and arrays (*.csv *.tsv *.txt *.tab *.parquet *.pq *.feather *.arrow *.xlsx *.xlsm *.npz);;"
                "All files (*)")
@@ -40,6 +42,7 @@ class DataPanel(QWidget):
         self.split_source.setWordWrap(True)
         self.notes = QLabel("")
         self.notes.setObjectName("dataNotes")
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
         self.notes.setWordWrap(True)
         middle = QHBoxLayout()
         middle.addWidget(self.columns, 3)
@@ -110,9 +113,7 @@ class DataPanel(QWidget):
         self.status.setStyleSheet("")
         self.status.setText(f"{len(data.y):,} samples of shape {shape}, {len(data.classes)} classes "
                             f"({data.label_info['mode']}).")
-        notes = [*data.table.notes, *(w[0].upper() + w[1:] for w in data.warnings)]
-        self.notes.setText("\n".join(f"• {n}" for n in notes[:8]))
-        self.notes.setStyleSheet("color: #8a5a00" if data.warnings else "")
+        self.notes.setText(notes_html([*data.table.notes, *(as_note(w, "warning") for w in data.warnings)]))
 
     def _show_split_source(self, data):
         given, folders = data.table.given_splits, data.table.split_folders

@@ -3,6 +3,12 @@ its paired interval and verdict, the definitions, and the calibration check's no
 
 from __future__ import annotations
 
+from workbench.core.evaluate.verdicts import calibration_verdict
+
+from .notes import notes_html
+
+VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#b00020", "within noise": "#666"}
+
 
 def _ci(test: dict, key: str, live: bool) -> str:
     """The value in bold and its 95% interval; while the threshold slider moves the interval is stale."""
@@ -11,17 +17,15 @@ def _ci(test: dict, key: str, live: bool) -> str:
 
 
 def _change(test: dict, key: str) -> str:
-    change = test.get("calibration_change", {}).get(key)
-    text = f"{test[key + '_before']:.3f} → <b>{test[key]:.3f}</b>"
-    if not change:
+    """Before → after, and core's verdict on the change (`verdicts.calibration_verdict`) with its interval."""
+    found = calibration_verdict(test, key)
+    if found is None:
+        return ""
+    text = f"{found['before']:.3f} → <b>{found['after']:.3f}</b>"
+    if found["verdict"] is None:
         return text
-    delta = test[key] - test[key + "_before"]
-    if change["within_noise"]:
-        verdict = "<span style='color:#666'>within noise</span>"
-    else:
-        verdict = "<span style='color:#b00020'>worse</span>" if change["low"] > 0 else \
-            "<span style='color:#1a7f37'>better</span>"
-    return text + f" ({delta:+.3f}, 95% CI [{change['low']:+.3f}, {change['high']:+.3f}], {verdict})"
+    verdict = f"<span style='color:{VERDICT_COLOURS[found['verdict']]}'>{found['verdict']}</span>"
+    return text + f" ({found['difference']:+.3f}, 95% CI [{found['low']:+.3f}, {found['high']:+.3f}], {verdict})"
 
 
 def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> str:
@@ -39,6 +43,7 @@ def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> 
     if "brier_definition" in test:
         lines.append(f"<span style='color:#666'>{test['brier_definition']}. Decision: {test['decision_rule']}."
                      "</span>")
-    for note in metrics.get("calibration_check", {}).get("notes", []):
-        lines.append(f"<span style='color:#8a5a00'>Note: {note[:1].upper() + note[1:]}</span>")
+    notes = metrics.get("calibration_check", {}).get("notes", [])
+    if notes:  # strings read back from a session file are taken as warnings, as they were written
+        lines.append(notes_html(notes, "warning", "Note: "))
     return "<br>".join(lines)

@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
 
 from workbench.core.recipe import MLP_ACTIVATIONS
 
+from .notes import notes_html
+
 COLUMNS = ["Layer", "Type", "Output shape", "Parameters", "Trainable", "Freeze", "Role"]
 HEAD_BRUSH = QBrush(QColor(255, 236, 179))
 NEW_BRUSH = QBrush(QColor(200, 240, 200))
@@ -46,7 +48,8 @@ class ModelPanel(QWidget):
         self.title.setWordWrap(True)
         self.notes = QLabel()
         self.notes.setWordWrap(True)
-        self.notes.setStyleSheet("color: #555")
+        self.notes.setObjectName("modelNotes")
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
         self.source = QLineEdit()
         self.source.setPlaceholderText("path/to/models.py:ClassName or notebook.ipynb:ClassName (only for weights "
                                        "without an architecture; only the class and what it needs are run)")
@@ -129,7 +132,7 @@ class ModelPanel(QWidget):
         if loaded is None:
             return
         self.title.setText(f"<b>{loaded.path.name}</b> — {loaded.format} — sha256 {loaded.sha256[:12]}…")
-        self.notes.setText(" ".join(loaded.notes))
+        self.notes.setText(notes_html(loaded.notes))
         r = self.session.model.recipe  # the settings this model was opened with: not given again for another file
         self._opened_with = {"model_source": r.model_source or None, "model_args": r.model_args or None,
                              "input_shape": tuple(r.input_shape) or None}

@@ -10,7 +10,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QVBoxLayout, QWidget
 
-MODES = ("counts", "normalised by true class", "normalised by predicted class")
+from workbench.core.evaluate.verdicts import CONFUSION_MODES as MODES
+from workbench.core.evaluate.verdicts import normalised_confusion
 
 
 class ConfusionPlot(QWidget):
@@ -63,13 +64,7 @@ class ConfusionPlot(QWidget):
     def show_matrix(self, matrix, classes: list[str], mode: str = MODES[0]) -> None:
         """Draw `matrix` as counts, or normalised by true class (recall) or by prediction (precision)."""
         self.matrix = np.asarray(matrix, dtype=float)
-        if mode == MODES[1]:
-            shown = self.matrix / np.maximum(self.matrix.sum(axis=1, keepdims=True), 1)
-        elif mode == MODES[2]:
-            shown = self.matrix / np.maximum(self.matrix.sum(axis=0, keepdims=True), 1)
-        else:
-            shown = self.matrix
-        self.shown = shown
+        self.shown = shown = normalised_confusion(self.matrix, mode)
         top = shown.max() if shown.size and shown.max() > 0 else 1
         self.image.setImage(shown, levels=(0, top))
         for item in self.texts:

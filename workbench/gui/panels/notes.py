@@ -1,0 +1,20 @@
+"""Core's typed notes (`workbench.core.notes`) as the window shows them: one line each, coloured by kind (what ran
+or was trusted in red, warnings in amber, the rest plain), never told apart by their wording."""
+
+from __future__ import annotations
+
+import html
+
+from workbench.core.notes import as_note
+
+COLOURS = {"safety": "#b00020", "warning": "#8a5a00"}
+
+
+def notes_html(notes, kind: str = "info", bullet: str = "• ", limit: int = 8) -> str:
+    """Rich text for `notes` (Notes, or plain strings read back from a file, taken as `kind`)."""
+    lines = []
+    for note in [as_note(n, kind) for n in notes][:limit]:
+        text = html.escape(note[:1].upper() + note[1:])
+        colour = COLOURS.get(note.kind)
+        lines.append(f"<span style='color:{colour}'>{bullet}{text}</span>" if colour else bullet + text)
+    return "<br>".join(lines)
