@@ -137,3 +137,14 @@ def test_image_settings_are_greyed_for_a_table(window, files, qtbot):
     open_model_and_data(qtbot, window, files)
     assert not window.form.images_box.isEnabled()
     assert "image folders" in window.form.images_box.toolTip()
+
+
+def test_the_baseline_button_says_cores_reason(window, files, qtbot):
+    """Whether the baseline applies is core's rule (its command's checks), shown as the button's tooltip."""
+    open_model_and_data(qtbot, window, files)
+    button = window.form.baseline_button
+    assert button.isEnabled()
+    window.session.model.update(**{"data.splits": (0.7, 0.15, 0.0, 0.15)})
+    assert not button.isEnabled() and "calibration split" in button.toolTip()
+    window.session.model.update(**{"data.splits": (0.6, 0.15, 0.1, 0.15)})
+    assert button.isEnabled() and "Platt" in button.toolTip()

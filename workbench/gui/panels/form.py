@@ -44,6 +44,10 @@ def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
     return box
 
 
+BASELINE_TIP = ("Platt-calibrate the regression output itself: a binary classifier in seconds, with no gradient "
+                "step, to compare trained heads against.")
+
+
 class TrainingForm(QWidget):
     """The recipe's settings as a form generated from the recipe's field descriptions, with checks."""
 
@@ -92,8 +96,7 @@ class TrainingForm(QWidget):
         self.train_button.clicked.connect(self.train_requested)
         self.baseline_button = QPushButton("Baseline (no training)")
         self.baseline_button.setObjectName("baselineButton")
-        self.baseline_button.setToolTip("Platt-calibrate the regression output itself: a binary classifier in "
-                                        "seconds, with no gradient step, to compare trained heads against.")
+        self.baseline_button.setToolTip(BASELINE_TIP)
         self.baseline_button.clicked.connect(self.baseline_requested)
         self.reason = QLabel()
         self.reason.setObjectName("trainReason")
@@ -264,6 +267,18 @@ class TrainingForm(QWidget):
         """Why Train is disabled (empty when it is enabled); the rules are the core session's."""
         return self.session.model.blockers()
 
+    def _why_no_baseline(self) -> str:
+        """Why the baseline cannot be fitted now, in core's words ("" when it can): its command checks the session
+        when it is made, and making one starts nothing."""
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.workflow.run_commands import Baseline
+
+        try:
+            Baseline(self.session.model)
+        except WorkbenchError as exc:
+            return exc.problem or str(exc)
+        return ""
+
     def _refresh_state(self):
         problems = dict(rc.problems(self.session.model.recipe))
         for field, label in self.errors.items():
@@ -279,6 +294,7 @@ class TrainingForm(QWidget):
                                       " — not in use; tick the box above to use it."))
         blockers = self.blockers()
         self.train_button.setEnabled(not blockers)
-        self.baseline_button.setEnabled(not blockers and self.session.model.recipe.head.task == "binary"
-                                        and self.session.model.recipe.data.splits[2] > 0)
+        why_not = self._why_no_baseline()
+        self.baseline_button.setEnabled(not why_not)
+        self.baseline_button.setToolTip(why_not[:1].upper() + why_not[1:] if why_not else BASELINE_TIP)
         self.reason.setText("Cannot train: " + blockers[0] if blockers else "")
