@@ -25,7 +25,9 @@ if TYPE_CHECKING:
     from workbench.core.recipe import Recipe
     from workbench.core.workflow.session import SessionModel
 
-Opened = tuple["LoadedModel", "Inspection | None", str]  # the model, its inspection, why it could not be inspected
+# The inspection, or why inputs of the shape tried do not go through the model (text, and the typed error)
+Inspected = tuple["Inspection | None", str, "WorkbenchError | None"]
+Opened = tuple["LoadedModel", Inspected]
 DataRead = tuple["RawTable | None", "ColumnSummary | None", "Table | None"]
 
 
@@ -76,13 +78,12 @@ class OpenModel(Job[Opened]):
         loaded = load_checkpoint(self.path, g["model_source"], g["model_args"], self.trusted, self.activation,
                                  self.named_by)
         shape = g["input_shape"] or loaded.input_shape
-        inspection, problem = inspect_or_say(loaded, shape, typed=bool(g["input_shape"])) if shape else (None, "")
-        return loaded, inspection, problem
+        return loaded, (inspect_or_say(loaded, shape, typed=bool(g["input_shape"])) if shape else (None, "", None))
 
     def commit(self, result: Opened) -> LoadedModel:
-        loaded, inspection, problem = result
+        loaded, (inspection, problem, error) = result
         shape = self.given["input_shape"] or loaded.input_shape
-        self.session.set_model(loaded, inspection, self.given, tried=shape, problem=problem)
+        self.session.set_model(loaded, inspection, self.given, tried=shape, problem=problem, error=error)
         return loaded
 
     def retry_trusted(self) -> OpenModel:
@@ -91,21 +92,20 @@ class OpenModel(Job[Opened]):
                          g["mlp_activation"], True, self.named_by)
 
 
-def inspect_or_say(loaded: LoadedModel, shape: tuple[int, ...], typed: bool = False
-                   ) -> tuple[Inspection | None, str]:
-    """The model's inspection at `shape`, or why inputs of that shape do not go through it (never raises for a
-    shape that does not fit: the data or the input shape is what to change)."""
+def inspect_or_say(loaded: LoadedModel, shape: tuple[int, ...], typed: bool = False) -> Inspected:
+    """The model's inspection at `shape`, or why inputs of that shape do not go through it, in words and as the
+    typed error (never raised here: the data or the input shape is what to change)."""
     from workbench.core.open.layer_tree import inspect_model
 
     try:
-        return inspect_model(loaded.model, tuple(shape)), ""
+        return inspect_model(loaded.model, tuple(shape)), "", None
     except WorkbenchError as exc:
         what = "The input shape given" if typed else "The data's samples"
         return None, (f"{what} ({', '.join(map(str, shape))}) do not fit this model: {exc.problem} Choose data "
-                      "that fits the model, or give its input shape.")
+                      "that fits the model, or give its input shape."), exc
 
 
-class Inspect(Job["tuple[Inspection | None, str]"]):
+class Inspect(Job[Inspected]):
     """Inspect the open model with inputs of `shape` (the data's, when the file did not say)."""
 
     kind = "inspect"
@@ -117,10 +117,10 @@ class Inspect(Job["tuple[Inspection | None, str]"]):
         self.loaded, self.shape = session.loaded, tuple(shape)
         self.typed = bool(session.recipe.input_shape)
 
-    def work(self, callbacks: Iterable[object] = ()) -> tuple[Inspection | None, str]:
+    def work(self, callbacks: Iterable[object] = ()) -> Inspected:
         return inspect_or_say(self.loaded, self.shape, self.typed)
 
-    def commit(self, result: tuple[Inspection | None, str]) -> Inspection | None:
+    def commit(self, result: Inspected) -> Inspection | None:
         if self.session.loaded is not self.loaded:
             return None  # another model was opened meanwhile
         self.session.set_inspection(*result)
@@ -144,19 +144,7 @@ class ReadData(Job[DataRead]):
         self.recipe, self.shape = session.recipe, session.model_shape()
 
     def work(self, callbacks: Iterable[object] = ()) -> DataRead:
-        from workbench.core.data.tables import is_table_path
-
-        if is_table_path(self.path):
-            from workbench.core.data.columns import summarize
-            from workbench.core.data.tables import read_table
-
-            raw = read_table(self.path, self.sheet)
-            return raw, summarize(raw), None
-        from workbench.core.data.data import load_table
-
-        d, shape = self.recipe.data, self.shape
-        return None, None, load_table(self.path, d.label, (), shape if shape and len(shape) == 3 else None,
-                                      d.missing, self.sheet, None, d.resize)
+        return read_data_file(self.path, self.recipe, self.shape, self.sheet)
 
     def commit(self, result: DataRead) -> Table | None:
         raw, columns, table = result
@@ -166,6 +154,24 @@ class ReadData(Job[DataRead]):
 
     def failed(self, exc: BaseException) -> None:
         self.session.data_failed(exc)
+
+
+def read_data_file(path: str, recipe: Recipe, shape: tuple[int, ...] | None, sheet: str = "") -> DataRead:
+    """A table file's columns as read (raw, its column summary), or the table of an image folder (fitted to
+    `shape`), an .npz or a bundled set."""
+    from workbench.core.data.tables import is_table_path
+
+    if is_table_path(path):
+        from workbench.core.data.columns import summarize
+        from workbench.core.data.tables import read_table
+
+        raw = read_table(path, sheet)
+        return raw, summarize(raw), None
+    from workbench.core.data.data import load_table
+
+    d = recipe.data
+    return None, None, load_table(path, d.label, (), shape if shape and len(shape) == 3 else None, d.missing, sheet,
+                                  None, d.resize)
 
 
 class OpenDemo(Job["tuple[Path, Recipe]"]):

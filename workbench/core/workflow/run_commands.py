@@ -19,6 +19,7 @@ from workbench.core.workflow.jobs import Job, JobError, copy_run
 
 if TYPE_CHECKING:
     from workbench.core.export.export import ExportResult
+    from workbench.core.train.distributed import Distributed
     from workbench.core.workflow.pipeline import Run
     from workbench.core.workflow.runs import RunEntry
     from workbench.core.workflow.session import SessionModel
@@ -37,13 +38,14 @@ def live_entry(session: SessionModel, run_id: str | None = None) -> RunEntry:
 
 class Train(Job["Run"]):
     """Train a new head with the session's recipe on its data; the run joins the session as the current one.
-    `leave_a_core`: train with one CPU thread fewer (the window keeps one to draw with)."""
+    `leave_a_core`: train with one CPU thread fewer (the window keeps one to draw with). `dist`: train as one
+    process of a torchrun job (train.distributed); a rank other than 0 gets a run without metrics."""
 
     kind = "train"
     replaces = ("baseline",)
     locks = True
 
-    def __init__(self, session: SessionModel, leave_a_core: bool = False) -> None:
+    def __init__(self, session: SessionModel, leave_a_core: bool = False, dist: Distributed | None = None) -> None:
         from workbench.core.recipe import validate
 
         blockers = session.blockers()
@@ -51,7 +53,7 @@ class Train(Job["Run"]):
             raise JobError(f"cannot train: {blockers[0]}.", "Fix that first.")
         super().__init__(session, "Training …")
         self.recipe = validate(session.recipe)
-        self.loaded, self.leave_a_core = session.loaded, leave_a_core
+        self.loaded, self.leave_a_core, self.dist = session.loaded, leave_a_core, dist
         # A copy: training records its images' normalisation and augmentation on it.
         self.data = dataclasses.replace(session.data)
 
@@ -61,9 +63,10 @@ class Train(Job["Run"]):
         if self.leave_a_core:
             from workbench.core.train.threads import call_leaving_a_core
 
-            run: Run = call_leaving_a_core(train_run, self.recipe, self.loaded, self.data, callbacks, self.stop)
+            run: Run = call_leaving_a_core(train_run, self.recipe, self.loaded, self.data, callbacks, self.stop,
+                                           self.dist)
             return run
-        return train_run(self.recipe, self.loaded, self.data, callbacks, self.stop)
+        return train_run(self.recipe, self.loaded, self.data, callbacks, self.stop, self.dist)
 
     def commit(self, result: Run) -> Run:
         self.session.add_run(result, asked=self.recipe)

@@ -55,6 +55,8 @@ class SessionModel(RunList):
     data: Any = None  # pipeline.PreparedData
     data_problem: str = ""  # why there is no table or no labels
     fit_problem: str = ""  # why the data's samples do not fit the open model (its inspection failed)
+    fit_error: Any = None  # the typed error behind fit_problem
+    data_exception: Any = None  # the typed error behind data_problem
     activity: str = ""  # what is being prepared right now ("Opening model.pt …"), for empty views to say
     describe_problem: Callable[[BaseException], str] = str  # the window names its own controls instead
     jobs: list[Any] = field(default_factory=list, repr=False, compare=False)  # Jobs in flight
@@ -142,11 +144,11 @@ class SessionModel(RunList):
     # ----- the model
     def set_model(self, loaded: LoadedModel, inspection: Inspection | None = None,
                   given: dict[str, Any] | None = None, tried: tuple[int, ...] | None = None,
-                  problem: str = "") -> None:
+                  problem: str = "", error: BaseException | None = None) -> None:
         """A newly opened model. `given`: the model fields the user gave for it (OpenModel passes them); every
         other field that belonged to the old model goes back to its default. None keeps the recipe as it is.
         `tried`, `problem`: the shape it was inspected with and why that failed, if it did."""
-        self.loaded, self.inspection, self.fit_problem = loaded, inspection, problem
+        self.loaded, self.inspection, self.fit_problem, self.fit_error = loaded, inspection, problem, error
         self._inspected = tuple(tried) if tried else None
         if given is not None:
             changes = {name: given.get(name) or default for name, default in MODEL_FIELDS.items()}
@@ -172,8 +174,9 @@ class SessionModel(RunList):
             self.read_data_again()
         self._inspect_if_needed()
 
-    def set_inspection(self, inspection: Inspection | None, problem: str = "") -> None:
-        self.inspection, self.fit_problem = inspection, problem
+    def set_inspection(self, inspection: Inspection | None, problem: str = "",
+                       error: BaseException | None = None) -> None:
+        self.inspection, self.fit_problem, self.fit_error = inspection, problem, error
         self.events.inspection.emit(inspection)
         if problem:
             self.events.data_error.emit(problem)
@@ -237,8 +240,8 @@ class SessionModel(RunList):
                     changes["data.label_mode"] = "column"  # an image folder's classes are its sub-folders
         elif sheet is not None and sheet != d.sheet:
             changes = {"data.sheet": sheet, "data.features": ()}
-        if raw is not None and columns is not None:
-            changes["data.label"] = columns.default_label(str(changes.get("data.label", d.label)))
+        if raw is not None and columns is not None and path != d.path:  # the same file keeps the label chosen
+            changes["data.label"] = columns.default_label(d.label)
         self.raw, self.columns = raw, columns
         recipe = self.recipe.with_changes(**changes)
         if recipe != self.recipe:
@@ -251,7 +254,7 @@ class SessionModel(RunList):
             self.set_table(table)
 
     def data_failed(self, exc: BaseException) -> None:
-        self.data_problem = self.describe_problem(exc)
+        self.data_problem, self.data_exception = self.describe_problem(exc), exc
         self.events.data_error.emit(self.data_problem)
 
     def set_raw(self, raw: RawTable | None, columns: ColumnSummary | None = None) -> None:
@@ -277,7 +280,7 @@ class SessionModel(RunList):
 
     def _table_problem(self, exc: BaseException) -> None:
         self.table, self.data = None, None
-        self.data_problem = self.describe_problem(exc)
+        self.data_problem, self.data_exception = self.describe_problem(exc), exc
         self.events.table.emit(None)
         self.events.data_error.emit(self.data_problem)
         self.events.data.emit(None)
@@ -287,13 +290,22 @@ class SessionModel(RunList):
         from workbench.core.workflow.pipeline import fit_sequences, step_features
 
         self._source = table
+        shape = self.model_shape()
         try:
-            table = fit_sequences(table, self.model_shape(), step_features(self.loaded))
+            table = fit_sequences(table, shape, step_features(self.loaded))
+            from workbench.core.data.images import ImageSamples
+
+            if shape and tuple(table.X.shape[1:]) != shape and not isinstance(table.X, ImageSamples):
+                from workbench.core.errors import DataError
+
+                raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model "
+                                f"takes {shape}.", "Choose data (or feature columns) that match the model.",
+                                self.recipe.data.path)
         except WorkbenchError as exc:
             self._table_problem(exc)
             return
         self.table = table
-        self.data_problem = ""
+        self.data_problem, self.data_exception = "", None
         self.events.table.emit(table)
         self.relabel()
         self._inspect_if_needed()
@@ -312,9 +324,20 @@ class SessionModel(RunList):
                 self.data = label_and_split(self.table, self.recipe)
             except WorkbenchError as exc:
                 self.data = None
-                self.data_problem = self.describe_problem(exc)
+                self.data_problem, self.data_exception = self.describe_problem(exc), exc
                 self.events.data_error.emit(self.data_problem)
         self.events.data.emit(self.data)
+
+    def require_data(self) -> Any:
+        """The prepared data (`pipeline.PreparedData`), or the typed error that stands in its way: what the command
+        line and a notebook raise where the window shows the problem beside the control."""
+        from workbench.core.errors import DataError
+
+        if self.data is None:
+            raise self.data_exception or DataError("no data has been read.", "Read labelled data first.")
+        if self.fit_error is not None:
+            raise self.fit_error
+        return self.data
 
     # ----- choices on the data (what the Data tab's controls call)
     def set_label(self, name: str) -> None:

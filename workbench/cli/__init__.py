@@ -1,0 +1,67 @@
+"""The `workbench` command: the same jobs as the window, headless (inspect, convert, evaluate, compare, demo).
+
+Each sub-command is a module here that binds flags to the session's commands (`workbench.core.workflow`). A
+user's mistake ends with a one-paragraph message on stderr and exit status 2, never a traceback. With no
+sub-command it starts the desktop window.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from workbench.cli.compare_runs import cmd_compare
+from workbench.cli.convert import EXPORT_FILES, cmd_convert
+from workbench.cli.demo import cmd_demo
+from workbench.cli.desktop import EXIT_USER_ERROR, _start_gui, cmd_install_desktop
+from workbench.cli.evaluate import cmd_evaluate
+from workbench.cli.inspect_model import cmd_inspect
+from workbench.cli.options import _recipe_from_args, _recipe_options, _Usage
+from workbench.cli.output import _summary
+from workbench.cli.parser import build_parser
+
+__all__ = ["main", "build_parser", "EXIT_USER_ERROR", "EXPORT_FILES", "_recipe_from_args", "_recipe_options",
+           "_summary"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage and the problem; scripts get the status back
+        return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
+    commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
+                "compare": cmd_compare, "install-desktop": cmd_install_desktop}
+    try:
+        if args.command in commands:
+            return commands[args.command](args)
+        return _start_gui(args)
+    except _Usage as exc:
+        parser.print_usage(sys.stderr)
+        print(f"workbench: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - reported below, never as a raw traceback
+        return _report(exc)
+
+
+def _report(exc: Exception) -> int:
+    """A user's mistake: its message and exit 2. Anything else is a bug: a short note and a crash log."""
+    from workbench.core.errors import WorkbenchError
+
+    if isinstance(exc, WorkbenchError):
+        print(f"workbench: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    log = Path.home() / ".workbench-crash.log"
+    try:
+        log.write_text(traceback.format_exc())
+        kept = f" with {log}"
+    except OSError:
+        kept = ""
+    print(f"workbench: internal error ({type(exc).__name__}: {exc}). This is a bug, not your mistake; "
+          f"please report it{kept}.", file=sys.stderr)
+    return 1
+

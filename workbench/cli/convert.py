@@ -1,0 +1,83 @@
+"""`workbench convert`: the recipe from the command line (and a recipe file), then the session's commands in a row
+(open, read, train or baseline, export: `journey.convert_checkpoint`), the summary, and --report/--save-recipe."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from workbench.cli.options import _recipe_from_args
+from workbench.cli.output import _Progress, _summary, print_notes
+
+
+def cmd_convert(args) -> int:
+    from workbench.core.train.distributed import secondary
+    from workbench.core.workflow.journey import convert_checkpoint
+
+    recipe = _recipe_from_args(args)
+    outputs = _ConvertOutputs(args, recipe)
+    quiet = args.quiet or args.json or secondary()  # under torchrun, rank 0 speaks for all
+    run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
+                                     () if quiet else (_Progress(),), None, args.overwrite,
+                                     baseline=args.baseline, onnx=args.onnx,
+                                     # a source the recipe file names runs only once trusted; a typed one runs
+                                     source_named_by=args.recipe if args.recipe and not args.model_source else None)
+    if secondary():  # rank 0 reports, writes the report and the recipe; the others write nothing
+        return 0
+    print_notes(run.loaded.notes)  # which Python file ran to build the model; what cannot be adapted
+    if run.data.images:  # where the splits came from, streaming, and what "auto" chose for the images
+        d = run.recipe.data
+        for line in [*run.data.table.notes, f"images: normalise {d.normalize}, resize {d.resize}, augment "
+                                             f"{d.augment}"]:
+            print(f"note: {line}", file=sys.stderr)
+    outputs.write(run, result)
+    if args.json:
+        print(json.dumps(run.metrics, indent=2))
+    else:
+        print(_summary(run.metrics))
+        assert result is not None  # --out was given
+        print(f"exported to {result.folder}: {', '.join(result.files)} "
+              f"(round trip within {result.round_trip_max_abs_diff:.1e})")
+    return 0
+
+
+class _ConvertOutputs:
+    """--report and --save-recipe: checked before any work, never over the run's inputs or its export."""
+
+    def __init__(self, args, recipe):
+        from workbench.core.export import export as export_mod
+        from workbench.core.safety.output_paths import inputs
+
+        self.args, self.out = args, Path(args.out).expanduser().resolve()
+        self.protected = inputs(source=args.checkpoint, data=recipe.data.path, model_source=recipe.model_source,
+                                recipe=args.recipe)
+        export_mod.check_target(self.out, Path(args.checkpoint), args.overwrite, self.protected)
+        self.check()
+
+    def check(self) -> None:
+        from workbench.core.safety.output_paths import check_output_file
+
+        files = {self.out / name: "a file of this run's export" for name in EXPORT_FILES}
+        paths = (self.args.report, self.args.save_recipe)
+        for i, path in enumerate(paths):
+            if path:
+                check_output_file(path, {**self.protected, **files}, self.args.overwrite, paths[:i] + paths[i + 1:],
+                                  self.out)
+
+    def write(self, run, result) -> None:
+        from workbench.core.safety.folder_swap import record_files
+
+        self.check()
+        if self.args.report:
+            from workbench.core.evaluate.report import run_report
+
+            run_report(run, self.args.report)
+        if self.args.save_recipe:
+            run.recipe.save(self.args.save_recipe)
+        written = [Path(p).expanduser().resolve() for p in (self.args.report, self.args.save_recipe) if p]
+        record_files(result.folder, [p for p in written if result.folder in p.parents])
+
+
+EXPORT_FILES = ("metadata.json", "metrics.json", "recipe.json", "model.pt2", "model.ts", "model.onnx",
+                "weights.safetensors", ".workbench-export.json")

@@ -1,0 +1,86 @@
+"""Evaluate an exported model on new labelled data, with torch alone: `workbench evaluate`, the notebook's
+`evaluate_export` and the `EvaluateExport` command.
+
+The data's labels are matched to the export's classes by name (a threshold or bins with the export's own cut
+points); the export's program is run only once trusted when it needs full unpickling (see export_read).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+
+from workbench.core import notes as N
+from workbench.core.workflow.jobs import Job
+
+if TYPE_CHECKING:
+    from workbench.core.data.images import ImageSamples
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """The metrics on the new data (`metrics.evaluate`'s dict), how many samples, and what the reading said."""
+
+    metrics: dict[str, Any]
+    n: int
+    notes: list[N.Note] = dataclasses.field(default_factory=list)
+
+
+def evaluate_export(folder: str | Path, data: str, label: str | None = None, features: tuple[str, ...] = (),
+                    sheet: str = "", trusted: bool = False) -> Evaluation:
+    """Score the export in `folder` on `data` (a table, .npz, image folder or sklearn:<name>). `label` and
+    `features` default to the export's; an image folder split into train/ test/ is scored on its test images."""
+    from workbench.core.data.data import labels_for_classes, load_table
+    from workbench.core.evaluate.metrics import evaluate
+    from workbench.core.export.export_read import check_inputs, probabilities, read_metadata
+
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    d = meta["recipe"]["data"]
+    features = tuple(features) or tuple(meta.get("feature_names") or d.get("features", ()))
+    missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
+    shape = tuple(meta["input_shape"])
+    table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
+                       missing, sheet, shape, d.get("resize", "resize"))
+    notes: list[N.Note] = []
+    if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
+        test = table.given_splits["test"]
+        table = dataclasses.replace(table, X=cast("ImageSamples", table.X).subset(test), target=table.target[test],
+                                    given_splits=None)
+        notes.append(N.info(f"the folder's {table.split_folders['test']}/ split: {len(table.target)} images",
+                            "folder_test_split"))
+    check_inputs(meta, table.X, data)
+    y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
+                                                    **meta["metrics"].get("labels", {})})
+    probs = probabilities(folder, meta, table.X, trusted)
+    return Evaluation(evaluate(probs, y, meta["classes"]), int(len(y)), notes)
+
+
+class EvaluateExport(Job[Evaluation]):
+    """`evaluate_export` as a session command (it changes nothing in the session; its result is returned)."""
+
+    kind = "evaluate"
+
+    def __init__(self, session: Any, folder: str | Path, data: str, label: str | None = None,
+                 features: tuple[str, ...] = (), sheet: str = "", trusted: bool = False) -> None:
+        super().__init__(session, f"Evaluating {Path(folder).name} on {Path(data).name} …")
+        self.args = (Path(folder), str(data), label, tuple(features), sheet)
+        self.trusted = trusted
+
+    def work(self, callbacks: Iterable[object] = ()) -> Evaluation:
+        return evaluate_export(*self.args, trusted=self.trusted)
+
+    def commit(self, result: Evaluation) -> Evaluation:
+        return result
+
+    def retry_trusted(self) -> EvaluateExport:
+        folder, data, label, features, sheet = self.args
+        return EvaluateExport(self.session, folder, data, label, features, sheet, True)
+
+
+def finite(result: Evaluation) -> bool:
+    return bool(np.isfinite(result.metrics["accuracy"]))
