@@ -413,15 +413,31 @@ def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, n
     }
 
 
-def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
+def input_norm(d: PreparedData) -> tuple[np.ndarray, np.ndarray] | None:
+    """The (mean, std) the exported program applies to its raw inputs: an image folder's normalisation, else the
+    train split's standardisation, else None."""
+    if d.images and d.image_norm is not None:
+        return d.image_norm
+    return (d.mean, d.std) if d.mean is not None and d.std is not None else None
+
+
+def calibrated_module(run: Run) -> export_mod.CalibratedClassifier:
+    """Raw inputs -> calibrated probabilities, preprocessing included: the module the export writes (and the
+    notebook's scikit-learn view runs)."""
     d = run.data
     assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
     steps: list[nn.Module] = [Impute(d.fill)] if d.fill is not None else []
-    norm = d.image_norm if d.images and d.image_norm is not None else (
-        (d.mean, d.std) if d.mean is not None and d.std is not None else None)
+    norm = input_norm(d)
     steps += [export_mod.Standardize(*norm)] if norm is not None else []
     preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
-    module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
+    return export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
+
+
+def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
+    d = run.data
+    assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
+    norm = input_norm(d)
+    module = calibrated_module(run)
     example = torch.as_tensor(d.table.X[d.splits["test"][:256]])
     with torch.no_grad():
         expected = module.eval()(example).numpy()

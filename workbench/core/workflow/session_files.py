@@ -14,7 +14,10 @@ from workbench.core.safety.atomic import write_bytes_atomic
 if TYPE_CHECKING:
     from workbench.core.workflow.pipeline import Run
 
-SESSION_VERSION = 1
+# 1: runs' summaries only (reopened for comparison); 2: also the inputs by path and hash, and each run's weights in
+# a sidecar folder (see session_store), so reopened runs are live again.
+SESSION_VERSION = 2
+READABLE = (1, 2)
 
 
 def summary(run: Run, name: str, export: str | None = None) -> dict[str, Any]:
@@ -36,14 +39,17 @@ def label_of(run: Run) -> str:
     return d.path if d.path.startswith("sklearn:") else Path(d.path).name
 
 
-def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None) -> None:
-    """Write a session; like a saved recipe, one whose recipe names a model source is trusted by its hash."""
+def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None,
+                 **more: Any) -> None:
+    """Write a session; like a saved recipe, one whose recipe (or a run's) names a model source is trusted by its
+    hash. `more`: the inputs, the open model and data, the current run (see session_commands.SaveSession)."""
     from workbench.core.safety import trust
 
-    data = json.dumps({"version": SESSION_VERSION, "recipe": recipe, "runs": runs}, indent=1,
+    data = json.dumps({"version": SESSION_VERSION, "recipe": recipe, "runs": runs, **more}, indent=1,
                       default=float).encode("utf-8")
     write_bytes_atomic(Path(path), data)
-    if recipe and recipe.get("model_source"):
+    sources = [recipe or {}] + [r.get("recipe") or {} for r in runs if isinstance(r, dict)]
+    if any(isinstance(r, dict) and r.get("model_source") for r in sources):
         trust.trust(hashlib.sha256(data).hexdigest())
 
 
@@ -62,7 +68,7 @@ def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         raise DataError(f"the session file cannot be read ({exc}).", "Choose a file saved by the workbench.",
                         path) from None
-    if not isinstance(data, dict) or data.get("version") != SESSION_VERSION or not isinstance(data.get("runs"), list):
+    if not isinstance(data, dict) or data.get("version") not in READABLE or not isinstance(data.get("runs"), list):
         raise DataError("this is not a workbench session file.", "Choose a file saved with File ▸ Save session.",
                         path)
     if data.get("recipe"):
@@ -74,6 +80,8 @@ def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
         if recipe.model_source:
             check_named_source(recipe.model_source, path, hashlib.sha256(raw).hexdigest(), trusted, "session")
         data["recipe"] = recipe
+        data["sha256"] = hashlib.sha256(raw).hexdigest()
     else:
         data["recipe"] = None
+        data["sha256"] = hashlib.sha256(raw).hexdigest()
     return data

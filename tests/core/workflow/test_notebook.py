@@ -1,0 +1,101 @@
+"""The notebook API (`import workbench as wb`) on the session's commands: options named as `convert`'s flags and
+checked by the same descriptions, runs that show themselves, a scikit-learn view whose probabilities are the
+export's, and the example notebook, executed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import workbench as wb
+from workbench.core.errors import RecipeError
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture
+def session(user_mlp):
+    ckpt, source, args, table = user_mlp
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    s.read_data(table, label="risk", threshold="median")
+    return s
+
+
+def test_importing_workbench_stays_cheap():
+    code = "import sys, workbench; heavy = [m for m in ('torch', 'numpy', 'PySide6') if m in sys.modules]; " \
+           "assert not heavy, heavy; assert callable(workbench.open)"
+    subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_options_are_the_convert_flags_with_underscores():
+    from workbench.cli import _recipe_options
+    from workbench.core.workflow.options import option_names, recipe_changes
+
+    assert set(option_names()) == {flag[2:].replace("-", "_") for _n, flag, *_ in _recipe_options()}
+    assert recipe_changes({"lr": 0.01, "reliability_binning": "mass", "features": ["a", "b"], "bins": 4}) == {
+        "train.lr": 0.01, "binning": "mass", "data.features": ("a", "b"), "data.label_mode": "bins",
+        "head.task": "multiclass", "data.bins": 4}
+    with pytest.raises(RecipeError, match="dropout=1.5"):
+        recipe_changes({"dropout": 1.5})
+    with pytest.raises(RecipeError, match="no option 'dropuot'"):
+        recipe_changes({"dropuot": 0.1})
+
+
+def test_a_run_in_a_notebook(session, tmp_path):
+    from sklearn.base import is_classifier
+    from sklearn.calibration import CalibrationDisplay
+    from sklearn.metrics import roc_auc_score
+
+    from workbench.core.export.export_read import probabilities, read_metadata
+
+    run = session.train(task="binary", seed=1, epochs=3, lr=0.01)
+    assert session.recipe.seed == 1 and run.metrics["test"]["n"] > 0 and session.runs[0].id == run.id
+    page = run._repr_html_()
+    assert "<svg" in page and "Confusion matrix" in page and "95% bootstrap interval" in page
+    clf = run.as_sklearn()
+    assert is_classifier(clf) and list(clf.classes_) == run.run.data.classes
+    X = run.run.data.table.X[run.run.data.splits["test"]]
+    result = run.export(tmp_path / "export")
+    exported = probabilities(result.folder, read_metadata(result.folder), X)
+    assert np.allclose(clf.predict_proba(X), exported, atol=1e-6)
+    assert np.allclose(clf.predict_proba(X), run.run.probabilities("test"), atol=1e-6)
+    y = clf.classes_[run.run.data.labels("test")]
+    assert roc_auc_score(y, clf.predict_proba(X)[:, 1]) == pytest.approx(run.metrics["test"]["roc_auc"])
+    CalibrationDisplay.from_estimator(clf, X, y, n_bins=5)
+    run.set_threshold(0.7)
+    assert list(clf.predict(X)) == list(clf.classes_[(clf.predict_proba(X)[:, 1] >= 0.7).astype(int)])
+    baseline = session.baseline()
+    table = session.compare(run, baseline).table
+    assert [r["kind"] for r in table["rows"]] == ["trained", "baseline"] and table["same_test_split"]
+    run.calibrate("platt")
+    assert run.metrics["calibration"] == "platt"
+
+
+def test_a_notebook_session_saves_and_continues(session, tmp_path):
+    run = session.train(task="binary", epochs=2, lr=0.01)
+    session.save(tmp_path / "s.json")
+    again = wb.open_session(tmp_path / "s.json")
+    assert np.array_equal(again.runs[0].run.probabilities("test"), run.run.probabilities("test"))
+
+
+def test_the_example_notebook_runs(tmp_path, monkeypatch):
+    nbformat = pytest.importorskip("nbformat", reason="the notebook test needs the test extra (nbformat)")
+    nbclient = pytest.importorskip("nbclient", reason="the notebook test needs the test extra (nbclient)")
+    pytest.importorskip("ipykernel", reason="the notebook test needs the test extra (ipykernel)")
+    from jupyter_client.kernelspec import NoSuchKernel
+
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    notebook = nbformat.read(ROOT / "examples" / "quickstart.ipynb", as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    try:
+        client.execute()
+    except NoSuchKernel as exc:
+        pytest.skip(f"no Jupyter kernel can start here: {exc}")
+    errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors

@@ -1,0 +1,256 @@
+"""The notebook API: `import workbench as wb` drives the same session commands as the window and the command line.
+
+    s = wb.open("model.pt", model_source="models.py:Net", model_args={"hidden": 64})
+    s.read_data("table.csv", label="price", threshold="median")
+    run = s.train(task="binary", seed=1, epochs=5)      # options: the `convert` flags with underscores
+    run.metrics["test"]["accuracy"]; run                   # a run shows its metrics and figures in a notebook
+    clf = run.as_sklearn()                                 # a fitted scikit-learn classifier
+    run.export("out/"); s.compare(*s.runs); s.save("session.json")
+
+Every method runs the command synchronously and raises the typed error a user can fix (`WorkbenchError`
+subclasses), never a window's message.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from workbench.core.workflow.options import recipe_changes
+from workbench.core.workflow.session import SessionModel
+
+if TYPE_CHECKING:
+    from workbench.core.evaluate.errors_list import SplitSamples
+    from workbench.core.export.export import ExportResult
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.pipeline import Run
+    from workbench.core.workflow.runs import RunEntry
+    from workbench.core.workflow.sklearn_model import RunClassifier
+
+
+class Session:
+    """A notebook's session: a `SessionModel` and methods that run its commands."""
+
+    def __init__(self, model: SessionModel | None = None) -> None:
+        self.model = model or SessionModel()
+
+    @property
+    def recipe(self) -> Recipe:
+        return self.model.recipe
+
+    def set(self, **options: Any) -> Session:
+        """Change recipe fields by their option names (`lr=0.01`, `dropout=0.2`, `calibration="platt"`)."""
+        self.model.set_recipe(self.model.recipe.replace(**recipe_changes(options)))
+        return self
+
+    def open_model(self, path: str | Path, model_source: str | None = None, model_args: dict[str, Any] | None = None,
+                   input_shape: tuple[int, ...] | None = None, mlp_activation: str | None = None,
+                   trust: bool = False) -> Session:
+        """Open (another) checkpoint: nothing of the last model's settings carries over."""
+        from workbench.core.workflow.commands import OpenModel
+
+        OpenModel(self.model, path, model_source, model_args, input_shape, mlp_activation, trust).run()
+        return self
+
+    def read_data(self, path: str | Path, label: str | None = None, features: list[str] | None = None,
+                  threshold: float | str | None = None, bins: int | None = None, sheet: str | None = None,
+                  missing: str | None = None, **options: Any) -> Session:
+        """Read labelled data. `threshold` (a number or "median") makes binary labels of a continuous `label`,
+        `bins` K quantile classes; `features` the columns to use (default: the numeric ones)."""
+        from workbench.core.workflow.commands import ReadData
+
+        given = {"label": label, "features": features, "sheet": sheet, "missing": missing, "bins": bins, **options}
+        if threshold is not None:
+            given["threshold"] = threshold
+        changes = recipe_changes({k: v for k, v in given.items() if v is not None})
+        if label is None and str(path) != self.model.recipe.data.path:
+            ReadData(self.model, path, sheet).run()  # a new file: its label column is found as the window does
+            self.model.update(**changes)
+        else:  # the choices for this file first, so that reading it keeps them
+            self.model.update(**{"data.path": str(path), "data.features": (), "data.classes": (),
+                                 "data.sheet": sheet or "", **changes})
+            ReadData(self.model, path, sheet).run()
+        self.model.require_data()
+        return self
+
+    def train(self, **options: Any) -> RunView:
+        """Train a new head (options as `set` takes them); the run becomes the session's current run."""
+        from workbench.core.workflow.run_commands import Train
+
+        if options:
+            self.set(**options)
+        self.model.require_data()
+        return self._view(Train(self.model).run())
+
+    def baseline(self, **options: Any) -> RunView:
+        """The no-training baseline (binary): the regression output, Platt-calibrated."""
+        from workbench.core.workflow.run_commands import Baseline
+
+        if options:
+            self.set(**options)
+        self.model.require_data()
+        return self._view(Baseline(self.model).run())
+
+    @property
+    def runs(self) -> list[RunView]:
+        return [RunView(self.model, e.id) for e in self.model.entries]
+
+    @property
+    def run(self) -> RunView | None:
+        """The current run."""
+        return RunView(self.model, self.model.current) if self.model.current is not None else None
+
+    def compare(self, *runs: RunView | str) -> Comparison:
+        """Runs (default: all) side by side on the same test split, with paired intervals against the first."""
+        from workbench.core.workflow.run_commands import compare
+
+        ids = [r.id if isinstance(r, RunView) else self._id(r) for r in runs] or None
+        return Comparison(compare(self.model, ids))
+
+    def save(self, path: str | Path) -> Path:
+        """Save the session: its recipe, model and data (paths and hashes) and each run with its weights."""
+        from workbench.core.workflow.session_commands import SaveSession
+
+        saved: Path = SaveSession(self.model, path).run()
+        return saved
+
+    def _view(self, run: Run) -> RunView:
+        entry = self.model.entry_of(run)
+        assert entry is not None  # the command added it
+        return RunView(self.model, entry.id)
+
+    def _id(self, name_or_id: str) -> str:
+        for entry in self.model.entries:
+            if name_or_id in (entry.id, entry.name):
+                return entry.id
+        raise KeyError(f"no run is named {name_or_id!r}")
+
+    def __repr__(self) -> str:
+        loaded = self.model.loaded
+        return (f"<workbench Session: {Path(loaded.path).name if loaded is not None else 'no model'}, "
+                f"{self.recipe.data.path or 'no data'}, {len(self.model.entries)} run(s)>")
+
+
+class RunView:
+    """One run of a session, by id: its metrics, figures, calibration, threshold, export, scikit-learn view."""
+
+    def __init__(self, model: SessionModel, run_id: str) -> None:
+        self.model, self.id = model, run_id
+
+    @property
+    def entry(self) -> RunEntry:
+        entry = self.model.entry(self.id)
+        if entry is None:
+            raise KeyError(f"run {self.id} is no longer in the session")
+        return entry
+
+    @property
+    def run(self) -> Run:
+        """The live `pipeline.Run` (a JobError names why a comparison-only run has none)."""
+        from workbench.core.workflow.run_commands import live_entry
+
+        found: Run = live_entry(self.model, self.id).run
+        return found
+
+    @property
+    def name(self) -> str:
+        return self.entry.name
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """The run's metrics (what metrics.json holds)."""
+        found: dict[str, Any] = self.entry.summary["metrics"]
+        return found
+
+    def calibrate(self, method: str) -> RunView:
+        from workbench.core.workflow.run_commands import Calibrate
+
+        Calibrate(self.model, method, self.id).run()
+        return self
+
+    def set_threshold(self, threshold: float) -> RunView:
+        from workbench.core.workflow.run_commands import SetThreshold
+
+        SetThreshold(self.model, threshold, self.id).run()
+        return self
+
+    def rebin(self, binning: str) -> RunView:
+        from workbench.core.workflow.run_commands import Rebin
+
+        Rebin(self.model, binning, self.id).run()
+        return self
+
+    def export(self, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> ExportResult:
+        from workbench.core.workflow.run_commands import Export
+
+        result: ExportResult = Export(self.model, folder, self.id, overwrite, onnx).run()
+        return result
+
+    def report(self, path: str | Path) -> Path:
+        """A self-contained HTML report of the run."""
+        from workbench.core.evaluate.report import run_report
+
+        return run_report(self.run, path, self.name)
+
+    def test_samples(self) -> SplitSamples:
+        """The test split's samples with labels, probabilities and decisions (what a confusion cell lists)."""
+        return self.run.test_samples()
+
+    def as_sklearn(self) -> RunClassifier:
+        from workbench.core.workflow.sklearn_model import RunClassifier
+
+        return RunClassifier(self.run)
+
+    def _repr_html_(self) -> str:
+        from workbench.core.evaluate import report
+
+        m = self.metrics
+        test = m["test"]
+        notes = [*m.get("calibration_check", {}).get("notes", []), *m.get("warnings", [])]
+        figures = [report.reliability_svg({"before calibration": test["reliability_before"],
+                                           "after calibration": test["reliability"]})
+                   if "reliability_before" in test else report.reliability_svg({"run": test["reliability"]})]
+        note = f" <i>({html.escape(self.entry.note)})</i>" if self.entry.note else ""
+        return (f"<div><h3>{html.escape(self.name)}{note}</h3>"
+                + report.metrics_html(test, m["classes"], notes)
+                + f"<div style='display:flex;gap:1em;align-items:flex-start'><div>{figures[0]}</div>"
+                + "<div><b>Confusion matrix</b> (rows: true, columns: predicted)"
+                + f"{report.confusion_html(test['confusion_matrix'], m['classes'])}</div></div></div>")
+
+    def __repr__(self) -> str:
+        test = self.metrics.get("test", {})
+        acc = f", test accuracy {test['accuracy']:.3f}" if "accuracy" in test else ""
+        return f"<workbench run {self.name!r}{acc}>"
+
+
+class Comparison:
+    """`compare.table`'s result, readable in a notebook (`.table` holds the dict)."""
+
+    def __init__(self, table: dict[str, Any]) -> None:
+        self.table = table
+
+    def __str__(self) -> str:
+        from workbench.core.evaluate.compare import format_table
+
+        return format_table(self.table)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def open(path: str | Path, model_source: str | None = None, model_args: dict[str, Any] | None = None,  # noqa: A001
+         input_shape: tuple[int, ...] | None = None, mlp_activation: str | None = None, trust: bool = False
+         ) -> Session:
+    """Open a regression checkpoint in a new session (`trust=True` only for a file you know: see the README)."""
+    return Session().open_model(path, model_source, model_args, input_shape, mlp_activation, trust)
+
+
+def open_session(path: str | Path, trust: bool = False, replacements: dict[str, str] | None = None) -> Session:
+    """Continue a saved session: its model and data open again and its runs are live (`replacements`: new paths for
+    inputs that moved, by the path they were saved with)."""
+    from workbench.core.workflow.session_commands import OpenSession
+
+    session = Session()
+    OpenSession(session.model, path, trust, replacements).run()
+    return session

@@ -1,0 +1,61 @@
+"""Recipe fields by the names a person types: the `convert` options' names with underscores (`--lr` -> `lr`,
+`--reliability-binning` -> `reliability_binning`), checked by the fields' own descriptions.
+
+The notebook API takes these as keyword arguments; a value that does not fit its field is a RecipeError that
+names the option as it was typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core import fields as F
+from workbench.core.errors import RecipeError
+
+# Options that are not one recipe field each: labels from a threshold or bins, and the model's own settings.
+LABELS = ("threshold", "bins")
+
+
+def option_names() -> dict[str, str]:
+    """{option name: dotted recipe field} for every field that has a command-line option."""
+    from workbench.core.recipe import FIELDS
+
+    out = {}
+    for name, (_kind, spec) in FIELDS.items():
+        if spec.flag is None:
+            continue
+        flag = spec.flag or "--" + name.rpartition(".")[2].replace("_", "-")
+        out[flag[2:].replace("-", "_")] = name
+    return out
+
+
+def recipe_changes(options: dict[str, Any]) -> dict[str, Any]:
+    """Dotted recipe changes for `options` (option names); `threshold=` and `bins=` also choose the label mode and
+    the task they make. Unknown names and values that do not fit are RecipeErrors naming the option."""
+    from workbench.core.recipe import FIELDS
+
+    names = option_names()
+    changes: dict[str, Any] = {}
+    for option, value in options.items():
+        if option == "threshold":
+            changes |= {"data.label_mode": "threshold", "head.task": "binary",
+                        "data.threshold": None if value in (None, "median") else value}
+            option, field = "threshold", "data.threshold"
+            value = changes[field]
+        elif option == "bins":
+            changes |= {"data.label_mode": "bins", "head.task": "multiclass"}
+            field = "data.bins"
+        elif option in names:
+            field = names[option]
+        else:
+            close = sorted(n for n in names if n.startswith(option[:3]))[:6]
+            raise RecipeError(f"there is no option {option!r}.",
+                              "Options are the `workbench convert` flags with underscores"
+                              + (f", e.g. {', '.join(close)}." if close else "."), field=None)
+        kind, spec = FIELDS[field]
+        value = F.coerce(list(value) if isinstance(value, (list, tuple)) else value, kind)
+        why = F.check(field, value, kind, spec)
+        if why:
+            raise RecipeError(f"{option}={value!r} {why}.", "Give it another value.", field=field)
+        changes[field] = value
+    return changes
