@@ -26,6 +26,8 @@ class Dialogs:
         self.trust_answer = False
         self.close_asked: list[str] = []
         self.close_answer = "discard"
+        self.locate_asked: list = []
+        self.locate_answer = ""
 
     def show_error(self, _parent, exc, title=""):
         self.errors.append(exc)
@@ -33,6 +35,10 @@ class Dialogs:
     def ask_trust(self, _parent, exc):
         self.trust_asked.append(exc)
         return self.trust_answer
+
+    def ask_locate(self, _parent, exc):
+        self.locate_asked.append(exc)
+        return self.locate_answer
 
     def ask_close(self, _parent, what):
         self.close_asked.append(what)
@@ -47,6 +53,7 @@ def dialogs(monkeypatch):
     monkeypatch.setattr(module, "show_error", recorder.show_error)
     monkeypatch.setattr(module, "ask_trust", recorder.ask_trust)
     monkeypatch.setattr(module, "ask_close", recorder.ask_close)
+    monkeypatch.setattr(module, "ask_locate", recorder.ask_locate)
     return recorder
 
 
@@ -101,3 +108,10 @@ def start_long_training(qtbot, window, files):
     window.form.widgets["train.patience"].setValue(0)
     window.start_training()
     qtbot.waitUntil(lambda: len(window.train_panel.curves.epochs) >= 1, timeout=30000)
+
+
+def save_session(qtbot, window, path=None):
+    """Save the session through the window (a command on a worker) and wait until the file is written."""
+    written = []
+    assert window.save_session(None if path is None else str(path), then=lambda: written.append(True))
+    qtbot.waitUntil(lambda: bool(written), timeout=60000)

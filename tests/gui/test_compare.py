@@ -4,7 +4,7 @@ import json
 
 from workbench.core.evaluate.compare import table
 
-from .conftest import open_model_and_data
+from .conftest import open_model_and_data, save_session
 
 
 def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp_path, dialogs):
@@ -28,10 +28,13 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     assert len(panel.reliability.getPlotItem().listDataItems()) == 3  # the diagonal and two runs
 
     session_file = tmp_path / "session.json"
-    window.save_session(str(session_file))
-    window.session.model.set_runs([])
+    save_session(qtbot, window, session_file)
+    m = window.session.model
+    for entry in list(m.entries):
+        m.remove(entry.id)
     assert panel.table.rowCount() == 0
     window.open_session(str(session_file))
+    qtbot.waitUntil(lambda: len(m.runs) == 2 and not m.jobs, timeout=60000)
     assert [r["name"] for r in window.session.model.runs] == [r["name"] for r in json.loads(
         session_file.read_text())["runs"]] and panel.table.rowCount() == 2
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core.errors import ExportError
 
-from .conftest import open_model_and_data
+from .conftest import open_model_and_data, save_session
 
 
 def _sha(path) -> str:
@@ -58,7 +58,7 @@ def test_saving_over_another_existing_file_asks_first(window, files, qtbot, dial
     assert other.read_text() == "mine" and not dialogs.errors
     assert save_as["options"][-1] == QFileDialog.Option.DontConfirmOverwrite  # asked once, by the window
     save_as["answer"] = QMessageBox.Yes
-    window.save_session()
+    save_session(qtbot, window)
     assert '"runs"' in other.read_text()
     fresh = tmp_path / "fresh.json"
     save_as["chosen"] = fresh

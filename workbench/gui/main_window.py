@@ -168,7 +168,20 @@ class MainWindow(QMainWindow):
         return self.jobs.run_command(job, on_done, self._on_command_error)
 
     def _on_command_error(self, job, exc) -> None:
-        """A file that names code asks the trust prompt, then the same command runs again trusted."""
+        """A file that names code asks the trust prompt, then the same command runs again trusted; a session's input
+        that moved or changed asks where it is now, then the session opens again with it located."""
+        from workbench.core.workflow.session_store import SessionInputError
+
+        if isinstance(exc, SessionInputError) and hasattr(job, "located"):
+            from .dialogs import messages
+
+            found = messages.ask_locate(self, exc)
+            if found:
+                self.run_command(job.located(exc.original, found))
+            else:
+                self.statusBar().showMessage(f"Not opened: {exc.original} was not located.")
+            return
+
         def again() -> None:
             retry = job.retry_trusted()
             if retry is not None:
@@ -209,12 +222,12 @@ class MainWindow(QMainWindow):
         """The HTML report of the picked run, or of the ticked runs on the Compare tab."""
         self.files.save_report(path)
 
-    def save_session(self, path: str | None = None) -> bool:
-        """Save the session's runs; True when saved."""
-        return self.files.save_session(path)
+    def save_session(self, path: str | None = None, then=None) -> bool:
+        """Save the session (model, data and runs) on a worker; `then()` once written. True when started."""
+        return self.files.save_session(path, then)
 
     def open_session(self, path: str | None = None, trusted: bool = False) -> None:
-        """Read a session file's runs back."""
+        """Open a saved session: its model, data and live runs."""
         self.files.open_session(path, trusted)
 
     def save_recipe(self) -> None:
@@ -317,7 +330,8 @@ class MainWindow(QMainWindow):
             self._when_idle(self._save_and_close)
             self.training.stop()
             return False
-        return bool(self.save_session())
+        self.save_session(then=self.close)  # the window closes once the file is written
+        return False
 
     def _when_idle(self, callback) -> None:
         """Call `callback` once no job locks the session, after the result of the one that ended has landed."""
@@ -329,8 +343,7 @@ class MainWindow(QMainWindow):
         self.session.busy_changed.connect(on_busy)
 
     def _save_and_close(self):
-        if self.save_session():
-            self.close()
+        self.save_session(then=self.close)
 
 
 class _MenuShortcutsFirst(QObject):

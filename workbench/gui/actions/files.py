@@ -119,43 +119,39 @@ class Files:
         self.host.statusBar().showMessage(f"Saved {len(listed.records)} samples to {path}.")
         return path
 
-    def save_session(self, path: str | None = None) -> bool:
-        """Save every run of the session to a file; True when it was saved."""
-        from workbench.core.workflow.session_files import save_session
+    def save_session(self, path: str | None = None, then=None) -> bool:
+        """Save the session (its recipe, inputs by path and hash, every run with its weights beside the file) on a
+        worker; `then()` runs once it is written. True when the save was started."""
+        from workbench.core.workflow.session_commands import SaveSession
 
         path = path or self._save_name("Save session", "session.json", "Session (*.json)")
         if not path or not self._may_write(path):
             return False
         m = self.model
-        try:
-            save_session(path, m.runs, m.recipe.to_dict())
-        except WorkbenchError as exc:
-            self.host.show_error(exc)
-            return False
-        m.mark_saved()
-        self.host.statusBar().showMessage(f"Saved {len(m.runs)} runs to {path}.")
-        return True
+        done = then or (lambda: None)
+
+        def saved(written) -> None:
+            self.host.statusBar().showMessage(f"Saved {len(m.runs)} runs to {written}.")
+            done()
+
+        return self.host.command(lambda: SaveSession(m, path), on_done=saved) is not None
 
     def open_session(self, path: str | None = None, trusted: bool = False) -> None:
-        """Read a session file's runs back for comparison (asking to trust one written elsewhere)."""
-        from workbench.core.workflow.session_files import load_session
+        """Open a saved session on a worker: its model, data and runs, live again (a file naming code asks the
+        trust prompt; a moved or changed input asks where it is now)."""
+        from workbench.core.workflow.session_commands import OpenSession
 
         if not path:
             path, _ = QFileDialog.getOpenFileName(self.host.parent_widget(), "Open session", "", "Session (*.json)")
             if not path:
                 return
-        try:
-            data = load_session(path, trusted)
-        except WorkbenchError as exc:
-            self.host.ask_trust_or_show(exc, lambda: self.open_session(path, trusted=True))
-            return
-        recipe, m = data["recipe"], self.model
-        self.host.show_workspace(5)
-        if recipe is not None:
-            m.set_recipe(recipe)
-        m.set_runs(data["runs"])
-        m.mark_saved()
-        self.host.statusBar().showMessage(f"Opened {len(data['runs'])} runs from {path}.")
+        self.host.show_workspace(4)
+
+        def opened(result) -> None:
+            m = self.model
+            self.host.statusBar().showMessage(f"Opened {len(m.runs)} runs from {path}.")
+
+        self.host.command(lambda: OpenSession(self.model, path, trusted), on_done=opened)
 
     def save_recipe(self) -> None:
         """Save the form's settings as a recipe file that the CLI and the window can reuse."""

@@ -57,3 +57,26 @@ def ask_close(parent: QWidget, what: str) -> str:
     box.setDefaultButton(save)
     box.exec()
     return "save" if box.clickedButton() is save else "discard" if box.clickedButton() is discard else "cancel"
+
+
+TABLE_ENDINGS = (".csv", ".tsv", ".txt", ".tab", ".parquet", ".pq", ".feather", ".arrow", ".xlsx", ".xlsm", ".npz")
+
+
+def ask_locate(parent: QWidget, exc) -> str:
+    """A session's input (checkpoint, data, run weights) moved or changed since it was saved: say which, and let the
+    user point at it (a SessionInputError). The path chosen, or "" to leave the session closed."""
+    from PySide6.QtWidgets import QFileDialog
+
+    box = QMessageBox(QMessageBox.Icon.Warning, "Locate a file of the session",
+                      exc.problem[:1].upper() + exc.problem[1:], parent=parent)
+    box.setObjectName("locateDialog")
+    box.setInformativeText(f"Saved as: {exc.original}\n\n{exc.fix}")
+    locate = box.addButton("Locate…", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(QMessageBox.StandardButton.Cancel)
+    box.exec()
+    if box.clickedButton() is not locate:
+        return ""
+    if exc.role == "data" and not str(exc.original).lower().endswith(TABLE_ENDINGS):
+        return QFileDialog.getExistingDirectory(parent, "Where is the image folder now?")
+    path, _ = QFileDialog.getOpenFileName(parent, f"Where is {exc.original} now?")
+    return path
