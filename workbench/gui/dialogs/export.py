@@ -71,6 +71,7 @@ class ExportDialog(QDialog):
         self.run_label = QLabel(f"Run: <b>{name or 'the current run'}</b> (pick another in the "
                                 "Run list above the tabs)")
         self.run_label.setObjectName("exportRun")
+        self.run_label.setWordWrap(True)  # run names say what differs between runs: they can be long
         layout = QVBoxLayout(self)
         layout.addWidget(self.run_label)
         layout.addWidget(QLabel("Folder:"))
@@ -136,7 +137,16 @@ class ExportDialog(QDialog):
                             f"reproduces the workbench's probabilities within "
                             f"{max(result.round_trip_max_abs_diff, 1e-12):.1e}.{onnx}")
         self.export_button.setEnabled(True)
-        self.adjustSize()  # the result is longer than the prompt it replaces
+        self._fit_height()  # the result is longer than the prompt it replaces
+
+    def _fit_height(self) -> None:
+        """Grow to the height the wrapped texts need at the dialog's width (adjustSize measures them unwrapped)."""
+        layout = self.layout()
+        if layout is None:
+            return
+        needed = layout.heightForWidth(self.width()) if layout.hasHeightForWidth() else layout.sizeHint().height()
+        if needed > self.height():
+            self.resize(self.width(), needed)
 
     def _on_error(self, exc):
         self.progress.setRange(0, 1)
