@@ -86,7 +86,7 @@ def main() -> int:
         curve = window.train_panel.curves.train_curve
         count = lambda *_: redraws.append(time.perf_counter())  # noqa: E731
         curve.sigPlotChanged.connect(count)
-        window.session.model.set_run(None)
+        window.session.model.select(None)
         if heartbeat_ms:
             heartbeat.start()
         loop = QEventLoop()
