@@ -250,166 +250,199 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
     `head_only`: only a new head on frozen features trains, so an automatic rate under one-cycle takes its peak
     above the valley (see lr_finder.ONE_CYCLE_PEAK); a body being fine-tuned keeps the valley.
     """
-    stop = stop or StopToken()
-    device = dist.device if dist is not None else pick_device(recipe.device)
-    generator = seed_everything(seed)
-    binary = task == "binary"
-    target_dtype = torch.float32 if binary else torch.long
-    Xt = _on_device(X_train, device)
-    yt = torch.as_tensor(y_train).to(device, target_dtype)
-    Xv = _on_device(X_val, device)
-    yv = torch.as_tensor(y_val).to(device, target_dtype)
-    model.to(device)
-    loss_fn = build_loss(recipe, task, n_classes).to(device)
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
-    frozen_body = bool(head) and not body_trains(model, head)
+    loop = _Loop(model, task, n_classes, X_train, y_train, X_val, y_val, recipe, seed, callbacks,
+                 stop or StopToken(), head, dist)
+    loop.plan(head_only)
+    return loop.run()
 
-    def hold() -> None:
-        if frozen_body:
-            hold_body_in_eval(model, head)
 
-    rank, world = (dist.rank, dist.world_size) if dist is not None else (0, 1)
-    n, bs = len(Xt), recipe.batch_size
-    steps = max(1, math.ceil(n / bs))
-    result = TrainResult(device=str(device), processes=world)
-    result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
-    result.patience = effective_patience(recipe, result.epochs)
-    epochs = result.epochs
-    result.schedule = applied_schedule(recipe.schedule, epochs * steps)
-    if recipe.lr == "auto":
-        if rank == 0:  # the others wait for its pick: every rank must train at the same rate
-            found = _find_lr(model, loss_fn, recipe, params, Xt, yt, binary, seed, stop, hold)
-            if result.schedule == "onecycle" and head_only:
-                found.for_one_cycle()
-            result.lr, result.lr_finder = found.pick, found.to_dict()
-        if dist is not None:
-            result.lr = dist.broadcast([result.lr])[0]
-    else:
-        result.lr = float(recipe.lr)
-    # Wrapped after the range test, which runs on rank 0 alone: DDP's gradient hooks would wait for the others.
-    net = dist.wrap(model) if dist is not None else model  # forward through DDP; weights read from `model`
-    optimizer = _optimizer(recipe, params, result.lr)
-    scheduler, when = _schedule(recipe, optimizer, steps, result.epochs, result.lr)
-    if result.schedule != recipe.schedule:
-        result.notes.append(N.info(f"{epochs * steps} optimiser steps are too few for one-cycle's warm-up and decay "
-                                   f"(under {SHORT_BUDGET}); the rate was held constant", "constant_rate",
-                                   "train.schedule"))
-    settle_epochs = math.ceil(SETTLE * epochs) if result.schedule == "onecycle" else 0
-    amp_dtype, scaler = _autocast(device, recipe.mixed_precision)
-    autocast = torch.autocast(device.type, dtype=amp_dtype) if amp_dtype else contextlib.nullcontext()
-    readback = CPU_READBACK if device.type == "cpu" else GPU_READBACK
-    best_loss, best_state, bad_epochs = math.inf, _state_copy(model), 0
-    start = last_read = time.perf_counter()
-    seen = 0
-    total = 0.0  # the epoch's loss summed over rows (reset each epoch); read_back adds to it
+class _Loop:
+    """One training run, step by step: set up (`__init__`), choose the rate and budget (`plan`), then epochs of
+    batches with host read-backs of the losses, validation, early stopping and the best epoch restored (`run`)."""
 
-    def notify(hook: str, info: dict[str, Any]) -> None:
-        for cb in callbacks:
+    def __init__(self, model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train: ArrayOrTensor,
+                 X_val: Inputs, y_val: ArrayOrTensor, recipe: TrainRecipe, seed: int, callbacks: Iterable[object],
+                 stop: StopToken, head: str, dist: Distributed | None) -> None:
+        self.model, self.recipe, self.seed, self.stop, self.dist = model, recipe, seed, stop, dist
+        self.callbacks = list(callbacks)
+        self.device = device = dist.device if dist is not None else pick_device(recipe.device)
+        self.generator = seed_everything(seed)
+        self.binary = binary = task == "binary"
+        target_dtype = torch.float32 if binary else torch.long
+        self.Xt, self.yt = _on_device(X_train, device), torch.as_tensor(y_train).to(device, target_dtype)
+        self.Xv, self.yv = _on_device(X_val, device), torch.as_tensor(y_val).to(device, target_dtype)
+        model.to(device)
+        self.loss_fn = build_loss(recipe, task, n_classes).to(device)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        if not self.params:
+            raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
+        self.frozen_body = bool(head) and not body_trains(model, head)
+        self.head = head
+        self.rank, self.world = (dist.rank, dist.world_size) if dist is not None else (0, 1)
+        self.n, self.bs = len(self.Xt), recipe.batch_size
+        self.steps = max(1, math.ceil(self.n / self.bs))
+        self.result = TrainResult(device=str(device), processes=self.world)
+
+    def hold(self) -> None:
+        if self.frozen_body:
+            hold_body_in_eval(self.model, self.head)
+
+    def notify(self, hook: str, info: dict[str, Any]) -> None:
+        for cb in self.callbacks:
             getattr(cb, hook)(info)
 
-    notify("on_train_begin", {"epochs": epochs, "steps_per_epoch": steps, "device": str(device),
-                              "n_train": n, "n_val": len(Xv), "lr": result.lr, "lr_finder": result.lr_finder,
-                              "processes": world})
-    pending: list[tuple[int, int, int, torch.Tensor]] = []  # (step, rows, rows of all ranks, loss) not read back
+    def plan(self, head_only: bool) -> None:
+        """The budget, patience and schedule, the rate (the range test's pick under auto), the optimiser."""
+        recipe, result, steps = self.recipe, self.result, self.steps
+        result.epochs = auto_epochs(steps) if recipe.epochs == "auto" else int(recipe.epochs)
+        result.patience = effective_patience(recipe, result.epochs)
+        result.schedule = applied_schedule(recipe.schedule, result.epochs * steps)
+        if recipe.lr == "auto":
+            if self.rank == 0:  # the others wait for its pick: every rank must train at the same rate
+                found = _find_lr(self.model, self.loss_fn, recipe, self.params, self.Xt, self.yt, self.binary,
+                                 self.seed, self.stop, self.hold)
+                if result.schedule == "onecycle" and head_only:
+                    found.for_one_cycle()
+                result.lr, result.lr_finder = found.pick, found.to_dict()
+            if self.dist is not None:
+                result.lr = self.dist.broadcast([result.lr])[0]
+        else:
+            result.lr = float(recipe.lr)
+        # Wrapped after the range test, which runs on rank 0 alone: DDP's gradient hooks would wait for the others.
+        self.net = self.dist.wrap(self.model) if self.dist is not None else self.model  # weights read from `model`
+        self.optimizer = _optimizer(recipe, self.params, result.lr)
+        self.scheduler, self.when = _schedule(recipe, self.optimizer, steps, result.epochs, result.lr)
+        if result.schedule != recipe.schedule:
+            result.notes.append(N.info(f"{result.epochs * steps} optimiser steps are too few for one-cycle's warm-up "
+                                       f"and decay (under {SHORT_BUDGET}); the rate was held constant",
+                                       "constant_rate", "train.schedule"))
+        self.settle_epochs = math.ceil(SETTLE * result.epochs) if result.schedule == "onecycle" else 0
+        self.amp_dtype, self.scaler = _autocast(self.device, recipe.mixed_precision)
+        self.readback = CPU_READBACK if self.device.type == "cpu" else GPU_READBACK
 
-    def read_back() -> None:
-        nonlocal seen, total, last_read
+    def run(self) -> TrainResult:
+        result, model, epochs = self.result, self.model, self.result.epochs
+        self.best_loss, self.best_state, self.bad_epochs = math.inf, _state_copy(model), 0
+        self.start = self.last_read = time.perf_counter()
+        self.seen, self.total = 0, 0.0
+        self.pending: list[tuple[int, int, int, torch.Tensor]] = []  # (step, rows, rows of all ranks, loss)
+        self.notify("on_train_begin", {"epochs": epochs, "steps_per_epoch": self.steps, "device": str(self.device),
+                                       "n_train": self.n, "n_val": len(self.Xv), "lr": result.lr,
+                                       "lr_finder": result.lr_finder, "processes": self.world})
+        try:
+            for epoch in range(1, epochs + 1):
+                self.epoch = epoch
+                self.train_epoch()
+                if self.stop.stopped:
+                    result.cancelled = True
+                    break
+                if self.validate(epoch):
+                    result.stopped_early = True
+                    break
+        except torch.cuda.OutOfMemoryError:
+            model.load_state_dict(self.best_state)
+            raise TrainingError("the GPU ran out of memory.", "Lower the batch size, or train on the cpu.") from None
+        model.load_state_dict(self.best_state)
+        model.eval()
+        result.seconds = time.perf_counter() - self.start
+        result.samples_per_second = self.seen / result.seconds if result.seconds else 0.0
+        self.notify("on_train_end", {"best_epoch": result.best_epoch, "cancelled": result.cancelled,
+                                     "stopped_early": result.stopped_early, "seconds": result.seconds})
+        return result
+
+    def read_back(self) -> None:
+        """The pending losses to the host (one sync for many batches on a GPU), each checked and reported."""
+        pending = self.pending
         values = [float(pending[0][3])] if len(pending) == 1 else torch.stack(
             [loss for *_, loss in pending]).tolist()
         for (step, rows, batch_rows, _), value in zip(pending, values):
             if not math.isfinite(value):
-                model.load_state_dict(best_state)
-                raise TrainingError(f"the training loss became {value} at epoch {epoch}, batch {step + 1}.",
+                self.model.load_state_dict(self.best_state)
+                raise TrainingError(f"the training loss became {value} at epoch {self.epoch}, batch {step + 1}.",
                                     "Training stopped and the last good weights were kept. Lower the "
                                     "learning rate, check the data for extreme values, or standardise "
                                     "the features.")
-            seen += batch_rows
-            total += value * rows
-            notify("on_batch_end", {"epoch": epoch, "step": step + 1, "steps": steps, "loss": value,
-                                    "elapsed": time.perf_counter() - start, "samples": seen})
+            self.seen += batch_rows
+            self.total += value * rows
+            self.notify("on_batch_end", {"epoch": self.epoch, "step": step + 1, "steps": self.steps, "loss": value,
+                                         "elapsed": time.perf_counter() - self.start, "samples": self.seen})
         pending.clear()
-        last_read = time.perf_counter()
+        self.last_read = time.perf_counter()
 
-    try:
-        for epoch in range(1, epochs + 1):
-            net.train()
-            hold()
-            order = torch.randperm(n, generator=generator).to(device)  # the same on every rank: one seed
-            total = 0.0  # the epoch's loss summed over rows, from the read-back values
-            streamed = None
-            if _streamed(Xt):  # decoded (and augmented) ahead; under torchrun only this rank's share of each batch
-                mine = [share(s * bs, min((s + 1) * bs, n), rank, world)[:2] for s in range(steps)] \
-                    if world > 1 else [(0, n)]
-                streamed = Xt.batches(torch.cat([order[a:b] for a, b in mine]), bs,
-                                      [b - a for a, b in mine] if world > 1 else None)
-            for step in range(steps):
-                if pending and stop.paused:
-                    read_back()  # a paused run shows every batch it has done
-                stop.wait_while_paused()
-                if stop.stopped:
-                    break
-                first, end = step * bs, min((step + 1) * bs, n)
-                first, end, scale = share(first, end, rank, world) if world > 1 else (first, end, 1.0)
-                idx = order[first:end]
-                xb = next(streamed) if streamed is not None else Xt[idx]
-                yb = yt[idx]
-                with autocast:
-                    logits = shape_logits(net(xb), binary)
-                    loss = loss_fn(logits.float() if amp_dtype else logits, yb)
-                optimizer.zero_grad(set_to_none=True)
-                scaled = loss * scale if scale != 1.0 else loss
-                if scaler is not None:
-                    scaler.scale(scaled).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    scaled.backward()
-                    optimizer.step()
-                if when == "batch":
-                    scheduler.step()
-                pending.append((step, len(idx) if scale else 0, min((step + 1) * bs, n) - step * bs, loss.detach()))
-                if len(pending) >= readback or time.perf_counter() - last_read >= READBACK_SECONDS:
-                    read_back()
-            if pending:
-                read_back()
-            if stop.stopped:
-                result.cancelled = True
+    def train_epoch(self) -> None:
+        n, bs, steps, rank, world = self.n, self.bs, self.steps, self.rank, self.world
+        self.net.train()
+        self.hold()
+        order = torch.randperm(n, generator=self.generator).to(self.device)  # the same on every rank: one seed
+        self.total = 0.0  # the epoch's loss summed over rows, from the read-back values
+        streamed = None
+        if _streamed(self.Xt):  # decoded (and augmented) ahead; under torchrun only this rank's share of each batch
+            mine = [share(s * bs, min((s + 1) * bs, n), rank, world)[:2] for s in range(steps)] \
+                if world > 1 else [(0, n)]
+            streamed = self.Xt.batches(torch.cat([order[a:b] for a, b in mine]), bs,
+                                       [b - a for a, b in mine] if world > 1 else None)
+        for step in range(steps):
+            if self.pending and self.stop.paused:
+                self.read_back()  # a paused run shows every batch it has done
+            self.stop.wait_while_paused()
+            if self.stop.stopped:
                 break
-            if dist is not None:  # the train loss over every rank's rows
-                total = dist.all_sum([total])[0]
-            val_logits = predict_logits(model, Xv, binary)
-            val_loss = float(loss_fn(val_logits, yv)) if len(Xv) else float(total / n)
-            val_pred = (val_logits >= 0).long() if binary else val_logits.argmax(1)  # p >= 0.5, as everywhere
-            val_acc = float((val_pred == yv.long()).float().mean()) if len(Xv) else float("nan")
-            if dist is not None:  # rank 0's numbers decide, so that every rank stops at the same epoch
-                val_loss, val_acc = dist.broadcast([val_loss, val_acc])
-            if when == "epoch":
-                scheduler.step()
-            elif when == "plateau":
-                scheduler.step(val_loss)
-            if val_loss < best_loss - 1e-7 or not result.patience:
-                # Without early stopping the user asked for every epoch: the last one is kept.
-                best_loss, best_state, bad_epochs, result.best_epoch = val_loss, _state_copy(model), 0, epoch
-            else:
-                bad_epochs += 1
-            elapsed = time.perf_counter() - start
-            info = {"epoch": epoch, "epochs": epochs, "train_loss": float(total / n), "val_loss": val_loss,
-                    "val_accuracy": val_acc, "lr": optimizer.param_groups[0]["lr"], "elapsed": elapsed,
-                    "eta": elapsed / epoch * (epochs - epoch), "best_epoch": result.best_epoch}
-            result.history.append(info)
-            notify("on_epoch_end", info)
-            if result.patience and bad_epochs >= result.patience and epoch > settle_epochs:
-                result.stopped_early = True
-                break
-    except torch.cuda.OutOfMemoryError:
-        model.load_state_dict(best_state)
-        raise TrainingError("the GPU ran out of memory.", "Lower the batch size, or train on the cpu.") from None
-    model.load_state_dict(best_state)
-    model.eval()
-    result.seconds = time.perf_counter() - start
-    result.samples_per_second = seen / result.seconds if result.seconds else 0.0
-    notify("on_train_end", {"best_epoch": result.best_epoch, "cancelled": result.cancelled,
-                            "stopped_early": result.stopped_early, "seconds": result.seconds})
-    return result
+            first, end = step * bs, min((step + 1) * bs, n)
+            first, end, scale = share(first, end, rank, world) if world > 1 else (first, end, 1.0)
+            idx = order[first:end]
+            xb = next(streamed) if streamed is not None else self.Xt[idx]
+            self.step(xb, self.yt[idx], scale)
+            self.pending.append((step, len(idx) if scale else 0, min((step + 1) * bs, n) - step * bs,
+                                 self.last_loss))
+            if len(self.pending) >= self.readback or time.perf_counter() - self.last_read >= READBACK_SECONDS:
+                self.read_back()
+        if self.pending:
+            self.read_back()
+
+    def step(self, xb: torch.Tensor, yb: torch.Tensor, scale: float) -> None:
+        """One optimiser step on a batch (under autocast and its gradient scaler when asked for)."""
+        autocast = torch.autocast(self.device.type, dtype=self.amp_dtype) if self.amp_dtype \
+            else contextlib.nullcontext()
+        with autocast:
+            logits = shape_logits(self.net(xb), self.binary)
+            loss = self.loss_fn(logits.float() if self.amp_dtype else logits, yb)
+        self.optimizer.zero_grad(set_to_none=True)
+        scaled = loss * scale if scale != 1.0 else loss
+        if self.scaler is not None:
+            self.scaler.scale(scaled).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            scaled.backward()
+            self.optimizer.step()
+        if self.when == "batch":
+            self.scheduler.step()
+        self.last_loss = loss.detach()
+
+    def validate(self, epoch: int) -> bool:
+        """The epoch's validation loss and accuracy, the best weights so far; True when early stopping ends it."""
+        result, n = self.result, self.n
+        total = self.dist.all_sum([self.total])[0] if self.dist is not None else self.total  # over every rank's rows
+        val_logits = predict_logits(self.model, self.Xv, self.binary)
+        val_loss = float(self.loss_fn(val_logits, self.yv)) if len(self.Xv) else float(total / n)
+        val_pred = (val_logits >= 0).long() if self.binary else val_logits.argmax(1)  # p >= 0.5, as everywhere
+        val_acc = float((val_pred == self.yv.long()).float().mean()) if len(self.Xv) else float("nan")
+        if self.dist is not None:  # rank 0's numbers decide, so that every rank stops at the same epoch
+            val_loss, val_acc = self.dist.broadcast([val_loss, val_acc])
+        if self.when == "epoch":
+            self.scheduler.step()
+        elif self.when == "plateau":
+            self.scheduler.step(val_loss)
+        if val_loss < self.best_loss - 1e-7 or not result.patience:
+            # Without early stopping the user asked for every epoch: the last one is kept.
+            self.best_loss, self.best_state, self.bad_epochs = val_loss, _state_copy(self.model), 0
+            result.best_epoch = epoch
+        else:
+            self.bad_epochs += 1
+        elapsed = time.perf_counter() - self.start
+        info = {"epoch": epoch, "epochs": result.epochs, "train_loss": float(total / n), "val_loss": val_loss,
+                "val_accuracy": val_acc, "lr": self.optimizer.param_groups[0]["lr"], "elapsed": elapsed,
+                "eta": elapsed / epoch * (result.epochs - epoch), "best_epoch": result.best_epoch}
+        result.history.append(info)
+        self.notify("on_epoch_end", info)
+        return bool(result.patience and self.bad_epochs >= result.patience and epoch > self.settle_epochs)

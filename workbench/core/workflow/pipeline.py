@@ -1,12 +1,12 @@
-"""One conversion from a recipe: prepare data, convert, train, calibrate, evaluate, export.
+"""One conversion from a recipe: convert, train, calibrate, evaluate, export (the data is prepared in `prepared`,
+whose names this module also gives).
 
-Each step is its own function so the GUI can run them one by one on its worker; `journey.convert_checkpoint`
-chains them for the command line.
+Each step is its own function; the session's commands (`run_commands`) run them as jobs, and
+`journey.convert_checkpoint` chains those commands for the command line.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,15 +16,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.data.data import as_sequences, given_split_indices, load_table, make_labels, split_indices
 from workbench.core.data.preprocess import Impute
-from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.evaluate.errors_list import SplitSamples
 from workbench.core.export import export as export_mod
-from workbench.core.notes import Note
-from workbench.core.open.layer_tree import Inspection, inspect_model, recurrent_input_size
+from workbench.core.open.layer_tree import Inspection, inspect_model
 from workbench.core.open.load import LoadedModel
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
@@ -33,61 +30,19 @@ from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import convert, ordinal_warm_start_fit, warm_start_fit
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
+# The data steps moved to `prepared`; they are still imported from here.
+from workbench.core.workflow.prepared import PreparedData as PreparedData
+from workbench.core.workflow.prepared import fit_sequences as fit_sequences
+from workbench.core.workflow.prepared import label_and_split as label_and_split
+from workbench.core.workflow.prepared import prepare_data as prepare_data
+from workbench.core.workflow.prepared import prepare_images as prepare_images
+from workbench.core.workflow.prepared import step_features as step_features
+
 if TYPE_CHECKING:
     from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
-
-
-@dataclass
-class PreparedData:
-    table: Table
-    y: np.ndarray
-    classes: list[str]
-    label_info: dict[str, Any]
-    splits: dict[str, np.ndarray]
-    mean: np.ndarray | None = None
-    std: np.ndarray | None = None
-    fill: np.ndarray | None = None  # train medians for missing inputs (data.missing = impute)
-    warnings: list[Note] = field(default_factory=list)  # likely leaks, tiny splits: shown, never blocking
-    leaks: dict[str, float] = field(default_factory=dict)
-    # An image folder's per-channel (mean, std), shape (C, 1, 1), applied to 0..1 pixels before the model and
-    # inside the export; resolved from data.normalize against the model by `prepare_images`.
-    image_norm: tuple[np.ndarray, np.ndarray] | None = None
-    normalize: str = "none"  # the resolved data.normalize of an image folder
-    augment: bool = False  # training batches of an image folder are augmented
-
-    @property
-    def images(self) -> bool:
-        """An image folder: its splits are read as batches (`ImageBatches`), never as one float32 array."""
-        from workbench.core.data.images import ImageSamples
-
-        return isinstance(self.table.X, ImageSamples)
-
-    def inputs(self, split: str) -> np.ndarray | ImageBatches:
-        """The model's inputs for a split: an array, or an image folder's `ImageBatches`."""
-        if self.images:
-            from workbench.core.data.image_stream import ImageBatches
-
-            norm = self.image_norm if self.image_norm is not None else (
-                None if self.mean is None else cast("tuple[np.ndarray, np.ndarray]", (self.mean, self.std)))
-            return ImageBatches(cast("ImageSamples", self.table.X), self.splits[split], norm,
-                                self.augment and split == "train")
-        X = self.table.X[self.splits[split]]
-        return np.asarray(X if self.mean is None else (X - self.mean) / self.std)
-
-    def model_inputs(self, split: str) -> torch.Tensor | ImageBatches:
-        """`inputs` as predict_logits takes them: a tensor, or the image folder's batches."""
-        X = self.inputs(split)
-        return cast("ImageBatches", X) if self.images else torch.as_tensor(X)
-
-    def labels(self, split: str) -> np.ndarray:
-        return np.asarray(self.y[self.splits[split]])
-
-    @property
-    def input_shape(self) -> tuple[int, ...]:
-        return tuple(self.table.X.shape[1:])
 
 
 @dataclass
@@ -122,94 +77,6 @@ class Run:
         from workbench.core.evaluate.errors_list import split_samples
 
         return split_samples(self.data, self.probabilities("test"), self.threshold)
-
-
-def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None,
-                 step_features: int | None = None) -> PreparedData:
-    """Read and label the data; with `model_shape`, images are resized to it and tables must match it. With
-    `step_features` (a recurrent model's features per step), flat rows are read as sequences of that many."""
-    d = recipe.data
-    model_shape = tuple(model_shape) if model_shape else None
-    table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None,
-                       d.missing, d.sheet, model_shape, d.resize)
-    table = fit_sequences(table, model_shape, step_features)
-    if model_shape and tuple(table.X.shape[1:]) != model_shape:
-        raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
-                        f"{model_shape}.", "Choose data (or feature columns) that match the model.", d.path)
-    return label_and_split(table, recipe)
-
-
-def fit_sequences(table: Table, model_shape: tuple[int, ...] | None, step_features: int | None) -> Table:
-    """Flat rows (a table, an .npz of rows) for a sequence model: as (N, steps, features), with the steps from
-    the input shape when given, else from the width."""
-    if table.X.ndim != 2:
-        return table
-    if model_shape and len(model_shape) == 2:
-        return as_sequences(table, int(model_shape[1]), int(model_shape[0]))
-    if step_features and not model_shape:
-        return as_sequences(table, step_features)
-    return table
-
-
-def step_features(loaded: LoadedModel | None) -> int | None:
-    """Features per time step of a recurrent model (its first recurrent layer's input_size), else None."""
-    return recurrent_input_size(loaded.model) if loaded is not None else None
-
-
-def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
-    """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
-    d = recipe.data
-    y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
-    if table.given_splits:  # the folder's train/ val/ test/, as given
-        splits = given_split_indices(y, table.given_splits, d.splits, recipe.seed, d.path, classes)
-    else:
-        splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
-    prepared = PreparedData(table, y, classes, info, splits)
-    if d.missing == "impute" and table.X.ndim in (2, 3):  # rows, or rows read as sequences
-        from workbench.core.data.preprocess import impute, train_medians
-
-        assert isinstance(table.X, np.ndarray)  # an image folder's samples have 4 dimensions
-        prepared.fill, notes = train_medians(table.X[splits["train"]])
-        prepared.table = table = dataclasses.replace(table, X=impute(table.X, prepared.fill),
-                                                     notes=table.notes + notes)
-    from workbench.core.data.checks import leak_warnings, likely_leaks, split_warnings
-
-    if not prepared.images:  # a pixel is not a leak, and the check would decode the whole train split
-        prepared.leaks = likely_leaks(table.X[splits["train"]], y[splits["train"]], table.feature_names,
-                                      recipe.seed)
-    prepared.warnings = leak_warnings(prepared.leaks) + split_warnings(y, splits, classes)
-    if d.standardize and prepared.images:
-        prepared.mean, prepared.std = _pixel_stats(table.X, splits["train"])
-    elif d.standardize:
-        train_X = table.X[splits["train"]]
-        axes = 0 if train_X.ndim == 2 else None  # per feature for tables, one scalar for images
-        prepared.mean = train_X.mean(axis=axes).astype(np.float32)
-        std = train_X.std(axis=axes).astype(np.float32)
-        prepared.std = np.where(std > 0, std, 1.0).astype(np.float32)
-    return prepared
-
-
-def _pixel_stats(samples: Any, rows: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """One mean and std over the train split's pixels, a chunk of images at a time."""
-    total = squares = count = 0.0
-    for i in range(0, len(rows), chunk):
-        x = samples.raw(rows[i:i + chunk]).astype(np.float64) / samples.scale
-        total, squares, count = total + x.sum(), squares + (x * x).sum(), count + x.size
-    mean = total / max(count, 1)
-    std = np.sqrt(max(squares / max(count, 1) - mean * mean, 0.0))
-    # 0-d scalars, which broadcast over the pixels as the per-feature arrays of a table do
-    return cast(np.ndarray, np.float32(mean)), cast(np.ndarray, np.float32(std if std > 0 else 1.0))
-
-
-def prepare_images(data: PreparedData, recipe: Recipe, model: nn.Module) -> None:
-    """An image folder's normalisation, resolved against the model's architecture (data.normalize auto)."""
-    if not data.images:
-        return
-    from workbench.core.data.image_norm import channel_stats, resolve_normalize
-
-    d = recipe.data
-    data.normalize = resolve_normalize(d.normalize, model)
-    data.image_norm = channel_stats(data.normalize, data.input_shape[0], d.norm_mean, d.norm_std, d.path)
 
 
 def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None

@@ -1,0 +1,110 @@
+"""Files that need unpickling: the safe `weights_only` load, the refusal that lists what a file would import, the
+weights of a pickled module read without building its classes, and the full load of a file the user trusted
+(classes saved from `__main__` mapped onto the model source they name)."""
+
+from __future__ import annotations
+
+import pickle
+import types
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from workbench.core import notes as N
+from workbench.core.errors import CheckpointError, ModelSourceError, UntrustedFileError
+from workbench.core.open import model_source
+from workbench.core.open.named_source import Source
+from workbench.core.open.state_keys import STATE_KEYS
+from workbench.core.safety import trust
+
+
+def untrusted_error(path: Path, what: str, names: list[str]) -> UntrustedFileError:
+    store = " ".join(trust.take_problems())  # why a file trusted before may be asked about again
+    return UntrustedFileError(
+        f"this is {what}, which runs code when it is opened, so it was not opened. {trust.describe(names)}"
+        + (f" ({store})" if store else ""),
+        "If you know where it comes from, trust this file (command line: add --trust; "
+        "in the window: answer the trust prompt). Trust applies to this exact file only.",
+        path, names, trust.dangerous_globals(names))
+
+
+def safe_torch_load(path: Path, fmt: str, shown: Path) -> Any:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=(fmt == "torch-zip"))
+    except pickle.UnpicklingError:
+        return NEEDS_TRUST
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"the checkpoint is truncated or corrupt ({str(exc).splitlines()[0][:200]}).",
+                              "Copy the file again from its source.", shown) from None
+
+
+NEEDS_TRUST = object()
+
+
+INERT_KEY = "__workbench_inert__"
+
+
+def inert_weights(path: Path, shown: Path, names: list[str], notes: list[N.Note]) -> dict[str, Any]:
+    """The weights of a pickled module whose classes are not importable, read without building any class."""
+    from workbench.core.open.pickle_weights import class_names, read_inert, weights_from
+
+    obj = read_inert(path, shown)
+    state, module, extras = weights_from(obj)
+    if not state:
+        classes = trust.unfamiliar_globals(names)
+        raise ModelSourceError(
+            f"the file pickles classes that are not importable here ({', '.join(classes[:6]) or 'unknown'}) and "
+            "holds no module whose weights could be read out.",
+            "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
+            "window, the Model source field).", shown)
+    danger = trust.dangerous_globals(names)
+    notes.append(N.safety(f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was "
+                          "saved. None of it was run: its weights were read out as a state_dict."
+                          + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""),
+                          "weights_without_code"))
+    return {**{k: v for k, v in extras.items() if k not in STATE_KEYS}, "state_dict": state, INERT_KEY: True}
+
+
+def _mapped_pickle_module(module: types.ModuleType) -> types.ModuleType:
+    """A pickle module whose classes that cannot be imported (`__main__.Net`) come from the user's model source."""
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, mod_name: str, name: str) -> Any:
+            if mod_name == "__main__" and hasattr(module, name):
+                return getattr(module, name)
+            try:
+                return super().find_class(mod_name, name)
+            except (ImportError, AttributeError):
+                if "." not in name and hasattr(module, name):
+                    return getattr(module, name)
+                raise
+
+    mapped = types.ModuleType("pickle")
+    mapped.Unpickler = Unpickler  # type: ignore[attr-defined]
+    mapped.load = lambda fh, **kw: Unpickler(fh, **kw).load()  # type: ignore[attr-defined]
+    return mapped
+
+
+def trusted_torch_load(path: Path, source: Source | None, names: list[str], shown: Path,
+                        notes: list[N.Note]) -> Any:
+    kwargs: dict[str, Any] = {}
+    if source is not None:
+        module, _ = model_source.import_source(source.spec, source.code)
+        kwargs["pickle_module"] = _mapped_pickle_module(module)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+    except (ModuleNotFoundError, AttributeError) as exc:
+        missing = getattr(exc, "name", None) or str(exc)
+        classes = trust.unfamiliar_globals(names)
+        if source is None:  # no class to build it with: its weights still open, as a state_dict would
+            return inert_weights(path, shown, names, notes)
+        raise ModelSourceError(
+            f"the pickled model needs code that neither this installation nor the model source {source.file} "
+            f"provides ({missing}); it refers to {', '.join(classes) or 'unknown classes'}.",
+            "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
+            "window, the Model source field).", shown) from None
+    except Exception as exc:  # noqa: BLE001
+        raise CheckpointError(f"the checkpoint could not be unpickled ({type(exc).__name__}: {exc}).",
+                              "Check that it was saved with torch.save.", shown) from None
