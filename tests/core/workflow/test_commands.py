@@ -152,3 +152,15 @@ def test_reading_a_new_table_resets_the_choices_of_the_old_one(tmp_path, user_ml
     ReadData(s, write_csv(tmp_path / "other.csv", label="risk", seed=3)).run()
     assert s.recipe.data.features == () and s.table is not None and s.recipe.data.label == "risk"
     assert np.isfinite(s.table.X).all()
+
+
+def test_the_demo_command_opens_its_model_and_data(tmp_path):
+    from workbench.core.workflow.commands import OpenDemo
+
+    s = SessionModel()
+    activity = []
+    s.events.activity.connect(activity.append)
+    OpenDemo(s, tmp_path / "demo").run()
+    assert activity[0].startswith("Building the demo") and s.activity == ""
+    assert s.loaded is not None and s.inspection is not None and s.data is not None and s.blockers() == []
+    assert s.recipe.model_source and s.recipe.data.label_mode == "threshold"
