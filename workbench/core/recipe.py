@@ -214,16 +214,15 @@ class Recipe:
         return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path: str | Path) -> None:
-        """Write the recipe. One that names a model source is trusted by its hash: the user chose that source
-        here, so reopening their own file must not ask again (a copy edited elsewhere is asked about)."""
+        """Write the recipe. One that names a model source is trusted as naming that code: the user chose that
+        source here, so reopening their own file must not ask again (a copy edited elsewhere, or a changed source
+        or sibling module, is asked about)."""
         from workbench.core.safety.atomic import write_bytes_atomic
 
         data = (self.to_json() + "\n").encode("utf-8")
         write_bytes_atomic(Path(path), data)
         if self.model_source:
-            from workbench.core.safety import trust
-
-            trust.trust(hashlib.sha256(data).hexdigest())
+            trust_own_file(data, resolve_source(self, Path(path).parent).model_source)
 
 
 FIELDS = {name: (kind, spec) for name, _f, kind, spec in F.walk(Recipe)}
@@ -337,22 +336,43 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
 
 
 def check_named_source(source: str, path: Path, digest: str, trusted: bool, what: str) -> None:
-    """Refuse a model source named by a file (a recipe, a session) unless the user trusts that file, or has
-    trusted the source file itself (its hash, as the loader records it for a source the user typed)."""
+    """Refuse a model source named by a file (a recipe, a session) unless the user trusts this file naming that
+    code, or has trusted the code itself, as the loader records it for a source the user typed. The code is the
+    source and every sibling module it reaches (source_closure); a change to any of them asks again."""
     from workbench.core.safety import trust
+    from workbench.core.safety.source_closure import closure_of
 
-    if trusted:
-        trust.trust(digest)
-        return
     code = Path(source.rpartition(":")[0])
-    if trust.is_trusted(digest) or (code.is_file() and trust.is_trusted(trust.sha256_of(code))):
+    closure = closure_of(source) if code.is_file() else None  # a missing source runs nothing: opening says so
+    if closure is not None:
+        named = trust.naming_sha256(digest, closure.sha256)
+        if trusted:
+            trust.trust(named)
+        if trusted or trust.is_trusted(closure.sha256) or trust.is_trusted(named):
+            return
+    elif trusted:
         return
+    files = [str(f) for f in closure.files] if closure else [str(code)]
     raise UntrustedFileError(
-        f"{path.name} names the model source {source}, so opening it would run the code in {code}; this {what} "
-        "was not opened.",
-        "If you know where the file comes from, trust it (command line: add --trust, or name the model source "
-        "yourself with --model-source; in the window: answer the trust prompt). Trust applies to this exact file "
-        "only.", path, [str(code)], [])
+        f"{path.name} names the model source {source}, so opening it would run the code in "
+        f"{closure.describe() if closure else code}; this {what} was not opened.",
+        "If you know where the files come from, trust them (command line: add --trust, or name the model source "
+        "yourself with --model-source; in the window: answer the trust prompt). Trust applies to these exact "
+        "files only.", path, files, [], files=files)
+
+
+def trust_own_file(data: bytes, source: str) -> None:
+    """A recipe or session the workbench writes names code the user chose: trust that file naming that code, as
+    it is now (best effort: a source that cannot be read now is asked about when the file is opened)."""
+    from workbench.core.errors import ModelSourceError
+    from workbench.core.safety import trust
+    from workbench.core.safety.source_closure import closure_of
+
+    try:
+        closure = closure_of(source)
+    except ModelSourceError:
+        return
+    trust.trust(trust.naming_sha256(hashlib.sha256(data).hexdigest(), closure.sha256))
 
 
 def resolve_source(recipe: Recipe, folder: Path) -> Recipe:

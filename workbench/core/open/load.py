@@ -8,6 +8,7 @@ runs, and the notes say so. Sizes are checked against the file and free memory b
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import struct
 import tarfile
@@ -24,11 +25,13 @@ from workbench.core.errors import CheckpointError, ModelSourceError, TrustStoreE
 from workbench.core.open import model_source
 from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
 from workbench.core.open.layer_tree import check_finite
+from workbench.core.open.sibling_import import sibling_imports
 from workbench.core.open.state_keys import STATE_KEYS
 from workbench.core.open.state_keys import strip_prefix as _strip_prefix
 from workbench.core.safety import trust
 from workbench.core.safety.bounds import check_safetensors, check_storages, check_tensors, check_zip, parse_json
 from workbench.core.safety.snapshot import Snapshot, read_bytes_once
+from workbench.core.safety.source_closure import SourceClosure, read_closure
 
 MAX_SMALL_FILE = 16 << 20  # a config.json or a model source larger than this is not one
 
@@ -115,8 +118,11 @@ _NEEDS_TRUST = object()
 _INERT_KEY = "__workbench_inert__"
 
 
-def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]) -> dict[str, Any]:
-    """The weights of a pickled module whose classes are not importable, read without building any class."""
+def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str], ran: str = "") -> dict[str, Any]:
+    """The weights of a pickled module whose classes are not importable, read without building any class.
+
+    `ran`: the missing class a trusted full unpickling stopped at (that unpickling ran up to there); "" when
+    nothing of the file was unpickled with its code."""
     from workbench.core.open.pickle_weights import class_names, read_inert, weights_from
 
     obj = read_inert(path, shown)
@@ -129,9 +135,14 @@ def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str]) 
             "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
             "window, the Model source field).", shown)
     danger = trust.dangerous_globals(names)
-    notes.append(f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was saved. "
-                 "None of it was run: its weights were read out as a state_dict."
-                 + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""))
+    saved = f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was saved."
+    if ran:
+        notes.append(f"{saved} You trusted the file, so it was unpickled in full until it needed {ran}, which "
+                     "cannot be imported here (what the pickle calls before that point ran); its weights were "
+                     "then read out as a state_dict without building any class.")
+    else:
+        notes.append(f"{saved} None of it was run: its weights were read out as a state_dict."
+                     + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""))
     return {**{k: v for k, v in extras.items() if k not in STATE_KEYS}, "state_dict": state, _INERT_KEY: True}
 
 
@@ -159,15 +170,19 @@ def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], sh
                         notes: list[str]) -> Any:
     kwargs: dict[str, Any] = {}
     if source is not None:
-        module, _ = model_source.import_source(source.spec, source.code)
+        module, _ = model_source.import_source(source.spec, source.closure)
         kwargs["pickle_module"] = _mapped_pickle_module(module)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        # a class the pickle names from a sibling module comes from the closure read before, never the disk
+        with sibling_imports(source.closure) if source is not None else contextlib.nullcontext():
+            obj = torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        notes.append("Opened with full unpickling because you trusted this file.")
+        return obj
     except (ModuleNotFoundError, AttributeError) as exc:
         missing = getattr(exc, "name", None) or str(exc)
         classes = trust.unfamiliar_globals(names)
         if source is None:  # no class to build it with: its weights still open, as a state_dict would
-            return _inert_weights(path, shown, names, notes)
+            return _inert_weights(path, shown, names, notes, ran=str(missing))
         raise ModelSourceError(
             f"the pickled model needs code that neither this installation nor the model source {source.file} "
             f"provides ({missing}); it refers to {', '.join(classes) or 'unknown classes'}.",
@@ -180,13 +195,17 @@ def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], sh
 
 @dataclass
 class _Source:
-    """A model source to run: `spec` with an absolute file, the bytes read once, and who named it."""
+    """A model source to run: `spec` with an absolute file, every file that would run read once, who named it."""
 
     spec: str
     file: Path
-    code: bytes
-    sha256: str
+    closure: SourceClosure
     named_by: Path | None  # None: the user typed it
+
+    @property
+    def sha256(self) -> str:
+        """What trust is recorded for: the source and every sibling module it reaches, together."""
+        return self.closure.sha256
 
 
 def _read_source(spec: str, named_by: Path | None) -> _Source:
@@ -200,12 +219,12 @@ def _read_source(spec: str, named_by: Path | None) -> _Source:
     try:
         if not file.is_file() or file.stat().st_size > MAX_SMALL_FILE:  # not a FIFO, a device or a huge file
             raise FileNotFoundError(file)
-        code, digest = read_bytes_once(file)
+        code, _ = read_bytes_once(file)
     except OSError:
         named = f" (named by {named_by})" if named_by else ""
         raise ModelSourceError(f"the model source file does not exist or is not a plain Python file{named}.",
                                "Check the path before the colon.", file) from None
-    return _Source(f"{file}:{class_name}", file, code, digest, named_by)
+    return _Source(f"{file}:{class_name}", file, read_closure(file, code, class_name), named_by)
 
 
 def _require_source_trust(source: _Source, trusted: bool, hashes: list[str]) -> None:
@@ -219,24 +238,27 @@ def _require_source_trust(source: _Source, trusted: bool, hashes: list[str]) -> 
         return
     imported = _imports_of(_would_run(source))
     danger = trust.dangerous_globals(imported)
+    files = source.closure.files
+    siblings = len(files) - 1
     raise UntrustedFileError(
         f"{source.named_by.name} names the model source {source.file}; opening the model would run the class "
         f"{source.spec.rpartition(':')[2]} from that file and the code it refers to (not the rest of the "
-        "file), so it was not run."
+        "file)" + (f", and code from {siblings} module(s) beside it that it imports" if siblings else "")
+        + ", so it was not run. Files that would run: " + source.closure.describe() + "."
         + (f" It imports {', '.join(imported[:12])}." if imported else "")
         + (" DANGER: " + ", ".join(danger) + " can run programs or change files." if danger else ""),
-        "If you know where both files come from, trust them (command line: add --trust; in the window: answer "
-        "the trust prompt). Trust is recorded for that Python file's exact content; or name the model source "
-        "yourself with --model-source (the Model source field).",
-        source.named_by, [str(source.file)] + imported, danger)
+        "If you know where these files come from, trust them (command line: add --trust; in the window: answer "
+        "the trust prompt). Trust is recorded for the exact content of every file listed; or name the model "
+        "source yourself with --model-source (the Model source field).",
+        source.named_by, [*map(str, files), *imported], danger, files=[str(f) for f in files])
 
 
 def _would_run(source: _Source) -> bytes:
     """The part of the source file that would run: the class and what it needs (the whole file if unreadable)."""
     try:
-        return model_source.extracted_code(source.spec, source.code).encode()
+        return model_source.extracted_code(source.spec, source.closure.code).encode()
     except ModelSourceError:
-        return source.code
+        return source.closure.code
 
 
 def _vouch(source: _Source) -> None:
@@ -306,7 +328,7 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
                   args: dict[str, Any] | None, activation: str, notes: list[str]) -> nn.Module:
     if source is not None:
         fallback = extras.get("hyper_parameters") if isinstance(extras.get("hyper_parameters"), dict) else None
-        model = model_source.build(source.spec, args, fallback, source.code)
+        model = model_source.build(source.spec, args, fallback, source.closure)
         _load_into(model, state, path, source.spec)
         return model
     stripped = _strip_prefix(state)
@@ -422,7 +444,6 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
                 raise _untrusted(path, "a pickled Python object (not only weights)", scan.imports)
             _record_trust(to_trust, notes)
             obj = _trusted_torch_load(copy, source, scan.imports, path, notes)
-            notes.append("Opened with full unpickling because you trusted this file.")
         else:
             _record_trust(to_trust, notes)
     check_tensors(obj, path)
@@ -435,7 +456,10 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         module = _architecture(state, extras, path, source, args, mlp_activation, notes)
     if source is not None:
         who = "you named" if source.named_by is None else f"named by {source.named_by.name}, trusted"
-        notes.append(f"Runs {source.file} (the model source {who}) to build the model.")
+        siblings = [source.closure.rel(f) for f in source.closure.sibling_files]
+        notes.append(f"Runs {source.file} (the model source {who}) to build the model"
+                     + (f", and the modules beside it that it imports: {', '.join(siblings)}." if siblings else "."))
+        notes.extend(source.closure.notes)
     module.eval()
     check_finite(module, path)
     shape = _input_shape_hint(extras or obj, module)

@@ -2,7 +2,8 @@
 
 Trust is by sha256, so a changed file is untrusted again. Pickles are trusted by the checkpoint's hash;
 a model source named by a file (config.json beside safetensors weights, a recipe) is trusted by the
-hash of the Python file that would run, since that file, not the one naming it, is what executes.
+hash of every Python file that would run (the source and the sibling modules it reaches, see
+source_closure), since that code, not the file naming it, is what executes.
 
 Reading a pickle sorts every import into three kinds: proven harmless (an explicit allowlist: torch's
 own weights-only list, torch.nn layer classes, plain containers, numpy arrays), DANGER (names that
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import json
 import os
 import re
@@ -78,6 +80,12 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 
 def sha256_of(path: Path) -> str:
     return hash_file(Path(path))
+
+
+def naming_sha256(file_sha256: str, code_sha256: str) -> str:
+    """What is trusted when the user trusts a file (a recipe, a session) that names code: that file naming that
+    exact code, so a change to either asks again."""
+    return hashlib.sha256(f"workbench file naming code 1\0{file_sha256}\0{code_sha256}".encode()).hexdigest()
 
 
 # ----- what a file would import ---------------------------------------------------------------------------

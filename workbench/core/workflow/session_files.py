@@ -23,14 +23,14 @@ def summary(run: Run, name: str, export: str | None = None) -> dict[str, Any]:
 
 
 def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None) -> None:
-    """Write a session; like a saved recipe, one whose recipe names a model source is trusted by its hash."""
-    from workbench.core.safety import trust
+    """Write a session; like a saved recipe, one whose recipe names a model source is trusted as naming that code."""
+    from workbench.core.recipe import from_dict, resolve_source, trust_own_file
 
     data = json.dumps({"version": SESSION_VERSION, "recipe": recipe, "runs": runs}, indent=1,
                       default=float).encode("utf-8")
     write_bytes_atomic(Path(path), data)
     if recipe and recipe.get("model_source"):
-        trust.trust(hashlib.sha256(data).hexdigest())
+        trust_own_file(data, resolve_source(from_dict(recipe), Path(path).parent).model_source)
 
 
 def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
