@@ -391,3 +391,123 @@ def test_a_recipe_naming_code_needs_trust_on_the_command_line(tmp_path, capsys, 
     recipe.write_text(json.dumps({"model_source": f"{models_py}:TinyRegressor", "data": {"path": str(table)},
                                   "head": {"task": "binary"}, "train": {"epochs": 1}}))
     assert cli.main([str(a) for a in argv[:-1]] + [str(tmp_path / "out2")]) == 0
+
+
+# ----- trust covers every file that runs: the source and each sibling module it reaches ----------------------
+
+NET_WITH_BLOCK = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from blocks import Block
+
+    class TinyRegressor(nn.Module):
+        def __init__(self, n_in=4, hidden=8):
+            super().__init__()
+            self.body = nn.Sequential(Block(n_in, hidden), nn.ReLU())
+            self.head = nn.Linear(hidden, 1)
+            self.act = nn.Softplus()
+
+        def forward(self, x):
+            return self.act(self.head(self.body(x)))
+''')
+BLOCK = "from torch import nn\nclass Block(nn.Linear):\n    pass\n"
+EVIL_BLOCK = ("import pathlib\nfrom torch import nn\nclass Block(nn.Linear):\n    def __init__(self, *a):\n"
+              "        pathlib.Path(__file__).with_name('PWNED').write_text('ran')\n        super().__init__(*a)\n")
+
+
+def _project(folder: Path, block: str = BLOCK) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "blocks.py").write_text(block)
+    (folder / "models.py").write_text(NET_WITH_BLOCK)
+    return folder / "models.py"
+
+
+def _downloaded(tmp_path: Path) -> Path:
+    """The user's own models.py, byte for byte, beside a blocks.py of someone else's and a config.json naming it."""
+    folder = tmp_path / "download"
+    _project(folder, EVIL_BLOCK)
+    _weights(folder)
+    (folder / "config.json").write_text(json.dumps({"model_source": "models.py:TinyRegressor",
+                                                    "model_args": {"n_in": 4, "hidden": 8}}))
+    return folder
+
+
+def test_a_trusted_source_beside_someone_elses_sibling_asks_again(tmp_path, capsys, monkeypatch):
+    mine = _project(tmp_path / "mine")
+    own = _weights(tmp_path / "mine")
+    assert cli.main(["inspect", str(own), "--model-source", f"{mine}:TinyRegressor"]) == 0  # vouched for
+    folder = _downloaded(tmp_path)
+    assert (folder / "models.py").read_bytes() == mine.read_bytes()
+    err, exc = _refused(["inspect", folder / "model.safetensors"], capsys, monkeypatch, tmp_path,
+                        E.UntrustedFileError)
+    assert exc.files == [str(folder / "models.py"), str(folder / "blocks.py")]
+    assert "blocks.py" in err and exc.imports[:2] == exc.files
+
+
+def test_a_recipe_naming_a_trusted_source_beside_someone_elses_sibling_asks_again(tmp_path, capsys, monkeypatch,
+                                                                                   tutorial_ckpt, table_csv):
+    mine = _project(tmp_path / "mine")
+    assert cli.main(["inspect", str(tutorial_ckpt), "--model-source", f"{mine}:TinyRegressor"]) == 0
+    folder = _downloaded(tmp_path)
+    recipe = folder / "recipe.json"
+    recipe.write_text(json.dumps({"model_source": "models.py:TinyRegressor", "data": {"path": str(table_csv)},
+                                  "head": {"task": "binary"}, "train": {"epochs": 1}}))
+    err, exc = _refused(["convert", tutorial_ckpt, "--recipe", recipe, "--threshold", "median", "--out",
+                         tmp_path / "out"], capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert str(folder / "blocks.py") in exc.files and "blocks.py" in err
+
+
+def test_a_sibling_swapped_after_trust_asks_again(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "model"
+    _project(folder)
+    path = _weights(folder)
+    (folder / "config.json").write_text(json.dumps({"model_source": "models.py:TinyRegressor"}))
+    assert cli.main(["inspect", str(path), "--trust"]) == 0
+    assert "and the modules beside it that it imports: blocks.py" in capsys.readouterr().out
+    assert cli.main(["inspect", str(path)]) == 0  # trusted: asks nothing
+    (folder / "blocks.py").write_text(EVIL_BLOCK)
+    _, exc = _refused(["inspect", path], capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert str(folder / "blocks.py") in exc.files
+    # a sibling package moved up a folder (same bytes, another place) is other code too
+    (folder / "blocks.py").write_text(BLOCK)
+    assert cli.main(["inspect", str(path)]) == 0
+    (folder / "blocks.py").rename(tmp_path / "blocks.py")
+    _, exc = _refused(["inspect", path], capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert str(tmp_path / "blocks.py") in exc.files
+
+
+def test_a_compiled_sibling_of_a_trusted_source_never_runs(tmp_path, capsys, monkeypatch):
+    import py_compile
+
+    folder = tmp_path / "model"
+    _project(folder, EVIL_BLOCK)
+    py_compile.compile(str(folder / "blocks.py"), cfile=str(folder / "blocks.pyc"), doraise=True)
+    (folder / "blocks.py").unlink()
+    path = _weights(folder)
+    (folder / "config.json").write_text(json.dumps({"model_source": "models.py:TinyRegressor"}))
+    err, _ = _refused(["inspect", path, "--trust"], capsys, monkeypatch, tmp_path, E.ModelSourceError)
+    assert "blocks.pyc" in err and "compiled" in err
+
+
+# ----- the demo never runs code from the folder it reuses -----------------------------------------------------
+
+def test_a_reused_demo_folder_written_by_someone_else_runs_none_of_its_code(tmp_path, monkeypatch):
+    from workbench.core.workflow import demo
+
+    folder = tmp_path / "demo"
+    demo.build_diabetes(folder, epochs=2)
+    # Someone else's folder: their models.py, and a .workbench-demo.json listing it with the public build key
+    payload = "import pathlib\npathlib.Path(__file__).with_name('PWNED').write_text('ran')\n"
+    hostile = (folder / "models.py").read_text().replace("class DiabetesMLP(nn.Module):", payload.replace(
+        "\n", "\n    ").join(["class DiabetesMLP(nn.Module):\n    ", ""]), 1)
+    assert "PWNED" in hostile
+    (folder / "models.py").write_text(hostile)
+    marker = json.loads((folder / demo.MARKER).read_text())
+    marker["files"]["models.py"] = hashlib.sha256(hostile.encode()).hexdigest()
+    (folder / demo.MARKER).write_text(json.dumps(marker))
+    monkeypatch.setattr(demo, "_fit", lambda *a, **k: pytest.fail("the build was not reused"))
+    ckpt, recipe = demo.build_diabetes(folder, epochs=2)
+    assert str(folder) not in recipe.model_source  # the package's own demo_models, never the folder's copy
+    loaded = load_checkpoint(ckpt, recipe.model_source, recipe.model_args)  # as `workbench demo` and the window do
+    assert type(loaded.model).__name__ == "DiabetesMLP"
+    assert not list(tmp_path.rglob("PWNED"))

@@ -174,3 +174,138 @@ def test_a_name_the_sibling_does_not_define_is_reported(tmp_path):
         build(f"{app}:Net")
     assert "Missing" in caught.value.problem
     _no_marker(tmp_path)
+
+
+# ----- what runs is what was read: never the standard library's name, never compiled code ---------------------
+
+NET_USING = '''
+    from torch import nn
+    {imports}
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(2, 1)
+            self.used = {use}
+'''
+
+
+def _net(folder, imports, use):
+    return _write(folder / "models.py", NET_USING.format(imports=imports, use=use))
+
+
+@pytest.mark.parametrize("on_path", [False, True])
+def test_a_sibling_named_like_a_standard_module_is_never_served(tmp_path, monkeypatch, on_path):
+    for name in ("colorsys", "json"):
+        _write(tmp_path / f"{name}.py", "def rgb_to_hsv(*a):\n    return 0\ndef dumps(*a):\n    return 0\n")
+        monkeypatch.delitem(sys.modules, name, raising=False)  # imported afresh, while the source is defined
+    if on_path:  # `python -m workbench` run from the downloaded folder puts it first on sys.path
+        monkeypatch.syspath_prepend(str(tmp_path))
+    app = _net(tmp_path, "import colorsys\n    import json", "(colorsys.rgb_to_hsv(1, 0, 0), json.dumps(1))")
+    model = build(f"{app}:Net")
+    assert model.used == ((0.0, 1.0, 1), "1")  # the real modules
+    assert "lib/python" in sys.modules["colorsys"].__file__
+    _no_marker(tmp_path)
+
+
+def test_the_loader_says_when_a_file_beside_the_source_was_passed_over(tmp_path, monkeypatch):
+    from workbench.core.open.load import load_checkpoint
+
+    _write(tmp_path / "colorsys.py", "X = 1\n")
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    app = _net(tmp_path, "import colorsys", "colorsys.rgb_to_hsv(1, 0, 0)")
+    weights = tmp_path / "w.pt"
+    torch.save(build(f"{app}:Net").state_dict(), weights)
+    notes = " ".join(load_checkpoint(weights, f"{app}:Net").notes)
+    assert "'colorsys'" in notes and "colorsys.py" in notes and "installed one is used" in notes
+    _no_marker(tmp_path)
+
+
+def _compiled_sibling(folder, where):
+    import os
+    import py_compile
+
+    source = _write(folder / "blocks.py", "from torch import nn\nclass Block(nn.Linear):\n    pass\n")
+    target = folder / "blocks.pyc" if where == "beside" else None
+    compiled = py_compile.compile(str(source), cfile=str(target) if target else None, doraise=True)
+    os.remove(source)
+    return compiled
+
+
+@pytest.mark.parametrize("where", ["beside", "__pycache__"])
+def test_a_compiled_only_sibling_is_refused_by_name(tmp_path, where):
+    compiled = _compiled_sibling(tmp_path, where)
+    app = _net(tmp_path, "from blocks import Block", "Block(2, 2)")
+    with pytest.raises(E.ModelSourceError) as caught:
+        build(f"{app}:Net")
+    assert compiled in str(caught.value) and "compiled" in caught.value.problem
+    _no_marker(tmp_path)
+
+
+def test_a_compiled_extension_beside_the_source_is_refused_by_name(tmp_path):
+    import importlib.machinery
+
+    ext = tmp_path / f"blocks{importlib.machinery.EXTENSION_SUFFIXES[0]}"
+    ext.write_bytes(b"\x7fELF not really")
+    app = _net(tmp_path, "import blocks", "blocks")
+    with pytest.raises(E.ModelSourceError) as caught:
+        build(f"{app}:Net")
+    assert str(ext) in str(caught.value)
+
+
+def test_stale_bytecode_beside_a_sibling_never_runs(tmp_path):
+    """A __pycache__ entry whose header matches the source (mtime and size) is what a plain import runs."""
+    import os
+    import py_compile
+
+    evil = "import pathlib\npathlib.Path(__file__).with_name('RAN').write_text('x')\nclass Block: pass  \n"
+    good = "from torch import nn\nclass Block(nn.Linear):\n    pass\n"
+    good = good + " " * (len(evil) - len(good) - 1) + "\n"
+    assert len(good) == len(evil)
+    blocks = tmp_path / "blocks.py"
+    blocks.write_text(evil)
+    os.utime(blocks, (1_000_000_000, 1_000_000_000))
+    py_compile.compile(str(blocks), doraise=True)
+    blocks.write_text(good)
+    os.utime(blocks, (1_000_000_000, 1_000_000_000))
+    app = _net(tmp_path, "from blocks import Block", "Block(2, 2)")
+    assert isinstance(build(f"{app}:Net").used, torch.nn.Linear)
+    assert not (tmp_path / "RAN").exists()
+
+
+def test_an_import_built_at_run_time_is_refused_by_name(tmp_path):
+    _write(tmp_path / "blocks.py", "X = 1\n")
+    app = _net(tmp_path, "import importlib", "importlib.import_module('bl' + 'ocks')")
+    with pytest.raises(E.ModelSourceError) as caught:
+        build(f"{app}:Net")
+    assert "'blocks'" in caught.value.problem and str(tmp_path / "blocks.py") in str(caught.value)
+    _no_marker(tmp_path)
+
+
+def test_a_sibling_swapped_after_it_was_read_does_not_run(tmp_path):
+    """What runs is the bytes that were read (and hashed), never the file read again later."""
+    from workbench.core.safety.source_closure import closure_of
+
+    _write(tmp_path / "blocks.py", "from torch import nn\nclass Block(nn.Linear):\n    pass\n")
+    app = _net(tmp_path, "from blocks import Block", "Block(2, 2)")
+    closure = closure_of(f"{app}:Net")
+    (tmp_path / "blocks.py").write_text(MARK + "from torch import nn\nclass Block(nn.Linear):\n"
+                                        "    def __init__(self, *a):\n        open('RAN', 'w')\n")
+    assert isinstance(build(f"{app}:Net", closure=closure).used, torch.nn.Linear)
+    _no_marker(tmp_path)
+
+
+def test_a_name_first_used_in_forward_imports_from_the_closure_too(tmp_path):
+    _write(tmp_path / "core" / "__init__.py", "")
+    _write(tmp_path / "core" / "helpers.py", "def twice(v):\n    return 2 * v\n")
+    _write(tmp_path / "core" / "extras.py", "def double(v):\n    from .helpers import twice\n    return twice(v)\n")
+    app = _write(tmp_path / "models.py", '''
+        from torch import nn
+        import core.extras as extras
+        class Net(nn.Module):
+            def forward(self, x):
+                return extras.double(x)
+    ''')
+    model = build(f"{app}:Net")
+    (tmp_path / "core" / "helpers.py").write_text(MARK + "def twice(v):\n    return 3 * v\n")  # after it was read
+    assert torch.equal(model(torch.ones(2)), torch.full((2,), 2.0))
+    _no_marker(tmp_path)

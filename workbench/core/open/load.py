@@ -8,7 +8,6 @@ runs, and the notes say so. Sizes are checked against the file and free memory b
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import struct
 import tarfile
@@ -25,7 +24,6 @@ from workbench.core.errors import CheckpointError, ModelSourceError, TrustStoreE
 from workbench.core.open import model_source
 from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
 from workbench.core.open.layer_tree import check_finite
-from workbench.core.open.sibling_import import sibling_imports
 from workbench.core.open.state_keys import STATE_KEYS
 from workbench.core.open.state_keys import strip_prefix as _strip_prefix
 from workbench.core.safety import trust
@@ -107,8 +105,9 @@ def _safe_torch_load(path: Path, fmt: str, shown: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=(fmt == "torch-zip"))
     except pickle.UnpicklingError:
         return _NEEDS_TRUST
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"the checkpoint is truncated or corrupt ({str(exc).splitlines()[0][:200]}).",
+    except Exception as exc:  # noqa: BLE001 - malformed bytes (IndexError, struct.error, ...): never raised raw
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CheckpointError(f"the checkpoint is truncated or corrupt ({first}).",
                               "Copy the file again from its source.", shown) from None
 
 
@@ -123,10 +122,9 @@ def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str], 
 
     `ran`: the missing class a trusted full unpickling stopped at (that unpickling ran up to there); "" when
     nothing of the file was unpickled with its code."""
-    from workbench.core.open.pickle_weights import class_names, read_inert, weights_from
+    from workbench.core.open.pickle_weights import read_weights
 
-    obj = read_inert(path, shown)
-    state, module, extras = weights_from(obj)
+    state, classes_saved, extras = read_weights(path, shown)
     if not state:
         classes = trust.unfamiliar_globals(names)
         raise ModelSourceError(
@@ -135,7 +133,7 @@ def _inert_weights(path: Path, shown: Path, names: list[str], notes: list[str], 
             "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
             "window, the Model source field).", shown)
     danger = trust.dangerous_globals(names)
-    saved = f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was saved."
+    saved = f"The file pickles {', '.join(classes_saved[:6])}, code that exists only where it was saved."
     if ran:
         notes.append(f"{saved} You trusted the file, so it was unpickled in full until it needed {ran}, which "
                      "cannot be imported here (what the pickle calls before that point ran); its weights were "
@@ -173,11 +171,11 @@ def _trusted_torch_load(path: Path, source: _Source | None, names: list[str], sh
         module, _ = model_source.import_source(source.spec, source.closure)
         kwargs["pickle_module"] = _mapped_pickle_module(module)
     try:
-        # a class the pickle names from a sibling module comes from the closure read before, never the disk
-        with sibling_imports(source.closure) if source is not None else contextlib.nullcontext():
-            obj = torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        obj = torch.load(path, map_location="cpu", weights_only=False, **kwargs)
         notes.append("Opened with full unpickling because you trusted this file.")
         return obj
+    except ModelSourceError:
+        raise  # a sibling submodule the source did not import: it was not read, so it is not run
     except (ModuleNotFoundError, AttributeError) as exc:
         missing = getattr(exc, "name", None) or str(exc)
         classes = trust.unfamiliar_globals(names)

@@ -1,11 +1,12 @@
 """Import a model source's sibling modules (``from core.model import Block``) without running their top level.
 
 While a model class is defined and built, a finder on ``sys.meta_path`` serves the modules of the source's
-closure (see source_closure): the sibling modules and packages it reaches, from the bytes that were read and
-hashed before anything ran, never from the disk again. Their modules start empty; each name asked of them
-(``from m import X``, ``m.X``) runs only the statements that define it and what it needs, read the same way as
-the source's own class (see source_extract). A package's ``__init__.py`` is read the same way, so importing
-``core.model`` runs nothing of ``core/__init__.py`` unless a name from it is used.
+closure (see source_closure; their submodules at any later time too): the sibling modules and packages it
+reaches, from the bytes that were read and hashed before anything ran, never from the disk again. Their
+modules start empty; each name asked of them (``from m import X``, ``m.X``) runs only the statements that
+define it and what it needs, read the same way as the source's own class (see source_extract). A package's
+``__init__.py`` is read the same way, so importing ``core.model`` runs nothing of ``core/__init__.py`` unless
+a name from it is used.
 
 A name the standard library or an installed package provides is imported from there, never from beside the
 source, even where the source's folder is on the import path. A sibling outside the closure (an import built at
@@ -95,42 +96,56 @@ class _Loader(importlib.abc.Loader):
 
 
 class _Finder(importlib.abc.MetaPathFinder):
+    """Serves the submodules of sibling packages from their closure, always; top-level names only while a model
+    source is defined or built (`active`)."""
+
     serves_siblings = True  # never asked whether a module is installed (source_closure.provided_elsewhere)
 
-    def __init__(self, closure: SourceClosure):
-        self.closure = closure
+    def __init__(self) -> None:
+        self.active: SourceClosure | None = None
 
     def find_spec(self, fullname: str, path: object = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        entry = self.closure.modules.get(fullname)
+        parent = fullname.rpartition(".")[0]
+        closure = _closure_of(sys.modules.get(parent)) if parent else self.active
+        if closure is None:
+            return None  # not below a sibling package, and no model source is being defined: a plain import
+        entry = closure.modules.get(fullname)
         if entry is None:
-            return self._not_a_sibling(fullname)
-        # A package's __path__ stays empty: outside this finder, nothing imports its submodules from the disk.
-        spec = importlib.machinery.ModuleSpec(fullname, _Loader(entry, self.closure),
+            return _not_a_sibling(fullname, closure)
+        # A package's __path__ stays empty: nothing but this finder imports its submodules, from the closure.
+        spec = importlib.machinery.ModuleSpec(fullname, _Loader(entry, closure),
                                               origin=str(entry.file) if entry.file else None,
                                               is_package=entry.locations is not None)
         spec.has_location = entry.file is not None
         return spec
 
-    def _not_a_sibling(self, fullname: str) -> importlib.machinery.ModuleSpec | None:
-        parent = fullname.rpartition(".")[0]
-        if parent:
-            owner = self.closure.modules.get(parent)
-            if owner is None or not is_sibling(sys.modules.get(parent)):
-                return None
-            found = sibling_spec(fullname, owner.locations or ())
-        else:
-            real = provided_elsewhere(fullname, self.closure.folders)
-            if real is not None:  # the installed module, even where a folder of the source is on sys.path
-                return real if real.loader is not None else None
-            found = sibling_spec(fullname, self.closure.folders)
-        if found is None:
-            return None
-        where = Path(found.origin) if found.origin else Path(next(iter(found.submodule_search_locations or [""])))
-        raise ModelSourceError(f"the model source imports '{fullname}' ({where}) in a way that could not be read "
-                               "before it ran (an import built at run time), so it was not run.",
-                               f"Import it with a plain import statement (import {fullname}) in the model source "
-                               "or a module it imports, so that it is read, and trusted, with them.", where)
+
+def _closure_of(module: types.ModuleType | None) -> SourceClosure | None:
+    names = vars(module).get("__getattr__") if module is not None and is_sibling(module) else None
+    return names.closure if isinstance(names, _Names) else None
+
+
+def _not_a_sibling(fullname: str, closure: SourceClosure) -> importlib.machinery.ModuleSpec | None:
+    parent = fullname.rpartition(".")[0]
+    if parent:
+        owner = closure.modules.get(parent)
+        found = sibling_spec(fullname, owner.locations or ()) if owner is not None else None
+    else:
+        real = provided_elsewhere(fullname, closure.folders)
+        if real is not None:  # the installed module, even where a folder of the source is on sys.path
+            return real if real.loader is not None else None
+        found = sibling_spec(fullname, closure.folders)
+    if found is None:
+        return None
+    where = Path(found.origin) if found.origin else Path(next(iter(found.submodule_search_locations or [""])))
+    raise ModelSourceError(f"the model source imports '{fullname}' ({where}) in a way that could not be read "
+                           "before it ran (an import built at run time), so it was not run.",
+                           f"Import it with a plain import statement (import {fullname}) in the model source "
+                           "or a module it imports, so that it is read, and trusted, with them.", where)
+
+
+_FINDER = _Finder()
 
 
 def forget_siblings() -> None:
@@ -142,15 +157,13 @@ def forget_siblings() -> None:
 
 @contextlib.contextmanager
 def sibling_imports(closure: SourceClosure) -> Iterator[None]:
-    """Imports of the closure's modules run only what is used of them, while this is active."""
+    """Top-level imports of the closure's modules are served from it, while this is active."""
     with _lock:
-        if any(isinstance(f, _Finder) and f.closure is closure for f in sys.meta_path):
-            yield  # already serving this closure (a name defined lazily inside a build)
-            return
-        finder = _Finder(closure)
-        at = next((i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder), 0)
-        sys.meta_path.insert(at, finder)  # after the built-in and frozen importers, as the path is searched
+        if _FINDER not in sys.meta_path:
+            at = next((i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder), 0)
+            sys.meta_path.insert(at, _FINDER)  # after the built-in and frozen importers, as the path is searched
+        before, _FINDER.active = _FINDER.active, closure
         try:
             yield
         finally:
-            sys.meta_path.remove(finder)
+            _FINDER.active = before
