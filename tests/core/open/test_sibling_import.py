@@ -309,3 +309,91 @@ def test_a_name_first_used_in_forward_imports_from_the_closure_too(tmp_path):
     (tmp_path / "core" / "helpers.py").write_text(MARK + "def twice(v):\n    return 3 * v\n")  # after it was read
     assert torch.equal(model(torch.ones(2)), torch.full((2,), 2.0))
     _no_marker(tmp_path)
+
+
+# ----- more attacks on the sibling finder and the closure -----------------------------------------------------
+
+def test_a_source_named_like_a_standard_module_does_not_replace_it(tmp_path):
+    import json
+
+    source = _write(tmp_path / "json.py", "from torch import nn\nclass Net(nn.Linear):\n    pass\n")
+    model = build(f"{source}:Net", {"in_features": 2, "out_features": 1})
+    assert type(model).__name__ == "Net" and sys.modules["json"] is json  # never the user's json.py
+    assert json.dumps([1]) == "[1]"
+    _no_marker(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_sibling_that_is_not_a_plain_file_is_never_read(tmp_path, kind):
+    import os
+
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "blocks.py")  # reading it would block forever
+    else:
+        (tmp_path / "blocks.py").symlink_to("/dev/zero")  # reading it would never end
+    app = _net(tmp_path, "from blocks import Block", "Block(2, 2)")
+    with pytest.raises(E.ModelSourceError):
+        build(f"{app}:Net")
+
+
+def test_a_huge_sibling_is_refused_before_it_is_read(tmp_path):
+    with open(tmp_path / "blocks.py", "wb") as fh:
+        fh.truncate(1 << 30)  # sparse: 1 GiB of NUL bytes, none of it on disk
+    app = _net(tmp_path, "from blocks import Block", "Block(2, 2)")
+    with pytest.raises(E.ModelSourceError) as caught:
+        build(f"{app}:Net")
+    assert "MiB of Python" in caught.value.problem
+
+
+def test_too_many_siblings_are_refused_and_cycles_end(tmp_path):
+    from workbench.core.safety.source_closure import MAX_FILES, closure_of
+
+    _write(tmp_path / "a.py", "import b\nX = 1\n")
+    _write(tmp_path / "b.py", "import a\nY = 2\n")  # a cycle: read once each
+    app = _net(tmp_path, "import a", "a.X")
+    assert build(f"{app}:Net").used == 1
+    assert sorted(f.name for f in closure_of(f"{app}:Net").sibling_files) == ["a.py", "b.py"]
+    for i in range(MAX_FILES + 1):  # a chain: each imports the next
+        (tmp_path / f"m{i}.py").write_text(f"import m{i + 1}\n")
+    with pytest.raises(E.ModelSourceError, match=f"more than {MAX_FILES} modules"):
+        closure_of(f"{_net(tmp_path, 'import m0', 'm0')}:Net")
+
+
+def test_two_siblings_trading_contents_are_other_code(tmp_path):
+    from workbench.core.safety.source_closure import closure_of
+
+    _write(tmp_path / "a.py", "X = 1\n")
+    _write(tmp_path / "b.py", "X = 2\n")
+    app = _net(tmp_path, "import a\n    import b", "a.X + b.X")
+    before = closure_of(f"{app}:Net").sha256
+    (tmp_path / "a.py").write_text(MARK + "X = 2\n")
+    (tmp_path / "b.py").write_text(MARK + "X = 1\n")
+    swapped = closure_of(f"{app}:Net").sha256
+    (tmp_path / "a.py").write_text(MARK + "X = 1\n")
+    (tmp_path / "b.py").write_text(MARK + "X = 2\n")
+    assert before != swapped and closure_of(f"{app}:Net").sha256 == before
+
+
+def test_a_trusted_pickle_naming_a_sibling_the_source_never_imported_does_not_run_it(tmp_path, monkeypatch):
+    import importlib.util
+
+    from workbench.core.open.load import load_checkpoint
+
+    _write(tmp_path / "core" / "__init__.py", "")
+    _write(tmp_path / "core" / "model.py", "from torch import nn\nclass Net(nn.Linear):\n    pass\n")
+    other = tmp_path / "core" / "other.py"
+    other.write_text("from torch import nn\nclass Other(nn.Linear):\n    pass\n")
+    spec = importlib.util.spec_from_file_location("core.other", other)  # as the script that saved it did
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "core.other", module)
+    spec.loader.exec_module(module)
+    app = _write(tmp_path / "models.py", "from core.model import Net\n")
+    model = build(f"{app}:Net", {"in_features": 2, "out_features": 1})
+    model.extra = module.Other(2, 1)  # pickled as core.other.Other
+    torch.save(model, tmp_path / "whole.pt")
+    monkeypatch.delitem(sys.modules, "core.other")
+    _write(other, "from torch import nn\nclass Other(nn.Linear):\n    pass\n")  # someone else's, now
+    with pytest.raises(E.ModelSourceError) as caught:
+        load_checkpoint(tmp_path / "whole.pt", f"{app}:Net", trusted=True)
+    assert "core.other" in caught.value.problem
+    _no_marker(tmp_path)
