@@ -560,7 +560,6 @@ def _cut(path: Path) -> Path:
 
 def _main_odd_cases(tmp_path, monkeypatch) -> dict:
     good = _main_pickle(tmp_path, monkeypatch, _Net(_module_state({"weight": torch.zeros(1, 2)})))
-    pkl = zipfile.ZipFile(good).read(next(n for n in zipfile.ZipFile(good).namelist() if n.endswith("data.pkl")))
     chain = _Net(_module_state({"w": torch.zeros(1)}))
     for _ in range(18):  # each level shares one child twice: 2**18 paths through 19 objects
         chain = _Net(_module_state(modules={"a": chain, "b": chain}))
