@@ -16,8 +16,9 @@ from typing import Any, TypeVar, cast
 import tomllib
 
 from workbench.core import fields as F
-from workbench.core.errors import RecipeError, UntrustedFileError
+from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
+from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation. Version 3
@@ -333,46 +334,6 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
     if recipe.model_source:
         check_named_source(recipe.model_source, path, hashlib.sha256(data).hexdigest(), trusted, "recipe")
     return recipe
-
-
-def check_named_source(source: str, path: Path, digest: str, trusted: bool, what: str) -> None:
-    """Refuse a model source named by a file (a recipe, a session) unless the user trusts this file naming that
-    code, or has trusted the code itself, as the loader records it for a source the user typed. The code is the
-    source and every sibling module it reaches (source_closure); a change to any of them asks again."""
-    from workbench.core.safety import trust
-    from workbench.core.safety.source_closure import closure_of
-
-    code = Path(source.rpartition(":")[0])
-    closure = closure_of(source) if code.is_file() else None  # a missing source runs nothing: opening says so
-    if closure is not None:
-        named = trust.naming_sha256(digest, closure.sha256)
-        if trusted:
-            trust.trust(named)
-        if trusted or trust.is_trusted(closure.sha256) or trust.is_trusted(named):
-            return
-    elif trusted:
-        return
-    files = [str(f) for f in closure.files] if closure else [str(code)]
-    raise UntrustedFileError(
-        f"{path.name} names the model source {source}, so opening it would run the code in "
-        f"{closure.describe() if closure else code}; this {what} was not opened.",
-        "If you know where the files come from, trust them (command line: add --trust, or name the model source "
-        "yourself with --model-source; in the window: answer the trust prompt). Trust applies to these exact "
-        "files only.", path, files, [], files=files)
-
-
-def trust_own_file(data: bytes, source: str) -> None:
-    """A recipe or session the workbench writes names code the user chose: trust that file naming that code, as
-    it is now (best effort: a source that cannot be read now is asked about when the file is opened)."""
-    from workbench.core.errors import ModelSourceError
-    from workbench.core.safety import trust
-    from workbench.core.safety.source_closure import closure_of
-
-    try:
-        closure = closure_of(source)
-    except ModelSourceError:
-        return
-    trust.trust(trust.naming_sha256(hashlib.sha256(data).hexdigest(), closure.sha256))
 
 
 def resolve_source(recipe: Recipe, folder: Path) -> Recipe:

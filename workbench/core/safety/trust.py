@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import re
@@ -80,12 +79,6 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 
 def sha256_of(path: Path) -> str:
     return hash_file(Path(path))
-
-
-def naming_sha256(file_sha256: str, code_sha256: str) -> str:
-    """What is trusted when the user trusts a file (a recipe, a session) that names code: that file naming that
-    exact code, so a change to either asks again."""
-    return hashlib.sha256(f"workbench file naming code 1\0{file_sha256}\0{code_sha256}".encode()).hexdigest()
 
 
 # ----- what a file would import ---------------------------------------------------------------------------

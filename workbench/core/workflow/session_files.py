@@ -24,7 +24,8 @@ def summary(run: Run, name: str, export: str | None = None) -> dict[str, Any]:
 
 def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None) -> None:
     """Write a session; like a saved recipe, one whose recipe names a model source is trusted as naming that code."""
-    from workbench.core.recipe import from_dict, resolve_source, trust_own_file
+    from workbench.core.recipe import from_dict, resolve_source
+    from workbench.core.safety.named_code import trust_own_file
 
     data = json.dumps({"version": SESSION_VERSION, "recipe": recipe, "runs": runs}, indent=1,
                       default=float).encode("utf-8")
@@ -35,8 +36,9 @@ def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str,
 
 def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
     """Read a session file; its recipe becomes a `Recipe` under "recipe" (or None). A model source that recipe
-    names runs only if the user trusts this file (see `recipe.check_named_source`)."""
-    from workbench.core.recipe import check_named_source, from_dict, resolve_source
+    names runs only if the user trusts the code it names (see `safety.named_code`)."""
+    from workbench.core.recipe import from_dict, resolve_source
+    from workbench.core.safety.named_code import check_named_source
 
     path = Path(path)
     try:
