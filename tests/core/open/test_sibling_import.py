@@ -397,3 +397,32 @@ def test_a_trusted_pickle_naming_a_sibling_the_source_never_imported_does_not_ru
         load_checkpoint(tmp_path / "whole.pt", f"{app}:Net", trusted=True)
     assert "core.other" in caught.value.problem
     _no_marker(tmp_path)
+
+
+def test_a_scripted_sibling_compiles_from_what_ran_not_from_the_disk(tmp_path):
+    block = "from torch import nn\nclass Block(nn.Module):\n    def forward(self, x):\n        return x + 1\n"
+    _write(tmp_path / "blocks.py", block)
+    app = _net(tmp_path, "from blocks import Block", "Block()")
+    model = build(f"{app}:Net")
+    _write(tmp_path / "blocks.py", block.replace("x + 1", "x * 0 + 100"))  # same lines, other code
+    scripted = torch.jit.script(model.used)  # TorchScript reads a method's source: the bytes that ran
+    assert torch.equal(scripted(torch.zeros(2)), torch.ones(2))
+    _no_marker(tmp_path)
+
+
+def test_a_long_list_of_siblings_is_named_in_full_and_the_message_stays_short(tmp_path):
+    from workbench.core.open.load import load_checkpoint
+
+    for i in range(30):
+        _write(tmp_path / f"part{i}.py", f"X{i} = {i}\n")
+    app = _net(tmp_path, "\n    ".join(f"import part{i}" for i in range(30)),
+               "[" + ", ".join(f"part{i}.X{i}" for i in range(30)) + "]")
+    (tmp_path / "config.json").write_text('{"model_source": "models.py:Net"}')
+    from safetensors.torch import save_file
+
+    save_file({"head.weight": torch.zeros(1, 2), "head.bias": torch.zeros(1)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(E.UntrustedFileError) as caught:
+        load_checkpoint(tmp_path / "model.safetensors")
+    assert caught.value.files == [str(app)] + [str(tmp_path / f"part{i}.py") for i in range(30)]
+    assert "and 11 more" in caught.value.problem and len(str(caught.value)) < 1500
+    _no_marker(tmp_path)
