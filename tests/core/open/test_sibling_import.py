@@ -426,3 +426,14 @@ def test_a_long_list_of_siblings_is_named_in_full_and_the_message_stays_short(tm
     assert caught.value.files == [str(app)] + [str(tmp_path / f"part{i}.py") for i in range(30)]
     assert "and 11 more" in caught.value.problem and len(str(caught.value)) < 1500
     _no_marker(tmp_path)
+
+
+def test_an_earlier_source_does_not_stand_in_for_a_later_sources_package(tmp_path):
+    first = _net(tmp_path / "one", "", "1")  # one/models.py, registered as `models`
+    assert build(f"{first}:Net").used == 1
+    pkg = tmp_path / "two" / "models"
+    _write(pkg / "__init__.py", "")
+    _write(pkg / "parts.py", "from torch import nn\nclass Stem(nn.Linear):\n    pass\n")
+    net = _write(pkg / "net.py", "from .parts import Stem\nclass Net(Stem):\n    pass\n")
+    assert build(f"{net}:Net", {"in_features": 2, "out_features": 1}).in_features == 2  # `models` is two/models/
+    _no_marker(tmp_path)

@@ -148,7 +148,8 @@ def import_source(spec: str, closure: SourceClosure | None = None) -> tuple[type
         module.__package__ = package
     # Registered under its own name so a pickle that refers to `models.MyNet` finds it; never in place of a
     # module Python or an installed package provides (a source named json.py must not become `json`).
-    registered = module_name.isidentifier() and provided_elsewhere(module_name, closure.folders) is None
+    registered = (module_name.isidentifier() and module_name not in closure.modules
+                  and provided_elsewhere(module_name, closure.folders) is None)
     if registered:
         sys.modules[module_name] = module
     # What ran is what source lookups see (TorchScript compiles a class from its source; a notebook is JSON).

@@ -32,6 +32,7 @@ from workbench.core.safety.source_closure import (
     MARK,
     Sibling,
     SourceClosure,
+    is_ours,
     is_sibling,
     provided_elsewhere,
     sibling_spec,
@@ -149,9 +150,10 @@ _FINDER = _Finder()
 
 
 def forget_siblings() -> None:
-    """Drop the sibling modules of earlier model sources, so this one's `core` is not another folder's."""
+    """Drop the modules of earlier model sources and their siblings, so this one's `core` (or `models`) is not
+    another folder's."""
     for name, module in list(sys.modules.items()):
-        if is_sibling(module):
+        if is_ours(module):
             del sys.modules[name]
 
 
