@@ -437,3 +437,13 @@ def test_an_earlier_source_does_not_stand_in_for_a_later_sources_package(tmp_pat
     net = _write(pkg / "net.py", "from .parts import Stem\nclass Net(Stem):\n    pass\n")
     assert build(f"{net}:Net", {"in_features": 2, "out_features": 1}).in_features == 2  # `models` is two/models/
     _no_marker(tmp_path)
+
+
+def test_an_optional_compiled_sibling_is_passed_over_without_running(tmp_path):
+    import importlib.machinery
+
+    (tmp_path / f"fast_ops{importlib.machinery.EXTENSION_SUFFIXES[0]}").write_bytes(b"\x7fELF not really")
+    app = _net(tmp_path, "try:\n        import fast_ops\n    except ImportError:\n        fast_ops = None",
+               "fast_ops")
+    assert build(f"{app}:Net").used is None  # the pure-Python path, as without the extension
+    _no_marker(tmp_path)

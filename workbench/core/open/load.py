@@ -253,10 +253,8 @@ def _require_source_trust(source: _Source, trusted: bool, hashes: list[str]) -> 
 
 def _would_run(source: _Source) -> bytes:
     """The part of the source file that would run: the class and what it needs (the whole file if unreadable)."""
-    try:
-        return model_source.extracted_code(source.spec, source.closure.code).encode()
-    except ModelSourceError:
-        return source.closure.code
+    run = source.closure.run
+    return run.encode() if run is not None else source.closure.code
 
 
 def _vouch(source: _Source) -> None:

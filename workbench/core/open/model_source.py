@@ -137,7 +137,8 @@ def import_source(spec: str, closure: SourceClosure | None = None) -> tuple[type
     path, class_name = split_spec(spec)
     if closure is None:
         closure = closure_of(spec)
-    source = extracted_code(spec, closure.code)
+    run = closure.run if closure.class_name == class_name else None
+    source = run if run is not None else extracted_code(spec, closure.code)  # (which says what is wrong)
     forget_siblings()
     package = closure.package
     module_name = path.stem if path.suffix == ".py" else path.stem.replace("-", "_").replace(" ", "_")

@@ -64,6 +64,8 @@ class SourceClosure:
     code: bytes
     folders: tuple[str, ...]  # where top-level siblings are looked for, in order
     package: str  # the source's own package ("" when its folder has no __init__.py)
+    class_name: str = ""
+    run: str | None = None  # what would run of the source (the class and what it needs); None: unreadable
     modules: dict[str, Sibling] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
@@ -172,10 +174,19 @@ def _listing(folder: Path) -> list[str]:
         return []
 
 
-def _compiled(name: str, file: Path) -> ModelSourceError:
-    return ModelSourceError(f"the model source imports '{name}', which beside it is only compiled code ({file}); "
-                            "compiled code cannot be read before it runs, so it is never run.",
-                            "Put that module's Python source (.py) beside it, or remove the compiled file.", file)
+class CompiledSiblingError(ModelSourceError, ImportError):
+    """A sibling that is only compiled code. An ImportError too, so an optional import (``try: import fast_ops``
+    ``except ImportError: ...``) goes on without it; a needed one stops the build with this message."""
+
+    def __init__(self, problem: str, fix: str, path: object):
+        super().__init__(problem, fix, path)
+        self.path = str(path)  # ImportError's own __init__ reset it
+
+
+def _compiled(name: str, file: Path) -> CompiledSiblingError:
+    return CompiledSiblingError(f"the model source imports '{name}', which beside it is only compiled code "
+                                f"({file}); compiled code cannot be read before it runs, so it is never run.",
+                                "Put that module's Python source (.py) beside it, or remove the compiled file.", file)
 
 
 class _Reader:
@@ -210,7 +221,10 @@ class _Reader:
                 continue
             if name in self.absent or (entry is not None and entry.locations is None):
                 return None
-            spec = self.spec(name, entry)
+            try:
+                spec = self.spec(name, entry)
+            except CompiledSiblingError:
+                spec = None  # never read, never run: importing it says so, or an optional import goes on without
             if spec is None:
                 self.absent.add(name)
                 return None
@@ -331,13 +345,13 @@ def _absolute(module: str, level: int, package: str) -> str | None:
 def read_closure(source: Path, code: bytes, class_name: str) -> SourceClosure:
     """The closure of `class_name` in `source`, whose bytes (`code`) were read by the caller."""
     folders, package = search_folders(source)
-    closure = SourceClosure(Path(source), code, tuple(folders), package)
+    closure = SourceClosure(Path(source), code, tuple(folders), package, class_name)
     try:
-        run = extract(code, class_name, str(source), source)
+        closure.run = extract(code, class_name, str(source), source)
     except ModelSourceError:
-        run = source_text(code, str(source), source)  # defining the class will say what is wrong
+        pass  # defining the class will say what is wrong; meanwhile every import of the file counts
     importlib.invalidate_caches()  # a folder listing cached within the same second would hide a new file
-    _Reader(closure).follow(run, package)
+    _Reader(closure).follow(closure.run if closure.run is not None else source_text(code, str(source)), package)
     return closure
 
 
