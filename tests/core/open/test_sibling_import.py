@@ -217,6 +217,11 @@ def test_the_loader_says_when_a_file_beside_the_source_was_passed_over(tmp_path,
     torch.save(build(f"{app}:Net").state_dict(), weights)
     notes = " ".join(load_checkpoint(weights, f"{app}:Net").notes)
     assert "'colorsys'" in notes and "colorsys.py" in notes and "installed one is used" in notes
+    # and when the class then fails for want of the file's names, the error says why
+    other = _net(tmp_path / "other", "from colorsys import only_in_the_sibling", "only_in_the_sibling")
+    _write(tmp_path / "other" / "colorsys.py", "only_in_the_sibling = 1\n")
+    with pytest.raises(E.ModelSourceError, match="installed one is used"):
+        build(f"{other}:Net")
     _no_marker(tmp_path)
 
 

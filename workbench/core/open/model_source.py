@@ -166,7 +166,8 @@ def import_source(spec: str, closure: SourceClosure | None = None) -> tuple[type
         raise _missing_module_error(exc, closure, class_name) from None
     except Exception as exc:  # noqa: BLE001 - any error in the user's class is reported, not raised raw
         _unregister(module, registered)
-        raise ModelSourceError(f"defining {class_name} from the model source failed: {type(exc).__name__}: {exc}.",
+        raise ModelSourceError(f"defining {class_name} from the model source failed: {type(exc).__name__}: {exc}."
+                               + "".join(f" {note}" for note in closure.notes),  # a sibling passed over may be why
                                "Fix the error in that class (only the class and what it refers to are run).",
                                path) from None
     module._workbench_lightning_stub = stubbed  # type: ignore[attr-defined]
