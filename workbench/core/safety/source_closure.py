@@ -6,7 +6,8 @@ of that code. The closure is found statically: the import statements of the code
 those of each sibling file reached, transitively, resolved the way the sibling finder resolves them at
 run time (sibling_import serves these bytes, and nothing else). A name the standard library or an
 installed package provides is never a sibling; a compiled sibling (``.pyc``, an extension module) cannot
-be read, so it is refused by name.
+be read, so it is never part of a closure: importing it is refused by name (an ImportError too, so an
+optional import goes on without it).
 
 A closure's hash is the source file's own sha256 when no sibling is reached (trust recorded for a lone file
 stays valid); otherwise a sha256 over each file's path, relative to the source's folder, and its bytes.
@@ -22,6 +23,7 @@ import os
 import stat
 import sys
 import types
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,14 +199,14 @@ class _Reader:
         self.absent: set[str] = set()
         self.total = len(closure.code)
         self.files: dict[str, bytes] = {os.path.realpath(closure.source): closure.code}
-        self.unread: list[Sibling] = []
+        self.unread: deque[Sibling] = deque()
 
     def follow(self, text: str, package: str) -> None:
         """Read every sibling the code reaches, and every sibling those reach."""
         for target in imports(text, package, self.star_names):
             self.module(target)
         while self.unread:
-            entry = self.unread.pop(0)
+            entry = self.unread.popleft()
             assert entry.file is not None  # only files are queued
             package = entry.name if entry.locations is not None else entry.name.rpartition(".")[0]
             for target in imports(source_text(entry.code, str(entry.file)), package, self.star_names):
