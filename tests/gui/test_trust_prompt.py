@@ -67,3 +67,20 @@ def test_the_prompt_shows_what_would_run(qtbot, monkeypatch):
     text, details = shown[0]
     assert "/m/config.json" in text and "would run" in text and "DANGEROUS" in text and "os.system" in text
     assert "/m/net.py" in details
+
+
+def test_the_prompt_lists_every_file_that_would_run(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    from workbench.core.errors import UntrustedFileError
+    from workbench.gui.dialogs import messages
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "exec", lambda box: shown.append(box.informativeText()) or 0)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    files = ["/m/net.py"] + [f"/m/lib/part{i}.py" for i in range(40)]  # more than the 30 imports shown
+    exc = UntrustedFileError("config.json names the model source /m/net.py.", "Trust it.", "/m/config.json",
+                             [*files, "torch"], [], files=files)
+    messages.ask_trust(parent, exc)
+    assert all(f in shown[0] for f in files) and "torch" in shown[0]

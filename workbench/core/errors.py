@@ -23,9 +23,11 @@ class CheckpointError(WorkbenchError):
 class UntrustedFileError(CheckpointError):
     """The file needs full unpickling (or runs code) and the user has not trusted it."""
 
-    def __init__(self, problem: str, fix: str, path: object, imports: list[str], dangerous: list[str]):
+    def __init__(self, problem: str, fix: str, path: object, imports: list[str], dangerous: list[str],
+                 files: list[str] | None = None):
         self.imports = imports
         self.dangerous = dangerous
+        self.files = files or []  # every Python file that would run, in full (a model source and its siblings)
         super().__init__(problem, fix, path)
 
 

@@ -16,8 +16,9 @@ from typing import Any, TypeVar, cast
 import tomllib
 
 from workbench.core import fields as F
-from workbench.core.errors import RecipeError, UntrustedFileError
+from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
+from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation. Version 3
@@ -214,16 +215,15 @@ class Recipe:
         return json.dumps(self.to_dict(), indent=2)
 
     def save(self, path: str | Path) -> None:
-        """Write the recipe. One that names a model source is trusted by its hash: the user chose that source
-        here, so reopening their own file must not ask again (a copy edited elsewhere is asked about)."""
+        """Write the recipe. One that names a model source is trusted as naming that code: the user chose that
+        source here, so reopening their own file must not ask again (a copy edited elsewhere, or a changed source
+        or sibling module, is asked about)."""
         from workbench.core.safety.atomic import write_bytes_atomic
 
         data = (self.to_json() + "\n").encode("utf-8")
         write_bytes_atomic(Path(path), data)
         if self.model_source:
-            from workbench.core.safety import trust
-
-            trust.trust(hashlib.sha256(data).hexdigest())
+            trust_own_file(data, resolve_source(self, Path(path).parent).model_source)
 
 
 FIELDS = {name: (kind, spec) for name, _f, kind, spec in F.walk(Recipe)}
@@ -334,25 +334,6 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
     if recipe.model_source:
         check_named_source(recipe.model_source, path, hashlib.sha256(data).hexdigest(), trusted, "recipe")
     return recipe
-
-
-def check_named_source(source: str, path: Path, digest: str, trusted: bool, what: str) -> None:
-    """Refuse a model source named by a file (a recipe, a session) unless the user trusts that file, or has
-    trusted the source file itself (its hash, as the loader records it for a source the user typed)."""
-    from workbench.core.safety import trust
-
-    if trusted:
-        trust.trust(digest)
-        return
-    code = Path(source.rpartition(":")[0])
-    if trust.is_trusted(digest) or (code.is_file() and trust.is_trusted(trust.sha256_of(code))):
-        return
-    raise UntrustedFileError(
-        f"{path.name} names the model source {source}, so opening it would run the code in {code}; this {what} "
-        "was not opened.",
-        "If you know where the file comes from, trust it (command line: add --trust, or name the model source "
-        "yourself with --model-source; in the window: answer the trust prompt). Trust applies to this exact file "
-        "only.", path, [str(code)], [])
 
 
 def resolve_source(recipe: Recipe, folder: Path) -> Recipe:

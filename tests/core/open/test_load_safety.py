@@ -391,3 +391,221 @@ def test_a_recipe_naming_code_needs_trust_on_the_command_line(tmp_path, capsys, 
     recipe.write_text(json.dumps({"model_source": f"{models_py}:TinyRegressor", "data": {"path": str(table)},
                                   "head": {"task": "binary"}, "train": {"epochs": 1}}))
     assert cli.main([str(a) for a in argv[:-1]] + [str(tmp_path / "out2")]) == 0
+
+
+# ----- trust covers every file that runs: the source and each sibling module it reaches ----------------------
+
+NET_WITH_BLOCK = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from blocks import Block
+
+    class TinyRegressor(nn.Module):
+        def __init__(self, n_in=4, hidden=8):
+            super().__init__()
+            self.body = nn.Sequential(Block(n_in, hidden), nn.ReLU())
+            self.head = nn.Linear(hidden, 1)
+            self.act = nn.Softplus()
+
+        def forward(self, x):
+            return self.act(self.head(self.body(x)))
+''')
+BLOCK = "from torch import nn\nclass Block(nn.Linear):\n    pass\n"
+EVIL_BLOCK = ("import pathlib\nfrom torch import nn\nclass Block(nn.Linear):\n    def __init__(self, *a):\n"
+              "        pathlib.Path(__file__).with_name('PWNED').write_text('ran')\n        super().__init__(*a)\n")
+
+
+def _project(folder: Path, block: str = BLOCK) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "blocks.py").write_text(block)
+    (folder / "models.py").write_text(NET_WITH_BLOCK)
+    return folder / "models.py"
+
+
+def _downloaded(tmp_path: Path) -> Path:
+    """The user's own models.py, byte for byte, beside a blocks.py of someone else's and a config.json naming it."""
+    folder = tmp_path / "download"
+    _project(folder, EVIL_BLOCK)
+    _weights(folder)
+    (folder / "config.json").write_text(json.dumps({"model_source": "models.py:TinyRegressor",
+                                                    "model_args": {"n_in": 4, "hidden": 8}}))
+    return folder
+
+
+def test_a_trusted_source_beside_someone_elses_sibling_asks_again(tmp_path, capsys, monkeypatch):
+    mine = _project(tmp_path / "mine")
+    own = _weights(tmp_path / "mine")
+    assert cli.main(["inspect", str(own), "--model-source", f"{mine}:TinyRegressor"]) == 0  # vouched for
+    folder = _downloaded(tmp_path)
+    assert (folder / "models.py").read_bytes() == mine.read_bytes()
+    err, exc = _refused(["inspect", folder / "model.safetensors"], capsys, monkeypatch, tmp_path,
+                        E.UntrustedFileError)
+    assert exc.files == [str(folder / "models.py"), str(folder / "blocks.py")]
+    assert "blocks.py" in err and exc.imports[:2] == exc.files
+
+
+def test_a_recipe_naming_a_trusted_source_beside_someone_elses_sibling_asks_again(tmp_path, capsys, monkeypatch,
+                                                                                   tutorial_ckpt, table_csv):
+    mine = _project(tmp_path / "mine")
+    assert cli.main(["inspect", str(tutorial_ckpt), "--model-source", f"{mine}:TinyRegressor"]) == 0
+    folder = _downloaded(tmp_path)
+    recipe = folder / "recipe.json"
+    recipe.write_text(json.dumps({"model_source": "models.py:TinyRegressor", "data": {"path": str(table_csv)},
+                                  "head": {"task": "binary"}, "train": {"epochs": 1}}))
+    err, exc = _refused(["convert", tutorial_ckpt, "--recipe", recipe, "--threshold", "median", "--out",
+                         tmp_path / "out"], capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert str(folder / "blocks.py") in exc.files and "blocks.py" in err
+
+
+def test_a_sibling_swapped_after_trust_asks_again(tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "model"
+    _project(folder)
+    path = _weights(folder)
+    (folder / "config.json").write_text(json.dumps({"model_source": "models.py:TinyRegressor"}))
+    assert cli.main(["inspect", str(path), "--trust"]) == 0
+    trusted_out = capsys.readouterr().out
+    assert cli.main(["inspect", str(path)]) == 0  # trusted: asks nothing
+    (folder / "blocks.py").write_text(EVIL_BLOCK)
+    _, exc = _refused(["inspect", path], capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert str(folder / "blocks.py") in exc.files
+    assert "and the modules beside it that it imports: blocks.py" in trusted_out  # what ran was said
+    # a sibling package moved up a folder (same bytes, another place) is other code too
+    (folder / "blocks.py").write_text(BLOCK)
+    assert cli.main(["inspect", str(path)]) == 0
+    (folder / "blocks.py").rename(tmp_path / "blocks.py")
+    _, exc = _refused(["inspect", path], capsys, monkeypatch, tmp_path, E.UntrustedFileError)
+    assert str(tmp_path / "blocks.py") in exc.files
+
+
+def test_a_compiled_sibling_of_a_trusted_source_never_runs(tmp_path, capsys, monkeypatch):
+    import py_compile
+
+    folder = tmp_path / "model"
+    _project(folder, EVIL_BLOCK)
+    py_compile.compile(str(folder / "blocks.py"), cfile=str(folder / "blocks.pyc"), doraise=True)
+    (folder / "blocks.py").unlink()
+    path = _weights(folder)
+    (folder / "config.json").write_text(json.dumps({"model_source": "models.py:TinyRegressor"}))
+    err, _ = _refused(["inspect", path, "--trust"], capsys, monkeypatch, tmp_path, E.ModelSourceError)
+    assert "blocks.pyc" in err and "compiled" in err
+
+
+# ----- the demo never runs code from the folder it reuses -----------------------------------------------------
+
+def test_a_reused_demo_folder_written_by_someone_else_runs_none_of_its_code(tmp_path, monkeypatch):
+    from workbench.core.workflow import demo
+
+    folder = tmp_path / "demo"
+    demo.build_diabetes(folder, epochs=2)
+    # Someone else's folder: their models.py, and a .workbench-demo.json listing it with the public build key
+    payload = "import pathlib\npathlib.Path(__file__).with_name('PWNED').write_text('ran')\n"
+    hostile = (folder / "models.py").read_text().replace("class DiabetesMLP(nn.Module):", payload.replace(
+        "\n", "\n    ").join(["class DiabetesMLP(nn.Module):\n    ", ""]), 1)
+    assert "PWNED" in hostile
+    (folder / "models.py").write_text(hostile)
+    marker = json.loads((folder / demo.MARKER).read_text())
+    marker["files"]["models.py"] = hashlib.sha256(hostile.encode()).hexdigest()
+    (folder / demo.MARKER).write_text(json.dumps(marker))
+    monkeypatch.setattr(demo, "_fit", lambda *a, **k: pytest.fail("the build was not reused"))
+    ckpt, recipe = demo.build_diabetes(folder, epochs=2)
+    loaded = load_checkpoint(ckpt, recipe.model_source, recipe.model_args)  # as `workbench demo` and the window do
+    assert not list(tmp_path.rglob("PWNED"))
+    assert type(loaded.model).__name__ == "DiabetesMLP"
+    assert str(folder) not in recipe.model_source  # the package's own demo_models, never the folder's copy
+
+
+# ----- the __main__ reader on odd pickles: every case a short CheckpointError, never an internal error --------
+
+class _Net:
+    """Pickles as `__main__.Net`, as a model saved from a script does, with whatever state a test gives it."""
+
+    __module__, __qualname__ = "__main__", "Net"
+
+    def __init__(self, state=None, build=True):
+        self.state_, self.build = state, build
+
+    def __reduce__(self):
+        import copyreg
+
+        return (copyreg.__newobj__, (_Net,), self.state_) if self.build else (copyreg.__newobj__, (_Net,))
+
+
+def _module_state(params=None, modules=None, **extra):
+    return {"_parameters": params if params is not None else {}, "_buffers": {}, "_modules": modules or {},
+            **extra}
+
+
+def _main_pickle(tmp_path: Path, monkeypatch, obj, name="main.pt", legacy=False) -> Path:
+    monkeypatch.setattr(sys.modules["__main__"], "Net", _Net, raising=False)
+    path = tmp_path / name
+    torch.save(obj, path, _use_new_zipfile_serialization=not legacy)
+    return path
+
+
+def _mutated(path: Path, change) -> Path:
+    """The checkpoint with its data.pkl changed by `change` (the other records kept)."""
+    with zipfile.ZipFile(path) as zf:
+        records = [(i.filename, zf.read(i.filename)) for i in zf.infolist()]
+    out = path.with_name("odd-" + path.name)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+        for name, data in records:
+            zf.writestr(name, change(data) if name.endswith("data.pkl") else data)
+    return out
+
+
+def _cut(path: Path) -> Path:
+    path.write_bytes(path.read_bytes()[:-40])
+    return path
+
+
+def _main_odd_cases(tmp_path, monkeypatch) -> dict:
+    good = _main_pickle(tmp_path, monkeypatch, _Net(_module_state({"weight": torch.zeros(1, 2)})))
+    chain = _Net(_module_state({"w": torch.zeros(1)}))
+    for _ in range(18):  # each level shares one child twice: 2**18 paths through 19 objects
+        chain = _Net(_module_state(modules={"a": chain, "b": chain}))
+    return {
+        "truncated": _mutated(good, lambda d: d[: len(d) // 2]),
+        "no STOP": _mutated(good, lambda d: d[:-1]),
+        "unknown opcode": _mutated(good, lambda d: d[:2] + b"\xff" + d[2:]),
+        "huge memo index": _mutated(good, lambda d: d[:-1] + b"j\xff\xff\xff\x7f."),
+        "huge memo store": _mutated(good, lambda d: d[:-1] + b"r\xff\xff\xff\xff."),
+        "stack underflow": _mutated(good, lambda d: d[:2] + b"t" + d[2:]),
+        "short binunicode": _mutated(good, lambda d: d[:2] + b"X\xff\xff\xff\x7fab" + d[2:]),
+        "legacy truncated": _cut(_main_pickle(tmp_path, monkeypatch, _Net(_module_state({"w": torch.zeros(3)})),
+                                              "legacy.pt", legacy=True)),
+        "no state at all": _main_pickle(tmp_path, monkeypatch, {"model": _Net(build=False)}, "nostate.pt"),
+        "non-string names": _main_pickle(tmp_path, monkeypatch, _Net(_module_state(
+            {0: torch.zeros(2)}, {1: _Net(_module_state({"w": torch.zeros(1)}))}, _non_persistent_buffers_set=5)),
+            "intnames.pt"),
+        "a tensor as a key": _main_pickle(tmp_path, monkeypatch, {torch.zeros(3): 1, "model": _Net(_module_state(
+            {"weight": torch.zeros(1, 2), "bias": torch.zeros(1)}))}, "tensorkey.pt"),
+        "one child shared 2**18 ways": _main_pickle(tmp_path, monkeypatch, chain, "shared.pt"),
+    }
+
+
+def test_the_main_reader_turns_every_odd_pickle_into_a_checkpoint_error(tmp_path, capsys, monkeypatch):
+    for name, path in _main_odd_cases(tmp_path, monkeypatch).items():
+        try:
+            loaded = load_checkpoint(path)
+        except E.WorkbenchError as exc:
+            assert len(str(exc)) < 500, (name, str(exc))
+            if name == "one child shared 2**18 ways":
+                assert "more than 100000 modules" in exc.problem
+            continue
+        except Exception as exc:  # noqa: BLE001
+            pytest.fail(f"{name}: {type(exc).__name__}: {exc}")
+        assert name in ("non-string names", "a tensor as a key"), (name, loaded.notes)
+    # on the command line: exit 2, one short paragraph, no traceback
+    (tmp_path / "cli").mkdir()
+    _refused(["inspect", _main_odd_cases(tmp_path / "cli", monkeypatch)["huge memo index"]], capsys, monkeypatch,
+             tmp_path)
+
+
+def test_a_trusted_pickle_whose_class_is_missing_says_only_what_happened(tmp_path, monkeypatch, tiny_model):
+    path = tmp_path / "whole.pt"
+    torch.save(tiny_model, path)
+    monkeypatch.delitem(sys.modules, "tiny_models")  # a fresh process has never imported the model's module
+    notes = " ".join(load_checkpoint(path, trusted=True).notes)
+    assert "tiny_models.TinyRegressor" in notes and "read out as a state_dict" in notes
+    assert "unpickled in full until it needed tiny_models" in notes
+    assert "None of it was run" not in notes and "Opened with full unpickling" not in notes

@@ -231,3 +231,69 @@ def test_sha256_of_matches_hashlib(tmp_path):
 
     path = _write(tmp_path, os.urandom(3000))
     assert trust.sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# ----- what a model source's trust covers: the source and every sibling it reaches, hashed together ----------
+
+def _source_tree(root, block="class Block:\n    pass\n"):
+    (root / "core").mkdir(parents=True, exist_ok=True)
+    (root / "core" / "__init__.py").write_text("")
+    (root / "core" / "block.py").write_text(block)
+    (root / "app").mkdir(exist_ok=True)
+    (root / "app" / "models.py").write_text("import torch\nfrom core.block import Block\n"
+                                            "class Net(torch.nn.Module):\n    part = Block\n")
+    return root / "app" / "models.py"
+
+
+def test_a_closure_is_hashed_with_the_paths_of_its_files(tmp_path):
+    import hashlib
+
+    from workbench.core.safety.source_closure import closure_of
+
+    lone = tmp_path / "lone.py"
+    lone.write_text("import torch\nclass Net(torch.nn.Module):\n    pass\n")
+    assert closure_of(f"{lone}:Net").sha256 == hashlib.sha256(lone.read_bytes()).hexdigest()  # as it always was
+    models = _source_tree(tmp_path / "a")
+    closure = closure_of(f"{models}:Net")
+    assert [closure.rel(f) for f in closure.files[1:]] == ["../core/__init__.py", "../core/block.py"]
+    assert closure.sha256 != hashlib.sha256(models.read_bytes()).hexdigest()
+    other = closure_of(f"{_source_tree(tmp_path / 'b')}:Net")
+    assert other.sha256 == closure.sha256  # the same files in the same places: the same code
+    (tmp_path / "b" / "core" / "block.py").write_text("class Block:\n    x = 1\n")
+    assert closure_of(f"{models.parent.parent.parent / 'b' / 'app' / 'models.py'}:Net").sha256 != closure.sha256
+
+
+def test_a_recipe_trusted_once_asks_again_when_a_sibling_changes(tmp_path):
+    from workbench.core import recipe as rc
+    from workbench.core.errors import UntrustedFileError
+
+    models = _source_tree(tmp_path)
+    path = tmp_path / "recipe.json"
+    path.write_text(json.dumps({"model_source": f"{models}:Net"}))
+    with pytest.raises(UntrustedFileError) as caught:
+        rc.load(path)
+    assert caught.value.files == [str(models), str(tmp_path / "core" / "__init__.py"),
+                                  str(tmp_path / "core" / "block.py")]
+    rc.load(path, trusted=True)
+    assert rc.load(path).model_source == f"{models}:Net"
+    (tmp_path / "core" / "block.py").write_text("import os\nclass Block:\n    os.system('touch PWNED')\n")
+    with pytest.raises(UntrustedFileError):
+        rc.load(path)  # the recipe is the same; the code it names is not
+
+
+def test_a_saved_recipe_or_session_reopens_until_its_code_changes(tmp_path):
+    from workbench.core import recipe as rc
+    from workbench.core.errors import UntrustedFileError
+    from workbench.core.workflow.session_files import load_session, save_session
+
+    models = _source_tree(tmp_path)
+    recipe = rc.Recipe(model_source=f"{models}:Net")
+    recipe.save(tmp_path / "mine.json")
+    save_session(tmp_path / "mine.session", [], recipe.to_dict())
+    assert rc.load(tmp_path / "mine.json").model_source == recipe.model_source  # asks nothing
+    assert load_session(tmp_path / "mine.session")["recipe"].model_source == recipe.model_source
+    (tmp_path / "core" / "block.py").write_text("class Block:\n    changed = True\n")
+    with pytest.raises(UntrustedFileError):
+        rc.load(tmp_path / "mine.json")
+    with pytest.raises(UntrustedFileError):
+        load_session(tmp_path / "mine.session")

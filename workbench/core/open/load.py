@@ -85,7 +85,7 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
                   args: dict[str, Any] | None, activation: str, notes: list[N.Note]) -> nn.Module:
     if source is not None:
         fallback = extras.get("hyper_parameters") if isinstance(extras.get("hyper_parameters"), dict) else None
-        model = model_source.build(source.spec, args, fallback, source.code)
+        model = model_source.build(source.spec, args, fallback, source.closure)
         _load_into(model, state, path, source.spec)
         return model
     stripped = _strip_prefix(state)
@@ -232,9 +232,7 @@ def _open_pickle(o: _Opening, declared: int) -> Any:
         if not (trusted or trust.is_trusted(o.digest)):
             raise untrusted_error(o.path, "a pickled Python object (not only weights)", scan.imports)
         _record_trust(o.to_trust, o.notes)
-        obj = trusted_torch_load(o.copy, source, scan.imports, o.path, o.notes)
-        o.notes.append(N.safety("Opened with full unpickling because you trusted this file.", "full_unpickling"))
-        return obj
+        return trusted_torch_load(o.copy, source, scan.imports, o.path, o.notes)
     _record_trust(o.to_trust, o.notes)
     return obj
 
@@ -251,8 +249,11 @@ def _build(o: _Opening, obj: Any, mlp_activation: str) -> LoadedModel:
         module = _architecture(state, extras, o.path, o.source, o.args, mlp_activation, o.notes)
     if o.source is not None:
         who = "you named" if o.source.named_by is None else f"named by {o.source.named_by.name}, trusted"
-        o.notes.append(N.safety(f"Runs {o.source.file} (the model source {who}) to build the model.", "source_ran",
-                                "model_source"))
+        siblings = [o.source.closure.rel(f) for f in o.source.closure.sibling_files]
+        o.notes.append(N.safety(f"Runs {o.source.file} (the model source {who}) to build the model"
+                                + (f", and the modules beside it that it imports: {', '.join(siblings)}." if siblings
+                                   else "."), "source_ran", "model_source"))
+        o.notes.extend(N.info(note, "sibling_passed_over", "model_source") for note in o.source.closure.notes)
     module.eval()
     check_finite(module, o.path)
     shape = _input_shape_hint(extras or obj, module)

@@ -1,10 +1,10 @@
 """Build a model class the user names as ``path/to/models.py:ClassName`` (or ``notebook.ipynb:ClassName``).
 
 Only the class and what it needs from its file run (see source_extract): an app's UI code, a training
-loop or a download at the file's top level never does. While the class is built, the file's folder and
-its parents are on the import path, so ``from core.model import ...`` finds a sibling package, of which
-only what is used runs too (see sibling_import). A LightningModule builds as a plain ``nn.Module`` when
-Lightning is not installed.
+loop or a download at the file's top level never does. What may run is read first, the file and every sibling
+module it reaches (``from core.model import ...``, found from the file's folder and its parents; see
+source_closure), and only those bytes run, of which only what is used runs (see sibling_import). A
+LightningModule builds as a plain ``nn.Module`` when Lightning is not installed.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from torch import nn
 
 from workbench.core.errors import ModelSourceError
 from workbench.core.open.sibling_import import forget_siblings, sibling_imports
-from workbench.core.open.source_extract import extract, imported_modules, package_for
+from workbench.core.safety.source_closure import SOURCE_MARK, SourceClosure, closure_of, provided_elsewhere
+from workbench.core.safety.source_extract import extract, imported_modules, package_for
 
-PARENT_LEVELS = 3  # how far above the file's folder (or its package root) a sibling package is looked for
 LIGHTNING_MODULES = ("lightning", "lightning.pytorch", "pytorch_lightning")
 
 
@@ -46,41 +46,6 @@ def extracted_code(spec: str, code: bytes | None = None) -> str:
                                    path)
         code = path.read_bytes()
     return extract(code, class_name, str(path), path)
-
-
-def _package_root(folder: Path) -> tuple[Path, list[str]]:
-    """The folder above the file's package chain (folders with __init__.py) and the chain's names."""
-    parts: list[str] = []
-    while (folder / "__init__.py").is_file() and folder.parent != folder:
-        parts.insert(0, folder.name)
-        folder = folder.parent
-    return folder, parts
-
-
-@contextlib.contextmanager
-def source_imports(path: Path) -> Iterator[None]:
-    """The model source's folder, package root and parents on the import path, their modules read lazily."""
-    folder = path.resolve().parent
-    root, _ = _package_root(folder)
-    front = [str(folder)] + ([str(root)] if root != folder else [])
-    back = []
-    above = root
-    for _ in range(PARENT_LEVELS):
-        if above.parent == above:
-            break
-        above = above.parent
-        back.append(str(above))
-    added_front = [p for p in front if p not in sys.path]
-    added_back = [p for p in back if p not in sys.path]
-    sys.path[:0] = added_front
-    sys.path.extend(added_back)
-    try:
-        with sibling_imports(front, back):
-            yield
-    finally:
-        for p in added_front + added_back:
-            with contextlib.suppress(ValueError):
-                sys.path.remove(p)
 
 
 class _AttributeDict(dict[str, Any]):
@@ -145,21 +110,15 @@ def _lightning_stub(code: str) -> Iterator[bool]:
                 sys.modules[name] = old
 
 
-def _sibling_exists(path: Path, module: str) -> bool:
+def _sibling_exists(closure: SourceClosure, module: str) -> bool:
     root = module.split(".")[0]
-    folder = path.resolve().parent
-    for _ in range(PARENT_LEVELS + 2):
-        if (folder / root).is_dir() or (folder / f"{root}.py").is_file():
-            return True
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    return False
+    return any((Path(f) / root).is_dir() or (Path(f) / f"{root}.py").is_file() for f in closure.folders)
 
 
-def _missing_module_error(exc: ModuleNotFoundError, path: Path, class_name: str) -> ModelSourceError:
+def _missing_module_error(exc: ModuleNotFoundError, closure: SourceClosure, class_name: str) -> ModelSourceError:
     name = exc.name or str(exc)
-    if _sibling_exists(path, name):
+    path = closure.source
+    if _sibling_exists(closure, name):
         return ModelSourceError(f"{class_name} imports '{name}', which is beside the model source but could not be "
                                 f"imported from there ({exc}).",
                                 "Check that the folder holding that package is the model source's folder or one "
@@ -169,36 +128,46 @@ def _missing_module_error(exc: ModuleNotFoundError, path: Path, class_name: str)
                             f"Install it (pip install {package_for(name)}) and open the model again.", path)
 
 
-def import_source(spec: str, code: bytes | None = None) -> tuple[types.ModuleType, str]:
+def import_source(spec: str, closure: SourceClosure | None = None) -> tuple[types.ModuleType, str]:
     """Define the class of `spec` (and what it needs) in a fresh module; return (module, class name).
 
-    `code`, when given, is the file's content as already read (and hashed) by the caller: the class is read
-    from those bytes, so a file changed after it was trusted cannot slip in between the check and the import.
+    `closure`, when given, is the file and its siblings as already read (and hashed) by the caller: the code
+    comes from those bytes, so a file changed after it was trusted cannot slip in between the check and the run.
     """
     path, class_name = split_spec(spec)
-    if code is None and not path.is_file():
-        raise ModelSourceError("the model source file does not exist.", "Check the path before the colon.", path)
-    source = extracted_code(spec, code)
+    if closure is None:
+        closure = closure_of(spec)
+    run = closure.run if closure.class_name == class_name else None
+    source = run if run is not None else extracted_code(spec, closure.code)  # (which says what is wrong)
     forget_siblings()
-    _, package = _package_root(path.resolve().parent)
+    package = closure.package
     module_name = path.stem if path.suffix == ".py" else path.stem.replace("-", "_").replace(" ", "_")
     module = types.ModuleType(module_name)
     module.__file__ = str(path)
+    vars(module)[SOURCE_MARK] = True
     if package:
-        module.__package__ = ".".join(package)
-    # Registered under its own name so a pickle that refers to `models.MyNet` finds it.
-    sys.modules[module_name] = module
+        module.__package__ = package
+    # Registered under its own name so a pickle that refers to `models.MyNet` finds it; never in place of a
+    # module Python or an installed package provides (a source named json.py must not become `json`).
+    registered = (module_name.isidentifier() and module_name not in closure.modules
+                  and provided_elsewhere(module_name, closure.folders) is None)
+    if registered:
+        sys.modules[module_name] = module
     # What ran is what source lookups see (TorchScript compiles a class from its source; a notebook is JSON).
     linecache.cache[str(path)] = (len(source), None, source.splitlines(True), str(path))
     try:
-        with source_imports(path), _lightning_stub(source) as stubbed:
+        with sibling_imports(closure), _lightning_stub(source) as stubbed:
             exec(compile(source, str(path), "exec"), module.__dict__)  # noqa: S102 - the class the user vouched for
+    except ModelSourceError:
+        _unregister(module, registered)
+        raise
     except ModuleNotFoundError as exc:
-        sys.modules.pop(module_name, None)
-        raise _missing_module_error(exc, path, class_name) from None
+        _unregister(module, registered)
+        raise _missing_module_error(exc, closure, class_name) from None
     except Exception as exc:  # noqa: BLE001 - any error in the user's class is reported, not raised raw
-        sys.modules.pop(module_name, None)
-        raise ModelSourceError(f"defining {class_name} from the model source failed: {type(exc).__name__}: {exc}.",
+        _unregister(module, registered)
+        raise ModelSourceError(f"defining {class_name} from the model source failed: {type(exc).__name__}: {exc}."
+                               + "".join(f" {note}" for note in closure.notes),  # a sibling passed over may be why
                                "Fix the error in that class (only the class and what it refers to are run).",
                                path) from None
     module._workbench_lightning_stub = stubbed  # type: ignore[attr-defined]
@@ -208,15 +177,22 @@ def import_source(spec: str, code: bytes | None = None) -> tuple[types.ModuleTyp
     return module, class_name
 
 
+def _unregister(module: types.ModuleType, registered: bool) -> None:
+    if registered and sys.modules.get(module.__name__) is module:
+        del sys.modules[module.__name__]
+
+
 def _classes(module: types.ModuleType) -> list[str]:
     return [n for n, v in vars(module).items() if inspect.isclass(v) and issubclass(v, nn.Module)
             and v.__module__ == module.__name__]
 
 
 def build(spec: str, args: dict[str, Any] | None = None, fallback_args: dict[str, Any] | None = None,
-          code: bytes | None = None) -> nn.Module:
+          closure: SourceClosure | None = None) -> nn.Module:
     """Construct the named class with `args` (or, if none, the matching keys of `fallback_args`)."""
-    module, class_name = import_source(spec, code)
+    if closure is None:
+        closure = closure_of(spec)
+    module, class_name = import_source(spec, closure)
     cls = getattr(module, class_name)
     kwargs = dict(args or {})
     if not kwargs and fallback_args:
@@ -226,12 +202,14 @@ def build(spec: str, args: dict[str, Any] | None = None, fallback_args: dict[str
         except (TypeError, ValueError):
             accepted = {}
         kwargs = {k: v for k, v in fallback_args.items() if k in accepted}
-    path = split_spec(spec)[0]
+    path = closure.source
     try:
-        with source_imports(path):
+        with sibling_imports(closure):
             model = cls(**kwargs)
+    except ModelSourceError:
+        raise
     except ModuleNotFoundError as exc:
-        raise _missing_module_error(exc, path, class_name) from None
+        raise _missing_module_error(exc, closure, class_name) from None
     except Exception as exc:  # noqa: BLE001
         raise ModelSourceError(f"building {class_name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) "
                                f"failed: {type(exc).__name__}: {exc}.",

@@ -7,22 +7,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workbench.core.errors import ModelSourceError, TrustStoreError, UntrustedFileError
-from workbench.core.open import model_source
 from workbench.core.safety import trust
 from workbench.core.safety.snapshot import read_bytes_once
+from workbench.core.safety.source_closure import SourceClosure, read_closure
 
 MAX_SMALL_FILE = 16 << 20  # a config.json or a model source larger than this is not one
 
 
 @dataclass
 class Source:
-    """A model source to run: `spec` with an absolute file, the bytes read once, and who named it."""
+    """A model source to run: `spec` with an absolute file, every file that would run read once, who named it."""
 
     spec: str
     file: Path
-    code: bytes
-    sha256: str
+    closure: SourceClosure
     named_by: Path | None  # None: the user typed it
+
+    @property
+    def sha256(self) -> str:
+        """What trust is recorded for: the source and every sibling module it reaches, together."""
+        return self.closure.sha256
 
 
 def read_source(spec: str, named_by: Path | None) -> Source:
@@ -36,12 +40,12 @@ def read_source(spec: str, named_by: Path | None) -> Source:
     try:
         if not file.is_file() or file.stat().st_size > MAX_SMALL_FILE:  # not a FIFO, a device or a huge file
             raise FileNotFoundError(file)
-        code, digest = read_bytes_once(file)
+        code, _ = read_bytes_once(file)
     except OSError:
         named = f" (named by {named_by})" if named_by else ""
         raise ModelSourceError(f"the model source file does not exist or is not a plain Python file{named}.",
                                "Check the path before the colon.", file) from None
-    return Source(f"{file}:{class_name}", file, code, digest, named_by)
+    return Source(f"{file}:{class_name}", file, read_closure(file, code, class_name), named_by)
 
 
 def require_source_trust(source: Source, trusted: bool, hashes: list[str]) -> None:
@@ -55,24 +59,25 @@ def require_source_trust(source: Source, trusted: bool, hashes: list[str]) -> No
         return
     imported = _imports_of(_would_run(source))
     danger = trust.dangerous_globals(imported)
+    files = source.closure.files
+    siblings = len(files) - 1
     raise UntrustedFileError(
         f"{source.named_by.name} names the model source {source.file}; opening the model would run the class "
         f"{source.spec.rpartition(':')[2]} from that file and the code it refers to (not the rest of the "
-        "file), so it was not run."
+        "file)" + (f", and code from {siblings} module(s) beside it that it imports" if siblings else "")
+        + ", so it was not run. Files that would run: " + source.closure.describe() + "."
         + (f" It imports {', '.join(imported[:12])}." if imported else "")
         + (" DANGER: " + ", ".join(danger) + " can run programs or change files." if danger else ""),
-        "If you know where both files come from, trust them (command line: add --trust; in the window: answer "
-        "the trust prompt). Trust is recorded for that Python file's exact content; or name the model source "
-        "yourself with --model-source (the Model source field).",
-        source.named_by, [str(source.file)] + imported, danger)
+        "If you know where these files come from, trust them (command line: add --trust; in the window: answer "
+        "the trust prompt). Trust is recorded for the exact content of every file listed; or name the model "
+        "source yourself with --model-source (the Model source field).",
+        source.named_by, [*map(str, files), *imported], danger, files=[str(f) for f in files])
 
 
 def _would_run(source: Source) -> bytes:
     """The part of the source file that would run: the class and what it needs (the whole file if unreadable)."""
-    try:
-        return model_source.extracted_code(source.spec, source.code).encode()
-    except ModelSourceError:
-        return source.code
+    run = source.closure.run
+    return run.encode() if run is not None else source.closure.code
 
 
 def vouch(source: Source) -> None:

@@ -4,6 +4,10 @@ A model pickled from a script or notebook refers to ``__main__.Net``, which exis
 unpickler resolves only torch's weights-only names (tensor and storage rebuilders, plain containers);
 every other class becomes an inert placeholder that records the state it is given and never runs code.
 The placeholders' ``_parameters``, ``_buffers`` and ``_modules`` then read as an ordinary state_dict.
+
+The file is hostile until proven otherwise: the unpickler is Python's own pure-Python one (its memo is a dict,
+so a memo index of 2**32 allocates nothing), the tree is walked with a bound on the modules visited (a pickle
+can share one child 2**64 ways), only string names count, and anything else odd ends as a CheckpointError.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import torch
 from workbench.core.errors import CheckpointError
 
 MAX_DEPTH = 64
+MAX_MODULES = 100_000  # modules visited in one pickled tree: far more than any model has
 
 
 class Inert:
@@ -62,7 +67,7 @@ def _placeholder(module: str, name: str) -> type:
     return type(name, (Inert,), {"_workbench_name": f"{module}.{name}", "__module__": "workbench.inert"})
 
 
-class InertUnpickler(pickle.Unpickler):
+class InertUnpickler(pickle._Unpickler):  # the pure-Python one: no memo array sized by the file
     def find_class(self, module: str, name: str) -> Any:
         found = _allowed().get(f"{module}.{name}")
         if found is not None:
@@ -78,68 +83,98 @@ def _inert_module() -> types.ModuleType:
     return mod
 
 
+def _unreadable(exc: BaseException, shown: Path) -> CheckpointError:
+    first = (str(exc).splitlines() or [""])[0][:160]
+    return CheckpointError(f"the tensors could not be read out of the pickled model ({type(exc).__name__}"
+                           + (f": {first}" if first else "") + ").", "Save the model's state_dict instead: "
+                           "torch.save(model.state_dict(), path).", shown)
+
+
 def read_inert(path: Path, shown: Path) -> Any:
     """Unpickle `path` with every class but torch's tensor machinery replaced by inert placeholders."""
     try:
         return torch.load(path, map_location="cpu", weights_only=False, pickle_module=_inert_module())
     except Exception as exc:  # noqa: BLE001 - malformed bytes: reported, never raised raw
-        raise CheckpointError(f"the tensors could not be read out of the pickled model ({type(exc).__name__}: "
-                              f"{str(exc)[:200]}).", "Save the model's state_dict instead: "
-                              "torch.save(model.state_dict(), path).", shown) from None
+        raise _unreadable(exc, shown) from None
+
+
+def read_weights(path: Path, shown: Path) -> tuple[dict[str, Any] | None, list[str], dict[str, Any]]:
+    """(state_dict or None when no module is in it, the classes it pickles, the dict around it) of `path`."""
+    obj = read_inert(path, shown)
+    try:
+        state, module, extras = weights_from(obj)
+        return state, class_names(module), extras
+    except CheckpointError as exc:
+        raise CheckpointError(exc.problem, exc.fix, shown) from None
+    except Exception as exc:  # noqa: BLE001 - a tree no torch.save wrote: reported, never raised raw
+        raise _unreadable(exc, shown) from None
+
+
+def _state(obj: object) -> dict[Any, Any]:
+    state = getattr(obj, "state", None) if isinstance(obj, Inert) else None  # NEWOBJ without BUILD: no state
+    return state if isinstance(state, dict) else {}
 
 
 def is_module_like(obj: object) -> bool:
-    return isinstance(obj, Inert) and "_parameters" in obj.state and "_modules" in obj.state
+    return "_parameters" in _state(obj) and "_modules" in _state(obj)
 
 
-def state_dict_of(obj: Inert, prefix: str = "", depth: int = 0) -> dict[str, Any]:
-    """The state_dict an inert placeholder of an nn.Module stands for."""
-    out: dict[str, Any] = {}
-    if depth > MAX_DEPTH:
-        return out
-    state = obj.state
-    params = state.get("_parameters") or {}
-    buffers = state.get("_buffers") or {}
-    skip = state.get("_non_persistent_buffers_set") or set()
-    for name, value in _items(params):
-        if isinstance(value, torch.Tensor):
-            out[prefix + name] = value.detach() if value.requires_grad else value
-    for name, value in _items(buffers):
-        if isinstance(value, torch.Tensor) and name not in skip:
-            out[prefix + name] = value
-    for name, child in _items(state.get("_modules") or {}):
-        if is_module_like(child):
-            out.update(state_dict_of(child, f"{prefix}{name}.", depth + 1))
+def _modules(root: Inert) -> list[tuple[str, Inert]]:
+    """(prefix, placeholder) of each module in the tree, depth first, bounded in depth and in number."""
+    out: list[tuple[str, Inert]] = []
+    todo: list[tuple[str, Inert, int]] = [("", root, 0)]
+    while todo:
+        prefix, obj, depth = todo.pop()
+        out.append((prefix, obj))
+        if len(out) > MAX_MODULES:
+            raise CheckpointError(f"the pickled model holds more than {MAX_MODULES} modules.",
+                                  "Save the model's state_dict instead: torch.save(model.state_dict(), path).")
+        if depth < MAX_DEPTH:
+            children = [(f"{prefix}{name}.", child, depth + 1)
+                        for name, child in _items(_state(obj).get("_modules")) if is_module_like(child)]
+            todo.extend(reversed(children))
     return out
 
 
-def _items(mapping: object) -> list[tuple[Any, Any]]:
-    if isinstance(mapping, dict):
-        return list(mapping.items())
-    if isinstance(mapping, Inert):  # an OrderedDict subclass that was not allowed
-        return [(k, v) for k, v in mapping.state.items() if isinstance(k, str)]
-    return []
+def state_dict_of(obj: Inert) -> dict[str, Any]:
+    """The state_dict an inert placeholder of an nn.Module stands for."""
+    out: dict[str, Any] = {}
+    for prefix, module in _modules(obj):
+        state = _state(module)
+        skip = state.get("_non_persistent_buffers_set")
+        skip = {s for s in skip if isinstance(s, str)} if isinstance(skip, (set, frozenset, list, tuple)) else set()
+        for name, value in _items(state.get("_parameters")):
+            if isinstance(value, torch.Tensor):
+                out[prefix + name] = value.detach() if value.requires_grad else value
+        for name, value in _items(state.get("_buffers")):
+            if isinstance(value, torch.Tensor) and name not in skip:
+                out[prefix + name] = value
+    return out
 
 
-def class_names(obj: Any, depth: int = 0) -> list[str]:
+def _items(mapping: object) -> list[tuple[str, Any]]:
+    """A mapping's string-keyed items: a dict, or the placeholder of an OrderedDict subclass that was not allowed."""
+    items = mapping.items() if isinstance(mapping, dict) else _state(mapping).items()
+    return [(k, v) for k, v in items if isinstance(k, str)]
+
+
+def class_names(obj: object) -> list[str]:
     """The classes a placeholder tree stood for (for notes)."""
-    if not is_module_like(obj) or depth > MAX_DEPTH:
+    if not isinstance(obj, Inert) or not is_module_like(obj):
         return []
-    names = [type(obj)._workbench_name]
-    for _, child in _items(obj.state.get("_modules") or {}):
-        names += class_names(child, depth + 1)
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys(type(module)._workbench_name for _, module in _modules(obj)))
 
 
 def weights_from(obj: Any) -> tuple[dict[str, Any] | None, object, dict[str, Any]]:
     """(state_dict, the placeholder of the module, extras) from what `read_inert` returned; (None, None, {})
-    when no module is in it."""
-    if is_module_like(obj):
+    when no module is in it. Extras keep only string keys, as a checkpoint dict has."""
+    if isinstance(obj, Inert) and is_module_like(obj):
         return state_dict_of(obj), obj, {}
     if isinstance(obj, dict):
         from workbench.core.open.state_keys import STATE_KEYS
 
         for key in STATE_KEYS:
-            if is_module_like(obj.get(key)):
-                return state_dict_of(obj[key]), obj[key], obj
+            found = obj.get(key)
+            if isinstance(found, Inert) and is_module_like(found):
+                return state_dict_of(found), found, {k: v for k, v in obj.items() if isinstance(k, str)}
     return None, None, {}

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pickle
 import types
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,9 @@ def safe_torch_load(path: Path, fmt: str, shown: Path) -> Any:
         return torch.load(path, map_location="cpu", weights_only=True, mmap=(fmt == "torch-zip"))
     except pickle.UnpicklingError:
         return NEEDS_TRUST
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"the checkpoint is truncated or corrupt ({str(exc).splitlines()[0][:200]}).",
+    except Exception as exc:  # noqa: BLE001 - malformed bytes (IndexError, struct.error, ...): never raised raw
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise CheckpointError(f"the checkpoint is truncated or corrupt ({first}).",
                               "Copy the file again from its source.", shown) from None
 
 
@@ -46,12 +46,14 @@ NEEDS_TRUST = object()
 INERT_KEY = "__workbench_inert__"
 
 
-def inert_weights(path: Path, shown: Path, names: list[str], notes: list[N.Note]) -> dict[str, Any]:
-    """The weights of a pickled module whose classes are not importable, read without building any class."""
-    from workbench.core.open.pickle_weights import class_names, read_inert, weights_from
+def inert_weights(path: Path, shown: Path, names: list[str], notes: list[N.Note], ran: str = "") -> dict[str, Any]:
+    """The weights of a pickled module whose classes are not importable, read without building any class.
 
-    obj = read_inert(path, shown)
-    state, module, extras = weights_from(obj)
+    `ran`: the missing class a trusted full unpickling stopped at (that unpickling ran up to there); "" when
+    nothing of the file was unpickled with its code."""
+    from workbench.core.open.pickle_weights import read_weights
+
+    state, classes_saved, extras = read_weights(path, shown)
     if not state:
         classes = trust.unfamiliar_globals(names)
         raise ModelSourceError(
@@ -60,10 +62,16 @@ def inert_weights(path: Path, shown: Path, names: list[str], notes: list[N.Note]
             "Name the file and class that define it as the model source (--model-source FILE:Class; in the "
             "window, the Model source field).", shown)
     danger = trust.dangerous_globals(names)
-    notes.append(N.safety(f"The file pickles {', '.join(class_names(module)[:6])}, code that exists only where it was "
-                          "saved. None of it was run: its weights were read out as a state_dict."
-                          + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""),
-                          "weights_without_code"))
+    saved = f"The file pickles {', '.join(classes_saved[:6])}, code that exists only where it was saved."
+    if ran:
+        notes.append(N.safety(f"{saved} You trusted the file, so it was unpickled in full until it needed {ran}, "
+                              "which cannot be imported here (what the pickle calls before that point ran); its "
+                              "weights were then read out as a state_dict without building any class.",
+                              "weights_after_partial_unpickling"))
+    else:
+        notes.append(N.safety(f"{saved} None of it was run: its weights were read out as a state_dict."
+                              + (f" It also names {', '.join(danger)}, which was not run either." if danger else ""),
+                              "weights_without_code"))
     return {**{k: v for k, v in extras.items() if k not in STATE_KEYS}, "state_dict": state, INERT_KEY: True}
 
 
@@ -91,15 +99,19 @@ def trusted_torch_load(path: Path, source: Source | None, names: list[str], show
                         notes: list[N.Note]) -> Any:
     kwargs: dict[str, Any] = {}
     if source is not None:
-        module, _ = model_source.import_source(source.spec, source.code)
+        module, _ = model_source.import_source(source.spec, source.closure)
         kwargs["pickle_module"] = _mapped_pickle_module(module)
     try:
-        return torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        obj = torch.load(path, map_location="cpu", weights_only=False, **kwargs)
+        notes.append(N.safety("Opened with full unpickling because you trusted this file.", "full_unpickling"))
+        return obj
+    except ModelSourceError:
+        raise  # a sibling submodule the source did not import: it was not read, so it is not run
     except (ModuleNotFoundError, AttributeError) as exc:
         missing = getattr(exc, "name", None) or str(exc)
         classes = trust.unfamiliar_globals(names)
         if source is None:  # no class to build it with: its weights still open, as a state_dict would
-            return inert_weights(path, shown, names, notes)
+            return inert_weights(path, shown, names, notes, ran=str(missing))
         raise ModelSourceError(
             f"the pickled model needs code that neither this installation nor the model source {source.file} "
             f"provides ({missing}); it refers to {', '.join(classes) or 'unknown classes'}.",

@@ -1,11 +1,16 @@
 """Import a model source's sibling modules (``from core.model import Block``) without running their top level.
 
-While a model class is defined and built, a finder on ``sys.meta_path`` answers for modules found beside the
-source (its folder and package root first, then a few parent folders after everything installed) and for
-the submodules of such packages. Their modules start empty; each name asked of them (``from m import X``,
-``m.X``) runs only the statements that define it and what it needs, read the same way as the source's own
-class (see source_extract). A package's ``__init__.py`` is read the same way, so importing ``core.model``
-runs nothing of ``core/__init__.py`` unless a name from it is used. Extension modules import normally.
+While a model class is defined and built, a finder on ``sys.meta_path`` serves the modules of the source's
+closure (see source_closure; their submodules at any later time too): the sibling modules and packages it
+reaches, from the bytes that were read and hashed before anything ran, never from the disk again. Their
+modules start empty; each name asked of them (``from m import X``, ``m.X``) runs only the statements that
+define it and what it needs, read the same way as the source's own class (see source_extract). A package's
+``__init__.py`` is read the same way, so importing ``core.model`` runs nothing of ``core/__init__.py`` unless
+a name from it is used.
+
+A name the standard library or an installed package provides is imported from there, never from beside the
+source, even where the source's folder is on the import path. A sibling outside the closure (an import built at
+run time) is refused by name, and so is compiled code (``.pyc``, extension modules): neither was read.
 """
 
 from __future__ import annotations
@@ -14,28 +19,34 @@ import ast
 import contextlib
 import importlib.abc
 import importlib.machinery
+import linecache
 import sys
 import threading
 import types
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
-from workbench.core.open.source_extract import SourcePlan, source_text
+from workbench.core.errors import ModelSourceError
+from workbench.core.safety.source_closure import (
+    MARK,
+    Sibling,
+    SourceClosure,
+    is_ours,
+    is_sibling,
+    provided_elsewhere,
+    sibling_spec,
+)
+from workbench.core.safety.source_extract import SourcePlan, source_text
 
-_MARK = "__workbench_sibling__"  # set in a module this finder made; its value is the module's SourcePlan or None
-_SOURCE_SUFFIXES = tuple(importlib.machinery.SOURCE_SUFFIXES)
 _lock = threading.RLock()  # one model source is defined at a time; the finder and sys.modules are shared
-
-
-def is_sibling(module: types.ModuleType | None) -> bool:
-    return module is not None and _MARK in vars(module)
 
 
 class _Names:
     """A sibling module's ``__getattr__``: defines a name the first time it is asked for."""
 
-    def __init__(self, module: types.ModuleType, plan: SourcePlan | None) -> None:
-        self.module, self.plan = module, plan
+    def __init__(self, module: types.ModuleType, plan: SourcePlan | None, closure: SourceClosure) -> None:
+        self.module, self.plan, self.closure = module, plan, closure
         self.done: set[int] = set()
 
     def __call__(self, name: str) -> Any:
@@ -61,73 +72,100 @@ class _Names:
             return
         self.done |= todo
         code = compile(self.plan.code(todo), str(self.module.__file__), "exec")
-        exec(code, vars(self.module))  # noqa: S102 - part of a sibling of the model source the user vouched for
+        # A name first asked for later (in forward) may import: its siblings still come from the closure.
+        with sibling_imports(self.closure):
+            exec(code, vars(self.module))  # noqa: S102 - part of a sibling of the model source the user vouched for
 
 
 class _Loader(importlib.abc.Loader):
-    def __init__(self, origin: str | None):
-        self.origin = origin
+    def __init__(self, entry: Sibling, closure: SourceClosure):
+        self.entry, self.closure = entry, closure
 
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> None:
         return None
 
     def exec_module(self, module: types.ModuleType) -> None:
         plan = None
-        if self.origin:
-            with open(self.origin, "rb") as f:
-                raw = f.read()
-            plan = SourcePlan(source_text(raw, self.origin), self.origin, self.origin,
-                              f"{module.__name__} (imported by the model source)")
-        vars(module)[_MARK] = plan
-        vars(module)["__getattr__"] = _Names(module, plan)
+        file = self.entry.file
+        if file is not None:
+            text = source_text(self.entry.code, str(file))
+            plan = SourcePlan(text, str(file), file, f"{module.__name__} (imported by the model source)")
+            # What runs is what source lookups see (TorchScript compiles a class from its source).
+            linecache.cache[str(file)] = (len(text), None, text.splitlines(True), str(file))
+        vars(module)[MARK] = plan
+        vars(module)["__getattr__"] = _Names(module, plan, self.closure)
 
 
 class _Finder(importlib.abc.MetaPathFinder):
-    def __init__(self, front: list[str], back: list[str]):
-        self.front, self.back = front, back
+    """Serves the submodules of sibling packages from their closure, always; top-level names only while a model
+    source is defined or built (`active`)."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None,
+    serves_siblings = True  # never asked whether a module is installed (source_closure.provided_elsewhere)
+
+    def __init__(self) -> None:
+        self.active: SourceClosure | None = None
+
+    def find_spec(self, fullname: str, path: object = None,
                   target: types.ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
-        if "." in fullname:
-            if not is_sibling(sys.modules.get(fullname.rpartition(".")[0])):
-                return None
-            spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        else:
-            spec = importlib.machinery.PathFinder.find_spec(fullname, self.front)
-            if spec is None:
-                rest = [p for p in sys.path if p not in self.front and p not in self.back]
-                if importlib.machinery.PathFinder.find_spec(fullname, rest) is not None:
-                    return None  # installed: imports as usual
-                spec = importlib.machinery.PathFinder.find_spec(fullname, self.back)
-        if spec is None:
-            return None
-        origin = spec.origin if spec.has_location and str(spec.origin).endswith(_SOURCE_SUFFIXES) else None
-        if origin is None and spec.submodule_search_locations is None:
-            return None  # an extension or bytecode-only module: nothing to read, it imports as usual
-        package = spec.submodule_search_locations is not None
-        lazy = importlib.machinery.ModuleSpec(fullname, _Loader(origin), origin=origin, is_package=package)
-        if spec.submodule_search_locations is not None:
-            lazy.submodule_search_locations = list(spec.submodule_search_locations)
-        lazy.has_location = origin is not None
-        return lazy
+        parent = fullname.rpartition(".")[0]
+        closure = _closure_of(sys.modules.get(parent)) if parent else self.active
+        if closure is None:
+            return None  # not below a sibling package, and no model source is being defined: a plain import
+        entry = closure.modules.get(fullname)
+        if entry is None:
+            return _not_a_sibling(fullname, closure)
+        # A package's __path__ stays empty: nothing but this finder imports its submodules, from the closure.
+        spec = importlib.machinery.ModuleSpec(fullname, _Loader(entry, closure),
+                                              origin=str(entry.file) if entry.file else None,
+                                              is_package=entry.locations is not None)
+        spec.has_location = entry.file is not None
+        return spec
+
+
+def _closure_of(module: types.ModuleType | None) -> SourceClosure | None:
+    names = vars(module).get("__getattr__") if module is not None and is_sibling(module) else None
+    return names.closure if isinstance(names, _Names) else None
+
+
+def _not_a_sibling(fullname: str, closure: SourceClosure) -> importlib.machinery.ModuleSpec | None:
+    parent = fullname.rpartition(".")[0]
+    if parent:
+        owner = closure.modules.get(parent)
+        found = sibling_spec(fullname, owner.locations or ()) if owner is not None else None
+    else:
+        real = provided_elsewhere(fullname, closure.folders)
+        if real is not None:  # the installed module, even where a folder of the source is on sys.path
+            return real if real.loader is not None else None
+        found = sibling_spec(fullname, closure.folders)
+    if found is None:
+        return None
+    where = Path(found.origin) if found.origin else Path(next(iter(found.submodule_search_locations or [""])))
+    raise ModelSourceError(f"the model source imports '{fullname}' ({where}) in a way that could not be read "
+                           "before it ran (an import built at run time), so it was not run.",
+                           f"Import it with a plain import statement (import {fullname}) in the model source "
+                           "or a module it imports, so that it is read, and trusted, with them.", where)
+
+
+_FINDER = _Finder()
 
 
 def forget_siblings() -> None:
-    """Drop the sibling modules of earlier model sources, so this one's `core` is not another folder's."""
+    """Drop the modules of earlier model sources and their siblings, so this one's `core` (or `models`) is not
+    another folder's."""
     for name, module in list(sys.modules.items()):
-        if is_sibling(module):
+        if is_ours(module):
             del sys.modules[name]
 
 
 @contextlib.contextmanager
-def sibling_imports(front: list[str], back: list[str]) -> Iterator[None]:
-    """Imports of modules found in `front` folders (before installed packages) or `back` folders (after them)
-    run only what is used of them, while this is active."""
-    finder = _Finder(front, back)
+def sibling_imports(closure: SourceClosure) -> Iterator[None]:
+    """Top-level imports of the closure's modules are served from it, while this is active."""
     with _lock:
-        at = next((i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder), 0)
-        sys.meta_path.insert(at, finder)  # after the built-in and frozen importers, as the path is searched
+        if _FINDER not in sys.meta_path:
+            at = next((i for i, f in enumerate(sys.meta_path) if f is importlib.machinery.PathFinder), 0)
+            sys.meta_path.insert(at, _FINDER)  # after the built-in and frozen importers, as the path is searched
+        before, _FINDER.active = _FINDER.active, closure
         try:
             yield
         finally:
-            sys.meta_path.remove(finder)
+            _FINDER.active = before

@@ -2,7 +2,8 @@
 
 Trust is by sha256, so a changed file is untrusted again. Pickles are trusted by the checkpoint's hash;
 a model source named by a file (config.json beside safetensors weights, a recipe) is trusted by the
-hash of the Python file that would run, since that file, not the one naming it, is what executes.
+hash of every Python file that would run (the source and the sibling modules it reaches, see
+source_closure), since that code, not the file naming it, is what executes.
 
 Reading a pickle sorts every import into three kinds: proven harmless (an explicit allowlist: torch's
 own weights-only list, torch.nn layer classes, plain containers, numpy arrays), DANGER (names that

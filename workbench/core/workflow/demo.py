@@ -2,6 +2,11 @@
 
 The demo folder may be one the user already uses: a file is written only where none of that name exists
 or where it is one an earlier demo wrote (listed with its sha256 in `.workbench-demo.json`).
+
+That list proves nothing about who wrote the folder: anyone can write one, with the build key too. So the
+demo never runs code from its folder: the model is built from the package's own `demo_models` (the folder's
+models.py is a copy to read), and what an earlier build is reused for, the checkpoint and the CSV, is read
+as data (the checkpoint with `weights_only`, like any other).
 """
 
 from __future__ import annotations
@@ -99,9 +104,15 @@ def save_recipe(folder: Path, recipe: Recipe) -> Path:
     return folder / "recipe.json"
 
 
-def _copy_models(folder: Path) -> str:
+def _copy_models(folder: Path) -> None:
+    """A copy of the demo's model classes beside its checkpoints, to read; the demo never runs it."""
     write_bytes_atomic(folder / "models.py", Path(demo_models.__file__).read_bytes())
-    return str(folder / "models.py")
+
+
+def model_source(class_name: str) -> str:
+    """The demo's model class, from the package's own file, never from the demo folder, which someone else may
+    have written."""
+    return f"{Path(demo_models.__file__).resolve()}:{class_name}"
 
 
 def _save(obj: object, path: Path) -> None:
@@ -149,7 +160,7 @@ def _diabetes_recipe(folder: Path, seed: int) -> Recipe:
                                   splits=(0.5, 0.15, 0.1, 0.25)),
                   head=HeadRecipe(task="binary", dropout=0.3, freeze="body"),
                   train=TrainRecipe(epochs=60, lr=1e-2, weight_decay=1e-2, batch_size=32, patience=10),
-                  calibration="temperature", seed=seed, model_source=f"{folder / 'models.py'}:DiabetesMLP")
+                  calibration="temperature", seed=seed, model_source=model_source("DiabetesMLP"))
 
 
 def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, Recipe]:
@@ -165,10 +176,11 @@ def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, R
     _fit(model, X, bunch.target.astype(np.float32), epochs, 3e-3, seed)
     ckpt = folder / "digits_regressor.pt"
     _save(model.state_dict(), ckpt)
+    _copy_models(folder)
     recipe = Recipe(data=DataRecipe(path="sklearn:digits", label="target", label_mode="column"),
                     head=HeadRecipe(task="multiclass", dropout=0.2),
                     train=TrainRecipe(epochs=25, lr=2e-3, batch_size=64, patience=5),
-                    calibration="temperature", seed=seed, model_source=f"{_copy_models(folder)}:DigitsCNN",
+                    calibration="temperature", seed=seed, model_source=model_source("DigitsCNN"),
                     input_shape=(1, 8, 8))
     record(folder, FILES["digits"][:2])
     return ckpt, recipe

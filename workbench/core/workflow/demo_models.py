@@ -1,4 +1,4 @@
-"""Regression models for the bundled demos; the demo copies this file beside its checkpoints as models.py."""
+"""Regression models for the bundled demos, built from this file; a copy lies beside the checkpoints as models.py."""
 
 import torch
 from torch import nn

@@ -192,7 +192,8 @@ class _Reopen:
     def recipe(self, values: Any, data_key: str | None) -> Recipe:
         """A recipe of the file with its model source resolved beside the session (and trusted as the file
         is) and its data at the path where it was found."""
-        from workbench.core.recipe import Recipe, check_named_source, from_dict, resolve_source
+        from workbench.core.recipe import Recipe, from_dict, resolve_source
+        from workbench.core.safety.named_code import check_named_source
 
         recipe = values if isinstance(values, Recipe) else resolve_source(from_dict(values), self.job.path.parent)
         if recipe.model_source:

@@ -41,22 +41,25 @@ def label_of(run: Run) -> str:
 
 def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str, Any] | None = None,
                  **more: Any) -> None:
-    """Write a session; like a saved recipe, one whose recipe (or a run's) names a model source is trusted by its
-    hash. `more`: the inputs, the open model and data, the current run (see session_commands.SaveSession)."""
-    from workbench.core.safety import trust
+    """Write a session; like a saved recipe, one whose recipe (or a run's) names a model source is trusted as naming
+    that code. `more`: the inputs, the open model and data, the current run (see session_commands.SaveSession)."""
+    from workbench.core.recipe import from_dict, resolve_source
+    from workbench.core.safety.named_code import trust_own_file
 
     data = json.dumps({"version": SESSION_VERSION, "recipe": recipe, "runs": runs, **more}, indent=1,
                       default=float).encode("utf-8")
     write_bytes_atomic(Path(path), data)
     sources = [recipe or {}] + [r.get("recipe") or {} for r in runs if isinstance(r, dict)]
-    if any(isinstance(r, dict) and r.get("model_source") for r in sources):
-        trust.trust(hashlib.sha256(data).hexdigest())
+    for source in dict.fromkeys(resolve_source(from_dict(r), Path(path).parent).model_source
+                                for r in sources if isinstance(r, dict) and r.get("model_source")):
+        trust_own_file(data, source)
 
 
 def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
     """Read a session file; its recipe becomes a `Recipe` under "recipe" (or None). A model source that recipe
-    names runs only if the user trusts this file (see `recipe.check_named_source`)."""
-    from workbench.core.recipe import check_named_source, from_dict, resolve_source
+    names runs only if the user trusts the code it names (see `safety.named_code`)."""
+    from workbench.core.recipe import from_dict, resolve_source
+    from workbench.core.safety.named_code import check_named_source
 
     path = Path(path)
     try:

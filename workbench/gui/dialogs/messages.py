@@ -35,8 +35,11 @@ def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
                 + ("\n\nIt looks DANGEROUS: it would call " + ", ".join(exc.dangerous) + ", which can run programs "
                    "or change files on your computer." if exc.dangerous else
                    "\n\nOpen it only if you know where it comes from."))
-    box.setInformativeText("It would import or run:\n" + "\n".join(f"  • {name}" for name in exc.imports[:30])
-                           + (f"\n  … and {len(exc.imports) - 30} more" if len(exc.imports) > 30 else ""))
+    files = exc.files  # every file that would run, all listed; the imports after them are capped
+    rest = [name for name in exc.imports if name not in files]
+    box.setInformativeText(("Files that would run:\n" + "\n".join(f"  • {f}" for f in files) + "\n\n" if files else "")
+                           + "It would import or run:\n" + "\n".join(f"  • {name}" for name in rest[:30])
+                           + (f"\n  … and {len(rest) - 30} more" if len(rest) > 30 else ""))
     trust = box.addButton("Trust this file and open it", QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.setDefaultButton(QMessageBox.StandardButton.Cancel)
