@@ -27,7 +27,8 @@ from workbench.core.open.layer_tree import check_finite
 from workbench.core.open.state_keys import STATE_KEYS
 from workbench.core.open.state_keys import strip_prefix as _strip_prefix
 from workbench.core.safety import trust
-from workbench.core.safety.bounds import check_safetensors, check_storages, check_tensors, check_zip, parse_json
+from workbench.core.safety.bounds import check_declared, check_safetensors, check_tensors, check_zip, parse_json
+from workbench.core.safety.pickle_read import read_program, verdict
 from workbench.core.safety.snapshot import Snapshot, read_bytes_once
 
 MAX_SMALL_FILE = 16 << 20  # a config.json or a model source larger than this is not one
@@ -92,7 +93,7 @@ REFUSED = {"empty": "the file is empty", "unknown": "the file is not a PyTorch o
 def _untrusted(path: Path, what: str, names: list[str]) -> UntrustedFileError:
     store = " ".join(trust.take_problems())  # why a file trusted before may be asked about again
     return UntrustedFileError(
-        f"this is {what}, which runs code when it is opened, so it was not opened. {trust.describe(names)}"
+        f"this is {what}, which runs code when it is opened, so it was not opened. {verdict(names)}"
         + (f" ({store})" if store else ""),
         "If you know where it comes from, trust this file (command line: add --trust; "
         "in the window: answer the trust prompt). Trust applies to this exact file only.",
@@ -379,11 +380,11 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
     if fmt in ("torchscript", "export"):
         from workbench.core.open.archives import load_code_archive
 
+        reading = read_program(copy, path)  # the reading `workbench evaluate` makes of a program too
+        check_declared(reading.scan, declared, path)
         if not (trusted or trust.is_trusted(digest)):
-            names = (["TorchScript code (runs when loaded)"] if fmt == "torchscript"
-                     else trust.pickle_globals(copy))
             raise _untrusted(path, "a TorchScript program" if fmt == "torchscript" else "a torch.export program",
-                             names)
+                             reading.names)
         _record_trust(to_trust, notes)
         model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if fmt == "export" else copy, fmt, path)
         check_finite(model, path)
@@ -409,7 +410,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         _record_trust(to_trust, notes)
     else:
         scan = trust.scan_file(copy)
-        check_storages(scan.storages, declared, path)
+        check_declared(scan, declared, path)
         obj = _safe_torch_load(copy, fmt, path)
         if (obj is _NEEDS_TRUST and any(n.startswith("__main__.") for n in scan.imports)
                 and not (trusted and source is not None or source is not None and trust.is_trusted(digest))):
