@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,8 +15,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.core.errors import DataError, UntrustedFileError
+from workbench.core.fields import MAX_NESTING
 from workbench.core.safety import folder_swap, trust
-from workbench.core.safety.bounds import check_declared
+from workbench.core.safety.bounds import TooDeep, check_declared, json_value
 from workbench.core.safety.memory import available_memory
 from workbench.core.safety.pickle_read import TORCHSCRIPT, read_program, verdict
 
@@ -40,9 +40,11 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise _bad(folder, "it is not a folder")
     try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        meta = json_value((folder / "metadata.json").read_bytes(), MAX_NESTING)
     except FileNotFoundError:
         raise _bad(folder, "it has no metadata.json") from None
+    except TooDeep:
+        raise _bad(folder, f"metadata.json nests deeper than {MAX_NESTING} levels, which no export does") from None
     except (OSError, ValueError) as exc:
         raise _bad(folder, f"metadata.json cannot be read ({type(exc).__name__})") from None
     if not isinstance(meta, dict):

@@ -187,21 +187,31 @@ def depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def parse_json(data: bytes | str, shown: Path, what: str) -> Any:
-    """JSON from a file, with deep nesting refused as a typed error instead of a RecursionError."""
+class TooDeep(ValueError):
+    """JSON nested deeper than its reader allows (Python's parser would raise RecursionError, or the reader)."""
+
+
+def json_value(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+    """Parsed JSON nested at most `limit` levels (the outermost counted); TooDeep otherwise, ValueError when it
+    is not JSON."""
     try:
         value = json.loads(data)
     except RecursionError:
-        value = None
-        nested = True
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{what} is not valid JSON ({exc}).", "Fix or remove it.", shown) from None
-    else:
-        nested = depth(value) > MAX_JSON_DEPTH
-    if nested:
-        raise CheckpointError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels, which no real file does.",
-                              "Fix or remove it.", shown)
+        raise TooDeep(f"nested deeper than {limit} levels") from None
+    if depth(value, limit) > limit:
+        raise TooDeep(f"nested deeper than {limit} levels")
     return value
+
+
+def parse_json(data: bytes | str, shown: Path, what: str) -> Any:
+    """JSON from a file, with deep nesting refused as a typed error instead of a RecursionError."""
+    try:
+        return json_value(data)
+    except TooDeep:
+        raise CheckpointError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels, which no real file does.",
+                              "Fix or remove it.", shown) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{what} is not valid JSON ({str(exc)[:200]}).", "Fix or remove it.", shown) from None
 
 
 def check_safetensors(path: Path, shown: Path) -> None:
