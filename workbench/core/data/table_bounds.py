@@ -65,7 +65,8 @@ def read_parquet(path: Path) -> Any:  # a pyarrow Table
         _budget(path, declared, f"the file declares {meta.num_rows:,} rows of {meta.num_columns:,} columns,")
         text = [f.name for f in parquet.schema_arrow if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     with pq.ParquetFile(path, read_dictionary=text) as parquet:
-        batches, decoded, seen = [], 0, set()
+        batches, decoded = [], 0
+        seen: set[tuple[int, ...]] = set()
         for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
             decoded += _batch_bytes(batch, seen)
             _budget(path, decoded, "its values take more than")
@@ -77,16 +78,16 @@ def _batch_bytes(batch: Any, seen: set[tuple[int, ...]]) -> int:
     """Memory a decoded batch takes, and will take as numpy columns; a dictionary shared by batches counts once."""
     import pyarrow as pa
 
-    total = batch.num_rows * batch.num_columns * CELL_BYTES
+    total = int(batch.num_rows) * int(batch.num_columns) * CELL_BYTES
     for column in batch.columns:
         if not pa.types.is_dictionary(column.type):
-            total += column.nbytes
+            total += int(column.nbytes)
             continue
-        total += column.indices.nbytes
+        total += int(column.indices.nbytes)
         key = tuple(b.address for b in column.dictionary.buffers() if b is not None)
         if key not in seen:
             seen.add(key)
-            total += column.dictionary.nbytes
+            total += int(column.dictionary.nbytes)
     return total
 
 
