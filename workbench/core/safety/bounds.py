@@ -107,7 +107,8 @@ def check_declared(scan: Scan, limit: int, shown: Path) -> None:
     damaged = "The file is damaged or made to exhaust memory; copy it again from its source."
     if scan.memo_max > max(scan.ops, 1 << 16):
         raise CheckpointError(f"a pickle in the file names memo slot {scan.memo_max:,} but holds only {scan.ops:,} "
-                              f"operations; unpickling it would reserve {_gib(8 * scan.memo_max)}.", damaged, shown)
+                              f"operations; unpickling it would reserve at least {_gib(8 * scan.memo_max)}.",
+                              damaged, shown)
     meta = [d for d in scan.declared if d.device == "meta"]
     if meta:
         raise CheckpointError(f"the file's tensors are on the meta device ({meta[0].what}): they have shapes but no "

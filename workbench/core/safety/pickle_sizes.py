@@ -130,5 +130,5 @@ def _record(found: list[Declared], what: str, shape: Any, dtype: str, storage: S
 
 
 def _shape(shape: tuple[int, ...]) -> str:
-    text = "(" + ", ".join(map(str, shape[:8])) + (", ..." if len(shape) > 8 else "") + ")"
+    text = "(" + ", ".join(map(str, shape[:8])) + (", ..." if len(shape) > 8 else "," if len(shape) == 1 else "") + ")"
     return text if len(text) < 120 else text[:117] + "...)"
