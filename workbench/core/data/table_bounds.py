@@ -122,7 +122,7 @@ def check_workbook(path: Path) -> None:
                 if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
                     _check_sheet(path, zf, info)
     except zipfile.BadZipFile:
-        raise DataError("the workbook is not a valid .xlsx (a damaged zip archive).",
+        raise DataError("the workbook cannot be read (it is not a valid .xlsx: a damaged zip archive).",
                         "Open it in Excel and save it again as .xlsx, or save the sheet as UTF-8 CSV.", path) from None
 
 
