@@ -139,3 +139,29 @@ def test_a_large_export_json_is_written_compact(tmp_path):
     assert "\n" in _json_text(small) and json.loads(_json_text(small)) == small
     text = _json_text(large)
     assert len(json.dumps(large)) > PRETTY_LIMIT and "\n" not in text and json.loads(text) == large
+
+
+@pytest.mark.parametrize("k,n", [(3, 150), (40, 900), (300, 1200)])
+def test_the_pairwise_bootstrap_auc_equals_the_per_class_one(k, n):
+    from workbench.core.evaluate import uncertainty as U
+
+    rng = np.random.default_rng(k)
+    y = np.r_[np.arange(k), rng.integers(0, k, n - k)]
+    z = rng.normal(size=(n, k))
+    z[::7] = np.round(z[::7], 1)  # ties count a half
+    probs = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    C = U.resample_counts(y, 60)
+    per_class = np.mean([U._auc_one(C, probs[:, c], y == c) for c in range(k)], axis=0)
+    assert np.abs(U._auc_pairs(C, probs, y, block=997) - per_class).max() < 1e-12
+
+
+def test_bootstrap_auc_of_a_thousand_classes_takes_seconds():
+    from workbench.core.evaluate import uncertainty as U
+
+    k, n = 1000, 3000
+    rng = np.random.default_rng(0)
+    y = np.r_[np.arange(k), rng.integers(0, k, n - k)]
+    probs = rng.dirichlet(np.ones(k), size=n)
+    start = time.perf_counter()
+    U.intervals(probs, y, ("roc_auc",))
+    assert time.perf_counter() - start < 20  # one pass per class took 30 s and more
