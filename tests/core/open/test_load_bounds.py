@@ -235,3 +235,28 @@ def test_aotinductor_code_in_a_program_is_never_called_harmless(tmp_path):
         zf.writestr("m/data/aotinductor/model/model.so", b"\x7fELF")
     names = read_program(program, program).names
     assert "only imports torch" not in verdict(names) and any("native code" in n for n in names)
+
+
+@pytest.mark.parametrize("member,payload", [
+    ("data/constants/opaque_obj_0", b"cposix\nsystem\n(S'touch PWNED'\ntR."),  # pickle.loads, protocol 0
+    ("data/constants/custom_obj_0", b"\x80\x02cos\nsystem\nX\x0b\x00\x00\x00touch PWNED\x85R."),
+    ("data/weights/model.pt", b"\x80\x02csubprocess\nPopen\nX\x0b\x00\x00\x00touch PWNED\x85R."),  # legacy weights
+])
+def test_every_payload_a_pt2_unpickles_is_read(tmp_path, capsys, member, payload):
+    program = torch.export.export(torch.nn.Linear(2, 1), (torch.randn(3, 2),))
+    clean = tmp_path / "clean.pt2"
+    torch.export.save(program, str(clean))
+    with zipfile.ZipFile(clean) as zf:
+        entries = [(info, zf.read(info)) for info in zf.infolist()]
+    root = entries[0][0].filename.split("/")[0]
+    path = tmp_path / "model.pt2"
+    with zipfile.ZipFile(path, "w") as zf:
+        for info, data in entries:
+            zf.writestr(info, data)
+        zf.writestr(f"{root}/{member}", payload)
+    assert cli.main(["inspect", str(clean)]) == 2  # untrusted, but its verdict is clean
+    assert "only imports torch and numpy types" in capsys.readouterr().err
+    assert cli.main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "DANGER" in err and "only imports torch" not in err and err.count("\n") == 1, err
+    assert not list(tmp_path.rglob("PWNED"))

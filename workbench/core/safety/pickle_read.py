@@ -15,11 +15,11 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, BinaryIO, cast
 
 from workbench.core.safety import trust
 from workbench.core.safety.bounds import check_members
-from workbench.core.safety.pickle_scan import LEGACY_STREAMS, Scan, scan_stream
+from workbench.core.safety.pickle_scan import Scan, scan_legacy, scan_stream
 
 BUDGET = 256 << 20  # bytes of pickle members read to word one refusal
 CONFIG_LIMIT = 16 << 20  # a payload config larger than this is not read (its payloads are then all scanned)
@@ -122,30 +122,8 @@ def _scan_payload(member: IO[bytes], info: zipfile.ZipInfo, scan: Scan, shown: P
                     with inner.open(nested) as stream:
                         scan_stream(stream, scan)
         return
-    stream = io.BufferedReader(_Prefixed(head, member))
-    for _ in range(LEGACY_STREAMS):
-        if not stream.peek(1)[:1] or not scan_stream(stream, scan):
-            break
-
-
-class _Prefixed(io.RawIOBase):
-    """A stream with bytes already read put back in front."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]):
-        self._head, self._rest = head, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        chunk = self._rest.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
+    member.seek(0)  # a member opened from a zip seeks (backwards by reading again from its start)
+    scan_legacy(cast(BinaryIO, member), scan)
 
 
 def _listed(items: list[str]) -> str:

@@ -168,8 +168,9 @@ def _record_storage(pid: object, scan: Scan) -> Any:
     return ANY
 
 
-def scan_legacy(data: BinaryIO) -> Scan:
-    scan = Scan()
+def scan_legacy(data: BinaryIO, scan: Scan | None = None) -> Scan:
+    """Pickles in a row, as a legacy torch file holds them (into `scan` when given)."""
+    scan = Scan() if scan is None else scan
     for _ in range(LEGACY_STREAMS):
         if not data.read(1):
             break
