@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core import notes as N
+from workbench.core.data.table_bounds import check_workbook, dictionary_text, read_parquet
 from workbench.core.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
@@ -67,9 +68,7 @@ def read_table(path: str | Path, sheet: str = "") -> RawTable:
         if suffix in CSV_SUFFIXES:
             return _read_csv(p)
         if suffix in PARQUET_SUFFIXES:
-            import pyarrow.parquet as pq
-
-            return _from_arrow(pq.read_table(p), p, "Parquet", first_row=1)
+            return _from_arrow(read_parquet(p), p, "Parquet", first_row=1)
         if suffix in ARROW_SUFFIXES:
             from pyarrow import feather
 
@@ -334,6 +333,9 @@ def _from_arrow(table: Any, path: Path, fmt: str, first_row: int) -> RawTable:
     kinds: dict[str, str] = {}
     for name, column in zip(names, table.columns):
         kind = column.type
+        if pa.types.is_dictionary(kind) and str(kind.value_type) in ("string", "large_string"):
+            text[name] = dictionary_text(column)  # one str per distinct value, not one per row
+            continue
         if pa.types.is_dictionary(kind):
             column = column.cast(kind.value_type)
             kind = column.type
@@ -380,8 +382,12 @@ def _note_mostly_numeric(table: RawTable) -> None:
         present = np.flatnonzero(pd.notna(cells))
         if not len(present):
             continue
-        values = pd.to_numeric(pd.Series(cells[present]).str.replace(",", ".", regex=False), errors="coerce")
-        bad = np.flatnonzero(values.isna().to_numpy())
+        # each distinct cell parsed once (a column of one long string repeated stays one string, never copied)
+        distinct: dict[Any, int] = {}
+        codes = np.fromiter((distinct.setdefault(c, len(distinct)) for c in cells[present]), np.int64, len(present))
+        values = pd.to_numeric(pd.Series(list(distinct), dtype=object).str.replace(",", ".", regex=False),
+                               errors="coerce")
+        bad = np.flatnonzero(values.isna().to_numpy()[codes])
         if 0 < len(bad) <= max(1, len(present) // 10):
             row = int(present[bad[0]])
             table.bad_cells[name] = (row + table.first_row, str(cells[row]), len(bad))
@@ -390,6 +396,7 @@ def _note_mostly_numeric(table: RawTable) -> None:
 def sheet_names(path: str | Path) -> list[str]:
     import openpyxl
 
+    check_workbook(Path(path))  # its parts and sheets' extent, before openpyxl reads its shared strings
     try:
         book = openpyxl.load_workbook(path, read_only=True)
     except Exception as exc:  # noqa: BLE001 - zipfile, XML and openpyxl errors for a broken workbook

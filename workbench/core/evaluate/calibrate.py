@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+CHUNK_VALUES = 1 << 22  # logits per block in `probabilities`
+
 
 class Calibration(nn.Module):
     """logits (N,) for binary or (N, K) for multiclass -> probabilities (N, K), rows summing to 1."""
@@ -64,14 +66,16 @@ class Calibration(nn.Module):
     def _isotonic(self, p: torch.Tensor) -> torch.Tensor:
         """Piecewise-linear interpolation through each class's knots, clipped at the ends."""
         first, last = self.knot_offsets[:-1], self.knot_offsets[1:] - 1
-        x = torch.minimum(torch.maximum(p.to(torch.float64), self.knots_x[first]), self.knots_x[last])
+        x = p.to(torch.float64)
         shift = 2.0 * torch.arange(p.shape[1], dtype=torch.float64, device=p.device)
-        i = torch.bucketize(x + shift, self.knot_keys) - 1
-        i = torch.minimum(torch.maximum(i, first), torch.clamp(last - 1, min=0))
+        # A probability outside a class's knots lands on its first or last segment, where t clamps to 0 or 1:
+        # the ends are held without clipping x first (each pass over N x K values counts at thousands of classes).
+        i = torch.minimum(torch.maximum(torch.bucketize(x + shift, self.knot_keys) - 1, first),
+                          torch.clamp(last - 1, min=0))
         j = torch.minimum(i + 1, last)
-        x0, x1, y0, y1 = self.knots_x[i], self.knots_x[j], self.knots_y[i], self.knots_y[j]
-        t = ((x - x0) / (x1 - x0).clamp_min(1e-12)).clamp(0, 1)
-        return (y0 + t * (y1 - y0)).to(p.dtype)
+        x0, y0 = self.knots_x[i], self.knots_y[i]
+        t = ((x - x0) / (self.knots_x[j] - x0).clamp_min(1e-12)).clamp(0, 1)
+        return (y0 + t * (self.knots_y[j] - y0)).to(p.dtype)
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         z = logits.reshape(-1, 1) if self.binary else logits
@@ -106,8 +110,12 @@ class Calibration(nn.Module):
         return out
 
     def probabilities(self, logits: np.ndarray | torch.Tensor) -> np.ndarray:
+        z = torch.as_tensor(logits, dtype=torch.float32)
+        # in blocks of rows: isotonic curves over thousands of classes make a dozen N x K temporaries otherwise
+        rows = max(1, CHUNK_VALUES // max(1, z.shape[1] if z.ndim > 1 else 1))
         with torch.no_grad():
-            return np.asarray(self(torch.as_tensor(logits, dtype=torch.float32)).numpy())
+            return np.concatenate([self(part).numpy() for part in torch.split(z, rows)]) if len(z) else \
+                np.asarray(self(z).numpy())
 
 
 def _nll(logits: np.ndarray, y: np.ndarray, binary: bool, temperature: float) -> float:
@@ -152,6 +160,35 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
     return w.numpy(), b.numpy()
 
 
+def isotonic_knots(probs: np.ndarray, y: np.ndarray, columns: Any) -> tuple[list[list[float]], list[list[float]]]:
+    """Each class's one-vs-rest isotonic curve as knots: what scikit-learn's IsotonicRegression(y_min=0, y_max=1)
+    keeps as X_thresholds_ / y_thresholds_, computed with one sort of every column at once and SciPy's PAV (what
+    scikit-learn calls) per class, so thousands of classes take seconds, not the minutes that thousands of
+    estimator fits (each validating its input) take."""
+    from scipy.optimize import isotonic_regression
+
+    columns = list(columns)
+    scores = np.ascontiguousarray(probs[:, columns].T)  # one row per class: each sort reads contiguous memory
+    order = np.argsort(scores, axis=1)
+    knots_x, knots_y = [], []
+    for c, k in enumerate(columns):
+        x = scores[c, order[c]]
+        target = (y[order[c]] == k).astype(np.float64)
+        # tied scores become one point: their mean target, weighted by their count (sklearn's _make_unique)
+        starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+        weight = np.diff(np.r_[starts, len(x)]).astype(np.float64)
+        xs = x[starts]
+        ys = np.clip(isotonic_regression(np.add.reduceat(target, starts) / weight, weights=weight).x, 0.0, 1.0)
+        keep = np.ones(len(ys), dtype=bool)  # drop points inside a flat run, as sklearn's trim_duplicates does
+        keep[1:-1] = (ys[1:-1] != ys[:-2]) | (ys[1:-1] != ys[2:])
+        kx, ky = xs[keep].tolist(), ys[keep].tolist()
+        if len(kx) < 2:
+            kx, ky = [0.0, 1.0], [ky[0], ky[0]] if ky else [0.0, 1.0]
+        knots_x.append(kx)
+        knots_y.append(ky)
+    return knots_x, knots_y
+
+
 def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
     """Fit `method` on calibration-split logits and labels."""
     binary = task == "binary"
@@ -182,18 +219,9 @@ def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarra
             weight, bias = np.vstack([-weight / 2, weight / 2]), np.concatenate([-bias / 2, bias / 2])
         params["weight"], params["bias"] = weight.tolist(), bias.tolist()
     elif method == "isotonic":
-        from sklearn.isotonic import IsotonicRegression
-
         probs = Calibration("none", task, n_classes).probabilities(logits).astype(np.float64)
-        columns = [1] if binary else range(n_classes)
-        params["knots_x"], params["knots_y"] = [], []
-        for k in columns:
-            iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(probs[:, k], y == k)
-            xs, ys = iso.X_thresholds_.tolist(), iso.y_thresholds_.tolist()
-            if len(xs) < 2:
-                xs, ys = [0.0, 1.0], [ys[0], ys[0]] if ys else [0.0, 1.0]
-            params["knots_x"].append(xs)
-            params["knots_y"].append(ys)
+        params["knots_x"], params["knots_y"] = isotonic_knots(probs, np.asarray(y), [1] if binary else
+                                                              range(n_classes))
     elif method != "none":
         raise ValueError(f"unknown calibration method {method}")
     fitted = Calibration(method, task, n_classes, params).eval()

@@ -3,12 +3,13 @@ and `workbench compare`, with the best value in each column marked."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import DataError
+from workbench.core.fields import MAX_NESTING
+from workbench.core.safety.bounds import TooDeep, json_value
 
 # column, how to read it from metrics["test"], whether higher is better
 COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE", "ece", False),
@@ -22,7 +23,10 @@ def load_run_dir(folder: str | Path) -> dict[str, Any]:
         path = folder / name
         if path.is_file():
             try:
-                data = json.loads(path.read_text(encoding="utf-8"))
+                data = json_value(path.read_bytes(), MAX_NESTING)
+            except TooDeep:
+                raise DataError(f"{name} nests deeper than {MAX_NESTING} levels, which no run's file does.",
+                                "Export the run again.", folder) from None
             except (OSError, ValueError) as exc:
                 raise DataError(f"{name} cannot be read ({type(exc).__name__}).", "Export the run again.",
                                 folder) from None
@@ -78,7 +82,7 @@ def inputs_of_runs(folders: Iterable[str | Path]) -> dict[Path, str]:
         resolved = Path(folder).expanduser().resolve()
         protected[resolved] = "a compared run's folder"
         try:
-            meta = json.loads((resolved / "metadata.json").read_text(encoding="utf-8"))
+            meta = json_value((resolved / "metadata.json").read_bytes(), MAX_NESTING)
             source = (meta.get("source") or {}).get("path")
             data = ((meta.get("recipe") or {}).get("data") or {}).get("path")
         except (OSError, ValueError, AttributeError):

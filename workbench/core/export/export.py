@@ -25,6 +25,7 @@ from workbench.core.safety.output_paths import OutputExistsError, check_export_f
 from workbench.core.train.train import shape_logits
 
 FORMAT_VERSION = 1
+PRETTY_LIMIT = 1 << 20  # characters of JSON past which a file is written without indentation
 
 
 class Standardize(nn.Module):
@@ -153,6 +154,13 @@ def _onnx(module: nn.Module, example: torch.Tensor, expected: np.ndarray, stagin
             "round_trip_max_abs_diff": diff}
 
 
+def _json_text(value: Any) -> str:
+    """Indented for reading, unless it is large: with thousands of classes the confusion matrix alone holds
+    millions of numbers, which Python's indenting encoder (pure Python) writes a hundred times slower."""
+    compact = json.dumps(value)
+    return compact if len(compact) > PRETTY_LIMIT else json.dumps(value, indent=2)
+
+
 def load_program(path: Path) -> nn.Module:
     """Open an exported program as the user would, with torch alone."""
     if path.suffix == ".pt2":
@@ -189,10 +197,10 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
                     "weights": "weights.safetensors", "torch_version": torch.__version__,
                     "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                     "round_trip_max_abs_diff": diff, **metadata, "metrics": metrics}
-            (staging / "metadata.json").write_text(json.dumps(meta, indent=2))
-            (staging / "metrics.json").write_text(json.dumps(metrics, indent=2))
+            (staging / "metadata.json").write_text(_json_text(meta))
+            (staging / "metrics.json").write_text(_json_text(metrics))
             if "recipe" in metadata:
-                (staging / "recipe.json").write_text(json.dumps(metadata["recipe"], indent=2))
+                (staging / "recipe.json").write_text(_json_text(metadata["recipe"]))
             # The user made this program, so evaluating it later needs no --trust.
             trust.trust(trust.sha256_of(staging / program_file))
             folder_swap.write_marker(staging, program_file, folder)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import numbers
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from workbench.core.errors import DataError, UntrustedFileError
+from workbench.core.fields import MAX_NESTING
 from workbench.core.safety import folder_swap, trust
+from workbench.core.safety.bounds import TooDeep, check_declared, json_value
+from workbench.core.safety.memory import available_memory
+from workbench.core.safety.pickle_read import TORCHSCRIPT, read_program, verdict
 
 if TYPE_CHECKING:
     import torch
@@ -37,9 +40,11 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
     if not folder.is_dir():
         raise _bad(folder, "it is not a folder")
     try:
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        meta = json_value((folder / "metadata.json").read_bytes(), MAX_NESTING)
     except FileNotFoundError:
         raise _bad(folder, "it has no metadata.json") from None
+    except TooDeep:
+        raise _bad(folder, f"metadata.json nests deeper than {MAX_NESTING} levels, which no export does") from None
     except (OSError, ValueError) as exc:
         raise _bad(folder, f"metadata.json cannot be read ({type(exc).__name__})") from None
     if not isinstance(meta, dict):
@@ -70,46 +75,40 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
     return meta
 
 
-def _what_would_run(path: Path) -> str:
-    if path.suffix == ".ts":
-        return ("A TorchScript program can call any operator, including ones that read and write files.")
-    return "Loading it may unpickle what it holds. " + trust.describe(_pt2_globals(path))
-
-
-def _pt2_globals(path: Path) -> list[str]:
-    """What the pickles in a .pt2 archive would import, including those in the archives nested in it."""
-    import tempfile
-    import zipfile
-
-    found = trust.pickle_globals(path)
-    try:
-        with zipfile.ZipFile(path) as zf, tempfile.TemporaryDirectory() as tmp:
-            for info in zf.infolist():
-                if info.file_size < (1 << 30) and info.filename.endswith((".pt", ".pkl")):
-                    inner = Path(tmp) / "inner"
-                    inner.write_bytes(zf.read(info))
-                    found += trust.pickle_globals(inner)
-    except (OSError, zipfile.BadZipFile):
-        found.append("<archive could not be fully read>")
-    return list(dict.fromkeys(found))
-
-
 def load_program(folder: str | Path, meta: dict[str, Any], trusted: bool = False) -> torch.nn.Module:
-    """The export's program as a torch module, once its exact bytes are trusted."""
+    """The export's program as a torch module, once its exact bytes are trusted.
+
+    Trust is decided on the hash of the bytes read, before anything inflates; the program's pickles are then
+    read as the loader reads them (`pickle_read`): the refusal names what they would call, and a trusted
+    program's declared sizes are checked before torch loads it.
+    """
     folder = Path(folder).expanduser()
     path = folder / meta["program"]
     if path.is_symlink() or not path.is_file():
         raise _bad(folder, f"its program {meta['program']} is missing or not a plain file")
+    free = available_memory()
+    if free is not None and path.stat().st_size > free:
+        raise DataError(f"the program is {path.stat().st_size:,} bytes, more than the memory free now.",
+                        "Free memory, or evaluate it on a machine with more.", path)
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
-    if not trust.is_trusted(digest):
-        if not trusted:
-            raise UntrustedFileError(
-                f"this export's program was not written by this workbench on this computer, or was changed "
-                f"since. {_what_would_run(path)}",
-                "If you made this export or trust whoever did, run again with --trust; otherwise do not.",
-                path, [], [])
+    known = trust.is_trusted(digest)
+    reading = read_program(data, path)
+    if not known and not trusted:
+        what = "It is TorchScript, which can call any operator. " if TORCHSCRIPT in reading.names else \
+            "Loading it may unpickle what it holds. "
+        raise UntrustedFileError(
+            "this export's program was not written by this workbench on this computer, or was changed since. "
+            + what + verdict(reading.names),
+            "If you made this export or trust whoever did, run again with --trust; otherwise do not.",
+            path, reading.names, trust.dangerous_globals(reading.names))
+    check_declared(reading.scan, max(reading.declared, len(data)), path)
+    if not known:
         trust.trust(digest)
+    return _load(data, path)
+
+
+def _load(data: bytes, path: Path) -> torch.nn.Module:
     import logging
     import zipfile
 

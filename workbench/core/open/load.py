@@ -33,7 +33,8 @@ from workbench.core.open.pickled import (
 from workbench.core.open.state_keys import STATE_KEYS
 from workbench.core.open.state_keys import strip_prefix as _strip_prefix
 from workbench.core.safety import trust
-from workbench.core.safety.bounds import check_safetensors, check_storages, check_tensors, check_zip, parse_json
+from workbench.core.safety.bounds import check_declared, check_safetensors, check_tensors, check_zip, parse_json
+from workbench.core.safety.pickle_read import read_program
 from workbench.core.safety.snapshot import Snapshot, read_bytes_once
 
 
@@ -173,19 +174,20 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
             vouch(o.source)
     declared = check_zip(copy, path) if fmt not in ("safetensors", "legacy-pickle") else snap.size
     if fmt in ("torchscript", "export"):
-        return _open_program(o, snap)
+        return _open_program(o, snap, declared)
     obj = _open_safetensors(o) if fmt == "safetensors" else _open_pickle(o, declared)
     return _build(o, obj, mlp_activation)
 
 
-def _open_program(o: _Opening, snap: Snapshot) -> LoadedModel:
+def _open_program(o: _Opening, snap: Snapshot, declared: int) -> LoadedModel:
     """A TorchScript or torch.export program: code that runs when loaded, so only once trusted."""
     from workbench.core.open.archives import load_code_archive
 
+    reading = read_program(o.copy, o.path)  # the reading `workbench evaluate` makes of a program too
+    check_declared(reading.scan, declared, o.path)
     if not (o.trusted or trust.is_trusted(o.digest)):
-        names = (["TorchScript code (runs when loaded)"] if o.fmt == "torchscript" else trust.pickle_globals(o.copy))
         raise untrusted_error(o.path, "a TorchScript program" if o.fmt == "torchscript" else "a torch.export program",
-                              names)
+                              reading.names)
     _record_trust(o.to_trust, o.notes)
     model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if o.fmt == "export" else o.copy, o.fmt,
                                                     o.path)
@@ -219,7 +221,7 @@ def _open_safetensors(o: _Opening) -> Any:
 def _open_pickle(o: _Opening, declared: int) -> Any:
     """A torch.save file: weights only, the weights of a module pickled from a script, or (trusted) anything."""
     scan = trust.scan_file(o.copy)
-    check_storages(scan.storages, declared, o.path)
+    check_declared(scan, declared, o.path)
     obj = safe_torch_load(o.copy, o.fmt, o.path)
     source, trusted = o.source, o.trusted
     if (obj is NEEDS_TRUST and any(n.startswith("__main__.") for n in scan.imports)

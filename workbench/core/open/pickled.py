@@ -17,12 +17,13 @@ from workbench.core.open import model_source
 from workbench.core.open.named_source import Source
 from workbench.core.open.state_keys import STATE_KEYS
 from workbench.core.safety import trust
+from workbench.core.safety.pickle_read import verdict
 
 
 def untrusted_error(path: Path, what: str, names: list[str]) -> UntrustedFileError:
     store = " ".join(trust.take_problems())  # why a file trusted before may be asked about again
     return UntrustedFileError(
-        f"this is {what}, which runs code when it is opened, so it was not opened. {trust.describe(names)}"
+        f"this is {what}, which runs code when it is opened, so it was not opened. {verdict(names)}"
         + (f" ({store})" if store else ""),
         "If you know where it comes from, trust this file (command line: add --trust; "
         "in the window: answer the trust prompt). Trust applies to this exact file only.",

@@ -19,6 +19,7 @@ import torch
 
 from workbench.core.errors import CheckpointError
 from workbench.core.safety.memory import available_memory
+from workbench.core.safety.pickle_scan import Scan
 
 # Deflated members of a torch archive are unusual (torch.save stores); past this ratio they are a bomb.
 MAX_INFLATION = 100
@@ -30,7 +31,11 @@ SAFETENSORS_DTYPES = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "
 
 
 def _gib(n: int) -> str:
-    return f"{n / (1 << 30):.2f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
+    if n >= 1 << 50:
+        return f"{float(min(n, 10 ** 300)):.3g} bytes"
+    if n >= 1 << 30:
+        return f"{n / (1 << 30):.2f} GiB"
+    return f"{n / (1 << 20):.1f} MiB" if n >= 1 << 20 else f"{n:,} bytes"
 
 
 def _too_big(path: Path, what: str, declared: int) -> None:
@@ -45,20 +50,25 @@ def check_zip(path: Path, shown: Path) -> int:
     """Refuse a zip whose members inflate far past the file or past free memory; return the declared total."""
     size = path.stat().st_size
     with zipfile.ZipFile(path) as zf:
-        infos = zf.infolist()
+        return check_members(zf.infolist(), size, shown)
+
+
+def check_members(infos: list[zipfile.ZipInfo], size: int, shown: Path, where: str = "the archive") -> int:
+    """The sizes a zip's directory declares for its members (`size`: the zip's own bytes), checked before any
+    member is inflated; returns the declared total."""
     total = sum(max(i.file_size, 0) for i in infos)
     for info in infos:
         packed = max(info.compress_size, 1)
         if info.compress_type != zipfile.ZIP_STORED and info.file_size > SMALL \
                 and info.file_size > MAX_INFLATION * packed:
             raise CheckpointError(
-                f"the archive member {info.filename} inflates from {_gib(packed)} to {_gib(info.file_size)} "
-                f"({info.file_size // packed}x), which is how a zip bomb looks; torch.save never compresses so.",
+                f"{where}'s member {info.filename[:120]} inflates from {_gib(packed)} to {_gib(info.file_size)} "
+                f"({info.file_size // packed:,}x), which is how a zip bomb looks; torch.save never compresses so.",
                 "Open the file torch.save wrote, not a recompressed copy.", shown)
     if total > SMALL and total > MAX_INFLATION * size:
-        raise CheckpointError(f"the archive's members declare {_gib(total)} in a {_gib(size)} file.",
+        raise CheckpointError(f"{where}'s members declare {_gib(total)} in {_gib(size)}.",
                               "Open the file torch.save wrote, not a recompressed copy.", shown)
-    _too_big(shown, "the archive's members declare", total)
+    _too_big(shown, f"{where}'s members declare", total)
     return total
 
 
@@ -71,18 +81,59 @@ def _element_size(kind: str) -> int:
         return 1
 
 
-def check_storages(storages: dict[object, tuple[str, int]], limit: int, shown: Path) -> None:
-    """Refuse storages the pickle declares beyond the bytes the file can hold for them (`limit`)."""
+def _storage_bytes(storages: dict[object, tuple[str, int]], shown: Path) -> int:
     declared = 0
     for kind, numel in storages.values():
         if numel < 0:
             raise CheckpointError("a storage in the file declares a negative size.",
                                   "Copy the file again from its source.", shown)
         declared += numel * _element_size(kind)
+    return declared
+
+
+def check_storages(storages: dict[object, tuple[str, int]], limit: int, shown: Path) -> None:
+    """Refuse storages the pickle declares beyond the bytes the file can hold for them (`limit`)."""
+    declared = _storage_bytes(storages, shown)
     if declared > limit and declared > SMALL // 64:
         raise CheckpointError(f"the file's tensors declare {_gib(declared)} of storage, but the file holds only "
                               f"{_gib(limit)}.", "The file is damaged or made to exhaust memory; copy it again "
                               "from its source.", shown)
+
+
+def check_declared(scan: Scan, limit: int, shown: Path) -> None:
+    """Everything the file's pickles declare, checked before any of it is unpickled: storages, the memo, the
+    allocations of allow-listed calls (`bytearray(n)`, tensors without storage, sparse shapes) and views."""
+    check_storages(scan.storages, limit, shown)
+    damaged = "The file is damaged or made to exhaust memory; copy it again from its source."
+    if scan.memo_max > max(scan.ops, 1 << 16):
+        raise CheckpointError(f"a pickle in the file names memo slot {scan.memo_max:,} but holds only {scan.ops:,} "
+                              f"operations; unpickling it would reserve at least {_gib(8 * scan.memo_max)}.",
+                              damaged, shown)
+    meta = [d for d in scan.declared if d.device == "meta"]
+    if meta:
+        raise CheckpointError(f"the file's tensors are on the meta device ({meta[0].what}): they have shapes but no "
+                              "values, so there are no weights to open.", "Save the model after its weights are "
+                              "loaded or initialised (not built with device='meta').", shown)
+    allocated, largest, views = 0, None, 0
+    for item in scan.declared:
+        if item.numel < 0:
+            raise CheckpointError(f"the file declares {item.what} with a negative size.", damaged, shown)
+        nbytes = item.numel * (1 if item.dtype == "bytes" else _element_size(item.dtype))
+        if item.storage is None:
+            allocated += nbytes
+            largest = max(largest or (0, item.what), (nbytes, item.what))
+            continue
+        views += nbytes
+        stored = max(item.storage.numel, 0) * _element_size(item.storage.kind)
+        if nbytes > SMALL and nbytes > MAX_EXPANSION * max(stored, 1):
+            raise CheckpointError(f"the file declares {item.what[:160]}, {_gib(nbytes)}, over a storage of "
+                                  f"{_gib(stored)} (a view with zero or overlapping strides); using it would fill "
+                                  "memory.", "Save real tensors (call .contiguous() or .clone() before torch.save).",
+                                  shown)
+    if largest is not None and allocated > max(limit, SMALL // 64):
+        raise CheckpointError(f"the file asks for {largest[1][:160]} ({_gib(largest[0])}; {_gib(allocated)} in "
+                              f"all) in a file of {_gib(limit)}.", damaged, shown)
+    _too_big(shown, "the file's tensors declare", views + allocated)
 
 
 def _tensors(obj: object, limit: int = 200_000) -> Iterator[torch.Tensor]:
@@ -137,21 +188,31 @@ def depth(value: object, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
-def parse_json(data: bytes | str, shown: Path, what: str) -> Any:
-    """JSON from a file, with deep nesting refused as a typed error instead of a RecursionError."""
+class TooDeep(ValueError):
+    """JSON nested deeper than its reader allows (Python's parser would raise RecursionError, or the reader)."""
+
+
+def json_value(data: bytes | str, limit: int = MAX_JSON_DEPTH) -> Any:
+    """Parsed JSON nested at most `limit` levels (the outermost counted); TooDeep otherwise, ValueError when it
+    is not JSON."""
     try:
         value = json.loads(data)
     except RecursionError:
-        value = None
-        nested = True
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{what} is not valid JSON ({exc}).", "Fix or remove it.", shown) from None
-    else:
-        nested = depth(value) > MAX_JSON_DEPTH
-    if nested:
-        raise CheckpointError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels, which no real file does.",
-                              "Fix or remove it.", shown)
+        raise TooDeep(f"nested deeper than {limit} levels") from None
+    if depth(value, limit) > limit:
+        raise TooDeep(f"nested deeper than {limit} levels")
     return value
+
+
+def parse_json(data: bytes | str, shown: Path, what: str) -> Any:
+    """JSON from a file, with deep nesting refused as a typed error instead of a RecursionError."""
+    try:
+        return json_value(data)
+    except TooDeep:
+        raise CheckpointError(f"{what} nests deeper than {MAX_JSON_DEPTH} levels, which no real file does.",
+                              "Fix or remove it.", shown) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{what} is not valid JSON ({str(exc)[:200]}).", "Fix or remove it.", shown) from None
 
 
 def check_safetensors(path: Path, shown: Path) -> None:
