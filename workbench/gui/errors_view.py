@@ -133,7 +133,8 @@ class ErrorsView(QWidget):
             if not path:
                 return None
         recipe = self.run.recipe
-        protected = inputs(source=self.run.loaded.path, data=recipe.data.path, model_source=recipe.model_source)
+        protected = inputs(source=self.run.loaded.path, data=recipe.data.path, model_source=recipe.model_source,
+                           read=self.run.loaded.files)
         try:
             try:
                 save_csv(path, self.records, self.id_name, protected)

@@ -95,7 +95,8 @@ class ExportDialog(QDialog):
 
         folder = Path(self.folder.text()).expanduser()
         recipe = self.session.run.recipe
-        protected = inputs(source=self.session.loaded.path, data=recipe.data.path, model_source=recipe.model_source)
+        protected = inputs(source=self.session.loaded.path, data=recipe.data.path, model_source=recipe.model_source,
+                           read=self.session.loaded.files)
         try:
             check_target(folder, self.session.loaded.path, overwrite, protected)
         except ExportError as exc:

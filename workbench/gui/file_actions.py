@@ -57,14 +57,14 @@ class FileActions(_Window):
         return dialog
 
     def _inputs(self, runs=()) -> dict:
-        """The files a save must never replace: the open checkpoint, the data, the model source, and the
-        sources and data of the runs in a comparison."""
+        """The files a save must never replace: the open checkpoint and every file opening it read (config.json,
+        the model source and its siblings), the data, and the sources and data of the runs in a comparison."""
         from workbench.core.safety.output_paths import inputs
 
         recipe = self.session.recipe
         loaded = self.session.loaded
         protected = inputs(source=loaded.path if loaded is not None else None, data=recipe.data.path,
-                           model_source=recipe.model_source)
+                           model_source=recipe.model_source, read=loaded.files if loaded is not None else ())
         for run in runs:
             data = ((run.get("recipe") or {}).get("data") or {}).get("path")
             source = ((run.get("metrics") or {}).get("source") or {}).get("path")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pickle
 import struct
+import sys
 import tarfile
 import types
 import zipfile
@@ -41,6 +42,28 @@ class LoadedModel:
     format: str
     notes: list[str] = field(default_factory=list)
     input_shape: tuple[int, ...] | None = None
+    # Every file opening it read (resolved): the checkpoint, config.json beside it, the model source and each
+    # sibling module that source imported. All are inputs: no output of the workbench may replace one.
+    files: list[Path] = field(default_factory=list)
+
+
+def companions(path: str | Path) -> list[Path]:
+    """Files beside a checkpoint that opening it reads, known before it is opened (config.json)."""
+    config = Path(path).with_name("config.json")
+    return [config] if config.is_file() else []
+
+
+def _files_read(path: Path, beside: bool, source: _Source | None) -> list[Path]:
+    """The checkpoint, (`beside`) its config.json, and the model source with the sibling modules it reached."""
+    from workbench.core.open.sibling_import import is_sibling
+
+    files = [path, *(companions(path) if beside else [])]
+    if source is not None:
+        files.append(source.file)
+        # the modules the sibling finder made for this load (it forgets them when the next source is imported)
+        found = [getattr(m, "__file__", None) for m in list(sys.modules.values()) if is_sibling(m)]
+        files += [Path(f) for f in found if isinstance(f, str)]
+    return list(dict.fromkeys(f.expanduser().resolve() for f in files))
 
 
 def sniff(path: Path) -> str:
@@ -387,7 +410,7 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         _record_trust(to_trust, notes)
         model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if fmt == "export" else copy, fmt, path)
         check_finite(model, path)
-        return LoadedModel(model, path, digest, fmt, notes + archive_notes, shape)
+        return LoadedModel(model, path, digest, fmt, notes + archive_notes, shape, _files_read(path, False, None))
     extras: dict[str, Any] = {}
     if fmt == "safetensors":
         check_safetensors(copy, path)
@@ -443,7 +466,8 @@ def _load(snap: Snapshot, path: Path, source_spec: str, args: dict[str, Any] | N
         notes.append("The model is recurrent: each sample is a sequence, and its length is not in the file. The "
                      "input shape comes from the data (sequence length, features), or give it (--input-shape; in "
                      "the window, the Model tab's Input shape field).")
-    return LoadedModel(module, path, digest, "safetensors" if fmt == "safetensors" else kind, notes, shape)
+    return LoadedModel(module, path, digest, "safetensors" if fmt == "safetensors" else kind, notes, shape,
+                       _files_read(path, fmt == "safetensors", source))
 
 
 def _is_recurrent(model: nn.Module) -> bool:
