@@ -13,11 +13,11 @@ import csv
 import dataclasses
 import json
 import shutil
-import tomllib
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import tomllib
 import torch
 from torch import nn
 

@@ -15,7 +15,6 @@ from workbench.core.workflow import demo
 from workbench.core.workflow.baseline import baseline_run
 from workbench.core.workflow.pipeline import prepare_data, train_run
 
-
 SVG = 'src="data:image/svg+xml;base64,'  # figures are embedded, as images (no script runs in one)
 
 
