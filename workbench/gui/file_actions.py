@@ -59,6 +59,7 @@ class FileActions(_Window):
     def _inputs(self, runs=()) -> dict:
         """The files a save must never replace: the open checkpoint and every file opening it read (config.json,
         the model source and its siblings), the data, and the sources and data of the runs in a comparison."""
+        from workbench.core.evaluate.compare import inputs_of_run
         from workbench.core.safety.output_paths import inputs
 
         recipe = self.session.recipe
@@ -66,10 +67,7 @@ class FileActions(_Window):
         protected = inputs(source=loaded.path if loaded is not None else None, data=recipe.data.path,
                            model_source=recipe.model_source, read=loaded.files if loaded is not None else ())
         for run in runs:
-            data = ((run.get("recipe") or {}).get("data") or {}).get("path")
-            source = ((run.get("metrics") or {}).get("source") or {}).get("path")
-            protected |= inputs(source=source if isinstance(source, str) else None,
-                                data=data if isinstance(data, str) else None)
+            protected = {**inputs_of_run((run.get("metrics") or {}).get("source"), run.get("recipe")), **protected}
         return protected
 
     def _may_write(self, path: str, runs=()) -> bool:

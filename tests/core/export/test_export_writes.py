@@ -555,3 +555,19 @@ def test_the_model_sources_sibling_modules_are_inputs_too(tmp_path, table_csv, c
     assert code == 2 and "Traceback" not in err, err
     assert "blocks.py: this is a file the model was read from" in err.splitlines()[-1], err
     assert _digest(folder) == before
+
+
+def test_compare_report_never_over_the_config_json_or_model_source_of_a_compared_run(tmp_path, table_csv, models_py,
+                                                                                      tutorial_ckpt, capsys):
+    folder = _safetensors_with_config(tmp_path)
+    runs = [tmp_path / "from-safetensors", tmp_path / "from-source"]
+    assert main(["convert", str(folder / "model.safetensors"), "--data", str(table_csv), "--threshold", "median",
+                 "--epochs", "1", "--calibration", "none", "--quiet", "--out", str(runs[0])]) == 0
+    assert main(["convert", str(tutorial_ckpt), "--model-source", f"{models_py}:TinyRegressor", "--data",
+                 str(table_csv), "--threshold", "median", "--epochs", "1", "--calibration", "none", "--quiet",
+                 "--out", str(runs[1])]) == 0
+    before = _digest(folder, models_py)
+    for target in (folder / "config.json", models_py):
+        capsys.readouterr()
+        _refused(main(["compare", *map(str, runs), "--report", str(target), "--overwrite"]), capsys, "Choose")
+    assert _digest(folder, models_py) == before

@@ -160,6 +160,8 @@ def _with_env(monkeypatch, **values):
     ({"WORLD_SIZE": "2", "RANK": "two"}, ["RANK is 'two'"]),
     ({"WORLD_SIZE": "2", "RANK": "2"}, ["RANK=2 of WORLD_SIZE=2", "0 to 1"]),
     ({"WORLD_SIZE": "2", "RANK": "1"}, ["MASTER_ADDR or MASTER_PORT"]),
+    ({"WORLD_SIZE": "2", "RANK": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "http"}, ["MASTER_PORT is 'http'"]),
+    ({"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "-1"}, ["LOCAL_RANK is '-1'"]),
     ({"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0",
       "WORKBENCH_JOIN_TIMEOUT": "soon"}, ["WORKBENCH_JOIN_TIMEOUT is 'soon'"]),
 ])
@@ -187,6 +189,22 @@ def test_a_baseline_runs_on_process_0_alone_and_the_others_say_so(tutorial_ckpt,
     assert _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out", "--baseline") == 0
     assert "this process alone computes and writes it (the other 1 do nothing)" in capsys.readouterr().err
     assert (tmp_path / "out" / "metadata.json").is_file()
+
+
+def test_process_0_names_a_port_it_cannot_listen_on(tutorial_ckpt, models_py, table_csv, tmp_path, monkeypatch,
+                                                     capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _with_env(monkeypatch, RANK="0", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                  WORKBENCH_JOIN_TIMEOUT="1")
+        code = _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out", "--quiet")
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert f"process 0 of 2 cannot listen at 127.0.0.1:{port}" in err and "Choose a free MASTER_PORT" in err
 
 
 def test_process_0_says_what_it_waits_for_and_stops_waiting(tutorial_ckpt, models_py, table_csv, tmp_path,

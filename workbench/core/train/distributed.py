@@ -80,6 +80,10 @@ def launch() -> Launch | None:
         raise LaunchError(f"the environment says this is process {rank} of {world} but does not set "
                           f"{' or '.join(missing_vars)}, where the processes meet.",
                           f"Start them with `{TORCHRUN}` (it sets both), or set MASTER_ADDR and MASTER_PORT.")
+    port = os.environ["MASTER_PORT"].strip()
+    if not (port.isascii() and port.isdigit()) or int(port) > 65535:
+        raise LaunchError(f"the environment variable MASTER_PORT is '{os.environ['MASTER_PORT'][:40]}', not a port "
+                          "number (0 to 65535).", f"Start the processes with `{TORCHRUN}`, which picks one.")
     return Launch(rank, world, local or 0)
 
 
@@ -197,14 +201,24 @@ def _join(found: Launch, backend: str) -> None:
     try:
         store, _rank, _world = next(dist.rendezvous("env://", found.rank, found.world_size,
                                                     timeout=timedelta(seconds=wait)))
-    except (RuntimeError, ValueError) as exc:  # DistStoreError / DistNetworkError are RuntimeErrors
+    except dist.DistNetworkError as exc:  # process 0 cannot listen there, or another cannot connect in time
+        if found.rank == 0:
+            raise LaunchError(f"process 0 of {found.world_size} cannot listen at {found.where}, where the processes "
+                              f"meet ({_first_line(exc)}).", "Choose a free MASTER_PORT (torchrun --master-port), or "
+                              "let torchrun pick one (--standalone).") from None
+        raise _join_error(found, wait, exc) from None
+    except (RuntimeError, ValueError) as exc:  # DistStoreError (the others did not all come) is a RuntimeError
         raise _join_error(found, wait, exc) from None
     store.set_timeout(RUN_AFTER_JOIN)
     dist.init_process_group(backend, store=store, rank=found.rank, world_size=found.world_size)
 
 
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+
+
 def _join_error(found: Launch, wait: float, exc: Exception) -> LaunchError:
-    detail = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    detail = _first_line(exc)
     fix = (f"Start all {found.world_size} processes with `{TORCHRUN}` (on several machines, the same command on "
            f"each, pointing at one address), or wait longer ({JOIN_TIMEOUT_VARIABLE}=600).")
     if found.rank == 0:
