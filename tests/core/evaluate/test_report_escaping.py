@@ -136,3 +136,33 @@ def test_templates_never_turn_escaping_off_and_ship_with_the_package():
     pyproject = tomllib.loads((TEMPLATES.parents[2] / "pyproject.toml").read_text())
     assert "resources/templates/*" in pyproject["tool"]["setuptools"]["package-data"]["workbench"]
     assert any(d.startswith("jinja2") for d in pyproject["project"]["dependencies"])
+
+
+def test_names_read_as_mathtext_or_templates_and_malformed_values_are_shown_as_written(hostile_run, tmp_path, capsys):
+    _, exported = hostile_run
+    names = ["$\\undefinedmacro{$", "_hidden", "{{ 7*7 }}{% raw %}"]
+    runs = []
+    for name in names:
+        folder = tmp_path / name
+        shutil.copytree(exported, folder)
+        meta = json.loads((folder / "metadata.json").read_text())
+        meta["metrics"]["kind"] = {"nested": ["<b onclick=x>"]}
+        (folder / "metadata.json").write_text(json.dumps(meta))
+        runs.append(str(folder))
+    report = tmp_path / "comparison.html"
+    assert cli.main(["compare", *runs, "--report", str(report)]) == 0, capsys.readouterr().err
+    _assert_inert(report.read_text(encoding="utf-8"), [*names, "<b onclick=x>"])
+
+
+@pytest.mark.parametrize("ci", ["[0, 1]", {"low": 0}, [0.1, "x"], [0.1]])
+def test_a_malformed_interval_in_a_hand_written_metrics_file_is_a_message(hostile_run, tmp_path, capsys, ci):
+    _, exported = hostile_run
+    folder = tmp_path / "run"
+    shutil.copytree(exported, folder)
+    meta = json.loads((folder / "metadata.json").read_text())
+    meta["metrics"]["test"]["ci"]["accuracy"] = ci
+    (folder / "metadata.json").write_text(json.dumps(meta))
+    code = cli.main(["compare", str(folder), "--report", str(tmp_path / "c.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "internal error" not in err, err
+    assert "interval" in err and not (tmp_path / "c.html").exists()

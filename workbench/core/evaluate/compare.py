@@ -46,9 +46,15 @@ def _problem(metrics: Any, recipe: Any) -> str | None:
     if not isinstance(metrics, dict) or not isinstance(metrics.get("test"), dict):
         return "it has no test metrics"
     test = metrics["test"]
+    intervals = test.get("ci", {})
     for label, key, _ in COLUMNS:
         if test.get(key) is not None and not _number(test[key]):
             return f"its {label} is not a number"
+        ci = intervals.get(key) if isinstance(intervals, dict) else None
+        if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(_number(v) for v in ci)):
+            return f"its {label} interval is not a pair of numbers"
+    if not isinstance(intervals, dict):
+        return "its intervals are malformed"
     rel = test.get("reliability")
     if not isinstance(rel, dict) or not _number(rel.get("ece")) or not all(
             isinstance(rel.get(k), list) and all(_number(v) for v in rel[k]) for k in ("count", "confidence",
