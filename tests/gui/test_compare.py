@@ -42,7 +42,7 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     window.save_report(str(tmp_path / "comparison.html"))
     window.show_workspace(4)
     window.save_report(str(tmp_path / "run.html"))
-    assert "<svg" in (tmp_path / "comparison.html").read_text()
+    assert 'src="data:image/svg+xml;base64,' in (tmp_path / "comparison.html").read_text()
     assert "Layers after conversion" in (tmp_path / "run.html").read_text()
     assert f"Run: {window.session.model.entry_of(window.session.model.run).name}" in (tmp_path / "run.html").read_text()
 

@@ -93,3 +93,22 @@ def test_export_dialog_refuses_the_datas_folder_and_asks_before_replacing_an_exp
     dialog.start()
     assert "mine.txt" in dialog.status.text() and len(save_as["asked"]) == 1
     assert _sha(files["csv"]) == before and (target / "mine.txt").read_text() == "mine"
+
+
+def test_the_config_json_the_model_was_read_with_is_refused_like_the_checkpoint(window, files, qtbot, dialogs,
+                                                                                 save_as, tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "safetensors"
+    folder.mkdir()
+    save_file(files["model"].state_dict(), folder / "model.safetensors")
+    config = folder / "config.json"
+    config.write_text('{"input_shape": [4]}')
+    before = _sha(config)
+    open_model_and_data(qtbot, window, {**files, "ckpt": folder / "model.safetensors"})
+    assert config.resolve() in window.session.model.loaded.files
+    save_as["chosen"] = config
+    for action in ("save_recipe", "save_session"):
+        getattr(window, action)()
+    assert len(dialogs.errors) == 2 and all("read from" in e.problem for e in dialogs.errors)
+    assert not save_as["asked"] and _sha(config) == before

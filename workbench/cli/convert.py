@@ -15,6 +15,8 @@ def cmd_convert(args) -> int:
     from workbench.core.train.distributed import secondary
     from workbench.core.workflow.journey import convert_checkpoint
 
+    if _launch_notes(args):
+        return 0
     recipe = _recipe_from_args(args)
     outputs = _ConvertOutputs(args, recipe)
     quiet = args.quiet or args.json or secondary()  # under torchrun, rank 0 speaks for all
@@ -42,16 +44,31 @@ def cmd_convert(args) -> int:
     return 0
 
 
+def _launch_notes(args) -> bool:
+    """Under torchrun: say what this process waits for, or why it does nothing; True when it has nothing to do."""
+    from workbench.core.train import distributed
+
+    idle = distributed.idle_rank_note(args.baseline)
+    if idle:
+        print(f"workbench: {idle}", file=sys.stderr)
+        return True
+    note = distributed.join_note(args.baseline)
+    if note and not args.quiet:
+        print(f"note: {note}", file=sys.stderr)
+    return False
+
+
 class _ConvertOutputs:
     """--report and --save-recipe: checked before any work, never over the run's inputs or its export."""
 
     def __init__(self, args, recipe):
         from workbench.core.export import export as export_mod
+        from workbench.core.open.load import companions
         from workbench.core.safety.output_paths import inputs
 
         self.args, self.out = args, Path(args.out).expanduser().resolve()
         self.protected = inputs(source=args.checkpoint, data=recipe.data.path, model_source=recipe.model_source,
-                                recipe=args.recipe)
+                                recipe=args.recipe, read=companions(args.checkpoint))
         export_mod.check_target(self.out, Path(args.checkpoint), args.overwrite, self.protected)
         self.check()
 
@@ -67,7 +84,10 @@ class _ConvertOutputs:
 
     def write(self, run, result) -> None:
         from workbench.core.safety.folder_swap import record_files
+        from workbench.core.safety.output_paths import inputs
 
+        # every file opening the model read (its model source's siblings included); what was named keeps its name
+        self.protected = {**inputs(read=run.loaded.files), **self.protected}
         self.check()
         if self.args.report:
             from workbench.core.evaluate.report import run_report

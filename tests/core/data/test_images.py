@@ -72,6 +72,30 @@ def test_class_folders_grey_and_rgb_of_several_sizes(tmp_path):
     assert load_table(str(grey), input_shape=(3, 6, 6)).X.shape == (6, 3, 6, 6)
 
 
+def _float_tiffs(root, high):
+    """Float32 TIFFs (Pillow's mode F) in root/<class>/, pixels from 0 to `high`: dark and light halves."""
+    for k, cls in enumerate(("dark", "light")):
+        (root / cls).mkdir(parents=True)
+        for i in range(3):
+            pixels = np.full((6, 6), (0.2 + 0.6 * k) * high, dtype=np.float32)
+            pixels[0, 0], pixels[-1, -1] = 0.0, high  # the whole range in every image
+            Image.fromarray(pixels).save(root / cls / f"{i}.tif")
+    return root
+
+
+def test_float_tiffs_in_0_to_1_keep_their_values_and_other_ranges_are_refused_by_name(tmp_path):
+    unit = load_table(str(_float_tiffs(tmp_path / "unit", 1.0)), input_shape=(1, 6, 6))
+    X = np.asarray(unit.X)
+    assert X.shape == (6, 1, 6, 6)
+    np.testing.assert_allclose(X[:3, 0, 2, 2], 0.2, atol=1e-4)  # kept, at 16 bits: not turned white
+    np.testing.assert_allclose(X[3:, 0, 2, 2], 0.8, atol=1e-4)
+    assert X[:, 0, 0, 0].max() == 0.0 and X[:, 0, -1, -1].min() == 1.0
+    with pytest.raises(DataError) as refused:
+        load_table(str(_float_tiffs(tmp_path / "bytes", 255.0)), input_shape=(1, 6, 6))
+    assert refused.value.path.endswith(".tif") and "floating-point pixels from 0 to 255" in str(refused.value)
+    assert "[0, 1]" in refused.value.fix
+
+
 def test_crop_keeps_the_centre_without_stretching(tmp_path):
     arr = np.zeros((20, 40), np.uint8)
     arr[:, 10:30] = 255  # a white centre square between black side bands

@@ -126,3 +126,39 @@ def test_metrics_keep_each_test_sample_named_images_relative_to_their_folder(tmp
     rows_kept = evaluate_run(run)["test_rows"]
     names = [f"{c}/{k}.png" for c in ("cat", "dog") for k in range(6)]
     assert rows_kept["file"] == [names[i] for i in test]
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2+3", "@SUM(A1:A2)", "\t=1", "\r=1", " =1+1",
+            "\uff1d1+1"]
+
+
+def test_the_csv_neutralises_cells_a_spreadsheet_would_run_and_keeps_numbers_numbers(tmp_path):
+    # class names and sample ids that start like formulas (OWASP's CSV injection list), and numbers that do too
+    records = [{"file": f"cls/{k}.png" if k % 2 else text, "true": text, "predicted": "-0.5",
+                "p_predicted": 0.25, "p_true": -0.5} for k, text in enumerate(FORMULAS)]
+    out = el.save_csv(tmp_path / "errors.csv", records, "file", {})
+    raw = out.read_bytes().decode()  # as written: read_text would turn the CR inside a cell into a line end
+    with open(out, newline="") as fh:
+        read = list(csv.DictReader(fh))
+    assert len(read) == len(FORMULAS)
+    for record, row in zip(records, read):
+        for key in ("file", "true"):
+            text = row[key]
+            assert text == ("'" + record[key] if record[key] in FORMULAS else record[key])
+            assert not text.lstrip(" ").startswith(("=", "+", "-", "@", "\t", "\r", "\uff1d")), text
+        assert row["predicted"] == "-0.5" and row["p_true"] == "-0.500000" and row["p_predicted"] == "0.250000"
+    # numbers are written bare, so a spreadsheet reads them as numbers; every text cell is quoted
+    assert all(line.endswith(",-0.5,0.250000,-0.500000") for line in raw.split("\n")[1:-1])
+    assert raw.split("\n")[0] == '"file","true","predicted","p_predicted","p_true"'
+
+
+def test_every_csv_the_tool_writes_goes_through_the_one_neutralising_writer():
+    import re
+    from pathlib import Path
+
+    import workbench
+
+    root = Path(workbench.__file__).parent
+    writers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
+                     if re.search(r"\bcsv\.(writer|DictWriter)\b|\.to_csv\(", p.read_text()))
+    assert writers == [], f"CSV written outside safety/csv_cells.py: {writers}"

@@ -472,3 +472,102 @@ def test_an_unchanged_demo_build_is_reused_without_training(tmp_path, monkeypatc
     (tmp_path / "demo" / "diabetes.csv").write_text("edited by the user\n")
     with pytest.raises(Exception, match="diabetes.csv"):
         demo.build_diabetes(tmp_path / "demo", epochs=2)  # a changed file is neither reused nor overwritten
+
+
+# ---------------------------------------------------------------- every file the loader read is an input
+
+def _safetensors_with_config(tmp_path):
+    from safetensors.torch import save_file
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    save_file(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 1)).state_dict(),
+              folder / "model.safetensors")
+    (folder / "config.json").write_text(json.dumps({"input_shape": [4]}))
+    return folder
+
+
+@pytest.mark.parametrize("flag", ["--report", "--save-recipe"])
+def test_the_config_json_beside_safetensors_weights_is_never_an_output(tmp_path, table_csv, capsys, flag):
+    folder = _safetensors_with_config(tmp_path)
+    before = _digest(folder)
+    out = tmp_path / "export"
+    code = main(["convert", str(folder / "model.safetensors"), "--data", str(table_csv), "--threshold", "median",
+                 "--epochs", "1", "--calibration", "none", "--quiet", "--out", str(out), flag,
+                 str(folder / "config.json"), "--overwrite"])
+    _refused(code, capsys, "config.json", "a file the model was read from", "Choose another")
+    assert _digest(folder) == before
+    assert not out.exists(), "refused before any work"
+
+
+SIBLING_MODELS = '''
+from torch import nn
+
+from blocks import Block
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.body = Block()
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.head(self.body(x))
+'''
+SIBLING_BLOCKS = '''
+from torch import nn
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 8)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        return self.act(self.lin(x))
+'''
+
+
+def test_the_model_sources_sibling_modules_are_inputs_too(tmp_path, table_csv, capsys):
+    from workbench.core.open.load import load_checkpoint
+    from workbench.core.open.model_source import build
+
+    folder = tmp_path / "code"
+    folder.mkdir()
+    (folder / "models.py").write_text(SIBLING_MODELS)
+    (folder / "blocks.py").write_text(SIBLING_BLOCKS)
+    ckpt = tmp_path / "net.pt"
+    torch.save(build(f"{folder / 'models.py'}:Net").state_dict(), ckpt)
+    loaded = load_checkpoint(ckpt, f"{folder / 'models.py'}:Net")
+    assert loaded.files == [ckpt.resolve(), (folder / "models.py").resolve(), (folder / "blocks.py").resolve()]
+    safetensors = _safetensors_with_config(tmp_path)
+    assert load_checkpoint(safetensors / "model.safetensors").files == [
+        (safetensors / "model.safetensors").resolve(), (safetensors / "config.json").resolve()]
+
+    before = _digest(folder)
+    capsys.readouterr()
+    code = main(["convert", str(ckpt), "--model-source", f"{folder / 'models.py'}:Net", "--data", str(table_csv),
+                 "--threshold", "median", "--epochs", "1", "--calibration", "none", "--quiet",
+                 "--out", str(tmp_path / "export"), "--report", str(folder / "blocks.py"), "--overwrite"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert "blocks.py: this is a file the model was read from" in err.splitlines()[-1], err
+    assert _digest(folder) == before
+
+
+def test_compare_report_never_over_the_config_json_or_model_source_of_a_compared_run(tmp_path, table_csv, models_py,
+                                                                                      tutorial_ckpt, capsys):
+    folder = _safetensors_with_config(tmp_path)
+    runs = [tmp_path / "from-safetensors", tmp_path / "from-source"]
+    assert main(["convert", str(folder / "model.safetensors"), "--data", str(table_csv), "--threshold", "median",
+                 "--epochs", "1", "--calibration", "none", "--quiet", "--out", str(runs[0])]) == 0
+    assert main(["convert", str(tutorial_ckpt), "--model-source", f"{models_py}:TinyRegressor", "--data",
+                 str(table_csv), "--threshold", "median", "--epochs", "1", "--calibration", "none", "--quiet",
+                 "--out", str(runs[1])]) == 0
+    before = _digest(folder, models_py)
+    for target in (folder / "config.json", models_py):
+        capsys.readouterr()
+        _refused(main(["compare", *map(str, runs), "--report", str(target), "--overwrite"]), capsys, "Choose")
+    assert _digest(folder, models_py) == before

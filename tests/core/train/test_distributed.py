@@ -131,3 +131,99 @@ def test_a_frozen_body_runs_once_across_ranks_and_the_head_trains_as_in_one_proc
             torch.testing.assert_close(got["features"][split], features)
         for name, value in model.head.state_dict().items():
             torch.testing.assert_close(got["head"][name], value, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------- torchrun's environment, checked
+
+TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT", "WORKBENCH_JOIN_TIMEOUT")
+
+
+def _convert(tutorial_ckpt, models_py, table_csv, out, *extra):
+    from workbench.cli import main
+
+    return main(["convert", str(tutorial_ckpt), "--model-source", f"{models_py}:TinyRegressor", "--data",
+                 str(table_csv), "--threshold", "median", "--epochs", "1", "--calibration", "none", "--device", "cpu",
+                 "--out", str(out), *extra])
+
+
+def _with_env(monkeypatch, **values):
+    for name in TORCHRUN_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("values, words", [
+    ({"RANK": "1"}, ["RANK but not WORLD_SIZE", "torchrun"]),
+    ({"WORLD_SIZE": "2"}, ["WORLD_SIZE but not RANK"]),
+    ({"WORLD_SIZE": "abc", "RANK": "0"}, ["WORLD_SIZE is 'abc'", "whole number"]),
+    ({"WORLD_SIZE": "2", "RANK": "two"}, ["RANK is 'two'"]),
+    ({"WORLD_SIZE": "2", "RANK": "2"}, ["RANK=2 of WORLD_SIZE=2", "0 to 1"]),
+    ({"WORLD_SIZE": "2", "RANK": "1"}, ["MASTER_ADDR or MASTER_PORT"]),
+    ({"WORLD_SIZE": "2", "RANK": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "http"}, ["MASTER_PORT is 'http'"]),
+    ({"WORLD_SIZE": "2", "RANK": "0", "LOCAL_RANK": "-1"}, ["LOCAL_RANK is '-1'"]),
+    ({"WORLD_SIZE": "2", "RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "0",
+      "WORKBENCH_JOIN_TIMEOUT": "soon"}, ["WORKBENCH_JOIN_TIMEOUT is 'soon'"]),
+])
+def test_an_incomplete_torchrun_environment_is_named(values, words, tutorial_ckpt, models_py, table_csv, tmp_path,
+                                                     monkeypatch, capsys):
+    _with_env(monkeypatch, **values)
+    code = _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out", "--quiet")
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and "internal error" not in err, err
+    assert err.count("\n") == 1, err  # one paragraph
+    for word in words:
+        assert word in err, err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_baseline_runs_on_process_0_alone_and_the_others_say_so(tutorial_ckpt, models_py, table_csv, tmp_path,
+                                                                  monkeypatch, capsys):
+    _with_env(monkeypatch, RANK="1", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
+    assert _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out", "--baseline") == 0
+    captured = capsys.readouterr()
+    assert "process 1 of 2: --baseline trains nothing, so process 0 alone computes and writes it" in captured.err
+    assert captured.out == "" and not (tmp_path / "out").exists()
+    # process 0 computes and writes it without waiting for anyone (nobody listens at MASTER_PORT=1)
+    _with_env(monkeypatch, RANK="0", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="1")
+    assert _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out", "--baseline") == 0
+    assert "this process alone computes and writes it (the other 1 do nothing)" in capsys.readouterr().err
+    assert (tmp_path / "out" / "metadata.json").is_file()
+
+
+def test_process_0_names_a_port_it_cannot_listen_on(tutorial_ckpt, models_py, table_csv, tmp_path, monkeypatch,
+                                                     capsys):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        _with_env(monkeypatch, RANK="0", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port),
+                  WORKBENCH_JOIN_TIMEOUT="1")
+        code = _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out", "--quiet")
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and err.count("\n") == 1, err
+    assert f"process 0 of 2 cannot listen at 127.0.0.1:{port}" in err and "Choose a free MASTER_PORT" in err
+
+
+def test_process_0_says_what_it_waits_for_and_stops_waiting(tutorial_ckpt, models_py, table_csv, tmp_path,
+                                                            monkeypatch, capsys):
+    import time
+
+    import torch.distributed as dist
+
+    # gloo with a world of 2 and only this process: its peer never comes
+    _with_env(monkeypatch, RANK="0", WORLD_SIZE="2", MASTER_ADDR="127.0.0.1", MASTER_PORT="0",
+              WORKBENCH_JOIN_TIMEOUT="1")
+    start = time.monotonic()
+    code = _convert(tutorial_ckpt, models_py, table_csv, tmp_path / "out")
+    took = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    note, error = err.splitlines()
+    assert note.startswith("note: process 0 of 2: waiting up to 1 s for the other 1 process to join at "
+                           "127.0.0.1:0"), err
+    assert "process 0 of 2 waited 1 s at 127.0.0.1:0 for the other processes to join, and not all came" in error
+    assert "torchrun" in error and took < 30 and not dist.is_initialized()
+    assert not (tmp_path / "out").exists()

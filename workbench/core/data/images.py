@@ -33,6 +33,7 @@ CROP_FRACTION = 0.875  # crop: the shorter side is resized to size / 0.875, then
 MEMORY_SHARE = 0.5  # 8-bit pixels are kept in memory when they take at most this share of the free memory
 # 16-bit and 32-bit greyscale: Pillow's convert("L") clips these at 255, which turns a 16-bit image white.
 DEEP_GREY = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+FLOAT_SLACK = 1e-6  # float pixels this far outside [0, 1] are rounding, not another range
 
 
 def _size(n: float) -> str:
@@ -145,6 +146,21 @@ def _fit(img: PILImage, width: int, height: int, resize: str) -> PILImage:
     return img.resize((w, h), Image.Resampling.BILINEAR).crop((left, top, left + width, top + height))
 
 
+def _unit_floats(arr: np.ndarray, path: Path) -> np.ndarray:
+    """A float image's pixels, kept when they lie in [0, 1]. Any other range is refused by name rather than
+    guessed: a float image has no agreed white (1.0, 255 or its own maximum), and clipping turned it white."""
+    if not np.isfinite(arr).all():
+        raise DataError("the image stores floating-point pixels, some of them not finite (NaN or infinity).",
+                        "Save it again with every pixel in [0, 1], or as an 8- or 16-bit image.", path)
+    low, high = float(arr.min(initial=0.0)), float(arr.max(initial=0.0))
+    if low < -FLOAT_SLACK or high > 1 + FLOAT_SLACK:
+        raise DataError(f"the image stores floating-point pixels from {low:g} to {high:g}; a float image is read "
+                        "only when its pixels lie in [0, 1], since no other range says which value is white.",
+                        "Save the images with pixels scaled to [0, 1] (0-255 data divided by 255), or as 8- or "
+                        "16-bit images.", path)
+    return cast(np.ndarray, np.clip(arr, 0.0, 1.0))
+
+
 def decode(path: Path, channels: int, height: int, width: int, resize: str = "resize", depth: int = 8) -> np.ndarray:
     """One image as 8-bit (or, with depth 16, 16-bit) pixels (channels, height, width); deep greyscale is
     scaled by its own bit depth first."""
@@ -159,6 +175,8 @@ def decode(path: Path, channels: int, height: int, width: int, resize: str = "re
                 arr = arr / 65535.0
             elif img.mode == "I":
                 arr = arr / max(float(np.abs(arr).max(initial=0)), 1.0)
+            else:
+                arr = _unit_floats(arr, path)
             grey = np.asarray(_fit(Image.fromarray(arr, mode="F"), width, height, resize), dtype=np.float32)
             top = (1 << depth) - 1
             grey = np.clip(np.rint(grey * top), 0, top).astype(np.uint16 if depth == 16 else np.uint8)

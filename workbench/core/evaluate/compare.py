@@ -50,9 +50,15 @@ def _problem(metrics: Any, recipe: Any) -> str | None:
     if not isinstance(metrics, dict) or not isinstance(metrics.get("test"), dict):
         return "it has no test metrics"
     test = metrics["test"]
+    intervals = test.get("ci", {})
     for label, key, _ in COLUMNS:
         if test.get(key) is not None and not _number(test[key]):
             return f"its {label} is not a number"
+        ci = intervals.get(key) if isinstance(intervals, dict) else None
+        if ci is not None and not (isinstance(ci, list) and len(ci) == 2 and all(_number(v) for v in ci)):
+            return f"its {label} interval is not a pair of numbers"
+    if not isinstance(intervals, dict):
+        return "its intervals are malformed"
     rel = test.get("reliability")
     if not isinstance(rel, dict) or not _number(rel.get("ece")) or not all(
             isinstance(rel.get(k), list) and all(_number(v) for v in rel[k]) for k in ("count", "confidence",
@@ -74,22 +80,34 @@ def _problem(metrics: Any, recipe: Any) -> str | None:
 
 
 def inputs_of_runs(folders: Iterable[str | Path]) -> dict[Path, str]:
-    """What a comparison report must never be written over or into: the runs' folders, sources and data."""
-    from workbench.core.safety.output_paths import inputs
-
+    """What a comparison report must never be written over or into: the runs' folders and their inputs."""
     protected: dict[Path, str] = {}
     for folder in folders:
         resolved = Path(folder).expanduser().resolve()
         protected[resolved] = "a compared run's folder"
         try:
             meta = json_value((resolved / "metadata.json").read_bytes(), MAX_NESTING)
-            source = (meta.get("source") or {}).get("path")
-            data = ((meta.get("recipe") or {}).get("data") or {}).get("path")
-        except (OSError, ValueError, AttributeError):
+        except (OSError, ValueError):
             continue
-        protected |= inputs(source=source if isinstance(source, str) else None,
-                            data=data if isinstance(data, str) else None)
+        if isinstance(meta, dict):
+            protected = {**inputs_of_run(meta.get("source"), meta.get("recipe")), **protected}
     return protected
+
+
+def inputs_of_run(source: Any, recipe: Any) -> dict[Path, str]:
+    """A run's inputs as its metadata names them ({path} of its source, its recipe): the checkpoint and the
+    config.json beside it, the model source and the data. Anything malformed is skipped, never trusted."""
+    from workbench.core.open.load import companions
+    from workbench.core.safety.output_paths import inputs
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    path = text(source.get("path")) if isinstance(source, dict) else None
+    recipe = recipe if isinstance(recipe, dict) else {}
+    data = recipe.get("data")
+    return inputs(source=path, data=text(data.get("path")) if isinstance(data, dict) else None,
+                  model_source=text(recipe.get("model_source")), read=companions(path) if path else ())
 
 
 def split_key(recipe: dict[str, Any] | None) -> tuple[Any, ...] | None:

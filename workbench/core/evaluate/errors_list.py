@@ -8,8 +8,6 @@ spreadsheet shows, header included), its image file, or its index in an array (.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -77,13 +75,13 @@ def rows(samples: SplitSamples, which: np.ndarray) -> list[dict[str, Any]]:
 
 
 def to_csv(records: list[dict[str, Any]], id_name: str = "row") -> str:
-    """The records as CSV text (probabilities with 6 decimals), a header even when there is no record."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([id_name, "true", "predicted", "p_predicted", "p_true"])
-    for r in records:
-        writer.writerow([r[id_name], r["true"], r["predicted"], f"{r['p_predicted']:.6f}", f"{r['p_true']:.6f}"])
-    return buffer.getvalue()
+    """The records as CSV text (probabilities with 6 decimals), a header even when there is no record. Ids and
+    class names are text a spreadsheet must not run (`csv_cells`)."""
+    from workbench.core.safety.csv_cells import csv_text
+
+    header = [id_name, "true", "predicted", "p_predicted", "p_true"]
+    return csv_text([header, *([r[id_name], r["true"], r["predicted"], r["p_predicted"], r["p_true"]]
+                               for r in records)], ".6f")
 
 
 def save_csv(path: str | Path, records: list[dict[str, Any]], id_name: str, protected: dict[Path, str],

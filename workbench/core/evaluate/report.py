@@ -1,38 +1,79 @@
 """A self-contained HTML report of a run (or of a comparison): recipe, layer tree before and after,
-curves, reliability diagram, confusion matrix and metrics. Figures are drawn with matplotlib and inlined
-as SVG, so the file opens in any browser with no network and no other files."""
+curves, reliability diagram, confusion matrix and metrics.
+
+Pages come from Jinja2 templates shipped in `workbench/resources/templates`, rendered with autoescape on, so
+every value (a class or column name, a run or file name, a field of a metrics.json read from disk) is shown as
+text, never as markup. Figures are drawn with matplotlib and embedded as base64 SVG in <img> tags, where a
+browser runs no script and fetches nothing; the file opens in any browser with no network and no other files.
+"""
 
 from __future__ import annotations
 
-import html
+import base64
 import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.evaluate.verdicts import calibration_verdict
 from workbench.core.safety.atomic import write_text_atomic
 
 if TYPE_CHECKING:
+    import jinja2
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
     from workbench.core.open.layer_tree import Layer
 
-STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}th{background:#f3f3f3}td.l,th.l{text-align:left}
-.best{font-weight:bold;background:#e8f5e9}.fig{display:inline-block;vertical-align:top;margin:0 1em 1em 0}
-pre{background:#f7f7f7;padding:1em;overflow:auto}.head{background:#fff3cd}.new{background:#d4edda}"""
+TEMPLATES = ("resources", "templates")  # inside the workbench package
+_environment: jinja2.Environment | None = None
 
 
-def _svg(fig: Figure) -> str:
-    import matplotlib.pyplot as plt
+def _template_source(name: str) -> str:
+    from importlib.resources import files
 
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
-    plt.close(fig)
-    text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    return files("workbench").joinpath(*TEMPLATES, name).read_text(encoding="utf-8")
+
+
+def _num(value: object, digits: int = 4, signed: bool = False) -> str:
+    """A number with `digits` decimals; anything else (a hostile metrics.json) as plain text, escaped later."""
+    if value is None:
+        return "—"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+    return str(value)
+
+
+def environment() -> jinja2.Environment:
+    """The one template environment: autoescape on for every template, and an unknown name is an error."""
+    global _environment
+    if _environment is None:
+        import jinja2
+
+        _environment = jinja2.Environment(
+            loader=jinja2.FunctionLoader(_template_source), autoescape=True, undefined=jinja2.StrictUndefined,
+            trim_blocks=True, lstrip_blocks=True)
+        _environment.filters["num"] = _num
+    return _environment
+
+
+def _interval(ci: object) -> list[float] | None:
+    """A [low, high] pair of numbers, or None (a metrics.json read from disk may hold anything there)."""
+    if isinstance(ci, (list, tuple)) and len(ci) == 2 and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in ci):
+        return [float(ci[0]), float(ci[1])]
+    return None
+
+
+def render(template: str, **context: Any) -> str:
+    return environment().get_template(template).render(**context)
+
+
+def _label(text: str) -> str:
+    """Legend text as matplotlib shows it verbatim: `$` would start mathtext, a leading `_` hides the entry."""
+    text = str(text).replace("$", r"\$")
+    return " " + text if text.startswith("_") else text
 
 
 def _figure(size: tuple[float, float] = (4.2, 3.2)) -> tuple[Figure, Axes]:
@@ -44,90 +85,72 @@ def _figure(size: tuple[float, float] = (4.2, 3.2)) -> tuple[Figure, Axes]:
     return plt.subplots(figsize=size)
 
 
-def curves_svg(histories: dict[str, list[dict[str, Any]]]) -> str:
+def _embedded(fig: Figure, alt: str) -> dict[str, str]:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return {"uri": "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii"), "alt": alt}
+
+
+def curves_figure(histories: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
     fig, ax = _figure((5.5, 3.2))
     for name, history in histories.items():
         if history:
             epochs = [h["epoch"] for h in history]
-            ax.plot(epochs, [h["train_loss"] for h in history], "--", label=f"{name} train")
-            ax.plot(epochs, [h["val_loss"] for h in history], "-o", ms=3, label=f"{name} validation")
+            ax.plot(epochs, [h["train_loss"] for h in history], "--", label=_label(f"{name} train"))
+            ax.plot(epochs, [h["val_loss"] for h in history], "-o", ms=3, label=_label(f"{name} validation"))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend(fontsize=7)
-    return _svg(fig)
+    return _embedded(fig, "training and validation loss per epoch")
 
 
-def reliability_svg(curves: dict[str, dict[str, Any]]) -> str:
+def reliability_figure(curves: dict[str, dict[str, Any]]) -> dict[str, str]:
     fig, ax = _figure()
     ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
     for name, rel in curves.items():
         used = [i for i, c in enumerate(rel["count"]) if c]
         ax.plot([rel["confidence"][i] for i in used], [rel["accuracy"][i] for i in used], "-o", ms=3,
-                label=f"{name} (ECE {rel['ece']:.3f})")
+                label=_label(f"{name} (ECE {rel['ece']:.3f})"))
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=7)
-    return _svg(fig)
+    return _embedded(fig, "reliability diagram: accuracy against confidence")
 
 
-def confusion_html(matrix: list[list[int]], classes: list[str]) -> str:
+def confusion_view(matrix: list[list[int]], classes: list[str]) -> dict[str, Any]:
     top = max(max(row) for row in matrix) or 1
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in classes)
+    rows = [{"name": name, "cells": [{"value": v, "alpha": f"{v / top * 0.8:.2f}"} for v in row]}
+            for name, row in zip(classes, matrix)]
+    return {"classes": classes, "rows": rows}
+
+
+def layers_view(rows: list[Layer]) -> list[dict[str, Any]]:
+    return [{"name": layer.name, "type": layer.type, "depth": layer.depth, "params": f"{layer.params:,}",
+             "shape": "×".join(map(str, layer.output_shape[1:])) if layer.output_shape else "—",
+             "trainable": "yes" if layer.trainable else "no", "role": layer.role,
+             "css": "new" if layer.role == "new head" else "head" if layer.role else ""} for layer in rows]
+
+
+def metrics_view(test: dict[str, Any], notes: Sequence[str] = ()) -> dict[str, Any]:
+    keys = [("accuracy", "accuracy"), ("macro F1", "macro_f1"), (test.get("roc_auc_definition", "ROC AUC"), "roc_auc"),
+            ("ECE before", "ece_before"), (f"ECE ({test.get('ece_bins', 15)} bins)", "ece"), ("MCE", "mce"),
+            ("Brier before", "brier_before"), ("Brier", "brier")]
     rows = []
-    for name, row in zip(classes, matrix):
-        cells = "".join(f"<td style='background:rgba(31,119,180,{v / top * 0.8:.2f})'>{v}</td>" for v in row)
-        rows.append(f"<tr><th class=l>{html.escape(name)}</th>{cells}</tr>")
-    return f"<table><tr><th class=l>true \\ predicted</th>{head}</tr>{''.join(rows)}</table>"
-
-
-def layers_html(rows: list[Layer]) -> str:
-    out = ["<table><tr><th class=l>layer</th><th class=l>type</th><th>output</th><th>parameters</th>"
-           "<th>trainable</th><th class=l>role</th></tr>"]
-    for layer in rows:
-        cls = " class=new" if layer.role == "new head" else " class=head" if layer.role else ""
-        shape = "×".join(map(str, layer.output_shape[1:])) if layer.output_shape else "—"
-        out.append(f"<tr{cls}><td class=l>{'&nbsp;' * 3 * layer.depth}{html.escape(layer.name)}</td>"
-                   f"<td class=l>{layer.type}</td><td>{shape}</td><td>{layer.params:,}</td>"
-                   f"<td>{'yes' if layer.trainable else 'no'}</td><td class=l>{layer.role}</td></tr>")
-    return "".join(out) + "</table>"
-
-
-def _ci_cell(test: dict[str, Any], key: str) -> str:
-    ci = test.get("ci", {}).get(key)
-    return f"<td>[{ci[0]:.3f}, {ci[1]:.3f}]</td>" if ci else "<td>—</td>"
-
-
-def _change_cell(test: dict[str, Any], key: str) -> str:
-    from workbench.core.evaluate.verdicts import calibration_verdict
-
-    change = calibration_verdict(test, key)
-    if not change or change["verdict"] is None:
-        return "<td>—</td>"
-    return f"<td>change [{change['low']:+.3f}, {change['high']:+.3f}]: {change['verdict']}</td>"
-
-
-def metrics_html(test: dict[str, Any], classes: list[str], notes: Sequence[str] = ()) -> str:
-    auc_label = test.get("roc_auc_definition", "ROC AUC")
-    keys = [("accuracy", "accuracy"), ("macro F1", "macro_f1"), (auc_label, "roc_auc"), ("ECE before", "ece_before"),
-            (f"ECE ({test.get('ece_bins', 15)} bins)", "ece"), ("MCE", "mce"), ("Brier before", "brier_before"),
-            ("Brier", "brier")]
-    summary = "".join(f"<tr><th class=l>{label}</th><td>{test[key]:.4f}</td>"
-                      + (_change_cell(test, key) if key in ("ece", "brier") else _ci_cell(test, key)) + "</tr>"
-                      for label, key in keys if key in test)
-    summary = (f"<tr><th class=l>metric</th><th>value</th><th>95% bootstrap interval ({test['n']} rows)</th></tr>"
-               + summary)
-    definitions = "".join(f"<p>{html.escape(test[k])}.</p>" for k in ("brier_definition",) if k in test)
-    if "decision_rule" in test:
-        definitions += f"<p>Decision: {html.escape(test['decision_rule'])}.</p>"
-    definitions += "".join(f"<p><b>Note:</b> {html.escape(n)}</p>" for n in notes)
-    per_class = "".join(f"<tr><td class=l>{html.escape(c)}</td><td>{s['precision']:.3f}</td><td>{s['recall']:.3f}"
-                        f"</td><td>{s['f1']:.3f}</td><td>{s['support']}</td></tr>"
-                        for c, s in test["per_class"].items())
-    return (f"<table>{summary}</table>{definitions}<h3>Per class</h3><table><tr><th class=l>class</th>"
-            "<th>precision</th>"
-            f"<th>recall</th><th>F1</th><th>support</th></tr>{per_class}</table>")
+    for label, key in keys:
+        if key not in test:
+            continue
+        change = calibration_verdict(test, key) if key in ("ece", "brier") else None
+        rows.append({"label": label, "value": test[key], "ci": _interval(test.get("ci", {}).get(key)),
+                     "has_change": key in ("ece", "brier"),
+                     "change": change if change and change["verdict"] is not None else None})
+    per_class = [{"name": c, **s} for c, s in test["per_class"].items()]
+    return {"n": test["n"], "rows": rows, "definitions": [test[k] for k in ("brier_definition",) if k in test],
+            "decision_rule": test.get("decision_rule", ""), "notes": list(notes), "per_class": per_class}
 
 
 def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflow.pipeline.Run, a layer above
@@ -138,58 +161,67 @@ def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflo
     before = run.inspection.layers
     after = converted_rows(run.model, run.inspection.input_shape, run.head_name, run.inspection.tail) \
         if run.kind == "trained" else before
-    reliability = {"before calibration": test["reliability_before"], "after calibration": test["reliability"]}
-    body = [f"<h1>Conversion report: {html.escape(run.loaded.path.name)}</h1>",
-            f"<p><b>Run: {html.escape(name)}</b></p>" if name else "",
-            f"<p>{run.kind} run · {run.recipe.head.task} head · classes: {html.escape(', '.join(run.data.classes))}"
-            f" · calibration: {run.recipe.calibration} · source sha256 {run.loaded.sha256}</p>",
-            "<h2>Metrics (test split)</h2>",
-            metrics_html(test, run.data.classes, run.metrics.get("calibration_check", {}).get("notes", [])),
-            "<h2>Curves and reliability</h2>",
-            f"<div class=fig>{curves_svg({'run': run.training.history})}</div>" if run.training.history else "",
-            f"<div class=fig>{reliability_svg(reliability)}</div>",
-            "<h2>Confusion matrix</h2>", confusion_html(test["confusion_matrix"], run.data.classes),
-            "<h2>Layers before conversion</h2>", layers_html(before),
-            "<h2>Layers after conversion</h2>", layers_html(after),
-            "<h2>Recipe</h2>", f"<pre>{html.escape(run.recipe.to_json())}</pre>"]
-    return _write(path, "Conversion report", body)
+    figures = [curves_figure({"run": run.training.history})] if run.training.history else []
+    figures.append(reliability_figure({"before calibration": test["reliability_before"],
+                                       "after calibration": test["reliability"]}))
+    page = render("run_report.html.j2", title="Conversion report", source_name=run.loaded.path.name, run_name=name,
+                  kind=run.kind, task=run.recipe.head.task, classes=list(run.data.classes),
+                  calibration=run.recipe.calibration, sha256=run.loaded.sha256,
+                  metrics=metrics_view(test, run.metrics.get("calibration_check", {}).get("notes", [])),
+                  figures=figures, confusion=confusion_view(test["confusion_matrix"], list(run.data.classes)),
+                  layers_before=layers_view(before), layers_after=layers_view(after), recipe=run.recipe.to_json())
+    return _write(path, page)
 
 
-def comparison_report(runs: list[dict[str, Any]], path: str | Path) -> Path:
-    """Write the HTML comparison of runs given as {name, metrics, recipe}."""
-    from workbench.core.evaluate.compare import COLUMNS, table
+def run_fragment(metrics: dict[str, Any], name: str, note: str = "") -> str:
+    """A run's metrics, reliability diagram and confusion matrix as an HTML fragment (a notebook's rich display),
+    escaped like every report."""
+    test = metrics["test"]
+    curves = ({"before calibration": test["reliability_before"], "after calibration": test["reliability"]}
+              if "reliability_before" in test else {"run": test["reliability"]})
+    notes = [*metrics.get("calibration_check", {}).get("notes", []), *metrics.get("warnings", [])]
+    return render("run_fragment.html.j2", name=name, note=note, metrics=metrics_view(test, notes),
+                  figures=[reliability_figure(curves)],
+                  confusion=confusion_view(test["confusion_matrix"], list(metrics["classes"])))
 
-    result = table(runs)
-    header = "".join(f"<th>{c}</th>" for c in result["columns"])
-    rows = []
-    for i, row in enumerate(result["rows"]):
-        cells = "".join("<td>—</td>" if v is None else
-                        f"<td{' class=best' if i in result['best'][c] else ''}>{v:.4f}"
-                        + (f"<br><small>[{ci[0]:.3f}, {ci[1]:.3f}]</small>" if ci else "") + "</td>"
-                        for c, (v, ci) in enumerate(zip(row["values"], row["intervals"])))
-        rows.append(f"<tr><td class=l>{html.escape(row['name'])} ({row['kind']})</td>{cells}</tr>")
-    histories = {r["name"]: r["metrics"].get("training", {}).get("history", []) for r in runs}
-    reliability = {r["name"]: r["metrics"]["test"]["reliability"] for r in runs}
-    note = "" if result["same_test_split"] else "<p><b>Note:</b> these runs do not share one test split.</p>"
+
+def _paired_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
+    from workbench.core.evaluate.compare import COLUMNS
+
+    lines = []
     for pair in result["paired"]:
         if pair["columns"] is None:
             continue
         parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] {d['verdict']}"
                  for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
-        note += (f"<p>{html.escape(pair['name'])} − {html.escape(pair['against'])} (paired 95% bootstrap intervals): "
-                 f"{html.escape('; '.join(parts))}</p>")
-    body = ["<h1>Comparison of conversions</h1>", note,
-            f"<table><tr><th class=l>run</th>{header}</tr>{''.join(rows)}</table><p>Best in each column in bold.</p>",
-            f"<div class=fig>{curves_svg(histories)}</div><div class=fig>{reliability_svg(reliability)}</div>",
-            "<h2>Recipes</h2>"] + [f"<h3>{html.escape(r['name'])}</h3>"
-                                   f"<pre>{html.escape(json.dumps(r.get('recipe'), indent=1))}</pre>"
-                                   for r in runs]
-    return _write(path, "Comparison of conversions", body)
+        lines.append({"name": pair["name"], "against": pair["against"], "parts": parts})
+    return lines
 
 
-def _write(path: str | Path, title: str, body: list[str]) -> Path:
+def comparison_context(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the comparison page shows, as plain values; a page extending comparison.html.j2 adds its own."""
+    from workbench.core.evaluate.compare import table
+
+    result = table(runs)
+    rows = [{"name": row["name"], "kind": row["kind"],
+             "cells": [{"value": v, "ci": _interval(ci), "best": i in result["best"][c]}
+                       for c, (v, ci) in enumerate(zip(row["values"], row["intervals"]))]}
+            for i, row in enumerate(result["rows"])]
+    histories = {r["name"]: r["metrics"].get("training", {}).get("history", []) for r in runs}
+    reliability = {r["name"]: r["metrics"]["test"]["reliability"] for r in runs}
+    return {"title": "Comparison of conversions", "columns": result["columns"], "rows": rows,
+            "same_test_split": result["same_test_split"], "paired": _paired_lines(result),
+            "figures": [curves_figure(histories), reliability_figure(reliability)],
+            "recipes": [{"name": r["name"], "recipe": json.dumps(r.get("recipe"), indent=1)} for r in runs]}
+
+
+def comparison_report(runs: list[dict[str, Any]], path: str | Path) -> Path:
+    """Write the HTML comparison of runs given as {name, metrics, recipe}."""
+    return _write(path, render("comparison.html.j2", **comparison_context(runs)))
+
+
+def _write(path: str | Path, page: str) -> Path:
     path = Path(path)
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{STYLE}</style>"
-            f"</head><body>{''.join(body)}</body></html>")
     write_text_atomic(path, page)
     return path
+

@@ -46,6 +46,22 @@ class LoadedModel:
     format: str
     notes: list[N.Note] = field(default_factory=list)  # what opening it did and chose (see core.notes)
     input_shape: tuple[int, ...] | None = None
+    # Every file opening it read (resolved): the checkpoint, config.json beside it, the model source and each
+    # sibling module it reaches. All are inputs: no output of the workbench may replace one.
+    files: list[Path] = field(default_factory=list)
+
+
+def companions(path: str | Path) -> list[Path]:
+    """Files beside a checkpoint that opening it reads, known before it is opened (config.json)."""
+    config = Path(path).with_name("config.json")
+    return [config] if config.is_file() else []
+
+
+def _files_read(o: _Opening) -> list[Path]:
+    """The checkpoint, its config.json (safetensors), and the model source with every sibling module it reaches."""
+    files = [o.path, *(companions(o.path) if o.fmt == "safetensors" else [])]
+    files += o.source.closure.files if o.source is not None else []
+    return list(dict.fromkeys(Path(f).expanduser().resolve() for f in files))
 
 
 def _find_weights(obj: object, path: Path
@@ -192,7 +208,7 @@ def _open_program(o: _Opening, snap: Snapshot, declared: int) -> LoadedModel:
     model, archive_notes, shape = load_code_archive(snap.alias(".pt2") if o.fmt == "export" else o.copy, o.fmt,
                                                     o.path)
     check_finite(model, o.path)
-    return LoadedModel(model, o.path, o.digest, o.fmt, o.notes + archive_notes, shape)
+    return LoadedModel(model, o.path, o.digest, o.fmt, o.notes + archive_notes, shape, _files_read(o))
 
 
 def _open_safetensors(o: _Opening) -> Any:
@@ -265,7 +281,7 @@ def _build(o: _Opening, obj: Any, mlp_activation: str) -> LoadedModel:
                               "(--input-shape; in the window, the Model tab's Input shape field).", "sequence_length",
                               "input_shape"))
     fmt = "safetensors" if o.fmt == "safetensors" else kind
-    return LoadedModel(module, o.path, o.digest, fmt, o.notes, shape)
+    return LoadedModel(module, o.path, o.digest, fmt, o.notes, shape, _files_read(o))
 
 
 def _is_recurrent(model: nn.Module) -> bool:

@@ -1,5 +1,6 @@
 """Where the workbench may write: never over or into the user's inputs (the source checkpoint, the data,
-the model source, the recipe it read), and over another existing file only when the user says so.
+the model source, the recipe it read, and every other file opening the model read: config.json beside the weights,
+the model source's sibling modules), and over another existing file only when the user says so.
 
 Paths are compared after resolving symlinks, and files also by identity, so a link or a second name for
 an input is still that input.
@@ -23,13 +24,16 @@ def _resolve(path: str | Path) -> Path:
 
 
 def inputs(source: str | Path | None = None, data: str | Path | None = None, model_source: str | Path | None = None,
-           recipe: str | Path | None = None) -> dict[Path, str]:
-    """The user's input paths that exist, resolved, each with how a message names it."""
+           recipe: str | Path | None = None, read: Iterable[str | Path] = ()) -> dict[Path, str]:
+    """The user's input paths that exist, resolved, each with how a message names it. `read`: every file opening
+    the model read (`LoadedModel.files`: config.json beside the weights, the model source's sibling modules)."""
     named: dict[Path, str] = {}
     if model_source and ":" in str(model_source):
         model_source = str(model_source).rsplit(":", 1)[0]
-    for path, what in ((source, "the source checkpoint"), (data, "the training data"),
-                       (model_source, "the model source"), (recipe, "the recipe this run was read from")):
+    given = [(source, "the source checkpoint"), (data, "the training data"), (model_source, "the model source"),
+             (recipe, "the recipe this run was read from")]
+    given += [(path, "a file the model was read from") for path in read]
+    for path, what in given:
         if not path or str(path).startswith("sklearn:"):
             continue
         resolved = _resolve(path)

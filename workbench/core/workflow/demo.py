@@ -11,7 +11,6 @@ as data (the checkpoint with `weights_only`, like any other).
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,6 +22,7 @@ import torch
 from workbench.core.errors import ExportError
 from workbench.core.recipe import DataRecipe, HeadRecipe, Recipe, TrainRecipe
 from workbench.core.safety.atomic import write_bytes_atomic, write_text_atomic
+from workbench.core.safety.csv_cells import csv_text
 from workbench.core.safety.trust import sha256_of
 from workbench.core.workflow import demo_models
 
@@ -142,13 +142,8 @@ def build_diabetes(folder: Path, seed: int = 0, epochs: int = 150) -> tuple[Path
     ckpt = folder / "diabetes_regressor.pt"
     _save({"model_state_dict": model.state_dict(), "epoch": epochs, "input_shape": [10],
            "target_scale": 100.0}, ckpt)
-    import io
-
-    text = io.StringIO(newline="")
-    writer = csv.writer(text)
-    writer.writerow(list(bunch.feature_names) + ["progression"])
-    writer.writerows([*map(float, row), float(t)] for row, t in zip(X, bunch.target))
-    write_text_atomic(folder / "diabetes.csv", text.getvalue())
+    rows = [[*map(float, row), float(t)] for row, t in zip(X, bunch.target)]
+    write_text_atomic(folder / "diabetes.csv", csv_text([[*bunch.feature_names, "progression"], *rows]))
     _copy_models(folder)
     record(folder, FILES["diabetes"][:3], build)
     return ckpt, _diabetes_recipe(folder, seed)

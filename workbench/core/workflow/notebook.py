@@ -203,20 +203,9 @@ class RunView:
         return RunClassifier(self.run)
 
     def _repr_html_(self) -> str:
-        from workbench.core.evaluate import report
+        from workbench.core.evaluate.report import run_fragment
 
-        m = self.metrics
-        test = m["test"]
-        notes = [*m.get("calibration_check", {}).get("notes", []), *m.get("warnings", [])]
-        figures = [report.reliability_svg({"before calibration": test["reliability_before"],
-                                           "after calibration": test["reliability"]})
-                   if "reliability_before" in test else report.reliability_svg({"run": test["reliability"]})]
-        note = f" <i>({html.escape(self.entry.note)})</i>" if self.entry.note else ""
-        return (f"<div><h3>{html.escape(self.name)}{note}</h3>"
-                + report.metrics_html(test, m["classes"], notes)
-                + f"<div style='display:flex;gap:1em;align-items:flex-start'><div>{figures[0]}</div>"
-                + "<div><b>Confusion matrix</b> (rows: true, columns: predicted)"
-                + f"{report.confusion_html(test['confusion_matrix'], m['classes'])}</div></div></div>")
+        return run_fragment(self.metrics, self.name, self.entry.note)
 
     def __repr__(self) -> str:
         test = self.metrics.get("test", {})

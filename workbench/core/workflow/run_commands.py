@@ -222,12 +222,11 @@ class Export(Job["ExportResult"]):
     def __init__(self, session: SessionModel, folder: str | Path, run_id: str | None = None,
                  overwrite: bool = False, onnx: bool = False) -> None:
         from workbench.core.export.export import check_target
-        from workbench.core.safety.output_paths import inputs
+        from workbench.core.workflow.protected import run_inputs
 
         entry = live_entry(session, run_id)
         run = entry.run
-        protected = inputs(source=run.loaded.path, data=run.recipe.data.path, model_source=run.recipe.model_source)
-        check_target(Path(folder), run.loaded.path, overwrite, protected)
+        check_target(Path(folder), run.loaded.path, overwrite, run_inputs(run))
         super().__init__(session, f"Exporting to {Path(folder).name} …")
         self.run_id, self.copy = entry.id, copy_run(run)
         self.folder, self.overwrite, self.onnx = Path(folder), overwrite, onnx

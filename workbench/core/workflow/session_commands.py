@@ -48,14 +48,14 @@ class SaveSession(Job[Path]):
     kind = "save"
 
     def __init__(self, session: SessionModel, path: str | Path) -> None:
-        from workbench.core.safety.output_paths import check_output_file, inputs
+        from workbench.core.safety.output_paths import check_output_file
+        from workbench.core.workflow.protected import run_inputs, session_inputs
 
         r, loaded = session.recipe, session.loaded
-        protected = inputs(source=loaded.path if loaded is not None else None, data=r.data.path or None,
-                           model_source=r.model_source or None)
+        protected = session_inputs(session)
         for e in session.entries:
             if e.run is not None:
-                protected |= inputs(source=e.run.loaded.path, data=e.run.recipe.data.path)
+                protected = {**run_inputs(e.run), **protected}
         check_output_file(path, protected, overwrite=True)
         super().__init__(session, f"Saving the session to {Path(path).name} …")
         self.path = Path(path)

@@ -43,23 +43,10 @@ class Files:
         return dialog
 
     def _inputs(self, runs=()) -> dict:
-        """The files a save must never replace: the open checkpoint, the data, the model source, the current
-        run's own checkpoint, data and source, and the sources and data of the runs in a comparison."""
-        from workbench.core.safety.output_paths import inputs
+        """The files a save must never replace (core's answer: `workflow.protected.session_inputs`)."""
+        from workbench.core.workflow.protected import session_inputs
 
-        m = self.model
-        recipe, loaded = m.recipe, m.loaded
-        protected = inputs(source=loaded.path if loaded is not None else None, data=recipe.data.path,
-                           model_source=recipe.model_source)
-        if m.run is not None:
-            r = m.run.recipe
-            protected |= inputs(source=m.run.loaded.path, data=r.data.path, model_source=r.model_source)
-        for run in runs:
-            data = ((run.get("recipe") or {}).get("data") or {}).get("path")
-            source = ((run.get("metrics") or {}).get("source") or {}).get("path")
-            protected |= inputs(source=source if isinstance(source, str) else None,
-                                data=data if isinstance(data, str) else None)
-        return protected
+        return session_inputs(self.model, runs)
 
     def _may_write(self, path: str, runs=()) -> bool:
         """Refuse an input with a dialog; ask before replacing any other existing file."""
