@@ -330,7 +330,7 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
         raise RecipeError(f"the recipe has a field of the wrong kind ({exc}).", "", path) from None
     if typed_source:
         return dataclasses.replace(recipe, model_source=typed_source)
-    recipe = resolve_source(recipe, path.parent)
+    recipe = resolve_data(resolve_source(recipe, path.parent), path.parent)
     if recipe.model_source:
         check_named_source(recipe.model_source, path, hashlib.sha256(data).hexdigest(), trusted, "recipe")
     return recipe
@@ -363,6 +363,19 @@ def resolve_source(recipe: Recipe, folder: Path) -> Recipe:
     if not sep or not file_part or Path(file_part).expanduser().is_absolute():
         return recipe
     return dataclasses.replace(recipe, model_source=f"{(Path(folder) / file_part).resolve()}:{class_name}")
+
+
+def resolve_data(recipe: Recipe, folder: Path) -> Recipe:
+    """A relative data path that exists under `folder` (a recipe file's folder, or the folder a command runs in)
+    becomes absolute, so an export's recipe.json opens from anywhere; one that does not is kept as typed (read
+    from the current folder, as before, and named as typed when it is missing)."""
+    path = recipe.data.path
+    if not path or path.startswith("sklearn:") or Path(path).expanduser().is_absolute():
+        return recipe
+    found = Path(folder) / path
+    if not found.exists():
+        return recipe
+    return dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, path=str(found.resolve())))
 
 
 def field_problems(recipe: Recipe) -> list[tuple[str, str]]:

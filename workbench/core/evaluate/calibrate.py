@@ -144,7 +144,7 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
                                                                                  + (b ** 2).sum())
         loss.backward()
         assert theta.grad is not None  # backward() filled it
-        return float(loss), theta.grad.detach().numpy().copy()
+        return float(loss.detach()), theta.grad.detach().numpy().copy()
 
     start = np.concatenate([eye.numpy().ravel() if full else np.ones(k), np.zeros(k)])
     found = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})

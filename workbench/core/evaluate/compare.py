@@ -93,7 +93,11 @@ def split_key(recipe: dict[str, Any] | None) -> tuple[Any, ...] | None:
     if not recipe:
         return None
     d = recipe["data"]
-    return (d["path"], d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
+    path = d["path"]
+    if isinstance(path, str) and path and not path.startswith("sklearn:"):
+        # Exports written before data paths were stored absolute kept them as typed: read from here.
+        path = str(Path(path).expanduser().resolve())
+    return (path, d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
 
 
 def table(runs: list[dict[str, Any]]) -> dict[str, Any]:

@@ -1,4 +1,11 @@
-"""Bootstrap intervals for the test metrics: seeded, stratified by class, vectorised in numpy.
+"""Intervals for the test metrics: Wilson score intervals for proportions, and a seeded bootstrap, stratified by
+class and vectorised in numpy, for the rest.
+
+Accuracy and per-class precision and recall are proportions of independent rows: their Wilson interval keeps
+near-nominal coverage at every n and p (Brown, Cai and DasGupta 2001), including an all-correct split, where a
+percentile bootstrap collapses to [1, 1] (85 of 85 correct). It is used for them always, not only where the
+bootstrap degenerates, so one metric never switches method with the data. Paired differences between runs (and a
+calibration's before/after change) stay bootstrap, where the shared rows cancel.
 
 A resample is a row of counts (how often each test row is drawn), drawn within each class so that every
 resample keeps the split's class counts. Each metric is then a weighted sum over rows, computed for all
@@ -33,9 +40,34 @@ def resample_counts(y: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED)
     return counts
 
 
-def _resamples(n: int) -> int:
-    """Fewer resamples for a large test split keep the (resamples, n) arrays near 100 MB at most."""
+def resamples_for(n: int) -> int:
+    """How many resamples a test split of n rows gets: fewer for a large split keep the (resamples, n) arrays near
+    100 MB at most."""
     return int(min(RESAMPLES, max(100, 12_000_000 // max(n, 1))))
+
+
+_resamples = resamples_for
+PROPORTIONS = ("accuracy",)  # of METRICS, the ones with a Wilson interval
+
+
+def wilson(successes: float, n: float, level: float = LEVEL) -> list[float]:
+    """The Wilson score interval of a proportion successes / n; [0, 1] when n is 0."""
+    from statistics import NormalDist
+
+    if n <= 0:
+        return [0.0, 1.0]
+    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    # all or none: the interval reaches the end exactly (rounding would leave 0.9999999999999999)
+    return [0.0 if successes <= 0 else float(low), 1.0 if successes >= n else float(high)]
+
+
+def method_of(metric: str) -> str:
+    """"wilson" or "bootstrap": how `intervals` makes the metric's interval."""
+    return "wilson" if metric in PROPORTIONS else "bootstrap"
 
 
 def _predict(probs: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -130,10 +162,19 @@ def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:
 
 def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
               edges: np.ndarray | None = None) -> dict[str, list[float]]:
-    """95% percentile intervals, {metric: [low, high]}."""
+    """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others."""
     if len(y) < 2:
         return {}
-    return {name: interval(v) for name, v in replicates(probs, y, metrics, threshold, edges).items()}
+    y = np.asarray(y).astype(np.int64)
+    metrics = list(metrics)
+    boot = replicates(probs, y, [m for m in metrics if method_of(m) == "bootstrap"], threshold, edges)
+    out = {}
+    for name in metrics:
+        if name == "accuracy":
+            out[name] = wilson(float((_predict(probs, threshold) == y).sum()), len(y))
+        elif name in boot:
+            out[name] = interval(boot[name])
+    return out
 
 
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS,
@@ -147,7 +188,7 @@ def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, m
     a = replicates(probs_a, y, metrics, threshold_a, edges, counts)
     b = replicates(probs_b, y, metrics, threshold_b, edges, counts)
     out = {}
-    for name in a.keys() & b.keys():
+    for name in [m for m in a if m in b]:  # a's order: a set's order would follow PYTHONHASHSEED into metrics.json
         low, high = interval(b[name] - a[name])
         out[name] = {"low": low, "high": high, "within_noise": bool(low <= 0 <= high)}
     return out

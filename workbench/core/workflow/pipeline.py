@@ -305,7 +305,7 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                          run.threshold, run.recipe.reliability_bins, run.recipe.binning),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
-                     "seconds": run.training.seconds, "device": run.training.device,
+                     "device": run.training.device,
                      "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
                      "schedule": run.training.schedule, "notes": list(run.training.notes),
                      "lr_finder": run.training.lr_finder, "history": run.training.history,
@@ -434,6 +434,9 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
                           else "the class of the largest probability"),  # the rule metrics.predict applies
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
+        # Wall time lives here, beside "created", not in metrics.json: the same recipe and seed give the same
+        # metrics.json byte for byte.
+        "training_seconds": run.training.seconds,
     }
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)
