@@ -9,7 +9,9 @@ overfit. A fit that ends on its bound says so in `notes`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -152,8 +154,25 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
     return w.numpy(), b.numpy()
 
 
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread: these fits are a few hundred tiny operations, and on a busy two-core machine two
+    intra-op threads made vector scaling of 144 x 10 logits take 2.1 s instead of 0.27 s."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
     """Fit `method` on calibration-split logits and labels."""
+    with one_thread():
+        return _fit(method, task, n_classes, logits, y)
+
+
+def _fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
     binary = task == "binary"
     logits = np.asarray(logits, dtype=np.float64)
     params: dict[str, Any] = {}

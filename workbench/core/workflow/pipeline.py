@@ -104,6 +104,7 @@ class Run:
     threshold: float | None = None
     calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
+    calibration_auto: dict[str, Any] | None = None  # how calibration auto chose (calibration_auto.choose)
 
     @property
     def binary(self) -> bool:
@@ -276,18 +277,17 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
 
 
 def calibrate_run(run: Run, method: str) -> Run:
-    """(Re)fit `method` on the calibration split and recompute the test metrics."""
+    """(Re)fit `method` on the calibration split and recompute the test metrics; "auto" fits the method that
+    calibration_auto picks (the recipe keeps "auto", the metrics say what was applied and why)."""
     n = len(run.data.classes)
-    if method != "none" and not len(run.logits["cal"]):
+    if method not in ("none", "auto") and not len(run.logits["cal"]):
         raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
-    from workbench.core.evaluate.calibration_check import check
+    from workbench.core.evaluate.calibration_check import fit_and_check
 
-    task = run.recipe.head.task
     recipe = run.recipe.replace(calibration=method)  # a method that does not fit the task is a RecipeError
-    run.calibration = calib.fit(method, task, n, run.logits["cal"], run.data.labels("cal"))
+    run.calibration, run.calibration_check, run.calibration_auto = fit_and_check(
+        method, recipe.head.task, n, run.logits["cal"], run.data.labels("cal"), recipe.data.splits[2], recipe.seed)
     run.recipe = recipe
-    run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
-                                  run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
     evaluate_run(run)
     return run
 
@@ -298,7 +298,10 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     y = run.data.labels("test")
     run.metrics = {
         "kind": run.kind,
-        "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
+        "classes": run.data.classes, "task": run.recipe.head.task,
+        # the method applied (what auto chose), and the one asked for
+        "calibration": run.calibration.method if run.calibration is not None else run.recipe.calibration,
+        "calibration_requested": run.recipe.calibration, "calibration_auto": run.calibration_auto,
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
         "calibration_check": run.calibration_check,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
