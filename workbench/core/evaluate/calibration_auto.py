@@ -99,7 +99,7 @@ def choose(task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, seed: i
     if not beaters:
         return out | {"pick": "none", "reason_code": "none_within_noise",
                       "reason": "no method lowered the calibration split's cross-validated Brier score by more than "
-                                f"{Z:g} standard errors, so none was applied"}
+                                f"{Z:g} standard error{'' if Z == 1 else 's'} (its noise), so none was applied"}
     best = max(beaters, key=lambda c: c["gain"])
     order = sorted(beaters, key=lambda c: (c["parameters"] is None, c["parameters"] or 0))
 

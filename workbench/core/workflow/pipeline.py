@@ -20,6 +20,7 @@ from workbench.core.data.data import as_sequences, given_split_indices, load_tab
 from workbench.core.data.preprocess import Impute
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
+from workbench.core.evaluate import baseline_check
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.evaluate.errors_list import SplitSamples
 from workbench.core.export import export as export_mod
@@ -105,6 +106,8 @@ class Run:
     calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
     calibration_auto: dict[str, Any] | None = None  # how calibration auto chose (calibration_auto.choose)
+    baseline_scores: dict[str, Any] = field(default_factory=dict)  # see baseline_check.scores_for
+    extra_metrics: dict[str, Any] = field(default_factory=dict)  # kept across re-evaluation, e.g. "repeats"
 
     @property
     def binary(self) -> bool:
@@ -277,8 +280,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
 
 
 def calibrate_run(run: Run, method: str) -> Run:
-    """(Re)fit `method` on the calibration split and recompute the test metrics; "auto" fits the method that
-    calibration_auto picks (the recipe keeps "auto", the metrics say what was applied and why)."""
+    """(Re)fit `method` ("auto": calibration_auto's pick; the recipe keeps "auto") and recompute the metrics."""
     n = len(run.data.classes)
     if method not in ("none", "auto") and not len(run.logits["cal"]):
         raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
@@ -299,11 +301,10 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task,
-        # the method applied (what auto chose), and the one asked for
         "calibration": run.calibration.method if run.calibration is not None else run.recipe.calibration,
-        "calibration_requested": run.recipe.calibration, "calibration_auto": run.calibration_auto,
+        "calibration_requested": run.recipe.calibration, "calibration_auto": run.calibration_auto,  # what auto did
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
-        "calibration_check": run.calibration_check,
+        "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run), **run.extra_metrics,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
                          run.threshold, run.recipe.reliability_bins, run.recipe.binning),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
@@ -383,6 +384,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
         recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
+    run.baseline_scores = baseline_check.scores_for(recipe.head.task, loaded.model, int(np.prod(
+        inspection.output_shape)), data.model_inputs, {s: len(i) for s, i in data.splits.items()})
     return calibrate_run(run, recipe.calibration)
 
 
