@@ -204,3 +204,38 @@ def compare_runs(reference: dict[str, Any], other: dict[str, Any],
     y = np.asarray(a["y"])
     return paired_difference(np.asarray(a["probs"]), np.asarray(b["probs"]), y, metrics, a.get("threshold"),
                              b.get("threshold"))
+
+
+def seed_interval(a: dict[str, Any] | None, b: dict[str, Any] | None, metric: str,
+                  level: float = LEVEL) -> dict[str, Any] | None:
+    """The training-seed noise of metric(b) - metric(a), from runs' `repeats` records (workflow/repeats.py).
+
+    Both repeated: the difference of the means over seeds, with a Welch t interval. One repeated: the difference
+    of the two first runs, with the spread of a difference of two single runs (its sd times sqrt 2, on k - 1
+    degrees of freedom). Neither: None (seed noise not measured).
+    """
+    from scipy import stats
+
+    def spread(r: dict[str, Any] | None) -> tuple[float, float, int] | None:
+        if not r or r.get("k", 1) < 2 or metric not in r.get("sd", {}):
+            return None
+        return float(r["mean"][metric]), float(r["sd"][metric]), int(r["k"])
+
+    sa, sb = spread(a), spread(b)
+    if sa is None and sb is None:
+        return None
+    tail = 1 - (1 - level) / 2
+    if sa is not None and sb is not None:
+        va, vb = sa[1] ** 2 / sa[2], sb[1] ** 2 / sb[2]
+        se = float(np.sqrt(va + vb))
+        dof = (va + vb) ** 2 / max(va ** 2 / (sa[2] - 1) + vb ** 2 / (sb[2] - 1), 1e-300)
+        difference: float | None = sb[0] - sa[0]
+        what = "the means over training seeds, Welch t interval"
+    else:
+        one = sa if sa is not None else sb
+        assert one is not None
+        se, dof = one[1] * float(np.sqrt(2)), one[2] - 1
+        difference, what = None, "two single runs, with the spread of the repeated one's seeds"
+    half = float(stats.t.ppf(tail, dof)) * se if se > 0 else 0.0
+    return {"difference": difference, "half_width": half, "of": what,
+            "both_repeated": sa is not None and sb is not None}

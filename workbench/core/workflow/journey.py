@@ -15,7 +15,8 @@ from workbench.core.recipe import Recipe, resolve_data
 from workbench.core.train import distributed
 from workbench.core.train.train import StopToken
 from workbench.core.workflow.baseline import baseline_run
-from workbench.core.workflow.pipeline import Run, export_run, prepare_data, step_features, train_run
+from workbench.core.workflow.pipeline import Run, export_run, prepare_data, step_features
+from workbench.core.workflow.repeats import train_repeats
 
 
 def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path | None = None, trusted: bool = False,
@@ -40,7 +41,7 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
         if baseline:
             run = baseline_run(recipe, loaded, data)
         else:
-            run = train_run(recipe, loaded, data, callbacks, stop, dist)
+            run = train_repeats(recipe, loaded, data, callbacks, stop, dist)
         if distributed.secondary():
             return run, None
         result = export_run(run, out, overwrite, onnx) if out is not None else None

@@ -309,10 +309,11 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                          run.threshold, run.recipe.reliability_bins, run.recipe.binning),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
-                     "device": run.training.device,
-                     "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
-                     "schedule": run.training.schedule, "notes": list(run.training.notes),
-                     "lr_finder": run.training.lr_finder, "history": run.training.history,
+                     "device": run.training.device, "lr": run.training.lr, "epochs": run.training.epochs,
+                     "patience": run.training.patience, "schedule": run.training.schedule,
+                     "notes": list(run.training.notes), "lr_finder": run.training.lr_finder,  # no wall-clock times:
+                     "history": [{k: v for k, v in h.items() if k not in ("elapsed", "eta")}  # same seed, same file
+                                 for h in run.training.history],
                      "body_features": run.training.body_features, "processes": run.training.processes},
     }
     probs = run.probabilities("test")
