@@ -172,7 +172,7 @@ def main() -> int:
             row.setdefault("defaults", []).append(acc)
             row.setdefault("picked lr", []).append(training["lr"])
             row.setdefault("epochs run", []).append(training["epochs_run"])
-            row.setdefault("lr fallback", []).append(float(training["lr_finder"] is not None and
+            row.setdefault("fallbacks", []).append(float(training["lr_finder"] is not None and
                                                            training["lr_finder"]["pick_index"] < 0))
             for key, value in {**baseline_scores(run), **calibration_scores(run)}.items():
                 row.setdefault(key, []).append(value)
@@ -235,7 +235,7 @@ def calibration_table(scores: dict, figures: dict, ratios: dict) -> None:
                 np.asarray(row["picked lr"]) / np.asarray(row["untrimmed lr"])))
             print(f"  LR finder: trimmed (now) {np.mean(row['defaults']):.3f} at lr {np.median(row['picked lr']):.3g}; "
                   f"untrimmed {np.mean(row['untrimmed']):.3f} at lr {np.median(row['untrimmed lr']):.3g}; "
-                  f"fallbacks now {int(sum(row['lr fallback']))} of {len(row['lr fallback'])}")
+                  f"fallbacks now {int(sum(row['fallbacks']))} of {len(row['fallbacks'])}")
     pooled = {m: float(np.mean([v for row in scores.values() for v in row[m + " brier"]])) for m in CALIBRATIONS}
     worse = {m: sum(a > b + 1e-12 for row in scores.values() for a, b in zip(row[m + " brier"], row["none brier"]))
              for m in CALIBRATIONS}

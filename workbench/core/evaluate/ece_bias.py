@@ -6,8 +6,9 @@ covers test sampling only, never contained 0 for it (0 of 200 simulated splits).
 
 - `ece_debiased`: Kumar, Liang and Ma (2019, "Verified uncertainty calibration")'s bias-corrected estimator for the
   l1 calibration error: 2 * ECE minus the mean ECE over draws of each bin's accuracy from a normal with its
-  binomial spread (their `normal_debiased_ce`). Simulated (tests/core/evaluate/test_ece_bias.py) it removes most of
-  the bias of a miscalibrated model's ECE and about half of a calibrated one's.
+  binomial spread (their `normal_debiased_ce`). Simulated on 200-row splits (tests/core/evaluate/test_intervals.py)
+  it took an overconfident model's mean ECE from 0.110 to 0.098 (truth 0.093) and a calibrated one's from 0.057
+  to 0.034 (truth 0): most of the bias of the one, 40% of the other's.
 - `ece_if_calibrated`: consistency resampling (Broecker and Smith 2007): the ECE that a perfectly calibrated model
   with these very confidences shows, drawing each row's correctness from its confidence; `high` is its 95th
   percentile. A test ECE under `high` is within what perfect calibration shows on these rows.
