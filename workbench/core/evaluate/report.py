@@ -143,7 +143,8 @@ def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflo
             f"<p>{run.kind} run · {run.recipe.head.task} head · classes: {html.escape(', '.join(run.data.classes))}"
             f" · calibration: {run.recipe.calibration} · source sha256 {run.loaded.sha256}</p>",
             "<h2>Metrics (test split)</h2>",
-            metrics_html(test, run.data.classes, run.metrics.get("calibration_check", {}).get("notes", [])),
+            metrics_html(test, run.data.classes, run.metrics.get("calibration_check", {}).get("notes", []) + [
+                n["text"] for n in [(run.metrics.get("baseline_check") or {}).get("note")] if n]),
             "<h2>Curves and reliability</h2>",
             f"<div class=fig>{curves_svg({'run': run.training.history})}</div>" if run.training.history else "",
             f"<div class=fig>{reliability_svg(reliability)}</div>",
