@@ -342,7 +342,9 @@ def _summary(metrics: dict) -> str:
              + (f"   {auc_name} {_with_ci(t, 'roc_auc')}" if "roc_auc" in t else ""),
              f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]
     if "ece_debiased" in t:
-        lines.append(f"  ECE debiased {t['ece_debiased']:.3f}; a perfectly calibrated model shows up to "
+        debiased = t["ece_debiased"]
+        shown = f"{debiased:.3f}" if debiased >= 0 else f"about 0 ({debiased:.3f})"
+        lines.append(f"  ECE debiased {shown}; a perfectly calibrated model shows up to "
                      f"{t['ece_if_calibrated']['high']:.3f} on these rows (the interval covers test sampling only)")
     lines += _calibration_lines(metrics)
     if "brier_definition" in t:
@@ -369,7 +371,7 @@ def _calibration_lines(metrics: dict) -> list[str]:
     """The calibration's before/after change on the test split, and why auto chose it."""
     t, auto = metrics["test"], metrics.get("calibration_auto")
     lines = []
-    if "ece_before" in t:
+    if "ece_before" in t and metrics.get("calibration") != "none":  # none changes nothing
         lines += [f"calibration ({metrics['calibration']}) on the test split:",
                   f"  ECE {_change(t, 'ece')}", f"  Brier {_change(t, 'brier')}"]
     if auto:
