@@ -6,7 +6,12 @@ meet the target when they are within 0.01 of it. The defaults are also run with 
 turns it on for binary heads), to show what that default buys. The grid runs with the case's head (its warm start
 included), so it measures the training settings only.
 
-    python benchmarks/defaults.py [--seeds 3] [--quick]
+Beside the accuracy columns, each defaults run is calibrated again with every method (none, temperature, platt,
+isotonic, auto) for the mean test Brier score and log loss, the no-training baseline is scored on the same test
+split (binary cases) with the run's own validation verdict against it (`baseline_check`), and the defaults are run
+once more with the LR finder's valley searched over the whole curve, as before fastai's trimming was matched.
+
+    python benchmarks/defaults.py [--seeds 3] [--quick] [--skip-grid] [--skip-untrimmed]
 """
 
 from __future__ import annotations
@@ -77,7 +82,10 @@ def cases(folder: Path, seed: int, quick: bool) -> dict:
     return out
 
 
-def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
+CALIBRATIONS = ("none", "temperature", "platt", "isotonic", "auto")
+
+
+def trained(ckpt, recipe, data_cache: dict, **changes):
     from workbench.core.open.load import load_checkpoint
     from workbench.core.workflow.pipeline import prepare_data, train_run
 
@@ -86,8 +94,52 @@ def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
         loaded = load_checkpoint(ckpt, recipe.model_source, trusted=True)
         data_cache[key] = (loaded, prepare_data(recipe, recipe.input_shape or loaded.input_shape))
     loaded, data = data_cache[key]
-    run = train_run(recipe.replace(**changes), loaded, data)
+    return train_run(recipe.replace(**changes), loaded, data)
+
+
+def accuracy(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
+    run = trained(ckpt, recipe, data_cache, **changes)
     return run.metrics["test"]["accuracy"], run.metrics["training"]
+
+
+def calibration_scores(run) -> dict[str, float]:
+    """Test Brier and log loss of the run under each calibration method (and what auto picked)."""
+    from workbench.core.workflow.pipeline import calibrate_run
+
+    y = run.data.labels("test")
+    out = {}
+    for method in CALIBRATIONS:
+        calibrate_run(run, method)
+        probs = run.probabilities("test")
+        out[f"{method} brier"] = run.metrics["test"]["brier"]
+        out[f"{method} nll"] = float(-np.log(np.clip(probs[np.arange(len(y)), y], 1e-12, 1)).mean())
+    out["auto picked"] = run.metrics["calibration"]
+    return out
+
+
+def baseline_scores(run) -> dict:
+    """The no-training baseline on the same test split, and the run's validation verdict against it."""
+    from workbench.core.workflow.baseline import baseline_run
+
+    check = run.metrics["baseline_check"]
+    if not check["applies"]:
+        return {}
+    base = baseline_run(run.recipe, run.loaded, run.data).metrics["test"]
+    return {"baseline accuracy": base["accuracy"], "baseline brier": base["brier"],
+            "baseline verdict": check["verdict"]}
+
+
+def untrimmed(ckpt, recipe, data_cache: dict, **changes) -> tuple[float, dict]:
+    """The defaults with the LR finder as it was before fastai's trimming: the valley searched over the whole
+    curve."""
+    from workbench.core.train import lr_finder
+
+    kept = lr_finder.trimmed
+    lr_finder.trimmed = lambda n_points, steps=lr_finder.STEPS: (0, n_points)
+    try:
+        return accuracy(ckpt, recipe, data_cache, **changes)
+    finally:
+        lr_finder.trimmed = kept
 
 
 def main() -> int:
@@ -95,6 +147,7 @@ def main() -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--only", default="", help="only the cases whose name contains this text")
     p.add_argument("--skip-grid", action="store_true", help="only the defaults (to set beside an earlier grid)")
+    p.add_argument("--skip-untrimmed", action="store_true", help="leave out the untrimmed LR finder's run")
     p.add_argument("--threads", type=int, default=1, help="torch threads (1: tiny models gain nothing from more, "
                    "and a shared machine loses much)")
     args = p.parse_args()
@@ -112,12 +165,25 @@ def main() -> int:
                 continue
             row = scores.setdefault(name, {})
             auto_changes = {"train.epochs": 3} if args.quick else {}
-            acc, training = accuracy(ckpt, recipe, cache, **auto_changes)
+            run = trained(ckpt, recipe, cache, **auto_changes)
+            acc, training = run.metrics["test"]["accuracy"], run.metrics["training"]
             print(f"seed {seed} {name}: defaults {acc:.3f} (lr {training['lr']:.3g}, {training['epochs_run']} of "
                   f"{training['epochs']} epochs)", flush=True)
             row.setdefault("defaults", []).append(acc)
             row.setdefault("picked lr", []).append(training["lr"])
             row.setdefault("epochs run", []).append(training["epochs_run"])
+            row.setdefault("fallbacks", []).append(float(training["lr_finder"] is not None and
+                                                           training["lr_finder"]["pick_index"] < 0))
+            for key, value in {**baseline_scores(run), **calibration_scores(run)}.items():
+                row.setdefault(key, []).append(value)
+            print(f"seed {seed} {name}: " + ", ".join(f"{m} {row[m + ' brier'][-1]:.4f}" for m in CALIBRATIONS)
+                  + f" (auto: {row['auto picked'][-1]}); baseline {row.get('baseline verdict', ['n/a'])[-1]}",
+                  flush=True)
+            if not args.skip_untrimmed:
+                acc, training = untrimmed(ckpt, recipe, cache, **auto_changes)
+                row.setdefault("untrimmed", []).append(acc)
+                row.setdefault("untrimmed lr", []).append(training["lr"])
+                print(f"seed {seed} {name}: valley untrimmed {acc:.3f} (lr {training['lr']:.3g})", flush=True)
             acc, _ = accuracy(ckpt, recipe, cache, **auto_changes, **{"head.warm_start": "off"})
             row.setdefault("warm start off", []).append(acc)
             print(f"seed {seed} {name}: defaults with warm start off {acc:.3f}", flush=True)
@@ -141,8 +207,43 @@ def main() -> int:
         figures[f"{name}: defaults with warm start off accuracy"] = float(np.mean(row["warm start off"]))
         figures[f"{name}: grid best accuracy"] = grid[best]
         ratios[f"{name}: defaults - grid best"] = default - grid[best]
-    report("defaults", args, figures, ratios, {k: (">=", -0.01) for k in ratios})
+    calibration_table(scores, figures, ratios)
+    report("defaults", args, figures, ratios, {k: (">=", -0.01) for k in ratios if k.endswith("grid best")}
+           | {k: ("<=", 0.0) for k in ratios if k.endswith("auto - none")})
     return 0
+
+
+def calibration_table(scores: dict, figures: dict, ratios: dict) -> None:
+    """Mean test Brier / log loss per calibration method, the baseline beside the defaults, the LR trimming."""
+    print(f"{'case':32s} " + " ".join(f"{m:>17s}" for m in CALIBRATIONS) + "  auto picked")
+    for name, row in scores.items():
+        cells = [f"{np.mean(row[m + ' brier']):.4f}/{np.mean(row[m + ' nll']):.3f}" for m in CALIBRATIONS]
+        print(f"{name:32s} " + " ".join(f"{c:>17s}" for c in cells) + "  " + ",".join(row["auto picked"]))
+        for m in CALIBRATIONS:
+            figures[f"{name}: {m} test brier"] = float(np.mean(row[m + " brier"]))
+            figures[f"{name}: {m} test nll"] = float(np.mean(row[m + " nll"]))
+        ratios[f"{name}: brier auto - none"] = figures[f"{name}: auto test brier"] - figures[f"{name}: none test brier"]
+        if "baseline accuracy" in row:
+            figures[f"{name}: baseline accuracy"] = float(np.mean(row["baseline accuracy"]))
+            figures[f"{name}: baseline brier"] = float(np.mean(row["baseline brier"]))
+            print(f"  baseline: test accuracy {np.mean(row['baseline accuracy']):.3f} (defaults "
+                  f"{np.mean(row['defaults']):.3f}), Brier {np.mean(row['baseline brier']):.4f}; validation verdicts "
+                  f"of training against it: {', '.join(row['baseline verdict'])}")
+        if "untrimmed" in row:
+            figures[f"{name}: valley untrimmed accuracy"] = float(np.mean(row["untrimmed"]))
+            ratios[f"{name}: picked lr trimmed / untrimmed"] = float(np.median(
+                np.asarray(row["picked lr"]) / np.asarray(row["untrimmed lr"])))
+            print(f"  LR finder: trimmed (now) {np.mean(row['defaults']):.3f} at lr {np.median(row['picked lr']):.3g}; "
+                  f"untrimmed {np.mean(row['untrimmed']):.3f} at lr {np.median(row['untrimmed lr']):.3g}; "
+                  f"fallbacks now {int(sum(row['fallbacks']))} of {len(row['fallbacks'])}")
+    pooled = {m: float(np.mean([v for row in scores.values() for v in row[m + " brier"]])) for m in CALIBRATIONS}
+    worse = {m: sum(a > b + 1e-12 for row in scores.values() for a, b in zip(row[m + " brier"], row["none brier"]))
+             for m in CALIBRATIONS}
+    runs = sum(len(row["none brier"]) for row in scores.values())
+    print("all runs: mean test Brier " + ", ".join(f"{m} {v:.4f} (worse than none on {worse[m]} of {runs})"
+                                                    for m, v in pooled.items()))
+    for m, v in pooled.items():
+        figures[f"all: {m} test brier"] = v
 
 
 if __name__ == "__main__":

@@ -42,9 +42,12 @@ def _summary(metrics: dict) -> str:
              f"  test accuracy {_with_ci(t, 'accuracy')}   macro F1 {_with_ci(t, 'macro_f1')}"
              + (f"   {auc_name} {_with_ci(t, 'roc_auc')}" if "roc_auc" in t else ""),
              f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]
-    if "ece_before" in t:
-        lines += [f"calibration ({metrics['calibration']}) on the test split:",
-                  f"  ECE {change_text(t, 'ece')}", f"  Brier {change_text(t, 'brier')}"]
+    if "ece_debiased" in t:
+        debiased = t["ece_debiased"]
+        shown = f"{debiased:.3f}" if debiased >= 0 else f"about 0 ({debiased:.3f})"
+        lines.append(f"  ECE debiased {shown}; a perfectly calibrated model shows up to "
+                     f"{t['ece_if_calibrated']['high']:.3f} on these rows (the interval covers test sampling only)")
+    lines += _calibration_lines(metrics, change_text)
     if "brier_definition" in t:
         lines.append(f"  ({t['brier_definition']})")
     training = metrics.get("training", {})
@@ -62,7 +65,42 @@ def _summary(metrics: dict) -> str:
     for note in metrics.get("calibration_check", {}).get("notes", []):
         lines.append(f"note: {note}")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
-    return "\n".join(lines)
+    return "\n".join(lines + _baseline_lines(metrics) + _repeats_lines(metrics))
+
+
+def _calibration_lines(metrics: dict, change_text) -> list[str]:
+    """The calibration's before/after change on the test split, and why auto chose it."""
+    t, auto = metrics["test"], metrics.get("calibration_auto")
+    lines = []
+    if "ece_before" in t and metrics.get("calibration") != "none":  # none changes nothing
+        lines += [f"calibration ({metrics['calibration']}) on the test split:",
+                  f"  ECE {change_text(t, 'ece')}", f"  Brier {change_text(t, 'brier')}"]
+    if auto:
+        lines.append(f"calibration auto chose {auto['pick']}: {auto['reason']}")
+    return lines
+
+
+def _baseline_lines(metrics: dict) -> list[str]:
+    """What the validation split says of training against the no-training baseline, when it did not win."""
+    found = metrics.get("baseline_check") or {}
+    note = found.get("note") if found.get("applies") else None
+    if not note:
+        return []
+    offer = " To export the baseline instead, run again with --baseline." if note["kind"] == "warning" else ""
+    return [f"{'note' if note['kind'] == 'info' else note['kind']}: {note['text']}{offer}"]
+
+
+def _repeats_lines(metrics: dict) -> list[str]:
+    """The test metrics' mean and spread over the repeated training seeds."""
+    found = metrics.get("repeats")
+    if not found:
+        return []
+    lines = [f"over {found['k']} training seeds ({found['seeds'][0]}-{found['seeds'][-1]}, one split): mean, sd, "
+             "[min, max]"]
+    for key in (k for k in ("accuracy", "macro_f1", "ece", "brier", "roc_auc") if k in found["mean"]):
+        lines.append(f"  {key} {found['mean'][key]:.3f} sd {found['sd'][key]:.3f} "
+                     f"[{found['min'][key]:.3f}, {found['max'][key]:.3f}]")
+    return lines
 
 
 def print_notes(notes: Iterable[object], only_shown: bool = True) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -21,15 +22,16 @@ from workbench.core.fields import describe
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
-# head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation. Version 3
-# also gained mlp_activation without a bump: its default (relu) is what a recipe without it was loaded with.
-RECIPE_VERSION = 5
+# head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
+# calibration auto (was temperature). mlp_activation (3) and train.repeats (6) came without a bump: their defaults
+# are what a recipe without them meant.
+RECIPE_VERSION = 6
 TASKS = ("binary", "multiclass")
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
 SCHEDULES = ("onecycle", "none", "cosine", "step", "plateau")
-CALIBRATIONS = ("none", "platt", "isotonic", "temperature", "matrix")
+CALIBRATIONS = ("auto", "none", "platt", "isotonic", "temperature", "matrix")
 BINNINGS = ("width", "mass")
 AUTO = ("auto",)
 # Version 2's defaults of the fields whose default became "auto" or changed: an old recipe that left them out
@@ -151,6 +153,9 @@ class TrainRecipe:
         high=100_000, group="Training"))
     device: str = field(default="auto", metadata=describe(
         "Device", "where to train", choices=DEVICES, group="Training"))
+    repeats: int = field(default=1, metadata=describe(
+        "Repeats", "train this many times with training seeds seed, seed+1, ... on seed's split, reporting the test "
+        "metrics' mean and spread (which Compare weighs); the first run is exported", low=1, high=1000))
     mixed_precision: bool = field(default=False, metadata=describe(
         "Mixed precision (GPU)", "torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)",
         group="Training"))
@@ -161,10 +166,10 @@ class Recipe:
     data: DataRecipe = field(default_factory=DataRecipe)
     head: HeadRecipe = field(default_factory=HeadRecipe)
     train: TrainRecipe = field(default_factory=TrainRecipe)
-    calibration: str = field(default="temperature", metadata=describe(
-        "Calibration", "how probabilities are calibrated on the calibration split (platt: Platt scaling for binary, "
-        "regularised vector scaling for multiclass; matrix: regularised matrix scaling)", choices=CALIBRATIONS,
-        group="Head"))
+    calibration: str = field(default="auto", metadata=describe(
+        "Calibration", "fitted on the calibration split. auto: none unless temperature, platt or isotonic lowers its "
+        "cross-validated Brier score beyond noise; platt: Platt scaling (binary) or regularised vector scaling "
+        "(multiclass); matrix: regularised matrix scaling", choices=CALIBRATIONS, group="Head"))
     reliability_bins: int | str = field(default="auto", metadata=describe(
         "Reliability bins", "bins of the reliability diagram and ECE; auto: follows the test size (5 to 15)",
         choices=AUTO, low=2, high=1000, flag="--reliability-bins"))
@@ -271,6 +276,8 @@ def _migrate(values: dict[str, Any]) -> dict[str, Any]:
     if version < 5:
         data = values.get("data")
         values["data"] = {**BEFORE_IMAGES, **data} if isinstance(data, dict) else dict(BEFORE_IMAGES)
+    if version < 6:  # calibration left out meant temperature
+        values.setdefault("calibration", "temperature")
     return values
 
 
@@ -330,7 +337,7 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
         raise RecipeError(f"the recipe has a field of the wrong kind ({exc}).", "", path) from None
     if typed_source:
         return dataclasses.replace(recipe, model_source=typed_source)
-    recipe = resolve_source(recipe, path.parent)
+    recipe = resolve_data(resolve_source(recipe, path.parent), path.parent)
     if recipe.model_source:
         check_named_source(recipe.model_source, path, hashlib.sha256(data).hexdigest(), trusted, "recipe")
     return recipe
@@ -344,6 +351,19 @@ def resolve_source(recipe: Recipe, folder: Path) -> Recipe:
     if not sep or not file_part or Path(file_part).expanduser().is_absolute():
         return recipe
     return dataclasses.replace(recipe, model_source=f"{(Path(folder) / file_part).resolve()}:{class_name}")
+
+
+def resolve_data(recipe: Recipe, folder: Path) -> Recipe:
+    """A relative data path that exists under `folder` (a recipe file's folder, or the folder a command runs in)
+    becomes absolute, so an export's recipe.json opens from anywhere; one that does not is kept as typed (read
+    from the current folder, as before, and named as typed when it is missing)."""
+    path = recipe.data.path
+    if not path or path.startswith("sklearn:") or Path(path).expanduser().is_absolute():
+        return recipe
+    found = Path(folder) / path
+    if not found.exists():
+        return recipe
+    return dataclasses.replace(recipe, data=dataclasses.replace(recipe.data, path=str(found.resolve())))
 
 
 def field_problems(recipe: Recipe) -> list[tuple[str, str]]:
@@ -381,7 +401,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.splits", "must be four non-negative fractions (train, val, cal, test) summing to 1"))
     elif min(d.splits[0], d.splits[3]) <= 0:
         out.append(("data.splits", "train and test fractions must be positive"))
-    elif recipe.calibration != "none" and d.splits[2] <= 0:
+    elif recipe.calibration not in ("none", "auto") and d.splits[2] <= 0:
         out.append(("data.splits", "calibration needs a calibration split above 0"))
     if d.normalize == "custom" and (not d.norm_mean or len(d.norm_mean) != len(d.norm_std)):
         out.append(("data.normalize", "custom needs a mean and a std with one value per channel each"))
@@ -392,16 +412,9 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
     if t.mixed_precision and t.device == "cpu":
         out.append(("train.mixed_precision", "is a GPU option and does nothing on the cpu; set the device to auto "
                                              "or cuda, or turn it off"))
-    if recipe.input_shape and _product(recipe.input_shape) > 1 << 28:
+    if recipe.input_shape and math.prod(recipe.input_shape) > 1 << 28:
         out.append(("input_shape", "describes more than 2^28 values per sample"))
     return out
-
-
-def _product(shape: tuple[int, ...]) -> int:
-    total = 1
-    for v in shape:
-        total *= v
-    return total
 
 
 def validate(recipe: Recipe) -> Recipe:

@@ -122,6 +122,7 @@ def test_metrics_keep_each_test_sample_named_images_relative_to_their_folder(tmp
     probs = np.full((len(test), 2), 0.5)
     training = TrainResult(device="cpu")  # what a baseline's run carries: no epochs
     run = SimpleNamespace(kind="baseline", data=data, recipe=recipe, calibration_check={}, threshold=None,
+                          calibration=None, calibration_auto=None, extra_metrics={},
                           training=training, probabilities=lambda split="test", calibrated=True: probs)
     rows_kept = evaluate_run(run)["test_rows"]
     names = [f"{c}/{k}.png" for c in ("cat", "dog") for k in range(6)]

@@ -165,3 +165,61 @@ def test_a_head_on_frozen_features_records_the_valley_under_one_cycle_only():
     assert fit(8, head_only=False).lr_finder["valley"] is None  # a body being fine-tuned keeps the valley
     short = fit(1)
     assert short.schedule == "none" and short.lr_finder["valley"] is None  # a constant rate trains at the valley
+
+
+def _fastai_valley(lrs, losses, num_it):
+    """fastai's suggestion, as its published code computes it (fastai/callback/schedule.py): `lr_find` passes
+    recorder.lrs[num_it//10:-5] and the same losses to `valley`, which takes the point 2/3 of the way down the
+    longest run of decreasing losses (its max_start/max_end bookkeeping kept exactly)."""
+    lrs, losses = lrs[num_it // 10:-5], losses[num_it // 10:-5]
+    n = len(losses)
+    max_start, max_end = 0, 0
+    lds = [1] * n
+    for i in range(1, n):
+        for j in range(0, i):
+            if (losses[i] < losses[j]) and (lds[i] < lds[j] + 1):
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    sections = (max_end - max_start) / 3
+    idx = max_start + int(sections) + int(sections / 2)
+    return float(lrs[idx])
+
+
+def _curves():
+    """Range-test shaped curves: a plateau, a fall, a climb, noise; some stop early as a diverging test does."""
+    rng = np.random.default_rng(0)
+    lrs = list(np.geomspace(lr_finder.START_LR, lr_finder.END_LR, lr_finder.STEPS))
+    for k in range(40):
+        x = np.linspace(0, 1, lr_finder.STEPS)
+        centre, width = rng.uniform(0.3, 0.8), rng.uniform(0.05, 0.3)
+        loss = 1 - 0.8 / (1 + np.exp(-(x - centre) / (width / 4))) + 3 * np.maximum(x - centre - width, 0) ** 2
+        loss = loss + rng.normal(0, 0.01, len(x))
+        length = lr_finder.STEPS if k % 3 else int(rng.integers(40, lr_finder.STEPS))
+        yield lrs[:length], list(loss[:length])
+
+
+def test_the_valley_is_fastais_on_the_same_curve_with_its_trimming():
+    trimming_mattered = 0
+    for lrs, losses in _curves():
+        index, note = lr_finder.suggest(lrs, losses)
+        assert not note and lrs[index] == _fastai_valley(lrs, losses, lr_finder.STEPS)
+        trimming_mattered += index != lr_finder.valley(losses)
+    assert trimming_mattered >= 10  # the untrimmed search picks elsewhere on many of these curves
+
+
+def test_a_real_range_test_picks_fastais_valley():
+    torch.manual_seed(0)
+    X = torch.randn(256, 4)
+    y = (X[:, 0] > 0).float()
+    model = torch.nn.Linear(4, 1)
+    def batch(i):
+        rows = slice((i * 32) % 256, (i * 32) % 256 + 32)
+        return X[rows], y[rows]
+
+    found = lr_finder.range_test(model, torch.nn.functional.binary_cross_entropy_with_logits,
+                                 lambda lr: torch.optim.SGD(model.parameters(), lr=lr), batch,
+                                 lambda m, x: m(x).squeeze(1))
+    expected = _fastai_valley(found.lrs, found.losses, lr_finder.STEPS)
+    assert found.pick == float(np.clip(expected, 1e-5, lr_finder.MAX_PICK))

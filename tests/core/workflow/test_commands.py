@@ -59,9 +59,9 @@ def test_a_calibration_job_never_races_the_threshold(user_mlp):
     s.begin_job(job)  # as the window's runner would: the work part on a worker
     assert s.busy and s.job_on(job.run_id) is job
     done = job.work()
-    assert done is not run and run.recipe.calibration == "temperature"  # the worker wrote its own copy
+    assert done is not run and run.recipe.calibration == "auto"  # the worker wrote its own copy
     SetThreshold(s, 0.3).run()  # applied to the committed run meanwhile
-    assert run.threshold == 0.3 and run.recipe.calibration == "temperature"
+    assert run.threshold == 0.3 and run.recipe.calibration == "auto"
     job.deliver(done)
     assert not s.busy
     assert run.threshold == 0.3 and run.recipe.calibration == "platt" and s.recipe.calibration == "platt"

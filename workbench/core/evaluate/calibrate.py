@@ -9,7 +9,9 @@ overfit. A fit that ends on its bound says so in `notes`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -152,7 +154,7 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
                                                                                  + (b ** 2).sum())
         loss.backward()
         assert theta.grad is not None  # backward() filled it
-        return float(loss), theta.grad.detach().numpy().copy()
+        return float(loss.detach()), theta.grad.detach().numpy().copy()
 
     start = np.concatenate([eye.numpy().ravel() if full else np.ones(k), np.zeros(k)])
     found = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 500})
@@ -187,10 +189,25 @@ def isotonic_knots(probs: np.ndarray, y: np.ndarray, columns: Any) -> tuple[list
         knots_x.append(kx)
         knots_y.append(ky)
     return knots_x, knots_y
+@contextlib.contextmanager
+def one_thread() -> Iterator[None]:
+    """Torch on one thread: these fits are a few hundred tiny operations, and on a busy two-core machine two
+    intra-op threads made vector scaling of 144 x 10 logits take 2.1 s instead of 0.27 s."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
     """Fit `method` on calibration-split logits and labels."""
+    with one_thread():
+        return _fit(method, task, n_classes, logits, y)
+
+
+def _fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
     binary = task == "binary"
     logits = np.asarray(logits, dtype=np.float64)
     params: dict[str, Any] = {}

@@ -5,20 +5,47 @@
 - Cross-validated NLL on the calibration split: the method is fitted on k-1 folds and scored on the held-out
   fold, against the uncalibrated probabilities on the same fold. When it is worse, `none` is recommended.
 - The fit's own notes (a temperature on its bound).
+- Vector or matrix scaling chosen by name on a split with fewer than ROWS_PER_PARAMETER rows per fitted number: a
+  typed warning (`advice`), which the window and the command line can show before the fit (digits, 180 rows: vector
+  scaling took the test Brier from 0.021 to 0.035).
+- A method that calibration `auto` chose has passed a stricter test (calibration_auto); its record explains it.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.core import notes as N
 
+if TYPE_CHECKING:
+    from workbench.core.evaluate.calibrate import Calibration
+
 SMALL_SPLIT = 200
 FOLDS = 5
+ROWS_PER_PARAMETER = 20
+
+
+def advice(method: str, task: str, n_classes: int, n_cal: int | None = None) -> list[N.Note]:
+    """Warnings about a calibration before it is fitted: vector/matrix scaling on too few rows for its parameters
+    (with `n_cal` unknown, whenever they are chosen for a multiclass head)."""
+    from workbench.core.evaluate.calibration_auto import parameters
+
+    if task == "binary" or method not in ("platt", "matrix"):
+        return []
+    fitted = parameters(method, task, n_classes) or 0
+    wanted = ROWS_PER_PARAMETER * fitted
+    if n_cal is not None and n_cal >= wanted:
+        return []
+    name = "vector scaling" if method == "platt" else "matrix scaling"
+    rows = f"the calibration split has {n_cal} rows" if n_cal is not None else "check the calibration split's size"
+    return [N.warning(f"multiclass {method} is {name}, {fitted} fitted numbers for "
+                 f"{n_classes} classes, and needs about {wanted} calibration rows ({rows}); on fewer it has made "
+                 "test calibration worse (digits, 180 rows: Brier 0.021 -> 0.035). Calibration auto applies it only "
+                 "when cross-validation shows it helps.", "calibration_overfits", "calibration")]
 
 
 def _nll(probs: np.ndarray, y: np.ndarray) -> float:
@@ -61,11 +88,23 @@ def suggested_fraction(n_cal: int, fraction: float) -> float | None:
 
 
 def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, fraction: float,
-          fit_notes: Sequence[str] = (), seed: int = 0) -> dict[str, Any]:
-    """A dict for metrics.json: the split's size, the cross-validated NLL pair, and notes for the user."""
+          fit_notes: Sequence[str] = (), seed: int = 0, auto: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A dict for metrics.json: the split's size, the cross-validated NLL pair, notes for the user (`notes`, as
+    text) and typed warnings (`advice`). With `auto` (calibration_auto's record of how `method` was chosen), its
+    cross-validated scores stand for the NLL pair."""
     n = len(y)
     notes = [N.as_note(note, "warning", "calibration", "calibration_fit") for note in fit_notes]
     out: dict[str, Any] = {"method": method, "n_cal": n, "small": n < SMALL_SPLIT}
+    typed = [] if auto is not None else advice(method, task, n_classes, n)
+    out["advice"] = [note.to_dict() for note in typed]
+    notes += typed
+    if auto is not None:
+        scores = {c["method"]: c for c in auto["candidates"] if "cv_nll" in c}
+        if method in scores and "none" in scores:
+            out["cv_nll_before"], out["cv_nll_after"] = scores["none"]["cv_nll"], scores[method]["cv_nll"]
+        out["worse"] = False  # auto applies a method only when it beat none beyond noise
+        out["notes"] = notes
+        return out
     if method != "none" and n < SMALL_SPLIT:
         suggestion = suggested_fraction(n, fraction)
         out["suggested_fraction"] = suggestion
@@ -84,3 +123,15 @@ def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndar
                                    "calibration_harms", "calibration"))
     out["notes"] = notes
     return out
+
+
+def fit_and_check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, fraction: float,
+                  seed: int = 0) -> tuple[Calibration, dict[str, Any], dict[str, Any] | None]:
+    """Fit `method` ("auto": the one calibration_auto picks) on the calibration split, and check it: (the fitted
+    map, the check, auto's record or None)."""
+    from workbench.core.evaluate.calibrate import fit
+    from workbench.core.evaluate.calibration_auto import choose
+
+    auto = choose(task, n_classes, logits, y, seed) if method == "auto" else None
+    fitted = fit(auto["pick"] if auto is not None else method, task, n_classes, logits, y)
+    return fitted, check(fitted.method, task, n_classes, logits, y, fraction, fitted.notes, seed, auto), auto

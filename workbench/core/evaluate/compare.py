@@ -70,6 +70,10 @@ def _problem(metrics: Any, recipe: Any) -> str | None:
     if not isinstance(history, list) or not all(isinstance(h, dict) and all(_number(h.get(k)) for k in (
             "epoch", "train_loss", "val_loss")) for h in history):
         return "its training history is malformed"
+    repeats = metrics.get("repeats")
+    if repeats is not None and not (isinstance(repeats, dict) and isinstance(repeats.get("k"), int) and all(
+            isinstance(repeats.get(p), dict) and all(_number(v) for v in repeats[p].values()) for p in ("mean", "sd"))):
+        return "its repeats record is malformed"
     if recipe is not None:
         d = recipe.get("data") if isinstance(recipe, dict) else None
         if not isinstance(d, dict) or not all(k in d for k in ("path", "label", "label_mode", "threshold", "bins",
@@ -115,7 +119,11 @@ def split_key(recipe: dict[str, Any] | None) -> tuple[Any, ...] | None:
     if not recipe:
         return None
     d = recipe["data"]
-    return (d["path"], d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
+    path = d["path"]
+    if isinstance(path, str) and path and not path.startswith("sklearn:"):
+        # Exports written before data paths were stored absolute kept them as typed: read from here.
+        path = str(Path(path).expanduser().resolve())
+    return (path, d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
 
 
 def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -126,7 +134,8 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
         rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
                      "calibration": run["metrics"].get("calibration", ""),
                      "values": [test.get(key) for _, key, _ in COLUMNS],
-                     "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS]})
+                     "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS],
+                     "repeats": _repeats_row(run["metrics"].get("repeats"))})
     best = []  # per column, every run that reaches the best value (ties are all marked)
     for c, (_, _, higher) in enumerate(COLUMNS):
         present = [r["values"][c] for r in rows if r["values"][c] is not None]
@@ -137,11 +146,24 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
             "same_test_split": len(keys) == 1 and None not in keys, "paired": paired(runs)}
 
 
+SAMPLING_ONLY = "test sampling only; seed noise not measured"
+SAMPLING_AND_SEEDS = "test sampling and training seeds"
+
+
+def _repeats_row(found: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A run's mean and sd over training seeds, per column, when it was repeated."""
+    if not isinstance(found, dict) or found.get("k", 1) < 2:
+        return None
+    return {"k": found["k"], "mean": [found["mean"].get(key) for _, key, _ in COLUMNS],
+            "sd": [found["sd"].get(key) for _, key, _ in COLUMNS]}
+
+
 def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each run against the first, with paired bootstrap intervals of the difference on the same test rows: a run
-    is "better" or "worse" in a column only when the interval excludes zero."""
+    """Each run against the first, with paired bootstrap intervals of the difference on the same test rows. When
+    either run was repeated over training seeds (`metrics["repeats"]`), the difference must also clear the seed
+    noise (`seed`: uncertainty.seed_interval); a run is "better" or "worse" in a column only when every interval
+    it has excludes zero on the same side. `covers` says which noise the verdict accounts for."""
     from workbench.core.evaluate.uncertainty import compare_runs
-    from workbench.core.evaluate.verdicts import verdict as paired_verdict
 
     out = []
     for run in runs[1:]:
@@ -152,14 +174,32 @@ def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         cells: list[dict[str, Any] | None] = []
         for _, key, higher in COLUMNS:
             d = diff.get(key)
-            if d is None:
-                cells.append(None)
-                continue
-            verdict = paired_verdict(d, higher)
             a, b = runs[0]["metrics"]["test"].get(key), run["metrics"]["test"].get(key)
-            cells.append({**d, "difference": None if a is None or b is None else b - a, "verdict": verdict})
-        out.append({"name": run["name"], "against": runs[0]["name"], "columns": cells})
+            cells.append(None if d is None else _cell(d, None if a is None or b is None else b - a, higher,
+                                                      runs[0]["metrics"].get("repeats"),
+                                                      run["metrics"].get("repeats"), key))
+        out.append({"name": run["name"], "against": runs[0]["name"], "columns": cells,
+                    "covers": SAMPLING_AND_SEEDS if any(c and c["seed"] for c in cells) else SAMPLING_ONLY})
     return out
+
+
+def _cell(d: dict[str, Any], difference: float | None, higher: bool, repeats_a: dict[str, Any] | None,
+          repeats_b: dict[str, Any] | None, key: str) -> dict[str, Any]:
+    """One column's comparison: the bootstrap interval, the seed interval when measured, and the verdict."""
+    from workbench.core.evaluate.uncertainty import seed_interval
+    from workbench.core.evaluate.verdicts import verdict as paired_verdict
+
+    seed = seed_interval(repeats_a, repeats_b, key)
+    side = 0 if d["within_noise"] else (1 if d["low"] > 0 else -1)  # the bootstrap interval's side of zero
+    if seed is not None:
+        centre = seed["difference"] if seed["difference"] is not None else difference
+        seed = {**seed, "low": None, "high": None} if centre is None else {
+            **seed, "centre": centre, "low": centre - seed["half_width"], "high": centre + seed["half_width"]}
+        seed_side = 0 if seed["low"] is None or seed["low"] <= 0 <= seed["high"] else (1 if seed["low"] > 0 else -1)
+        side = side if side == seed_side else 0
+    verdict = paired_verdict({"within_noise": side == 0, "low": float(side)}, higher)
+    return {**d, "within_noise": side == 0, "difference": difference, "verdict": verdict, "seed": seed,
+            "covers": SAMPLING_ONLY if seed is None else SAMPLING_AND_SEEDS}
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -171,6 +211,12 @@ def format_table(result: dict[str, Any]) -> str:
             mark = "*" if i in result["best"][c] else " "
             cells.append(f"{'—':>9s} " if value is None else f"{value:9.4f}{mark}")
         lines.append(f"{row['name']:{width}s}  " + "  ".join(f"{cell:>10s}" for cell in cells))
+    for row in result["rows"]:
+        if row.get("repeats"):
+            r = row["repeats"]
+            cells = [f"{m:.3f}±{sd:.3f}" if m is not None else "—" for m, sd in zip(r["mean"], r["sd"])]
+            lines.append(f"{'  seeds':{width}s}  " + "  ".join(f"{c:>10s}" for c in cells)
+                         + f"  ({row['name']}: mean ± sd over {r['k']} training seeds)")
     for i, row in enumerate(result["rows"]):
         if any(result["rows"][i]["intervals"]):
             cells = [f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "—" for ci in row["intervals"]]
@@ -179,11 +225,14 @@ def format_table(result: dict[str, Any]) -> str:
         if pair["columns"] is None:
             lines.append(f"{pair['name']} vs {pair['against']}: no paired interval (not the same test rows)")
             continue
-        parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] {d['verdict']}"
+        parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+                 + (f" seeds [{d['seed']['low']:+.3f}, {d['seed']['high']:+.3f}]" if d.get("seed") and
+                    d["seed"].get("low") is not None else "") + f" {d['verdict']}"
                  for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
-        lines.append(f"{pair['name']} - {pair['against']}: " + "; ".join(parts))
-    lines.append("* best in its column; differences are paired 95% bootstrap intervals, 'better' only when the "
-                 "interval excludes zero")
+        lines.append(f"{pair['name']} - {pair['against']}: " + "; ".join(parts) + f" (covers {pair['covers']})")
+    lines.append("* best in its column; differences are paired 95% bootstrap intervals over the test rows (and, "
+                 "for repeated runs, 95% intervals over training seeds), 'better' only when every interval "
+                 "excludes zero")
     if not result["same_test_split"]:
         lines.append("note: these runs do not share one test split (data, labels, splits or seed differ), "
                      "so the comparison is not like for like.")

@@ -61,18 +61,24 @@ def classification(probs: np.ndarray, y: np.ndarray, classes: list[str],
     pred = predict(probs, threshold)
     labels = list(range(len(classes)))
     precision, recall, f1, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
+    from workbench.core.evaluate.uncertainty import wilson
+
+    matrix = skm.confusion_matrix(y, pred, labels=labels)
+    hits, predicted = np.diag(matrix), matrix.sum(0)
     return {"accuracy": float(skm.accuracy_score(y, pred)),
             "macro_f1": float(f1.mean()),
-            "confusion_matrix": skm.confusion_matrix(y, pred, labels=labels).tolist(),
-            "per_class": {c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
-                          for c, p, r, f, s in zip(classes, precision, recall, f1, support)}}
+            "confusion_matrix": matrix.tolist(),
+            # Wilson intervals of each proportion: recall over the class's rows, precision over its predictions
+            "per_class": {c: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s),
+                              "precision_ci": wilson(float(h), float(m)), "recall_ci": wilson(float(h), float(s))}
+                          for c, p, r, f, s, h, m in zip(classes, precision, recall, f1, support, hits, predicted)}}
 
 
 def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.ndarray | None = None,
              threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width") -> dict[str, Any]:
     """All metrics of calibrated `probs` with bootstrap 95% intervals (`ci`); with `before` (uncalibrated), the
     before/after calibration pairs and the paired interval of each change (`calibration_change`)."""
-    from workbench.core.evaluate import uncertainty
+    from workbench.core.evaluate import ece_bias, uncertainty
 
     out = classification(probs, y, classes, threshold)
     rel = reliability(probs, y, n_bins, binning)
@@ -87,8 +93,13 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
         out["roc_auc"] = auc
         out["roc_auc_definition"] = "ROC AUC" if probs.shape[1] == 2 else "one-vs-rest macro ROC AUC"
     out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges)
-    out["ci_method"] = (f"stratified bootstrap, {uncertainty.RESAMPLES} resamples, seed {uncertainty.SEED}, "
-                        "95% percentile interval")
+    resamples = uncertainty.resamples_for(len(y))
+    out["ci_method"] = (f"accuracy, per-class precision and recall: Wilson score 95% interval; the others: "
+                        f"stratified bootstrap, {resamples} resamples, seed {uncertainty.SEED}, 95% percentile "
+                        "interval")
+    out["ci_methods"] = {name: uncertainty.method_of(name) for name in out["ci"]}
+    out["ci_resamples"] = resamples
+    out |= ece_bias.summary(probs, y, edges)
     if before is not None:
         rel_b = reliability(before, y, edges=edges)
         out |= {"ece_before": rel_b["ece"], "mce_before": rel_b["mce"], "brier_before": brier(before, y),

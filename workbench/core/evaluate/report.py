@@ -167,10 +167,18 @@ def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflo
     page = render("run_report.html.j2", title="Conversion report", source_name=run.loaded.path.name, run_name=name,
                   kind=run.kind, task=run.recipe.head.task, classes=list(run.data.classes),
                   calibration=run.recipe.calibration, sha256=run.loaded.sha256,
-                  metrics=metrics_view(test, run.metrics.get("calibration_check", {}).get("notes", [])),
+                  metrics=metrics_view(test, run_notes(run.metrics, warnings=False)),
                   figures=figures, confusion=confusion_view(test["confusion_matrix"], list(run.data.classes)),
                   layers_before=layers_view(before), layers_after=layers_view(after), recipe=run.recipe.to_json())
     return _write(path, page)
+
+
+def run_notes(metrics: dict[str, Any], warnings: bool = True) -> list[str]:
+    """What a run's page says beside its metrics: the calibration check's notes, whether training beat the
+    no-training baseline, and (`warnings`) the data's warnings."""
+    baseline = (metrics.get("baseline_check") or {}).get("note")
+    return [*metrics.get("calibration_check", {}).get("notes", []), *([baseline["text"]] if baseline else []),
+            *(metrics.get("warnings", []) if warnings else [])]
 
 
 def run_fragment(metrics: dict[str, Any], name: str, note: str = "") -> str:
@@ -179,7 +187,7 @@ def run_fragment(metrics: dict[str, Any], name: str, note: str = "") -> str:
     test = metrics["test"]
     curves = ({"before calibration": test["reliability_before"], "after calibration": test["reliability"]}
               if "reliability_before" in test else {"run": test["reliability"]})
-    notes = [*metrics.get("calibration_check", {}).get("notes", []), *metrics.get("warnings", [])]
+    notes = run_notes(metrics)
     return render("run_fragment.html.j2", name=name, note=note, metrics=metrics_view(test, notes),
                   figures=[reliability_figure(curves)],
                   confusion=confusion_view(test["confusion_matrix"], list(metrics["classes"])))

@@ -1,4 +1,11 @@
-"""Bootstrap intervals for the test metrics: seeded, stratified by class, vectorised in numpy.
+"""Intervals for the test metrics: Wilson score intervals for proportions, and a seeded bootstrap, stratified by
+class and vectorised in numpy, for the rest.
+
+Accuracy and per-class precision and recall are proportions of independent rows: their Wilson interval keeps
+near-nominal coverage at every n and p (Brown, Cai and DasGupta 2001), including an all-correct split, where a
+percentile bootstrap collapses to [1, 1] (85 of 85 correct). It is used for them always, not only where the
+bootstrap degenerates, so one metric never switches method with the data. Paired differences between runs (and a
+calibration's before/after change) stay bootstrap, where the shared rows cancel.
 
 A resample is a row of counts (how often each test row is drawn), drawn within each class so that every
 resample keeps the split's class counts. Each metric is then a weighted sum over rows, computed for all
@@ -33,9 +40,34 @@ def resample_counts(y: np.ndarray, resamples: int = RESAMPLES, seed: int = SEED)
     return counts
 
 
-def _resamples(n: int) -> int:
-    """Fewer resamples for a large test split keep the (resamples, n) arrays near 100 MB at most."""
+def resamples_for(n: int) -> int:
+    """How many resamples a test split of n rows gets: fewer for a large split keep the (resamples, n) arrays near
+    100 MB at most."""
     return int(min(RESAMPLES, max(100, 12_000_000 // max(n, 1))))
+
+
+_resamples = resamples_for
+PROPORTIONS = ("accuracy",)  # of METRICS, the ones with a Wilson interval
+
+
+def wilson(successes: float, n: float, level: float = LEVEL) -> list[float]:
+    """The Wilson score interval of a proportion successes / n; [0, 1] when n is 0."""
+    from statistics import NormalDist
+
+    if n <= 0:
+        return [0.0, 1.0]
+    z = NormalDist().inv_cdf(1 - (1 - level) / 2)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    # all or none: the interval reaches the end exactly (rounding would leave 0.9999999999999999)
+    return [0.0 if successes <= 0 else float(low), 1.0 if successes >= n else float(high)]
+
+
+def method_of(metric: str) -> str:
+    """"wilson" or "bootstrap": how `intervals` makes the metric's interval."""
+    return "wilson" if metric in PROPORTIONS else "bootstrap"
 
 
 def _predict(probs: np.ndarray, threshold: float | None) -> np.ndarray:
@@ -159,10 +191,19 @@ def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:
 
 def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
               edges: np.ndarray | None = None) -> dict[str, list[float]]:
-    """95% percentile intervals, {metric: [low, high]}."""
+    """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others."""
     if len(y) < 2:
         return {}
-    return {name: interval(v) for name, v in replicates(probs, y, metrics, threshold, edges).items()}
+    y = np.asarray(y).astype(np.int64)
+    metrics = list(metrics)
+    boot = replicates(probs, y, [m for m in metrics if method_of(m) == "bootstrap"], threshold, edges)
+    out = {}
+    for name in metrics:
+        if name == "accuracy":
+            out[name] = wilson(float((_predict(probs, threshold) == y).sum()), len(y))
+        elif name in boot:
+            out[name] = interval(boot[name])
+    return out
 
 
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS,
@@ -176,7 +217,7 @@ def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, m
     a = replicates(probs_a, y, metrics, threshold_a, edges, counts)
     b = replicates(probs_b, y, metrics, threshold_b, edges, counts)
     out = {}
-    for name in a.keys() & b.keys():
+    for name in [m for m in a if m in b]:  # a's order: a set's order would follow PYTHONHASHSEED into metrics.json
         low, high = interval(b[name] - a[name])
         out[name] = {"low": low, "high": high, "within_noise": bool(low <= 0 <= high)}
     return out
@@ -192,3 +233,38 @@ def compare_runs(reference: dict[str, Any], other: dict[str, Any],
     y = np.asarray(a["y"])
     return paired_difference(np.asarray(a["probs"]), np.asarray(b["probs"]), y, metrics, a.get("threshold"),
                              b.get("threshold"))
+
+
+def seed_interval(a: dict[str, Any] | None, b: dict[str, Any] | None, metric: str,
+                  level: float = LEVEL) -> dict[str, Any] | None:
+    """The training-seed noise of metric(b) - metric(a), from runs' `repeats` records (workflow/repeats.py).
+
+    Both repeated: the difference of the means over seeds, with a Welch t interval. One repeated: the difference
+    of the two first runs, with the spread of a difference of two single runs (its sd times sqrt 2, on k - 1
+    degrees of freedom). Neither: None (seed noise not measured).
+    """
+    from scipy import stats
+
+    def spread(r: dict[str, Any] | None) -> tuple[float, float, int] | None:
+        if not r or r.get("k", 1) < 2 or metric not in r.get("sd", {}):
+            return None
+        return float(r["mean"][metric]), float(r["sd"][metric]), int(r["k"])
+
+    sa, sb = spread(a), spread(b)
+    if sa is None and sb is None:
+        return None
+    tail = 1 - (1 - level) / 2
+    if sa is not None and sb is not None:
+        va, vb = sa[1] ** 2 / sa[2], sb[1] ** 2 / sb[2]
+        se = float(np.sqrt(va + vb))
+        dof = (va + vb) ** 2 / max(va ** 2 / (sa[2] - 1) + vb ** 2 / (sb[2] - 1), 1e-300)
+        difference: float | None = sb[0] - sa[0]
+        what = "the means over training seeds, Welch t interval"
+    else:
+        one = sa if sa is not None else sb
+        assert one is not None
+        se, dof = one[1] * float(np.sqrt(2)), one[2] - 1
+        difference, what = None, "two single runs, with the spread of the repeated one's seeds"
+    half = float(stats.t.ppf(tail, dof)) * se if se > 0 else 0.0
+    return {"difference": difference, "half_width": half, "of": what,
+            "both_repeated": sa is not None and sb is not None}

@@ -86,16 +86,31 @@ def min_over_ten(lrs: list[float], losses: list[float]) -> int:
 
 
 RULE = "valley"  # or "min10"
+# fastai's lr_find looks for the valley in recorder.lrs[num_it//10:-5]: the first tenth of the requested steps
+# (the smoothed loss is still settling there) and the last five points (where it turns up) are left out. Without
+# it the workbench picked lower rates than fastai on the same curve (median 0.72x over 30 runs).
+SKIP_END = 5
 
 
-def suggest(lrs: list[float], losses: list[float]) -> tuple[int, str]:
-    """(index of the picked rate, a note), or (-1, why) when the curve says nothing."""
+def trimmed(n_points: int, steps: int = STEPS) -> tuple[int, int]:
+    """[start, end) of the points the valley is looked for in, as fastai's lr_find trims them."""
+    return steps // 10, n_points - SKIP_END
+
+
+def suggest(lrs: list[float], losses: list[float], steps: int = STEPS) -> tuple[int, str]:
+    """(index of the picked rate, a note), or (-1, why) when the curve says nothing. `steps`: the steps the test
+    was asked for (fastai trims a tenth of those, however many were recorded)."""
     if len(losses) < 10:
         return -1, f"the range test diverged after {len(losses)} steps; the rate was set to {FALLBACK_LR:g}"
     drop = (losses[0] - min(losses)) / max(abs(losses[0]), 1e-12)
     if drop < 0.01:
         return -1, f"the loss hardly fell at any rate (the head may already fit); the rate was set to {FALLBACK_LR:g}"
-    return (valley(losses) if RULE == "valley" else min_over_ten(lrs, losses)), ""
+    start, end = trimmed(len(losses), steps)
+    if end - start < 2:
+        return -1, (f"the range test diverged after {len(losses)} steps, too few to look for a valley; the rate was "
+                    f"set to {FALLBACK_LR:g}")
+    part = losses[start:end]
+    return start + (valley(part) if RULE == "valley" else min_over_ten(lrs[start:end], part)), ""
 
 
 def range_test(model: nn.Module, loss_fn: Callable[..., Any], make_optimizer: Callable[[float], torch.optim.Optimizer],
@@ -139,7 +154,7 @@ def range_test(model: nn.Module, loss_fn: Callable[..., Any], make_optimizer: Ca
         model.load_state_dict(saved)
         model.train(was_training)
     # Points after the minimum that climb steeply say nothing about where to train; keep them for the plot.
-    index, note = suggest(result.lrs, result.losses)
+    index, note = suggest(result.lrs, result.losses, steps)
     result.pick_index, result.note = index, note
     result.pick = float(result.lrs[index]) if index >= 0 else FALLBACK_LR
     if index >= 0:

@@ -155,7 +155,7 @@ def _diabetes_recipe(folder: Path, seed: int) -> Recipe:
                                   splits=(0.5, 0.15, 0.1, 0.25)),
                   head=HeadRecipe(task="binary", dropout=0.3, freeze="body"),
                   train=TrainRecipe(epochs=60, lr=1e-2, weight_decay=1e-2, batch_size=32, patience=10),
-                  calibration="temperature", seed=seed, model_source=model_source("DiabetesMLP"))
+                  calibration="auto", seed=seed, model_source=model_source("DiabetesMLP"))
 
 
 def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, Recipe]:
@@ -175,7 +175,7 @@ def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, R
     recipe = Recipe(data=DataRecipe(path="sklearn:digits", label="target", label_mode="column"),
                     head=HeadRecipe(task="multiclass", dropout=0.2),
                     train=TrainRecipe(epochs=25, lr=2e-3, batch_size=64, patience=5),
-                    calibration="temperature", seed=seed, model_source=model_source("DigitsCNN"),
+                    calibration="auto", seed=seed, model_source=model_source("DigitsCNN"),
                     input_shape=(1, 8, 8))
     record(folder, FILES["digits"][:2])
     return ckpt, recipe

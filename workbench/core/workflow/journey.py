@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from workbench.core.export.export import ExportResult, check_target
-from workbench.core.recipe import Recipe
+from workbench.core.recipe import Recipe, resolve_data
 from workbench.core.train import distributed
 from workbench.core.train.train import StopToken
 from workbench.core.workflow.commands import OpenModel, ReadData
@@ -38,6 +38,9 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
     is kept)."""
     if out is not None:
         check_target(Path(out), Path(checkpoint), overwrite)
+    # The data as an absolute path: the export's recipe then opens from any folder, and two runs on one file
+    # share a split whether it was typed relative or absolute.
+    recipe = resolve_data(recipe, Path.cwd())
     # Under torchrun every rank opens, reads and trains; rank 0 alone calibrates, evaluates and exports (the
     # baseline trains nothing: every rank computes it, rank 0 writes it).
     dist = distributed.from_env(recipe.train.device) if not baseline else None

@@ -18,6 +18,7 @@ from torch import nn
 
 from workbench.core.data.preprocess import Impute
 from workbench.core.errors import DataError
+from workbench.core.evaluate import baseline_check
 from workbench.core.evaluate import calibrate as calib
 from workbench.core.evaluate.errors_list import SplitSamples
 from workbench.core.export import export as export_mod
@@ -60,6 +61,9 @@ class Run:
     threshold: float | None = None
     calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
+    calibration_auto: dict[str, Any] | None = None  # how calibration auto chose (calibration_auto.choose)
+    baseline_scores: dict[str, Any] = field(default_factory=dict)  # see baseline_check.scores_for
+    extra_metrics: dict[str, Any] = field(default_factory=dict)  # kept across re-evaluation, e.g. "repeats"
 
     @property
     def binary(self) -> bool:
@@ -144,18 +148,16 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
 
 
 def calibrate_run(run: Run, method: str) -> Run:
-    """(Re)fit `method` on the calibration split and recompute the test metrics."""
+    """(Re)fit `method` ("auto": calibration_auto's pick; the recipe keeps "auto") and recompute the metrics."""
     n = len(run.data.classes)
-    if method != "none" and not len(run.logits["cal"]):
+    if method not in ("none", "auto") and not len(run.logits["cal"]):
         raise DataError("there is no calibration split to fit on.", "Give the calibration split a fraction above 0.")
-    from workbench.core.evaluate.calibration_check import check
+    from workbench.core.evaluate.calibration_check import fit_and_check
 
-    task = run.recipe.head.task
     recipe = run.recipe.replace(calibration=method)  # a method that does not fit the task is a RecipeError
-    run.calibration = calib.fit(method, task, n, run.logits["cal"], run.data.labels("cal"))
+    run.calibration, run.calibration_check, run.calibration_auto = fit_and_check(
+        method, recipe.head.task, n, run.logits["cal"], run.data.labels("cal"), recipe.data.splits[2], recipe.seed)
     run.recipe = recipe
-    run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
-                                  run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
     evaluate_run(run)
     return run
 
@@ -166,17 +168,20 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     y = run.data.labels("test")
     run.metrics = {
         "kind": run.kind,
-        "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
+        "classes": run.data.classes, "task": run.recipe.head.task,
+        "calibration": run.calibration.method if run.calibration is not None else run.recipe.calibration,
+        "calibration_requested": run.recipe.calibration, "calibration_auto": run.calibration_auto,  # what auto did
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
-        "calibration_check": run.calibration_check,
+        "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run), **run.extra_metrics,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
                          run.threshold, run.recipe.reliability_bins, run.recipe.binning),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
-                     "seconds": run.training.seconds, "device": run.training.device,
-                     "lr": run.training.lr, "epochs": run.training.epochs, "patience": run.training.patience,
-                     "schedule": run.training.schedule, "notes": list(run.training.notes),
-                     "lr_finder": run.training.lr_finder, "history": run.training.history,
+                     "device": run.training.device, "lr": run.training.lr, "epochs": run.training.epochs,
+                     "patience": run.training.patience, "schedule": run.training.schedule,
+                     "notes": list(run.training.notes), "lr_finder": run.training.lr_finder,  # no wall-clock times:
+                     "history": [{k: v for k, v in h.items() if k not in ("elapsed", "eta")}  # same seed, same file
+                                 for h in run.training.history],
                      "body_features": run.training.body_features, "processes": run.training.processes},
     }
     probs = run.probabilities("test")
@@ -248,6 +253,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
         recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
+    run.baseline_scores = baseline_check.scores_for(recipe.head.task, loaded.model, int(np.prod(
+        inspection.output_shape)), data.model_inputs, {s: len(i) for s, i in data.splits.items()})
     return calibrate_run(run, recipe.calibration)
 
 
@@ -318,6 +325,9 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
                           else "the class of the largest probability"),  # the rule metrics.predict applies
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
+        # Wall time lives here, beside "created", not in metrics.json: the same recipe and seed give the same
+        # metrics.json byte for byte.
+        "training_seconds": run.training.seconds,
     }
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)

@@ -58,15 +58,15 @@ class Train(Job["Run"]):
         self.data = dataclasses.replace(session.data)
 
     def work(self, callbacks: Iterable[object] = ()) -> Run:
-        from workbench.core.workflow.pipeline import train_run
+        from workbench.core.workflow.repeats import train_repeats  # train.repeats = 1: one train_run
 
         if self.leave_a_core:
             from workbench.core.train.threads import call_leaving_a_core
 
-            run: Run = call_leaving_a_core(train_run, self.recipe, self.loaded, self.data, callbacks, self.stop,
+            run: Run = call_leaving_a_core(train_repeats, self.recipe, self.loaded, self.data, callbacks, self.stop,
                                            self.dist)
             return run
-        return train_run(self.recipe, self.loaded, self.data, callbacks, self.stop, self.dist)
+        return train_repeats(self.recipe, self.loaded, self.data, callbacks, self.stop, self.dist)
 
     def commit(self, result: Run) -> Run:
         self.session.add_run(result, asked=self.recipe)
