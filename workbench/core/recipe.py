@@ -18,6 +18,7 @@ import tomllib
 from workbench.core import fields as F
 from workbench.core.errors import RecipeError, UntrustedFileError
 from workbench.core.fields import describe
+from workbench.core.recipe_decide import DecideRecipe, decide_problems
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation. Version 3
@@ -160,6 +161,7 @@ class Recipe:
     data: DataRecipe = field(default_factory=DataRecipe)
     head: HeadRecipe = field(default_factory=HeadRecipe)
     train: TrainRecipe = field(default_factory=TrainRecipe)
+    decide: DecideRecipe = field(default_factory=DecideRecipe)
     calibration: str = field(default="temperature", metadata=describe(
         "Calibration", "how probabilities are calibrated on the calibration split (platt: Platt scaling for binary, "
         "regularised vector scaling for multiclass; matrix: regularised matrix scaling)", choices=CALIBRATIONS,
@@ -285,6 +287,7 @@ def from_dict(values: dict[str, Any]) -> Recipe:
         "data": _build(DataRecipe, values.pop("data", {}), "data"),
         "head": _build(HeadRecipe, values.pop("head", {}), "head"),
         "train": _build(TrainRecipe, values.pop("train", {}), "train"),
+        "decide": _build(DecideRecipe, values.pop("decide", {}), "decide"),
     }
     recipe = _build(Recipe, values, "")
     return validate(dataclasses.replace(recipe, **parts))
@@ -413,7 +416,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
                                              "or cuda, or turn it off"))
     if recipe.input_shape and _product(recipe.input_shape) > 1 << 28:
         out.append(("input_shape", "describes more than 2^28 values per sample"))
-    return out
+    return out + decide_problems(recipe.decide, recipe.head.task == "binary", recipe.data.splits)
 
 
 def _product(shape: tuple[int, ...]) -> int:

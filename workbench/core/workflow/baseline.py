@@ -38,5 +38,8 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     found = check("platt", "binary", 2, scores["cal"], data.labels("cal"), recipe.data.splits[2])
     found["notes"] = [n for n in found["notes"] if "recommended" not in n]
     run.calibration_check = found
+    from workbench.core.workflow.decisions import estimate_prior
+
+    estimate_prior(run)
     evaluate_run(run)
     return run

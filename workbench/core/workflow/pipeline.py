@@ -17,7 +17,6 @@ import torch
 from torch import nn
 
 from workbench.core.data.data import as_sequences, given_split_indices, load_table, make_labels, split_indices
-from workbench.core.data.preprocess import Impute
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 from workbench.core.evaluate import calibrate as calib
@@ -104,6 +103,7 @@ class Run:
     threshold: float | None = None
     calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
     kind: str = "trained"  # or "baseline": the regression output, Platt-calibrated, no training
+    prior_estimate: dict[str, Any] = field(default_factory=dict)  # decide.prior_from's estimate (workflow.decisions)
 
     @property
     def binary(self) -> bool:
@@ -288,6 +288,9 @@ def calibrate_run(run: Run, method: str) -> Run:
     run.recipe = recipe
     run.calibration_check = check(method, task, n, run.logits["cal"], run.data.labels("cal"),
                                   run.recipe.data.splits[2], run.calibration.notes, run.recipe.seed)
+    from workbench.core.workflow.decisions import estimate_prior
+
+    estimate_prior(run)  # the probabilities changed, so an estimated deployment prior changes too
     evaluate_run(run)
     return run
 
@@ -311,6 +314,11 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                      "lr_finder": run.training.lr_finder, "history": run.training.history,
                      "body_features": run.training.body_features, "processes": run.training.processes},
     }
+    from workbench.core.decide.decisions import evaluate_decisions
+
+    decisions = evaluate_decisions(run)  # conformal sets, decision policy, abstention band, prior shift
+    run.metrics["test"] |= decisions.pop("test")
+    run.metrics |= decisions
     probs = run.probabilities("test")
     if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
         from workbench.core.evaluate.errors_list import sample_ids
@@ -413,14 +421,11 @@ def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, n
 
 
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
+    from workbench.core.workflow.decisions import export_metadata, input_norm
+
     d = run.data
-    assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
-    steps: list[nn.Module] = [Impute(d.fill)] if d.fill is not None else []
-    norm = d.image_norm if d.images and d.image_norm is not None else (
-        (d.mean, d.std) if d.mean is not None and d.std is not None else None)
-    steps += [export_mod.Standardize(*norm)] if norm is not None else []
-    preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
-    module = export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
+    module, decided = export_metadata(run)  # the program, with the prior correction when one is set
+    norm = input_norm(run)
     example = torch.as_tensor(d.table.X[d.splits["test"][:256]])
     with torch.no_grad():
         expected = module.eval()(example).numpy()
@@ -428,11 +433,12 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
         **input_description(d, run.recipe, norm),
-        "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
+        "recipe": run.recipe.to_dict(), "calibration": run.calibration.params() if run.calibration else None,
+        "head": run.head_name,
         "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
-        "decision_threshold": (run.threshold or 0.5) if run.binary else None,
-        "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
-                          else "the class of the largest probability"),  # the rule metrics.predict applies
+        # decision_policy, conformal, abstention, prior_shift, shift_reference; decision_threshold and
+        # decision_rule keep their earlier meaning (the exported binary threshold and its rule)
+        **decided,
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
