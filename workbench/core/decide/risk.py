@@ -7,9 +7,10 @@ refers (nearly) everything, lambda = 0 decides everything at t. For each
 lambda, H0: "the error rate among decided cases exceeds epsilon" is tested with the exact binomial p-value
 P(Binomial(n_decided, epsilon) <= errors), valid given the number decided. Fixed-sequence testing from the most
 conservative lambda controls the chance of certifying any lambda whose error exceeds epsilon at delta. Its start
-must already decide enough rows to reject, so a seeded third of the calibration split picks the start (the lambda
-with the smallest p-value there) and the other two thirds run the sequence, from there towards wider decisions:
-an ordering learned on held-out rows keeps the guarantee (the paper's section on learned graphs).
+must already decide enough rows to reject, so a seeded third of the calibration split picks the start (the most
+conservative lambda whose p-value, predicted from that third for the other two thirds' size, is under delta / 4)
+and the other two thirds run the sequence, from there towards wider decisions: an ordering learned on held-out
+rows keeps the guarantee (the paper's section on learned graphs).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def fit(p1: np.ndarray, y: np.ndarray, epsilon: float, delta: float, threshold: 
     n_o, k_o = decided_errors(p1[order_rows], y[order_rows], threshold)
     n_t, k_t = decided_errors(p1[~order_rows], y[~order_rows], threshold)
     p_test = p_values(n_t, k_t, epsilon)
-    start = int(np.argmin(p_values(n_o, k_o, epsilon))) if order_rows.any() else 0
+    start = _start(n_o, k_o, int(order_rows.sum()), int((~order_rows).sum()), epsilon, delta)
     chosen = None
     for i in range(start, len(GRID)):  # towards lambda = 0, i.e. deciding more
         if p_test[i] > delta:
@@ -106,6 +107,19 @@ def fit(p1: np.ndarray, y: np.ndarray, epsilon: float, delta: float, threshold: 
         return Band(epsilon, delta, threshold, None, 0.0, float(np.nextafter(1.0, 2.0)), calibration, (note,))
     lower, upper = band(threshold, GRID[chosen])
     return Band(epsilon, delta, threshold, float(GRID[chosen]), float(lower), float(upper), calibration)
+
+
+def _start(n_decided: np.ndarray, errors: np.ndarray, n_order: int, n_test: int, epsilon: float,
+           delta: float) -> int:
+    """Where the fixed sequence starts: the most conservative lambda whose p-value on the testing rows, predicted
+    from the ordering rows' share decided and error, is under delta / 4 (else the smallest predicted)."""
+    if n_order == 0:
+        return 0
+    expected_n = np.round(n_decided / n_order * n_test)
+    expected_k = np.round(np.where(n_decided > 0, errors / np.maximum(n_decided, 1), 0.0) * expected_n)
+    predicted = p_values(expected_n, expected_k, epsilon)
+    good = np.flatnonzero(predicted <= delta / 4)
+    return int(good[0]) if len(good) else int(np.argmin(predicted))
 
 
 def evaluate(fitted: Band, p1: np.ndarray, y: np.ndarray) -> dict[str, Any]:
