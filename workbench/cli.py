@@ -14,6 +14,14 @@ import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, cast
 
+from workbench.cli_decisions import (
+    add_unlabelled_option,
+    decision_lines,
+    decision_report_lines,
+    evaluate_decisions,
+    evaluate_unlabelled,
+    shift_lines,
+)
 from workbench.core.recipe import MLP_ACTIVATIONS
 
 if TYPE_CHECKING:
@@ -94,7 +102,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")
-    e.add_argument("--data", required=True, help="a table, .npz, image folder or sklearn:<name>")
+    e.add_argument("--data", help="a table, .npz, image folder or sklearn:<name>")
+    add_unlabelled_option(e)
     e.add_argument("--label", help="the label column (default: the export's)")
     e.add_argument("--features", help="comma-separated feature columns (default: the export's)")
     e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the first)")
@@ -361,7 +370,7 @@ def _summary(metrics: dict) -> str:
     for note in metrics.get("calibration_check", {}).get("notes", []):
         lines.append(f"note: {note}")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
-    return "\n".join(lines)
+    return "\n".join(lines + decision_lines(metrics))
 
 
 def cmd_convert(args) -> int:
@@ -447,6 +456,10 @@ def cmd_evaluate(args) -> int:
 
     folder = Path(args.export_dir)
     meta = read_metadata(folder)
+    if args.data is None and args.unlabelled is None:
+        _usage("give labelled data with --data, unlabelled rows with --unlabelled, or both")
+    if args.data is None:
+        return evaluate_unlabelled(args, folder, meta)
     d = meta["recipe"]["data"]
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features else \
         tuple(meta.get("feature_names") or d.get("features", ()))
@@ -462,12 +475,18 @@ def cmd_evaluate(args) -> int:
     y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
                                                     **meta["metrics"].get("labels", {})})
     probs = probabilities(folder, meta, table.X, args.trust)
-    result = evaluate(probs, y, meta["classes"])
+    result = evaluate(probs, y, meta["classes"], threshold=meta.get("decision_threshold"))  # the exported threshold
+    result["decisions"] = evaluate_decisions(meta, probs, y)
+    if args.unlabelled is not None:
+        result["unlabelled"] = evaluate_unlabelled(args, folder, meta, report=False)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{len(y)} samples: accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
               f"ECE {result['ece']:.3f}  Brier {result['brier']:.3f}")
+        print("\n".join(decision_report_lines(result["decisions"])))
+        if args.unlabelled is not None:
+            print("\n".join(shift_lines(result["unlabelled"])))
     return 0 if np.isfinite(result["accuracy"]) else 1
 
 

@@ -40,15 +40,53 @@ def test_sets_equal_torchcps_without_randomisation(score, class_conditional):
 
 
 def test_aps_by_hand():
-    """Three calibration rows at alpha = 0.25: k = ceil(4 * 0.75) = 3, the largest score."""
+    """Three calibration rows at alpha = 0.25: k = ceil(4 * 0.75) = 3, the largest score. APS scores are the
+    cumulative probability less 1: 0.9, 0.5, 1.0 become -0.1, -0.5, 0."""
     probs = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [0.1, 0.2, 0.7]])
-    y = np.array([1, 1, 0])  # APS scores 0.9, 0.5, 1.0
+    y = np.array([1, 1, 0])
+    assert cf.true_scores(probs, y, "aps") == pytest.approx([-0.1, -0.5, 0.0])
     fitted = cf.fit(probs, y, 0.25, "aps")
-    assert fitted.thresholds == pytest.approx([1.0, 1.0, 1.0])
-    fitted = cf.fit(np.r_[probs, probs], np.r_[y, y], 0.4, "aps")  # k = ceil(7 * 0.6) = 5 of [.5,.5,.9,.9,1,1]
-    assert fitted.thresholds[0] == pytest.approx(1.0)
-    new = np.array([[0.5, 0.35, 0.15]])  # cumulative 0.5, 0.85, 1.0
-    assert cf.fit(probs, y, 0.5, "aps").sets(new).tolist() == [[True, True, False]]  # k = 2: threshold 0.9
+    assert fitted.thresholds == pytest.approx([0.0, 0.0, 0.0])
+    fitted = cf.fit(np.r_[probs, probs], np.r_[y, y], 0.4, "aps")  # k = ceil(7 * 0.6) = 5 of [-.5,-.5,-.1,-.1,0,0]
+    assert fitted.thresholds[0] == pytest.approx(0.0)
+    new = np.array([[0.5, 0.35, 0.15]])  # cumulative 0.5, 0.85, 1.0: scores -0.5, -0.15, 0
+    assert cf.fit(probs, y, 0.5, "aps").sets(new).tolist() == [[True, True, False]]  # k = 2: threshold -0.1
+
+
+def test_aps_of_a_confident_model_is_the_exact_arithmetic_aps():
+    """Probabilities whose tails vanish next to 1 (a confident softmax): summed from the top they round to 1.0 and
+    tie every class at the threshold (the digits demo's sets held all ten classes); summed from the tail the sets
+    are those of exact rational arithmetic."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(5)
+    logits = rng.normal(0, 3, (60, 6))
+    y = rng.integers(0, 6, 60)
+    logits[np.arange(60), y] += 40
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+
+    def exact_scores(rows):  # each row normalised exactly, then APS's cumulative sum
+        out = []
+        for row in rows:
+            exact = [Fraction(v) for v in row]
+            exact = [v / sum(exact) for v in exact]
+            order = sorted(range(len(row)), key=lambda k: (-row[k], k))
+            total, score = Fraction(0), [None] * len(row)
+            for k in order:
+                total += exact[k]
+                score[k] = total
+            out.append(score)
+        return out
+
+    cal, test = probs[:30], probs[30:]
+    cal_scores = sorted(s[k] for s, k in zip(exact_scores(cal), y[:30]))
+    q = cal_scores[int(np.ceil(31 * 0.9)) - 1]
+    exact = np.array([[s <= q for s in row] for row in exact_scores(test)])
+    ours = cf.fit(cal, y[:30], 0.1, "aps").sets(test)
+    assert (ours == exact).all()
+    naive = np.cumsum(np.sort(cal, 1)[:, ::-1], 1)
+    assert (naive[:, 1:] == 1.0).any()  # the case is one where summing from the top saturates
 
 
 def test_coverage_by_simulation_is_within_its_binomial_band():

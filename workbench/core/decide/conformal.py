@@ -2,7 +2,10 @@
 
 Scores (higher = less conforming): LAC, 1 - p[k] (Sadinle, Lei & Wasserman 2019), and APS, the total probability
 of the classes at least as probable as k, k included (Romano, Sesia & Candès 2020; not randomised, so the sets are
-deterministic and exportable). The threshold is the ceil((n + 1)(1 - alpha))-th smallest calibration score, the
+deterministic and exportable). APS is computed as minus the probability of the classes ranked after k, which is
+the same score less 1 when a row sums to 1, summed from the smallest probabilities up: a confident model's
+cumulative sums round to exactly 1.0 (float32 softmax tails of 1e-20), which tied every class at the threshold and
+made the digits demo's sets hold all ten classes. The threshold is the ceil((n + 1)(1 - alpha))-th smallest calibration score, the
 same order statistic as MAPIE's and TorchCP's; a class is in the set when its score is at most the threshold.
 Class-conditional (Mondrian, Vovk 2012) takes one threshold per class from that class's rows. Under a known
 class-prior shift, marginal sets use the label-shift weighted quantile of Podkopaev & Ramdas (2021), which again
@@ -22,8 +25,8 @@ from workbench.core.decide.notes import Note, proportion_interval, warning
 METHODS = ("lac", "aps")
 SCORE_TEXT = {
     "lac": "score[k] = 1 - p[k]",
-    "aps": "score[k] = the sum of p[j] over the classes j with p[j] >= p[k] (k included; ties: the lower index "
-           "first), i.e. sort p in descending order, take the cumulative sum and put it back in class order",
+    "aps": "score[k] = -(the sum of p[j] over the classes j ranked after k when p is sorted in descending order, "
+           "ties by index), i.e. APS's cumulative probability less 1, summed from the smallest p up",
 }
 
 
@@ -36,9 +39,10 @@ def label_scores(probs: np.ndarray, method: str, u: np.ndarray | None = None) ->
     if method != "aps":
         raise ValueError(f"unknown conformal score {method!r}")
     order = np.argsort(-probs, axis=1, kind="stable")
-    cumulative = np.cumsum(np.take_along_axis(probs, order, axis=1), axis=1)
+    from_the_end = np.cumsum(np.take_along_axis(probs, order, axis=1)[:, ::-1], axis=1)[:, ::-1]
+    after = np.concatenate([from_the_end[:, 1:], np.zeros((len(probs), 1))], axis=1)  # mass ranked after k
     scores = np.empty_like(probs)
-    np.put_along_axis(scores, order, cumulative, axis=1)
+    np.put_along_axis(scores, order, -after, axis=1)
     if u is not None:
         scores = scores - np.asarray(u, dtype=np.float64).reshape(-1, 1) * probs
     return scores

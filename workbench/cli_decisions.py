@@ -1,0 +1,113 @@
+"""The command line's part of the decision step (issue 24): the summary lines of a run's decisions, and what
+`workbench evaluate` reports on an export's decisions for labelled rows and, with --unlabelled, for rows without
+labels. Kept apart from cli.py, which binds them to its commands."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def decision_lines(metrics: dict) -> list[str]:
+    """The decision step's summary (issue 24): the exported policy, the conformal sets, the band, the prior."""
+    t = metrics.get("test", {})
+    lines = []
+    policy = t.get("decision_policy")
+    if policy:
+        scored = policy.get("test", {})
+        lines.append(f"decision policy {policy['policy']}: {policy['rule']}"
+                     + (f"; test accuracy {scored['accuracy']:.3f}" if scored.get("accuracy") is not None else "")
+                     + (f", mean cost {scored['mean_cost']:.3f}" if "mean_cost" in scored else ""))
+    sets = t.get("conformal")
+    if sets and sets.get("coverage") is not None:
+        ci, size_ci = sets.get("coverage_ci") or [0, 0], sets.get("mean_set_size_ci") or [0, 0]
+        lines.append(f"conformal sets ({sets['method'].upper()}, alpha {sets['alpha']:g}"
+                     + (", class-conditional" if sets["class_conditional"] else "") + f"): test coverage "
+                     f"{sets['coverage']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}], mean set size {sets['mean_set_size']:.2f} "
+                     f"[{size_ci[0]:.2f}, {size_ci[1]:.2f}]")
+    band = t.get("abstention")
+    if band:
+        scored = band["test"]
+        error = "no case decided" if scored["error"] is None else f"error among decided {scored['error']:.3f}"
+        lines.append(f"refer band [{band['lower']:.3f}, {band['upper']:.3f}) for error <= {band['epsilon']:g} at "
+                     f"{1 - band['delta']:.0%} confidence: test decided {scored['coverage']:.3f}, {error}")
+    shift = metrics.get("prior_shift")
+    if shift:
+        lines.append("deployment prior " + ", ".join(f"{c} {v:.3f}" for c, v in zip(metrics["classes"],
+                                                                                     shift["prior"]))
+                     + f" (calibration split: {', '.join(f'{v:.3f}' for v in shift['source_prior'])}); probabilities "
+                     "and thresholds corrected")
+    for found in metrics.get("decision_notes", []):
+        lines.append(f"{found['kind']}: {found['text']}")
+    return lines
+
+
+def add_unlabelled_option(e: argparse.ArgumentParser) -> None:
+    e.add_argument("--unlabelled", help="unlabelled rows from where the model is used (a table with its features, "
+                                        "an .npz with X): report their estimated class prevalence and whether their "
+                                        "scores still look like the calibration split's")
+
+
+def evaluate_decisions(meta: dict, probs, y) -> dict:
+    from workbench.core.decide.exported import labelled_report
+
+    return labelled_report(meta, probs, y)
+
+
+def decision_report_lines(found: dict) -> list[str]:
+    """evaluate's lines on the export's decisions: the policy it states, conformal coverage, the refer band."""
+    policy = found["decision_policy"]
+    lines = [f"decision policy {policy['policy']} ({policy['rule']}): accuracy {policy['accuracy']:.3f}, balanced "
+             f"accuracy {policy['balanced_accuracy']:.3f}" + (f", mean cost {policy['mean_cost']:.3f}"
+                                                               if "mean_cost" in policy else "")]
+    sets = found.get("conformal")
+    if sets and sets["coverage"] is not None:
+        ci = sets["coverage_ci"]
+        lines.append(f"conformal sets (alpha {sets['alpha']:g}): coverage {sets['coverage']:.3f} [{ci[0]:.3f}, "
+                     f"{ci[1]:.3f}] (target {1 - sets['alpha']:.2f}), mean set size {sets['mean_set_size']:.2f}; "
+                     "per class: " + ", ".join(f"{c} {v['coverage']:.2f}" for c, v in
+                                               sets["per_class_coverage"].items() if v["coverage"] is not None))
+    band = found.get("abstention")
+    if band:
+        error = "none decided" if band["error"] is None else f"error among decided {band['error']:.3f}"
+        lines.append(f"refer band [{band['lower']:.3f}, {band['upper']:.3f}): decided {band['coverage']:.3f}, "
+                     f"{error} (target {band['epsilon']:g})")
+    return lines
+
+
+def evaluate_unlabelled(args, folder: Path, meta: dict, report: bool = True):
+    """--unlabelled: the export's program on rows without labels; the estimated prevalence and the shift tests."""
+    from workbench.core.decide.exported import shift_report
+    from workbench.core.decide.unlabelled import read_unlabelled
+    from workbench.core.export.export_read import check_inputs, probabilities
+
+    d = meta["recipe"]["data"]
+    features = tuple(meta.get("feature_names") or d.get("features", ()))
+    X = read_unlabelled(args.unlabelled, features, d.get("missing", "error"), args.sheet,
+                        tuple(meta["input_shape"]), d.get("resize", "resize"))
+    check_inputs(meta, X, args.unlabelled)
+    found, notes = shift_report(meta, probabilities(folder, meta, X, args.trust))
+    found["notes"] = [n.to_dict() for n in notes]
+    if not report:
+        return found
+    print(json.dumps(found, indent=2) if args.json else "\n".join(shift_lines(found)))
+    return 0
+
+
+def shift_lines(found: dict) -> list[str]:
+    lines = []
+    if found.get("estimated_prior"):
+        classes = found["classes"]
+        for method, name in (("em", "EM (Saerens et al.)"), ("bbse", "BBSE (Lipton et al.)")):
+            prior = found["estimated_prior"][method]["prior"]
+            lines.append(f"{found['n']} unlabelled rows, prevalence by {name}: "
+                         + ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, prior)))
+        lines.append("calibration split: " + ", ".join(f"{c} {v:.3f}" for c, v in
+                                                       zip(classes, found["calibration_prior"])))
+        tests = found["exchangeability"]
+        lines.append(f"scores against the calibration split ({tests['test']}): p = {tests['plain']['p_value']:.3g} "
+                     f"as they are, p = {tests['label_shift']['p_value']:.3g} after the estimated change of class "
+                     "shares")
+    lines += [f"{n['kind']}: {n['text']}" for n in found.get("notes", [])]
+    return lines
