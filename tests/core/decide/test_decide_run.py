@@ -3,6 +3,7 @@ the program's prior correction, the README's five lines forming the same sets, `
 unlabelled rows, and the deployment prior estimated from an unlabelled file."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -73,14 +74,12 @@ def test_a_runs_decisions_in_its_metrics_its_export_and_evaluate(tutorial_ckpt, 
     assert probs == pytest.approx(decisions.corrected(run.probabilities("test")), abs=1e-5)
 
     # the README's five lines form the sets the workbench forms
-    c = meta["conformal"]
-    p = torch.as_tensor(probs, dtype=torch.float64)
-    q = torch.tensor([float("inf") if t is None else t for t in c["thresholds"]], dtype=torch.float64)
-    o = p.argsort(dim=1, descending=True, stable=True)
-    r = p.gather(1, o).flip(1).cumsum(1).flip(1)
-    score = 1 - p if c["method"] == "lac" else -p.scatter(1, o, torch.cat([r[:, 1:], 0 * r[:, :1]], 1))
-    sets = score <= q
-    assert (sets.numpy() == decisions.conformal.sets(decisions.corrected(run.probabilities("test")))).all()
+    readme = (Path(__file__).parents[3] / "README.md").read_text()
+    snippet = readme.split("holds the thresholds and the rule:\n\n```python\n", 1)[1].split("```", 1)[0]
+    scope = {"meta": meta, "model": program, "x": X, "torch": torch}
+    with torch.no_grad():
+        exec(snippet, scope)
+    assert (scope["sets"].numpy() == decisions.conformal.sets(decisions.corrected(run.probabilities("test")))).all()
 
     # evaluate honours the stated decisions and reports coverage on labelled rows and the prior of unlabelled ones
     assert cli.main(["evaluate", str(result.folder), "--data", str(table_csv), "--json"]) == 0
