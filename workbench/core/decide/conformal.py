@@ -179,7 +179,7 @@ def _size_interval(sizes: np.ndarray, y: np.ndarray) -> list[float] | None:
         return None
     from workbench.core.evaluate.uncertainty import interval, resample_counts
 
-    counts = resample_counts(y)
+    counts = resample_counts(y, int(min(400, max(100, 12_000_000 // len(y)))))  # as uncertainty keeps ~100 MB
     return interval(counts @ sizes.astype(np.float64) / counts.sum(1))
 
 
