@@ -125,3 +125,17 @@ def test_decision_flags_are_generated_from_the_recipe_and_checked(capsys):
         assert cli.main(["convert", "m.pt", "--data", "d.csv", "--out", "o", *bad]) == 2
         err = capsys.readouterr().err
         assert "Traceback" not in err and ("--conformal-alpha" in err or "--costs" in err or "--decision-policy" in err)
+
+
+def test_a_cost_matrix_of_the_wrong_size_stops_before_training(tutorial_ckpt, table_csv, models_py, monkeypatch):
+    from workbench.core.errors import RecipeError
+    from workbench.core.workflow import pipeline
+
+    recipe = Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "bins", "data.bins": 3,
+                                 "head.task": "multiclass", "model_source": f"{models_py}:TinyRegressor",
+                                 "decide.policy": "cost", "decide.costs": (0, 1, 1, 0)})  # 2 x 2 for 3 classes
+    loaded = load_checkpoint(tutorial_ckpt, recipe.model_source)
+    monkeypatch.setattr(pipeline, "train", lambda *a, **k: pytest.fail("trained before the check"))
+    with pytest.raises(RecipeError) as err:
+        train_run(recipe, loaded, prepare_data(recipe, loaded.input_shape))
+    assert err.value.field == "decide.costs" and "3 classes need 9" in str(err.value)

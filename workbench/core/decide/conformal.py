@@ -5,8 +5,9 @@ of the classes at least as probable as k, k included (Romano, Sesia & Candès 20
 deterministic and exportable). APS is computed as minus the probability of the classes ranked after k, which is
 the same score less 1 when a row sums to 1, summed from the smallest probabilities up: a confident model's
 cumulative sums round to exactly 1.0 (float32 softmax tails of 1e-20), which tied every class at the threshold and
-made the digits demo's sets hold all ten classes. The threshold is the ceil((n + 1)(1 - alpha))-th smallest calibration score, the
-same order statistic as MAPIE's and TorchCP's; a class is in the set when its score is at most the threshold.
+made the digits demo's sets hold all ten classes. The threshold is the ceil((n + 1)(1 - alpha))-th smallest
+calibration score, the same order statistic as MAPIE's and TorchCP's; a class is in the set when its score is at
+most the threshold.
 Class-conditional (Mondrian, Vovk 2012) takes one threshold per class from that class's rows. Under a known
 class-prior shift, marginal sets use the label-shift weighted quantile of Podkopaev & Ramdas (2021), which again
 gives one threshold per candidate class; class-conditional sets need no weights.

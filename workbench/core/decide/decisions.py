@@ -105,6 +105,16 @@ class Decisions:
                 "prior_shift": self.prior_metadata(), "shift_reference": self.reference}
 
 
+def check_classes(recipe: Recipe, n_classes: int) -> None:
+    """The decision fields that depend on the class count (the cost matrix, the prior), checked before training
+    so a wrong count is not found after it; raises RecipeError naming the field."""
+    c = recipe.decide
+    if c.policy == "cost":
+        policy.cost_matrix(c.costs, n_classes)
+    if c.prior:
+        prior_shift.normalise_prior(c.prior, n_classes)
+
+
 def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
     """The run's decisions under its recipe's `decide` fields, with `changes` (e.g. conformal_alpha=0.2) applied
     on top for exploring; raises RecipeError for a bad combination."""

@@ -22,6 +22,9 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     if not len(data.splits["cal"]):
         raise RecipeError("the baseline is fitted on the calibration split, which is empty.",
                           "Give the calibration split a fraction above 0.")
+    from workbench.core.decide.decisions import check_classes
+
+    check_classes(recipe, len(data.classes))
     model = loaded.model.eval()
     inspection = inspect_model(model, data.input_shape)
     if int(np.prod(inspection.output_shape)) != 1:

@@ -354,6 +354,9 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
               stop: StopToken | None = None, dist: Distributed | None = None) -> Run:
     """Build and train the classifier, then (on rank 0 of a torchrun job, or alone) calibrate and evaluate it.
     Other ranks return the trained run without logits or metrics."""
+    from workbench.core.decide.decisions import check_classes
+
+    check_classes(recipe, len(data.classes))  # a cost matrix or prior of the wrong size, before training
     model, head, inspection = build_model(recipe, loaded, data)
     binary = recipe.head.task == "binary"
     head_only = not frozen_body.body_trains(model, head)
