@@ -30,8 +30,8 @@ def decision_lines(metrics: dict) -> list[str]:
     if band:
         scored = band["test"]
         error = "no case decided" if scored["error"] is None else f"error among decided {scored['error']:.3f}"
-        lines.append(f"refer band [{band['lower']:.3f}, {band['upper']:.3f}) for error <= {band['epsilon']:g} at "
-                     f"{1 - band['delta']:.0%} confidence: test decided {scored['coverage']:.3f}, {error}")
+        lines.append(f"{_band_text(band)} for error <= {band['epsilon']:g} at {1 - band['delta']:.0%} confidence: "
+                     f"test decided {scored['coverage']:.3f}, {error}")
     shift = metrics.get("prior_shift")
     if shift:
         lines.append("deployment prior " + ", ".join(f"{c} {v:.3f}" for c, v in zip(metrics["classes"],
@@ -71,8 +71,7 @@ def decision_report_lines(found: dict) -> list[str]:
     band = found.get("abstention")
     if band:
         error = "none decided" if band["error"] is None else f"error among decided {band['error']:.3f}"
-        lines.append(f"refer band [{band['lower']:.3f}, {band['upper']:.3f}): decided {band['coverage']:.3f}, "
-                     f"{error} (target {band['epsilon']:g})")
+        lines.append(f"{_band_text(band)}: decided {band['coverage']:.3f}, {error} (target {band['epsilon']:g})")
     return lines
 
 
@@ -111,3 +110,11 @@ def shift_lines(found: dict) -> list[str]:
                      "shares")
     lines += [f"{n['kind']}: {n['text']}" for n in found.get("notes", [])]
     return lines
+
+
+def _band_text(band: dict) -> str:
+    if band["lower"] >= band["upper"]:
+        return "refer band empty (every case decided)"
+    if band["lower"] <= 0 and band["upper"] > 1:
+        return "no band certified (every case referred)"
+    return f"refer band [{band['lower']:.3f}, {band['upper']:.3f})"
