@@ -24,6 +24,7 @@ def test_sets_equal_mapies(alpha, score):
     assert 0 < ours.sum(1).mean() < 4  # neither empty nor full: the comparison says something
 
 
+@pytest.mark.filterwarnings("ignore:The 'temperature' parameter is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("class_conditional", [False, True])
 @pytest.mark.parametrize("score", ["lac", "aps"])
 def test_sets_equal_torchcps_without_randomisation(score, class_conditional):
