@@ -127,6 +127,17 @@ def test_decision_flags_are_generated_from_the_recipe_and_checked(capsys):
         assert "Traceback" not in err and ("--conformal-alpha" in err or "--costs" in err or "--decision-policy" in err)
 
 
+def test_the_default_policy_exports_what_earlier_versions_did(tutorial_ckpt, table_csv, models_py, tmp_path):
+    run = convert(tutorial_ckpt, table_csv, models_py)
+    meta = json.loads((export_run(run, tmp_path / "a").folder / "metadata.json").read_text())
+    assert meta["decision_threshold"] == 0.5 and meta["decision_policy"]["policy"] == "threshold"
+    assert meta["decision_rule"] == "class 1 when probability[:, 1] >= 0.5, else class 0"
+    assert meta["abstention"] is None and meta["prior_shift"] is None and meta["conformal"]["alpha"] == 0.1
+    run.threshold = 0.3  # the slider moved: what is exported follows, as before
+    meta = json.loads((export_run(run, tmp_path / "b").folder / "metadata.json").read_text())
+    assert meta["decision_threshold"] == 0.3 and meta["decision_policy"]["threshold"] == 0.3
+
+
 def test_a_cost_matrix_of_the_wrong_size_stops_before_training(tutorial_ckpt, table_csv, models_py, monkeypatch):
     from workbench.core.errors import RecipeError
     from workbench.core.workflow import pipeline

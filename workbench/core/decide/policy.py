@@ -130,8 +130,8 @@ def fit(name: str, probs: np.ndarray, y: np.ndarray, run_threshold: float | None
         matrix = cost_matrix(costs, n_classes)
         threshold = bayes_threshold(matrix) if n_classes == 2 else None
         return Policy("cost", threshold, matrix)
-    if name == "threshold" or n_classes != 2:
-        return Policy("threshold", run_threshold if n_classes == 2 else None)
+    if name == "threshold" or n_classes != 2:  # a binary head's exported threshold is 0.5 unless moved, as before
+        return Policy("threshold", (0.5 if run_threshold is None else float(run_threshold)) if n_classes == 2 else None)
     threshold, value = choose_threshold(probs[:, 1], y, name, min_recall, weights)
     return Policy(name, threshold, None, value, min_recall if name == "precision_at_recall" else None)
 
