@@ -26,10 +26,12 @@ def test_a_problem_is_shown_beside_its_field(window, changes, where, words):
 
 def test_every_field_core_can_fault_has_a_place_in_the_window(window):
     """Each recipe field is on the form or named by one of the other tabs' problem lines (except the two
-    reliability settings, which only a recipe file sets and which are validated when it is read, and
-    train.repeats, which the command line runs and the window's train job does not yet)."""
+    reliability settings, which only a recipe file sets and which are validated when it is read, train.repeats,
+    which the command line runs and the window's train job does not yet, and the decision fields, whose controls
+    the Evaluate tab gets with the command layer: issue 24)."""
     shown = set(window.form.errors)
     for label in (window.data_panel.labels.label_problems, window.data_panel.columns.column_problems,
                   window.data_panel.splits.split_problems, window.model_panel.problems):
         shown |= set(label.names)
-    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins", "train.repeats"}
+    decide = {name for name in rc.FIELDS if name.startswith("decide.")}
+    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins", "train.repeats"} | decide

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
+from workbench.cli.decisions import decision_lines
+
 
 class _Progress:
     """Prints one line per epoch to stderr."""
@@ -65,7 +67,7 @@ def _summary(metrics: dict) -> str:
     for note in metrics.get("calibration_check", {}).get("notes", []):
         lines.append(f"note: {note}")
     lines += [f"warning: {w}" for w in metrics.get("warnings", [])]
-    return "\n".join(lines + _baseline_lines(metrics) + _repeats_lines(metrics))
+    return "\n".join(lines + _baseline_lines(metrics) + _repeats_lines(metrics) + decision_lines(metrics))
 
 
 def _calibration_lines(metrics: dict, change_text) -> list[str]:

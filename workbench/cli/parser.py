@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from workbench.cli.decisions import add_unlabelled_option
 from workbench.cli.options import _add_recipe_options, _ranged_int
 from workbench.core.recipe import MLP_ACTIVATIONS
 
@@ -84,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")
-    e.add_argument("--data", required=True, help="a table, .npz, image folder or sklearn:<name>")
+    e.add_argument("--data", help="a table, .npz, image folder or sklearn:<name>")
+    add_unlabelled_option(e)
     e.add_argument("--label", help="the label column (default: the export's)")
     e.add_argument("--features", help="comma-separated feature columns (default: the export's)")
     e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the first)")

@@ -34,6 +34,11 @@ class Note(str):
     def __reduce__(self) -> tuple[Any, ...]:  # copies and pickles keep the kind, field and code
         return Note, (str(self), self.kind, self.field, self.code)
 
+    @property
+    def text(self) -> str:
+        """The note's words as a plain string (the key `to_dict` writes them under)."""
+        return str(self)
+
     def to_dict(self) -> dict[str, str]:
         return {"kind": self.kind, "text": str(self), "field": self.field, "code": self.code}
 

@@ -19,6 +19,7 @@ import tomllib
 from workbench.core import fields as F
 from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
+from workbench.core.recipe_decide import DecideRecipe, decide_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
@@ -166,6 +167,7 @@ class Recipe:
     data: DataRecipe = field(default_factory=DataRecipe)
     head: HeadRecipe = field(default_factory=HeadRecipe)
     train: TrainRecipe = field(default_factory=TrainRecipe)
+    decide: DecideRecipe = field(default_factory=DecideRecipe)
     calibration: str = field(default="auto", metadata=describe(
         "Calibration", "fitted on the calibration split. auto: none unless temperature, platt or isotonic lowers its "
         "cross-validated Brier score beyond noise; platt: Platt scaling (binary) or regularised vector scaling "
@@ -292,6 +294,7 @@ def from_dict(values: dict[str, Any]) -> Recipe:
         "data": _build(DataRecipe, values.pop("data", {}), "data"),
         "head": _build(HeadRecipe, values.pop("head", {}), "head"),
         "train": _build(TrainRecipe, values.pop("train", {}), "train"),
+        "decide": _build(DecideRecipe, values.pop("decide", {}), "decide"),
     }
     recipe = _build(Recipe, values, "")
     return validate(dataclasses.replace(recipe, **parts))
@@ -414,7 +417,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
                                              "or cuda, or turn it off"))
     if recipe.input_shape and math.prod(recipe.input_shape) > 1 << 28:
         out.append(("input_shape", "describes more than 2^28 values per sample"))
-    return out
+    return out + decide_problems(recipe.decide, recipe.head.task == "binary", recipe.data.splits)
 
 
 def validate(recipe: Recipe) -> Recipe:

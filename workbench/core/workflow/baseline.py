@@ -22,6 +22,9 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     if not len(data.splits["cal"]):
         raise RecipeError("the baseline is fitted on the calibration split, which is empty.",
                           "Give the calibration split a fraction above 0.")
+    from workbench.core.decide.decisions import check_classes
+
+    check_classes(recipe, len(data.classes))
     model = loaded.model.eval()
     inspection = inspect_model(model, data.input_shape)
     if int(np.prod(inspection.output_shape)) != 1:
@@ -38,5 +41,8 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     found = check("platt", "binary", 2, scores["cal"], data.labels("cal"), recipe.data.splits[2])
     found["notes"] = [n for n in found["notes"] if n.code != "calibration_harms"]
     run.calibration_check = found
+    from workbench.core.workflow.decisions import estimate_prior
+
+    estimate_prior(run)
     evaluate_run(run)
     return run

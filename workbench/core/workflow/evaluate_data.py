@@ -57,7 +57,30 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
                                                     **meta["metrics"].get("labels", {})})
     probs = probabilities(folder, meta, table.X, trusted)
-    return Evaluation(evaluate(probs, y, meta["classes"]), int(len(y)), notes)
+    from workbench.core.decide.exported import labelled_report
+
+    result = evaluate(probs, y, meta["classes"], threshold=meta.get("decision_threshold"))  # the exported threshold
+    result["decisions"] = labelled_report(meta, probs, y)  # its policy, conformal coverage and refer band
+    return Evaluation(result, int(len(y)), notes)
+
+
+def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trusted: bool = False) -> dict[str, Any]:
+    """The export's program on rows without labels (from where the model is used): their estimated class
+    prevalence (EM and BBSE) and whether their scores still look like the calibration split's."""
+    from workbench.core.decide.exported import shift_report
+    from workbench.core.decide.unlabelled import read_unlabelled
+    from workbench.core.export.export_read import check_inputs, probabilities, read_metadata
+
+    folder = Path(folder)
+    meta = read_metadata(folder)
+    d = meta["recipe"]["data"]
+    features = tuple(meta.get("feature_names") or d.get("features", ()))
+    X = read_unlabelled(unlabelled, features, d.get("missing", "error"), sheet, tuple(meta["input_shape"]),
+                        d.get("resize", "resize"))
+    check_inputs(meta, X, unlabelled)
+    found, notes = shift_report(meta, probabilities(folder, meta, X, trusted))
+    found["notes"] = [n.to_dict() for n in notes]
+    return found
 
 
 class EvaluateExport(Job[Evaluation]):

@@ -16,7 +16,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.data.preprocess import Impute
 from workbench.core.errors import DataError
 from workbench.core.evaluate import baseline_check
 from workbench.core.evaluate import calibrate as calib
@@ -64,6 +63,7 @@ class Run:
     calibration_auto: dict[str, Any] | None = None  # how calibration auto chose (calibration_auto.choose)
     baseline_scores: dict[str, Any] = field(default_factory=dict)  # see baseline_check.scores_for
     extra_metrics: dict[str, Any] = field(default_factory=dict)  # kept across re-evaluation, e.g. "repeats"
+    prior_estimate: dict[str, Any] = field(default_factory=dict)  # decide.prior_from's estimate (workflow.decisions)
 
     @property
     def binary(self) -> bool:
@@ -158,6 +158,9 @@ def calibrate_run(run: Run, method: str) -> Run:
     run.calibration, run.calibration_check, run.calibration_auto = fit_and_check(
         method, recipe.head.task, n, run.logits["cal"], run.data.labels("cal"), recipe.data.splits[2], recipe.seed)
     run.recipe = recipe
+    from workbench.core.workflow.decisions import estimate_prior
+
+    estimate_prior(run)  # the probabilities changed, so an estimated deployment prior changes too
     evaluate_run(run)
     return run
 
@@ -184,6 +187,11 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                                  for h in run.training.history],
                      "body_features": run.training.body_features, "processes": run.training.processes},
     }
+    from workbench.core.decide.decisions import evaluate_decisions
+
+    decisions = evaluate_decisions(run)  # conformal sets, decision policy, abstention band, prior shift
+    run.metrics["test"] |= decisions.pop("test")
+    run.metrics |= decisions
     probs = run.probabilities("test")
     if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
         from workbench.core.evaluate.errors_list import sample_ids
@@ -219,6 +227,9 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
               stop: StopToken | None = None, dist: Distributed | None = None) -> Run:
     """Build and train the classifier, then (on rank 0 of a torchrun job, or alone) calibrate and evaluate it.
     Other ranks return the trained run without logits or metrics."""
+    from workbench.core.decide.decisions import check_classes
+
+    check_classes(recipe, len(data.classes))  # a cost matrix or prior of the wrong size, before training
     model, head, inspection = build_model(recipe, loaded, data)
     binary = recipe.head.task == "binary"
     head_only = not frozen_body.body_trains(model, head)
@@ -287,31 +298,20 @@ def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, n
     }
 
 
-def input_norm(d: PreparedData) -> tuple[np.ndarray, np.ndarray] | None:
-    """The (mean, std) the exported program applies to its raw inputs: an image folder's normalisation, else the
-    train split's standardisation, else None."""
-    if d.images and d.image_norm is not None:
-        return d.image_norm
-    return (d.mean, d.std) if d.mean is not None and d.std is not None else None
-
-
 def calibrated_module(run: Run) -> export_mod.CalibratedClassifier:
-    """Raw inputs -> calibrated probabilities, preprocessing included: the module the export writes (and the
-    notebook's scikit-learn view runs)."""
-    d = run.data
-    assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
-    steps: list[nn.Module] = [Impute(d.fill)] if d.fill is not None else []
-    norm = input_norm(d)
-    steps += [export_mod.Standardize(*norm)] if norm is not None else []
-    preprocess = (steps[0] if len(steps) == 1 else nn.Sequential(*steps)) if steps else None
-    return export_mod.CalibratedClassifier(run.model, run.calibration, run.binary, preprocess)
+    """Raw inputs -> the probabilities handed on (preprocessing, model, calibration and, with a deployment prior,
+    its correction): the module the export writes and the notebook's scikit-learn view runs."""
+    from workbench.core.workflow.decisions import export_metadata
+
+    return export_metadata(run)[0]
 
 
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
+    from workbench.core.workflow.decisions import export_metadata, input_norm
+
     d = run.data
-    assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
-    norm = input_norm(d)
-    module = calibrated_module(run)
+    module, decided = export_metadata(run)  # the program, with the prior correction when one is set
+    norm = input_norm(run)
     example = torch.as_tensor(d.table.X[d.splits["test"][:256]])
     with torch.no_grad():
         expected = module.eval()(example).numpy()
@@ -319,11 +319,12 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
         **input_description(d, run.recipe, norm),
-        "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
+        "recipe": run.recipe.to_dict(), "calibration": run.calibration.params() if run.calibration else None,
+        "head": run.head_name,
         "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
-        "decision_threshold": (run.threshold or 0.5) if run.binary else None,
-        "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
-                          else "the class of the largest probability"),  # the rule metrics.predict applies
+        # decision_policy, conformal, abstention, prior_shift, shift_reference; decision_threshold and
+        # decision_rule keep their earlier meaning (the exported binary threshold and its rule)
+        **decided,
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
         # Wall time lives here, beside "created", not in metrics.json: the same recipe and seed give the same
         # metrics.json byte for byte.

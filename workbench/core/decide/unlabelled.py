@@ -1,0 +1,60 @@
+"""Rows without labels from where a model will be used: a table with the model's feature columns (any label
+column is ignored), an `.npz` with `X`, an image folder (its classes are ignored) or a bundled sklearn set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workbench.core.errors import DataError
+
+
+def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: str = "error", sheet: str = "",
+                    input_shape: tuple[int, ...] | None = None, resize: str = "resize") -> Any:
+    """The inputs of unlabelled rows (an array, or an image folder's samples). Rows with a missing feature value
+    are dropped unless `missing` is impute, when the program fills them."""
+    p = Path(path).expanduser()
+    if path.startswith("sklearn:") or p.is_dir():
+        from workbench.core.data.data import load_table
+
+        shape = tuple(input_shape) if input_shape and len(input_shape) == 3 else None
+        return load_table(path, input_shape=shape, resize=resize).X
+    if not p.is_file():
+        raise DataError("no such data file or folder.", "Check the path.", p)
+    if p.suffix.lower() == ".npz":
+        return _npz(p)
+    from workbench.core.data.tables import read_table
+
+    raw = read_table(p, sheet)
+    if not features:
+        raise DataError("the export does not name its feature columns, so an unlabelled table cannot be matched "
+                        "to it.", "Give the rows as an .npz with X.", p)
+    block_names = list(raw.block[1]) if raw.block is not None else []
+    absent = [f for f in features if f not in raw.numeric and f not in block_names]
+    if absent:
+        raise DataError(f"the table has no numeric column(s) {', '.join(absent[:10])}, which the model takes.",
+                        "Give rows with the export's feature columns.", p)
+    columns = [raw.numeric[f] if f in raw.numeric else np.asarray(raw.block[0][:, block_names.index(f)])  # type: ignore[index]
+               for f in features]
+    X = np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((raw.rows, 0), np.float32)
+    if missing != "impute":
+        X = X[~np.isnan(X).any(axis=1)]
+    if not len(X):
+        raise DataError("the table has no complete rows.", "Give rows with every feature value.", p)
+    return X
+
+
+def _npz(path: Path) -> np.ndarray:
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if "X" not in npz.files:
+                raise DataError(f"the .npz has no array named X (it has {', '.join(npz.files)}).",
+                                "Save it with np.savez(path, X=inputs).", path)
+            return np.asarray(npz["X"], dtype=np.float32)
+    except ValueError as exc:
+        raise DataError(f"the .npz holds Python objects, which are not loaded for safety ({exc}).",
+                        "Save plain numeric arrays.", path) from None
+    except (OSError, EOFError) as exc:
+        raise DataError(f"the .npz cannot be read ({exc}).", "Save it again with np.savez.", path) from None
