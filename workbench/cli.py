@@ -82,9 +82,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_options(c)
     c.add_argument("--threshold", help="binary labels: label > T; a number or 'median'")
     c.add_argument("--bins", type=_ranged_int("--bins", "data.bins"),
-                   help="multiclass labels: K quantile bins of the label column")
+                   help="multiclass or ordinal labels: K quantile bins of the label column")
     c.add_argument("--baseline", action="store_true",
-                   help="no training: Platt-calibrate the regression output itself (binary tasks)")
+                   help="no training: Platt-calibrate the regression output itself (binary tasks), or cut it "
+                        "into ordered classes at its quantiles (ordinal tasks, multiclass ones with ordered classes)")
     c.add_argument("--report", help="also write an HTML report of the run to this file")
     c.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx extras)")
     c.add_argument("--out", required=True, help="a new folder for the export")
@@ -341,6 +342,9 @@ def _summary(metrics: dict) -> str:
              f"  test accuracy {_with_ci(t, 'accuracy')}   macro F1 {_with_ci(t, 'macro_f1')}"
              + (f"   {auc_name} {_with_ci(t, 'roc_auc')}" if "roc_auc" in t else ""),
              f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]
+    if "mae_classes" in t:  # ordered classes (see ordinal_metrics)
+        lines.append(f"  class-distance error {_with_ci(t, 'mae_classes')}   weighted kappa {_with_ci(t, 'qwk')}   "
+                     f"within one class {_with_ci(t, 'within_one')}")
     if "ece_before" in t:
         lines += [f"calibration ({metrics['calibration']}) on the test split:",
                   f"  ECE {_change(t, 'ece')}", f"  Brier {_change(t, 'brier')}"]
@@ -462,12 +466,15 @@ def cmd_evaluate(args) -> int:
     y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
                                                     **meta["metrics"].get("labels", {})})
     probs = probabilities(folder, meta, table.X, args.trust)
-    result = evaluate(probs, y, meta["classes"])
+    ordinal = meta["task"] == "ordinal"
+    result = evaluate(probs, y, meta["classes"], ordinal=ordinal,
+                      ordered=ordinal or bool(meta["metrics"].get("labels", {}).get("ordered_by")))
     if args.json:
         print(json.dumps(result, indent=2))
     else:
         print(f"{len(y)} samples: accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
-              f"ECE {result['ece']:.3f}  Brier {result['brier']:.3f}")
+              f"ECE {result['ece']:.3f}  Brier {result['brier']:.3f}"
+              + (f"  class-distance error {result['mae_classes']:.3f}" if "mae_classes" in result else ""))
     return 0 if np.isfinite(result["accuracy"]) else 1
 
 

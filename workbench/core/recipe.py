@@ -23,7 +23,8 @@ from workbench.core.fields import describe
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation. Version 3
 # also gained mlp_activation without a bump: its default (relu) is what a recipe without it was loaded with.
 RECIPE_VERSION = 5
-TASKS = ("binary", "multiclass")
+TASKS = ("binary", "multiclass", "ordinal")
+ORDINAL_HEADS = ("coral", "corn")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -98,7 +99,13 @@ class DataRecipe:
 @dataclass(frozen=True)
 class HeadRecipe:
     task: str = field(default="binary", metadata=describe(
-        "Task", "binary (one logit, sigmoid) or multiclass (K logits, softmax)", choices=TASKS, group="Head"))
+        "Task", "binary (one logit, sigmoid), multiclass (K logits, softmax) or ordinal (K ordered classes: "
+        "cumulative probabilities from one score and ordered thresholds, or from conditional tasks)", choices=TASKS,
+        group="Head"))
+    ordinal: str = field(default="coral", metadata=describe(
+        "Ordinal head", "ordinal task: coral (one shared score and K-1 ordered thresholds; warm-started from the "
+        "regression output cut where the classes were cut) or corn (K-1 conditional tasks, each its own weights)",
+        choices=ORDINAL_HEADS, group="Head"))
     dropout: float = field(default=0.0, metadata=describe(
         "Dropout before the head", "dropout before the new head", low=0, high=1, high_open=True, group="Head",
         decimals=3, step=0.05))
@@ -111,14 +118,15 @@ class HeadRecipe:
         "Frozen layers", "explicit per-layer choice (the Model tab's boxes)", flag=None))
     warm_start: str = field(default="auto", metadata=describe(
         "Warm start from the regression head", "initialise the new head from a logistic fit of the regression "
-        "output; auto: on for a binary head on a one-value regression head, off otherwise", choices=WARM_STARTS,
-        group="Head"))
+        "output; auto: on for a binary or ordinal head on a one-value regression head, off otherwise",
+        choices=WARM_STARTS, group="Head"))
 
 
 @dataclass(frozen=True)
 class TrainRecipe:
     loss: str = field(default="auto", metadata=describe(
-        "Loss", "auto: bce for binary, cross_entropy for multiclass", choices=LOSSES, group="Loss"))
+        "Loss", "auto: bce for binary, cross_entropy for multiclass, the ordinal head's own loss (CORAL's or CORN's) "
+        "for ordinal", choices=LOSSES, group="Loss"))
     pos_weight: float | None = field(default=None, metadata=describe(
         "Positive class weight (0 = none)", "BCE weight of the positive class", low=0, high=1e6, low_open=True,
         group="Loss", decimals=3, step=0.5, none_label="none"))
@@ -391,6 +399,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
         out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass head or a threshold"))
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
+    out += _ordinal_problems(recipe)
     if d.classes and d.label_mode != "column":
         out.append(("data.classes", "orders a class column's classes; threshold and bins classes are ordered by "
                                     "value"))
@@ -413,6 +422,23 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
                                              "or cuda, or turn it off"))
     if recipe.input_shape and _product(recipe.input_shape) > 1 << 28:
         out.append(("input_shape", "describes more than 2^28 values per sample"))
+    return out
+
+
+def _ordinal_problems(recipe: Recipe) -> list[tuple[str, str]]:
+    """What an ordinal head cannot be combined with. Whether a class column has an order is only known with the
+    data (data.make_labels refuses one without)."""
+    if recipe.head.task != "ordinal":
+        return []
+    out = []
+    if recipe.train.loss != "auto":
+        out.append(("train.loss", "an ordinal head trains with its own loss (CORAL's or CORN's); choose auto"))
+    if recipe.data.label_mode == "threshold":
+        out.append(("data.label_mode", "a threshold makes two classes, whose order a binary head already keeps; "
+                                       "choose quantile bins or a class column for an ordinal head"))
+    if recipe.calibration == "matrix":
+        out.append(("calibration", "matrix scaling would mix the classes' order; an ordinal head calibrates with "
+                                   "temperature, platt (scale and shift of the score) or isotonic (per threshold)"))
     return out
 
 

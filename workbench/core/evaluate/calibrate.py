@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.evaluate.ordinal_calibrate import OrdinalCalibration
+
 
 class Calibration(nn.Module):
     """logits (N,) for binary or (N, K) for multiclass -> probabilities (N, K), rows summing to 1."""
@@ -152,8 +154,15 @@ def scaling_fit(logits: np.ndarray, y: np.ndarray, full: bool, penalty: float = 
     return w.numpy(), b.numpy()
 
 
-def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
-    """Fit `method` on calibration-split logits and labels."""
+AnyCalibration = Calibration | OrdinalCalibration  # an ordinal head's maps keep the classes' order
+
+
+def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> AnyCalibration:
+    """Fit `method` on calibration-split logits and labels (an ordinal head's: see ordinal_calibrate)."""
+    if task == "ordinal":
+        from workbench.core.evaluate import ordinal_calibrate
+
+        return ordinal_calibrate.fit(method, n_classes, logits, y)
     binary = task == "binary"
     logits = np.asarray(logits, dtype=np.float64)
     params: dict[str, Any] = {}

@@ -11,8 +11,10 @@ from typing import Any
 from workbench.core.errors import DataError
 
 # column, how to read it from metrics["test"], whether higher is better
+# (class distance and weighted kappa: runs whose classes have an order, see ordinal_metrics; "—" for others)
 COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE", "ece", False),
-           ("Brier", "brier", False), ("ROC AUC", "roc_auc", True)]
+           ("Brier", "brier", False), ("ROC AUC", "roc_auc", True), ("class dist.", "mae_classes", False),
+           ("QWK", "qwk", True)]
 
 
 def load_run_dir(folder: str | Path) -> dict[str, Any]:
@@ -102,6 +104,7 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for run in runs:
         test = run["metrics"]["test"]
         rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
+                     "task": run["metrics"].get("task", ""),
                      "calibration": run["metrics"].get("calibration", ""),
                      "values": [test.get(key) for _, key, _ in COLUMNS],
                      "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS]})
@@ -123,6 +126,10 @@ def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for run in runs[1:]:
         diff = compare_runs(runs[0]["metrics"], run["metrics"])
+        if diff is not None:  # each run under its own decisions (an ordinal head's: the median class)
+            from workbench.core.evaluate.ordinal_metrics import paired as order_paired
+
+            diff |= order_paired(runs[0]["metrics"], run["metrics"])
         if diff is None:
             out.append({"name": run["name"], "against": runs[0]["name"], "columns": None})
             continue

@@ -179,6 +179,22 @@ def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
     return out.reshape(-1) if binary else out.reshape(out.shape[0], -1)
 
 
+def task_loss(recipe: TrainRecipe, task: str, n_classes: int, model: nn.Module) -> nn.Module:
+    """The recipe's loss; an ordinal task's is the one of the model's ordinal layer (coral or corn)."""
+    from workbench.core.train.ordinal import ordinal_kind
+
+    return build_loss(recipe, task, n_classes, ordinal_kind(model) or "coral")
+
+
+def decisions(logits: torch.Tensor, task: str) -> torch.Tensor:
+    """The classes the metrics would report: p >= 0.5 (binary), argmax (multiclass), the median (ordinal)."""
+    if task == "ordinal":
+        from workbench.core.train.ordinal import median_class
+
+        return median_class(logits)
+    return (logits >= 0).long() if task == "binary" else logits.argmax(1)
+
+
 def predict_logits(model: nn.Module, X: OnDevice, binary: bool, batch_size: int = 4096) -> torch.Tensor:
     """Logits for every row of X in eval mode, on X's device."""
     model.eval()
@@ -259,7 +275,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
     Xv = _on_device(X_val, device)
     yv = torch.as_tensor(y_val).to(device, target_dtype)
     model.to(device)
-    loss_fn = build_loss(recipe, task, n_classes).to(device)
+    loss_fn = task_loss(recipe, task, n_classes, model).to(device)
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
@@ -379,7 +395,7 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
                 total = dist.all_sum([total])[0]
             val_logits = predict_logits(model, Xv, binary)
             val_loss = float(loss_fn(val_logits, yv)) if len(Xv) else float(total / n)
-            val_pred = (val_logits >= 0).long() if binary else val_logits.argmax(1)  # p >= 0.5, as everywhere
+            val_pred = decisions(val_logits, task)
             val_acc = float((val_pred == yv.long()).float().mean()) if len(Xv) else float("nan")
             if dist is not None:  # rank 0's numbers decide, so that every rank stops at the same epoch
                 val_loss, val_acc = dist.broadcast([val_loss, val_acc])

@@ -29,7 +29,7 @@ from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
-from workbench.core.train.heads import convert, ordinal_warm_start_fit, warm_start_fit
+from workbench.core.train.heads import Warm, convert, ordinal_warm_start_fit, warm_start_fit
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
 if TYPE_CHECKING:
@@ -99,7 +99,7 @@ class Run:
     head_name: str
     training: TrainResult
     logits: dict[str, np.ndarray] = field(default_factory=dict)
-    calibration: calib.Calibration | None = None
+    calibration: calib.AnyCalibration | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     threshold: float | None = None
     calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
@@ -108,6 +108,11 @@ class Run:
     @property
     def binary(self) -> bool:
         return self.recipe.head.task == "binary"
+
+    @property
+    def ordinal(self) -> bool:
+        """An ordinal head: its logits are log class probabilities and its decision the median class."""
+        return self.recipe.head.task == "ordinal"
 
     def probabilities(self, split: str = "test", calibrated: bool = True) -> np.ndarray:
         if calibrated and self.calibration is not None:
@@ -120,7 +125,7 @@ class Run:
         this run's calibration and threshold: what a confusion-matrix cell lists (`errors_list`)."""
         from workbench.core.evaluate.errors_list import split_samples
 
-        return split_samples(self.data, self.probabilities("test"), self.threshold)
+        return split_samples(self.data, self.probabilities("test"), self.threshold, self.ordinal)
 
 
 def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None,
@@ -240,11 +245,12 @@ def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
     accuracy cold -> warm): binary heads ended as well or better warm (user MLP on diabetes 0.732 -> 0.914,
     breast cancer 0.988 -> 1.000, the diabetes demo 0.791 -> 0.797); a softmax head's ordinal warm start ended
     worse on the digits demo (0.770 -> 0.768 at the valley's rate; 0.839 -> 0.704 on seed 3 at 3x), so it stays
-    cold unless asked for."""
+    cold unless asked for. An ordinal head starts as the regression output cut into the classes (see
+    train.ordinal): untrained, it already decides as that cut does."""
     h = recipe.head
     if h.warm_start != "auto":
         return h.warm_start == "on"
-    return h.task == "binary" and not h.hidden and inspection.head_out == 1
+    return h.task in ("binary", "ordinal") and not h.hidden and inspection.head_out == 1
 
 
 def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
@@ -253,7 +259,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     prepare_images(data, recipe, loaded.model)
     data.augment = False
     inspection = inspect_model(loaded.model, shape)
-    warm: tuple[float, float] | tuple[list[float], list[float]] | None = None
+    warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
     program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and (
@@ -262,6 +268,8 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
         reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
         if recipe.head.task == "binary":
             warm = warm_start_fit(reg[:, 0], data.labels("train"))
+        elif recipe.head.task == "ordinal":
+            warm = ordinal_warm_start(recipe.head.ordinal, data, reg[:, 0])
         elif data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
                 and not recipe.data.classes:
             if recipe.head.warm_start == "on":
@@ -273,6 +281,13 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     seed_everything(recipe.seed)
     model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
     return model, head, inspection
+
+
+def ordinal_warm_start(kind: str, data: PreparedData, regression: np.ndarray) -> Warm:
+    """An ordinal head's start from the train split's regression outputs (train.ordinal)."""
+    from workbench.core.train import ordinal
+
+    return ordinal.ordinal_warm_start_fit(regression, data.labels("train"), len(data.classes), kind)
 
 
 def calibrate_run(run: Run, method: str) -> Run:
@@ -302,7 +317,8 @@ def evaluate_run(run: Run) -> dict[str, Any]:
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
         "calibration_check": run.calibration_check,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         run.threshold, run.recipe.reliability_bins, run.recipe.binning),
+                         run.threshold, run.recipe.reliability_bins, run.recipe.binning, run.ordinal,
+                         ordered_classes(run)),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "seconds": run.training.seconds, "device": run.training.device,
@@ -320,8 +336,33 @@ def evaluate_run(run: Run) -> dict[str, Any]:
             root = Path(run.data.table.source)
             ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
-                                    "threshold": run.threshold, id_name: ids}
+                                    "threshold": run.threshold, "ordinal": run.ordinal, id_name: ids}
+    if run.ordinal:
+        run.metrics["ordinal"] = ordinal_summary(run)
     return run.metrics
+
+
+def ordered_classes(run: Run) -> bool:
+    """Whether the run's classes have an order (cut from a number, numeric labels, a given order): then the order
+    metrics are reported for any head with more than two classes, so softmax and ordinal heads compare."""
+    return run.ordinal or (not run.binary and bool(run.data.label_info.get("ordered_by")))
+
+
+def ordinal_summary(run: Run) -> dict[str, Any]:
+    """What an ordinal run's metrics say about its head: kind, class order and where it comes from, thresholds
+    (CORAL, in score units, ordered), the warm start and the decision rule."""
+    from workbench.core.train.ordinal import CoralLayer, ordinal_kind, ordinal_layer
+
+    layer = ordinal_layer(run.model)
+    out: dict[str, Any] = {"head": ordinal_kind(run.model), "classes": list(run.data.classes),
+                           "ordered_by": run.data.label_info.get("ordered_by"),
+                           "decision_rule": "the median class: the first class whose cumulative probability "
+                                            "P(y <= k) reaches 0.5",
+                           "warm_start": layer.warm_start if layer is not None else None}
+    if isinstance(layer, CoralLayer):
+        with torch.no_grad():
+            out["thresholds"] = [float(v) for v in layer.thresholds()]
+    return out
 
 
 def rebin_run(run: Run, binning: str) -> dict[str, Any]:
@@ -412,6 +453,26 @@ def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, n
     }
 
 
+def decision_rule(run: Run) -> str:
+    if run.binary:
+        return f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0"
+    if run.ordinal:
+        return ("the median class: the first column k where probability[:, :k + 1].sum(1) reaches 0.5 (equivalently, "
+                "how many of P(y > k) = probability[:, k + 1:].sum(1) are at least 0.5)")
+    return "the class of the largest probability"
+
+
+def ordinal_export(run: Run) -> dict[str, Any]:
+    """What an ordinal export's metadata says beyond the probabilities: the head, the classes' order and where it
+    comes from, and how a plain-PyTorch user reads cumulative probabilities and contiguous sets."""
+    summary = run.metrics.get("ordinal") or ordinal_summary(run)
+    return {"head": summary["head"], "class_order": list(run.data.classes), "ordered_by": summary["ordered_by"],
+            "thresholds": summary.get("thresholds"), "warm_start": summary["warm_start"],
+            "cumulative": "P(y > classes[k]) = probability[:, k + 1:].sum(1), falling with k",
+            "prediction_sets": "contiguous ranges of classes (ordinal adaptive prediction sets): "
+                               "workbench.core.evaluate.ordinal_calibrate.contiguous_sets"}
+
+
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     d = run.data
     assert run.calibration is not None  # every run is calibrated ("none" included) before it can be exported
@@ -431,9 +492,10 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params(), "head": run.head_name,
         "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
         "decision_threshold": (run.threshold or 0.5) if run.binary else None,
-        "decision_rule": (f"class 1 when probability[:, 1] >= {run.threshold or 0.5:g}, else class 0" if run.binary
-                          else "the class of the largest probability"),  # the rule metrics.predict applies
+        "decision_rule": decision_rule(run),  # the rule metrics.predict applies
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
     }
+    if run.ordinal:
+        metadata["ordinal"] = ordinal_export(run)
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)
