@@ -396,7 +396,8 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
     if h.task == "multiclass" and t.loss == "bce":
         out.append(("train.loss", "BCE needs a binary head; use cross_entropy or focal for multiclass"))
     if h.task == "binary" and d.label_mode == "bins":
-        out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass head or a threshold"))
+        out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass or ordinal head, or "
+                                       "a threshold"))
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
     out += _ordinal_problems(recipe)
