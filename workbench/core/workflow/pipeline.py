@@ -311,13 +311,14 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     from workbench.core.evaluate.metrics import evaluate
 
     y = run.data.labels("test")
+    ordinal = run.recipe.head.task == "ordinal"
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task, "calibration": run.recipe.calibration,
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
         "calibration_check": run.calibration_check,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         run.threshold, run.recipe.reliability_bins, run.recipe.binning, run.ordinal,
+                         run.threshold, run.recipe.reliability_bins, run.recipe.binning, ordinal,
                          ordered_classes(run)),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
@@ -336,8 +337,8 @@ def evaluate_run(run: Run) -> dict[str, Any]:
             root = Path(run.data.table.source)
             ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
-                                    "threshold": run.threshold, "ordinal": run.ordinal, id_name: ids}
-    if run.ordinal:
+                                    "threshold": run.threshold, "ordinal": ordinal, id_name: ids}
+    if ordinal:
         run.metrics["ordinal"] = ordinal_summary(run)
     return run.metrics
 
@@ -345,7 +346,8 @@ def evaluate_run(run: Run) -> dict[str, Any]:
 def ordered_classes(run: Run) -> bool:
     """Whether the run's classes have an order (cut from a number, numeric labels, a given order): then the order
     metrics are reported for any head with more than two classes, so softmax and ordinal heads compare."""
-    return run.ordinal or (not run.binary and bool(run.data.label_info.get("ordered_by")))
+    task = run.recipe.head.task
+    return task == "ordinal" or (task != "binary" and bool(run.data.label_info.get("ordered_by")))
 
 
 def ordinal_summary(run: Run) -> dict[str, Any]:
