@@ -8,8 +8,13 @@ from sklearn.metrics import cohen_kappa_score
 
 from workbench.core.evaluate import calibrate, ordinal_metrics
 from workbench.core.evaluate.metrics import evaluate
-from workbench.core.evaluate.ordinal_calibrate import (OrdinalCalibration, contiguous_hull, contiguous_scores,
-                                                       contiguous_sets, fit)
+from workbench.core.evaluate.ordinal_calibrate import (
+    OrdinalCalibration,
+    contiguous_hull,
+    contiguous_scores,
+    contiguous_sets,
+    fit,
+)
 from workbench.core.evaluate.scores import median_class
 from workbench.core.train.ordinal import CoralLayer
 
