@@ -59,3 +59,25 @@ def test_compare_shows_softmax_and_ordinal_runs_side_by_side(two_runs, capsys):
     assert cli.main(["compare", *folders]) == 0
     printed = capsys.readouterr().out
     assert "class dist." in printed and "QWK" in printed and "ordinal" in printed
+
+
+@pytest.mark.parametrize("method", ["isotonic", "platt"])
+def test_an_ordinal_head_and_its_calibration_export_to_a_program_and_to_onnx(method, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from workbench.core.evaluate import calibrate
+    from workbench.core.export.export import CalibratedClassifier, _onnx, _program
+    from workbench.core.train.ordinal import CoralLayer
+
+    model = torch.nn.Sequential(torch.nn.Linear(3, 1), CoralLayer(4))
+    X = torch.randn(200, 3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        logp = model(X).numpy()
+    cal = calibrate.fit(method, "ordinal", 4, logp, np.random.default_rng(0).integers(0, 4, 200))
+    module = CalibratedClassifier(model, cal, False).eval()
+    with torch.no_grad():
+        expected = module(X[:16]).numpy()
+    assert _program(module, X[:16], tmp_path)[1] == "torch.export"
+    with torch.no_grad():
+        got = torch.export.load(str(tmp_path / "model.pt2")).module()(X[:16]).numpy()
+    assert np.allclose(got, expected, atol=1e-6)
+    assert _onnx(module, X[:16], expected, tmp_path, tmp_path)["round_trip_max_abs_diff"] < 1e-4

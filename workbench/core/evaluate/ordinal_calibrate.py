@@ -35,9 +35,17 @@ def cumulative_logits(logp: torch.Tensor) -> torch.Tensor:
     return (log_above(logp) - log_at_most(logp)).clamp(-LOGIT_LIMIT, LOGIT_LIMIT)
 
 
+def running_min(above: torch.Tensor) -> torch.Tensor:
+    """The running minimum over k, column by column (ONNX has no cumulative minimum; K-1 is a handful)."""
+    columns = [above[:, 0]]
+    for k in range(1, above.shape[1]):
+        columns.append(torch.minimum(columns[-1], above[:, k]))
+    return torch.stack(columns, dim=1)
+
+
 def class_probabilities(above: torch.Tensor) -> torch.Tensor:
     """P(y > k) (N, K-1) -> class probabilities (N, K); the running minimum keeps them non-negative."""
-    above = torch.cummin(above.clamp(0, 1), dim=1).values
+    above = running_min(above.clamp(0, 1))
     ones, zeros = torch.ones_like(above[:, :1]), torch.zeros_like(above[:, :1])
     cum = torch.cat([ones, above, zeros], dim=1)
     return (cum[:, :-1] - cum[:, 1:]).clamp_min(0)
@@ -90,7 +98,7 @@ class OrdinalCalibration(nn.Module):
         above = torch.sigmoid(c)
         if self.method == "isotonic":
             above = self._isotonic(above)
-        return torch.cummin(above, dim=1).values
+        return running_min(above)
 
     def forward(self, logits: torch.Tensor) -> torch.Tensor:
         return class_probabilities(self.cumulative(logits))

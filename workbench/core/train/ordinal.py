@@ -106,14 +106,24 @@ def ordinal_kind(model: nn.Module) -> str:
     return "" if layer is None else ("coral" if isinstance(layer, CoralLayer) else "corn")
 
 
+def _running_logsumexp(columns: list[torch.Tensor]) -> list[torch.Tensor]:
+    """log(exp(a_0) + ... + exp(a_k)) for each k, by pairwise logaddexp: the exported program and ONNX (which has no
+    cumulative log-sum-exp) run the same few operations for the K classes."""
+    out = [columns[0]]
+    for column in columns[1:]:
+        out.append(torch.logaddexp(out[-1], column))
+    return out
+
+
 def log_above(logp: torch.Tensor) -> torch.Tensor:
-    """log P(y > k) for k = 0..K-2 from log class probabilities."""
-    return torch.logcumsumexp(logp.flip(1), dim=1).flip(1)[:, 1:]
+    """log P(y > k) for k = 0..K-2 from log class probabilities, summed from the top class down."""
+    columns = _running_logsumexp([logp[:, j] for j in range(logp.shape[1] - 1, 0, -1)])
+    return torch.stack(columns[::-1], dim=1)
 
 
 def log_at_most(logp: torch.Tensor) -> torch.Tensor:
     """log P(y <= k) for k = 0..K-2."""
-    return torch.logcumsumexp(logp, dim=1)[:, :-1]
+    return torch.stack(_running_logsumexp([logp[:, j] for j in range(logp.shape[1] - 1)]), dim=1)
 
 
 def median_class(logp: torch.Tensor) -> torch.Tensor:
