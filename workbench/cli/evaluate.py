@@ -33,7 +33,8 @@ def cmd_evaluate(args) -> int:
         print(json.dumps(result, indent=2))
     else:
         print(f"{found.n} samples: accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
-              f"ECE {result['ece']:.3f}  Brier {result['brier']:.3f}")
+              f"ECE {result['ece']:.3f}  Brier {result['brier']:.3f}"
+              + (f"  class-distance error {result['mae_classes']:.3f}" if "mae_classes" in result else ""))
         print("\n".join(decision_report_lines(result["decisions"])))
         if shift is not None:
             print("\n".join(shift_lines(shift)))

@@ -44,6 +44,9 @@ def _summary(metrics: dict) -> str:
              f"  test accuracy {_with_ci(t, 'accuracy')}   macro F1 {_with_ci(t, 'macro_f1')}"
              + (f"   {auc_name} {_with_ci(t, 'roc_auc')}" if "roc_auc" in t else ""),
              f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]
+    if "mae_classes" in t:  # ordered classes (see ordinal_metrics)
+        lines.append(f"  class-distance error {_with_ci(t, 'mae_classes')}   weighted kappa {_with_ci(t, 'qwk')}   "
+                     f"within one class {_with_ci(t, 'within_one')}")
     if "ece_debiased" in t:
         debiased = t["ece_debiased"]
         shown = f"{debiased:.3f}" if debiased >= 0 else f"about 0 ({debiased:.3f})"

@@ -73,9 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recipe_options(c)
     c.add_argument("--threshold", help="binary labels: label > T; a number or 'median'")
     c.add_argument("--bins", type=_ranged_int("--bins", "data.bins"),
-                   help="multiclass labels: K quantile bins of the label column")
+                   help="multiclass or ordinal labels: K quantile bins of the label column")
     c.add_argument("--baseline", action="store_true",
-                   help="no training: Platt-calibrate the regression output itself (binary tasks)")
+                   help="no training: Platt-calibrate the regression output itself (binary tasks), or cut it "
+                        "into ordered classes at its quantiles (ordinal tasks, multiclass ones with ordered classes)")
     c.add_argument("--report", help="also write an HTML report of the run to this file")
     c.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx extras)")
     c.add_argument("--out", required=True, help="a new folder for the export")

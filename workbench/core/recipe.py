@@ -20,14 +20,16 @@ from workbench.core import fields as F
 from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
 from workbench.core.recipe_decide import DecideRecipe, decide_problems
+from workbench.core.recipe_ordinal import ordinal_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
-# calibration auto (was temperature). mlp_activation (3) and train.repeats (6) came without a bump: their defaults
-# are what a recipe without them meant.
+# calibration auto (was temperature). mlp_activation (3), train.repeats, the ordinal task with head.ordinal and the
+# decide section (6) came without a bump: their defaults are what a recipe without them meant.
 RECIPE_VERSION = 6
-TASKS = ("binary", "multiclass")
+TASKS = ("binary", "multiclass", "ordinal")
+ORDINAL_HEADS = ("coral", "corn")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -102,7 +104,13 @@ class DataRecipe:
 @dataclass(frozen=True)
 class HeadRecipe:
     task: str = field(default="binary", metadata=describe(
-        "Task", "binary (one logit, sigmoid) or multiclass (K logits, softmax)", choices=TASKS, group="Head"))
+        "Task", "binary (one logit, sigmoid), multiclass (K logits, softmax) or ordinal (K ordered classes: "
+        "cumulative probabilities from one score and ordered thresholds, or from conditional tasks)", choices=TASKS,
+        group="Head"))
+    ordinal: str = field(default="coral", metadata=describe(
+        "Ordinal head", "ordinal task: coral (one shared score and K-1 ordered thresholds; warm-started from the "
+        "regression output cut where the classes were cut) or corn (K-1 conditional tasks, each its own weights)",
+        choices=ORDINAL_HEADS, group="Head"))
     dropout: float = field(default=0.0, metadata=describe(
         "Dropout before the head", "dropout before the new head", low=0, high=1, high_open=True, group="Head",
         decimals=3, step=0.05))
@@ -115,14 +123,15 @@ class HeadRecipe:
         "Frozen layers", "explicit per-layer choice (the Model tab's boxes)", flag=None))
     warm_start: str = field(default="auto", metadata=describe(
         "Warm start from the regression head", "initialise the new head from a logistic fit of the regression "
-        "output; auto: on for a binary head on a one-value regression head, off otherwise", choices=WARM_STARTS,
-        group="Head"))
+        "output; auto: on for a binary or ordinal head on a one-value regression head, off otherwise",
+        choices=WARM_STARTS, group="Head"))
 
 
 @dataclass(frozen=True)
 class TrainRecipe:
     loss: str = field(default="auto", metadata=describe(
-        "Loss", "auto: bce for binary, cross_entropy for multiclass", choices=LOSSES, group="Loss"))
+        "Loss", "auto: bce for binary, cross_entropy for multiclass, the ordinal head's own loss (CORAL's or CORN's) "
+        "for ordinal", choices=LOSSES, group="Loss"))
     pos_weight: float | None = field(default=None, metadata=describe(
         "Positive class weight (0 = none)", "BCE weight of the positive class", low=0, high=1e6, low_open=True,
         group="Loss", decimals=3, step=0.5, none_label="none"))
@@ -392,9 +401,11 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
     if h.task == "multiclass" and t.loss == "bce":
         out.append(("train.loss", "BCE needs a binary head; use cross_entropy or focal for multiclass"))
     if h.task == "binary" and d.label_mode == "bins":
-        out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass head or a threshold"))
+        out.append(("data.label_mode", "quantile bins make several classes; choose a multiclass or ordinal head, or "
+                                       "a threshold"))
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
+    out += ordinal_problems(h.task, t.loss, d.label_mode, recipe.calibration)
     if d.classes and d.label_mode != "column":
         out.append(("data.classes", "orders a class column's classes; threshold and bins classes are ordered by "
                                     "value"))

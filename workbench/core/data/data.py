@@ -137,7 +137,8 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
     """Return (integer labels, class names in code order, how they were derived).
 
     A class column's classes are ordered by `classes` when given, else numerically when they are numbers
-    (2 before 10), else alphabetically."""
+    (2 before 10), else alphabetically. `info["ordered_by"]` says where an order the classes have comes from
+    (a threshold, bins, the order given, numeric labels), None when alphabetical: an ordinal head refuses those."""
     target, path = table.target, table.source
     numeric = target.dtype.kind == "f"
     if mode in ("threshold", "bins") and not numeric:
@@ -172,6 +173,15 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
             remap[order] = np.arange(len(order))
             y, names = remap[y], [names[i] for i in order]
         y = y.astype(np.int64)
+    info["ordered_by"] = _ordered_by(mode, names, classes)
+    if task == "ordinal" and not info["ordered_by"]:
+        from workbench.core.errors import RecipeError
+
+        raise RecipeError(
+            f"an ordinal head needs classes with an order, and the classes of the label column ({', '.join(names[:10])}"
+            f"{', ...' if len(names) > 10 else ''}) have none: they are not numbers and no class order was given.",
+            "Give the class order (--classes low,medium,high; in the window, Move up/down beside the class counts on "
+            "the Data tab), cut a numeric column into bins, or choose a multiclass head.", path, "head.task")
     counts = np.bincount(y, minlength=len(names))
     if len(names) < 2:
         raise DataError(f"the labels have only one class ({names[int(np.argmax(counts))]}).",
@@ -195,6 +205,15 @@ def class_names(values: np.ndarray, target_names: list[str] | None = None) -> li
             return [target_names[int(v)] for v in values]
         return [f"{v:g}" for v in values]
     return [str(v) for v in values]
+
+
+def _ordered_by(mode: str, names: list[str], classes: tuple[str, ...]) -> str | None:
+    """Where the classes' order comes from, or None when they have none (what an ordinal head needs)."""
+    if mode in ("threshold", "bins"):
+        return mode
+    if classes:
+        return "the class order given"
+    return "numeric labels" if _numeric_order(names) is not None else None
 
 
 def _numeric_order(names: list[str]) -> list[int] | None:

@@ -128,7 +128,8 @@ def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
     notes: list[Note] = []
     p = prior_shift.adjust(probs, source, target) if target is not None else probs
     weights = None if target is None else (target / np.maximum(source, 1e-12))[y]
-    fitted_policy = policy.fit(c.policy, p, y, run.threshold, c.costs, c.min_recall, weights)
+    fitted_policy = policy.fit(c.policy, p, y, run.threshold, c.costs, c.min_recall, weights,
+                               ordinal=run.recipe.head.task == "ordinal")
     sets = band = None
     if not len(y):
         notes.append(warning("decide.no_calibration", "there is no calibration split, so there are no conformal "

@@ -19,7 +19,8 @@ def export_policy(meta: dict[str, Any]) -> policy.Policy:
     costs = stated.get("costs")
     threshold = stated.get("threshold", meta.get("decision_threshold"))
     return policy.Policy(str(stated.get("policy", "threshold")), None if threshold is None else float(threshold),
-                         None if costs is None else np.asarray(costs, dtype=np.float64))
+                         None if costs is None else np.asarray(costs, dtype=np.float64),
+                         ordinal=meta.get("task") == "ordinal")
 
 
 def export_sets(meta: dict[str, Any]) -> conformal.ConformalSets | None:

@@ -27,6 +27,7 @@ class Policy:
     costs: np.ndarray | None = None  # (K, K): rows true class, columns decision
     value: float | None = None  # the objective's value on the calibration split
     min_recall: float | None = None
+    ordinal: bool = False  # an ordinal head's probabilities: without costs, the median class decides
 
     def decide(self, probs: np.ndarray) -> np.ndarray:
         """One class per row."""
@@ -34,6 +35,10 @@ class Policy:
             return bayes_decisions(probs, self.costs)
         if probs.shape[1] == 2:
             return (probs[:, 1] >= (0.5 if self.threshold is None else self.threshold)).astype(np.int64)
+        if self.ordinal:
+            from workbench.core.evaluate.scores import median_class
+
+            return median_class(probs)
         return np.asarray(probs.argmax(axis=1))
 
     def rule(self, n_classes: int) -> str:
@@ -43,6 +48,9 @@ class Policy:
         if n_classes == 2:
             return f"class 1 when probability[:, 1] >= {self.threshold if self.threshold is not None else 0.5:g}, " \
                    "else class 0"
+        if self.ordinal:
+            return ("the median class: the first column k where probability[:, :k + 1].sum(1) reaches 0.5 "
+                    "(equivalently, how many of P(y > k) = probability[:, k + 1:].sum(1) are at least 0.5)")
         return "the class of the largest probability"
 
     def metadata(self, n_classes: int) -> dict[str, Any]:
@@ -122,7 +130,8 @@ def choose_threshold(p1: np.ndarray, y: np.ndarray, objective: str, min_recall: 
 
 
 def fit(name: str, probs: np.ndarray, y: np.ndarray, run_threshold: float | None = None,
-        costs: tuple[float, ...] = (), min_recall: float = 0.9, weights: np.ndarray | None = None) -> Policy:
+        costs: tuple[float, ...] = (), min_recall: float = 0.9, weights: np.ndarray | None = None,
+        ordinal: bool = False) -> Policy:
     """The policy `name` fitted on the calibration split's probabilities and labels (`weights`: per-row
     importance weights under a class-prior shift)."""
     n_classes = probs.shape[1]
@@ -131,7 +140,8 @@ def fit(name: str, probs: np.ndarray, y: np.ndarray, run_threshold: float | None
         threshold = bayes_threshold(matrix) if n_classes == 2 else None
         return Policy("cost", threshold, matrix)
     if name == "threshold" or n_classes != 2:  # a binary head's exported threshold is 0.5 unless moved, as before
-        return Policy("threshold", (0.5 if run_threshold is None else float(run_threshold)) if n_classes == 2 else None)
+        return Policy("threshold", (0.5 if run_threshold is None else float(run_threshold)) if n_classes == 2 else None,
+                      ordinal=ordinal)
     threshold, value = choose_threshold(probs[:, 1], y, name, min_recall, weights)
     return Policy(name, threshold, None, value, min_recall if name == "precision_at_recall" else None)
 

@@ -18,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.evaluate.ordinal_calibrate import OrdinalCalibration
+
 CHUNK_VALUES = 1 << 22  # logits per block in `probabilities`
 
 
@@ -189,6 +191,8 @@ def isotonic_knots(probs: np.ndarray, y: np.ndarray, columns: Any) -> tuple[list
         knots_x.append(kx)
         knots_y.append(ky)
     return knots_x, knots_y
+
+
 @contextlib.contextmanager
 def one_thread() -> Iterator[None]:
     """Torch on one thread: these fits are a few hundred tiny operations, and on a busy two-core machine two
@@ -201,9 +205,16 @@ def one_thread() -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> Calibration:
-    """Fit `method` on calibration-split logits and labels."""
+AnyCalibration = Calibration | OrdinalCalibration  # an ordinal head's maps keep the classes' order
+
+
+def fit(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray) -> AnyCalibration:
+    """Fit `method` on calibration-split logits and labels (an ordinal head's: see ordinal_calibrate)."""
     with one_thread():
+        if task == "ordinal":
+            from workbench.core.evaluate import ordinal_calibrate
+
+            return ordinal_calibrate.fit(method, n_classes, logits, y)
         return _fit(method, task, n_classes, logits, y)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from workbench.core import notes as N
 
 if TYPE_CHECKING:
-    from workbench.core.evaluate.calibrate import Calibration
+    from workbench.core.evaluate.calibrate import AnyCalibration
 
 SMALL_SPLIT = 200
 FOLDS = 5
@@ -126,7 +126,7 @@ def check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndar
 
 
 def fit_and_check(method: str, task: str, n_classes: int, logits: np.ndarray, y: np.ndarray, fraction: float,
-                  seed: int = 0) -> tuple[Calibration, dict[str, Any], dict[str, Any] | None]:
+                  seed: int = 0) -> tuple[AnyCalibration, dict[str, Any], dict[str, Any] | None]:
     """Fit `method` ("auto": the one calibration_auto picks) on the calibration split, and check it: (the fitted
     map, the check, auto's record or None)."""
     from workbench.core.evaluate.calibrate import fit

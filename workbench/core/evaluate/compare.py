@@ -12,8 +12,10 @@ from workbench.core.fields import MAX_NESTING
 from workbench.core.safety.bounds import TooDeep, json_value
 
 # column, how to read it from metrics["test"], whether higher is better
+# (class distance and weighted kappa: runs whose classes have an order, see ordinal_metrics; "—" for others)
 COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE", "ece", False),
-           ("Brier", "brier", False), ("ROC AUC", "roc_auc", True)]
+           ("Brier", "brier", False), ("ROC AUC", "roc_auc", True), ("class dist.", "mae_classes", False),
+           ("QWK", "qwk", True)]
 
 
 def load_run_dir(folder: str | Path) -> dict[str, Any]:
@@ -132,6 +134,7 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for run in runs:
         test = run["metrics"]["test"]
         rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
+                     "task": run["metrics"].get("task", ""),
                      "calibration": run["metrics"].get("calibration", ""),
                      "values": [test.get(key) for _, key, _ in COLUMNS],
                      "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS],
@@ -168,6 +171,10 @@ def paired(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for run in runs[1:]:
         diff = compare_runs(runs[0]["metrics"], run["metrics"])
+        if diff is not None:  # each run under its own decisions (an ordinal head's: the median class)
+            from workbench.core.evaluate.ordinal_metrics import paired as order_paired
+
+            diff |= order_paired(runs[0]["metrics"], run["metrics"])
         if diff is None:
             out.append({"name": run["name"], "against": runs[0]["name"], "columns": None})
             continue

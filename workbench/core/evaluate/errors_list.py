@@ -45,14 +45,15 @@ def sample_ids(table: Table, positions: np.ndarray) -> tuple[list[str], str]:
     return [str(int(i)) for i in positions], "index"
 
 
-def split_samples(data: Any, probs: np.ndarray, threshold: float | None = None) -> SplitSamples:
-    """The test split of prepared data (`pipeline.PreparedData`) with the test probabilities of a run."""
+def split_samples(data: Any, probs: np.ndarray, threshold: float | None = None, ordinal: bool = False) -> SplitSamples:
+    """The test split of prepared data (`pipeline.PreparedData`) with the test probabilities of a run (`ordinal`:
+    an ordinal head's, decided by their median class)."""
     positions = np.asarray(data.splits["test"])
     probs = np.asarray(probs, dtype=np.float64)
     if len(probs) != len(positions):
         raise ValueError(f"{len(probs)} probabilities for a test split of {len(positions)} samples")
     ids, id_name = sample_ids(data.table, positions)
-    return SplitSamples(ids, id_name, np.asarray(data.y)[positions], probs, predict(probs, threshold),
+    return SplitSamples(ids, id_name, np.asarray(data.y)[positions], probs, predict(probs, threshold, ordinal),
                        list(data.classes), positions)
 
 

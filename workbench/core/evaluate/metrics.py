@@ -56,9 +56,9 @@ def roc_auc(probs: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def classification(probs: np.ndarray, y: np.ndarray, classes: list[str],
-                   threshold: float | None = None) -> dict[str, Any]:
-    """Scores that depend on the decision (the binary threshold moves them)."""
-    pred = predict(probs, threshold)
+                   threshold: float | None = None, ordinal: bool = False) -> dict[str, Any]:
+    """Scores that depend on the decision (the binary threshold moves them; an ordinal head's is the median)."""
+    pred = predict(probs, threshold, ordinal)
     labels = list(range(len(classes)))
     precision, recall, f1, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
     from workbench.core.evaluate.uncertainty import wilson
@@ -75,12 +75,15 @@ def classification(probs: np.ndarray, y: np.ndarray, classes: list[str],
 
 
 def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.ndarray | None = None,
-             threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width") -> dict[str, Any]:
+             threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width",
+             ordinal: bool = False, ordered: bool = False) -> dict[str, Any]:
     """All metrics of calibrated `probs` with bootstrap 95% intervals (`ci`); with `before` (uncalibrated), the
-    before/after calibration pairs and the paired interval of each change (`calibration_change`)."""
+    before/after calibration pairs and the paired interval of each change (`calibration_change`). `ordinal`: an
+    ordinal head's probabilities, decided by their median class; `ordered` (or `ordinal`): the classes have an
+    order, so the order metrics are added (see ordinal_metrics)."""
     from workbench.core.evaluate import ece_bias, uncertainty
 
-    out = classification(probs, y, classes, threshold)
+    out = classification(probs, y, classes, threshold, ordinal)
     rel = reliability(probs, y, n_bins, binning)
     edges = rel["edges"]
     out |= {"ece": rel["ece"], "mce": rel["mce"], "brier": brier(probs, y), "n": int(len(y)),
@@ -92,7 +95,7 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
     if auc is not None:
         out["roc_auc"] = auc
         out["roc_auc_definition"] = "ROC AUC" if probs.shape[1] == 2 else "one-vs-rest macro ROC AUC"
-    out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges)
+    out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges, ordinal=ordinal)
     resamples = uncertainty.resamples_for(len(y))
     out["ci_method"] = (f"accuracy, per-class precision and recall: Wilson score 95% interval; the others: "
                         f"stratified bootstrap, {resamples} resamples, seed {uncertainty.SEED}, 95% percentile "
@@ -103,11 +106,24 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
     if before is not None:
         rel_b = reliability(before, y, edges=edges)
         out |= {"ece_before": rel_b["ece"], "mce_before": rel_b["mce"], "brier_before": brier(before, y),
-                "accuracy_before": float(skm.accuracy_score(y, predict(before, threshold))),
+                "accuracy_before": float(skm.accuracy_score(y, predict(before, threshold, ordinal))),
                 "reliability_before": rel_b}
         out["calibration_change"] = uncertainty.paired_difference(
-            before, probs, y, ("accuracy", "ece", "brier"), threshold, threshold, edges)
+            before, probs, y, ("accuracy", "ece", "brier"), threshold, threshold, edges, ordinal, ordinal)
+    if ordered or ordinal:
+        _add_order_metrics(out, probs, y, classes, before, threshold, n_bins, binning, ordinal)
     return out
+
+
+def _add_order_metrics(out: dict[str, Any], probs: np.ndarray, y: np.ndarray, classes: list[str],
+                       before: np.ndarray | None, threshold: float | None, n_bins: int | str, binning: str,
+                       ordinal: bool) -> None:
+    """The hook of ordinal_metrics: class distance, weighted kappa, per-threshold reliability."""
+    from workbench.core.evaluate import ordinal_metrics
+
+    order = ordinal_metrics.evaluate(probs, y, classes, ordinal, before, threshold, n_bins, binning, SPARSE_BIN)
+    out["ci"] |= order.pop("ci")
+    out |= order
 
 
 def binary_curves(probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:

@@ -33,9 +33,18 @@ def brier_rows(probs: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.asarray(((probs - np.eye(probs.shape[1])[y]) ** 2).sum(1))
 
 
-def predict(probs: np.ndarray, threshold: float | None = None) -> np.ndarray:
+def predict(probs: np.ndarray, threshold: float | None = None, ordinal: bool = False) -> np.ndarray:
     """Binary: positive when p(positive) >= threshold (0.5 unless given), the rule the export states;
-    multiclass: the most probable class."""
+    multiclass: the most probable class; `ordinal` (an ordinal head's): the median class."""
+    if ordinal and probs.shape[1] > 2:
+        return median_class(probs)
     if probs.shape[1] == 2:
         return (probs[:, 1] >= (0.5 if threshold is None else threshold)).astype(np.int64)
     return np.asarray(probs.argmax(axis=1))
+
+
+def median_class(probs: np.ndarray) -> np.ndarray:
+    """How many cumulative probabilities P(y > k) reach one half: the first class whose P(y <= k) reaches it
+    (for two classes, the binary rule at 0.5). Sums run from the top class down, as the head computes them."""
+    tail = np.cumsum(np.asarray(probs)[:, ::-1], axis=1)[:, ::-1][:, 1:]
+    return np.asarray((tail >= 0.5).sum(1), dtype=np.int64)

@@ -70,10 +70,10 @@ def method_of(metric: str) -> str:
     return "wilson" if metric in PROPORTIONS else "bootstrap"
 
 
-def _predict(probs: np.ndarray, threshold: float | None) -> np.ndarray:
+def _predict(probs: np.ndarray, threshold: float | None, ordinal: bool = False) -> np.ndarray:
     from workbench.core.evaluate.scores import predict
 
-    return predict(probs, threshold)
+    return predict(probs, threshold, ordinal)
 
 
 def _accuracy(C: np.ndarray, probs: np.ndarray, y: np.ndarray, pred: np.ndarray, **_: Any) -> np.ndarray:
@@ -167,14 +167,15 @@ _FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {"accuracy": _accuracy, "macr
 
 
 def replicates(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
-               edges: np.ndarray | None = None, counts: np.ndarray | None = None) -> dict[str, np.ndarray]:
-    """Each metric over every resample."""
+               edges: np.ndarray | None = None, counts: np.ndarray | None = None,
+               ordinal: bool = False) -> dict[str, np.ndarray]:
+    """Each metric over every resample (`ordinal`: decisions are an ordinal head's median class)."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
     y = np.asarray(y).astype(np.int64)
     C = resample_counts(y, _resamples(len(y))) if counts is None else counts
     edges = bin_edges(probs.max(1), auto_bins(len(y))) if edges is None else edges
-    pred = _predict(probs, threshold)
+    pred = _predict(probs, threshold, ordinal)
     out = {}
     for name in metrics:
         if name == "roc_auc" and len(np.unique(y)) < probs.shape[1]:
@@ -190,17 +191,18 @@ def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:
 
 
 def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
-              edges: np.ndarray | None = None) -> dict[str, list[float]]:
+              edges: np.ndarray | None = None, ordinal: bool = False) -> dict[str, list[float]]:
     """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others."""
     if len(y) < 2:
         return {}
     y = np.asarray(y).astype(np.int64)
     metrics = list(metrics)
-    boot = replicates(probs, y, [m for m in metrics if method_of(m) == "bootstrap"], threshold, edges)
+    boot = replicates(probs, y, [m for m in metrics if method_of(m) == "bootstrap"], threshold, edges,
+                      ordinal=ordinal)
     out = {}
     for name in metrics:
         if name == "accuracy":
-            out[name] = wilson(float((_predict(probs, threshold) == y).sum()), len(y))
+            out[name] = wilson(float((_predict(probs, threshold, ordinal) == y).sum()), len(y))
         elif name in boot:
             out[name] = interval(boot[name])
     return out
@@ -208,14 +210,15 @@ def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS
 
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS,
                       threshold_a: float | None = None, threshold_b: float | None = None,
-                      edges: np.ndarray | None = None) -> dict[str, Any]:
+                      edges: np.ndarray | None = None, ordinal_a: bool = False,
+                      ordinal_b: bool = False) -> dict[str, Any]:
     """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
     counts = resample_counts(np.asarray(y), _resamples(len(y)))
     edges = bin_edges(probs_a.max(1), auto_bins(len(y))) if edges is None else edges
-    a = replicates(probs_a, y, metrics, threshold_a, edges, counts)
-    b = replicates(probs_b, y, metrics, threshold_b, edges, counts)
+    a = replicates(probs_a, y, metrics, threshold_a, edges, counts, ordinal_a)
+    b = replicates(probs_b, y, metrics, threshold_b, edges, counts, ordinal_b)
     out = {}
     for name in [m for m in a if m in b]:  # a's order: a set's order would follow PYTHONHASHSEED into metrics.json
         low, high = interval(b[name] - a[name])
@@ -232,7 +235,7 @@ def compare_runs(reference: dict[str, Any], other: dict[str, Any],
         return None
     y = np.asarray(a["y"])
     return paired_difference(np.asarray(a["probs"]), np.asarray(b["probs"]), y, metrics, a.get("threshold"),
-                             b.get("threshold"))
+                             b.get("threshold"), ordinal_a=bool(a.get("ordinal")), ordinal_b=bool(b.get("ordinal")))
 
 
 def seed_interval(a: dict[str, Any] | None, b: dict[str, Any] | None, metric: str,

@@ -57,8 +57,8 @@ def read_metadata(folder: str | Path) -> dict[str, Any]:
     classes = meta.get("classes")
     if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
         raise _bad(folder, "metadata.json has no list of class names")
-    if meta.get("task") not in ("binary", "multiclass"):
-        raise _bad(folder, "metadata.json's task is neither binary nor multiclass")
+    if meta.get("task") not in ("binary", "multiclass", "ordinal"):
+        raise _bad(folder, "metadata.json's task is not binary, multiclass or ordinal")
     shape = meta.get("input_shape")
     if not isinstance(shape, list) or not shape or not all(isinstance(v, int) and v > 0 for v in shape):
         raise _bad(folder, "metadata.json's input_shape is not a list of positive whole numbers")

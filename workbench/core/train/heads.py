@@ -13,6 +13,9 @@ from workbench.core.errors import RecipeError
 from workbench.core.open.layer_tree import Inspection
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import HeadRecipe
+from workbench.core.train.ordinal import LAYERS, OrdinalWarmStart, apply_warm_start, head_outputs
+
+Warm = tuple[float, float] | tuple[list[float], list[float]] | OrdinalWarmStart
 
 
 def build_head(in_features: int, n_out: int, dropout: float, hidden: int) -> nn.Sequential:
@@ -26,22 +29,41 @@ def build_head(in_features: int, n_out: int, dropout: float, hidden: int) -> nn.
     return nn.Sequential(*layers)
 
 
-def outputs_for(task: str, n_classes: int) -> int:
+def outputs_for(task: str, n_classes: int, ordinal: str = "coral") -> int:
+    if task == "ordinal":
+        return head_outputs(ordinal, n_classes)
     return 1 if task == "binary" else n_classes
 
 
+def build_task_head(in_features: int, task: str, n_classes: int, head: HeadRecipe) -> nn.Sequential:
+    """The new head for `task`: an ordinal one ends in its ordinal layer (see train.ordinal)."""
+    new_head = build_head(in_features, outputs_for(task, n_classes, head.ordinal), head.dropout, head.hidden)
+    if task == "ordinal":
+        new_head.append(LAYERS[head.ordinal](n_classes))
+    return new_head
+
+
+def _linear_and_warm(new_head: nn.Sequential, warm: Warm) -> tuple[nn.Linear, tuple[float | list[float],
+                                                                                  float | list[float]]]:
+    """The head's last Linear and the (scale, offset) it starts from; an ordinal layer takes its own part."""
+    if isinstance(warm, OrdinalWarmStart):
+        apply_warm_start(new_head[-1], warm)
+        return cast(nn.Linear, new_head[-2]), (warm.scale, warm.offset)
+    return cast(nn.Linear, new_head[-1]), warm
+
+
 def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int, head: HeadRecipe,
-            warm: tuple[float, float] | tuple[list[float], list[float]] | None = None) -> tuple[nn.Module, str]:
+            warm: Warm | None = None) -> tuple[nn.Module, str]:
     """Return (a converted deep copy of `model`, the qualified name of its new head).
 
     `warm` = (scale, offset) of a logistic fit on the regression output: the binary head starts as
-    sigmoid(scale * regression + offset), so its first epoch begins from the regression's ordering.
+    sigmoid(scale * regression + offset), so its first epoch begins from the regression's ordering. An ordinal
+    head's warm start (train.ordinal.OrdinalWarmStart) also sets its thresholds.
     """
-    n_out = outputs_for(task, n_classes)
-    new_head = build_head(inspection.head_in, n_out, head.dropout, head.hidden)
+    new_head = build_task_head(inspection.head_in, task, n_classes, head)
     if isinstance(model, FrozenProgram):
         if warm is not None and not head.hidden:
-            _warm_start_on_outputs(cast(nn.Linear, new_head[-1]), *warm)
+            _warm_start_on_outputs(*_linear_and_warm(new_head, warm))
         converted: nn.Module = nn.Sequential()
         converted.add_module("body", model)
         converted.add_module("head", new_head)
@@ -50,7 +72,8 @@ def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int,
         converted = copy.deepcopy(model)
         old = converted.get_submodule(inspection.head)
         if warm is not None:
-            _warm_start(cast(nn.Linear, new_head[-1]), cast(nn.Linear, old), *warm)  # heads end in a Linear
+            linear, (scale, offset) = _linear_and_warm(new_head, warm)
+            _warm_start(linear, cast(nn.Linear, old), scale, offset)  # the regression head is a Linear
         converted.set_submodule(inspection.head, new_head)
         for tail in inspection.tail:
             converted.set_submodule(tail, nn.Identity())
@@ -72,8 +95,9 @@ def _warm_start(linear: nn.Linear, old: nn.Linear, scale: float | list[float], o
         linear.bias.copy_(scales[:, 0] * bias + offsets)
 
 
-def _warm_start_on_outputs(linear: nn.Linear, scale: float | list[float], offset: float | list[float]) -> None:
+def _warm_start_on_outputs(linear: nn.Linear, warm: tuple[float | list[float], float | list[float]]) -> None:
     """A head on a frozen program's outputs: logit_k = scale_k * output_0 + offset_k (the baseline's fit)."""
+    scale, offset = warm
     scales = torch.as_tensor(scale, dtype=linear.weight.dtype).reshape(-1)
     offsets = torch.as_tensor(offset, dtype=linear.weight.dtype).reshape(-1)
     with torch.no_grad():

@@ -1,4 +1,4 @@
-"""Training losses for a binary (one logit) or multiclass (K logits) head."""
+"""Training losses for a binary (one logit), multiclass (K logits) or ordinal (see ordinal) head."""
 
 from __future__ import annotations
 
@@ -34,13 +34,16 @@ class FocalLoss(nn.Module):
 
 
 def loss_name(train: TrainRecipe, task: str) -> str:
+    if task == "ordinal":
+        return "ordinal"  # the head's own loss (recipe problems refuse any other)
     if train.loss != "auto":
         return train.loss
     return "bce" if task == "binary" else "cross_entropy"
 
 
-def build_loss(train: TrainRecipe, task: str, n_classes: int) -> nn.Module:
-    """The loss; binary losses take float targets in {0, 1}, multiclass ones integer codes."""
+def build_loss(train: TrainRecipe, task: str, n_classes: int, ordinal: str = "coral") -> nn.Module:
+    """The loss; binary losses take float targets in {0, 1}, multiclass and ordinal ones integer codes.
+    `ordinal`: the ordinal head's kind (coral or corn), whose loss an ordinal task trains with."""
     name = loss_name(train, task)
     weights = torch.tensor(train.class_weights, dtype=torch.float32) if train.class_weights else None
     if weights is not None and len(weights) != n_classes:
@@ -48,6 +51,10 @@ def build_loss(train: TrainRecipe, task: str, n_classes: int) -> nn.Module:
 
         raise RecipeError(f"{len(weights)} class weights were given for {n_classes} classes.",
                           "Give one weight per class, in class order.")
+    if name == "ordinal":
+        from workbench.core.train.ordinal import OrdinalLoss
+
+        return OrdinalLoss(ordinal, n_classes, weights)
     if name == "bce":
         pos = train.pos_weight if train.pos_weight is not None else (
             float(weights[1] / weights[0]) if weights is not None else None)

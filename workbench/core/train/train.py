@@ -180,6 +180,22 @@ def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
     return out.reshape(-1) if binary else out.reshape(out.shape[0], -1)
 
 
+def task_loss(recipe: TrainRecipe, task: str, n_classes: int, model: nn.Module) -> nn.Module:
+    """The recipe's loss; an ordinal task's is the one of the model's ordinal layer (coral or corn)."""
+    from workbench.core.train.ordinal import ordinal_kind
+
+    return build_loss(recipe, task, n_classes, ordinal_kind(model) or "coral")
+
+
+def decisions(logits: torch.Tensor, task: str) -> torch.Tensor:
+    """The classes the metrics would report: p >= 0.5 (binary), argmax (multiclass), the median (ordinal)."""
+    if task == "ordinal":
+        from workbench.core.train.ordinal import median_class
+
+        return median_class(logits)
+    return (logits >= 0).long() if task == "binary" else logits.argmax(1)
+
+
 def predict_logits(model: nn.Module, X: OnDevice, binary: bool, batch_size: int = 4096) -> torch.Tensor:
     """Logits for every row of X in eval mode, on X's device."""
     model.eval()
@@ -272,7 +288,8 @@ class _Loop:
         self.Xt, self.yt = _on_device(X_train, device), torch.as_tensor(y_train).to(device, target_dtype)
         self.Xv, self.yv = _on_device(X_val, device), torch.as_tensor(y_val).to(device, target_dtype)
         model.to(device)
-        self.loss_fn = build_loss(recipe, task, n_classes).to(device)
+        self.task = task
+        self.loss_fn = task_loss(recipe, task, n_classes, model).to(device)
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
             raise RecipeError("every layer is frozen, so there is nothing to train.", "Unfreeze at least the head.")
@@ -425,7 +442,7 @@ class _Loop:
         total = self.dist.all_sum([self.total])[0] if self.dist is not None else self.total  # over every rank's rows
         val_logits = predict_logits(self.model, self.Xv, self.binary)
         val_loss = float(self.loss_fn(val_logits, self.yv)) if len(self.Xv) else float(total / n)
-        val_pred = (val_logits >= 0).long() if self.binary else val_logits.argmax(1)  # p >= 0.5, as everywhere
+        val_pred = decisions(val_logits, self.task)  # p >= 0.5 (binary), as everywhere
         val_acc = float((val_pred == self.yv.long()).float().mean()) if len(self.Xv) else float("nan")
         if self.dist is not None:  # rank 0's numbers decide, so that every rank stops at the same epoch
             val_loss, val_acc = self.dist.broadcast([val_loss, val_acc])

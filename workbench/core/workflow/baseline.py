@@ -1,6 +1,12 @@
-"""The no-training baseline for binary tasks: the regression model's own output as a score, Platt-calibrated
-on the calibration split. A classifier in seconds with no gradient step, kept as a run like any other so
-it can be compared with trained heads ("was training a new head worth it?")."""
+"""The no-training baselines: a classifier in seconds with no gradient step, kept as a run like any other so it
+can be compared with trained heads ("was training a new head worth it?").
+
+- Binary: the regression model's own output as a score, Platt-calibrated on the calibration split.
+- Ordered classes (an ordinal task, or a multiclass one whose classes are cut from a number, numeric or given an
+  order): the regression output cut into the classes, i.e. the warm-started CORAL head untrained (train.ordinal):
+  its score is the output, its thresholds the output's quantiles at the train split's class proportions. It
+  decides exactly as that cut, and is calibrated like any ordinal run.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +20,22 @@ from workbench.core.train.train import TrainResult, predict_logits
 from workbench.core.workflow.pipeline import PreparedData, Run, evaluate_run, prepare_images
 
 
+def check_baseline(recipe: Recipe, data: PreparedData) -> None:
+    """Whether the no-training baseline applies (RecipeError naming the field when not): two classes, or ordered
+    ones, and a calibration split to fit it on."""
+    if recipe.head.task != "binary" and not data.label_info.get("ordered_by"):
+        raise RecipeError("the no-training baseline needs two classes or ordered ones, and these classes have no "
+                          "order.", "Choose a binary head and a threshold, cut the label into bins, or give the "
+                                    "class order.", field="head.task")
+    if not len(data.splits["cal"]):
+        raise RecipeError("the baseline is fitted on the calibration split, which is empty.",
+                          "Give the calibration split a fraction above 0.", field="data.splits")
+
+
 def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run:
     from workbench.core.open.layer_tree import inspect_model
 
-    if recipe.head.task != "binary":
-        raise RecipeError("the no-training baseline is for binary tasks.", "Choose a binary head and a threshold.")
-    if not len(data.splits["cal"]):
-        raise RecipeError("the baseline is fitted on the calibration split, which is empty.",
-                          "Give the calibration split a fraction above 0.")
+    check_baseline(recipe, data)
     from workbench.core.decide.decisions import check_classes
 
     check_classes(recipe, len(data.classes))
@@ -31,6 +45,8 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
         raise RecipeError(f"the regression model has {int(np.prod(inspection.output_shape))} outputs; the "
                           "baseline needs a single score.", "Train a head instead.")
     prepare_images(data, recipe, model)
+    if recipe.head.task != "binary":
+        return ordinal_baseline_run(recipe, loaded, data)
     scores = {s: predict_logits(model, data.model_inputs(s), True).numpy() for s in data.splits}
     calibration = calib.fit("platt", "binary", 2, scores["cal"], data.labels("cal"))
     from workbench.core.evaluate.calibration_check import check
@@ -46,3 +62,19 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     estimate_prior(run)
     evaluate_run(run)
     return run
+
+
+def ordinal_baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run:
+    """The regression output cut into the ordered classes: the warm-started CORAL head, untrained. Its recipe
+    says so (an ordinal task, a CORAL head with warm start on and no hidden layer), whatever head the session's
+    recipe asked for; a calibration ordinal heads do not take (matrix) becomes temperature."""
+    from workbench.core.workflow.pipeline import build_model, calibrate_run
+
+    calibration = recipe.calibration if recipe.calibration != "matrix" else "temperature"
+    recipe = recipe.with_changes(**{"head.task": "ordinal", "head.ordinal": "coral", "head.warm_start": "on",
+                                    "head.hidden": 0, "train.loss": "auto", "calibration": calibration})
+    model, head, inspection = build_model(recipe, loaded, data)
+    model.eval()
+    logits = {s: predict_logits(model, data.model_inputs(s), False).numpy() for s in data.splits}
+    run = Run(recipe, loaded, data, inspection, model, head, TrainResult(device="cpu"), logits, kind="baseline")
+    return calibrate_run(run, calibration)

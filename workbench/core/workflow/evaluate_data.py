@@ -59,7 +59,9 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     probs = probabilities(folder, meta, table.X, trusted)
     from workbench.core.decide.exported import labelled_report
 
-    result = evaluate(probs, y, meta["classes"], threshold=meta.get("decision_threshold"))  # the exported threshold
+    ordinal = meta["task"] == "ordinal"
+    result = evaluate(probs, y, meta["classes"], threshold=meta.get("decision_threshold"),  # the exported threshold
+                      ordinal=ordinal, ordered=ordinal or bool(meta["metrics"].get("labels", {}).get("ordered_by")))
     result["decisions"] = labelled_report(meta, probs, y)  # its policy, conformal coverage and refer band
     return Evaluation(result, int(len(y)), notes)
 

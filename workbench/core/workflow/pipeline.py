@@ -27,7 +27,7 @@ from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
-from workbench.core.train.heads import convert, ordinal_warm_start_fit, warm_start_fit
+from workbench.core.train.heads import Warm, convert, ordinal_warm_start_fit, warm_start_fit
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
 # The data steps moved to `prepared`; they are still imported from here.
@@ -55,7 +55,7 @@ class Run:
     head_name: str
     training: TrainResult
     logits: dict[str, np.ndarray] = field(default_factory=dict)
-    calibration: calib.Calibration | None = None
+    calibration: calib.AnyCalibration | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     threshold: float | None = None
     calibration_check: dict[str, Any] = field(default_factory=dict)  # see calibration_check.check
@@ -69,6 +69,11 @@ class Run:
     def binary(self) -> bool:
         return self.recipe.head.task == "binary"
 
+    @property
+    def ordinal(self) -> bool:
+        """An ordinal head: its logits are log class probabilities and its decision the median class."""
+        return self.recipe.head.task == "ordinal"
+
     def probabilities(self, split: str = "test", calibrated: bool = True) -> np.ndarray:
         if calibrated and self.calibration is not None:
             return self.calibration.probabilities(self.logits[split])
@@ -80,7 +85,7 @@ class Run:
         this run's calibration and threshold: what a confusion-matrix cell lists (`errors_list`)."""
         from workbench.core.evaluate.errors_list import split_samples
 
-        return split_samples(self.data, self.probabilities("test"), self.threshold)
+        return split_samples(self.data, self.probabilities("test"), self.threshold, self.ordinal)
 
 
 def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None
@@ -112,11 +117,12 @@ def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
     accuracy cold -> warm): binary heads ended as well or better warm (user MLP on diabetes 0.732 -> 0.914,
     breast cancer 0.988 -> 1.000, the diabetes demo 0.791 -> 0.797); a softmax head's ordinal warm start ended
     worse on the digits demo (0.770 -> 0.768 at the valley's rate; 0.839 -> 0.704 on seed 3 at 3x), so it stays
-    cold unless asked for."""
+    cold unless asked for. An ordinal head starts as the regression output cut into the classes (see
+    train.ordinal): untrained, it already decides as that cut does."""
     h = recipe.head
     if h.warm_start != "auto":
         return h.warm_start == "on"
-    return h.task == "binary" and not h.hidden and inspection.head_out == 1
+    return h.task in ("binary", "ordinal") and not h.hidden and inspection.head_out == 1
 
 
 def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
@@ -125,7 +131,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     prepare_images(data, recipe, loaded.model)
     data.augment = False
     inspection = inspect_model(loaded.model, shape)
-    warm: tuple[float, float] | tuple[list[float], list[float]] | None = None
+    warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
     program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and (
@@ -134,6 +140,8 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
         reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
         if recipe.head.task == "binary":
             warm = warm_start_fit(reg[:, 0], data.labels("train"))
+        elif recipe.head.task == "ordinal":
+            warm = ordinal_warm_start(recipe.head.ordinal, data, reg[:, 0])
         elif data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
                 and not recipe.data.classes:
             if recipe.head.warm_start == "on":
@@ -145,6 +153,13 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     seed_everything(recipe.seed)
     model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
     return model, head, inspection
+
+
+def ordinal_warm_start(kind: str, data: PreparedData, regression: np.ndarray) -> Warm:
+    """An ordinal head's start from the train split's regression outputs (train.ordinal)."""
+    from workbench.core.train import ordinal
+
+    return ordinal.ordinal_warm_start_fit(regression, data.labels("train"), len(data.classes), kind)
 
 
 def calibrate_run(run: Run, method: str) -> Run:
@@ -169,6 +184,7 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     from workbench.core.evaluate.metrics import evaluate
 
     y = run.data.labels("test")
+    ordinal = run.recipe.head.task == "ordinal"
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task,
@@ -177,7 +193,8 @@ def evaluate_run(run: Run) -> dict[str, Any]:
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
         "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run), **run.extra_metrics,
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         run.threshold, run.recipe.reliability_bins, run.recipe.binning),
+                         run.threshold, run.recipe.reliability_bins, run.recipe.binning, ordinal,
+                         ordered_classes(run)),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "device": run.training.device, "lr": run.training.lr, "epochs": run.training.epochs,
@@ -201,8 +218,34 @@ def evaluate_run(run: Run) -> dict[str, Any]:
             root = Path(run.data.table.source)
             ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
-                                    "threshold": run.threshold, id_name: ids}
+                                    "threshold": run.threshold, "ordinal": ordinal, id_name: ids}
+    if ordinal:
+        run.metrics["ordinal"] = ordinal_summary(run)
     return run.metrics
+
+
+def ordered_classes(run: Run) -> bool:
+    """Whether the run's classes have an order (cut from a number, numeric labels, a given order): then the order
+    metrics are reported for any head with more than two classes, so softmax and ordinal heads compare."""
+    task = run.recipe.head.task
+    return task == "ordinal" or (task != "binary" and bool(run.data.label_info.get("ordered_by")))
+
+
+def ordinal_summary(run: Run) -> dict[str, Any]:
+    """What an ordinal run's metrics say about its head: kind, class order and where it comes from, thresholds
+    (CORAL, in score units, ordered), the warm start and the decision rule."""
+    from workbench.core.train.ordinal import CoralLayer, ordinal_kind, ordinal_layer
+
+    layer = ordinal_layer(run.model)
+    out: dict[str, Any] = {"head": ordinal_kind(run.model), "classes": list(run.data.classes),
+                           "ordered_by": run.data.label_info.get("ordered_by"),
+                           "decision_rule": "the median class: the first class whose cumulative probability "
+                                            "P(y <= k) reaches 0.5",
+                           "warm_start": layer.warm_start if layer is not None else None}
+    if isinstance(layer, CoralLayer):
+        with torch.no_grad():
+            out["thresholds"] = [float(v) for v in layer.thresholds()]
+    return out
 
 
 def rebin_run(run: Run, binning: str) -> dict[str, Any]:
@@ -306,6 +349,17 @@ def calibrated_module(run: Run) -> export_mod.CalibratedClassifier:
     return export_metadata(run)[0]
 
 
+def ordinal_export(run: Run) -> dict[str, Any]:
+    """What an ordinal export's metadata says beyond the probabilities: the head, the classes' order and where it
+    comes from, and how a plain-PyTorch user reads cumulative probabilities and contiguous sets."""
+    summary = run.metrics.get("ordinal") or ordinal_summary(run)
+    return {"head": summary["head"], "class_order": list(run.data.classes), "ordered_by": summary["ordered_by"],
+            "thresholds": summary.get("thresholds"), "warm_start": summary["warm_start"],
+            "cumulative": "P(y > classes[k]) = probability[:, k + 1:].sum(1), falling with k",
+            "prediction_sets": "contiguous ranges of classes (ordinal adaptive prediction sets): "
+                               "workbench.core.evaluate.ordinal_calibrate.contiguous_sets"}
+
+
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     from workbench.core.workflow.decisions import export_metadata, input_norm
 
@@ -330,5 +384,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         # metrics.json byte for byte.
         "training_seconds": run.training.seconds,
     }
+    if run.ordinal:
+        metadata["ordinal"] = ordinal_export(run)
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)

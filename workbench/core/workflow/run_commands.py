@@ -74,7 +74,8 @@ class Train(Job["Run"]):
 
 
 class Baseline(Job["Run"]):
-    """The no-training baseline (binary): the regression output itself, Platt-calibrated, as a run."""
+    """The no-training baseline: the regression output itself, Platt-calibrated (binary) or cut into ordered
+    classes at its quantiles (ordinal, or multiclass with ordered classes), as a run."""
 
     kind = "baseline"
     replaces = ("train",)
@@ -84,13 +85,10 @@ class Baseline(Job["Run"]):
         blockers = [b for b in session.blockers() if not b.startswith("train.")]
         if blockers:
             raise JobError(f"cannot fit the baseline: {blockers[0]}.", "Fix that first.")
+        from workbench.core.workflow.baseline import check_baseline
+
         r = session.recipe
-        if r.head.task != "binary":
-            raise RecipeError("the no-training baseline is for binary tasks.",
-                              "Choose a binary task and a threshold.", field="head.task")
-        if r.data.splits[2] <= 0:
-            raise RecipeError("the baseline is fitted on the calibration split, which is empty.",
-                              "Give the calibration split a fraction above 0.", field="data.splits")
+        check_baseline(r, session.data)
         super().__init__(session, "Fitting the no-training baseline …")
         self.recipe, self.loaded, self.data = r, session.loaded, dataclasses.replace(session.data)
 
@@ -100,7 +98,7 @@ class Baseline(Job["Run"]):
         return baseline_run(self.recipe, self.loaded, self.data)
 
     def commit(self, result: Run) -> Run:
-        self.session.add_run(result, asked=self.recipe.with_changes(calibration="platt"))
+        self.session.add_run(result, asked=result.recipe)
         return result
 
 

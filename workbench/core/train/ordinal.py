@@ -1,0 +1,237 @@
+"""Ordinal heads for K ordered classes, their losses, and their warm start from the regression output.
+
+- CORAL (Cao et al. 2020): one shared score s and K-1 thresholds, P(y > k) = sigmoid(s - t_k). The thresholds
+  are `first + cumsum(softplus(gaps))`, so t_0 <= t_1 <= ... holds after any optimiser step, at any rate.
+- CORN (Shi et al. 2023): K-1 conditional tasks, P(y > k | y > k-1) = sigmoid(f_k), each with its own weights;
+  P(y > k) is their running product, so it cannot rise with k.
+
+Both layers output **log class probabilities** (N, K). One representation serves everything downstream:
+softmax of it is the class probabilities (so an uncalibrated run needs nothing ordinal-specific), partial
+log-sum-exps give log P(y > k) and log P(y <= k) exactly, and both losses are computed from it without the
+rounding that differencing cumulative probabilities would bring. The decision is the median class (the first
+class whose cumulative probability reaches one half), which minimises the expected class distance and does not
+move under a temperature: a warm-started head decides exactly as the regression output cut at its thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from workbench.core.errors import RecipeError
+
+MIN_GAP = 1e-6  # the narrowest class a CORAL head can express, in score units (keeps log(width) finite)
+CUTS = "the regression output's own quantiles at the train split's class proportions (midpoints between the " \
+       "neighbouring outputs)"
+
+
+def _inverse_softplus(x: torch.Tensor) -> torch.Tensor:
+    x = x.clamp_min(MIN_GAP)
+    return x + torch.log(-torch.expm1(-x))
+
+
+class CoralLayer(nn.Module):
+    """score (N, 1) -> log class probabilities (N, K), with K-1 thresholds that stay ordered."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        # Cold start: thresholds at the logistic quantiles of 1/K, 2/K, ...: a score of 0 predicts every class
+        # equally often (the untrained Linear's scores are near 0).
+        start = torch.logit(torch.arange(1, n_classes, dtype=torch.float32) / n_classes)
+        self.first = nn.Parameter(start[:1].clone())
+        self.gaps = nn.Parameter(_inverse_softplus(start[1:] - start[:-1]))
+        self.warm_start: dict[str, Any] | None = None  # what the warm start set, for the run's metrics
+
+    def widths(self) -> torch.Tensor:
+        """t_k - t_{k-1} for k = 1..K-2, each at least MIN_GAP."""
+        return F.softplus(self.gaps) + MIN_GAP
+
+    def thresholds(self) -> torch.Tensor:
+        return torch.cat([self.first, self.first + torch.cumsum(self.widths(), 0)])
+
+    def set_thresholds(self, values: list[float]) -> None:
+        t = torch.as_tensor(values, dtype=self.first.dtype)
+        with torch.no_grad():
+            self.first.copy_(t[:1])
+            self.gaps.copy_(_inverse_softplus(t[1:] - t[:-1] - MIN_GAP))
+
+    def forward(self, score: torch.Tensor) -> torch.Tensor:
+        c = score.reshape(-1, 1) - self.thresholds()  # logit P(y > k)
+        above, below = F.logsigmoid(c), F.logsigmoid(-c)
+        if self.n_classes == 2:
+            return torch.cat([below, above], dim=1)
+        # P(y = k) = sigmoid(c_{k-1}) - sigmoid(c_k) = sigmoid(c_{k-1}) sigmoid(-c_k) (1 - exp(-(t_k - t_{k-1}))),
+        # from the width itself rather than a difference of two rounded logits.
+        middle = above[:, :-1] + below[:, 1:] + torch.log(-torch.expm1(-self.widths()))
+        return torch.cat([below[:, :1], middle, above[:, -1:]], dim=1)
+
+
+class CornLayer(nn.Module):
+    """conditional logits f (N, K-1) -> log class probabilities (N, K): P(y = k) = P(y > k-1) (1 - sigmoid(f_k))."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__()
+        self.n_classes = n_classes
+        self.warm_start: dict[str, Any] | None = None
+
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        f = f.reshape(f.shape[0], -1)
+        passed = torch.cumsum(F.logsigmoid(f), dim=1)  # log P(y > k)
+        stop = F.logsigmoid(-f)
+        return torch.cat([stop[:, :1], passed[:, :-1] + stop[:, 1:], passed[:, -1:]], dim=1)
+
+
+LAYERS: dict[str, type[nn.Module]] = {"coral": CoralLayer, "corn": CornLayer}
+
+
+def head_outputs(kind: str, n_classes: int) -> int:
+    """What the Linear before the ordinal layer outputs: one score (coral) or K-1 conditional logits (corn)."""
+    return 1 if kind == "coral" else n_classes - 1
+
+
+def ordinal_layer(model: nn.Module) -> CoralLayer | CornLayer | None:
+    """The model's ordinal layer, if it has one."""
+    return next((m for m in model.modules() if isinstance(m, (CoralLayer, CornLayer))), None)
+
+
+def ordinal_kind(model: nn.Module) -> str:
+    layer = ordinal_layer(model)
+    return "" if layer is None else ("coral" if isinstance(layer, CoralLayer) else "corn")
+
+
+def _running_logsumexp(columns: list[torch.Tensor]) -> list[torch.Tensor]:
+    """log(exp(a_0) + ... + exp(a_k)) for each k, by pairwise logaddexp: the exported program and ONNX (which has no
+    cumulative log-sum-exp) run the same few operations for the K classes."""
+    out = [columns[0]]
+    for column in columns[1:]:
+        out.append(torch.logaddexp(out[-1], column))
+    return out
+
+
+def log_above(logp: torch.Tensor) -> torch.Tensor:
+    """log P(y > k) for k = 0..K-2 from log class probabilities, summed from the top class down."""
+    columns = _running_logsumexp([logp[:, j] for j in range(logp.shape[1] - 1, 0, -1)])
+    return torch.stack(columns[::-1], dim=1)
+
+
+def log_at_most(logp: torch.Tensor) -> torch.Tensor:
+    """log P(y <= k) for k = 0..K-2."""
+    return torch.stack(_running_logsumexp([logp[:, j] for j in range(logp.shape[1] - 1)]), dim=1)
+
+
+def median_class(logp: torch.Tensor) -> torch.Tensor:
+    """The median class: how many P(y > k) reach one half (for K = 2, the binary rule p(positive) >= 0.5)."""
+    return (log_above(logp) >= math.log(0.5)).sum(1)
+
+
+class OrdinalLoss(nn.Module):
+    """CORAL's loss (binary cross-entropy of each P(y > k), summed over k, averaged over rows) or CORN's (each
+    conditional task's cross-entropy over the rows that reach it, averaged over those row-task pairs: per row,
+    -log P(y = label)). Equal to coral_pytorch's coral_loss and corn_loss on the same heads (tested). Class
+    weights weight each row by its class."""
+
+    weight: torch.Tensor | None
+
+    def __init__(self, kind: str, n_classes: int, weight: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.kind, self.n_classes = kind, n_classes
+        self.register_buffer("weight", weight)
+
+    def forward(self, logp: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        target = target.long()
+        rows = self.weight[target] if self.weight is not None else torch.ones_like(logp[:, 0])
+        if self.kind == "corn":
+            tasks = torch.clamp(target, max=self.n_classes - 2) + 1  # the tasks a row takes part in
+            nll = -logp.gather(1, target[:, None]).squeeze(1)
+            return (rows * nll).sum() / (rows * tasks).sum()
+        levels = (target[:, None] > torch.arange(self.n_classes - 1, device=logp.device)).to(logp.dtype)
+        terms = levels * log_above(logp) + (1 - levels) * log_at_most(logp)
+        return -(rows * terms.sum(1)).mean()
+
+
+@dataclass(frozen=True)
+class OrdinalWarmStart:
+    """How an ordinal head starts from the regression output r: CORAL's score is scale * r with thresholds
+    scale * cuts; CORN's conditional logits are scale_k * r + offset_k (its own per-task logistic fits)."""
+
+    kind: str
+    scale: list[float]
+    offset: list[float]
+    cuts: list[float] = field(default_factory=list)  # in the regression output's units (coral)
+
+    def thresholds(self) -> list[float]:
+        return [self.scale[0] * c for c in self.cuts]
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind, "scale": self.scale}
+        if self.kind == "coral":
+            out |= {"cuts": self.cuts, "cuts_from": CUTS,
+                    "scale_from": "maximum likelihood of the cumulative logistic model on the train split, "
+                                  "thresholds fixed at the cuts"}
+        else:
+            out |= {"offset": self.offset, "fit": "a logistic regression of each conditional task on the "
+                                                  "regression output, over the train rows that reach it"}
+        return out
+
+
+def output_cuts(regression: np.ndarray, y: np.ndarray, n_classes: int) -> list[float]:
+    """Cut points in the regression output's units: between the sorted outputs where the train split's class
+    counts place the class boundaries, so the cut reproduces the train split's class proportions."""
+    r = np.sort(np.asarray(regression, dtype=np.float64))
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=n_classes)
+    if (counts == 0).any():
+        raise RecipeError("an ordinal warm start needs every class in the train split.", "Turn warm start off.")
+    below = np.cumsum(counts)[:-1]  # rows under each boundary
+    return [float((r[m - 1] + r[m]) / 2) for m in below]
+
+
+def cut_classes(regression: np.ndarray, cuts: list[float]) -> np.ndarray:
+    """The regression cut's classes: how many cut points the output reaches (the warm-started CORAL head's rule)."""
+    return np.asarray(np.searchsorted(np.asarray(cuts), np.asarray(regression, dtype=np.float64), side="right"))
+
+
+def _cumulative_nll(scale: float, r: np.ndarray, y: np.ndarray, cuts: np.ndarray) -> float:
+    c = scale * (r[:, None] - cuts[None, :])
+    above = np.concatenate([np.ones((len(r), 1)), 1 / (1 + np.exp(-c)), np.zeros((len(r), 1))], axis=1)
+    p = above[np.arange(len(r)), y] - above[np.arange(len(r)), y + 1]
+    return float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
+
+
+def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int,
+                           kind: str = "coral") -> OrdinalWarmStart:
+    """The warm start of an ordinal head from the train split's regression outputs and labels."""
+    r = np.asarray(regression, dtype=np.float64).reshape(-1)
+    y = np.asarray(y, dtype=np.int64)
+    if kind == "corn":
+        from sklearn.linear_model import LogisticRegression
+
+        scales, offsets = [], []
+        for k in range(n_classes - 1):
+            reach = y >= k
+            fit = LogisticRegression(C=1e4).fit(r[reach].reshape(-1, 1), (y[reach] > k).astype(int))
+            scales.append(float(fit.coef_[0, 0]))
+            offsets.append(float(fit.intercept_[0]))
+        return OrdinalWarmStart("corn", scales, offsets)
+    from scipy.optimize import minimize_scalar
+
+    cuts = output_cuts(r, y, n_classes)
+    spread = float(np.std(r)) or 1.0
+    # Any positive scale keeps the cut's decisions; the likelihood picks the one whose probabilities fit.
+    best = minimize_scalar(lambda log_a: _cumulative_nll(math.exp(log_a), r, y, np.asarray(cuts)),
+                           bounds=(math.log(1e-2 / spread), math.log(1e3 / spread)), method="bounded")
+    return OrdinalWarmStart("coral", [float(math.exp(best.x))], [0.0], cuts)
+
+
+def apply_warm_start(layer: nn.Module, warm: OrdinalWarmStart) -> None:
+    """The ordinal layer's part of a warm start (the Linear before it is set by heads)."""
+    if isinstance(layer, CoralLayer):
+        layer.set_thresholds(warm.thresholds())
+    if isinstance(layer, (CoralLayer, CornLayer)):
+        layer.warm_start = warm.describe()
