@@ -130,6 +130,8 @@ def test_cli_install_desktop_and_uninstall(data_home, capsys):
     assert main(["install-desktop"]) == 0
     out = capsys.readouterr().out
     assert "files written" in out and (data_home / "applications" / DESKTOP_FILE.name).exists()
+    # the removal hint names the same program the menu entry starts, which works outside an activated venv
+    assert f"{' '.join(desktop.launch_command())} install-desktop --uninstall" in out
     (data_home / "applications" / DESKTOP_FILE.name).write_text("[Desktop Entry]\n")
     assert main(["install-desktop"]) == 2  # refused, a user's message, no traceback
     assert "--force" in capsys.readouterr().err

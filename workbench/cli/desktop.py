@@ -22,8 +22,9 @@ def cmd_install_desktop(args) -> int:
     done = desktop.install(force=args.force)
     for path in done.written:
         print(f"wrote {path}")
+    command = " ".join(desktop.launch_command())
     print(f"{len(done.written)} files written, {len(done.unchanged)} already up to date; the menu entry starts "
-          f"{' '.join(desktop.launch_command())}. Remove them with: workbench install-desktop --uninstall")
+          f"{command}. Remove them with: {command} install-desktop --uninstall")
     return 0
 
 
