@@ -136,7 +136,8 @@ def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
                              "sets and no risk-controlled band.", "data.splits"))
     else:
         sets = conformal.fit(p, y, c.conformal_alpha, c.conformal_method, c.class_conditional,
-                             None if target is None else target / np.maximum(source, 1e-12))
+                             None if target is None else target / np.maximum(source, 1e-12),
+                             ordinal=run.recipe.head.task == "ordinal")
         notes += conformal.calibration_notes(y, k, c.conformal_alpha, c.class_conditional, classes)
         if c.risk_epsilon is not None and k == 2:
             band = risk.fit(p[:, 1], y, c.risk_epsilon, c.risk_delta, fitted_policy.threshold or 0.5, recipe.seed)
