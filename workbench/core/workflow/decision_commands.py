@@ -28,6 +28,7 @@ class SetDecisions(RunJob):
     calibration split; with `prior_from`, the deployment prior is estimated from that file first."""
 
     kind = "decide"
+    changes: dict[str, Any]  # dotted decide fields and their new values
 
     def __init__(self, session: SessionModel, run_id: str | None = None, **fields: Any) -> None:
         known = decide_fields()
