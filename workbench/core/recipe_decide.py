@@ -57,10 +57,15 @@ class DecideRecipe:
                            "estimation from the decisions' confusion matrix", choices=PRIOR_METHODS))
 
 
+def policies_for(binary: bool) -> tuple[str, ...]:
+    """The decision policies a head takes: the named objectives pick a binary threshold."""
+    return POLICIES if binary else ("threshold", "cost")
+
+
 def decide_problems(c: DecideRecipe, binary: bool, splits: tuple[float, ...]) -> list[tuple[str, str]]:
     """Combinations of the decision fields (the class count is checked when the run has its classes)."""
     out = []
-    if not binary and c.policy not in ("threshold", "cost"):
+    if c.policy not in policies_for(binary):
         out.append(("decide.policy", "picks a binary threshold; a multiclass head takes threshold (the most "
                                      "probable class) or cost"))
     if c.policy == "cost" and (not c.costs or round(len(c.costs) ** 0.5) ** 2 != len(c.costs)

@@ -1,0 +1,106 @@
+"""The Evaluate tab's Decisions and Calibration & checks boxes: each control runs core's SetDecisions on the picked
+run and shows what core computed (coverage after alpha, the policy's operating point), problems are core's typed
+errors said in the box, calibration auto's choice and reason are core's, and the offer to fit the baseline appears
+when core's verdict says training lost."""
+
+import pytest
+
+from workbench.core.decide.decisions import conformal_of, policy_of
+
+from .conftest import open_model_and_data
+
+
+@pytest.fixture
+def trained(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(2)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    qtbot.waitUntil(lambda: not window.session.model.busy and not window.session.model.jobs, timeout=30000)
+    window.show_workspace(4)
+    return window
+
+
+def _wait_for_decisions(qtbot, window):
+    qtbot.waitUntil(lambda: not window.session.model.jobs, timeout=30000)
+
+
+def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtbot):
+    window, box = trained, trained.evaluate_panel.decisions
+    run = window.session.model.run
+    assert box.isVisible()
+    expected = conformal_of(run, alpha=0.3)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        box.alpha.setValue(0.3)
+    _wait_for_decisions(qtbot, window)
+    assert run.recipe.decide.conformal_alpha == 0.3 and window.session.model.recipe.decide.conformal_alpha == 0.3
+    assert run.metrics["test"]["conformal"]["coverage"] == expected["coverage"]
+    assert f"<b>{expected['coverage']:.3f}</b>" in box.coverage.text() and "target 0.70" in box.coverage.text()
+    assert sum(box.bars.opts["height"]) == run.metrics["test"]["n"]  # the histogram counts every test row
+    assert box.per_class.rowCount() == len(run.data.classes)
+
+    # a cost table: the operating point shown is core's Bayes threshold and its test scores
+    box.policy.setCurrentText("cost")
+    box.policy.activated.emit(box.policy.currentIndex())
+    assert box.costs.isVisible()
+    box.costs.item(1, 0).setText("5")
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        box.apply_costs.click()
+    _wait_for_decisions(qtbot, window)
+    core = policy_of(run, "cost", (0, 1, 5, 0))
+    assert run.recipe.decide.costs == (0, 1, 5, 0) and core["threshold"] == pytest.approx(1 / 6)
+    shown = box.operating_point.text()
+    assert f"threshold <b>{core['threshold']:.3f}</b>" in shown
+    assert f"recall (TPR) <b>{core['test']['recall']:.3f}</b>" in shown and "mean cost" in shown
+
+    # a problem is core's, said in the box; the run is unchanged
+    box.costs.item(0, 1).setText("x")
+    box.apply_costs.click()
+    assert not box.problem.isHidden() and "not a number" in box.problem.text()
+
+    # the refer band: core's band and curve
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        box.refer.setChecked(True)
+    _wait_for_decisions(qtbot, window)
+    band = run.metrics["test"]["abstention"]
+    assert run.recipe.decide.risk_epsilon == pytest.approx(box.epsilon.value())
+    assert f"{band['epsilon']:g}" in box.band.text()
+    assert len(box.band_curve.curve.getData()[0]) == len(band["test"]["curve"]["coverage"])
+
+
+def test_a_wrong_prior_is_refused_naming_the_problem(trained, qtbot):
+    box = trained.evaluate_panel.decisions
+    box.prior.setText("0.2, 0.3, 0.5")
+    box.prior.editingFinished.emit()
+    assert not box.problem.isHidden() and "deployment prior" in box.problem.text()
+    assert trained.session.model.run.recipe.decide.prior == ()
+    with qtbot.waitSignal(trained.session.run_changed, timeout=30000):
+        box.prior.setText("0.3")
+        box.prior.editingFinished.emit()
+    _wait_for_decisions(qtbot, trained)
+    assert trained.session.model.run.metrics["prior_shift"]["prior"] == pytest.approx([0.7, 0.3])
+    assert "Deployment prior" in box.prior_text.text() and box.problem.isHidden()
+
+
+def test_checks_show_cores_choice_and_offer_the_baseline_when_it_wins(trained, qtbot):
+    window, checks = trained, trained.evaluate_panel.checks
+    run = window.session.model.run
+    auto = run.metrics["calibration_auto"]
+    assert f"chose <b>{auto['pick']}</b>" in checks.calibration.text() and "Cross-validated Brier" in \
+        checks.calibration.text()
+    assert "debiased" in checks.ece.text()
+    verdict = run.metrics["baseline_check"]
+    assert "Did training beat no training?" in checks.baseline.text()
+    assert checks.use_baseline.isHidden() == (verdict["verdict"] not in ("worse", "mixed"))
+    # core's verdict says training lost: the offer appears, and takes the baseline as the picked run
+    lost = {**verdict, "verdict": "worse",
+            "metrics": {name: {**m, "verdict": "worse"} for name, m in verdict["metrics"].items()}}
+    run.metrics["baseline_check"] = lost
+    window.session.run_changed.emit(run)
+    assert not checks.use_baseline.isHidden() and checks.use_baseline.isEnabled()
+    assert "<b style='color:#b00020'>no</b>" in checks.baseline.text()
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        checks.use_baseline.click()
+    qtbot.waitUntil(lambda: window.session.model.run is not None and window.session.model.run.kind == "baseline",
+                    timeout=30000)
+    assert "this run is the baseline" in checks.baseline.text()
