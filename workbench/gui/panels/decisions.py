@@ -145,12 +145,12 @@ class DecisionsBox(QGroupBox):
         box = self.band_box = QGroupBox("Refer uncertain cases (binary)")
         self.refer = QCheckBox("Refer a band around the threshold")
         self.refer.setObjectName("referBand")
-        self.refer.toggled.connect(lambda on: self._set(risk_epsilon=round(self.epsilon.value(), 3) if on else None))
         self.epsilon = _spin(0.005, 0.5, 0.01)
+        self.refer.toggled.connect(lambda on: self._set(risk_epsilon=round(self.epsilon.value(), 3) if on else None))
         self.epsilon.setObjectName("riskEpsilon")
         self.epsilon.setValue(0.1)
         self.epsilon.setToolTip("The most errors among decided cases, as a share.")
-        self.epsilon.valueChanged.connect(lambda v: self.refer.isChecked() and self._set(risk_epsilon=round(v, 3)))
+        self.epsilon.valueChanged.connect(self._on_epsilon)
         self.delta = _spin(0.01, 0.5, 0.05)
         self.delta.setObjectName("riskDelta")
         self.delta.setToolTip("The target holds with probability at least 1 - delta over the calibration split.")
@@ -208,6 +208,10 @@ class DecisionsBox(QGroupBox):
             return
         self._say("")
         self.session.model.start(job)
+
+    def _on_epsilon(self, value: float) -> None:
+        if self.refer.isChecked():
+            self._set(risk_epsilon=round(value, 3))
 
     def _say(self, problem: str) -> None:
         self.problem.setText(problem)
