@@ -25,7 +25,7 @@ def _wait_for_decisions(qtbot, window):
     qtbot.waitUntil(lambda: not window.session.model.jobs, timeout=30000)
 
 
-def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtbot):
+def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtbot, tmp_path):
     window, box = trained, trained.evaluate_panel.decisions
     run = window.session.model.run
     assert box.isVisible()
@@ -38,6 +38,10 @@ def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtb
     assert f"<b>{expected['coverage']:.3f}</b>" in box.coverage.text() and "target 0.70" in box.coverage.text()
     assert sum(box.bars.opts["height"]) == run.metrics["test"]["n"]  # the histogram counts every test row
     assert box.per_class.rowCount() == len(run.data.classes)
+    report = tmp_path / "report.html"
+    window.save_report(str(report))  # File > Save HTML report: the Decisions section says the new level
+    page = report.read_text(encoding="utf-8")
+    assert '<h2 id="decisions">Decisions</h2>' in page and "LAC at level 70% (alpha 0.3)" in page
 
     # a cost table: the operating point shown is core's Bayes threshold and its test scores
     box.policy.setCurrentText("cost")
