@@ -108,3 +108,37 @@ def test_checks_show_cores_choice_and_offer_the_baseline_when_it_wins(trained, q
     qtbot.waitUntil(lambda: window.session.model.run is not None and window.session.model.run.kind == "baseline",
                     timeout=30000)
     assert "this run is the baseline" in checks.baseline.text()
+
+
+def test_an_ordinal_run_shows_its_thresholds_order_and_per_threshold_reliability(window, files, qtbot):
+    window.model_panel.source.setText(files["source"])
+    window.open_checkpoint(str(files["ckpt"]))
+    qtbot.waitUntil(lambda: window.session.model.inspection is not None, timeout=30000)
+    window.load_data(str(files["csv"]))
+    qtbot.waitUntil(lambda: window.session.model.table is not None, timeout=30000)
+    window.data_panel.labels.mode_bins.click()
+    window.session.model.update(**{"head.task": "ordinal"})
+    qtbot.waitUntil(lambda: window.session.model.data is not None and len(window.session.model.data.classes) == 3,
+                    timeout=10000)
+    # the Baseline button follows core's Baseline command (an ordinal head has a no-training baseline)
+    assert window.form.baseline_button.isEnabled() == (window.form._why_no_baseline() == "")
+    window.form.widgets["train.epochs"].setValue(2)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    qtbot.waitUntil(lambda: not window.session.model.busy and not window.session.model.jobs, timeout=30000)
+    window.show_workspace(4)
+    run, order = window.session.model.run, window.evaluate_panel.order
+    thresholds = run.metrics["ordinal"]["thresholds"]
+    assert len(thresholds) == 2 and thresholds == sorted(thresholds)
+    assert order.isVisible() and f"<b>{thresholds[0]:.3f}</b>" in order.summary.text()
+    assert f"<b>{thresholds[1]:.3f}</b>" in window.model_panel.head_label.text()
+    assert "mean class distance" in order.summary.text()
+    shading = [[order.matrix.item(i, j).background().color().alphaF() for j in range(3)] for i in range(3)]
+    assert shading[0][0] == 0 and shading[0][1] < shading[0][2] and shading[2][0] == shading[0][2]
+    assert [order.matrix.item(i, j).text() for i in range(3) for j in range(3)] == \
+        [str(v) for row in run.metrics["test"]["confusion_matrix"] for v in row]
+    curves = [item for item in order.reliability.getPlotItem().listDataItems() if item.name()]
+    assert len(curves) == 2 and "P(class above" in curves[0].name()
+    # an ordinal run's conformal sets are ranges, and the Decisions box says so
+    assert run.metrics["test"]["conformal"]["contiguous"]
+    assert "every set is a range" in window.evaluate_panel.decisions.coverage.text()
