@@ -96,6 +96,7 @@ def histogram_plot() -> tuple[pg.PlotWidget, pg.BarGraphItem]:
     plot.setLabel("left", "test rows")
     plot.setMouseEnabled(x=False, y=False)
     plot.setMinimumSize(*PLOT_MIN)
+    plot.setMaximumHeight(260)
     bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
     plot.addItem(bars)
     return plot, bars
@@ -104,6 +105,7 @@ def histogram_plot() -> tuple[pg.PlotWidget, pg.BarGraphItem]:
 def show_histogram(plot: pg.PlotWidget, bars: pg.BarGraphItem, counts: list[int]) -> None:
     x = np.arange(len(counts))
     bars.setOpts(x=x, height=np.asarray(counts, dtype=float), width=0.7)
+    plot.getAxis("bottom").setTicks([[(int(i), str(int(i))) for i in x]])
     plot.setXRange(-0.6, max(len(counts) - 0.4, 1), padding=0)
     plot.setYRange(0, max(max(counts, default=0), 1) * 1.1, padding=0)
 
@@ -115,6 +117,7 @@ def band_plot() -> pg.PlotWidget:
     plot.setLabel("left", "error among decided")
     plot.setMouseEnabled(x=False, y=False)
     plot.setMinimumSize(*PLOT_MIN)
+    plot.setMaximumHeight(280)
     plot.curve = plot.plot(pen=pg.mkPen("#1f77b4", width=2))
     plot.target = pg.InfiniteLine(angle=0, pen=pg.mkPen("#b00020", style=pg.QtCore.Qt.DashLine))
     plot.addItem(plot.target)
@@ -140,10 +143,12 @@ def show_band(plot: pg.PlotWidget, band: dict | None) -> None:
 
 
 def per_class_table() -> QTableWidget:
-    table = QTableWidget(0, 3)
+    table = QTableWidget(0, 4)
     table.setObjectName("perClassCoverage")
-    table.setHorizontalHeaderLabels(["Class", "Coverage", "Rows"])
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setHorizontalHeaderLabels(["Class", "Coverage", "95% interval", "Rows"])
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.setMaximumHeight(260)
     table.verticalHeader().setVisible(False)
     table.setTabKeyNavigation(False)
     table.setMinimumSize(200, 110)
@@ -153,8 +158,8 @@ def per_class_table() -> QTableWidget:
 def show_per_class(table: QTableWidget, per_class: dict) -> None:
     table.setRowCount(len(per_class))
     for row, (name, found) in enumerate(per_class.items()):
-        cov = "—" if found["coverage"] is None else f"{found['coverage']:.3f}{_ci(found.get('ci'))}"
-        for col, text in enumerate((name, cov, str(found["n"]))):
+        cov = "—" if found["coverage"] is None else f"{found['coverage']:.3f}"
+        for col, text in enumerate((name, cov, _ci(found.get("ci")).strip(), str(found["n"]))):
             item = QTableWidgetItem(text)
             item.setFlags(item.flags() & ~pg.QtCore.Qt.ItemFlag.ItemIsEditable)
             table.setItem(row, col, item)
