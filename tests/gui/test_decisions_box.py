@@ -92,7 +92,16 @@ def test_checks_show_cores_choice_and_offer_the_baseline_when_it_wins(trained, q
     auto = run.metrics["calibration_auto"]
     assert f"chose <b>{auto['pick']}</b>" in checks.calibration.text() and "Cross-validated Brier" in \
         checks.calibration.text()
-    assert "debiased" in checks.ece.text()
+    test = run.metrics["test"]
+    assert f"debiased <b>{max(test['ece_debiased'], 0):.3f}</b>" in checks.ece.text()
+    assert checks.repeats.isHidden()  # one training seed: no spread to show
+    from workbench.core.workflow.repeats import summary
+
+    run.metrics["repeats"] = summary([{"seed": 0, "accuracy": 0.8, "brier": 0.15},
+                                      {"seed": 1, "accuracy": 0.7, "brier": 0.2}], 0)  # core's record of 2 seeds
+    window.session.run_changed.emit(run)
+    assert not checks.repeats.isHidden() and "Over 2 training seeds" in checks.repeats.text()
+    assert "accuracy 0.750 ± 0.071 [0.700, 0.800]" in checks.repeats.text()
     verdict = run.metrics["baseline_check"]
     assert "Did training beat no training?" in checks.baseline.text()
     assert checks.use_baseline.isHidden() == (verdict["verdict"] not in ("worse", "mixed"))

@@ -64,3 +64,12 @@ def test_a_replaced_job_s_changes_are_carried(session):
     run = session.run
     assert run.recipe.decide.conformal_alpha == 0.25 and run.recipe.decide.risk_epsilon == 0.3
     assert run.metrics["test"]["abstention"]["epsilon"] == 0.3
+
+
+def test_the_notebook_decides_through_the_same_command(session):
+    from workbench.core.workflow.notebook import RunView
+
+    view = RunView(session, session.current)
+    assert view.decide(conformal_method="aps", class_conditional=True) is view
+    sets = view.metrics["test"]["conformal"]
+    assert sets["method"] == "aps" and sets["class_conditional"]
