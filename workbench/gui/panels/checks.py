@@ -120,6 +120,7 @@ class ChecksBox(QGroupBox):
         self.use_baseline.setToolTip("Training did not beat the regression output, Platt-calibrated: fit that "
                                      "baseline as a run of its own (it trains nothing) and show it here.")
         self.use_baseline.clicked.connect(self._on_use_baseline)
+        self.use_baseline.setAccessibleDescription(self.use_baseline.toolTip())
         offer = QHBoxLayout()
         offer.addWidget(self.baseline, 1)
         offer.addWidget(self.use_baseline, 0, Qt.AlignmentFlag.AlignTop)

@@ -77,6 +77,15 @@ class DecisionsBox(QGroupBox):
         layout.addWidget(self.problem)
         layout.addLayout(grid)
         layout.addWidget(self.notes)
+        for widget, name in ((self.alpha, "Conformal alpha"), (self.method, "Conformal score"),
+                             (self.class_conditional, "Class-conditional sets"), (self.policy, "Decision policy"),
+                             (self.min_recall, "Minimum recall"), (self.costs, "Cost table"),
+                             (self.refer, "Refer uncertain cases"), (self.epsilon, "Error target among decided"),
+                             (self.delta, "Risk confidence delta"), (self.prior, "Deployment prior"),
+                             (self.prior_method, "Prior estimator"), (self.per_class, "Per-class coverage")):
+            widget.setAccessibleName(name)
+            widget.setAccessibleDescription(widget.toolTip() or widget.placeholderText()
+                                            if isinstance(widget, QLineEdit) else widget.toolTip())
         session.run_changed.connect(self._on_run_changed)
         session.jobs_changed.connect(lambda _jobs: self._on_jobs())
         self._on_run_changed(session.model.run)
