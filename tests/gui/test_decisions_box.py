@@ -72,7 +72,7 @@ def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtb
     assert len(box.band_curve.curve.getData()[0]) == len(band["test"]["curve"]["coverage"])
 
 
-def test_a_wrong_prior_is_refused_naming_the_problem(trained, qtbot):
+def test_the_prior_typed_or_estimated_from_unlabelled_rows(trained, files, qtbot, tmp_path, monkeypatch):
     box = trained.evaluate_panel.decisions
     box.prior.setText("0.2, 0.3, 0.5")
     box.prior.editingFinished.emit()
@@ -84,6 +84,22 @@ def test_a_wrong_prior_is_refused_naming_the_problem(trained, qtbot):
     _wait_for_decisions(qtbot, trained)
     assert trained.session.model.run.metrics["prior_shift"]["prior"] == pytest.approx([0.7, 0.3])
     assert "Deployment prior" in box.prior_text.text() and box.problem.isHidden()
+
+    # estimated from a file of unlabelled rows (the table without its label), as core estimates it
+    lines = files["csv"].read_text().splitlines()
+    unlabelled = tmp_path / "new.csv"
+    unlabelled.write_text("\n".join(",".join(line.split(",")[:-1]) for line in lines) + "\n")
+    from workbench.gui.panels import decisions as module
+
+    monkeypatch.setattr(module.QFileDialog, "getOpenFileName", lambda *a, **k: (str(unlabelled), ""))
+    with qtbot.waitSignal(trained.session.run_changed, timeout=30000):
+        box.estimate.click()
+    _wait_for_decisions(qtbot, trained)
+    run = trained.session.model.run
+    assert run.prior_estimate["from"] == str(unlabelled) and run.prior_estimate["method"] == "em"
+    assert run.recipe.decide.prior == pytest.approx(tuple(run.prior_estimate["prior"]), abs=1e-6)
+    assert trained.session.model.recipe.decide.prior == run.recipe.decide.prior
+    assert "Estimated by EM from" in box.prior_text.text()
 
 
 def test_checks_show_cores_choice_and_offer_the_baseline_when_it_wins(trained, qtbot):
