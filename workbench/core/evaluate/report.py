@@ -157,7 +157,7 @@ def decisions_view(metrics: dict[str, Any]) -> dict[str, Any] | None:
     """The Decisions section: what is handed on beyond the probabilities (`decide.decisions.summary_lines`), the
     policy's decisions on the test split as a confusion matrix, per-class conformal coverage, and the figures of
     the set sizes and of the refer band's coverage against error."""
-    from workbench.core.decide.decisions import summary_lines
+    from workbench.core.evaluate.decision_lines import summary_lines
 
     test, classes = metrics.get("test", {}), [str(c) for c in metrics.get("classes", [])]
     if not any(k in test for k in ("decision_policy", "conformal", "abstention")):
