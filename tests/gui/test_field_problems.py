@@ -26,12 +26,30 @@ def test_a_problem_is_shown_beside_its_field(window, changes, where, words):
 
 def test_every_field_core_can_fault_has_a_place_in_the_window(window):
     """Each recipe field is on the form or named by one of the other tabs' problem lines (except the two
-    reliability settings, which only a recipe file sets and which are validated when it is read, train.repeats,
-    which the command line runs and the window's train job does not yet, and the decision fields, whose controls
-    the Evaluate tab gets with the command layer: issue 24)."""
+    reliability settings, which only a recipe file sets and which are validated when it is read). The decision
+    fields are on the form's Decisions group too (and on the Evaluate tab's Decisions box, with their results)."""
     shown = set(window.form.errors)
     for label in (window.data_panel.labels.label_problems, window.data_panel.columns.column_problems,
                   window.data_panel.splits.split_problems, window.model_panel.problems):
         shown |= set(label.names)
-    decide = {name for name in rc.FIELDS if name.startswith("decide.")}
-    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins", "train.repeats"} | decide
+    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins"}
+    assert {"train.repeats", "decide.conformal_alpha", "decide.prior_from"} <= set(window.form.widgets)
+
+
+def test_decision_fields_on_the_form_set_the_recipe_and_show_its_problems(window):
+    """A decision field typed on the form is the recipe's (text, lists, 0 for off), and a combination core refuses
+    is said beside its field."""
+    form, model = window.form, window.session.model
+    form.widgets["decide.costs"].setText("0, 1, 5, 0")
+    form.widgets["decide.costs"].editingFinished.emit()
+    form.widgets["decide.prior_from"].setText("new.csv")
+    form.widgets["decide.prior_from"].editingFinished.emit()
+    form.widgets["decide.risk_epsilon"].setValue(0.05)
+    form.widgets["train.repeats"].setValue(3)
+    r = model.recipe
+    assert (r.decide.costs, r.decide.prior_from, r.decide.risk_epsilon, r.train.repeats) == (
+        (0, 1, 5, 0), "new.csv", 0.05, 3)
+    form.widgets["decide.risk_epsilon"].setValue(0)
+    assert model.recipe.decide.risk_epsilon is None
+    model.update(**{"head.task": "multiclass", "decide.policy": "f1"})
+    assert not form.errors["decide.policy"].isHidden() and not form.train_button.isEnabled()

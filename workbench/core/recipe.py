@@ -165,7 +165,8 @@ class TrainRecipe:
         "Device", "where to train", choices=DEVICES, group="Training"))
     repeats: int = field(default=1, metadata=describe(
         "Repeats", "train this many times with training seeds seed, seed+1, ... on seed's split, reporting the test "
-        "metrics' mean and spread (which Compare weighs); the first run is exported", low=1, high=1000))
+        "metrics' mean and spread (which Compare weighs); the first run is exported", low=1, high=1000,
+        group="Training"))
     mixed_precision: bool = field(default=False, metadata=describe(
         "Mixed precision (GPU)", "torch autocast on a GPU (bfloat16, or float16 with a gradient scaler)",
         group="Training"))

@@ -19,48 +19,59 @@ class DecideRecipe:
 
     conformal_alpha: float = field(default=0.1, metadata=describe(
         "Conformal alpha", "conformal prediction sets hold the true class with probability at least 1 - alpha",
-        low=0, high=1, low_open=True, high_open=True, flag="--conformal-alpha"))
+        low=0, high=1, low_open=True, high_open=True, flag="--conformal-alpha", group="Decisions", decimals=3,
+        step=0.05))
     conformal_method: str = field(default="lac", metadata=describe(
         "Conformal score", "lac: 1 - p(class), the smallest sets; aps: cumulative probability, sets that adapt "
-                           "to how hard a case is", choices=CONFORMAL_METHODS, flag="--conformal-method"))
+                           "to how hard a case is", choices=CONFORMAL_METHODS, flag="--conformal-method",
+        group="Decisions"))
     class_conditional: bool = field(default=False, metadata=describe(
         "Class-conditional sets", "one conformal threshold per class (Mondrian), so each class is covered at the "
-                                  "level, not only on average; needs more calibration rows"))
+                                  "level, not only on average; needs more calibration rows",
+        group="Decisions"))
     policy: str = field(default="threshold", metadata=describe(
         "Decision policy", "what the export decides: threshold: the run's threshold (binary) or the most probable "
                            "class; f1, balanced_accuracy, youden, precision_at_recall: the binary threshold that "
                            "maximises it on the calibration split; cost: the least expected cost under the cost "
-                           "matrix", choices=POLICIES, flag="--decision-policy"))
+                           "matrix", choices=POLICIES, flag="--decision-policy",
+        group="Decisions"))
     min_recall: float = field(default=0.9, metadata=describe(
         "Minimum recall", "precision_at_recall: the least recall of the positive class", low=0, high=1,
-        high_open=False, low_open=True))
+        high_open=False, low_open=True, group="Decisions", decimals=3, step=0.05))
     costs: tuple[float, ...] = field(default=(), metadata=describe(
         "Cost matrix", "cost policy: K x K costs, row by row (row: true class, column: decision), e.g. 0,1,5,0 "
-                       "for a missed positive five times worse than a false alarm", low=-1e9, high=1e9))
+                       "for a missed positive five times worse than a false alarm", low=-1e9, high=1e9,
+        group="Decisions"))
     risk_epsilon: float | None = field(default=None, metadata=describe(
         "Error target among decided", "binary: refer cases in a band around the threshold so that the error rate "
                                       "among decided cases is at most this (off when not given)", low=0, high=1,
-        low_open=True, high_open=True))
+        low_open=True, high_open=True, group="Decisions", decimals=3, step=0.01, none_label="off"))
     risk_delta: float = field(default=0.1, metadata=describe(
         "Risk confidence delta", "the error target holds with probability at least 1 - delta", low=0, high=1,
-        low_open=True, high_open=True))
+        low_open=True, high_open=True, group="Decisions", decimals=3, step=0.05))
     prior: tuple[float, ...] = field(default=(), metadata=describe(
         "Deployment prior", "the classes' shares where the model will be used, in class order (binary: the "
                             "positive share alone may be given); probabilities and thresholds are corrected for it",
-        low=0, high=1))
+        low=0, high=1, group="Decisions"))
     prior_from: str = field(default="", metadata=describe(
         "Unlabelled data for the prior", "a table or .npz of unlabelled rows from where the model will be used; the "
                                          "deployment prior is estimated from it (the run's recipe records the "
-                                         "estimate in prior)"))
+                                         "estimate in prior)", group="Decisions"))
     prior_method: str = field(default="em", metadata=describe(
         "Prior estimator", "em: Saerens et al.'s EM on the calibrated probabilities; bbse: black-box shift "
-                           "estimation from the decisions' confusion matrix", choices=PRIOR_METHODS))
+                           "estimation from the decisions' confusion matrix", choices=PRIOR_METHODS,
+        group="Decisions"))
+
+
+def policies_for(binary: bool) -> tuple[str, ...]:
+    """The decision policies a head takes: the named objectives pick a binary threshold."""
+    return POLICIES if binary else ("threshold", "cost")
 
 
 def decide_problems(c: DecideRecipe, binary: bool, splits: tuple[float, ...]) -> list[tuple[str, str]]:
     """Combinations of the decision fields (the class count is checked when the run has its classes)."""
     out = []
-    if not binary and c.policy not in ("threshold", "cost"):
+    if c.policy not in policies_for(binary):
         out.append(("decide.policy", "picks a binary threshold; a multiclass head takes threshold (the most "
                                      "probable class) or cost"))
     if c.policy == "cost" and (not c.costs or round(len(c.costs) ** 0.5) ** 2 != len(c.costs)

@@ -11,6 +11,14 @@ most the threshold.
 Class-conditional (Mondrian, Vovk 2012) takes one threshold per class from that class's rows. Under a known
 class-prior shift, marginal sets use the label-shift weighted quantile of Podkopaev & Ramdas (2021), which again
 gives one threshold per candidate class; class-conditional sets need no weights.
+Ordered classes (an ordinal head): APS becomes ordinal APS (Lu et al. 2022, `evaluate.ordinal_calibrate`): from the
+most probable class the set grows by the more probable neighbour, and a class's score is the mass of the first such
+range holding it (`ordinal_calibrate.contiguous_scores`). A set is the classes scored at most the threshold, as for
+every score: with one threshold, the largest grown range whose mass is at most it (`ordinal_calibrate.
+contiguous_sets` takes the smallest range reaching it, one class more at most: also valid, but not the exact split
+conformal set). LAC sets and sets with a threshold per class are filled to the range between their lowest and
+highest class (`contiguous`): an ordinal run's sets are always ranges, and filling only adds classes, so coverage
+can only rise.
 """
 
 from __future__ import annotations
@@ -28,6 +36,9 @@ SCORE_TEXT = {
     "lac": "score[k] = 1 - p[k]",
     "aps": "score[k] = -(the sum of p[j] over the classes j ranked after k when p is sorted in descending order, "
            "ties by index), i.e. APS's cumulative probability less 1, summed from the smallest p up",
+    "ordinal_aps": "ordinal APS: start from the most probable class and add the more probable neighbour (the lower "
+                   "one on a tie) until the range holds every class; score[k] = the summed p of the first range "
+                   "that holds k",
 }
 
 
@@ -37,6 +48,8 @@ def label_scores(probs: np.ndarray, method: str, u: np.ndarray | None = None) ->
     probs = np.asarray(probs, dtype=np.float64)
     if method == "lac":
         return 1.0 - probs
+    if method == "ordinal_aps":
+        return ordinal_scores(probs)
     if method != "aps":
         raise ValueError(f"unknown conformal score {method!r}")
     order = np.argsort(-probs, axis=1, kind="stable")
@@ -47,6 +60,17 @@ def label_scores(probs: np.ndarray, method: str, u: np.ndarray | None = None) ->
     if u is not None:
         scores = scores - np.asarray(u, dtype=np.float64).reshape(-1, 1) * probs
     return scores
+
+
+def ordinal_scores(probs: np.ndarray) -> np.ndarray:
+    """(N, K) ordinal APS score of every class: the mass of the first range, grown from the most probable class by
+    `ordinal_calibrate.contiguous_sets`' rule, that holds it (so the scores of a row rise away from its mode)."""
+    from workbench.core.evaluate.ordinal_calibrate import contiguous_scores
+
+    probs = np.asarray(probs, dtype=np.float64)
+    n, k = probs.shape
+    return np.stack([contiguous_scores(probs, np.full(n, j)) for j in range(k)], axis=1) if n else \
+        np.zeros((0, k))
 
 
 def true_scores(probs: np.ndarray, y: np.ndarray, method: str, u: np.ndarray | None = None) -> np.ndarray:
@@ -87,29 +111,41 @@ class ConformalSets:
     n_calibration: int
     label_shift: bool = False  # thresholds from the label-shift weighted quantile
     notes: tuple[Note, ...] = field(default=())
+    ordinal: bool = False  # ordered classes: every set is a range of classes
+
+    @property
+    def score(self) -> str:
+        """The score the thresholds apply to: an ordinal run's APS is ordinal APS."""
+        return "ordinal_aps" if self.ordinal and self.method == "aps" else self.method
 
     def sets(self, probs: np.ndarray, u: np.ndarray | None = None) -> np.ndarray:
         """(N, K) booleans: which classes are in each row's set."""
-        return np.asarray(label_scores(probs, self.method, u) <= self.thresholds[None, :])
+        t = self.thresholds
+        found = np.asarray(label_scores(probs, self.score, u) <= t[None, :])
+        return contiguous(found) if self.ordinal else found
 
     def metadata(self) -> dict[str, Any]:
         """What a plain-PyTorch user needs to form the sets from the program's probabilities."""
         finite = [float(t) if math.isfinite(t) else None for t in self.thresholds]
         return {"alpha": self.alpha, "confidence_level": 1 - self.alpha, "method": self.method,
                 "class_conditional": self.class_conditional, "label_shift_weighted": self.label_shift,
-                "randomized": False, "thresholds": finite, "score": SCORE_TEXT[self.method],
+                "randomized": False, "thresholds": finite, "score": SCORE_TEXT[self.score],
                 "rule": "class k is in the set when score[k] <= thresholds[k] (a null threshold: always in the "
-                        "set); scores from the program's probabilities p",
+                        "set); scores from the program's probabilities p"
+                        + ("; then every class between the set's lowest and highest class is added (ordered "
+                           "classes: the set is a range)" if self.ordinal else ""),
+                "contiguous": self.ordinal,
                 "n_calibration": self.n_calibration}
 
 
 def fit(probs: np.ndarray, y: np.ndarray, alpha: float, method: str = "lac", class_conditional: bool = False,
-        class_weights: np.ndarray | None = None, u: np.ndarray | None = None) -> ConformalSets:
+        class_weights: np.ndarray | None = None, u: np.ndarray | None = None, ordinal: bool = False) -> ConformalSets:
     """Thresholds from the calibration split's probabilities `probs` and labels `y`. `class_weights` (K,):
-    deployment prior / calibration prior, for marginal sets under a class-prior shift."""
+    deployment prior / calibration prior, for marginal sets under a class-prior shift. `ordinal`: ordered classes,
+    whose sets are ranges (APS becomes ordinal APS)."""
     y = np.asarray(y, dtype=np.int64)
     n_classes = probs.shape[1]
-    scores = true_scores(probs, y, method, u)
+    scores = true_scores(probs, y, "ordinal_aps" if ordinal and method == "aps" else method, u)
     if class_conditional:
         thresholds = np.array([quantile(scores[y == k], alpha) for k in range(n_classes)])
     elif class_weights is not None:
@@ -119,7 +155,7 @@ def fit(probs: np.ndarray, y: np.ndarray, alpha: float, method: str = "lac", cla
         thresholds = np.full(n_classes, quantile(scores, alpha))
     notes = calibration_notes(y, n_classes, alpha, class_conditional)
     return ConformalSets(method, float(alpha), class_conditional, thresholds, len(y),
-                         class_weights is not None and not class_conditional, tuple(notes))
+                         class_weights is not None and not class_conditional, tuple(notes), ordinal)
 
 
 def calibration_notes(y: np.ndarray, n_classes: int, alpha: float, class_conditional: bool,

@@ -15,6 +15,7 @@ import numpy as np
 
 from workbench.core.decide import conformal, policy, prior_shift, risk
 from workbench.core.decide.notes import Note, note, warning
+from workbench.core.evaluate.decision_lines import summary_lines as summary_lines  # lives below decide, for the report
 
 if TYPE_CHECKING:
     from workbench.core.recipe import Recipe
@@ -136,7 +137,8 @@ def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
                              "sets and no risk-controlled band.", "data.splits"))
     else:
         sets = conformal.fit(p, y, c.conformal_alpha, c.conformal_method, c.class_conditional,
-                             None if target is None else target / np.maximum(source, 1e-12))
+                             None if target is None else target / np.maximum(source, 1e-12),
+                             ordinal=run.recipe.head.task == "ordinal")
         notes += conformal.calibration_notes(y, k, c.conformal_alpha, c.class_conditional, classes)
         if c.risk_epsilon is not None and k == 2:
             band = risk.fit(p[:, 1], y, c.risk_epsilon, c.risk_delta, fitted_policy.threshold or 0.5, recipe.seed)
@@ -193,3 +195,4 @@ def policy_of(run: RunLike, name: str, costs: tuple[float, ...] = (), min_recall
         changes["min_recall"] = min_recall
     dec = fit_decisions(run, **changes)
     return dict(dec.metrics(run.probabilities("test"), run.data.labels("test"))["test"]["decision_policy"])
+

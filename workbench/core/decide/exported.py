@@ -29,7 +29,8 @@ def export_sets(meta: dict[str, Any]) -> conformal.ConformalSets | None:
         return None
     thresholds = np.array([np.inf if t is None else float(t) for t in stated["thresholds"]])
     return conformal.ConformalSets(stated["method"], float(stated["alpha"]), bool(stated["class_conditional"]),
-                                   thresholds, int(stated.get("n_calibration", 0)))
+                                   thresholds, int(stated.get("n_calibration", 0)),
+                                   ordinal=bool(stated.get("contiguous", False)))
 
 
 def export_band(meta: dict[str, Any]) -> risk.Band | None:

@@ -153,6 +153,41 @@ def metrics_view(test: dict[str, Any], notes: Sequence[str] = ()) -> dict[str, A
             "decision_rule": test.get("decision_rule", ""), "notes": list(notes), "per_class": per_class}
 
 
+def decisions_view(metrics: dict[str, Any]) -> dict[str, Any] | None:
+    """The Decisions section: what is handed on beyond the probabilities (`decide.decisions.summary_lines`), the
+    policy's decisions on the test split as a confusion matrix, per-class conformal coverage, and the figures of
+    the set sizes and of the refer band's coverage against error."""
+    from workbench.core.evaluate.decision_lines import summary_lines
+
+    test, classes = metrics.get("test", {}), [str(c) for c in metrics.get("classes", [])]
+    if not any(k in test for k in ("decision_policy", "conformal", "abstention")):
+        return None  # a run from before the decision step
+    policy, sets, band = test.get("decision_policy") or {}, test.get("conformal") or {}, test.get("abstention")
+    matrix = (policy.get("test") or {}).get("confusion_matrix")
+    figures = []
+    if sets.get("set_size_histogram"):
+        fig, ax = _figure((4.2, 2.6))
+        counts = sets["set_size_histogram"]
+        ax.bar(range(len(counts)), counts, color="#1f77b4")
+        ax.set_xlabel("classes in the set")
+        ax.set_ylabel("test rows")
+        figures.append(_embedded(fig, "conformal set sizes on the test split"))
+    if band:
+        fig, ax = _figure((4.2, 2.6))
+        curve = band["test"]["curve"]
+        ax.plot(curve["coverage"], curve["error"], "-", label="decided vs error")
+        ax.axhline(band["epsilon"], color="#b00020", ls="--", label=_label(f"target {band['epsilon']}"))
+        ax.set_xlabel("share decided")
+        ax.set_ylabel("error among decided")
+        ax.legend(fontsize=7)
+        figures.append(_embedded(fig, "refer band: share decided against error among decided (test)"))
+    per_class = [{"name": name, "coverage": v.get("coverage"), "ci": _interval(v.get("ci")), "n": v.get("n")}
+                 for name, v in (sets.get("per_class_coverage") or {}).items()]
+    return {"lines": summary_lines(metrics), "figures": figures, "per_class": per_class,
+            "confusion": confusion_view(matrix, classes) if matrix else None,
+            "policy": str(policy.get("policy", ""))}
+
+
 def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflow.pipeline.Run, a layer above
     """Write the HTML report of a `pipeline.Run`; `name` is the run's name in the session, when it has one."""
     from workbench.core.open.layer_tree import converted_rows
@@ -168,7 +203,8 @@ def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflo
                   kind=run.kind, task=run.recipe.head.task, classes=list(run.data.classes),
                   calibration=run.recipe.calibration, sha256=run.loaded.sha256,
                   metrics=metrics_view(test, run_notes(run.metrics, warnings=False)),
-                  figures=figures, confusion=confusion_view(test["confusion_matrix"], list(run.data.classes)),
+                  decisions=decisions_view(run.metrics), figures=figures,
+                  confusion=confusion_view(test["confusion_matrix"], list(run.data.classes)),
                   layers_before=layers_view(before), layers_after=layers_view(after), recipe=run.recipe.to_json())
     return _write(path, page)
 

@@ -175,6 +175,14 @@ class RunView:
         SetThreshold(self.model, threshold, self.id).run()
         return self
 
+    def decide(self, **fields: Any) -> RunView:
+        """The run's decision fields, e.g. `decide(conformal_alpha=0.2, policy="cost", costs=(0, 1, 5, 0))`; its
+        decisions recomputed (`metrics["test"]["conformal"]`, `["decision_policy"]`, `["abstention"]`)."""
+        from workbench.core.workflow.decision_commands import SetDecisions
+
+        SetDecisions(self.model, self.id, **fields).run()
+        return self
+
     def rebin(self, binning: str) -> RunView:
         from workbench.core.workflow.run_commands import Rebin
 

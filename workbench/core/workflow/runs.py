@@ -114,7 +114,8 @@ class RunList:
     def commit_run(self, entry: RunEntry, result: Run) -> None:
         """A command's result (a changed copy of the entry's run) onto the live run, which keeps its identity."""
         live = entry.run
-        for name in ("recipe", "calibration", "calibration_check", "metrics", "threshold"):
+        for name in ("recipe", "calibration", "calibration_check", "calibration_auto", "metrics", "threshold",
+                     "prior_estimate"):
             setattr(live, name, getattr(result, name))
         entry.version += 1
         self.refresh(entry)

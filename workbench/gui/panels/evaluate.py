@@ -28,6 +28,9 @@ from workbench.core.recipe import CALIBRATIONS
 from ..plots.confusion import MODES, ConfusionPlot
 from ..plots.reliability import ReliabilityPlot
 from ..plots.roc import RocPlot
+from .checks import ChecksBox
+from .checks_order import OrderBox
+from .decisions import DecisionsBox
 from .evaluate_summary import summary_html
 from .samples import ErrorsView
 
@@ -143,6 +146,10 @@ class EvaluatePanel(QWidget):
         self.errors = ErrorsView()
         self.errors.setVisible(False)
         grid.addWidget(self.errors, 2, 0, 1, 2)
+        self.checks, self.order, self.decisions = ChecksBox(self.session), OrderBox(self.session), \
+            DecisionsBox(self.session)  # issues 23-25's boxes
+        for row, box in enumerate((self.checks, self.order, self.decisions), start=3):
+            grid.addWidget(box, row, 0, 1, 2)
         self.confusion.cell_clicked.connect(self._on_cell)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -111,6 +112,7 @@ class TrainingForm(QWidget):
         right.addWidget(opt)
         self.images_box = boxes["Images"]
         right.addWidget(self.images_box)  # normalisation, resize and augmentation of image folders
+        left.insertWidget(2, boxes["Decisions"])  # also on the Evaluate tab's Decisions box, with their results
         right.addStretch(1)
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
@@ -118,8 +120,15 @@ class TrainingForm(QWidget):
         bottom.addWidget(self.train_button)
         bottom.addWidget(self.baseline_button)
         bottom.addWidget(self.reason, 1)
+        page = QWidget()  # the groups scroll on a small screen; Train and Baseline stay in view
+        page.setLayout(columns)
+        scroll = QScrollArea()
+        scroll.setObjectName("formScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setWidget(page)
         layout = QVBoxLayout(self)
-        layout.addLayout(columns, 1)
+        layout.addWidget(scroll, 1)
         layout.addLayout(bottom)
         session.recipe_changed.connect(self._on_recipe_changed)
         session.inspection_changed.connect(self._on_inspection_changed)
@@ -140,7 +149,7 @@ class TrainingForm(QWidget):
             return self._combo(spec.choices)
         if base_type(kind) is bool:
             return QCheckBox()
-        if typing.get_origin(base_type(kind)) is tuple:
+        if typing.get_origin(base_type(kind)) is tuple or base_type(kind) is str:
             return QLineEdit()
         return _spin(kind, spec)
 
@@ -175,9 +184,10 @@ class TrainingForm(QWidget):
     def _changed(self, field: str, value) -> None:
         if self._updating:
             return
-        if field == "train.pos_weight":
+        kind, spec = rc.FIELDS[field]
+        if spec.none_label:  # 0 stands for None (e.g. no pos_weight, no refer band)
             value = value or None
-        elif field == "train.class_weights":
+        elif typing.get_origin(base_type(kind)) is tuple:
             try:
                 value = tuple(float(v) for v in str(value).split(",") if v.strip())
             except ValueError:
@@ -250,7 +260,7 @@ class TrainingForm(QWidget):
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QLineEdit):
-                widget.setText(", ".join(f"{v:g}" for v in value))
+                widget.setText(value if isinstance(value, str) else ", ".join(f"{v:g}" for v in value))
             else:
                 widget.setValue(value or 0)
         self._updating = False

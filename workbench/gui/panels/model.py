@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.recipe import MLP_ACTIVATIONS
 
+from .checks_order import thresholds_text
 from .notes import notes_html
 
 COLUMNS = ["Layer", "Type", "Output shape", "Parameters", "Trainable", "Freeze", "Role"]
@@ -158,7 +159,7 @@ class ModelPanel(QWidget):
         rows = converted_rows(run.model, run.inspection.input_shape, run.head_name, run.inspection.tail)
         self._fill(rows, editable=False)
         self.head_label.setText(f"Converted: new <b>{run.recipe.head.task}</b> head at <b>{run.head_name}</b> "
-                                f"({len(run.data.classes)} classes).")
+                                f"({len(run.data.classes)} classes)." + thresholds_text(run))
 
     def _fill(self, layers, editable: bool):
         self.tree.blockSignals(True)
