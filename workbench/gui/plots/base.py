@@ -25,6 +25,7 @@ class Plot(pg.PlotWidget):
     anything (ROC, PR and reliability: 0..1)."""
 
     def __init__(self, title: str = "", name: str = "plot", home=None, limits: dict | None = None, parent=None):
+        self._styling = True  # not before the plot exists (Qt sends a PaletteChange while it is built)
         super().__init__(parent, title=title)
         self.file_name = name  # the default file name when saved
         self.setObjectName(name)
@@ -46,11 +47,18 @@ class Plot(pg.PlotWidget):
             menu.insertSeparator(first)
         self.reset_view()
         theme.theme().changed.connect(self.restyle)
+        self._styling = False
         self.restyle()
 
     def restyle(self) -> None:
-        """Take the palette's colours again (the theme changed); subclasses re-colour their own items too."""
-        theme.style_plot(self)
+        """Take the palette's colours again (the theme changed)."""
+        if self._styling:
+            return
+        self._styling = True
+        try:
+            theme.style_plot(self)
+        finally:
+            self._styling = False
 
     def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().changeEvent(event)

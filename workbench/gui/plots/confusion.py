@@ -85,9 +85,9 @@ class ConfusionPlot(QWidget):
         if found is None:
             return
         i, j = found
+        text = f"true {self.classes[i]}, predicted {self.classes[j]}: {cell_text(self.shown[i, j], self.mode)}"
         QToolTip.showText(self.plot.mapToGlobal(self.plot.mapFromScene(scene_pos)),
-                          f"true {self.classes[i]}, predicted {self.classes[j]}: {cell_text(self.shown[i, j], self.mode)}"
-                          "\nClick to list these test samples.", self.plot)
+                          text + "\nClick to list these test samples.", self.plot)
 
     def select(self, true: int | None, predicted: int | None = None) -> None:
         """Outline cell (true, predicted), or none."""
@@ -98,6 +98,7 @@ class ConfusionPlot(QWidget):
 
     def show_matrix(self, matrix, classes: list[str], mode: str = MODES[0]) -> None:
         """Draw `matrix` as counts, or normalised by true class (recall) or by prediction (precision)."""
+        new_size = len(classes) != len(self.matrix)
         self.matrix = np.asarray(matrix, dtype=float)
         self.shown = normalised_confusion(self.matrix, mode)
         self.classes, self.mode = list(classes), mode
@@ -113,7 +114,8 @@ class ConfusionPlot(QWidget):
                 self.texts.append(item)
         self._colour()
         self.plot.home = ((0, k), (0, k))
-        self.plot.reset_view()
+        if new_size:  # another number of classes: the old view would show part of the matrix
+            self.plot.reset_view()
         self._relabel()
 
     def _colour(self) -> None:

@@ -129,9 +129,10 @@ class ReliabilityPlot(QWidget):
         self._colour()
         self.plot.setTitle(f"Reliability ({len(count)} {BINNING_LABELS.get(after.get('binning', 'width'), '')} bins)")
         self.plot.plotItem.legend.items[-1][1].setText(f"sparse bin (< {after.get('sparse_below', 10)} rows)")
-        # Headroom above the tallest bar for its count (a label is drawn above its bar, in pixels)
-        self.hist.home = ((0.0, 1.0), (0.0, max(float(count.max(initial=0)), 1.0) * HEADROOM))
-        self.reset_view()
+        # Room above the tallest bar for its count; the counts change with each calibration, so this is not a zoom
+        top = max(float(count.max(initial=0)), 1.0) * HEADROOM
+        self.hist.home = ((0.0, 1.0), (0.0, top))
+        self.hist.getViewBox().setYRange(0.0, top, padding=0)
 
     def reset_view(self) -> None:
         """Both plots back to their home view: the unit square, and every bar of the histogram with its count."""

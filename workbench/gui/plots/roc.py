@@ -49,11 +49,10 @@ class RocPlot(QWidget):
             point.setSymbolPen(theme.colour("base"))
 
     def show_curves(self, curves: dict) -> None:
-        """Draw the curves computed by core (fpr/tpr and recall/precision), in the whole unit square."""
+        """Draw the curves computed by core (fpr/tpr and recall/precision)."""
         self.curves = curves
         self.roc_curve.setData(curves["fpr"], curves["tpr"])
         self.pr_curve.setData(curves["recall"], curves["precision"])
-        self.reset_view()
 
     def reset_view(self) -> None:
         for plot in (self.roc, self.pr):
