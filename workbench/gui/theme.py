@@ -21,6 +21,7 @@ LIGHT = {"error": "#b00020", "warning": "#8a5a00", "good": "#1a7f37", "banner": 
 DARK = {"error": "#ff8a80", "warning": "#f0c060", "good": "#6fdc8c", "banner": "#4d3d12", "head": "#5c4a12",
         "new": "#1e4d2b", "outline": "#ffb000", "blue": "#6cb4ff", "red": "#ff6b6b", "green": "#5bd86a",
         "purple": "#c9a0ff", "orange": "#ffa24d", "brown": "#d9a07f"}
+VERDICTS = {"better": "good", "worse": "error", "within noise": "muted"}  # a verdict's colour name
 SERIES = ("blue", "red", "green", "purple", "orange", "brown")  # one per run or curve, in this order
 ROLES = {"window": QPalette.ColorRole.Window, "base": QPalette.ColorRole.Base, "text": QPalette.ColorRole.Text,
          "window_text": QPalette.ColorRole.WindowText, "highlight": QPalette.ColorRole.Highlight,
@@ -39,7 +40,11 @@ def is_dark(pal: QPalette | None = None) -> bool:
 
 def mix(a: QColor, b: QColor, t: float) -> QColor:
     """`a` moved a fraction `t` towards `b`."""
-    return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(a.getRgbF()[:3], b.getRgbF()[:3])))
+    return QColor.fromRgbF(*(x + (y - x) * t for x, y in zip(_rgb(a), _rgb(b))))
+
+
+def _rgb(c: QColor) -> tuple[float, float, float]:
+    return c.redF(), c.greenF(), c.blueF()
 
 
 def colour(name: str, pal: QPalette | None = None) -> str:
@@ -65,7 +70,7 @@ def _luminance(c: QColor) -> float:
     def channel(v: float) -> float:
         return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
 
-    r, g, b = (channel(v) for v in c.getRgbF()[:3])
+    r, g, b = (channel(v) for v in _rgb(c))
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 

@@ -39,9 +39,9 @@ class ConfusionPlot(QWidget):
         self.plot.setLabel("left", "true")
         self.plot.invertY(True)
         self.plot.setAspectLocked(True)
-        self.font = QApplication.font()
+        self.tick_font = QApplication.font()
         for name in ("bottom", "left"):
-            self.plot.getAxis(name).setStyle(tickFont=self.font)
+            self.plot.getAxis(name).setStyle(tickFont=self.tick_font)
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot.addItem(self.image)
         self.texts: list[pg.TextItem] = []
@@ -142,7 +142,7 @@ class ConfusionPlot(QWidget):
         vb = self.plot.getViewBox()
         (x0, x1), (y0, y1) = vb.viewRange()
         column = vb.width() / max(x1 - x0, 1e-9) - GAP
-        metrics = QFontMetrics(self.font)
+        metrics = QFontMetrics(self.tick_font)
         names = [metrics.elidedText(c, Qt.TextElideMode.ElideRight, max(int(column), 1)) for c in self.classes]
         self.numbered = any(n != c and len(n) <= MIN_CHARS for n, c in zip(names, self.classes))
         if self.numbered:
