@@ -15,9 +15,9 @@ from PySide6.QtCore import QCoreApplication, QEvent, QObject, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 
 # Colours the palette has no role for; each set readable on its own background (>= 4.5:1 for text colours).
-LIGHT = {"error": "#b00020", "warning": "#8a5a00", "good": "#1a7f37", "banner": "#fff4d6", "head": "#ffecb3",
+LIGHT = {"error": "#b00020", "warning": "#8a5a00", "good": "#17702f", "banner": "#fff4d6", "head": "#ffecb3",
          "new": "#c8f0c8", "outline": "#e8a200", "blue": "#1f77b4", "red": "#d62728", "green": "#2ca02c",
-         "purple": "#9467bd", "orange": "#ff7f0e", "brown": "#8c564b"}
+         "purple": "#9467bd", "orange": "#d95f02", "brown": "#8c564b"}
 DARK = {"error": "#ff8a80", "warning": "#f0c060", "good": "#6fdc8c", "banner": "#4d3d12", "head": "#5c4a12",
         "new": "#1e4d2b", "outline": "#ffb000", "blue": "#6cb4ff", "red": "#ff6b6b", "green": "#5bd86a",
         "purple": "#c9a0ff", "orange": "#ffa24d", "brown": "#d9a07f"}

@@ -38,7 +38,7 @@ from .samples import ErrorsView
 EMPTY = "Train a head to see its confusion matrix, per-class scores and reliability here."
 MIN_CONFUSION = (320, 340)  # width, height in pixels
 MIN_TABLE = (320, 160)
-MIN_RELIABILITY = (420, 440)  # the diagram itself >= 240 under the binning row, the histogram >= 150
+MIN_RELIABILITY = (420, 460)  # the diagram itself >= 240 under the binning row, the histogram >= 170
 MIN_CURVES = (420, 290)  # the slider row, then ROC and PR with their whole axes
 MIN_ERRORS = (420, 260)
 ROW_LIMIT = 12  # the per-class table grows to show this many classes, then scrolls

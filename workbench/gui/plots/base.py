@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QSettings, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
+from PySide6.QtGui import QAction, QWheelEvent
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QFileDialog
 
 from .. import theme
 from .save import save_png, save_svg
@@ -66,11 +66,28 @@ class Plot(pg.PlotWidget):
             self.restyle()
 
     def wheelEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """The wheel scrolls the page the plot sits in; Ctrl + wheel zooms the plot."""
+        """The wheel scrolls the page the plot sits in; Ctrl + wheel zooms the plot. The event is handed to the
+        page's scroll area explicitly: Qt propagates only wheel events that came from the window system."""
         if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
             super().wheelEvent(event)
-        else:
+            return
+        area = self._page()
+        if area is None:
             event.ignore()
+            return
+        viewport = area.viewport()
+        at = QPointF(viewport.mapFromGlobal(event.globalPosition().toPoint()))
+        QApplication.sendEvent(viewport, QWheelEvent(at, event.globalPosition(), event.pixelDelta(),
+                                                     event.angleDelta(), event.buttons(), event.modifiers(),
+                                                     event.phase(), event.inverted(), event.source()))
+        event.accept()
+
+    def _page(self) -> QAbstractScrollArea | None:
+        """The nearest scroll area the plot sits in (the tab's page), if any."""
+        widget = self.parentWidget()
+        while widget is not None and not isinstance(widget, QAbstractScrollArea):
+            widget = widget.parentWidget()
+        return widget
 
     def reset_view(self) -> None:
         """Back to the home view (what a new run shows; zooming never carries over)."""

@@ -19,8 +19,9 @@ from .base import Plot
 from .roc import UNIT, UNIT_LIMITS
 
 BINNING_LABELS = {"width": "equal width", "mass": "equal mass"}  # the words beside core's choices
-MIN_PLOT, MIN_HIST = 240, 150  # pixels: the diagram stays readable under its legend, the counts above their bars
-HEADROOM = 1.35  # the histogram's y axis runs to this times the tallest bar, so its count stays inside
+MIN_PLOT, MIN_HIST = 240, 170  # pixels: the diagram stays readable under its legend, the counts above their bars
+LEFT_AXIS = 52  # pixels: the left axes of the diagram and the histogram (room for "1000" and the axis title)
+LABEL_ROOM = 26  # pixels above the histogram's tallest bar, for its count
 
 
 def _alpha(colour: QColor, alpha: int):
@@ -63,7 +64,11 @@ class ReliabilityPlot(QWidget):
         self.hist_bars = pg.BarGraphItem(x=[], height=[], width=0.05)
         self.hist.addItem(self.hist_bars)
         self.hist.setLabel("left", "rows")
+        for plot in (self.plot, self.hist):  # the same left margin, so the linked x axes line up bin for bin
+            plot.getAxis("left").setWidth(LEFT_AXIS)
         self.count_labels: list[pg.TextItem] = []  # one per bin, reused between runs
+        self._tallest = 1.0
+        self.hist.getViewBox().sigResized.connect(self._fit_counts)
         row = QHBoxLayout()
         row.addWidget(QLabel("Reliability bins:"))
         row.addWidget(self.binning)
@@ -129,15 +134,22 @@ class ReliabilityPlot(QWidget):
         self._colour()
         self.plot.setTitle(f"Reliability ({len(count)} {BINNING_LABELS.get(after.get('binning', 'width'), '')} bins)")
         self.plot.plotItem.legend.items[-1][1].setText(f"sparse bin (< {after.get('sparse_below', 10)} rows)")
-        # Room above the tallest bar for its count; the counts change with each calibration, so this is not a zoom
-        top = max(float(count.max(initial=0)), 1.0) * HEADROOM
+        self._tallest = max(float(count.max(initial=0)), 1.0)
+        self._fit_counts()
+
+    def _fit_counts(self) -> None:
+        """The histogram's y axis runs high enough that the tallest bar's count, drawn above it, stays inside:
+        LABEL_ROOM pixels of the plot's height are left above the bar (the counts change with each calibration, so
+        this is no zoom of the user's)."""
+        height = max(self.hist.getViewBox().height(), 2.0 * LABEL_ROOM)
+        top = self._tallest * height / (height - LABEL_ROOM)
         self.hist.home = ((0.0, 1.0), (0.0, top))
         self.hist.getViewBox().setYRange(0.0, top, padding=0)
 
     def reset_view(self) -> None:
         """Both plots back to their home view: the unit square, and every bar of the histogram with its count."""
-        self.plot.reset_view()
         self.hist.reset_view()
+        self.plot.reset_view()  # last: the histogram follows the diagram's x range
 
     def plots(self):
         """The plot widgets by file name, for saving them with an export or a report."""
