@@ -149,5 +149,7 @@ def style_plot(widget) -> None:
     legend = item.legend
     if legend is not None:
         legend.setLabelTextColor(fg)
-        legend.setBrush(QColor(bg).lighter(100))
+        backing = QColor(bg)
+        backing.setAlpha(220)
+        legend.setBrush(backing)
         legend.setPen(colour("grid"))

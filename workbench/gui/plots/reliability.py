@@ -48,6 +48,7 @@ class ReliabilityPlot(QWidget):
         self.plot.setMinimumHeight(MIN_PLOT)
         legend = self.plot.addLegend(offset=(10, 10))
         legend.setColumnCount(2)  # two short rows instead of four tall ones over the top-left of the diagram
+        legend.setZValue(100)  # over the curves, on its own background
         self.diagonal = self.plot.plot([0, 1], [0, 1], name="perfect")
         self.gaps = pg.BarGraphItem(x=[], height=[], width=0.05, y0=[], pen=pg.mkPen(None))
         self.plot.addItem(self.gaps)
@@ -133,7 +134,7 @@ class ReliabilityPlot(QWidget):
         self.binning.blockSignals(False)
         self._colour()
         self.plot.setTitle(f"Reliability ({len(count)} {BINNING_LABELS.get(after.get('binning', 'width'), '')} bins)")
-        self.plot.plotItem.legend.items[-1][1].setText(f"sparse bin (< {after.get('sparse_below', 10)} rows)")
+        self.sparse.setToolTip(f"A bin of fewer than {after.get('sparse_below', 10)} rows: its accuracy is a guess")
         self._tallest = max(float(count.max(initial=0)), 1.0)
         self._fit_counts()
 
