@@ -250,6 +250,9 @@ class EvaluatePanel(QWidget):
                                           "</span>" for w in warnings))
         self.warnings.setVisible(bool(warnings))
         self.binary_box.setVisible(run.binary)
+        # Without ROC/PR (more than two classes) the reliability diagram takes their room too.
+        self.grid.removeWidget(self.reliability)
+        self.grid.addWidget(self.reliability, 0, 1, 1 if run.binary else 2, 1)
         if run.binary:
             from workbench.core.evaluate.metrics import binary_curves
 
