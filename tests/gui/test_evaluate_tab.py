@@ -5,7 +5,7 @@ table with the same drill-down; a table's samples show their ID column and featu
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRectF, QSettings, Qt
-from PySide6.QtGui import QGuiApplication, QWheelEvent
+from PySide6.QtGui import QContextMenuEvent, QGuiApplication, QWheelEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from workbench.core.evaluate.verdicts import CONFUSION_MODES, normalised_confusion
@@ -122,6 +122,12 @@ def test_the_wheel_scrolls_the_page_ctrl_wheel_zooms_and_a_new_run_resets_the_zo
     assert {"Reset view", "Save as PNG…", "Save as SVG…"} <= set(texts)
     next(a for a in plot.getPlotItem().getViewBox().menu.actions() if a.text() == "Reset view").trigger()
     assert np.allclose(plot.getViewBox().viewRange(), home, atol=1e-6)
+    # The menu key opens the same menu without a mouse.
+    menu, opened = plot.getPlotItem().getViewBox().menu, []
+    menu.popup = lambda at: opened.append(at)  # a real popup grabs the keyboard, which offscreen Qt warns about
+    QApplication.sendEvent(plot, QContextMenuEvent(QContextMenuEvent.Reason.Keyboard, QPoint(5, 5),
+                                                   plot.mapToGlobal(QPoint(5, 5))))
+    assert len(opened) == 1
 
 
 def test_a_plot_saves_as_png_and_svg_and_the_dialog_remembers_its_folder(panel, qtbot, tmp_path, monkeypatch):

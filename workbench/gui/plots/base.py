@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QPointF, QSettings, Qt
-from PySide6.QtGui import QAction, QWheelEvent
+from PySide6.QtGui import QAction, QContextMenuEvent, QWheelEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QFileDialog
 
 from .. import theme
@@ -88,6 +88,15 @@ class Plot(pg.PlotWidget):
         while widget is not None and not isinstance(widget, QAbstractScrollArea):
             widget = widget.parentWidget()
         return widget
+
+    def contextMenuEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """The menu key (or Shift+F10) opens the plot's menu too: Reset view and Save as … without a mouse."""
+        menu = self.getPlotItem().getViewBox().menu
+        if event.reason() == QContextMenuEvent.Reason.Keyboard and menu is not None:
+            menu.popup(self.mapToGlobal(self.rect().center()))
+            event.accept()
+        else:
+            super().contextMenuEvent(event)
 
     def reset_view(self) -> None:
         """Back to the home view (what a new run shows; zooming never carries over)."""
