@@ -40,7 +40,7 @@ def test_bin_counts_are_written_and_sparse_bins_drawn_hollow(qtbot):
     plot.show_bins(rel, rel)
     assert [label.toPlainText() for label in plot.count_labels] == ["0", "3", "40", "57"]
     assert np.allclose(plot.sparse.getData()[0], [0.4])  # only the 3-row bin is sparse
-    assert "4 width bins" in plot.plot.getPlotItem().titleLabel.text
+    assert "4 equal width bins" in plot.plot.getPlotItem().titleLabel.text
     plot.show_bins({**rel, "edges": [0.0, 0.5, 1.0], "confidence": [0.4, 0.8], "accuracy": [0.4, 0.9],
                     "count": [20, 30]})
     assert [label.isVisible() for label in plot.count_labels] == [True, True, False, False]

@@ -19,8 +19,11 @@ def _click_cell(qtbot, plot, true: int, predicted: int):
 
 
 def _listed(panel):
+    """Each listed sample's row, true and predicted class, p(predicted) and p(true), found by their headers."""
     model = panel.errors.model
-    return [[model.item(r, c).text() for c in range(5)] for r in range(model.rowCount())]
+    headers = [model.headerData(c, Qt.Horizontal) for c in range(model.columnCount())]
+    columns = [0] + [headers.index(h) for h in ("True", "Predicted", "p(predicted)", "p(true)")]
+    return [[model.item(r, c).text() for c in columns] for r in range(model.rowCount())]
 
 
 def test_a_clicked_cell_lists_its_samples_and_saves_them(window, files, qtbot, dialogs, tmp_path, monkeypatch):

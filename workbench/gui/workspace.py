@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from workbench.core.train.train import available_devices
 
+from . import theme
 from .panels.compare import ComparePanel
 from .panels.data import DataPanel
 from .panels.evaluate import EvaluatePanel
@@ -27,7 +28,8 @@ class Workspace(QWidget):
     def __init__(self, session: Session, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("workspacePage")
-        pg.setConfigOptions(background="w", foreground="k", antialias=False)  # antialiased redraws starve training
+        pg.setConfigOptions(background=theme.colour("base"), foreground=theme.colour("text"),
+                            antialias=False)  # antialiased redraws starve training
         self.model_panel = ModelPanel(session)
         self.data_panel = DataPanel(session)
         self.form = TrainingForm(session, available_devices())
@@ -43,7 +45,7 @@ class Workspace(QWidget):
         self.runs_bar = RunsBar(session)
         self.activity = QLabel()
         self.activity.setObjectName("activityBanner")
-        self.activity.setStyleSheet("background: #fff4d6; padding: 4px 8px;")
+        theme.style(self.activity, "background: {banner}; color: {text}; padding: 4px 8px;")
         session.activity_changed.connect(self._on_activity)
         self._on_activity(session.model.activity)
         column = QVBoxLayout(self)

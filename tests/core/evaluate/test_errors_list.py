@@ -44,7 +44,8 @@ def test_a_cell_lists_exactly_its_samples_most_confident_first():
     if first:
         k = int(el.cell(samples, 0, 1)[0])
         assert first[0] == {"row": str(data.table.rows[test][k]), "true": data.classes[0],
-                            "predicted": data.classes[1], "p_predicted": probs[k, 1], "p_true": probs[k, 0]}
+                            "predicted": data.classes[1], "p_predicted": probs[k, 1], "p_true": probs[k, 0],
+                            "columns": dict(zip("abc", data.table.X[test[k]].astype(float).tolist()))}
 
 
 def test_binary_cells_follow_the_threshold():
@@ -163,3 +164,34 @@ def test_every_csv_the_tool_writes_goes_through_the_one_neutralising_writer():
     writers = sorted(str(p.relative_to(root)) for p in root.rglob("*.py")
                      if re.search(r"\bcsv\.(writer|DictWriter)\b|\.to_csv\(", p.read_text()))
     assert writers == [], f"CSV written outside safety/csv_cells.py: {writers}"
+
+
+def test_a_table_file_names_its_samples_by_their_id_columns_and_shows_their_features(tmp_path):
+    """The drill-down of a table shows each sample's ID-like columns and its feature values (Orange's rows), and
+    the CSV carries them; the ID columns are never features."""
+    from workbench.core.data.data import load_table
+
+    rng = np.random.default_rng(0)
+    lines = ["patient_id,name,a,b,target"] + [f"{1000 + i},P{i:03d},{rng.normal():.4f},{rng.normal():.4f},{i % 2}"
+                                              for i in range(60)]
+    path = tmp_path / "t.csv"
+    path.write_text("\n".join(lines) + "\n")
+    table = load_table(str(path), label="target")
+    assert table.feature_names == ["a", "b"] and list(table.id_columns) == ["patient_id", "name"]
+    data = label_and_split(table, Recipe().replace(**{"head.task": "binary", "data.label_mode": "column"}))
+    test = data.splits["test"]
+    samples = el.split_samples(data, np.full((len(test), 2), 0.5))
+    assert samples.id_columns == ["patient_id", "name"]
+    records = el.rows(samples, np.arange(len(test)))
+    for record, position in zip(records, test):
+        row = int(record["row"]) - 2  # the file's line: a header, then one line per sample
+        patient, name, a, b, _ = lines[row + 1].split(",")
+        assert record["columns"]["patient_id"] == patient and record["columns"]["name"] == name
+        assert record["columns"]["a"] == pytest.approx(float(a), abs=1e-6)
+        assert record["columns"]["b"] == pytest.approx(float(b), abs=1e-6)
+    out = tmp_path / "samples.csv"
+    el.save_csv(out, records, samples.id_name, inputs(data=str(path)))
+    with open(out, newline="") as fh:
+        read = list(csv.DictReader(fh))
+    assert list(read[0]) == ["row", "true", "predicted", "p_predicted", "p_true", "patient_id", "name", "a", "b"]
+    assert [r["patient_id"] for r in read] == [r["columns"]["patient_id"] for r in records]

@@ -48,7 +48,27 @@ def table_from_raw(raw: RawTable, label: str, features: tuple[str, ...] = (), mi
 
     summary = summary or summarize(raw)
     X, target, names, notes, rows = build_matrix(raw, summary, label, features, missing, model_shape)
-    return Table(X, target, names, raw.source, notes=list(raw.notes) + notes, columns=summary, rows=rows)
+    return Table(X, target, names, raw.source, notes=list(raw.notes) + notes, columns=summary, rows=rows,
+                 id_columns=id_values(raw, summary, rows - raw.first_row, label))
+
+
+MAX_ID_COLUMNS = 3  # a sample is named by its row and at most this many ID-like columns
+
+
+def id_values(raw: RawTable, summary: ColumnSummary, kept: np.ndarray, label: str) -> dict[str, np.ndarray]:
+    """The ID-like columns (`columns.summarize`'s kind "ID-like") of the rows `kept` (indices into the file's
+    rows), as text: a whole number without ".0", a missing cell as ""."""
+    found: dict[str, np.ndarray] = {}
+    for name, kind in zip(summary.names, summary.kinds):
+        if kind != "ID-like" or name == label or len(found) == MAX_ID_COLUMNS:
+            continue
+        if name in raw.numeric:
+            values = raw.numeric[name][kept]
+            found[name] = np.array(["" if np.isnan(v) else f"{v:.0f}" if float(v).is_integer() else f"{v:g}"
+                                    for v in values], dtype=object)
+        elif name in raw.text:
+            found[name] = np.array(["" if v is None else str(v) for v in raw.text[name][kept]], dtype=object)
+    return found
 
 
 def as_sequences(table: Table, features: int, steps: int | None = None) -> Table:

@@ -43,3 +43,6 @@ class Table:
     given_splits: dict[str, np.ndarray] | None = None  # rows of the splits a folder gives (train/, val/, test/)
     split_folders: dict[str, str] = field(default_factory=dict)  # split -> the folder it came from
     pixels: bool = False  # X holds image pixels in [0, 1] (NCHW): what an export of it states and checks
+    # a table file's ID-like columns (row numbers, keys, names), one text per sample: what names a sample in the
+    # drill-down besides its row number (they are never features)
+    id_columns: dict[str, np.ndarray] = field(default_factory=dict)

@@ -8,7 +8,7 @@ spreadsheet shows, header included), its image file, or its index in an array (.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,9 @@ class SplitSamples:
     predicted: np.ndarray  # class codes under the run's decision rule (binary threshold included)
     classes: list[str]
     positions: np.ndarray  # each sample's index into the data's full input array (for thumbnails)
+    # the sample's ID-like columns (text), then its feature values (a flat table's), one entry per sample
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    id_columns: list[str] = field(default_factory=list)  # which of `columns` are ID-like columns
 
     def __len__(self) -> int:
         return len(self.y)
@@ -53,8 +56,25 @@ def split_samples(data: Any, probs: np.ndarray, threshold: float | None = None, 
     if len(probs) != len(positions):
         raise ValueError(f"{len(probs)} probabilities for a test split of {len(positions)} samples")
     ids, id_name = sample_ids(data.table, positions)
+    columns = sample_columns(data.table, positions)
     return SplitSamples(ids, id_name, np.asarray(data.y)[positions], probs, predict(probs, threshold, ordinal),
-                       list(data.classes), positions)
+                        list(data.classes), positions, columns, list(data.table.id_columns))
+
+
+MAX_FEATURES = 200  # a wider table's samples are listed without their feature values (a row of 200 is unreadable)
+
+
+def sample_columns(table: Table, positions: np.ndarray) -> dict[str, np.ndarray]:
+    """What a table's drill-down shows of each sample at `positions`: its ID-like columns (text), then its
+    feature values as the model reads them (before standardisation; imputed cells filled) when the table is flat
+    and at most MAX_FEATURES wide. Images and sequences show none."""
+    found = {name: np.asarray(values)[positions] for name, values in table.id_columns.items()}
+    X = table.X
+    if isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] <= MAX_FEATURES and not table.pixels:
+        rows = X[positions]
+        for j, name in enumerate(table.feature_names[:X.shape[1]]):
+            found.setdefault(name, rows[:, j].astype(np.float64))
+    return found
 
 
 def cell(samples: SplitSamples, true: int, predicted: int) -> np.ndarray:
@@ -66,13 +86,25 @@ def cell(samples: SplitSamples, true: int, predicted: int) -> np.ndarray:
 
 
 def rows(samples: SplitSamples, which: np.ndarray) -> list[dict[str, Any]]:
-    """One plain record per sample in `which`: id, true and predicted class, p(predicted), p(true)."""
+    """One plain record per sample in `which`: id, true and predicted class, p(predicted), p(true), and under
+    "columns" its ID-like columns and feature values (`sample_columns`) when it has any."""
     out = []
     for i in which:
         t, p = int(samples.y[i]), int(samples.predicted[i])
-        out.append({samples.id_name: samples.ids[i], "true": samples.classes[t], "predicted": samples.classes[p],
-                    "p_predicted": float(samples.probs[i, p]), "p_true": float(samples.probs[i, t])})
+        record = {samples.id_name: samples.ids[i], "true": samples.classes[t], "predicted": samples.classes[p],
+                  "p_predicted": float(samples.probs[i, p]), "p_true": float(samples.probs[i, t])}
+        if samples.columns:
+            record["columns"] = {name: _plain(values[i]) for name, values in samples.columns.items()}
+        out.append(record)
     return out
+
+
+def _plain(value: Any) -> str | float | None:
+    """A numpy cell as text or a float (None for a missing number)."""
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    return None if np.isnan(number) else number
 
 
 def to_csv(records: list[dict[str, Any]], id_name: str = "row") -> str:
@@ -80,9 +112,10 @@ def to_csv(records: list[dict[str, Any]], id_name: str = "row") -> str:
     class names are text a spreadsheet must not run (`csv_cells`)."""
     from workbench.core.safety.csv_cells import csv_text
 
-    header = [id_name, "true", "predicted", "p_predicted", "p_true"]
-    return csv_text([header, *([r[id_name], r["true"], r["predicted"], r["p_predicted"], r["p_true"]]
-                               for r in records)], ".6f")
+    columns = list(records[0].get("columns", {})) if records else []
+    header = [id_name, "true", "predicted", "p_predicted", "p_true", *columns]
+    return csv_text([header, *([r[id_name], r["true"], r["predicted"], r["p_predicted"], r["p_true"],
+                                *r.get("columns", {}).values()] for r in records)], ".6f")
 
 
 def save_csv(path: str | Path, records: list[dict[str, Any]], id_name: str, protected: dict[Path, str],

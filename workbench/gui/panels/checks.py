@@ -11,9 +11,10 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from .. import theme
 from .notes import notes_html
 
-VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#b00020", "mixed": "#8a5a00", "within noise": "#666"}
+VERDICT_COLOURS = {**theme.VERDICTS, "mixed": "warning"}  # theme colour names
 
 
 def _label(name: str) -> QLabel:
@@ -71,7 +72,7 @@ def baseline_html(check: dict) -> str:
     question = {"better": "yes", "worse": "no", "mixed": "not on every metric", "within noise": "not measurably"}
     parts = [f"{name.replace('_', ' ')} {m['trained']:.3f} vs {m['baseline']:.3f} ({m['difference']:+.3f} "
              f"[{m['low']:+.3f}, {m['high']:+.3f}], {m['verdict']})" for name, m in check["metrics"].items()]
-    colour = VERDICT_COLOURS.get(verdict, "#666")
+    colour = theme.colour(VERDICT_COLOURS.get(verdict, "muted"))
     return (f"Did training beat no training? <b style='color:{colour}'>{question.get(verdict, verdict)}</b> "
             f"({html.escape(verdict)}; {check['split']} split, {check['n']} rows, {html.escape(check['interval'])})"
             f"<br>{' · '.join(parts)}")

@@ -12,7 +12,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
-CURVE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
+from .. import theme
+
 ORDER_NAMES = {"mae_classes": "mean class distance", "qwk": "quadratic weighted kappa",
                "within_one": "within one class"}
 
@@ -68,8 +69,7 @@ class OrderBox(QGroupBox):
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.matrix.setMinimumSize(240, 150)
         self.matrix.setMaximumHeight(300)
-        self.reliability = pg.PlotWidget(title="Reliability per threshold P(y > k)")
-        self.reliability.setObjectName("thresholdReliability")
+        self.reliability = pg.PlotWidget(title="x")
         self.reliability.setLabel("bottom", "predicted P(y > k)")
         self.reliability.setLabel("left", "observed share above")
         self.reliability.setMouseEnabled(x=False, y=False)
@@ -108,7 +108,7 @@ class OrderBox(QGroupBox):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 item.setData(Qt.ItemDataRole.UserRole, abs(i - j))  # the distance, for tests and screen readers
-                shade = QColor("#d62728")
+                shade = QColor(theme.colour("red"))
                 shade.setAlphaF(min(abs(i - j) / max(k - 1, 1), 1.0) * 0.6)
                 item.setBackground(QBrush(shade))
                 item.setToolTip(f"{matrix[i][j]} rows of {classes[i]} decided {classes[j]}: {abs(i - j)} classes off")
@@ -117,11 +117,11 @@ class OrderBox(QGroupBox):
     def _show_curves(self, tables: list[dict]) -> None:
         plot = self.reliability
         plot.clear()
-        plot.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+        plot.plot([0, 1], [0, 1], pen=pg.mkPen(theme.colour("grid"), style=Qt.PenStyle.DashLine))
         for t, table in enumerate(tables):
             used = [i for i, c in enumerate(table["count"]) if c]
             plot.plot([table["confidence"][i] for i in used], [table["accuracy"][i] for i in used],
-                      pen=pg.mkPen(CURVE_COLOURS[t % len(CURVE_COLOURS)], width=2), symbol="o", symbolSize=5,
-                      symbolBrush=CURVE_COLOURS[t % len(CURVE_COLOURS)],
+                      pen=pg.mkPen(theme.series(t), width=2), symbol="o", symbolSize=5,
+                      symbolBrush=theme.series(t),
                       name=f"{table['label']} (ECE {table['ece']:.3f})")
         plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)

@@ -7,9 +7,15 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from .. import theme
+
 HEADERS = ("Column", "Kind", "Missing", "Note")
-_GREY = QBrush(QColor("#777777"))
-_WARN = QBrush(QColor("#b00020"))
+def _grey() -> QBrush:
+    return QBrush(QColor(theme.colour("muted")))
+
+
+def _warn() -> QBrush:
+    return QBrush(QColor(theme.colour("error")))
 
 
 class ColumnsModel(QAbstractTableModel):
@@ -88,9 +94,9 @@ class ColumnsModel(QAbstractTableModel):
             return Qt.Checked if name in self.ticked else Qt.Unchecked
         if role == Qt.ForegroundRole:
             if col == 3 and name in self.leaks and name in self.ticked:
-                return _WARN
+                return _warn()
             if s is not None and name != self.label and not self._checkable(name):
-                return _GREY
+                return _grey()
             return None
         if role == Qt.ToolTipRole and col == 3:
             return self._note(name) or None

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.evaluate.compare import COLUMNS, table
 
+from .. import theme
 from ..plots.compare import ComparePlots
 
 MAX_RUNS = 6
@@ -28,7 +29,7 @@ def _paired_line(pair: dict) -> str:
     """One run against the first: each column's difference, its paired 95% interval and the verdict."""
     if pair["columns"] is None:
         return f"{pair['name']} vs {pair['against']}: no paired interval (the runs do not hold the same test rows)."
-    colors = {"better": "#1a7f37", "worse": "#b00020", "within noise": "#666"}
+    colors = {verdict: theme.colour(name) for verdict, name in theme.VERDICTS.items()}
     parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "
              f"<span style='color:{colors[d['verdict']]}'>{d['verdict']}</span>"
              for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QLabel, QLine
 from workbench.core.data.data import SKLEARN_SETS
 from workbench.core.notes import as_note
 
+from .. import theme
 from .data_columns import ColumnsBox
 from .data_labels import ClassCounts, LabelsBox, SplitsBox
 from .notes import notes_html
@@ -110,7 +111,7 @@ class DataPanel(QWidget):
             return
         self._show_split_source(data)
         shape = "×".join(map(str, data.input_shape))
-        self.status.setStyleSheet("")
+        theme.style(self.status, "")
         self.status.setText(f"{len(data.y):,} samples of shape {shape}, {len(data.classes)} classes "
                             f"({data.label_info['mode']}).")
         self.notes.setText(notes_html([*data.table.notes, *(as_note(w, "warning") for w in data.warnings)]))
@@ -131,8 +132,8 @@ class DataPanel(QWidget):
     def _on_data_error(self, message):
         m = self.session.model
         if m.raw is not None and m.table is None:  # the column list shows it, where it is fixed
-            self.status.setStyleSheet("")
+            theme.style(self.status, "")
             self.status.setText("Fix the problem shown under the column list.")
             return
-        self.status.setStyleSheet("color: #b00020")
+        theme.style(self.status, "color: {error}")
         self.status.setText(message)

@@ -9,6 +9,7 @@ from typing import cast
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QListView, QPushButton, QVBoxLayout
 
+from .. import theme
 from .column_list import ColumnsModel, ColumnsView
 from .field_problems import FieldProblems
 
@@ -61,7 +62,7 @@ class ColumnsBox(QGroupBox):
         self.problem = QLabel("")
         self.problem.setObjectName("dataProblem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020")
+        theme.style(self.problem, "color: {error}")
         self.missing = QComboBox()
         self.missing.setObjectName("missingPolicy")
         for key, text in MISSING_CHOICES:
@@ -190,9 +191,9 @@ class ColumnsBox(QGroupBox):
         if shape and len(shape) == 1:
             match = shape[0] == count
             text += f" · the model takes {shape[0]} inputs"
-            self.width_note.setStyleSheet("" if match else "color: #b00020")
+            theme.style(self.width_note, "" if match else "color: {error}")
         else:
-            self.width_note.setStyleSheet("")
+            theme.style(self.width_note, "")
         self.width_note.setText(text)
 
     def _on_data_changed(self, data):

@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.recipe_decide import CONFORMAL_METHODS, PRIOR_METHODS, policies_for
 
+from .. import theme
 from . import decisions_view as view
 from .notes import notes_html
 
@@ -63,7 +64,7 @@ class DecisionsBox(QGroupBox):
         self.problem = QLabel()
         self.problem.setObjectName("decisionProblem")
         self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #b00020")
+        theme.style(self.problem, "color: {error}")
         self.problem.hide()
         self.notes = _text("decisionNotes")
         grid = QGridLayout()

@@ -10,6 +10,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHeaderView, QTableWidget, QTableWidgetItem
 
+from .. import theme
+from ..plots.base import Plot
+from ..plots.roc import UNIT, UNIT_LIMITS
+
 PLOT_MIN = (260, 150)  # width, height: below it the axes' labels overlap the bars
 
 
@@ -90,14 +94,13 @@ def prior_html(shift: dict | None, estimate: dict | None, classes: list[str]) ->
 
 
 def histogram_plot() -> tuple[pg.PlotWidget, pg.BarGraphItem]:
-    plot = pg.PlotWidget(title="Set sizes (test)")
-    plot.setObjectName("setSizeHistogram")
+    plot = Plot("Set sizes (test)", "setSizeHistogram")
     plot.setLabel("bottom", "classes in the set")
     plot.setLabel("left", "test rows")
     plot.setMouseEnabled(x=False, y=False)
     plot.setMinimumSize(*PLOT_MIN)
     plot.setMaximumHeight(260)
-    bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
+    bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=theme.colour("blue"))
     plot.addItem(bars)
     return plot, bars
 
@@ -111,17 +114,16 @@ def show_histogram(plot: pg.PlotWidget, bars: pg.BarGraphItem, counts: list[int]
 
 
 def band_plot() -> pg.PlotWidget:
-    plot = pg.PlotWidget(title="Refer band: decided vs error (test)")
-    plot.setObjectName("referCurve")
+    plot = Plot("Refer band: decided vs error (test)", "referCurve", UNIT, UNIT_LIMITS)
     plot.setLabel("bottom", "share decided")
     plot.setLabel("left", "error among decided")
     plot.setMouseEnabled(x=False, y=False)
     plot.setMinimumSize(*PLOT_MIN)
     plot.setMaximumHeight(280)
-    plot.curve = plot.plot(pen=pg.mkPen("#1f77b4", width=2))
-    plot.target = pg.InfiniteLine(angle=0, pen=pg.mkPen("#b00020", style=pg.QtCore.Qt.DashLine))
+    plot.curve = plot.plot(pen=pg.mkPen(theme.colour("blue"), width=2))
+    plot.target = pg.InfiniteLine(angle=0, pen=pg.mkPen(theme.colour("error"), style=pg.QtCore.Qt.DashLine))
     plot.addItem(plot.target)
-    plot.point = plot.plot(pen=None, symbol="o", symbolSize=9, symbolBrush="#d62728")
+    plot.point = plot.plot(pen=None, symbol="o", symbolSize=9, symbolBrush=theme.colour("red"))
     return plot
 
 

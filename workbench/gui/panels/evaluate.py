@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -19,27 +20,31 @@ from PySide6.QtWidgets import (
     QSlider,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from workbench.core.recipe import CALIBRATIONS
 
+from .. import theme
 from ..plots.confusion import MODES, ConfusionPlot
 from ..plots.reliability import ReliabilityPlot
 from ..plots.roc import RocPlot
 from .checks import ChecksBox
 from .checks_order import OrderBox
+from .confusion_table import ConfusionTable
 from .decisions import DecisionsBox
 from .evaluate_summary import summary_html
 from .samples import ErrorsView
 
 EMPTY = "Train a head to see its confusion matrix, per-class scores and reliability here."
-MIN_CONFUSION = (300, 260)  # width, height in pixels
-MIN_TABLE = (300, 140)
-MIN_RELIABILITY = (420, 300)
-MIN_CURVES = (420, 220)
-MIN_ERRORS = (420, 220)
+MIN_CONFUSION = (320, 340)  # width, height in pixels
+MIN_TABLE = (320, 160)
+MIN_RELIABILITY = (420, 460)  # the diagram itself >= 240 under the binning row, the histogram >= 170
+MIN_CURVES = (420, 290)  # the slider row, then ROC and PR with their whole axes
+MIN_ERRORS = (420, 260)
+ROW_LIMIT = 12  # the per-class table grows to show this many classes, then scrolls
 
 
 class EvaluatePanel(QWidget):
@@ -67,6 +72,9 @@ class EvaluatePanel(QWidget):
         self.warnings.setTextFormat(Qt.RichText)
         self.warnings.setVisible(False)
         self.content = self._plots()
+        self.checks, self.order, self.decisions = ChecksBox(session), OrderBox(session), DecisionsBox(session)
+        for box in (self.checks, self.order, self.decisions):  # issues 23-25's boxes, under the plots
+            self.add_section(box)
         self.scroll = QScrollArea()
         self.scroll.setObjectName("evaluateScroll")
         self.scroll.setWidgetResizable(True)
@@ -78,8 +86,10 @@ class EvaluatePanel(QWidget):
         layout.addWidget(self.warnings)
         layout.addWidget(self.empty, 1)
         layout.addWidget(self.scroll, 1)
+        self._shown = None  # the run whose plots are drawn (zoom is reset when another is shown)
         session.run_changed.connect(self._on_run_changed)
         session.jobs_changed.connect(self._on_jobs)
+        theme.theme().changed.connect(self._on_theme)
         self._on_run_changed(None)
 
     def _bar(self) -> QHBoxLayout:
@@ -101,17 +111,25 @@ class EvaluatePanel(QWidget):
         bar.addWidget(QLabel("Matrix:"))
         bar.addWidget(self.mode)
         hint = QLabel("Click a cell of the matrix to list its test samples.")
-        hint.setStyleSheet("color: #666")
+        theme.style(hint, "color: {muted}")
         bar.addWidget(hint)
         bar.addStretch(1)
         bar.addWidget(self.save)
         return bar
 
     def _plots(self) -> QWidget:
-        """The matrix, reliability, per-class table, ROC/PR with the threshold slider, and the samples list."""
+        """The matrix, reliability, per-class table, ROC/PR with the threshold slider, added sections, and the
+        samples list, one under the other in a page that scrolls."""
         self.confusion = ConfusionPlot()
+        self.confusion_table = ConfusionTable()
+        self.matrix_tabs = QTabWidget()
+        self.matrix_tabs.setObjectName("confusionViews")
+        self.matrix_tabs.setDocumentMode(True)
+        self.matrix_tabs.addTab(self.confusion, "Heat map")
+        self.matrix_tabs.addTab(self.confusion_table, "Table")
         self.table = QTableWidget(0, 5)
         self.table.setObjectName("perClassTable")
+        self.table.setAccessibleName("Per-class precision, recall, F1 and support")
         self.table.setHorizontalHeaderLabels(["Class", "Precision", "Recall", "F1", "Support"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
@@ -122,6 +140,7 @@ class EvaluatePanel(QWidget):
         self.roc = RocPlot()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName("thresholdSlider")
+        self.slider.setAccessibleName("Decision threshold")
         self.slider.setRange(1, 999)
         self.slider.setValue(500)
         self.slider.valueChanged.connect(self._on_threshold)
@@ -136,31 +155,43 @@ class EvaluatePanel(QWidget):
         srow.addWidget(self.threshold_label)
         blayout.addLayout(srow)
         blayout.addWidget(self.roc, 1)
-        content = QWidget()
-        self.grid = grid = QGridLayout(content)
+        plots = QWidget()
+        self.grid = grid = QGridLayout(plots)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.confusion, 0, 0)
+        grid.addWidget(self.matrix_tabs, 0, 0)
         grid.addWidget(self.reliability, 0, 1)
         grid.addWidget(self.table, 1, 0)
         grid.addWidget(self.binary_box, 1, 1)
-        self.errors = ErrorsView()
-        self.errors.setVisible(False)
-        grid.addWidget(self.errors, 2, 0, 1, 2)
-        self.checks, self.order, self.decisions = ChecksBox(self.session), OrderBox(self.session), \
-            DecisionsBox(self.session)  # issues 23-25's boxes
-        for row, box in enumerate((self.checks, self.order, self.decisions), start=3):
-            grid.addWidget(box, row, 0, 1, 2)
-        self.confusion.cell_clicked.connect(self._on_cell)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
         grid.setColumnStretch(0, 2)
         grid.setColumnStretch(1, 3)
+        self.errors = ErrorsView()
+        self.errors.setVisible(False)
+        self.confusion.cell_clicked.connect(self._on_cell)
+        self.confusion_table.cell_chosen.connect(self._on_table_cell)
         # Below these sizes the plots clip their labels and the table its numbers: a small screen scrolls instead.
-        for widget, (w, h) in ((self.confusion, MIN_CONFUSION), (self.table, MIN_TABLE),
+        for widget, (w, h) in ((self.matrix_tabs, MIN_CONFUSION), (self.table, MIN_TABLE),
                                (self.reliability, MIN_RELIABILITY), (self.binary_box, MIN_CURVES),
                                (self.errors, MIN_ERRORS)):
             widget.setMinimumSize(w, h)
+        content = QWidget()
+        self.page = QVBoxLayout(content)
+        self.page.setContentsMargins(0, 0, 0, 0)
+        self.page.addWidget(plots, 5)
+        self.page.addWidget(self.errors, 0)
         return content
+
+    def add_section(self, widget: QWidget, title: str = "") -> QWidget:
+        """Add a box to the page, under the plots and above the samples list (in the order added); with `title`,
+        inside a group box of that title. Give it a minimum height: the page scrolls rather than squeezing it.
+        Returns what was added (the group box, or `widget`)."""
+        if title:
+            box = QGroupBox(title)
+            QVBoxLayout(box).addWidget(widget)
+            widget = box
+        self.page.insertWidget(self.page.indexOf(self.errors), widget)
+        return widget
 
     def _locked(self) -> bool:
         """A command that locks the session is working on a copy of the picked run (a calibration): until it
@@ -183,8 +214,15 @@ class EvaluatePanel(QWidget):
         if run is not None and method != run.recipe.calibration and not self._locked():
             self.calibrate_requested.emit(method)
 
+    def _on_table_cell(self, true: int, predicted: int):
+        """A cell chosen in the table (keyboard or click): its samples are listed; the focus stays in the table."""
+        if self.session.model.run is not None:
+            self.confusion.select(true, predicted)
+            self._list_cell(self.session.model.run, true, predicted)
+
     def _on_cell(self, true: int, predicted: int):
         if self.session.model.run is not None:
+            self.confusion_table.select(true, predicted)
             self._list_cell(self.session.model.run, true, predicted)
             # Once the scroll area has re-laid out the list (shown for the first time), its title at the top.
             # self.scroll shadows QWidget.scroll(), which is all the stubs know of it
@@ -199,8 +237,12 @@ class EvaluatePanel(QWidget):
         self._on_jobs()
         cell = self.errors.cell if has and self.errors.run is run else None
         self.errors.clear()
-        self.grid.setRowStretch(2, 0)  # a hidden list takes no share of the height
+        self.page.setStretchFactor(self.errors, 0)  # a hidden list takes no share of the height
         self.confusion.select(None)
+        self.confusion_table.select(None)
+        if run is not self._shown:  # another run: no zoom carries over from the one shown before
+            self._shown = run
+            self.reset_views()
         if not has:
             self.summary.setText("")
             self.warnings.setVisible(False)
@@ -210,9 +252,13 @@ class EvaluatePanel(QWidget):
             return
         self.method.setCurrentText(run.recipe.calibration)
         warnings = run.metrics.get("warnings") or []
-        self.warnings.setText("<br>".join(f"<span style='color:#8a5a00'>Data: {w}</span>" for w in warnings))
+        self.warnings.setText("<br>".join(f"<span style='color:{theme.colour('warning')}'>Data: {html.escape(w)}"
+                                          "</span>" for w in warnings))
         self.warnings.setVisible(bool(warnings))
         self.binary_box.setVisible(run.binary)
+        # Without ROC/PR (more than two classes) the reliability diagram takes their room too.
+        self.grid.removeWidget(self.reliability)
+        self.grid.addWidget(self.reliability, 0, 1, 1 if run.binary else 2, 1)
         if run.binary:
             from workbench.core.evaluate.metrics import binary_curves
 
@@ -224,11 +270,12 @@ class EvaluatePanel(QWidget):
         self._show_classification()
         if cell is not None:  # the same run again (recalibrated): keep its cell listed
             self.confusion.select(*cell)
+            self.confusion_table.select(*cell)
             self._list_cell(run, *cell)
 
     def _list_cell(self, run, true: int, predicted: int):
         self.errors.show_cell(run, true, predicted)
-        self.grid.setRowStretch(2, 3)
+        self.page.setStretchFactor(self.errors, 3)
 
     def _show_classification(self, live: dict | None = None):
         """Show the decision-dependent scores: the run's metrics, or `live` ones while the slider moves."""
@@ -237,6 +284,7 @@ class EvaluatePanel(QWidget):
             return
         test = {**run.metrics["test"], **(live or {})}
         self.confusion.show_matrix(test["confusion_matrix"], run.data.classes, self.mode.currentText())
+        self.confusion_table.show_matrix(test["confusion_matrix"], run.data.classes, self.mode.currentText())
         self.table.setRowCount(len(run.data.classes))
         for row, (cls, scores) in enumerate(test["per_class"].items()):
             values = [cls, f"{scores['precision']:.3f}", f"{scores['recall']:.3f}", f"{scores['f1']:.3f}",
@@ -245,6 +293,9 @@ class EvaluatePanel(QWidget):
                 item = QTableWidgetItem(value)
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(row, col, item)
+        shown_rows = min(len(run.data.classes), ROW_LIMIT)  # the table shows its classes without scrolling
+        self.table.setMinimumHeight(max(MIN_TABLE[1], self.table.horizontalHeader().sizeHint().height() + 4 +
+                                        shown_rows * self.table.verticalHeader().defaultSectionSize()))
         self.summary.setText(summary_html(run.metrics, test, run.recipe.calibration, live is not None))
         if self.errors.cell is not None and self.errors.run is run:
             if live is None:  # the threshold moved the cells: list the cell again (once the slider is let go)
@@ -284,6 +335,15 @@ class EvaluatePanel(QWidget):
         self.threshold_label.setText(f"{threshold:.3f}")
         self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), threshold)
 
+    def reset_views(self) -> None:
+        """Every plot back to its home view (a new run; zooming never carries over)."""
+        for plot in (self.confusion, self.reliability, self.roc):
+            plot.reset_view()
+
+    def _on_theme(self) -> None:
+        """Texts coloured from the theme are written again in the new colours."""
+        self._on_run_changed(self.session.model.run)
+
     def plots(self) -> dict:
         """The tab's plot widgets by file name (ROC and precision-recall for binary runs only)."""
         found = {**self.confusion.plots(), **self.reliability.plots()}
@@ -292,9 +352,15 @@ class EvaluatePanel(QWidget):
         return found
 
     def _save_plots(self):
+        from PySide6.QtCore import QSettings
+
+        from ..plots.base import FOLDER_KEY
         from ..plots.save import save_plots
 
-        folder = QFileDialog.getExistingDirectory(self, "Save plots as PNG and SVG into")
+        settings = QSettings()
+        folder = QFileDialog.getExistingDirectory(self, "Save plots as PNG and SVG into",
+                                                  str(settings.value(FOLDER_KEY, "") or ""))
         if folder:
+            settings.setValue(FOLDER_KEY, folder)
             written = save_plots(self.plots(), folder)
             self.summary.setText(self.summary.text() + f"<br>Saved {len(written)} files to {folder}.")

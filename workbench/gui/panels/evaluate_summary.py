@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from workbench.core.evaluate.verdicts import calibration_verdict
 
+from .. import theme
 from .notes import notes_html
-
-VERDICT_COLOURS = {"better": "#1a7f37", "worse": "#b00020", "within noise": "#666"}
 
 
 def _ci(test: dict, key: str, live: bool) -> str:
     """The value in bold and its 95% interval; while the threshold slider moves the interval is stale."""
     ci = None if live else test.get("ci", {}).get(key)
-    return f"<b>{test[key]:.3f}</b>" + (f" <span style='color:#666'>[{ci[0]:.3f}, {ci[1]:.3f}]</span>" if ci else "")
+    interval = f" <span style='color:{theme.colour('muted')}'>[{ci[0]:.3f}, {ci[1]:.3f}]</span>" if ci else ""
+    return f"<b>{test[key]:.3f}</b>" + interval
 
 
 def _change(test: dict, key: str) -> str:
@@ -24,7 +24,7 @@ def _change(test: dict, key: str) -> str:
     text = f"{found['before']:.3f} → <b>{found['after']:.3f}</b>"
     if found["verdict"] is None:
         return text
-    verdict = f"<span style='color:{VERDICT_COLOURS[found['verdict']]}'>{found['verdict']}</span>"
+    verdict = f"<span style='color:{theme.colour(theme.VERDICTS[found['verdict']])}'>{found['verdict']}</span>"
     return text + f" ({found['difference']:+.3f}, 95% CI [{found['low']:+.3f}, {found['high']:+.3f}], {verdict})"
 
 
@@ -41,8 +41,8 @@ def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> 
         lines.append(f"Calibration <b>{method}</b>: ECE ({test.get('ece_bins', 15)} bins) {_change(test, 'ece')} · "
                      f"Brier {_change(test, 'brier')} · MCE {test['mce_before']:.3f} → <b>{test['mce']:.3f}</b>")
     if "brier_definition" in test:
-        lines.append(f"<span style='color:#666'>{test['brier_definition']}. Decision: {test['decision_rule']}."
-                     "</span>")
+        lines.append(f"<span style='color:{theme.colour('muted')}'>{test['brier_definition']}. "
+                     f"Decision: {test['decision_rule']}.</span>")
     notes = metrics.get("calibration_check", {}).get("notes", [])
     if notes:  # strings read back from a session file are taken as warnings, as they were written
         lines.append(notes_html(notes, "warning", "Note: "))

@@ -7,6 +7,8 @@ from PySide6.QtWidgets import QLabel
 
 from workbench.core.recipe import problems
 
+from .. import theme
+
 
 class FieldProblems(QLabel):
     def __init__(self, session, names: dict[str, str], parent=None):
@@ -15,7 +17,7 @@ class FieldProblems(QLabel):
         self.names = names
         self.setObjectName("fieldProblems")
         self.setWordWrap(True)
-        self.setStyleSheet("color: #b00020")
+        theme.style(self, "color: {error}")
         self.setVisible(False)
         session.recipe_changed.connect(self._on_recipe_changed)
         self._on_recipe_changed(session.model.recipe)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from workbench.core import recipe as rc
 from workbench.core.fields import base_type, takes_word
 
+from .. import theme
 from .auto_number import AutoNumber
 
 
@@ -69,7 +70,7 @@ class TrainingForm(QWidget):
         self.balance.clicked.connect(self._propose_weights)
         self.imbalance = QLabel()
         self.imbalance.setWordWrap(True)
-        self.imbalance.setStyleSheet("color: #8a5a00")
+        theme.style(self.imbalance, "color: {warning}")
         after = {"train.class_weights": (self.auto_balance, self.balance, self.imbalance)}
         boxes = {}
         for name, (kind, spec) in rc.FIELDS.items():
@@ -102,7 +103,7 @@ class TrainingForm(QWidget):
         self.reason = QLabel()
         self.reason.setObjectName("trainReason")
         self.reason.setWordWrap(True)
-        self.reason.setStyleSheet("color: #b00020")
+        theme.style(self.reason, "color: {error}")
         columns = QHBoxLayout()
         left = QVBoxLayout()
         left.addWidget(head)
@@ -161,7 +162,7 @@ class TrainingForm(QWidget):
     def _add(self, form: QFormLayout, field: str, label: str, widget: QWidget) -> None:
         self.widgets[field] = widget
         error = QLabel()
-        error.setStyleSheet("color: #b00020")
+        theme.style(error, "color: {error}")
         error.setWordWrap(True)
         error.hide()
         self.errors[field] = error

@@ -23,12 +23,12 @@ from PySide6.QtWidgets import (
 
 from workbench.core.recipe import MLP_ACTIVATIONS
 
+from .. import theme
 from .checks_order import thresholds_text
 from .notes import notes_html
 
 COLUMNS = ["Layer", "Type", "Output shape", "Parameters", "Trainable", "Freeze", "Role"]
-HEAD_BRUSH = QBrush(QColor(255, 236, 179))
-NEW_BRUSH = QBrush(QColor(200, 240, 200))
+HEAD_COLOUR, NEW_COLOUR = "head", "new"  # theme colour names of the head's layers, old and new
 
 
 SHAPE_HINT = "per sample, e.g. 10 or 1,8,8 (from the data when empty)"
@@ -177,7 +177,8 @@ class ModelPanel(QWidget):
                 item.setCheckState(5, Qt.CheckState.Checked if layer.name in frozen else Qt.CheckState.Unchecked)
             if layer.role:
                 for col in range(len(COLUMNS)):
-                    item.setBackground(col, NEW_BRUSH if layer.role == "new head" else HEAD_BRUSH)
+                    item.setBackground(col, QBrush(QColor(theme.colour(NEW_COLOUR if layer.role == "new head"
+                                                                       else HEAD_COLOUR))))
                 font = QFont()
                 font.setBold(True)
                 item.setFont(0, font)

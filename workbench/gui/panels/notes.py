@@ -7,7 +7,9 @@ import html
 
 from workbench.core.notes import as_note
 
-COLOURS = {"safety": "#b00020", "warning": "#8a5a00"}
+from .. import theme
+
+COLOURS = {"safety": "error", "warning": "warning"}  # theme colour names
 
 
 def notes_html(notes, kind: str = "info", bullet: str = "• ", limit: int = 8) -> str:
@@ -15,6 +17,6 @@ def notes_html(notes, kind: str = "info", bullet: str = "• ", limit: int = 8) 
     lines = []
     for note in [as_note(n, kind) for n in notes][:limit]:
         text = html.escape(note[:1].upper() + note[1:])
-        colour = COLOURS.get(note.kind)
+        colour = theme.colour(COLOURS[note.kind]) if note.kind in COLOURS else None
         lines.append(f"<span style='color:{colour}'>{bullet}{text}</span>" if colour else bullet + text)
     return "<br>".join(lines)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
+from .. import theme
+
 
 class WelcomeView(QWidget):
     """The first screen: open a checkpoint, open the demo, or pick a recent file."""
@@ -38,7 +40,7 @@ class WelcomeView(QWidget):
         self.recent.itemActivated.connect(lambda item: self.recent_requested.emit(item.text()))
         hint = QLabel("You can also drop a checkpoint file anywhere on this window.")
         hint.setAlignment(Qt.AlignCenter)
-        hint.setStyleSheet("color: #666")
+        theme.style(hint, "color: {muted}")
         self.recent_label = QLabel("Recent checkpoints (double-click to open):")
         column = QVBoxLayout()
         column.addWidget(self.recent_label)

@@ -7,7 +7,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+from .. import theme
+from .base import Plot
+from .roc import UNIT, UNIT_LIMITS
 
 
 class ComparePlots(QWidget):
@@ -15,11 +17,10 @@ class ComparePlots(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.losses = pg.PlotWidget(title="Validation loss per epoch")
+        self.losses = Plot("Validation loss per epoch", "compare_loss")
         self.losses.setLabel("bottom", "epoch")
         self.losses.addLegend(offset=(-10, 10))
-        self.reliability = pg.PlotWidget(title="Reliability (after calibration)")
-        self.reliability.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+        self.reliability = Plot("Reliability (after calibration)", "compare_reliability", UNIT, UNIT_LIMITS)
         self.reliability.setLabel("bottom", "confidence")
         self.reliability.setLabel("left", "accuracy")
         self.reliability.addLegend(offset=(10, 10))
@@ -27,14 +28,19 @@ class ComparePlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.losses)
         layout.addWidget(self.reliability)
+        self.runs: list[dict] = []
+        theme.theme().changed.connect(lambda: self.show_runs(self.runs))
 
     def show_runs(self, runs: list[dict]) -> None:
         """Draw the run summaries' curves (a baseline has no training curve)."""
+        self.runs = runs
+        self.losses.reset_view()
+        self.reliability.reset_view()
         self.losses.clear()
         self.reliability.clear()
-        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=Qt.PenStyle.DashLine))
+        self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen(theme.colour("grid"), style=Qt.PenStyle.DashLine))
         for i, run in enumerate(runs):
-            pen = pg.mkPen(COLORS[i % len(COLORS)], width=2)
+            pen = pg.mkPen(theme.series(i), width=2)
             history = run["metrics"].get("training", {}).get("history", [])
             if history:
                 self.losses.plot([h["epoch"] for h in history], [h["val_loss"] for h in history], pen=pen,
@@ -42,7 +48,7 @@ class ComparePlots(QWidget):
             rel = run["metrics"]["test"]["reliability"]
             used = [k for k, n in enumerate(rel["count"]) if n]
             self.reliability.plot([rel["confidence"][k] for k in used], [rel["accuracy"][k] for k in used], pen=pen,
-                                  symbol="o", symbolSize=6, symbolBrush=COLORS[i % len(COLORS)], name=run["name"])
+                                  symbol="o", symbolSize=6, symbolBrush=theme.series(i), name=run["name"])
 
     def plots(self):
         """The plot widgets by file name, for saving them with a report."""

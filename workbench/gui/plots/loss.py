@@ -15,6 +15,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .. import theme
+from .base import Plot
+
 REDRAW_MS = 100
 
 
@@ -24,19 +27,18 @@ class LossPlot(QWidget):
     def __init__(self, parent=None, smoothing: float = 0.9):
         super().__init__(parent)
         self.smoothing = smoothing
-        self.loss_plot = pg.PlotWidget(title="Loss")
-        self.loss_plot.setObjectName("lossPlot")
+        self.loss_plot = Plot("Loss", "loss")
         self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "epoch")
-        self.acc_plot = pg.PlotWidget(title="Validation accuracy")
+        self.acc_plot = Plot("Validation accuracy", "accuracy", limits={"yMin": -0.05, "yMax": 1.05})
         self.acc_plot.setLabel("bottom", "epoch")
         self.acc_plot.setYRange(0, 1)
         self.acc_plot.setXLink(self.loss_plot)
-        self.train_curve = self.loss_plot.plot(pen=pg.mkPen("#1f77b4", width=1.5), name="train (per batch, smoothed)")
-        self.val_curve = self.loss_plot.plot(pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
-                                             symbolBrush="#d62728", name="validation (per epoch)")
-        self.acc_curve = self.acc_plot.plot(pen=pg.mkPen("#2ca02c", width=2), symbol="o", symbolSize=6,
-                                            symbolBrush="#2ca02c")
+        self.train_curve = self.loss_plot.plot(name="train (per batch, smoothed)")
+        self.val_curve = self.loss_plot.plot(symbol="o", symbolSize=6, name="validation (per epoch)")
+        self.acc_curve = self.acc_plot.plot(symbol="o", symbolSize=6)
+        theme.theme().changed.connect(self._colour)
+        self._colour()
         self.train_curve.setDownsampling(auto=True, method="peak")
         self.train_curve.setClipToView(True)
         self._timer = QTimer(self)
@@ -47,6 +49,14 @@ class LossPlot(QWidget):
         layout.addWidget(self.loss_plot, 2)
         layout.addWidget(self.acc_plot, 1)
         self.clear()
+
+    def _colour(self) -> None:
+        blue, red, green = (theme.colour(n) for n in ("blue", "red", "green"))
+        self.train_curve.setPen(pg.mkPen(blue, width=1.5))
+        self.val_curve.setPen(pg.mkPen(red, width=2))
+        self.val_curve.setSymbolBrush(red)
+        self.acc_curve.setPen(pg.mkPen(green, width=2))
+        self.acc_curve.setSymbolBrush(green)
 
     def clear(self, epochs: int | None = None):
         """Empty the curves for a new run; with `epochs`, the x axis spans the whole budget from the start."""

@@ -6,7 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from .. import theme
+from .base import Plot
 
 NOT_RUN = "The range test runs at the start of a training with learning rate auto."
 
@@ -18,21 +22,21 @@ class LrFinderPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.plot = pg.PlotWidget(title="Learning-rate range test")
-        self.plot.setObjectName("lrFinderPlot")
+        self.plot = Plot("Learning-rate range test", "lr_finder")
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "smoothed training loss")
-        self.curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
+        self.curve = self.plot.plot()
         # The points are what the user clicks; small and faint so the curve reads as a line.
-        self.points = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(31, 119, 180, 60), pen=pg.mkPen(None),
-                                         hoverable=True, hoverSize=10, tip=None)
+        self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(None), hoverable=True, hoverSize=10, tip=None)
         self.points.sigClicked.connect(self._on_points_clicked)
         self.plot.addItem(self.points)
-        self.pick = pg.ScatterPlotItem(size=13, symbol="o", brush=pg.mkBrush("#d62728"), pen=pg.mkPen("w"))
+        self.pick = pg.ScatterPlotItem(size=13, symbol="o")
         self.plot.addItem(self.pick)
-        self.chosen = pg.ScatterPlotItem(size=13, symbol="d", brush=pg.mkBrush("#2ca02c"), pen=pg.mkPen("w"))
+        self.chosen = pg.ScatterPlotItem(size=13, symbol="d")
         self.plot.addItem(self.chosen)
+        theme.theme().changed.connect(self._colour)
+        self._colour()
         self.caption = QLabel(NOT_RUN)
         self.caption.setObjectName("lrFinderCaption")
         self.caption.setWordWrap(True)
@@ -42,6 +46,15 @@ class LrFinderPlot(QWidget):
         layout.addWidget(self.caption)
         self.lrs = np.empty(0)
         self.losses = np.empty(0)
+
+    def _colour(self) -> None:
+        faint = QColor(theme.colour("blue"))
+        faint.setAlpha(60)
+        self.curve.setPen(pg.mkPen(theme.colour("blue"), width=1.5))
+        self.points.setBrush(pg.mkBrush(faint))
+        for item, name in ((self.pick, "red"), (self.chosen, "green")):
+            item.setBrush(pg.mkBrush(theme.colour(name)))
+            item.setPen(pg.mkPen(theme.colour("base")))
 
     def clear(self, caption: str = NOT_RUN) -> None:
         """No curve (no run shown, or one trained without the test), and `caption` saying why."""

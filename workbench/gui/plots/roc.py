@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from .. import theme
+from .base import Plot
+
+UNIT = ((0.0, 1.0), (0.0, 1.0))  # rates and probabilities: the whole square, never beyond
+UNIT_LIMITS = {"xMin": -0.05, "xMax": 1.05, "yMin": -0.05, "yMax": 1.05}
+MIN_HEIGHT = 240  # pixels: below it the x axis's label is cut off
 
 
 class RocPlot(QWidget):
@@ -12,30 +20,43 @@ class RocPlot(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.roc = pg.PlotWidget(title="ROC")
-        self.roc.setObjectName("rocPlot")
+        self.roc = Plot("ROC", "roc", UNIT, UNIT_LIMITS)
         self.roc.setLabel("bottom", "false positive rate")
         self.roc.setLabel("left", "true positive rate")
-        self.roc.plot([0, 1], [0, 1], pen=pg.mkPen("#888", style=pg.QtCore.Qt.DashLine))
-        self.roc_curve = self.roc.plot(pen=pg.mkPen("#1f77b4", width=2))
-        self.roc_point = self.roc.plot(pen=None, symbol="o", symbolSize=10, symbolBrush="#d62728")
-        self.pr = pg.PlotWidget(title="Precision–recall")
+        self.diagonal = self.roc.plot([0, 1], [0, 1])
+        self.roc_curve = self.roc.plot()
+        self.roc_point = self.roc.plot(pen=None, symbol="o", symbolSize=10)
+        self.pr = Plot("Precision–recall", "precision_recall", UNIT, UNIT_LIMITS)
         self.pr.setLabel("bottom", "recall")
         self.pr.setLabel("left", "precision")
-        self.pr_curve = self.pr.plot(pen=pg.mkPen("#2ca02c", width=2))
-        self.pr_point = self.pr.plot(pen=None, symbol="o", symbolSize=10, symbolBrush="#d62728")
+        self.pr_curve = self.pr.plot()
+        self.pr_point = self.pr.plot(pen=None, symbol="o", symbolSize=10)
         for plot in (self.roc, self.pr):
-            plot.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
+            plot.setMinimumHeight(MIN_HEIGHT)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.roc)
         layout.addWidget(self.pr)
+        theme.theme().changed.connect(self._colour)
+        self._colour()
+
+    def _colour(self) -> None:
+        self.diagonal.setPen(pg.mkPen(theme.colour("grid"), style=Qt.PenStyle.DashLine))
+        self.roc_curve.setPen(pg.mkPen(theme.colour("blue"), width=2))
+        self.pr_curve.setPen(pg.mkPen(theme.colour("green"), width=2))
+        for point in (self.roc_point, self.pr_point):
+            point.setSymbolBrush(theme.colour("red"))
+            point.setSymbolPen(theme.colour("base"))
 
     def show_curves(self, curves: dict) -> None:
         """Draw the curves computed by core (fpr/tpr and recall/precision)."""
         self.curves = curves
         self.roc_curve.setData(curves["fpr"], curves["tpr"])
         self.pr_curve.setData(curves["recall"], curves["precision"])
+
+    def reset_view(self) -> None:
+        for plot in (self.roc, self.pr):
+            plot.reset_view()
 
     def mark(self, p1: np.ndarray, y: np.ndarray, threshold: float) -> None:
         """Mark where the decision `threshold` puts the run on both curves."""
