@@ -43,3 +43,7 @@ class Table:
     given_splits: dict[str, np.ndarray] | None = None  # rows of the splits a folder gives (train/, val/, test/)
     split_folders: dict[str, str] = field(default_factory=dict)  # split -> the folder it came from
     pixels: bool = False  # X holds image pixels in [0, 1] (NCHW): what an export of it states and checks
+    # A model taking several tensors (see data.input_columns): [(input, its columns, category codes?)] in the
+    # order X's columns hold them, and each category column's codes {column: {values, codes, unseen, layout}}
+    inputs: list[tuple[str, list[str], bool]] | None = None
+    categories: dict[str, dict[str, Any]] | None = None

@@ -1,0 +1,185 @@
+"""Models whose forward takes several tensors (`forward(x_cat, x_cont)`, `forward(x, static)`): their inputs named
+from the forward's signature, what the first layers say about each input's width (embeddings per categorical
+column, the continuous width from the first BatchNorm/Linear), and `PackedInputs`, which lets the rest of the
+workbench treat such a model as one taking a single row: the row's columns are cut into the model's inputs in
+order, and an input feeding embeddings is passed as int64 codes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from workbench.core.errors import ModelError
+
+_CATEGORICAL_NAME = re.compile(r"cat|categ|emb|code|idx|index|token|ids?$", re.IGNORECASE)
+
+
+def input_names(model: nn.Module) -> list[str]:
+    """The tensors forward requires, by name (parameters with defaults, *args and **kwargs left out)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        try:
+            schema = model.forward.schema  # type: ignore[attr-defined]
+        except (AttributeError, RuntimeError):
+            return []
+        return [a.name for a in schema.arguments[1:] if not a.has_default_value()]
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.default is inspect.Parameter.empty
+            and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+
+
+@dataclass
+class ModelInputs:
+    """What the model's signature and first layers say about its inputs."""
+
+    names: list[str]
+    embeddings: dict[str, list[int]] = field(default_factory=dict)  # input -> rows of each column's embedding
+    widths: dict[str, int] = field(default_factory=dict)  # input -> columns, where the first layers say
+    embedding_names: list[str] = field(default_factory=list)  # the embeddings' layer names, column by column
+
+    def codes(self, name: str) -> bool:
+        """Whether the input feeds embeddings (its columns are integer category codes)."""
+        return name in self.embeddings
+
+    def describe(self) -> str:
+        parts = []
+        for name in self.names:
+            if name in self.embeddings:
+                parts.append(f"{name}: {len(self.embeddings[name])} category code(s) for embeddings of "
+                             f"{', '.join(map(str, self.embeddings[name]))} rows")
+            elif name in self.widths:
+                parts.append(f"{name}: {self.widths[name]} value(s)")
+            else:
+                parts.append(f"{name}: width from the columns given")
+        return "; ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"names": self.names, "embeddings": self.embeddings, "widths": self.widths,
+                "embedding_layers": self.embedding_names}
+
+
+def model_inputs(model: nn.Module) -> ModelInputs | None:
+    """The inputs of a model taking several tensors, else None."""
+    names = input_names(model)
+    if len(names) < 2:
+        return None
+    found = ModelInputs(names)
+    named = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Embedding)]
+    embeds = [m for _, m in named]
+    found.embedding_names = [n for n, _ in named]
+    if embeds:
+        fed = next((n for n in names if _CATEGORICAL_NAME.search(n)), names[0])
+        found.embeddings[fed] = [int(e.num_embeddings) for e in embeds]
+        found.widths[fed] = len(embeds)
+        rest = [n for n in names if n != fed]
+        width = _continuous_width(model, sum(int(e.embedding_dim) for e in embeds))
+        if len(rest) == 1 and width:
+            found.widths[rest[0]] = width
+    return found
+
+
+def _continuous_width(model: nn.Module, embedded: int) -> int | None:
+    """The continuous input's width: the first BatchNorm1d before any Linear (fastai's bn_cont), else the first
+    Linear's inputs less the embeddings' outputs concatenated before it."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm1d):
+            return int(module.num_features)
+        if isinstance(module, nn.Linear):
+            rest = int(module.in_features) - embedded
+            return rest if rest > 0 else None
+    return None
+
+
+class PackedInputs(nn.Module):
+    """(N, W) rows -> model(x_1, ..., x_k): the columns cut into the model's inputs in order, the inputs that feed
+    embeddings as int64 codes. It shares the model's own module, parameter and buffer tables, so layer names,
+    the state_dict and `set_submodule` are the model's own (a head replaced here is replaced in the model)."""
+
+    def __init__(self, model: nn.Module, found: ModelInputs) -> None:
+        super().__init__()
+        object.__setattr__(self, "inner", model)
+        self._modules = model._modules
+        self._parameters = model._parameters
+        self._buffers = model._buffers
+        self.found = found
+        self.widths: list[int] | None = None
+        if all(n in found.widths for n in found.names):
+            self.widths = [found.widths[n] for n in found.names]
+
+    @property
+    def names(self) -> list[str]:
+        return self.found.names
+
+    def set_widths(self, widths: list[int]) -> None:
+        """The columns per input, from the data's mapping (checked against the model's own where it says)."""
+        self.widths = [int(w) for w in widths]
+
+    def train(self, mode: bool = True) -> PackedInputs:
+        super().train(mode)
+        self.inner.training = mode
+        return self
+
+    def split(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.widths is None:
+            raise ModelError(f"the model takes {len(self.names)} inputs ({', '.join(self.names)}) and which columns "
+                             "feed each one is not known yet.", INPUTS_FIX)
+        parts = list(torch.split(x, self.widths, dim=1))
+        return [p.round().long() if self.found.codes(n) else p for n, p in zip(self.names, parts)]
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.inner(*self.split(x))
+
+
+INPUTS_FIX = ("Map the table's columns to the model's inputs (--inputs 'name=col1,col2;other=col3'; in the window, "
+              "the Data tab's Model inputs box).")
+
+
+def wrap(model: nn.Module) -> tuple[nn.Module, ModelInputs | None]:
+    """The model packed when its forward takes several tensors; else the model itself."""
+    if isinstance(model, PackedInputs):
+        return model, model.found
+    found = model_inputs(model)
+    if found is None or isinstance(model, torch.jit.ScriptModule):
+        return model, found
+    return PackedInputs(model, found), found
+
+
+class SeparateInputs(nn.Module):
+    """The exported program's face: the model's own inputs (codes as int64), concatenated into the row the
+    converted classifier takes."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.module(torch.cat([x.to(torch.float32) for x in inputs], dim=1))
+        return out
+
+
+def several_inputs(module: nn.Module, shape: tuple[int, ...] | None, notes: list[Any]
+                   ) -> tuple[nn.Module, tuple[int, ...] | None]:
+    """The loader's step for a forward taking several tensors: the model packed, the row width when the first
+    layers say every input's width, and a note naming the inputs."""
+    from workbench.core import notes as N
+
+    packed, found = wrap(module)
+    if found is None:
+        return module, shape
+    if not isinstance(packed, PackedInputs):
+        notes.append(N.warning(f"The program takes {len(found.names)} inputs ({', '.join(found.names)}); only "
+                               "models built from their Python class can be fed several inputs here.",
+                               "several_inputs_program"))
+        return module, shape
+    notes.append(N.info(f"The model takes {len(found.names)} inputs: {found.describe()}. Each table row is cut into "
+                        "them in order (columns mapped in data.inputs, or proposed from the column kinds); category "
+                        "columns become integer codes.", "several_inputs", "data.inputs"))
+    return packed, (sum(packed.widths),) if packed.widths else shape
