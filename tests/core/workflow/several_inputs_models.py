@@ -104,6 +104,7 @@ def tabular_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Path
     spec.loader.exec_module(module)
     args: dict[str, object] = {"emb_szs": [[len(CITIES), 3], [len(DAYS), 3]], "n_cont": 3, "out_sz": 1,
                                "layers": [16, 8]}
+    torch.manual_seed(0)
     model = module.TabularModel(**args)
     columns, fare = taxi_table()
     codes = torch.as_tensor(np.stack([[CITIES.index(c) for c in columns["city"]],
@@ -128,6 +129,7 @@ def two_input_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Pa
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     args: dict[str, object] = {"n_x": 4, "n_static": 2}
+    torch.manual_seed(0)
     model = module.TwoInputs(**args)
     rng = np.random.default_rng(1)
     x, static = rng.normal(size=(500, 4)).astype(np.float32), rng.normal(size=(500, 2)).astype(np.float32)
