@@ -182,4 +182,24 @@ def several_inputs(module: nn.Module, shape: tuple[int, ...] | None, notes: list
     notes.append(N.info(f"The model takes {len(found.names)} inputs: {found.describe()}. Each table row is cut into "
                         "them in order (columns mapped in data.inputs, or proposed from the column kinds); category "
                         "columns become integer codes.", "several_inputs", "data.inputs"))
-    return packed, (sum(packed.widths),) if packed.widths else shape
+    return packed, (sum(packed.widths),) if packed.widths else None  # the first Linear says nothing of the row
+
+
+def described_inputs(model: nn.Module) -> list[dict[str, Any]]:
+    """Each input of a packed model as inspect shows it: name, columns, whether they are category codes and the
+    rows of their embeddings; [] for a model of one input."""
+    if not isinstance(model, PackedInputs):
+        return []
+    widths = model.widths or [model.found.widths.get(n) for n in model.names]
+    return [{"name": n, "width": w, "codes": model.found.codes(n), "embeddings": model.found.embeddings.get(n, [])}
+            for n, w in zip(model.names, widths)]
+
+
+def unknown_widths(model: nn.Module) -> ModelError | None:
+    """The error for a model of several inputs whose widths only the data's mapping can give."""
+    if not isinstance(model, PackedInputs) or model.widths is not None:
+        return None
+    return ModelError(f"the model takes {len(model.names)} inputs ({model.found.describe()}), and its first layers "
+                      "do not say how many columns feed each.",
+                      "Give data and map its columns to the inputs (convert --data ... --inputs "
+                      f"'{'=...;'.join(model.names)}=...'; in the window, the Data tab's Model inputs box).")
