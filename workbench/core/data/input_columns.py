@@ -89,9 +89,9 @@ def inputs_table(raw: RawTable, summary: ColumnSummary, label: str, text: str, f
         if not found.codes(name):
             continue
         for j, column in enumerate(mapping[name]):
-            rows = found.embeddings[name][j]
+            size = found.embeddings[name][j]
             layer = found.embedding_names[j] if j < len(found.embedding_names) else f"{name}[{j}]"
-            categories[column] = codebook(raw, column, rows, layer)
+            categories[column] = codebook(raw, column, size, layer)
             encoded[column] = encode(raw, column, categories[column])[0]
     coded = dataclasses.replace(raw, numeric={**raw.numeric, **encoded}, block=None,
                                 text={k: v for k, v in raw.text.items() if k not in encoded})

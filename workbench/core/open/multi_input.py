@@ -103,6 +103,8 @@ class PackedInputs(nn.Module):
     embeddings as int64 codes. It shares the model's own module, parameter and buffer tables, so layer names,
     the state_dict and `set_submodule` are the model's own (a head replaced here is replaced in the model)."""
 
+    inner: nn.Module  # not a child: its tables are this module's own
+
     def __init__(self, model: nn.Module, found: ModelInputs) -> None:
         super().__init__()
         object.__setattr__(self, "inner", model)
@@ -190,7 +192,9 @@ def described_inputs(model: nn.Module) -> list[dict[str, Any]]:
     rows of their embeddings; [] for a model of one input."""
     if not isinstance(model, PackedInputs):
         return []
-    widths = model.widths or [model.found.widths.get(n) for n in model.names]
+    widths: list[int | None] = [model.found.widths.get(n) for n in model.names]
+    if model.widths is not None:
+        widths = list(model.widths)
     return [{"name": n, "width": w, "codes": model.found.codes(n), "embeddings": model.found.embeddings.get(n, [])}
             for n, w in zip(model.names, widths)]
 

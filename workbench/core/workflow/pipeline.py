@@ -347,7 +347,8 @@ def several_inputs_export(table: Table) -> dict[str, Any]:
     the program takes them, and each category column's codes (applied by `workbench evaluate`)."""
     if not table.inputs:
         return {}
-    inputs = [{"name": name, "columns": columns, "dtype": "int64" if codes else "float32", "shape": ["N", len(columns)]}
+    inputs: list[dict[str, Any]] = [{"name": name, "columns": columns, "dtype": "int64" if codes else "float32",
+                                     "shape": ["N", len(columns)]}
               for name, columns, codes in table.inputs]
     described = "; ".join(f"{i['name']}: {i['dtype']} (N, {len(i['columns'])}) from {', '.join(i['columns'])}"
                           for i in inputs)
@@ -390,7 +391,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         from workbench.core.export.export_read import program_inputs
         from workbench.core.open.multi_input import SeparateInputs
 
-        module, example = SeparateInputs(module), program_inputs(several, example)
+        program, examples = SeparateInputs(module), program_inputs(several, example)
     metadata = {
         "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
@@ -409,5 +410,8 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
     }
     if run.ordinal:
         metadata["ordinal"] = ordinal_export(run)
+    if several:
+        return export_mod.export(folder, program, examples, expected, metadata, run.metrics, run.loaded.path,
+                                 overwrite, onnx)
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)

@@ -21,9 +21,9 @@ from workbench.core.open.load import LoadedModel
 from workbench.core.recipe import Recipe
 
 if TYPE_CHECKING:
-    from workbench.core.open.multi_input import ModelInputs
     from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
+    from workbench.core.open.multi_input import ModelInputs
 
 
 @dataclass
