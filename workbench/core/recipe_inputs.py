@@ -28,6 +28,12 @@ def format_inputs(mapping: dict[str, list[str]]) -> str:
     return ";".join(f"{name}={','.join(cols)}" for name, cols in mapping.items())
 
 
+def join_inputs(texts: dict[str, str]) -> str:
+    """data.inputs from each input's comma-separated columns as typed; inputs left empty are left out."""
+    return format_inputs({name: [c.strip() for c in text.split(",") if c.strip()]
+                          for name, text in texts.items() if text.strip()})
+
+
 def inputs_problems(text: str, label: str) -> list[tuple[str, str]]:
     """What is wrong with data.inputs on its own (the model and the table check the rest)."""
     try:

@@ -39,6 +39,8 @@ class ModelInputs(Protocol):
 
     def describe(self) -> str: ...
 
+    def takes(self, name: str) -> str: ...
+
 
 INPUTS_FIX = "Map the columns to the model's inputs (--inputs; in the window, the Data tab's Model inputs box)"
 
@@ -206,3 +208,16 @@ def encode_for_export(raw: RawTable, inputs: list[dict[str, Any]], categories: d
     coded = dataclasses.replace(raw, numeric={**raw.numeric, **encoded}, block=None,
                                 text={k: v for k, v in raw.text.items() if k not in encoded})
     return coded, [c for spec in inputs for c in spec["columns"]], notes
+
+
+def mapping_rows(found: ModelInputs, table: Table | None, text: str) -> list[tuple[str, str, list[str]]]:
+    """(input, what it takes, its columns) for each input, as the window's Model inputs box shows them: the
+    table's mapping when it was built, else the recipe's text, else no columns yet."""
+    if table is not None and table.inputs:
+        chosen = {name: columns for name, columns, _ in table.inputs}
+    else:
+        try:
+            chosen = parse_inputs(text)
+        except ValueError:
+            chosen = {}
+    return [(name, found.takes(name), list(chosen.get(name, []))) for name in found.names]

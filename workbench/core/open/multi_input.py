@@ -49,17 +49,17 @@ class ModelInputs:
         """Whether the input feeds embeddings (its columns are integer category codes)."""
         return name in self.embeddings
 
+    def takes(self, name: str) -> str:
+        """What one input takes, in words."""
+        if name in self.embeddings:
+            return (f"{len(self.embeddings[name])} category code(s) for embeddings of "
+                    f"{', '.join(map(str, self.embeddings[name]))} rows")
+        if name in self.widths:
+            return f"{self.widths[name]} value(s)"
+        return "width from the columns given"
+
     def describe(self) -> str:
-        parts = []
-        for name in self.names:
-            if name in self.embeddings:
-                parts.append(f"{name}: {len(self.embeddings[name])} category code(s) for embeddings of "
-                             f"{', '.join(map(str, self.embeddings[name]))} rows")
-            elif name in self.widths:
-                parts.append(f"{name}: {self.widths[name]} value(s)")
-            else:
-                parts.append(f"{name}: width from the columns given")
-        return "; ".join(parts)
+        return "; ".join(f"{name}: {self.takes(name)}" for name in self.names)
 
     def to_dict(self) -> dict[str, Any]:
         return {"names": self.names, "embeddings": self.embeddings, "widths": self.widths,
