@@ -95,7 +95,11 @@ def test_tabular_model_converts_with_defaults_near_a_plain_fit(tabular, tmp_path
 
 def test_evaluate_applies_the_exports_codes_and_reports_unseen_categories(tabular, tmp_path):
     ckpt, source, args, csv = tabular
-    run, _ = convert_checkpoint(ckpt, _recipe(source, args, csv, **QUICK), tmp_path / "export", trusted=True)
+    # a frozen body (its outputs cached) and standardised inputs, whose category codes stay codes
+    recipe = _recipe(source, args, csv, **QUICK, **{"head.freeze": "body", "data.standardize": True})
+    run, _ = convert_checkpoint(ckpt, recipe, tmp_path / "export", trusted=True)
+    assert run.training.body_features == "memory"
+    assert run.data.mean is not None and list(run.data.mean[:2]) == [0, 0] and list(run.data.std[:2]) == [1, 1]
     lines = csv.read_text().splitlines()
     # the columns in another order, and a city the export never saw
     header = lines[0].split(",")
@@ -182,3 +186,24 @@ def test_the_default_proposal_follows_the_column_kinds_and_the_mapping_is_a_reci
     assert problems(Recipe().with_changes(**{"data.inputs": "a"}))
     with pytest.raises(WorkbenchError):
         from_dict({**Recipe().to_dict(), "data": {**Recipe().to_dict()["data"], "inputs": 3}})
+
+
+def test_a_torch_export_program_of_two_inputs_is_read_from_its_input_specs(tabular, tmp_path):
+    ckpt, source, args, csv = tabular
+    s = SessionModel()
+    loaded = OpenModel(s, ckpt, model_source=source, model_args=args, trusted=True).run()
+    regressor = loaded.model.inner.eval()
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(regressor, (torch.zeros(4, 2, dtype=torch.long), torch.zeros(4, 3)),
+                                  dynamic_shapes=({0: batch}, {0: batch}))
+    torch.export.save(program, str(tmp_path / "fare.pt2"))
+    opened = SessionModel()
+    OpenModel(opened, tmp_path / "fare.pt2", trusted=True).run()
+    assert opened.loaded.input_shape == (5,)
+    assert [(i["name"], i["width"], i["codes"]) for i in opened.inspection.inputs] == [("x_cat", 2, True),
+                                                                                       ("x_cont", 3, False)]
+    run, _ = convert_checkpoint(tmp_path / "fare.pt2", _recipe("", {}, csv, **QUICK), tmp_path / "export",
+                                trusted=True)
+    assert run.data.table.categories["city"]["layout"] == "sorted"  # pandas' codes, as the model was trained on
+    assert run.metrics["test"]["accuracy"] > 0.8  # kept whole: a head on its output, 3 epochs
+    assert evaluate_export(tmp_path / "export", str(csv)).metrics["accuracy"] > 0.8

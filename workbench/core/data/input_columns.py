@@ -91,7 +91,7 @@ def inputs_table(raw: RawTable, summary: ColumnSummary, label: str, text: str, f
         if not found.codes(name):
             continue
         for j, column in enumerate(mapping[name]):
-            size = found.embeddings[name][j]
+            size = found.embeddings[name][j] if j < len(found.embeddings[name]) else 0
             layer = found.embedding_names[j] if j < len(found.embedding_names) else f"{name}[{j}]"
             categories[column] = codebook(raw, column, size, layer)
             encoded[column] = encode(raw, column, categories[column])[0]
@@ -140,7 +140,7 @@ def codebook(raw: RawTable, column: str, rows: int, layer: str) -> dict[str, Any
     if numbers and k and all(float(v).is_integer() and 0 <= v < rows for v in values):
         return {"values": [float(v) for v in values], "codes": [int(v) for v in values], "layout": "as given",
                 "unseen": int(values[int(np.argmax(counts))]), "embedding": layer, "rows": rows}
-    if k > rows:
+    if rows and k > rows:  # a program's embeddings are not read: 0 rows known
         raise DataError(f"column '{column}' has {k} categories but the embedding '{layer}' that it feeds has {rows} "
                         "rows, so some categories would have no row.",
                         "Map another column to that embedding (--inputs; in the window, the Data tab's Model inputs "

@@ -221,13 +221,19 @@ def inspect_model(model: nn.Module, input_shape: tuple[int, ...]) -> Inspection:
                       head_out, tail, described_inputs(model))
 
 
+def shown_type(module: nn.Module) -> str:
+    from workbench.core.open.multi_input import PackedInputs
+
+    return type(module.inner if isinstance(module, PackedInputs) else module).__name__
+
+
 def layer_rows(model: nn.Module, outputs: dict[str, Any], roles: dict[str, str]) -> list[Layer]:
     """One row per module, in tree order; `roles` marks names (and everything under them)."""
     rows = []
     for name, module in model.named_modules():
         params = list(module.parameters())
         role = next((r for n, r in roles.items() if n and (name == n or name.startswith(n + "."))), "")
-        rows.append(Layer(name or "(model)", type(module).__name__, name.count(".") + 1 if name else 0,
+        rows.append(Layer(name or "(model)", shown_type(module), name.count(".") + 1 if name else 0,
                           _shape(outputs.get(name)), sum(p.numel() for p in params),
                           bool(params) and all(p.requires_grad for p in params), role))
     return rows

@@ -51,9 +51,11 @@ class ModelInputs:
 
     def takes(self, name: str) -> str:
         """What one input takes, in words."""
+        rows = self.embeddings.get(name)
+        if rows and all(rows):
+            return f"{len(rows)} category code(s) for embeddings of {', '.join(map(str, rows))} rows"
         if name in self.embeddings:
-            return (f"{len(self.embeddings[name])} category code(s) for embeddings of "
-                    f"{', '.join(map(str, self.embeddings[name]))} rows")
+            return f"{self.widths[name]} category code(s)" if name in self.widths else "category codes"
         if name in self.widths:
             return f"{self.widths[name]} value(s)"
         return "width from the columns given"
@@ -140,6 +142,54 @@ class PackedInputs(nn.Module):
         return self.inner(*self.split(x))
 
 
+class PackedProgram(PackedInputs):
+    """A TorchScript or torch.export program of several inputs, fed from one row; the program is a child (it is
+    kept whole, as a frozen extractor, see program_modules.FrozenProgram)."""
+
+    def __init__(self, program: nn.Module, found: ModelInputs) -> None:
+        nn.Module.__init__(self)
+        self.program = program
+        object.__setattr__(self, "inner", program)
+        self.found = found
+        self.widths = [found.widths[n] for n in found.names] if all(n in found.widths for n in found.names) \
+            else None
+
+    def train(self, mode: bool = True) -> PackedProgram:
+        self.training = mode  # the program's own mode is fixed when it is opened
+        return self
+
+
+def program_inputs(program: nn.Module, exported: Any = None) -> ModelInputs | None:
+    """A program's inputs when it takes several: a torch.export program's from its input specs (integer inputs
+    are category codes; the widths from the example shapes), a TorchScript one's from its forward's schema (codes
+    for names that say so; widths from the columns given). An embedding's rows are not read from a program (0)."""
+    if exported is None:
+        names = input_names(program)
+        if len(names) < 2:
+            return None
+        return ModelInputs(names, {n: [] for n in names if _CATEGORICAL_NAME.search(n)})
+    users = set(exported.graph_signature.user_inputs)
+    nodes = [n for n in exported.graph.nodes if n.op == "placeholder" and n.name in users]
+    if len(nodes) < 2:
+        return None
+    found = ModelInputs([n.name for n in nodes])
+    for node in nodes:
+        value = node.meta.get("val")
+        shape: Any = getattr(value, "shape", ())
+        if len(shape) == 2 and isinstance(shape[1], int):
+            found.widths[node.name] = int(shape[1])
+        if value is not None and not value.dtype.is_floating_point:
+            found.embeddings[node.name] = [0] * found.widths.get(node.name, 0)
+    return found
+
+
+def packed_of(model: nn.Module | None) -> PackedInputs | None:
+    """The packing module of a model of several inputs (the model itself, or inside a frozen program)."""
+    if model is None:
+        return None
+    return next((m for m in model.modules() if isinstance(m, PackedInputs)), None)
+
+
 INPUTS_FIX = ("Map the table's columns to the model's inputs (--inputs 'name=col1,col2;other=col3'; in the window, "
               "the Data tab's Model inputs box).")
 
@@ -190,8 +240,10 @@ def several_inputs(module: nn.Module, shape: tuple[int, ...] | None, notes: list
 def described_inputs(model: nn.Module) -> list[dict[str, Any]]:
     """Each input of a packed model as inspect shows it: name, columns, whether they are category codes and the
     rows of their embeddings; [] for a model of one input."""
-    if not isinstance(model, PackedInputs):
+    packed = packed_of(model)
+    if packed is None:
         return []
+    model = packed
     widths: list[int | None] = [model.found.widths.get(n) for n in model.names]
     if model.widths is not None:
         widths = list(model.widths)
@@ -201,9 +253,28 @@ def described_inputs(model: nn.Module) -> list[dict[str, Any]]:
 
 def unknown_widths(model: nn.Module) -> ModelError | None:
     """The error for a model of several inputs whose widths only the data's mapping can give."""
-    if not isinstance(model, PackedInputs) or model.widths is not None:
+    packed = packed_of(model)
+    if packed is None or packed.widths is not None:
         return None
+    model = packed
     return ModelError(f"the model takes {len(model.names)} inputs ({model.found.describe()}), and its first layers "
                       "do not say how many columns feed each.",
                       "Give data and map its columns to the inputs (convert --data ... --inputs "
                       f"'{'=...;'.join(model.names)}=...'; in the window, the Data tab's Model inputs box).")
+
+
+def several_program_inputs(program: nn.Module, exported: Any, kind: str, notes: list[Any]
+                           ) -> tuple[nn.Module, list[Any], tuple[int, ...] | None] | None:
+    """The loader's step for a program of several inputs: kept whole (a frozen extractor) behind the packing;
+    None for a program of one input."""
+    from workbench.core import notes as N
+    from workbench.core.open.program_modules import FrozenProgram
+
+    found = program_inputs(program, exported)
+    if found is None:
+        return None
+    packed = PackedProgram(program, found)
+    notes.append(N.info(f"The {kind} program takes {len(found.names)} inputs: {found.describe()}. It is kept whole "
+                        "and its output feeds the new head; each table row is cut into its inputs in order (columns "
+                        "mapped in data.inputs).", "several_inputs", "data.inputs"))
+    return FrozenProgram(packed, kind), notes, (sum(packed.widths),) if packed.widths else None

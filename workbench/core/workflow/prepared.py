@@ -106,18 +106,19 @@ def fit_sequences(table: Table, model_shape: tuple[int, ...] | None, step_featur
 
 def several_inputs(loaded: LoadedModel | None, text: str) -> tuple[str, ModelInputs] | None:
     """(data.inputs, the model's inputs) when the open model takes several tensors, else None."""
-    from workbench.core.open.multi_input import PackedInputs
+    from workbench.core.open.multi_input import packed_of
 
-    model = loaded.model if loaded is not None else None
-    return (text, model.found) if isinstance(model, PackedInputs) else None
+    packed = packed_of(loaded.model if loaded is not None else None)
+    return (text, packed.found) if packed is not None else None
 
 
 def take_widths(loaded: LoadedModel | None, table: Table) -> None:
     """A several-input model cuts each row where the table's mapping put its inputs."""
-    from workbench.core.open.multi_input import PackedInputs
+    from workbench.core.open.multi_input import packed_of
 
-    if loaded is not None and isinstance(loaded.model, PackedInputs) and table.inputs:
-        loaded.model.set_widths([len(columns) for _, columns, _ in table.inputs])
+    packed = packed_of(loaded.model if loaded is not None else None)
+    if packed is not None and table.inputs:
+        packed.set_widths([len(columns) for _, columns, _ in table.inputs])
 
 
 def step_features(loaded: LoadedModel | None) -> int | None:

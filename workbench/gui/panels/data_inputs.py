@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from workbench.core.data.input_columns import mapping_rows
-from workbench.core.open.multi_input import PackedInputs
+from workbench.core.open.multi_input import packed_of
 from workbench.core.recipe_inputs import join_inputs
 
 
@@ -38,8 +38,8 @@ class ModelInputsBox(QGroupBox):
         self.refresh()
 
     def found(self):
-        model = getattr(self.session.model.loaded, "model", None)
-        return model.found if isinstance(model, PackedInputs) else None
+        packed = packed_of(getattr(self.session.model.loaded, "model", None))
+        return packed.found if packed is not None else None
 
     def refresh(self) -> None:
         found = self.found()
