@@ -140,6 +140,10 @@ def test_two_input_model_needs_and_takes_a_mapping(tmp_path):
     recipe = _recipe(source, args, csv, **{"data.threshold": 0.0, **QUICK})
     with pytest.raises(InputsError, match=r"takes 2 inputs \(x: .*static"):
         convert_checkpoint(ckpt, recipe, trusted=True)
+    out = subprocess.run([sys.executable, "-m", "workbench.cli", "convert", str(ckpt), "--model-source", source,
+                          "--model-args", json.dumps(args), "--trust", "--data", str(csv), "--label", "fare",
+                          "--out", str(tmp_path / "cli")], capture_output=True, text=True)
+    assert out.returncode == 2 and "takes 2 inputs (x:" in out.stderr and "--inputs" in out.stderr
     mapped = recipe.with_changes(**{"data.inputs": "x=rain0,rain1,rain2,rain3;static=area,slope"})
     run, result = convert_checkpoint(ckpt, mapped, tmp_path / "export", trusted=True)
     assert run.loaded.model.widths == [4, 2]
