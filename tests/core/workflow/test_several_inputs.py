@@ -20,7 +20,7 @@ from workbench.core.open.multi_input import PackedInputs, input_names
 from workbench.core.recipe import Recipe, from_dict, problems
 from workbench.core.recipe_inputs import parse_inputs
 from workbench.core.workflow.commands import OpenModel, ReadData
-from workbench.core.workflow.evaluate_data import evaluate_export
+from workbench.core.workflow.evaluate_data import evaluate_export, unlabelled_report
 from workbench.core.workflow.journey import convert_checkpoint
 from workbench.core.workflow.session import SessionModel
 
@@ -115,6 +115,8 @@ def test_evaluate_applies_the_exports_codes_and_reports_unseen_categories(tabula
     assert result.metrics["accuracy"] > 0.6
     same = evaluate_export(tmp_path / "export", str(csv))  # its own table: no note, every category known
     assert same.notes == [] and same.metrics["accuracy"] > 0.8
+    shift = unlabelled_report(tmp_path / "export", str(new))  # rows without labels, categories coded the same
+    assert shift["n"] == len(lines) - 1
 
 
 def test_inspect_names_the_inputs(tabular, tmp_path):

@@ -96,7 +96,7 @@ def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trus
     d = meta["recipe"]["data"]
     features = tuple(meta.get("feature_names") or d.get("features", ()))
     X = read_unlabelled(unlabelled, features, d.get("missing", "error"), sheet, tuple(meta["input_shape"]),
-                        d.get("resize", "resize"))
+                        d.get("resize", "resize"), meta.get("categories"))
     check_inputs(meta, X, unlabelled)
     found, notes = shift_report(meta, probabilities(folder, meta, X, trusted))
     found["notes"] = [n.to_dict() for n in notes]
