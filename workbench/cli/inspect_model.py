@@ -17,6 +17,11 @@ def cmd_inspect(args) -> int:
     if session.fit_error is not None:
         raise session.fit_error  # the shape given does not go through the model: its typed error
     found = session.inspection
+    from workbench.core.open.multi_input import unknown_widths
+
+    several = unknown_widths(loaded.model)
+    if found is None and several is not None:
+        raise several  # named inputs whose widths only data can give
     if found is None:
         _usage(f"{args.checkpoint}: the input shape cannot be read from this model; give --input-shape "
                "(per sample, e.g. 3,224,224)")
@@ -29,6 +34,9 @@ def cmd_inspect(args) -> int:
     for note in loaded.notes:
         print(f"  note: {note}")
     print(f"input {found.input_shape} -> output {found.output_shape}")
+    for spec in found.inputs:
+        kind = f"category codes for embeddings of {spec['embeddings']} rows" if spec["codes"] else "values"
+        print(f"  input {spec['name']}: {spec['width']} column(s), {kind}")
     print(f"{'layer':40s} {'type':18s} {'output':16s} {'params':>10s}  trainable")
     for layer in found.layers:
         shape_text = "x".join(map(str, layer.output_shape[1:])) if layer.output_shape else "-"

@@ -20,6 +20,7 @@ from workbench.core import fields as F
 from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
 from workbench.core.recipe_decide import DecideRecipe, decide_problems
+from workbench.core.recipe_inputs import inputs_problems
 from workbench.core.recipe_ordinal import ordinal_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
@@ -62,6 +63,10 @@ class DataRecipe:
     features: tuple[str, ...] = field(default=(), metadata=describe(
         "Features", "comma-separated feature columns (default: the numeric columns but the label and ID-like "
         "ones; text columns are left out)"))
+    inputs: str = field(default="", metadata=describe(
+        "Model inputs", "for a model whose forward takes several tensors: the columns feeding each, as "
+        "'x_cat=city,weekday;x_cont=dist,hour' (default: category columns to the input feeding embeddings, numeric "
+        "ones to the other)"))
     missing: str = field(default="error", metadata=describe(
         "Missing values", "error: stop and show the counts; drop: leave out rows with a missing feature value; "
         "impute: fill with the train split's medians, also inside the exported program", choices=MISSING))
@@ -407,6 +412,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
     out += ordinal_problems(h.task, t.loss, d.label_mode, recipe.calibration)
+    out += inputs_problems(d.inputs, d.label)
     if d.classes and d.label_mode != "column":
         out.append(("data.classes", "orders a class column's classes; threshold and bins classes are ordered by "
                                     "value"))

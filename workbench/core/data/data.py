@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 SKLEARN_SETS = ("diabetes", "breast_cancer", "wine", "iris", "digits")
 def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
                input_shape: tuple[int, ...] | None = None, missing: str = "error", sheet: str = "",
-               model_shape: tuple[int, ...] | None = None, resize: str = "resize") -> Table:
+               model_shape: tuple[int, ...] | None = None, resize: str = "resize", inputs: Any = None) -> Table:
     """Read labelled data. A table's features are `features`, or its numeric columns but the label; with
     `model_shape` a table whose chosen columns do not match the model is refused before anything runs."""
     if path.startswith("sklearn:"):
@@ -38,15 +38,21 @@ def load_table(path: str, label: str = "target", features: tuple[str, ...] = (),
         return _npz(p)
     from workbench.core.data.tables import read_table
 
-    return table_from_raw(read_table(p, sheet), label, features, missing, model_shape)
+    return table_from_raw(read_table(p, sheet), label, features, missing, model_shape, inputs=inputs)
 
 
 def table_from_raw(raw: RawTable, label: str, features: tuple[str, ...] = (), missing: str = "error",
-                   model_shape: Sequence[int] | None = None, summary: ColumnSummary | None = None) -> Table:
-    """The Table of chosen columns from a file already read (the window reads once, then re-chooses)."""
+                   model_shape: Sequence[int] | None = None, summary: ColumnSummary | None = None,
+                   inputs: tuple[str, Any] | None = None) -> Table:
+    """The Table of chosen columns from a file already read (the window reads once, then re-chooses). With
+    `inputs` (data.inputs, the model's inputs) for a model taking several tensors, see data.input_columns."""
     from workbench.core.data.columns import build_matrix, summarize
 
     summary = summary or summarize(raw)
+    if inputs is not None:
+        from workbench.core.data.input_columns import inputs_table
+
+        return inputs_table(raw, summary, label, inputs[0], inputs[1], missing)
     X, target, names, notes, rows = build_matrix(raw, summary, label, features, missing, model_shape)
     return Table(X, target, names, raw.source, notes=list(raw.notes) + notes, columns=summary, rows=rows,
                  id_columns=id_values(raw, summary, rows - raw.first_row, label))

@@ -46,3 +46,7 @@ class Table:
     # a table file's ID-like columns (row numbers, keys, names), one text per sample: what names a sample in the
     # drill-down besides its row number (they are never features)
     id_columns: dict[str, np.ndarray] = field(default_factory=dict)
+    # A model taking several tensors (see data.input_columns): [(input, its columns, category codes?)] in the
+    # order X's columns hold them, and each category column's codes {column: {values, codes, unseen, layout}}
+    inputs: list[tuple[str, list[str], bool]] | None = None
+    categories: dict[str, dict[str, Any]] | None = None

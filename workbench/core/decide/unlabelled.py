@@ -12,7 +12,8 @@ from workbench.core.errors import DataError
 
 
 def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: str = "error", sheet: str = "",
-                    input_shape: tuple[int, ...] | None = None, resize: str = "resize") -> Any:
+                    input_shape: tuple[int, ...] | None = None, resize: str = "resize",
+                    categories: dict[str, Any] | None = None) -> Any:
     """The inputs of unlabelled rows (an array, or an image folder's samples). Rows with a missing feature value
     are dropped unless `missing` is impute, when the program fills them."""
     p = Path(path).expanduser()
@@ -28,6 +29,10 @@ def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: s
     from workbench.core.data.tables import read_table
 
     raw = read_table(p, sheet)
+    if categories:  # an export of several inputs: its category columns as its codes (data.input_columns)
+        from workbench.core.data.input_columns import encode_for_export
+
+        raw = encode_for_export(raw, [], categories)[0]
     if not features:
         raise DataError("the export does not name its feature columns, so an unlabelled table cannot be matched "
                         "to it.", "Give the rows as an .npz with X.", p)

@@ -97,10 +97,19 @@ def inputs_of(metadata: dict[str, Any], source: Path | None) -> dict[Path, str]:
                                model_source=recipe.get("model_source"))
 
 
-def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[str, str]:
+Example = torch.Tensor | tuple[torch.Tensor, ...]  # a module of several inputs takes them as forward(*inputs)
+
+
+def _examples(example: Example) -> tuple[torch.Tensor, ...]:
+    return tuple(t.cpu() for t in example) if isinstance(example, tuple) else (example.cpu(),)
+
+
+def _program(module: nn.Module, example: Example, staging: Path) -> tuple[str, str]:
     batch = torch.export.Dim("batch", min=1)
+    examples = _examples(example)
+    shapes: tuple[Any, ...] = ({0: batch},) if len(examples) == 1 else (tuple({0: batch} for _ in examples),)
     try:
-        program = torch.export.export(module, (example,), dynamic_shapes=({0: batch},))
+        program = torch.export.export(module, examples, dynamic_shapes=shapes)
         torch.export.save(program, str(staging / "model.pt2"))
         return "model.pt2", "torch.export"
     except OSError:
@@ -108,7 +117,7 @@ def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[s
     except Exception as exc:  # noqa: BLE001 - some models cannot be exported; TorchScript is the fallback
         reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
     try:
-        traced = torch.jit.trace(module, (example,), check_trace=False)
+        traced = torch.jit.trace(module, examples, check_trace=False)
     except Exception as exc:  # noqa: BLE001
         raise ExportError(f"the model can be exported neither with torch.export ({reason}) nor with TorchScript "
                           f"({type(exc).__name__}).", "Simplify the model's forward.") from None
@@ -169,7 +178,7 @@ def load_program(path: Path) -> nn.Module:
     return program
 
 
-def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tensor, expected: np.ndarray,
+def export(folder: str | Path, module: nn.Module, example: Example, expected: np.ndarray,
            metadata: dict[str, Any], metrics: dict[str, Any], source: Path | None = None, overwrite: bool = False,
            onnx: bool = False) -> ExportResult:
     """Write the export; `expected` are the in-process probabilities of `example` for the round-trip check."""
@@ -180,19 +189,19 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
     try:
         with folder_swap.Swap(folder) as swap:
             staging = swap.staging
-            program_file, program_format = _program(module, example.cpu(), staging)
+            program_file, program_format = _program(module, example, staging)
             from safetensors.torch import load_file, save_model
 
             save_model(module, str(staging / "weights.safetensors"))
             with torch.no_grad():
-                got = load_program(staging / program_file)(example.cpu()).numpy()
+                got = load_program(staging / program_file)(*_examples(example)).numpy()
             diff = float(np.abs(got - expected).max()) if got.shape == expected.shape else float("inf")
             reopened = load_file(str(staging / "weights.safetensors"))
             if diff > 1e-5 or set(reopened) != set(module.state_dict()):
                 raise ExportError(f"the round-trip check failed: the saved program differs by {diff:.3g} from the "
                                   "workbench's probabilities.", "Report this as a bug; nothing was written.", folder)
             if onnx:
-                metadata = {**metadata, "onnx": _onnx(module, example.cpu(), expected, staging, folder)}
+                metadata = {**metadata, "onnx": _onnx(module, _examples(example)[0], expected, staging, folder)}
             meta = {"format_version": FORMAT_VERSION, "program": program_file, "program_format": program_format,
                     "weights": "weights.safetensors", "torch_version": torch.__version__,
                     "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

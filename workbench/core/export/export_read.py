@@ -168,7 +168,8 @@ def probabilities(folder: str | Path, meta: dict[str, Any], X: Any, trusted: boo
     program = load_program(folder, meta, trusted)
     try:
         with torch.no_grad():
-            parts = [program(torch.as_tensor(X[i:i + batch_size])).numpy() for i in range(0, len(X), batch_size)]
+            parts = [program(*program_inputs(meta, torch.as_tensor(X[i:i + batch_size]))).numpy()
+                     for i in range(0, len(X), batch_size)]
             probs = np.concatenate(parts) if parts else np.zeros((0, len(meta["classes"])), dtype=np.float32)
     except Exception as exc:  # noqa: BLE001
         raise DataError(f"the export's program fails on this data ({type(exc).__name__}: "
@@ -179,3 +180,15 @@ def probabilities(folder: str | Path, meta: dict[str, Any], X: Any, trusted: boo
         raise _bad(Path(folder), f"its program gives shape {tuple(probs.shape)}, not one probability for each of "
                                  f"its {len(meta['classes'])} classes")
     return np.asarray(probs)
+
+
+def program_inputs(meta: dict[str, Any], rows: Any) -> tuple[Any, ...]:
+    """A batch of rows as the program takes it: itself, or cut into the model's inputs (metadata 'inputs', in
+    order; category codes as int64) for a model whose forward takes several tensors."""
+    import torch
+
+    inputs = meta.get("inputs")
+    if not inputs:
+        return (rows,)
+    parts = torch.split(rows, [len(spec["columns"]) for spec in inputs], dim=1)
+    return tuple(p.round().long() if spec.get("dtype") == "int64" else p for p, spec in zip(parts, inputs))

@@ -71,7 +71,7 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
     from workbench.core.open.program_rebuild import adapt
 
     shown = shown or path
-    shape, batch = None, None
+    shape, batch, exported = None, None, None
     try:
         if fmt == "torchscript":
             with warnings.catch_warnings():
@@ -96,6 +96,11 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
     if to_eval(program, fmt):
         notes.append(N.info(f"The {kind} program was saved in training mode; it was switched to eval mode (dropout "
                             "off, batch norm on its running statistics).", "program_to_eval"))
+    from workbench.core.open.multi_input import several_program_inputs
+
+    several = several_program_inputs(program, exported if fmt == "export" else None, kind, notes)
+    if several is not None:
+        return several
     if batch is not None:
         notes.append(N.info(f"The program was exported for a fixed batch of {batch}; it runs in chunks of {batch} "
                             "samples (the last one padded).", "fixed_batch"))

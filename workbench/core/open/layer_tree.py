@@ -36,11 +36,12 @@ class Inspection:
     head_in: int
     head_out: int
     tail: list[str] = field(default_factory=list)  # activations after the head, removed on conversion
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # a forward of several tensors: each one, in order
 
     def to_dict(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
                 "head": self.head, "head_in_features": self.head_in, "head_out_features": self.head_out,
-                "head_tail": self.tail,
+                "head_tail": self.tail, "inputs": self.inputs,
                 "layers": [{**vars(layer), "output_shape": list(layer.output_shape) if layer.output_shape
                             else None} for layer in self.layers]}
 
@@ -107,6 +108,8 @@ def recurrent_problem(model: nn.Module, input_shape: tuple[int, ...]) -> ModelEr
 def _probe_error(model: nn.Module, input_shape: tuple[int, ...], batch: int, exc: Exception) -> ModelError:
     from workbench.core.open.archives import missing_op
 
+    if isinstance(exc, ModelError):  # said already, in the workbench's own words (multi_input.PackedInputs)
+        return exc
     text = str(exc).splitlines()[0][:300] if str(exc) else ""
     op = missing_op(str(exc))
     if op:
@@ -212,8 +215,16 @@ def inspect_model(model: nn.Module, input_shape: tuple[int, ...]) -> Inspection:
         assert isinstance(linear, nn.Linear)  # find_head names the last Linear
         head_in, head_out = linear.in_features, linear.out_features
     roles = {head: "head", **{name: "head activation" for name in tail}}
+    from workbench.core.open.multi_input import described_inputs
+
     return Inspection(layer_rows(model, outputs, roles), input_shape, tuple(out.shape[1:]), head, head_in,
-                      head_out, tail)
+                      head_out, tail, described_inputs(model))
+
+
+def shown_type(module: nn.Module) -> str:
+    from workbench.core.open.multi_input import PackedInputs
+
+    return type(module.inner if isinstance(module, PackedInputs) else module).__name__
 
 
 def layer_rows(model: nn.Module, outputs: dict[str, Any], roles: dict[str, str]) -> list[Layer]:
@@ -222,7 +233,7 @@ def layer_rows(model: nn.Module, outputs: dict[str, Any], roles: dict[str, str])
     for name, module in model.named_modules():
         params = list(module.parameters())
         role = next((r for n, r in roles.items() if n and (name == n or name.startswith(n + "."))), "")
-        rows.append(Layer(name or "(model)", type(module).__name__, name.count(".") + 1 if name else 0,
+        rows.append(Layer(name or "(model)", shown_type(module), name.count(".") + 1 if name else 0,
                           _shape(outputs.get(name)), sum(p.numel() for p in params),
                           bool(params) and all(p.requires_grad for p in params), role))
     return rows

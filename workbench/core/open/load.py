@@ -21,6 +21,7 @@ from workbench.core.open import model_source
 from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
 from workbench.core.open.formats import REFUSED, sniff
 from workbench.core.open.layer_tree import check_finite
+from workbench.core.open.multi_input import several_inputs
 from workbench.core.open.named_source import MAX_SMALL_FILE, Source, read_source, require_source_trust, vouch
 from workbench.core.open.pickled import (
     INERT_KEY,
@@ -281,6 +282,7 @@ def _build(o: _Opening, obj: Any, mlp_activation: str) -> LoadedModel:
                               "(--input-shape; in the window, the Model tab's Input shape field).", "sequence_length",
                               "input_shape"))
     fmt = "safetensors" if o.fmt == "safetensors" else kind
+    module, shape = several_inputs(module, shape, o.notes)
     return LoadedModel(module, o.path, o.digest, fmt, o.notes, shape, _files_read(o))
 
 

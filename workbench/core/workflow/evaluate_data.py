@@ -44,9 +44,12 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     features = tuple(features) or tuple(meta.get("feature_names") or d.get("features", ()))
     missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
     shape = tuple(meta["input_shape"])
-    table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
-                       missing, sheet, shape, d.get("resize", "resize"))
     notes: list[N.Note] = []
+    if meta.get("inputs"):  # a model of several inputs: the export's own category codes, unseen ones reported
+        table = _several_inputs_table(meta, data, label or d.get("label", "target"), missing, sheet, notes)
+    else:
+        table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
+                           missing, sheet, shape, d.get("resize", "resize"))
     if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
         test = table.given_splits["test"]
         table = dataclasses.replace(table, X=cast("ImageSamples", table.X).subset(test), target=table.target[test],
@@ -66,6 +69,21 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     return Evaluation(result, int(len(y)), notes)
 
 
+def _several_inputs_table(meta: dict[str, Any], data: str, label: str, missing: str, sheet: str,
+                          notes: list[N.Note]) -> Any:
+    from workbench.core.data.columns import build_matrix, summarize
+    from workbench.core.data.input_columns import encode_for_export
+    from workbench.core.data.samples import Table
+    from workbench.core.data.tables import read_table
+
+    raw = read_table(data, sheet)
+    coded, columns, found = encode_for_export(raw, meta["inputs"], meta.get("categories") or {})
+    notes.extend(found)
+    summary = summarize(raw)
+    X, target, names, more, rows = build_matrix(coded, summary, label, columns, missing, None)
+    return Table(X, target, names, raw.source, notes=more, columns=summary, rows=rows)
+
+
 def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trusted: bool = False) -> dict[str, Any]:
     """The export's program on rows without labels (from where the model is used): their estimated class
     prevalence (EM and BBSE) and whether their scores still look like the calibration split's."""
@@ -78,7 +96,7 @@ def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trus
     d = meta["recipe"]["data"]
     features = tuple(meta.get("feature_names") or d.get("features", ()))
     X = read_unlabelled(unlabelled, features, d.get("missing", "error"), sheet, tuple(meta["input_shape"]),
-                        d.get("resize", "resize"))
+                        d.get("resize", "resize"), meta.get("categories"))
     check_inputs(meta, X, unlabelled)
     found, notes = shift_report(meta, probabilities(folder, meta, X, trusted))
     found["notes"] = [n.to_dict() for n in notes]

@@ -41,6 +41,7 @@ from workbench.core.workflow.prepared import step_features as step_features
 if TYPE_CHECKING:
     from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
+    from workbench.core.data.samples import Table
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -341,6 +342,22 @@ def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, n
     }
 
 
+def several_inputs_export(table: Table) -> dict[str, Any]:
+    """What an export of a model taking several tensors says of them: each input's columns and dtype, in the order
+    the program takes them, and each category column's codes (applied by `workbench evaluate`)."""
+    if not table.inputs:
+        return {}
+    inputs: list[dict[str, Any]] = [{"name": name, "columns": columns, "dtype": "int64" if codes else "float32",
+                                     "shape": ["N", len(columns)]}
+              for name, columns, codes in table.inputs]
+    described = "; ".join(f"{i['name']}: {i['dtype']} (N, {len(i['columns'])}) from {', '.join(i['columns'])}"
+                          for i in inputs)
+    return {"inputs": inputs, "categories": table.categories or {},
+            "input": f"the model's own inputs, in order: {described}. Category columns as integer codes (see "
+                     "'categories': values -> codes, and the code an unseen category is read as); any "
+                     "standardisation is inside the program"}
+
+
 def calibrated_module(run: Run) -> export_mod.CalibratedClassifier:
     """Raw inputs -> the probabilities handed on (preprocessing, model, calibration and, with a deployment prior,
     its correction): the module the export writes and the notebook's scikit-learn view runs."""
@@ -369,6 +386,12 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
     example = torch.as_tensor(d.table.X[d.splits["test"][:256]])
     with torch.no_grad():
         expected = module.eval()(example).numpy()
+    several = several_inputs_export(d.table)
+    if several:  # the program takes the model's own inputs, as its forward did
+        from workbench.core.export.export_read import program_inputs
+        from workbench.core.open.multi_input import SeparateInputs
+
+        program, examples = SeparateInputs(module), program_inputs(several, example)
     metadata = {
         "classes": d.classes, "task": run.recipe.head.task, "input_shape": list(d.input_shape),
         "output": "calibrated class probabilities, shape (N, K), columns in the order of 'classes'",
@@ -376,6 +399,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         "recipe": run.recipe.to_dict(), "calibration": run.calibration.params() if run.calibration else None,
         "head": run.head_name,
         "feature_names": d.table.feature_names if d.table.columns is not None else None,  # table files only
+        **several,
         # decision_policy, conformal, abstention, prior_shift, shift_reference; decision_threshold and
         # decision_rule keep their earlier meaning (the exported binary threshold and its rule)
         **decided,
@@ -386,5 +410,8 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
     }
     if run.ordinal:
         metadata["ordinal"] = ordinal_export(run)
+    if several:
+        return export_mod.export(folder, program, examples, expected, metadata, run.metrics, run.loaded.path,
+                                 overwrite, onnx)
     return export_mod.export(folder, module, example, expected, metadata, run.metrics, run.loaded.path, overwrite,
                              onnx)

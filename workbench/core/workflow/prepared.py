@@ -23,6 +23,7 @@ from workbench.core.recipe import Recipe
 if TYPE_CHECKING:
     from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
+    from workbench.core.open.multi_input import ModelInputs
 
 
 @dataclass
@@ -76,13 +77,14 @@ class PreparedData:
 
 
 def prepare_data(recipe: Recipe, model_shape: tuple[int, ...] | None = None,
-                 step_features: int | None = None) -> PreparedData:
+                 step_features: int | None = None, loaded: LoadedModel | None = None) -> PreparedData:
     """Read and label the data; with `model_shape`, images are resized to it and tables must match it. With
     `step_features` (a recurrent model's features per step), flat rows are read as sequences of that many."""
     d = recipe.data
     model_shape = tuple(model_shape) if model_shape else None
     table = load_table(d.path, d.label, d.features, model_shape if model_shape and len(model_shape) == 3 else None,
-                       d.missing, d.sheet, model_shape, d.resize)
+                       d.missing, d.sheet, model_shape, d.resize, several_inputs(loaded, d.inputs))
+    take_widths(loaded, table)
     table = fit_sequences(table, model_shape, step_features)
     if model_shape and tuple(table.X.shape[1:]) != model_shape:
         raise DataError(f"the data has inputs of shape {tuple(table.X.shape[1:])} per sample but the model takes "
@@ -100,6 +102,23 @@ def fit_sequences(table: Table, model_shape: tuple[int, ...] | None, step_featur
     if step_features and not model_shape:
         return as_sequences(table, step_features)
     return table
+
+
+def several_inputs(loaded: LoadedModel | None, text: str) -> tuple[str, ModelInputs] | None:
+    """(data.inputs, the model's inputs) when the open model takes several tensors, else None."""
+    from workbench.core.open.multi_input import packed_of
+
+    packed = packed_of(loaded.model if loaded is not None else None)
+    return (text, packed.found) if packed is not None else None
+
+
+def take_widths(loaded: LoadedModel | None, table: Table) -> None:
+    """A several-input model cuts each row where the table's mapping put its inputs."""
+    from workbench.core.open.multi_input import packed_of
+
+    packed = packed_of(loaded.model if loaded is not None else None)
+    if packed is not None and table.inputs:
+        packed.set_widths([len(columns) for _, columns, _ in table.inputs])
 
 
 def step_features(loaded: LoadedModel | None) -> int | None:
@@ -137,6 +156,9 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
         prepared.mean = train_X.mean(axis=axes).astype(np.float32)
         std = train_X.std(axis=axes).astype(np.float32)
         prepared.std = np.where(std > 0, std, 1.0).astype(np.float32)
+        if table.inputs:  # category codes index embeddings: never standardised
+            coded = np.array([k for _, columns, k in table.inputs for _ in columns])
+            prepared.mean[coded], prepared.std[coded] = 0.0, 1.0
     return prepared
 
 

@@ -268,10 +268,12 @@ class SessionModel(RunList):
         """The chosen columns of `raw` as a Table (fast: no file access). A problem (missing values, a width
         that does not match the model) is kept with the column list in view, never a dead end."""
         from workbench.core.data.data import table_from_raw
+        from workbench.core.workflow.prepared import several_inputs
 
         d = self.recipe.data
         try:
-            table = table_from_raw(self.raw, d.label, d.features, d.missing, self.model_shape(), self.columns)
+            table = table_from_raw(self.raw, d.label, d.features, d.missing, self.model_shape(), self.columns,
+                                   several_inputs(self.loaded, d.inputs))
         except WorkbenchError as exc:
             self._source = None
             self._table_problem(exc)
@@ -290,6 +292,9 @@ class SessionModel(RunList):
         from workbench.core.workflow.pipeline import fit_sequences, step_features
 
         self._source = table
+        from workbench.core.workflow.prepared import take_widths
+
+        take_widths(self.loaded, table)
         shape = self.model_shape()
         try:
             table = fit_sequences(table, shape, step_features(self.loaded))
@@ -395,7 +400,7 @@ def _rebuilt_as_mlp(loaded: LoadedModel) -> bool:
 
 def _table_fields(recipe: Recipe) -> tuple[Any, ...]:
     d = recipe.data
-    return (d.label, d.features, d.missing, recipe.input_shape)
+    return (d.label, d.features, d.missing, recipe.input_shape, d.inputs)
 
 
 def _data_fields(recipe: Recipe) -> tuple[Any, ...]:

@@ -34,7 +34,7 @@ class DataCache:
                           recipe.head.task, list(recipe.input_shape)])
         if key not in self._found:
             shape = tuple(recipe.input_shape) or loaded.input_shape
-            self._found[key] = prepare_data(recipe, shape, step_features(loaded))
+            self._found[key] = prepare_data(recipe, shape, step_features(loaded), loaded)
         return dataclasses.replace(self._found[key])  # each run records its own image normalisation on it
 
 

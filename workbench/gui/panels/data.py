@@ -14,6 +14,7 @@ from workbench.core.notes import as_note
 
 from .. import theme
 from .data_columns import ColumnsBox
+from .data_inputs import ModelInputsBox
 from .data_labels import ClassCounts, LabelsBox, SplitsBox
 from .notes import notes_html
 
@@ -33,6 +34,7 @@ class DataPanel(QWidget):
         self.columns = ColumnsBox(session)
         self.columns.sheet_requested.connect(self.sheet_requested)
         self.labels = LabelsBox(session)
+        self.inputs = ModelInputsBox(session)  # shown for a model whose forward takes several tensors
         self.counts = ClassCounts(session)
         self.splits = SplitsBox(session)
         self.status = QLabel("Choose labelled data whose inputs match the model.")
@@ -49,6 +51,7 @@ class DataPanel(QWidget):
         middle.addWidget(self.columns, 3)
         right = QVBoxLayout()
         right.addWidget(self.labels)
+        right.addWidget(self.inputs)
         right.addWidget(self.counts, 1)
         right.addWidget(self.split_source)
         right.addWidget(self.notes)

@@ -1,0 +1,215 @@
+"""Models whose forward takes several tensors (issue 28): fastai-style embeddings + continuous columns, and a
+`forward(x, static)` model; their inputs named, columns mapped, categories coded, trained, exported and evaluated."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from tests.core.workflow.several_inputs_models import tabular_checkpoint, two_input_checkpoint
+from workbench.core.data.input_columns import InputsError
+from workbench.core.errors import DataError, WorkbenchError
+from workbench.core.open.multi_input import PackedInputs, input_names
+from workbench.core.recipe import Recipe, from_dict, problems
+from workbench.core.recipe_inputs import parse_inputs
+from workbench.core.workflow.commands import OpenModel, ReadData
+from workbench.core.workflow.evaluate_data import evaluate_export, unlabelled_report
+from workbench.core.workflow.journey import convert_checkpoint
+from workbench.core.workflow.session import SessionModel
+
+QUICK = {"train.epochs": 3, "train.lr": 0.003}
+
+
+def _recipe(source: str, args: dict[str, object], csv: object, **changes: object) -> Recipe:
+    return Recipe().with_changes(**{"model_source": source, "model_args": args, "data.path": str(csv),
+                                    "data.label": "fare", "data.threshold": 0.5, "data.label_mode": "threshold",
+                                    **changes})
+
+
+@pytest.fixture(scope="module")
+def tabular(tmp_path_factory):
+    return tabular_checkpoint(tmp_path_factory.mktemp("tabular"))
+
+
+def _plain_fit(run, epochs: int = 60) -> float:
+    """The same regression model with a new binary Linear head, trained by a plain PyTorch loop (Adam, BCE, best
+    validation epoch) on the workbench's own train split and codes: its test accuracy."""
+    d = run.data
+    model = copy.deepcopy(run.loaded.model.inner)
+    torch.manual_seed(0)
+    model.layers[-1] = nn.Linear(8, 1)
+    X = {s: torch.as_tensor(d.table.X[d.splits[s]]) for s in ("train", "val", "test")}
+    y = {s: torch.as_tensor(d.labels(s), dtype=torch.float32) for s in ("train", "val", "test")}
+
+    def logits(s: str) -> torch.Tensor:
+        return model(X[s][:, :2].long(), X[s][:, 2:]).reshape(-1)
+
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    best, best_state = -1.0, None
+    for _ in range(epochs):
+        model.train()
+        for rows in torch.randperm(len(y["train"])).split(32):
+            opt.zero_grad()
+            xb = X["train"][rows]
+            out = model(xb[:, :2].long(), xb[:, 2:]).reshape(-1)
+            nn.functional.binary_cross_entropy_with_logits(out, y["train"][rows]).backward()
+            opt.step()
+        model.eval()
+        with torch.no_grad():
+            val = float(((logits("val") > 0).float() == y["val"]).float().mean())
+        if val > best:
+            best, best_state = val, copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    with torch.no_grad():
+        return float(((logits("test") > 0).float() == y["test"]).float().mean())
+
+
+def test_tabular_model_converts_with_defaults_near_a_plain_fit(tabular, tmp_path):
+    ckpt, source, args, csv = tabular
+    run, result = convert_checkpoint(ckpt, _recipe(source, args, csv), tmp_path / "export", trusted=True)
+    assert run.data.table.inputs == [("x_cat", ["city", "weekday"], True),
+                                     ("x_cont", ["distance", "wait", "tip"], False)]
+    accuracy = run.metrics["test"]["accuracy"]
+    plain = _plain_fit(run)
+    print(f"workbench test accuracy {accuracy:.3f}, plain PyTorch fit of the same head {plain:.3f}")
+    assert accuracy >= plain - 0.05
+    assert result is not None and result.program_format == "torch.export"
+    meta = json.loads((tmp_path / "export" / "metadata.json").read_text())
+    assert [i["name"] for i in meta["inputs"]] == ["x_cat", "x_cont"]
+    assert meta["categories"]["city"]["values"] == ["Aberdeen", "Bristol", "Cardiff", "Dundee"]
+    # the exported program takes the model's own inputs: int64 codes and float32 values
+    program = torch.export.load(str(tmp_path / "export" / "model.pt2")).module()
+    d = run.data
+    rows = torch.as_tensor(d.table.X[d.splits["test"][:5]])
+    with torch.no_grad():
+        probs = program(rows[:, :2].long(), rows[:, 2:])
+    np.testing.assert_allclose(probs.numpy(), run.probabilities("test")[:5], atol=1e-5)
+
+
+def test_evaluate_applies_the_exports_codes_and_reports_unseen_categories(tabular, tmp_path):
+    ckpt, source, args, csv = tabular
+    # a frozen body (its outputs cached) and standardised inputs, whose category codes stay codes
+    recipe = _recipe(source, args, csv, **QUICK, **{"head.freeze": "body", "data.standardize": True})
+    run, _ = convert_checkpoint(ckpt, recipe, tmp_path / "export", trusted=True)
+    assert run.training.body_features == "memory"
+    assert run.data.mean is not None and list(run.data.mean[:2]) == [0, 0] and list(run.data.std[:2]) == [1, 1]
+    lines = csv.read_text().splitlines()
+    # the columns in another order, and a city the export never saw
+    header = lines[0].split(",")
+    order = [header.index(c) for c in ("fare", "tip", "weekday", "city", "distance", "wait")]
+    moved = [",".join(line.split(",")[i] for i in order) for line in lines]
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join([moved[0]] + [r.replace("Cardiff", "Edinburgh") for r in moved[1:]]) + "\n")
+    unseen = sum("Cardiff" in r for r in moved[1:])
+    result = evaluate_export(tmp_path / "export", str(new))
+    assert result.n == len(lines) - 1
+    assert [n.code for n in result.notes] == ["unseen_categories"]
+    assert f"{unseen} row(s)" in result.notes[0] and "Edinburgh" in result.notes[0]
+    assert result.metrics["accuracy"] > 0.6
+    same = evaluate_export(tmp_path / "export", str(csv))  # its own table: no note, every category known
+    assert same.notes == [] and same.metrics["accuracy"] > 0.8
+    shift = unlabelled_report(tmp_path / "export", str(new))  # rows without labels, categories coded the same
+    assert shift["n"] == len(lines) - 1
+
+
+def test_inspect_names_the_inputs(tabular, tmp_path):
+    ckpt, source, args, _ = tabular
+    s = SessionModel()
+    loaded = OpenModel(s, ckpt, model_source=source, model_args=args, trusted=True).run()
+    assert isinstance(loaded.model, PackedInputs) and input_names(loaded.model.inner) == ["x_cat", "x_cont"]
+    assert loaded.input_shape == (5,)
+    assert [n.code for n in loaded.notes if n.code == "several_inputs"]
+    assert s.inspection is not None
+    assert [(i["name"], i["width"], i["codes"]) for i in s.inspection.inputs] == [("x_cat", 2, True),
+                                                                                  ("x_cont", 3, False)]
+    assert s.inspection.head == "layers.6"  # the model's own layer names, not a wrapper's
+    out = subprocess.run([sys.executable, "-m", "workbench.cli", "inspect", str(ckpt), "--model-source", source,
+                          "--model-args", json.dumps(args), "--trust"], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "input x_cat: 2 column(s), category codes" in out.stdout
+    assert "inside the model's own code" not in out.stdout + out.stderr
+
+
+def test_two_input_model_needs_and_takes_a_mapping(tmp_path):
+    ckpt, source, args, csv = two_input_checkpoint(tmp_path)
+    recipe = _recipe(source, args, csv, **{"data.threshold": 0.0, **QUICK})
+    with pytest.raises(InputsError, match=r"takes 2 inputs \(x: .*static"):
+        convert_checkpoint(ckpt, recipe, trusted=True)
+    out = subprocess.run([sys.executable, "-m", "workbench.cli", "convert", str(ckpt), "--model-source", source,
+                          "--model-args", json.dumps(args), "--trust", "--data", str(csv), "--label", "fare",
+                          "--out", str(tmp_path / "cli")], capture_output=True, text=True)
+    assert out.returncode == 2 and "takes 2 inputs (x:" in out.stderr and "--inputs" in out.stderr
+    mapped = recipe.with_changes(**{"data.inputs": "x=rain0,rain1,rain2,rain3;static=area,slope"})
+    run, result = convert_checkpoint(ckpt, mapped, tmp_path / "export", trusted=True)
+    assert run.loaded.model.widths == [4, 2]
+    assert run.metrics["test"]["accuracy"] > 0.85
+    meta = json.loads((tmp_path / "export" / "metadata.json").read_text())
+    assert [(i["name"], i["dtype"]) for i in meta["inputs"]] == [("x", "float32"), ("static", "float32")]
+    assert evaluate_export(tmp_path / "export", str(csv)).metrics["accuracy"] > 0.85
+    wrong = mapped.with_changes(**{"data.inputs": "x=rain0,rain1;flow=area"})
+    with pytest.raises(InputsError, match="gives no columns for static"):
+        convert_checkpoint(ckpt, wrong, trusted=True)
+
+
+def test_a_column_with_more_categories_than_its_embedding_is_refused(tabular, tmp_path):
+    ckpt, source, args, csv = tabular
+    small = {**args, "emb_szs": [[3, 3], [6, 3]]}  # 3 rows for 4 cities
+    state = torch.load(ckpt)
+    state["embeds.0.weight"] = state["embeds.0.weight"][:3]
+    torch.save(state, tmp_path / "small.pt")
+    s = SessionModel()
+    OpenModel(s, tmp_path / "small.pt", model_source=source, model_args=small, trusted=True).run()
+    s.update(**{"data.label": "fare"})
+    ReadData(s, str(csv)).run()
+    assert s.table is None
+    assert isinstance(s.data_exception, DataError)
+    assert "column 'city' has 4 categories but the embedding 'embeds.0' that it feeds has 3 rows" in s.data_problem
+
+
+def test_the_default_proposal_follows_the_column_kinds_and_the_mapping_is_a_recipe_field(tabular):
+    ckpt, source, args, csv = tabular
+    s = SessionModel()
+    OpenModel(s, ckpt, model_source=source, model_args=args, trusted=True).run()
+    s.update(**{"data.label": "fare"})
+    ReadData(s, str(csv)).run()
+    assert s.table is not None and s.table.inputs is not None
+    assert s.table.categories["weekday"]["codes"] == list(range(6))  # pandas' sorted category codes
+    s.update(**{"data.inputs": "x_cat=city,weekday;x_cont=tip,wait,distance"})
+    assert s.table is not None and s.table.feature_names == ["city", "weekday", "tip", "wait", "distance"]
+    s.update(**{"data.inputs": "x_cat=weekday,city;x_cont=tip,wait,distance"})  # 6 weekdays, 4 rows in embeds.0
+    assert s.table is None and "'weekday' has 6 categories but the embedding 'embeds.0'" in s.data_problem
+    s.update(**{"data.inputs": "x_cat=city,weekday;x_cont=tip,wait"})
+    assert s.table is None and "x_cont takes 3 columns but 2 are given" in s.data_problem
+    assert parse_inputs(" a = x, y ; b=z ") == {"a": ["x", "y"], "b": ["z"]}
+    assert problems(Recipe().with_changes(**{"data.inputs": "a=x;b=x"}))[0][0] == "data.inputs"
+    assert problems(Recipe().with_changes(**{"data.inputs": "a"}))
+    with pytest.raises(WorkbenchError):
+        from_dict({**Recipe().to_dict(), "data": {**Recipe().to_dict()["data"], "inputs": 3}})
+
+
+def test_a_torch_export_program_of_two_inputs_is_read_from_its_input_specs(tabular, tmp_path):
+    ckpt, source, args, csv = tabular
+    s = SessionModel()
+    loaded = OpenModel(s, ckpt, model_source=source, model_args=args, trusted=True).run()
+    regressor = loaded.model.inner.eval()
+    batch = torch.export.Dim("batch", min=1)
+    program = torch.export.export(regressor, (torch.zeros(4, 2, dtype=torch.long), torch.zeros(4, 3)),
+                                  dynamic_shapes=({0: batch}, {0: batch}))
+    torch.export.save(program, str(tmp_path / "fare.pt2"))
+    opened = SessionModel()
+    OpenModel(opened, tmp_path / "fare.pt2", trusted=True).run()
+    assert opened.loaded.input_shape == (5,)
+    assert [(i["name"], i["width"], i["codes"]) for i in opened.inspection.inputs] == [("x_cat", 2, True),
+                                                                                       ("x_cont", 3, False)]
+    run, _ = convert_checkpoint(tmp_path / "fare.pt2", _recipe("", {}, csv, **QUICK), tmp_path / "export",
+                                trusted=True)
+    assert run.data.table.categories["city"]["layout"] == "sorted"  # pandas' codes, as the model was trained on
+    assert run.metrics["test"]["accuracy"] > 0.8  # kept whole: a head on its output, 3 epochs
+    assert evaluate_export(tmp_path / "export", str(csv)).metrics["accuracy"] > 0.8

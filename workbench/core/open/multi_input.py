@@ -1,0 +1,280 @@
+"""Models whose forward takes several tensors (`forward(x_cat, x_cont)`, `forward(x, static)`): their inputs named
+from the forward's signature, what the first layers say about each input's width (embeddings per categorical
+column, the continuous width from the first BatchNorm/Linear), and `PackedInputs`, which lets the rest of the
+workbench treat such a model as one taking a single row: the row's columns are cut into the model's inputs in
+order, and an input feeding embeddings is passed as int64 codes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from workbench.core.errors import ModelError
+
+_CATEGORICAL_NAME = re.compile(r"cat|categ|emb|code|idx|index|token|ids?$", re.IGNORECASE)
+
+
+def input_names(model: nn.Module) -> list[str]:
+    """The tensors forward requires, by name (parameters with defaults, *args and **kwargs left out)."""
+    if isinstance(model, torch.jit.ScriptModule):
+        try:
+            schema = model.forward.schema  # type: ignore[attr-defined]
+        except (AttributeError, RuntimeError):
+            return []
+        return [a.name for a in schema.arguments[1:] if not a.has_default_value()]
+    try:
+        params = inspect.signature(model.forward).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in params if p.default is inspect.Parameter.empty
+            and p.kind in (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+
+
+@dataclass
+class ModelInputs:
+    """What the model's signature and first layers say about its inputs."""
+
+    names: list[str]
+    embeddings: dict[str, list[int]] = field(default_factory=dict)  # input -> rows of each column's embedding
+    widths: dict[str, int] = field(default_factory=dict)  # input -> columns, where the first layers say
+    embedding_names: list[str] = field(default_factory=list)  # the embeddings' layer names, column by column
+
+    def codes(self, name: str) -> bool:
+        """Whether the input feeds embeddings (its columns are integer category codes)."""
+        return name in self.embeddings
+
+    def takes(self, name: str) -> str:
+        """What one input takes, in words."""
+        rows = self.embeddings.get(name)
+        if rows and all(rows):
+            return f"{len(rows)} category code(s) for embeddings of {', '.join(map(str, rows))} rows"
+        if name in self.embeddings:
+            return f"{self.widths[name]} category code(s)" if name in self.widths else "category codes"
+        if name in self.widths:
+            return f"{self.widths[name]} value(s)"
+        return "width from the columns given"
+
+    def describe(self) -> str:
+        return "; ".join(f"{name}: {self.takes(name)}" for name in self.names)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"names": self.names, "embeddings": self.embeddings, "widths": self.widths,
+                "embedding_layers": self.embedding_names}
+
+
+def model_inputs(model: nn.Module) -> ModelInputs | None:
+    """The inputs of a model taking several tensors, else None."""
+    names = input_names(model)
+    if len(names) < 2:
+        return None
+    found = ModelInputs(names)
+    named = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Embedding)]
+    embeds = [m for _, m in named]
+    found.embedding_names = [n for n, _ in named]
+    if embeds:
+        fed = next((n for n in names if _CATEGORICAL_NAME.search(n)), names[0])
+        found.embeddings[fed] = [int(e.num_embeddings) for e in embeds]
+        found.widths[fed] = len(embeds)
+        rest = [n for n in names if n != fed]
+        width = _continuous_width(model, sum(int(e.embedding_dim) for e in embeds))
+        if len(rest) == 1 and width:
+            found.widths[rest[0]] = width
+    return found
+
+
+def _continuous_width(model: nn.Module, embedded: int) -> int | None:
+    """The continuous input's width: the first BatchNorm1d before any Linear (fastai's bn_cont), else the first
+    Linear's inputs less the embeddings' outputs concatenated before it."""
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm1d):
+            return int(module.num_features)
+        if isinstance(module, nn.Linear):
+            rest = int(module.in_features) - embedded
+            return rest if rest > 0 else None
+    return None
+
+
+class PackedInputs(nn.Module):
+    """(N, W) rows -> model(x_1, ..., x_k): the columns cut into the model's inputs in order, the inputs that feed
+    embeddings as int64 codes. It shares the model's own module, parameter and buffer tables, so layer names,
+    the state_dict and `set_submodule` are the model's own (a head replaced here is replaced in the model)."""
+
+    inner: nn.Module  # not a child: its tables are this module's own
+
+    def __init__(self, model: nn.Module, found: ModelInputs) -> None:
+        super().__init__()
+        object.__setattr__(self, "inner", model)
+        self._modules = model._modules
+        self._parameters = model._parameters
+        self._buffers = model._buffers
+        self.found = found
+        self.widths: list[int] | None = None
+        if all(n in found.widths for n in found.names):
+            self.widths = [found.widths[n] for n in found.names]
+
+    @property
+    def names(self) -> list[str]:
+        return self.found.names
+
+    def set_widths(self, widths: list[int]) -> None:
+        """The columns per input, from the data's mapping (checked against the model's own where it says)."""
+        self.widths = [int(w) for w in widths]
+
+    def train(self, mode: bool = True) -> PackedInputs:
+        super().train(mode)
+        self.inner.training = mode
+        return self
+
+    def split(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.widths is None:
+            raise ModelError(f"the model takes {len(self.names)} inputs ({', '.join(self.names)}) and which columns "
+                             "feed each one is not known yet.", INPUTS_FIX)
+        parts = list(torch.split(x, self.widths, dim=1))
+        return [p.round().long() if self.found.codes(n) else p for n, p in zip(self.names, parts)]
+
+    def forward(self, x: torch.Tensor) -> Any:
+        return self.inner(*self.split(x))
+
+
+class PackedProgram(PackedInputs):
+    """A TorchScript or torch.export program of several inputs, fed from one row; the program is a child (it is
+    kept whole, as a frozen extractor, see program_modules.FrozenProgram)."""
+
+    def __init__(self, program: nn.Module, found: ModelInputs) -> None:
+        nn.Module.__init__(self)
+        self.program = program
+        object.__setattr__(self, "inner", program)
+        self.found = found
+        self.widths = [found.widths[n] for n in found.names] if all(n in found.widths for n in found.names) \
+            else None
+
+    def train(self, mode: bool = True) -> PackedProgram:
+        self.training = mode  # the program's own mode is fixed when it is opened
+        return self
+
+
+def program_inputs(program: nn.Module, exported: Any = None) -> ModelInputs | None:
+    """A program's inputs when it takes several: a torch.export program's from its input specs (integer inputs
+    are category codes; the widths from the example shapes), a TorchScript one's from its forward's schema (codes
+    for names that say so; widths from the columns given). An embedding's rows are not read from a program (0)."""
+    if exported is None:
+        names = input_names(program)
+        if len(names) < 2:
+            return None
+        return ModelInputs(names, {n: [] for n in names if _CATEGORICAL_NAME.search(n)})
+    users = set(exported.graph_signature.user_inputs)
+    nodes = [n for n in exported.graph.nodes if n.op == "placeholder" and n.name in users]
+    if len(nodes) < 2:
+        return None
+    found = ModelInputs([n.name for n in nodes])
+    for node in nodes:
+        value = node.meta.get("val")
+        shape: Any = getattr(value, "shape", ())
+        if len(shape) == 2 and isinstance(shape[1], int):
+            found.widths[node.name] = int(shape[1])
+        if value is not None and not value.dtype.is_floating_point:
+            found.embeddings[node.name] = [0] * found.widths.get(node.name, 0)
+    return found
+
+
+def packed_of(model: nn.Module | None) -> PackedInputs | None:
+    """The packing module of a model of several inputs (the model itself, or inside a frozen program)."""
+    if model is None:
+        return None
+    return next((m for m in model.modules() if isinstance(m, PackedInputs)), None)
+
+
+INPUTS_FIX = ("Map the table's columns to the model's inputs (--inputs 'name=col1,col2;other=col3'; in the window, "
+              "the Data tab's Model inputs box).")
+
+
+def wrap(model: nn.Module) -> tuple[nn.Module, ModelInputs | None]:
+    """The model packed when its forward takes several tensors; else the model itself."""
+    if isinstance(model, PackedInputs):
+        return model, model.found
+    found = model_inputs(model)
+    if found is None or isinstance(model, torch.jit.ScriptModule):
+        return model, found
+    return PackedInputs(model, found), found
+
+
+class SeparateInputs(nn.Module):
+    """The exported program's face: the model's own inputs (codes as int64), concatenated into the row the
+    converted classifier takes."""
+
+    def __init__(self, module: nn.Module) -> None:
+        super().__init__()
+        self.module = module
+
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor = self.module(torch.cat([x.to(torch.float32) for x in inputs], dim=1))
+        return out
+
+
+def several_inputs(module: nn.Module, shape: tuple[int, ...] | None, notes: list[Any]
+                   ) -> tuple[nn.Module, tuple[int, ...] | None]:
+    """The loader's step for a forward taking several tensors: the model packed, the row width when the first
+    layers say every input's width, and a note naming the inputs."""
+    from workbench.core import notes as N
+
+    packed, found = wrap(module)
+    if found is None:
+        return module, shape
+    if not isinstance(packed, PackedInputs):
+        notes.append(N.warning(f"The program takes {len(found.names)} inputs ({', '.join(found.names)}); only "
+                               "models built from their Python class can be fed several inputs here.",
+                               "several_inputs_program"))
+        return module, shape
+    notes.append(N.info(f"The model takes {len(found.names)} inputs: {found.describe()}. Each table row is cut into "
+                        "them in order (columns mapped in data.inputs, or proposed from the column kinds); category "
+                        "columns become integer codes.", "several_inputs", "data.inputs"))
+    return packed, (sum(packed.widths),) if packed.widths else None  # the first Linear says nothing of the row
+
+
+def described_inputs(model: nn.Module) -> list[dict[str, Any]]:
+    """Each input of a packed model as inspect shows it: name, columns, whether they are category codes and the
+    rows of their embeddings; [] for a model of one input."""
+    packed = packed_of(model)
+    if packed is None:
+        return []
+    model = packed
+    widths: list[int | None] = [model.found.widths.get(n) for n in model.names]
+    if model.widths is not None:
+        widths = list(model.widths)
+    return [{"name": n, "width": w, "codes": model.found.codes(n), "embeddings": model.found.embeddings.get(n, [])}
+            for n, w in zip(model.names, widths)]
+
+
+def unknown_widths(model: nn.Module) -> ModelError | None:
+    """The error for a model of several inputs whose widths only the data's mapping can give."""
+    packed = packed_of(model)
+    if packed is None or packed.widths is not None:
+        return None
+    model = packed
+    return ModelError(f"the model takes {len(model.names)} inputs ({model.found.describe()}), and its first layers "
+                      "do not say how many columns feed each.",
+                      "Give data and map its columns to the inputs (convert --data ... --inputs "
+                      f"'{'=...;'.join(model.names)}=...'; in the window, the Data tab's Model inputs box).")
+
+
+def several_program_inputs(program: nn.Module, exported: Any, kind: str, notes: list[Any]
+                           ) -> tuple[nn.Module, list[Any], tuple[int, ...] | None] | None:
+    """The loader's step for a program of several inputs: kept whole (a frozen extractor) behind the packing;
+    None for a program of one input."""
+    from workbench.core import notes as N
+    from workbench.core.open.program_modules import FrozenProgram
+
+    found = program_inputs(program, exported)
+    if found is None:
+        return None
+    packed = PackedProgram(program, found)
+    notes.append(N.info(f"The {kind} program takes {len(found.names)} inputs: {found.describe()}. It is kept whole "
+                        "and its output feeds the new head; each table row is cut into its inputs in order (columns "
+                        "mapped in data.inputs).", "several_inputs", "data.inputs"))
+    return FrozenProgram(packed, kind), notes, (sum(packed.widths),) if packed.widths else None
