@@ -296,11 +296,35 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
-        """A file dropped on the window is opened as a checkpoint."""
+        """Files dropped on the window are opened by what they hold (core's `dropped.kind_of`): a checkpoint as
+        the model, a table or image folder as the data, a session or a recipe as such."""
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            QTimer.singleShot(0, lambda: self.open_checkpoint(paths[0]))
+            QTimer.singleShot(0, lambda: self.open_dropped(paths))
+
+    def open_dropped(self, paths) -> None:
+        """Open each path by its content; a model before data, so the data is read for the model dropped with it."""
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.workflow import dropped
+
+        kinds = []
+        for path in paths:
+            try:
+                kinds.append((dropped.kind_of(path), path))
+            except WorkbenchError as exc:
+                self.show_error(exc)
+        order = (dropped.SESSION, dropped.RECIPE, dropped.MODEL, dropped.DATA)
+        for kind, path in sorted(kinds, key=lambda k: order.index(k[0])):
+            if kind == dropped.MODEL:
+                self.open_checkpoint(path)
+            elif kind == dropped.DATA:
+                self.show_workspace(1)
+                self.load_data(path)
+            elif kind == dropped.SESSION:
+                self.open_session(path)
+            else:
+                self.open_recipe(path)
 
     def closeEvent(self, event):
         """Offer to save unsaved runs, stop training and wait for jobs before the window closes."""
