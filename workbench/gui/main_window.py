@@ -39,7 +39,7 @@ class MainWindow(QMainWindow):
         self.ask_before_closing = True  # scripts that drive the window (benchmarks, screenshots) turn it off
         self.opening = Opening(self)
         self.training = Training(self)
-        self.files = Files(self, self.opening.load_data)
+        self.files = Files(self, self.opening)
         self.welcome = WelcomeView()
         self.welcome.open_requested.connect(lambda: self.open_checkpoint())
         self.welcome.demo_requested.connect(self.open_demo)
@@ -80,15 +80,17 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &recent")
         self._action(file, "Open &demo", self.open_demo, name="demoAction")
         file.addSeparator()
-        self._action(file, "Open recipe…", lambda: self.open_recipe(), name="openRecipeAction")
-        self._action(file, "&Save recipe…", self.save_recipe, QKeySequence.Save, "saveRecipeAction")
+        self._action(file, "Open sess&ion…", lambda: self.open_session(), "Ctrl+Shift+O", "openSessionAction")
+        self._action(file, "&Save session", lambda: self.save_session(), QKeySequence.Save, "saveSessionAction")
+        self._action(file, "Save session &as…", lambda: self.save_session(save_as=True), QKeySequence.SaveAs,
+                     "saveSessionAsAction")
         file.addSeparator()
-        self._action(file, "Open session…", lambda: self.open_session(), name="openSessionAction")
-        self._action(file, "Save session…", lambda: self.save_session(), name="saveSessionAction")
+        self._action(file, "Open re&cipe…", lambda: self.open_recipe(), name="openRecipeAction")
+        self._action(file, "Save reci&pe…", self.save_recipe, name="saveRecipeAction")
         file.addSeparator()
         self.export_action = self._action(file, "&Export…", self.export, "Ctrl+E", "exportAction")
         self.export_action.setEnabled(False)
-        self.report_action = self._action(file, "Save HTML &report…", lambda: self.save_report(), name="reportAction")
+        self.report_action = self._action(file, "Save HTML repor&t…", lambda: self.save_report(), name="reportAction")
         self.report_action.setEnabled(False)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
@@ -155,7 +157,9 @@ class MainWindow(QMainWindow):
         try:
             job = make()
         except JobError as exc:  # what the session's state does not allow now: said where the user looks
-            self.statusBar().showMessage(str(exc))
+            from .session import window_text
+
+            self.statusBar().showMessage(window_text(exc))
             return None
         except WorkbenchError as exc:
             self.show_error(exc)
@@ -222,9 +226,10 @@ class MainWindow(QMainWindow):
         """The HTML report of the picked run, or of the ticked runs on the Compare tab."""
         self.files.save_report(path)
 
-    def save_session(self, path: str | None = None, then=None) -> bool:
-        """Save the session (model, data and runs) on a worker; `then()` once written. True when started."""
-        return self.files.save_session(path, then)
+    def save_session(self, path: str | None = None, then=None, save_as: bool = False) -> bool:
+        """Save the session (model, data and runs) on a worker, to its own file when it has one (unless `save_as`);
+        `then()` once written. True when started."""
+        return self.files.save_session(path, then, save_as)
 
     def open_session(self, path: str | None = None, trusted: bool = False) -> None:
         """Open a saved session: its model, data and live runs."""
@@ -242,8 +247,9 @@ class MainWindow(QMainWindow):
     def show_error(self, exc):
         """Report an error in the status bar and in a dialog that names the window's controls."""
         from .dialogs import messages
+        from .session import window_text
 
-        self.statusBar().showMessage(str(exc)[:200])
+        self.statusBar().showMessage(window_text(exc)[:200])
         messages.show_error(self, exc)
 
     def ask_trust_or_show(self, exc, retry) -> None:
@@ -354,7 +360,7 @@ class MainWindow(QMainWindow):
             self._when_idle(self._save_and_close)
             self.training.stop()
             return False
-        self.save_session(then=self.close)  # the window closes once the file is written
+        self._save_then_close()
         return False
 
     def _when_idle(self, callback) -> None:
@@ -367,7 +373,27 @@ class MainWindow(QMainWindow):
         self.session.busy_changed.connect(on_busy)
 
     def _save_and_close(self):
-        self.save_session(then=self.close)
+        self._save_then_close()
+
+    def _save_then_close(self) -> None:
+        """Save the session, showing that it is being written, and close the window once it is."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        progress = QProgressDialog("Saving the session (each run's weights too); the window closes when it is "
+                                   "written…", "", 0, 0, self)
+        progress.setObjectName("savingDialog")
+        progress.setWindowTitle("Saving the session")
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(0)
+
+        def saved() -> None:
+            progress.close()
+            self.close()
+
+        if self.save_session(then=saved):
+            progress.show()
+        else:
+            progress.deleteLater()
 
 
 class _MenuShortcutsFirst(QObject):

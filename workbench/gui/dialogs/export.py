@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from ..session import window_text
+
 
 class ExportDialog(QDialog):
     """Export one run of the session (core's `Export` command): choose a folder and options, then write the
@@ -133,7 +135,7 @@ class ExportDialog(QDialog):
                 if answer == QMessageBox.StandardButton.Yes:
                     self.start(overwrite=True)
                 return
-            self.status.setText(f"<span style='color:#b00020'>{exc}</span>")
+            self.status.setText(f"<span style='color:#b00020'>{html.escape(window_text(exc))}</span>")
             return
         self.export_button.setEnabled(False)
         self.progress.setRange(0, 0)
@@ -179,4 +181,4 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.export_button.setEnabled(True)
-        self.status.setText(f"<span style='color:#b00020'>{exc}</span>")
+        self.status.setText(f"<span style='color:#b00020'>{html.escape(window_text(exc))}</span>")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core import recipe as rc
+from workbench.core.errors import for_window
 from workbench.core.fields import base_type, takes_word
 
 from .auto_number import AutoNumber
@@ -276,7 +277,7 @@ class TrainingForm(QWidget):
         try:
             Baseline(self.session.model)
         except WorkbenchError as exc:
-            return exc.problem or str(exc)
+            return exc.window_problem or for_window(str(exc))
         return ""
 
     def _refresh_state(self):
@@ -297,4 +298,4 @@ class TrainingForm(QWidget):
         why_not = self._why_no_baseline()
         self.baseline_button.setEnabled(not why_not)
         self.baseline_button.setToolTip(why_not[:1].upper() + why_not[1:] if why_not else BASELINE_TIP)
-        self.reason.setText("Cannot train: " + blockers[0] if blockers else "")
+        self.reason.setText("Cannot train: " + for_window(blockers[0]) if blockers else "")
