@@ -55,6 +55,8 @@ def test_a_three_class_column_proposes_multiclass_and_applies_it_while_auto(user
     s.relabel()
     assert s.recipe.head.task == "multiclass" and s.task_proposal().applied
     assert s.data is not None and s.data.classes == ["low", "medium", "high"]  # natural order
+    s.set_label_mode("bins")  # bins are several classes too: the task stays
+    assert s.recipe.head.task == "multiclass"
     s.choose_task("ordinal")
     assert not s.auto_task and s.task_proposal() is None
 
@@ -86,3 +88,16 @@ def test_a_cut_drops_the_class_order_and_the_freezable_layers_are_the_bodys(user
     s.set_label_mode("bins")
     assert s.recipe.data.classes == () and s.recipe.data.label_mode == "bins"
     assert s.freezable() == ["body", "body.0"]  # the body and its Linear; not the model, not the head
+
+
+def test_the_applied_task_goes_back_to_binary_when_the_labels_are_two_classes_again(user_mlp, tmp_path):
+    table = _with_classes(tmp_path / "numbers.csv", ["1", "2", "3"])
+    s = _session(user_mlp)
+    s.auto_task = True
+    ReadData(s, table).run()
+    s.set_features(["f0", "f1", "f2", "f3"])
+    assert s.recipe.head.task == "multiclass" and s.data.classes == ["1", "2", "3"]
+    s.set_label_mode("threshold")
+    assert s.recipe.head.task == "binary" and s.data is not None and len(s.data.classes) == 2
+    s.set_label_mode("column")
+    assert s.recipe.head.task == "multiclass"

@@ -95,6 +95,13 @@ class SessionRules:
     def propose_task(self) -> bool:
         """Apply the proposed task while `auto_task` is on (the user has not chosen one); True when applied."""
         found = self.task_proposal()
+        d = self.recipe.data
+        two = d.label_mode == "threshold" or (d.label_mode == "column" and len(_distinct(self.table.target)) == 2)
+        applied = self.task_applied and self.recipe.head.task == self.task_applied
+        if found is None and two and self.auto_task and applied:
+            self.task_applied = ""  # the labels are two classes again (a threshold, a two-class column): back
+            self.update(**{"head.task": "binary"})
+            return True
         if found is None or found.applied or not self.auto_task:
             return False
         self.task_applied = found.task

@@ -185,11 +185,12 @@ class TrainingForm(QWidget):
                 self.errors[field].setText("give numbers separated by commas")
                 self.errors[field].show()
                 return
-        if field in ("train.pos_weight", "train.class_weights") and self.auto_balance.isChecked():
-            # Hand-typed weights are the user's: stop proposing, or the next data change would replace them.
-            self.auto_balance.blockSignals(True)
-            self.auto_balance.setChecked(False)
-            self.auto_balance.blockSignals(False)
+        if field in ("train.pos_weight", "train.class_weights"):
+            self.session.model.set_weights(**{field.partition(".")[2]: value})  # typed by hand: auto balance stops
+            return
+        if field == "head.task":
+            self.session.model.choose_task(value)  # the user's task: a class column's count no longer sets it
+            return
         self.session.model.update(**{field: value})
 
     def _on_data_changed(self, data):
@@ -197,34 +198,13 @@ class TrainingForm(QWidget):
         tabular = data is not None and not getattr(data, "images", False)
         self.images_box.setEnabled(not tabular)
         self.images_box.setToolTip("These apply to image folders; the data open is a table." if tabular else "")
-        if self.auto_balance.isChecked():
-            self._apply_proposal(only_if_skewed=True)
         self._refresh_state()
 
     def _on_auto_balance(self, on: bool):
-        if on:
-            self._apply_proposal(only_if_skewed=True)
-        else:
-            self.session.model.update(**{"train.pos_weight": None, "train.class_weights": ()})
-
-    def _proposal(self, skew: float = 1.5):
-        """(train-split class counts, core's proposed loss weights or None); (None, None) without data."""
-        from workbench.core.train.losses import imbalance_proposal
-
-        if self.session.model.data is None:
-            return None, None
-        counts = self.session.model.split_counts()["train"]
-        return counts, imbalance_proposal(counts, self.session.model.recipe.head.task, skew=skew)
-
-    def _apply_proposal(self, only_if_skewed: bool):
-        counts, proposal = self._proposal(1.5 if only_if_skewed else 1.0)
-        if counts is None:
-            return
-        self.session.model.update(**{"train.pos_weight": (proposal or {}).get("pos_weight"),
-                               "train.class_weights": (proposal or {}).get("class_weights", ())})
+        self.session.model.set_auto_balance(on)  # core applies the proposal on every data change while on
 
     def _propose_weights(self):
-        self._apply_proposal(only_if_skewed=False)
+        self.session.model.apply_balance(skew=1.0)
 
     def _on_inspection_changed(self, inspection):
         box: QComboBox = self.widgets["head.freeze"]
@@ -232,9 +212,7 @@ class TrainingForm(QWidget):
         current = box.currentText()
         box.clear()
         box.addItems(["none", "body"])
-        if inspection is not None:
-            box.addItems([f"upto:{layer.name}" for layer in inspection.layers
-                          if layer.params and layer.depth and not layer.role])
+        box.addItems([f"upto:{name}" for name in self.session.model.freezable()])
         box.setCurrentText(current if box.findText(current) >= 0 else self.session.model.recipe.head.freeze)
         self._updating = False
         self._refresh_state()
@@ -286,11 +264,16 @@ class TrainingForm(QWidget):
             label.setText(problems.get(field, ""))
             label.setVisible(field in problems)
         self.imbalance.setText("")
-        counts, proposal = self._proposal()
-        if proposal:
-            applied = self.auto_balance.isChecked()
-            self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train). "
-                                   f"Proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}"
+        self.auto_balance.blockSignals(True)
+        self.auto_balance.setChecked(self.session.model.auto_balance)
+        self.auto_balance.blockSignals(False)
+        found = self.session.model.balance_proposal()
+        if found is not None and found.weights:
+            applied = found.in_use
+            shown = {k: (", ".join(f"{w:g}" for w in v) if isinstance(v, tuple) else v)
+                     for k, v in found.weights.items()}
+            self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, found.counts))} in train). "
+                                   f"Proposed: {', '.join(f'{k} = {v}' for k, v in shown.items())}"
                                    + (" — in use; untick the box above to train without it." if applied else
                                       " — not in use; tick the box above to use it."))
         blockers = self.blockers()
