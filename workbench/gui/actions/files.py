@@ -131,15 +131,14 @@ class Files:
         own file again (unless `save_as`); else the user is asked where. True when the save was started."""
         from workbench.core.workflow.session_commands import SaveSession
 
-        own = not path and not save_as and self.session_path is not None
-        if own:
-            path = self.session_path
+        if not path and not save_as and self.session_path is not None:
+            path = self.session_path  # its own file: no question, no "Replace?"
         else:
             path = path or self._save_name("Save session as", Path(self.session_path or "session.json").name,
                                            "session", "Session (*.json)")
             if not path or not self._may_write(path):
                 return False
-        m = self.model
+        m, target = self.model, str(path)
         done = then or (lambda: None)
 
         def saved(written) -> None:
@@ -147,7 +146,7 @@ class Files:
             self.host.statusBar().showMessage(f"Saved {len(m.runs)} runs to {written}.")
             done()
 
-        started = self.host.command(lambda: SaveSession(m, path), on_done=saved) is not None
+        started = self.host.command(lambda: SaveSession(m, target), on_done=saved) is not None
         if started:
             self.host.statusBar().showMessage(f"Saving the session to {path} …")
         return started
