@@ -51,10 +51,17 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
         self._build_menus()
+        from .accessibility import name_widgets
+
+        name_widgets(self.welcome)
         self.recent = RecentFiles(self.settings, self.recent_menu, self.welcome, self.open_checkpoint)
         self.session.model_changed.connect(self._on_model_changed)
         self._shortcuts_beat_fields = _MenuShortcutsFirst(self)
         QApplication.instance().installEventFilter(self._shortcuts_beat_fields)
+        from .tooltips import WrapToolTips
+
+        self._wrap_tips = WrapToolTips(self)
+        QApplication.instance().installEventFilter(self._wrap_tips)
         if not self.restoreGeometry(self.settings.value("window/geometry", b"")):
             self._fit_to_screen(1280, 800)
         self.statusBar().showMessage("Open a regression checkpoint to begin.")
@@ -112,6 +119,11 @@ class MainWindow(QMainWindow):
         self.runs_bar = ws.runs_bar
         self._bind(ws)
         self.stack.addWidget(ws)
+        self.welcome.show_progress("")
+        from .accessibility import name_widgets
+
+        name_widgets(self)  # accessible names and descriptions from the labels beside each control
+        ws.tabs.currentChanged.connect(lambda _i: name_widgets(ws.tabs.currentWidget()))  # widgets made later
         for index in range(ws.tabs.count()):  # Ctrl+1..6, also while a text field has focus
             shortcut = QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self)
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -206,7 +218,14 @@ class MainWindow(QMainWindow):
         self.opening.load_data(path)
 
     def open_demo(self) -> None:
-        """Build (or reuse) the diabetes demo, then open its model and data."""
+        """Build (or reuse) the diabetes demo, then open its model and data. Before the tabs exist (they import
+        torch and pyqtgraph, seconds on a cold start) the welcome view says so first, painted before the wait."""
+        if self.workspace is None:
+            from .panels.welcome import STARTING_DEMO
+
+            self.welcome.show_progress(STARTING_DEMO)
+            QTimer.singleShot(50, self.opening.open_demo)
+            return
         self.opening.open_demo()
 
     def start_training(self) -> None:

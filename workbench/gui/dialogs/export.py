@@ -99,6 +99,9 @@ class ExportDialog(QDialog):
         self.setMinimumWidth(640)
         self._show_summary()
         self._fit_height()
+        from ..accessibility import name_widgets
+
+        name_widgets(self)
 
     def summary_lines(self) -> list[str]:
         """What this export will write (core's `export_summary`), with the folder and ONNX choice as they are now."""

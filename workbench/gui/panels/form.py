@@ -45,6 +45,7 @@ def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
     return box
 
 
+FIELD_WIDTH = {"QLineEdit": 420, "QComboBox": 320, "AutoNumber": 300, "other": 240}  # pixels, at most
 BASELINE_TIP = ("Platt-calibrate the regression output itself: a binary classifier in seconds, with no gradient "
                 "step, to compare trained heads against.")
 
@@ -152,6 +153,8 @@ class TrainingForm(QWidget):
 
     def _add(self, form: QFormLayout, field: str, label: str, widget: QWidget) -> None:
         self.widgets[field] = widget
+        # On a wide screen a field stays the width its values need (a number, a choice), not half the screen
+        widget.setMaximumWidth(FIELD_WIDTH.get(type(widget).__name__, FIELD_WIDTH["other"]))
         error = QLabel()
         error.setStyleSheet("color: #b00020")
         error.setWordWrap(True)

@@ -23,6 +23,8 @@ class LrFinderPlot(QWidget):
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "smoothed training loss")
+        for side in ("bottom", "left"):  # the log axis's ticks are the rates themselves: no "(x0.001)" scaling
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
         # The points are what the user clicks; small and faint so the curve reads as a line.
         self.points = pg.ScatterPlotItem(size=6, brush=pg.mkBrush(31, 119, 180, 60), pen=pg.mkPen(None),
