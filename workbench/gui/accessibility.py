@@ -8,6 +8,7 @@ built; a screen reader (through QAccessible) then reads "Dropout before the head
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from PySide6.QtGui import (
     Qt,  # QtGui.Qt also has mightBeRichText
@@ -104,8 +105,8 @@ def _own_text(widget: QWidget) -> str:
     if isinstance(widget, QGroupBox) and widget.title():
         return plain(widget.title())
     if isinstance(widget, QGraphicsView):
-        title = getattr(getattr(widget, "plotItem", None), "titleLabel", None)
-        text = plain(title.text) if title is not None and getattr(title, "text", "") else ""
+        title: Any = getattr(getattr(widget, "plotItem", None), "titleLabel", None)
+        text = plain(str(title.text)) if title is not None and getattr(title, "text", "") else ""
         return text or "Plot"
     return ""
 
@@ -113,14 +114,14 @@ def _own_text(widget: QWidget) -> str:
 def _form_label(widget: QWidget) -> str:
     """The label of the QFormLayout row holding `widget` (directly, or inside the layout of that row), in the
     layouts of the widgets above it up to its group box or window."""
-    child: QWidget | None = widget
+    child: Any = widget
     while child is not None and child.parentWidget() is not None:
-        parent = child.parentWidget()
+        parent: Any = child.parentWidget()
         for form in _forms(parent.layout()):
             for row in range(form.rowCount()):
                 field = form.itemAt(row, QFormLayout.ItemRole.FieldRole)
                 if field is not None and _holds(field, child):
-                    label = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
+                    label: Any = form.itemAt(row, QFormLayout.ItemRole.LabelRole)
                     if label is not None and isinstance(label.widget(), QLabel):
                         return _labelled(label.widget(), widget)
         if isinstance(child, QGroupBox) or child.isWindow():
@@ -137,16 +138,17 @@ def _labelled(label: QLabel, widget: QWidget) -> str:
     return plain(label.text())
 
 
-def _forms(layout: QLayout | None) -> list[QFormLayout]:
+def _forms(layout: Any) -> list[QFormLayout]:
     if layout is None:
         return []
     found = [layout] if isinstance(layout, QFormLayout) else []
     for i in range(layout.count()):
-        found += _forms(layout.itemAt(i).layout())
+        item: Any = layout.itemAt(i)
+        found += _forms(item.layout() if item is not None else None)
     return found
 
 
-def _holds(item, widget: QWidget) -> bool:
+def _holds(item: Any, widget: QWidget) -> bool:
     if item.widget() is widget:
         return True
     layout = item.layout()
@@ -164,7 +166,8 @@ def _row_label(widget: QWidget) -> str:
         return ""
     row, index = found
     for i in range(index - 1, -1, -1):
-        before = row.itemAt(i).widget()
+        item: Any = row.itemAt(i)
+        before = item.widget() if item is not None else None
         if isinstance(before, QLabel) and before.text() and not before.buddy():
             return _labelled(before, widget)
         if before is not None and isinstance(before, INTERACTIVE):
@@ -172,9 +175,9 @@ def _row_label(widget: QWidget) -> str:
     return ""
 
 
-def _find_row(layout: QLayout, widget: QWidget) -> tuple[QLayout, int] | None:
+def _find_row(layout: Any, widget: QWidget) -> tuple[QLayout, int] | None:
     for i in range(layout.count()):
-        item = layout.itemAt(i)
+        item: Any = layout.itemAt(i)
         if item.widget() is widget:
             return (layout, i) if isinstance(layout, QBoxLayout) else None
         if item.layout() is not None:

@@ -74,7 +74,7 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
 
         from .panels.welcome import STARTING_DEMO, STARTING_FILE
 
-        window.welcome.show_progress(STARTING_DEMO if demo else STARTING_FILE.format(name=Path(checkpoint).name))
+        window.welcome.show_progress(STARTING_DEMO if demo else STARTING_FILE.format(name=Path(str(checkpoint)).name))
     first_paint = FirstPaint(window)
     window.installEventFilter(first_paint)
     window.show()
