@@ -106,7 +106,7 @@ def _own_text(widget: QWidget) -> str:
         return plain(widget.title())
     if isinstance(widget, QGraphicsView):
         title: Any = getattr(getattr(widget, "plotItem", None), "titleLabel", None)
-        text = plain(str(title.text)) if title is not None and getattr(title, "text", "") else ""
+        text = plain(str(title.text)) if title is not None and getattr(title, "text", None) else ""
         return text or "Plot"
     return ""
 
