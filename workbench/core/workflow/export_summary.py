@@ -57,8 +57,8 @@ def decision_lines(run: Any) -> list[str]:
     if k == 2:
         t = meta["decision_threshold"]
         positive = run.data.classes[1]
-        lines.append(f"Decision threshold: {t:.3g} ({positive} when its probability >= {t:.3g}), written as "
-                     "decision_threshold")
+        lines.append(f"Decision threshold: {t:.3g} (class '{positive}' when its probability is at least {t:.3g}), "
+                     "written as decision_threshold")
     lines.append(f"Decision policy: {policy['policy']}: {policy['chosen']}" + (
         f" ({policy['calibration_value']:.3f} there)" if policy.get("calibration_value") is not None else ""))
     if policy.get("costs") is not None:

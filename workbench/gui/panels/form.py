@@ -67,6 +67,7 @@ class TrainingForm(QWidget):
         self.auto_balance.setChecked(True)
         self.auto_balance.toggled.connect(self._on_auto_balance)
         self.balance = QPushButton("Propose from class counts")
+        self.balance.setMaximumWidth(FIELD_WIDTH["QComboBox"])
         self.balance.clicked.connect(self._propose_weights)
         self.imbalance = QLabel()
         self.imbalance.setWordWrap(True)
