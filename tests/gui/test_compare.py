@@ -23,7 +23,7 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     assert panel.table.rowCount() == 2
     for c, best in enumerate(expected["best"]):
         for r in range(2):
-            assert panel.table.item(r, c + 1).text().endswith("★") == (r in best)
+            assert panel.table.item(r, c + 2).text().endswith("★") == (r in best)
     assert len(panel.losses.getPlotItem().listDataItems()) == 1  # the baseline has no training curve
     assert len(panel.reliability.getPlotItem().listDataItems()) == 3  # the diagonal and two runs
 
@@ -54,3 +54,28 @@ def test_saving_a_session_where_it_cannot_be_written_shows_the_file_and_the_fix(
     window.save_session(str(target))
     assert len(dialogs.errors) == 1 and isinstance(dialogs.errors[0], ExportError)
     assert dialogs.errors[0].path == str(target) and not target.parent.exists()
+
+
+def test_compare_shows_each_runs_threshold_and_what_differs(window, files, qtbot, tmp_path, dialogs):
+    open_model_and_data(qtbot, window, files)
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.form.baseline_button.click()
+    window.form.widgets["train.epochs"].setValue(2)
+    window.form.widgets["head.dropout"].setValue(0.2)
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    with qtbot.waitSignal(window.session.run_changed, timeout=30000):
+        window.evaluate_panel.threshold_chosen.emit(0.246)
+    qtbot.waitUntil(lambda: window.compare_panel.table.item(1, 1).text() == "0.246", timeout=10000)
+    panel = window.compare_panel
+    assert [panel.table.horizontalHeaderItem(c).text() for c in range(3)] == ["run", "threshold", "accuracy"]
+    assert panel.table.item(0, 1).text() == "0.5" and "@ t=0.246" in panel.table.item(1, 2).text()
+    assert "@ t=" not in panel.table.item(1, 4).text()  # ECE does not depend on the threshold
+    assert "at thresholds 0.246 vs 0.5" in panel.note.text()
+    diff = panel.diff.text()
+    assert "What differs" in diff and "Dropout" in diff and "Decision threshold (Evaluate tab): 0.5 | 0.246" in diff
+    window.show_workspace(5)
+    window.save_report(str(tmp_path / "comparison.html"))
+    page = (tmp_path / "comparison.html").read_text()
+    assert "What differs between the recipes" in page and "head.dropout" in page
+    assert '"head": {' not in page and "<pre>" not in page  # no raw JSON

@@ -30,7 +30,8 @@ def test_every_field_core_can_fault_has_a_place_in_the_window(window):
     fields are on the form's Decisions group too (and on the Evaluate tab's Decisions box, with their results)."""
     shown = set(window.form.errors)
     for label in (window.data_panel.labels.label_problems, window.data_panel.columns.column_problems,
-                  window.data_panel.splits.split_problems, window.model_panel.problems):
+                  window.data_panel.splits.split_problems, window.data_panel.inputs.input_problems,
+                  window.model_panel.problems):
         shown |= set(label.names)
     assert set(rc.FIELDS) - shown == {"binning", "reliability_bins"}
     assert {"train.repeats", "decide.conformal_alpha", "decide.prior_from"} <= set(window.form.widgets)

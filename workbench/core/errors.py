@@ -1,19 +1,34 @@
-"""Typed errors for mistakes a user can make; each message says what is wrong and what to do."""
+"""Typed errors for mistakes a user can make; each message says what is wrong and what to do.
+
+The command line shows `str(err)`; the window shows `err.window_problem` and `err.window_fix`, which never name a
+command-line flag: an error made with `gui=` says it in the window's words, and otherwise `for_window` drops the
+command-line half of a "(--flag; in the window, the X field)" aside."""
 
 from __future__ import annotations
+
+import re
 
 
 class WorkbenchError(Exception):
     """A problem the user can fix. `str(err)` is a complete, user-facing paragraph."""
 
-    def __init__(self, problem: str, fix: str = "", path: object = None):
+    def __init__(self, problem: str, fix: str = "", path: object = None, gui: str | None = None):
         self.problem = problem
         self.fix = fix
+        self.gui = gui  # the fix in the window's words, when the rule in `for_window` cannot make them
         self.path = str(path) if path is not None else None
         parts = [f"{self.path}: {problem}" if self.path else problem]
         if fix:
             parts.append(fix)
         super().__init__(" ".join(parts))
+
+    @property
+    def window_problem(self) -> str:
+        return for_window(self.problem)
+
+    @property
+    def window_fix(self) -> str:
+        return self.gui if self.gui is not None else for_window(self.fix)
 
 
 class CheckpointError(WorkbenchError):
@@ -61,3 +76,53 @@ class ExportError(WorkbenchError):
 
 class TrustStoreError(WorkbenchError):
     """The trust store's folder cannot be created or written, so trust cannot be recorded."""
+
+
+_FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
+_WINDOW = re.compile(r"\bin the window\b[,:]?\s*")
+
+
+def for_window(text: str) -> str:
+    """`text` without its command-line asides: in each parenthesised aside that names a flag, the parts that say
+    what to do in the window are kept ("(--input-shape; in the window, the Input shape field)" -> "(the Input shape
+    field)"), the rest dropped; a flag left outside an aside is dropped with the words "with"/"add" before it."""
+    depth, start = 0, 0
+    pieces: list[str] = []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            if depth == 0:
+                pieces.append(text[start:i])
+                start = i
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+            if depth == 0:
+                pieces.append(_aside(text[start + 1:i]))
+                start = i + 1
+    pieces.append(text[start:])
+    out: str = "".join(pieces)
+    out = re.sub(r"\s*\b(?:with|add|use|give)\s+(--[a-z][a-z0-9-]*)(?:\s+[\w./:,\'\"{}]+)?", "", out) \
+        if _FLAG.search(out) else out
+    out = _FLAG.sub("", out)
+    return re.sub(r"\s+([.,;])", r"\1", re.sub(r"  +", " ", out)).strip()
+
+
+def _aside(inner: str) -> str:
+    """One "( ... )" aside for the window: unchanged without a flag, else its window part, else nothing."""
+    if not _FLAG.search(inner) and "command line" not in inner:
+        return f"({inner})"
+    kept = []
+    for part in re.split(r";\s*", inner):
+        if not _FLAG.search(part) and "command line" not in part:
+            kept.append(_WINDOW.sub("", part, count=1) if part.startswith("in the window") else part)
+            continue
+        found = _WINDOW.search(part)
+        if found is None:
+            continue
+        after = part[found.end():].strip()
+        if after:
+            kept.append(after)
+        else:  # "..., the Model tab's X in the window": the clause before it
+            kept.append(part[:found.start()].rsplit(",", 1)[-1].strip())
+    kept = [k for k in kept if k]
+    return f"({'; '.join(kept)})" if kept else ""

@@ -69,6 +69,12 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
                 QTimer.singleShot(30, when_warm)
             return False
 
+    if demo or checkpoint:  # the first seconds go to importing torch: say so instead of a bare welcome view
+        from pathlib import Path
+
+        from .panels.welcome import STARTING_DEMO, STARTING_FILE
+
+        window.welcome.show_progress(STARTING_DEMO if demo else STARTING_FILE.format(name=Path(str(checkpoint)).name))
     first_paint = FirstPaint(window)
     window.installEventFilter(first_paint)
     window.show()

@@ -35,11 +35,14 @@ class MainWindow(QMainWindow):
         self.session = Session(parent=self)
         self.jobs = JobRunner(self.show_error, self)
         self.session.model.start = self.run_command  # the model's own reactions (re-read, inspect) run here too
+        # The window's defaults: the proposed loss weights follow the data, and a class column's count sets the
+        # task until the user chooses one (the command line and a notebook only propose)
+        self.session.model.auto_balance = self.session.model.auto_task = True
         self.workspace = None  # the Workspace, built on first use
         self.ask_before_closing = True  # scripts that drive the window (benchmarks, screenshots) turn it off
         self.opening = Opening(self)
         self.training = Training(self)
-        self.files = Files(self, self.opening.load_data)
+        self.files = Files(self, self.opening)
         self.welcome = WelcomeView()
         self.welcome.open_requested.connect(lambda: self.open_checkpoint())
         self.welcome.demo_requested.connect(self.open_demo)
@@ -48,10 +51,17 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.welcome)
         self.setCentralWidget(self.stack)
         self._build_menus()
+        from .accessibility import name_widgets
+
+        name_widgets(self.welcome)
         self.recent = RecentFiles(self.settings, self.recent_menu, self.welcome, self.open_checkpoint)
         self.session.model_changed.connect(self._on_model_changed)
         self._shortcuts_beat_fields = _MenuShortcutsFirst(self)
         QApplication.instance().installEventFilter(self._shortcuts_beat_fields)
+        from .tooltips import WrapToolTips
+
+        self._wrap_tips = WrapToolTips(self)
+        QApplication.instance().installEventFilter(self._wrap_tips)
         if not self.restoreGeometry(self.settings.value("window/geometry", b"")):
             self._fit_to_screen(1280, 800)
         self.statusBar().showMessage("Open a regression checkpoint to begin.")
@@ -80,15 +90,17 @@ class MainWindow(QMainWindow):
         self.recent_menu = file.addMenu("Open &recent")
         self._action(file, "Open &demo", self.open_demo, name="demoAction")
         file.addSeparator()
-        self._action(file, "Open recipe…", lambda: self.open_recipe(), name="openRecipeAction")
-        self._action(file, "&Save recipe…", self.save_recipe, QKeySequence.Save, "saveRecipeAction")
+        self._action(file, "Open sess&ion…", lambda: self.open_session(), "Ctrl+Shift+O", "openSessionAction")
+        self._action(file, "&Save session", lambda: self.save_session(), QKeySequence.Save, "saveSessionAction")
+        self._action(file, "Save session &as…", lambda: self.save_session(save_as=True), QKeySequence.SaveAs,
+                     "saveSessionAsAction")
         file.addSeparator()
-        self._action(file, "Open session…", lambda: self.open_session(), name="openSessionAction")
-        self._action(file, "Save session…", lambda: self.save_session(), name="saveSessionAction")
+        self._action(file, "Open re&cipe…", lambda: self.open_recipe(), name="openRecipeAction")
+        self._action(file, "Save reci&pe…", self.save_recipe, name="saveRecipeAction")
         file.addSeparator()
         self.export_action = self._action(file, "&Export…", self.export, "Ctrl+E", "exportAction")
         self.export_action.setEnabled(False)
-        self.report_action = self._action(file, "Save HTML &report…", lambda: self.save_report(), name="reportAction")
+        self.report_action = self._action(file, "Save HTML repor&t…", lambda: self.save_report(), name="reportAction")
         self.report_action.setEnabled(False)
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
@@ -107,6 +119,11 @@ class MainWindow(QMainWindow):
         self.runs_bar = ws.runs_bar
         self._bind(ws)
         self.stack.addWidget(ws)
+        self.welcome.show_progress("")
+        from .accessibility import name_widgets
+
+        name_widgets(self)  # accessible names and descriptions from the labels beside each control
+        ws.tabs.currentChanged.connect(lambda _i: name_widgets(ws.tabs.currentWidget()))  # widgets made later
         for index in range(ws.tabs.count()):  # Ctrl+1..6, also while a text field has focus
             shortcut = QShortcut(QKeySequence(f"Ctrl+{index + 1}"), self)
             shortcut.setContext(Qt.ShortcutContext.ApplicationShortcut)
@@ -155,7 +172,9 @@ class MainWindow(QMainWindow):
         try:
             job = make()
         except JobError as exc:  # what the session's state does not allow now: said where the user looks
-            self.statusBar().showMessage(str(exc))
+            from .session import window_text
+
+            self.statusBar().showMessage(window_text(exc))
             return None
         except WorkbenchError as exc:
             self.show_error(exc)
@@ -199,7 +218,14 @@ class MainWindow(QMainWindow):
         self.opening.load_data(path)
 
     def open_demo(self) -> None:
-        """Build (or reuse) the diabetes demo, then open its model and data."""
+        """Build (or reuse) the diabetes demo, then open its model and data. Before the tabs exist (they import
+        torch and pyqtgraph, seconds on a cold start) the welcome view says so first, painted before the wait."""
+        if self.workspace is None:
+            from .panels.welcome import STARTING_DEMO
+
+            self.welcome.show_progress(STARTING_DEMO)
+            QTimer.singleShot(50, self.opening.open_demo)
+            return
         self.opening.open_demo()
 
     def start_training(self) -> None:
@@ -222,9 +248,10 @@ class MainWindow(QMainWindow):
         """The HTML report of the picked run, or of the ticked runs on the Compare tab."""
         self.files.save_report(path)
 
-    def save_session(self, path: str | None = None, then=None) -> bool:
-        """Save the session (model, data and runs) on a worker; `then()` once written. True when started."""
-        return self.files.save_session(path, then)
+    def save_session(self, path: str | None = None, then=None, save_as: bool = False) -> bool:
+        """Save the session (model, data and runs) on a worker, to its own file when it has one (unless `save_as`);
+        `then()` once written. True when started."""
+        return self.files.save_session(path, then, save_as)
 
     def open_session(self, path: str | None = None, trusted: bool = False) -> None:
         """Open a saved session: its model, data and live runs."""
@@ -242,8 +269,9 @@ class MainWindow(QMainWindow):
     def show_error(self, exc):
         """Report an error in the status bar and in a dialog that names the window's controls."""
         from .dialogs import messages
+        from .session import window_text
 
-        self.statusBar().showMessage(str(exc)[:200])
+        self.statusBar().showMessage(window_text(exc)[:200])
         messages.show_error(self, exc)
 
     def ask_trust_or_show(self, exc, retry) -> None:
@@ -296,11 +324,35 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event):
-        """A file dropped on the window is opened as a checkpoint."""
+        """Files dropped on the window are opened by what they hold (core's `dropped.kind_of`): a checkpoint as
+        the model, a table or image folder as the data, a session or a recipe as such."""
         paths = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if paths:
             event.acceptProposedAction()
-            QTimer.singleShot(0, lambda: self.open_checkpoint(paths[0]))
+            QTimer.singleShot(0, lambda: self.open_dropped(paths))
+
+    def open_dropped(self, paths) -> None:
+        """Open each path by its content; a model before data, so the data is read for the model dropped with it."""
+        from workbench.core.errors import WorkbenchError
+        from workbench.core.workflow import dropped
+
+        kinds = []
+        for path in paths:
+            try:
+                kinds.append((dropped.kind_of(path), path))
+            except WorkbenchError as exc:
+                self.show_error(exc)
+        order = (dropped.SESSION, dropped.RECIPE, dropped.MODEL, dropped.DATA)
+        for kind, path in sorted(kinds, key=lambda k: order.index(k[0])):
+            if kind == dropped.MODEL:
+                self.open_checkpoint(path)
+            elif kind == dropped.DATA:
+                self.show_workspace(1)
+                self.load_data(path)
+            elif kind == dropped.SESSION:
+                self.open_session(path)
+            else:
+                self.open_recipe(path)
 
     def closeEvent(self, event):
         """Offer to save unsaved runs, stop training and wait for jobs before the window closes."""
@@ -330,7 +382,7 @@ class MainWindow(QMainWindow):
             self._when_idle(self._save_and_close)
             self.training.stop()
             return False
-        self.save_session(then=self.close)  # the window closes once the file is written
+        self._save_then_close()
         return False
 
     def _when_idle(self, callback) -> None:
@@ -343,7 +395,27 @@ class MainWindow(QMainWindow):
         self.session.busy_changed.connect(on_busy)
 
     def _save_and_close(self):
-        self.save_session(then=self.close)
+        self._save_then_close()
+
+    def _save_then_close(self) -> None:
+        """Save the session, showing that it is being written, and close the window once it is."""
+        from PySide6.QtWidgets import QProgressDialog
+
+        progress = QProgressDialog("Saving the session (each run's weights too); the window closes when it is "
+                                   "written…", "", 0, 0, self)
+        progress.setObjectName("savingDialog")
+        progress.setWindowTitle("Saving the session")
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(0)
+
+        def saved() -> None:
+            progress.close()
+            self.close()
+
+        if self.save_session(then=saved):
+            progress.show()
+        else:
+            progress.deleteLater()
 
 
 class _MenuShortcutsFirst(QObject):

@@ -52,9 +52,8 @@ def window_text(exc) -> str:
         return (f"{sum(exc.counts.values())} value(s) are missing in the ticked features ({listing}), in "
                 f"{exc.rows} row(s). Choose under Missing values: drop those rows, or impute the train split's "
                 "medians — or untick those columns.")
-    if isinstance(exc, WidthMismatchError):
-        return (f"The model takes {exc.expected} inputs; {exc.chosen} are ticked. Tick {exc.expected} of the "
-                "numeric columns.")
+    if isinstance(exc, WidthMismatchError):  # never asks to tick more columns than the table has
+        return f"The model takes {exc.expected} inputs; {exc.chosen} are ticked. {exc.window_fix}"
     from workbench.core.data.data import SequenceShapeError
 
     if isinstance(exc, SequenceShapeError):
@@ -63,4 +62,9 @@ def window_text(exc) -> str:
                 f"Model tab's Input shape to steps,{exc.features}.")
     if isinstance(exc, NotNumericError):
         return f"Column '{exc.column}' is not numeric; untick it."
-    return str(exc)
+    from workbench.core.errors import WorkbenchError, for_window
+
+    if isinstance(exc, WorkbenchError):
+        problem = exc.window_problem
+        return " ".join(filter(None, [f"{exc.path}: {problem}" if exc.path else problem, exc.window_fix]))
+    return for_window(str(exc))

@@ -29,7 +29,7 @@ from workbench.core.workflow.journey import convert_checkpoint
 EVIL = ["<script>alert(1)</script>", '"onload=x', "<img src=x onerror=alert(1)>"]
 NAME = '<svg onload=alert(1)> "onload=x'  # a file or folder name: anything but a slash
 TAGS = {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p", "b", "small", "br", "table", "tr",
-        "th", "td", "div", "img", "pre"}
+        "th", "td", "div", "img", "pre", "details", "summary"}
 TEMPLATES = Path(__file__).resolve().parents[3] / "workbench" / "resources" / "templates"
 
 

@@ -149,9 +149,12 @@ def test_reading_a_new_table_resets_the_choices_of_the_old_one(tmp_path, user_ml
     assert s.recipe.data.features == ()
     s.set_features(["f0", "f1", "f2"])
     assert s.recipe.data.features == ("f0", "f1", "f2") and s.table is None  # 3 of the 4 inputs: said
-    ReadData(s, write_csv(tmp_path / "other.csv", label="risk", seed=3)).run()
-    assert s.recipe.data.features == () and s.table is not None and s.recipe.data.label == "risk"
-    assert np.isfinite(s.table.X).all()
+    ReadData(s, write_csv(tmp_path / "same.csv", label="risk", seed=2)).run()  # the same columns: ticks kept
+    assert s.recipe.data.features == ("f0", "f1", "f2") and s.recipe.data.path.endswith("same.csv")
+    ReadData(s, write_csv(tmp_path / "other.csv", n_features=5, label="risk", seed=3)).run()  # other columns
+    assert s.recipe.data.features == () and s.recipe.data.label == "risk"
+    s.set_features(["f0", "f1", "f2", "f3"])
+    assert s.table is not None and np.isfinite(s.table.X).all()
 
 
 def test_the_demo_command_opens_its_model_and_data(tmp_path):

@@ -33,9 +33,10 @@ class MissingValuesError(DataError):
 class WidthMismatchError(DataError):
     """The chosen features do not match the model's input width; `numeric` lists the columns to choose from."""
 
-    def __init__(self, problem: str, fix: str, path: object, expected: int, chosen: int, numeric: list[str]):
+    def __init__(self, problem: str, fix: str, path: object, expected: int, chosen: int, numeric: list[str],
+                 gui: str | None = None):
         self.expected, self.chosen, self.numeric = expected, chosen, numeric
-        super().__init__(problem, fix, path)
+        super().__init__(problem, fix, path, gui)
 
 
 class NotNumericError(DataError):
@@ -210,8 +211,21 @@ def check_width(model_shape: Sequence[int] | None, features: list[str], summary:
     raise WidthMismatchError(
         f"the model takes {takes} but {len(features)} feature column(s) are chosen ({chosen})."
         + (f" Left out: {', '.join(odd)}." if odd else ""),
-        f"Choose {expected} with --features from the numeric columns: {shown}." if numeric else
-        f"Give data with {expected} numeric feature columns.", path, expected, len(features), numeric)
+        _width_fix(expected, numeric, shown, window=False), path, expected, len(features), numeric,
+        gui=_width_fix(expected, numeric, shown, window=True))
+
+
+def _width_fix(expected: int, numeric: list[str], shown: str, window: bool) -> str:
+    """What to do, never asking for more columns than the table has."""
+    if len(numeric) < expected:
+        have = f"the table has only {len(numeric)} numeric column(s) besides the label" if numeric else \
+            "the table has no numeric column besides the label"
+        return (f"The model needs {expected}, and {have}: give a table with {expected} numeric feature columns, "
+                f"or open a model that takes {len(numeric)}." if numeric else
+                f"The model needs {expected}, and {have}: give a table with {expected} numeric feature columns.")
+    if window:
+        return f"Tick {expected} of the {len(numeric)} numeric columns: {shown}."
+    return f"Choose {expected} with --features from the numeric columns: {shown}."
 
 
 def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tuple[str, ...] | list[str],

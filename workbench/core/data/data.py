@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from workbench.core.data.class_order import natural_order
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 
@@ -191,7 +192,8 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
     else:
         values, y = np.unique(target, return_inverse=True)
         names = class_names(values, table.target_names)
-        order = _numeric_order(names) if not numeric else None
+        natural = natural_order(names) if not numeric else None  # numbers, bins, low/medium/high, ...
+        order = natural[0] if natural else None
         if classes:
             order = _given_order(names, classes, path)
         if order is not None:
@@ -239,16 +241,8 @@ def _ordered_by(mode: str, names: list[str], classes: tuple[str, ...]) -> str | 
         return mode
     if classes:
         return "the class order given"
-    return "numeric labels" if _numeric_order(names) is not None else None
-
-
-def _numeric_order(names: list[str]) -> list[int] | None:
-    """Text labels that are all numbers ("2", "10") sort as numbers, not as strings."""
-    try:
-        numbers = [float(n.replace(",", ".")) for n in names]
-    except ValueError:
-        return None
-    return sorted(range(len(names)), key=lambda i: numbers[i])
+    natural = natural_order(names)
+    return natural[1] if natural is not None else None
 
 
 def _given_order(names: list[str], classes: tuple[str, ...], path: object) -> list[int]:

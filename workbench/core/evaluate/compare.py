@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.errors import DataError
+from workbench.core.evaluate.recipe_diff import format_diff, recipe_diff
 from workbench.core.fields import MAX_NESTING
 from workbench.core.safety.bounds import TooDeep, json_value
 
@@ -16,6 +17,20 @@ from workbench.core.safety.bounds import TooDeep, json_value
 COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE", "ece", False),
            ("Brier", "brier", False), ("ROC AUC", "roc_auc", True), ("class dist.", "mae_classes", False),
            ("QWK", "qwk", True)]
+THRESHOLD_DEPENDENT = ("accuracy", "macro_f1")  # move with a binary run's threshold; ECE, Brier, AUC do not
+
+
+def decision_threshold(metrics: dict[str, Any]) -> float | None:
+    """The threshold a binary run's accuracy and F1 were computed at (None for more than two classes, or when an
+    old file does not say)."""
+    if len(metrics.get("classes") or ()) != 2 and "classes" in metrics:
+        return None
+    test = metrics.get("test") or {}
+    for found in (test.get("threshold"), (metrics.get("test_rows") or {}).get("threshold")):
+        if isinstance(found, (int, float)) and not isinstance(found, bool):
+            return float(found)
+    rule = test.get("decision_rule")
+    return 0.5 if isinstance(rule, str) and rule.startswith("positive when") and "test_rows" in metrics else None
 
 
 def load_run_dir(folder: str | Path) -> dict[str, Any]:
@@ -136,6 +151,7 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
         rows.append({"name": run["name"], "kind": run["metrics"].get("kind", "trained"),
                      "task": run["metrics"].get("task", ""),
                      "calibration": run["metrics"].get("calibration", ""),
+                     "threshold": decision_threshold(run["metrics"]),
                      "values": [test.get(key) for _, key, _ in COLUMNS],
                      "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS],
                      "repeats": _repeats_row(run["metrics"].get("repeats"))})
@@ -145,8 +161,17 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
         top = (max(present) if higher else min(present)) if present else None
         best.append([i for i, r in enumerate(rows) if present and r["values"][c] == top])
     keys = {split_key(run.get("recipe")) for run in runs}
+    thresholds = [r["threshold"] for r in rows]
     return {"columns": [c[0] for c in COLUMNS], "rows": rows, "best": best,
-            "same_test_split": len(keys) == 1 and None not in keys, "paired": paired(runs)}
+            "same_test_split": len(keys) == 1 and None not in keys, "paired": paired(runs),
+            "threshold_columns": [c for c, (_l, key, _h) in enumerate(COLUMNS) if key in THRESHOLD_DEPENDENT],
+            "thresholds_differ": len(set(thresholds)) > 1, "recipe_diff": recipe_diff(runs, thresholds)}
+
+
+def at_threshold(row: dict[str, Any]) -> str:
+    """' at t=0.246' for a binary run's threshold-dependent values ("" when it has none)."""
+    t = row.get("threshold")
+    return "" if t is None else f" at t={t:.3g}"
 
 
 SAMPLING_ONLY = "test sampling only; seed noise not measured"
@@ -209,25 +234,38 @@ def _cell(d: dict[str, Any], difference: float | None, higher: bool, repeats_a: 
             "covers": SAMPLING_ONLY if seed is None else SAMPLING_AND_SEEDS}
 
 
+def thresholds_note(result: dict[str, Any], pair: dict[str, Any]) -> str:
+    """'; accuracy and macro F1 at thresholds 0.246 vs 0.5' when the two runs decide at different thresholds."""
+    by_name = {r["name"]: r.get("threshold") for r in result["rows"]}
+    a, b = by_name.get(pair["name"]), by_name.get(pair["against"])
+    if a == b or (a is None and b is None):
+        return ""
+    shown = " and ".join(result["columns"][c] for c in result.get("threshold_columns", []))
+    a_text, b_text = ("—" if t is None else format(t, ".3g") for t in (a, b))
+    return f"; {shown} at thresholds {a_text} vs {b_text}"
+
+
 def format_table(result: dict[str, Any]) -> str:
     width = max([len(r["name"]) for r in result["rows"]] + [8])
-    lines = [f"{'run':{width}s}  " + "  ".join(f"{c:>10s}" for c in result["columns"])]
+    lines = [f"{'run':{width}s}  {'threshold':>9s}  " + "  ".join(f"{c:>10s}" for c in result["columns"])]
     for i, row in enumerate(result["rows"]):
-        cells = []
+        t = row.get("threshold")
+        cells = [f"{'—' if t is None else format(t, '.3g'):>9s}"]
         for c, value in enumerate(row["values"]):
             mark = "*" if i in result["best"][c] else " "
             cells.append(f"{'—':>9s} " if value is None else f"{value:9.4f}{mark}")
-        lines.append(f"{row['name']:{width}s}  " + "  ".join(f"{cell:>10s}" for cell in cells))
+        lines.append(f"{row['name']:{width}s}  {cells[0]}  " + "  ".join(f"{cell:>10s}" for cell in cells[1:]))
     for row in result["rows"]:
         if row.get("repeats"):
             r = row["repeats"]
             cells = [f"{m:.3f}±{sd:.3f}" if m is not None else "—" for m, sd in zip(r["mean"], r["sd"])]
-            lines.append(f"{'  seeds':{width}s}  " + "  ".join(f"{c:>10s}" for c in cells)
+            lines.append(f"{'  seeds':{width}s}  {'':9s}  " + "  ".join(f"{c:>10s}" for c in cells)
                          + f"  ({row['name']}: mean ± sd over {r['k']} training seeds)")
     for i, row in enumerate(result["rows"]):
         if any(result["rows"][i]["intervals"]):
             cells = [f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "—" for ci in row["intervals"]]
-            lines.append(f"{'  95% CI':{width}s}  " + "  ".join(f"{c:>10s}" for c in cells) + f"  ({row['name']})")
+            lines.append(f"{'  95% CI':{width}s}  {'':9s}  " + "  ".join(f"{c:>10s}" for c in cells)
+                         + f"  ({row['name']})")
     for pair in result.get("paired", []):
         if pair["columns"] is None:
             lines.append(f"{pair['name']} vs {pair['against']}: no paired interval (not the same test rows)")
@@ -236,7 +274,10 @@ def format_table(result: dict[str, Any]) -> str:
                  + (f" seeds [{d['seed']['low']:+.3f}, {d['seed']['high']:+.3f}]" if d.get("seed") and
                     d["seed"].get("low") is not None else "") + f" {d['verdict']}"
                  for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
-        lines.append(f"{pair['name']} - {pair['against']}: " + "; ".join(parts) + f" (covers {pair['covers']})")
+        lines.append(f"{pair['name']} - {pair['against']}: " + "; ".join(parts) + f" (covers {pair['covers']})"
+                     + thresholds_note(result, pair))
+    if "recipe_diff" in result:
+        lines.append("what differs between the runs:\n  " + format_diff(result["recipe_diff"]).replace("\n", "\n  "))
     lines.append("* best in its column; differences are paired 95% bootstrap intervals over the test rows (and, "
                  "for repeated runs, 95% intervals over training seeds), 'better' only when every interval "
                  "excludes zero")

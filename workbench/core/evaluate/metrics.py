@@ -90,7 +90,8 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
             "brier_definition": BRIER_BINARY if probs.shape[1] == 2 else BRIER_MULTICLASS,
             "decision_rule": (f"positive when p(positive) >= {0.5 if threshold is None else threshold:g}"
                               if probs.shape[1] == 2 else "the most probable class"),
-            "ece_bins": len(edges) - 1, "reliability": rel}
+            "ece_bins": len(edges) - 1, "reliability": rel,
+            "threshold": (0.5 if threshold is None else float(threshold)) if probs.shape[1] == 2 else None}
     auc = roc_auc(probs, y)
     if auc is not None:
         out["roc_auc"] = auc

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -230,7 +229,7 @@ def run_fragment(metrics: dict[str, Any], name: str, note: str = "") -> str:
 
 
 def _paired_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
-    from workbench.core.evaluate.compare import COLUMNS
+    from workbench.core.evaluate.compare import COLUMNS, thresholds_note
 
     lines = []
     for pair in result["paired"]:
@@ -238,7 +237,8 @@ def _paired_lines(result: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] {d['verdict']}"
                  for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
-        lines.append({"name": pair["name"], "against": pair["against"], "parts": parts})
+        lines.append({"name": pair["name"], "against": pair["against"], "parts": parts,
+                      "thresholds": thresholds_note(result, pair)})
     return lines
 
 
@@ -247,7 +247,7 @@ def comparison_context(runs: list[dict[str, Any]]) -> dict[str, Any]:
     from workbench.core.evaluate.compare import table
 
     result = table(runs)
-    rows = [{"name": row["name"], "kind": row["kind"],
+    rows = [{"name": row["name"], "kind": row["kind"], "threshold": row["threshold"],
              "cells": [{"value": v, "ci": _interval(ci), "best": i in result["best"][c]}
                        for c, (v, ci) in enumerate(zip(row["values"], row["intervals"]))]}
             for i, row in enumerate(result["rows"])]
@@ -256,7 +256,7 @@ def comparison_context(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return {"title": "Comparison of conversions", "columns": result["columns"], "rows": rows,
             "same_test_split": result["same_test_split"], "paired": _paired_lines(result),
             "figures": [curves_figure(histories), reliability_figure(reliability)],
-            "recipes": [{"name": r["name"], "recipe": json.dumps(r.get("recipe"), indent=1)} for r in runs]}
+            "recipe_diff": result["recipe_diff"], "threshold_columns": result["threshold_columns"]}
 
 
 def comparison_report(runs: list[dict[str, Any]], path: str | Path) -> Path:

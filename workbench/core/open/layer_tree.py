@@ -38,6 +38,11 @@ class Inspection:
     tail: list[str] = field(default_factory=list)  # activations after the head, removed on conversion
     inputs: list[dict[str, Any]] = field(default_factory=list)  # a forward of several tensors: each one, in order
 
+    def freezable(self) -> list[str]:
+        """The layers a user may freeze one by one (or freeze up to): with parameters, inside the body (not the
+        model itself), neither the head it replaces nor what follows the head."""
+        return [layer.name for layer in self.layers if layer.params and layer.depth and not layer.role]
+
     def to_dict(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
                 "head": self.head, "head_in_features": self.head_in, "head_out_features": self.head_out,

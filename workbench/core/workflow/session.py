@@ -25,6 +25,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe, problems
 from workbench.core.workflow.jobs import run_now
 from workbench.core.workflow.runs import RunEntry, RunList
+from workbench.core.workflow.session_rules import SessionRules
 
 if TYPE_CHECKING:
     from workbench.core.data.columns import ColumnSummary
@@ -45,7 +46,7 @@ MODEL_FIELDS: dict[str, Any] = {"model_source": "", "model_args": {}, "input_sha
 
 
 @dataclass
-class SessionModel(RunList):
+class SessionModel(SessionRules, RunList):
     recipe: Recipe = field(default_factory=Recipe)
     loaded: Any = None  # load.LoadedModel
     inspection: Any = None  # layer_tree.Inspection
@@ -59,6 +60,9 @@ class SessionModel(RunList):
     data_exception: Any = None  # the typed error behind data_problem
     activity: str = ""  # what is being prepared right now ("Opening model.pt …"), for empty views to say
     describe_problem: Callable[[BaseException], str] = str  # the window names its own controls instead
+    auto_balance: bool = False  # the proposed loss weights follow the data (the window's box turns it on)
+    auto_task: bool = False  # a class column's count sets the task until the user chooses (the window turns it on)
+    task_applied: str = ""  # the task the proposal applied (said beside the labels)
     jobs: list[Any] = field(default_factory=list, repr=False, compare=False)  # Jobs in flight
     # How reactions start a job: run it here (the command line, a notebook); the window sets its JobRunner's.
     start: Callable[[Any], Any] = field(default=run_now, repr=False, compare=False)
@@ -234,13 +238,15 @@ class SessionModel(RunList):
         d, changes = self.recipe.data, dict[str, Any]()
         if path != d.path:
             changes = {"data.path": path, "data.features": (), "data.classes": (), "data.sheet": sheet or ""}
+            if raw is not None and self.same_columns(columns):  # a file of the same columns: its ticks still hold
+                changes = {"data.path": path, "data.sheet": sheet or ""}
             if raw is None:  # no columns to choose from: the old table's label column names nothing here
                 changes["data.label"] = "target"
                 if table is not None and table.pixels and d.label_mode != "column":
                     changes["data.label_mode"] = "column"  # an image folder's classes are its sub-folders
         elif sheet is not None and sheet != d.sheet:
             changes = {"data.sheet": sheet, "data.features": ()}
-        if raw is not None and columns is not None and path != d.path:  # the same file keeps the label chosen
+        if raw is not None and columns is not None and path != d.path and not self.same_columns(columns):
             changes["data.label"] = columns.default_label(d.label)
         self.raw, self.columns = raw, columns
         recipe = self.recipe.with_changes(**changes)
@@ -321,6 +327,8 @@ class SessionModel(RunList):
 
         if self.table is None:
             self.data = None
+        elif self.propose_task():  # a class column of 3+ classes under the default binary head: relabelled there
+            return
         else:
             bad = [p for p in problems(self.recipe) if p[0].startswith("data.") or p[0] == "head.task"]
             try:
@@ -331,6 +339,7 @@ class SessionModel(RunList):
                 self.data = None
                 self.data_problem, self.data_exception = self.describe_problem(exc), exc
                 self.events.data_error.emit(self.data_problem)
+        self.after_data()
         self.events.data.emit(self.data)
 
     def require_data(self) -> Any:

@@ -19,9 +19,10 @@ NO_CONFIRM = QFileDialog.Option.DontConfirmOverwrite
 class Files:
     """The File menu's reads and writes (composed by the window)."""
 
-    def __init__(self, host: Host, load_data):
+    def __init__(self, host: Host, opening):
         self.host = host
-        self.load_data = load_data  # reads the data a recipe names (Opening.load_data)
+        self.opening = opening  # reads the data a recipe names; opens models with the source it names
+        self.session_path: str | None = None  # the session file saved or opened last: Save session writes it
 
     @property
     def model(self):
@@ -61,8 +62,26 @@ class Files:
             return False
         return True
 
-    def _save_name(self, title: str, name: str, kind: str) -> str:
-        path, _ = QFileDialog.getSaveFileName(self.host.parent_widget(), title, name, kind, options=NO_CONFIRM)
+    def _folder(self, kind: str) -> str:
+        """The folder a file of `kind` ("session", "report", "recipe", "samples") was last saved in or opened
+        from (window state, kept per kind), else the home folder."""
+        return str(self.host.settings.value(f"paths/{kind}-folder", str(Path.home())))
+
+    def _remember(self, kind: str, path: str) -> None:
+        self.host.settings.setValue(f"paths/{kind}-folder", str(Path(path).parent))
+
+    def _save_name(self, title: str, name: str, kind: str, filters: str) -> str:
+        """Ask where to save a file of `kind`, starting in the folder last used for that kind."""
+        path, _ = QFileDialog.getSaveFileName(self.host.parent_widget(), title, str(Path(self._folder(kind)) / name),
+                                              filters, options=NO_CONFIRM)
+        if path:
+            self._remember(kind, path)
+        return path
+
+    def _open_name(self, title: str, kind: str, filters: str) -> str:
+        path, _ = QFileDialog.getOpenFileName(self.host.parent_widget(), title, self._folder(kind), filters)
+        if path:
+            self._remember(kind, path)
         return path
 
     def save_report(self, path: str | None = None):
@@ -73,7 +92,7 @@ class Files:
         compare = workspace.compare_panel
         comparing = workspace.tabs.currentWidget() is compare
         path = path or self._save_name("Save HTML report", "comparison.html" if comparing else "report.html",
-                                       "HTML (*.html)")
+                                       "report", "HTML (*.html)")
         if not path or not self._may_write(path, compare.selected() if comparing else ()):
             return
         m = self.model
@@ -95,7 +114,7 @@ class Files:
         listed = self.host.show_workspace().evaluate_panel.errors
         if listed.run is None:
             return None
-        path = path or self._save_name("Save the listed samples as CSV", "samples.csv", "CSV (*.csv)")
+        path = path or self._save_name("Save the listed samples as CSV", "samples.csv", "samples", "CSV (*.csv)")
         if not path or not self._may_write(path):
             return None
         try:
@@ -106,22 +125,31 @@ class Files:
         self.host.statusBar().showMessage(f"Saved {len(listed.records)} samples to {path}.")
         return path
 
-    def save_session(self, path: str | None = None, then=None) -> bool:
+    def save_session(self, path: str | None = None, then=None, save_as: bool = False) -> bool:
         """Save the session (its recipe, inputs by path and hash, every run with its weights beside the file) on a
-        worker; `then()` runs once it is written. True when the save was started."""
+        worker; `then()` runs once it is written. Without `path`, a session saved or opened before is saved to its
+        own file again (unless `save_as`); else the user is asked where. True when the save was started."""
         from workbench.core.workflow.session_commands import SaveSession
 
-        path = path or self._save_name("Save session", "session.json", "Session (*.json)")
-        if not path or not self._may_write(path):
-            return False
-        m = self.model
+        if not path and not save_as and self.session_path is not None:
+            path = self.session_path  # its own file: no question, no "Replace?"
+        else:
+            path = path or self._save_name("Save session as", Path(self.session_path or "session.json").name,
+                                           "session", "Session (*.json)")
+            if not path or not self._may_write(path):
+                return False
+        m, target = self.model, str(path)
         done = then or (lambda: None)
 
         def saved(written) -> None:
+            self.session_path = str(written)
             self.host.statusBar().showMessage(f"Saved {len(m.runs)} runs to {written}.")
             done()
 
-        return self.host.command(lambda: SaveSession(m, path), on_done=saved) is not None
+        started = self.host.command(lambda: SaveSession(m, target), on_done=saved) is not None
+        if started:
+            self.host.statusBar().showMessage(f"Saving the session to {path} …")
+        return started
 
     def open_session(self, path: str | None = None, trusted: bool = False) -> None:
         """Open a saved session on a worker: its model, data and runs, live again (a file naming code asks the
@@ -129,13 +157,14 @@ class Files:
         from workbench.core.workflow.session_commands import OpenSession
 
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self.host.parent_widget(), "Open session", "", "Session (*.json)")
+            path = self._open_name("Open session", "session", "Session (*.json)")
             if not path:
                 return
         self.host.show_workspace(4)
 
         def opened(result) -> None:
             m = self.model
+            self.session_path = str(path)  # Save session (Ctrl+S) writes back to it
             self.host.statusBar().showMessage(f"Opened {len(m.runs)} runs from {path}.")
 
         self.host.command(lambda: OpenSession(self.model, path, trusted), on_done=opened)
@@ -143,15 +172,13 @@ class Files:
     def save_recipe(self) -> None:
         """Save the form's settings as a recipe file that the CLI and the window can reuse."""
         host = self.host
-        path = self._save_name("Save recipe", str(host.settings.value("paths/recipe", "recipe.json")),
-                               "Recipe (*.json)")
+        path = self._save_name("Save recipe", "recipe.json", "recipe", "Recipe (*.json)")
         if path and self._may_write(path):
             try:
                 self.model.recipe.save(path)
             except WorkbenchError as exc:
                 host.show_error(exc)
                 return
-            host.settings.setValue("paths/recipe", path)
             host.statusBar().showMessage(f"Saved the recipe to {path}.")
 
     def open_recipe(self, path: str | None = None, trusted: bool = False) -> None:
@@ -160,9 +187,7 @@ class Files:
 
         host = self.host
         if not path:
-            path, _ = QFileDialog.getOpenFileName(host.parent_widget(), "Open recipe",
-                                                  str(host.settings.value("paths/recipe", "")),
-                                                  "Recipe (*.json *.toml)")
+            path = self._open_name("Open recipe", "recipe", "Recipe (*.json *.toml)")
             if not path:
                 return
         try:
@@ -171,9 +196,11 @@ class Files:
             host.ask_trust_or_show(exc, lambda: self.open_recipe(path, trusted=True))
             return
         host.show_workspace()
+        self.opening.named_by = (recipe.model_source, path) if recipe.model_source else None
+        self.opening.recipe_pending = bool(recipe.model_source)
         self.model.set_recipe(recipe)
         if recipe.data.path:
-            self.load_data(recipe.data.path)
+            self.opening.load_data(recipe.data.path)
         host.statusBar().showMessage(f"Opened the recipe {path}.")
 
 

@@ -18,6 +18,14 @@ class Opening:
 
     def __init__(self, host: Host):
         self.host = host
+        # (model source, recipe file) of the last recipe opened: that source runs only under the trust asked for
+        # the recipe naming it (OpenModel's source_named_by), not as if the user had typed it
+        self.named_by: tuple[str, str] | None = None
+        self.recipe_pending = False  # a recipe was opened and no checkpoint since: its source goes with the next
+
+    def _named_by(self, typed: dict) -> str | None:
+        source = typed.get("model_source")
+        return self.named_by[1] if self.named_by and source and source == self.named_by[0] else None
 
     @property
     def model(self):
@@ -41,7 +49,11 @@ class Opening:
         if not same:
             host.show_workspace(0).model_panel.new_file()
         host.settings.setValue("paths/open", str(Path(path).parent))
-        host.command(lambda: OpenModel(self.model, path, trusted=trusted, **typed))
+        if self.recipe_pending and self.named_by and "model_source" not in typed:
+            typed = {**typed, "model_source": self.named_by[0]}  # the recipe just opened names this model's source
+        self.recipe_pending = False
+        named_by = self._named_by(typed)
+        host.command(lambda: OpenModel(self.model, path, trusted=trusted, source_named_by=named_by, **typed))
 
     def reload_model(self) -> None:
         """Open the current checkpoint again with the Model tab's source, arguments and input shape as they are."""
@@ -50,8 +62,8 @@ class Opening:
         m = self.model
         typed = self._typed(changed_only=False)
         if m.loaded is not None and typed is not None:
-            path = m.loaded.path
-            self.host.command(lambda: OpenModel(m, path, **{**m.model_settings(), **typed}))
+            path, given = m.loaded.path, {**m.model_settings(), **typed}
+            self.host.command(lambda: OpenModel(m, path, source_named_by=self._named_by(given), **given))
 
     def _typed(self, changed_only: bool) -> dict | None:
         """The Model tab's settings (None, after saying why, when one cannot be read)."""

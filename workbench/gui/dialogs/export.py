@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -19,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import theme
+from ..session import window_text
 
 
 class ExportDialog(QDialog):
@@ -39,7 +42,7 @@ class ExportDialog(QDialog):
         recover(Path(start_folder).expanduser())  # put back or clean up what a killed export left there
         self.folder = QLineEdit(str(Path(start_folder) / f"{run.loaded.path.stem}-classifier"))
         self.folder.setObjectName("exportFolder")
-        browse = QPushButton("Browse…")
+        browse = QPushButton("&Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.folder, 1)
@@ -52,7 +55,7 @@ class ExportDialog(QDialog):
         self.with_onnx.setObjectName("exportOnnx")
         if importlib.util.find_spec("onnx") is None:
             self.with_onnx.setEnabled(False)
-            self.with_onnx.setToolTip("Needs the onnx packages: pip install -e '.[onnx]'")
+            self.with_onnx.setToolTip("Needs the onnx packages (the project's onnx extra), which are not installed.")
         contents = QLabel("The folder will hold <b>model.pt2</b> (a torch.export program from inputs to calibrated "
                           "probabilities; TorchScript if the model cannot be exported that way), "
                           "<b>weights.safetensors</b>, <b>metadata.json</b> (classes, recipe, calibration, metrics, "
@@ -74,18 +77,46 @@ class ExportDialog(QDialog):
                                 "Run list above the tabs)")
         self.run_label.setObjectName("exportRun")
         self.run_label.setWordWrap(True)  # run names say what differs between runs: they can be long
+        self.summary = QLabel()  # what will be written, from core (export_summary), before anything is
+        self.summary.setObjectName("exportSummary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.folder.textChanged.connect(self._show_summary)
+        self.with_onnx.toggled.connect(self._show_summary)
+        folder_label = QLabel("&Folder:")
+        folder_label.setBuddy(self.folder)
         layout = QVBoxLayout(self)
         layout.addWidget(self.run_label)
-        layout.addWidget(QLabel("Folder:"))
+        layout.addWidget(folder_label)
         layout.addLayout(row)
         layout.addWidget(self.with_plots)
         layout.addWidget(self.with_onnx)
+        layout.addWidget(self.summary)
         layout.addWidget(contents)
         layout.addWidget(self.progress)
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.resize(680, 360)
         self.setMinimumWidth(640)
+        self._show_summary()
+        self._fit_height()
+        from ..accessibility import name_widgets
+
+        name_widgets(self)
+
+    def summary_lines(self) -> list[str]:
+        """What this export will write (core's `export_summary`), with the folder and ONNX choice as they are now."""
+        from workbench.core.workflow.export_summary import export_summary
+
+        return export_summary(self.model, self.run_id, Path(self.folder.text()).expanduser(),
+                              self.with_onnx.isChecked())
+
+    def _show_summary(self, *_):
+        rows = []
+        for line in self.summary_lines():
+            head, sep, rest = line.partition(": ")
+            rows.append(f"<b>{html.escape(head)}</b>{sep}{html.escape(rest)}" if sep else html.escape(line))
+        self.summary.setText("<b>This export writes:</b><br>" + "<br>".join(rows))
 
     def _browse(self):
         folder = QFileDialog.getExistingDirectory(self, "Parent folder for the export", self.folder.text())
@@ -108,7 +139,7 @@ class ExportDialog(QDialog):
                 if answer == QMessageBox.StandardButton.Yes:
                     self.start(overwrite=True)
                 return
-            self.status.setText(f"<span style='color:{theme.colour('error')}'>{exc}</span>")
+            self.status.setText(f"<span style='color:{theme.colour('error')}'>{html.escape(window_text(exc))}</span>")
             return
         self.export_button.setEnabled(False)
         self.progress.setRange(0, 0)
@@ -154,4 +185,4 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.export_button.setEnabled(True)
-        self.status.setText(f"<span style='color:{theme.colour('error')}'>{exc}</span>")
+        self.status.setText(f"<span style='color:{theme.colour('error')}'>{html.escape(window_text(exc))}</span>")

@@ -13,8 +13,9 @@ def show_error(parent: QWidget, exc: BaseException, title: str = "Could not fini
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)
     if isinstance(exc, WorkbenchError):
-        box.setText(exc.problem[:1].upper() + exc.problem[1:] if exc.problem else str(exc))
-        box.setInformativeText("\n\n".join(filter(None, [exc.fix, f"File: {exc.path}" if exc.path else ""])))
+        problem = exc.window_problem  # the window's words: never a command-line flag
+        box.setText(problem[:1].upper() + problem[1:] if problem else str(exc))
+        box.setInformativeText("\n\n".join(filter(None, [exc.window_fix, f"File: {exc.path}" if exc.path else ""])))
     else:
         box.setText(f"Something went wrong inside the workbench ({type(exc).__name__}: {exc}).")
         box.setInformativeText("This is a bug, not your mistake. Your files were not changed. "
@@ -30,7 +31,7 @@ def ask_trust(parent: QWidget, exc: UntrustedFileError) -> bool:
     box.setObjectName("trustDialog")
     box.setIcon(QMessageBox.Icon.Warning if exc.dangerous else QMessageBox.Icon.Question)
     box.setWindowTitle("Trust this file?")
-    problem = exc.problem[:1].upper() + exc.problem[1:]
+    problem = exc.window_problem[:1].upper() + exc.window_problem[1:]
     box.setText(f"{exc.path}\n\n{problem}"
                 + ("\n\nIt looks DANGEROUS: it would call " + ", ".join(exc.dangerous) + ", which can run programs "
                    "or change files on your computer." if exc.dangerous else
@@ -71,9 +72,9 @@ def ask_locate(parent: QWidget, exc) -> str:
     from PySide6.QtWidgets import QFileDialog
 
     box = QMessageBox(QMessageBox.Icon.Warning, "Locate a file of the session",
-                      exc.problem[:1].upper() + exc.problem[1:], parent=parent)
+                      exc.window_problem[:1].upper() + exc.window_problem[1:], parent=parent)
     box.setObjectName("locateDialog")
-    box.setInformativeText(f"Saved as: {exc.original}\n\n{exc.fix}")
+    box.setInformativeText(f"Saved as: {exc.original}\n\n{exc.window_fix}")
     locate = box.addButton("Locate…", QMessageBox.ButtonRole.AcceptRole)
     box.addButton(QMessageBox.StandardButton.Cancel)
     box.exec()

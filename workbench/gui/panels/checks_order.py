@@ -64,6 +64,7 @@ class OrderBox(QGroupBox):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.matrix = QTableWidget(0, 0)
         self.matrix.setObjectName("distanceMatrix")
+        self.matrix.setTabKeyNavigation(False)  # Tab moves on; the arrow keys walk the cells
         self.matrix.setToolTip("Test rows by true class (rows) and decided class (columns); the darker a cell, the "
                                "more classes it is off the diagonal.")
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)

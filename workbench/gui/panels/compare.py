@@ -3,6 +3,8 @@ and a table of accuracy, macro F1, ECE, Brier and AUC with the best in each colu
 
 from __future__ import annotations
 
+import html
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.evaluate.compare import COLUMNS, table
+from workbench.core.evaluate.compare import COLUMNS, table, thresholds_note
 
 from .. import theme
 from ..plots.compare import ComparePlots
@@ -25,7 +27,18 @@ from ..plots.compare import ComparePlots
 MAX_RUNS = 6
 
 
-def _paired_line(pair: dict) -> str:
+def _diff_html(diff: dict) -> str:
+    """The settings that differ between the ticked runs, one line each (core's recipe_diff), escaped."""
+    if not diff["differs"]:
+        return "<b>Recipes:</b> the same for every ticked run."
+    rows = [f"{html.escape(d['label'])}: " + " | ".join(html.escape(v) for v in d["values"])
+            for d in diff["differs"][:12]]
+    more = f"<br>… and {len(diff['differs']) - 12} more" if len(diff["differs"]) > 12 else ""
+    return ("<b>What differs</b> (" + " | ".join(html.escape(n) for n in diff["names"]) + "):<br>"
+            + "<br>".join(rows) + more)
+
+
+def _paired_line(pair: dict, result: dict) -> str:
     """One run against the first: each column's difference, its paired 95% interval and the verdict."""
     if pair["columns"] is None:
         return f"{pair['name']} vs {pair['against']}: no paired interval (the runs do not hold the same test rows)."
@@ -33,7 +46,8 @@ def _paired_line(pair: dict) -> str:
     parts = [f"{name} {d['difference']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}] "
              f"<span style='color:{colors[d['verdict']]}'>{d['verdict']}</span>"
              for (name, _k, _h), d in zip(COLUMNS, pair["columns"]) if d and d["difference"] is not None]
-    return f"<b>{pair['name']}</b> − {pair['against']}: " + "; ".join(parts)
+    return (f"<b>{pair['name']}</b> − {pair['against']}: " + "; ".join(parts)
+            + html.escape(thresholds_note(result, pair)))
 
 
 class ComparePanel(QWidget):
@@ -56,6 +70,11 @@ class ComparePanel(QWidget):
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.RichText)
+        self.diff = QLabel()
+        self.diff.setObjectName("recipeDiff")
+        self.diff.setWordWrap(True)
+        self.diff.setTextFormat(Qt.RichText)
+        self.diff.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = ComparePlots()
         self.losses, self.reliability = self.curves.losses, self.curves.reliability
         left = QVBoxLayout()
@@ -64,6 +83,7 @@ class ComparePanel(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.table, 1)
         right.addWidget(self.note)
+        right.addWidget(self.diff)
         right.addWidget(self.curves, 2)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
@@ -97,26 +117,33 @@ class ComparePanel(QWidget):
         if not runs:
             self.table.setRowCount(0)
             self.note.setText("Train at least two runs (or a baseline and a trained head) to compare them.")
+            self.diff.setText("")
             return
         result = table(runs)
-        self.table.setColumnCount(len(result["columns"]) + 1)
-        self.table.setHorizontalHeaderLabels(["run"] + result["columns"])
+        self.table.setColumnCount(len(result["columns"]) + 2)
+        self.table.setHorizontalHeaderLabels(["run", "threshold"] + result["columns"])
+        dependent = set(result["threshold_columns"])
         self.table.setRowCount(len(result["rows"]))
         bold = QFont()
         bold.setBold(True)
         for r, row in enumerate(result["rows"]):
             self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']})"))
+            t = row["threshold"]
+            self.table.setItem(r, 1, QTableWidgetItem("—" if t is None else f"{t:.3g}"))
             for c, (value, ci) in enumerate(zip(row["values"], row.get("intervals", [None] * len(row["values"])))):
                 item = QTableWidgetItem("—" if value is None else f"{value:.3f}" + (
                     f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
+                if c in dependent and t is not None and value is not None:  # moves with the threshold: say which
+                    item.setText(item.text() + f" @ t={t:.3g}")
                 if r in result["best"][c]:
                     item.setFont(bold)
                     item.setText(item.text() + " ★")
-                self.table.setItem(r, c + 1, item)
+                self.table.setItem(r, c + 2, item)
         self.note.setText("★ best in its column; 95% bootstrap intervals in brackets." + (
             "" if result["same_test_split"] else
             " These runs do not share one test split, so the comparison is not like for like.")
-            + "".join("<br>" + _paired_line(pair) for pair in result.get("paired", [])))
+            + "".join("<br>" + _paired_line(pair, result) for pair in result.get("paired", [])))
+        self.diff.setText(_diff_html(result["recipe_diff"]))
 
     def plots(self):
         """The tab's plot widgets by file name, for saving them with a report."""

@@ -94,13 +94,9 @@ class ColumnsBox(QGroupBox):
         if not self._updating:
             self.session.model.update(**changes)
 
-    def _ticked(self, label: str | None = None) -> list[str]:
-        """The ticked features: the recipe's, or the defaults for `label` when it names none."""
-        m = self.session.model
-        label = m.recipe.data.label if label is None else label
-        if m.recipe.data.features:
-            return [f for f in m.recipe.data.features if f != label]
-        return m.columns.default_features(label, self._width()) if m.columns is not None else []
+    def _ticked(self) -> list[str]:
+        """The ticked features: core's answer (the recipe's, or the defaults for the label and the model's width)."""
+        return self.session.model.ticked_features()
 
     def _width(self) -> int | None:
         shape = self.session.model.model_shape()

@@ -9,6 +9,8 @@ from workbench.core.data.input_columns import mapping_rows
 from workbench.core.open.multi_input import packed_of
 from workbench.core.recipe_inputs import join_inputs
 
+from .field_problems import FieldProblems
+
 
 class ModelInputsBox(QGroupBox):
     """One line per model input: what it takes and its columns, comma-separated; Apply sets data.inputs, Propose
@@ -30,8 +32,10 @@ class ModelInputsBox(QGroupBox):
         buttons.addStretch(1)
         buttons.addWidget(self.propose)
         buttons.addWidget(self.apply)
+        self.input_problems = FieldProblems(session, {"data.inputs": "Model inputs"})  # the recipe's own check
         layout = QVBoxLayout(self)
         layout.addLayout(self.form)
+        layout.addWidget(self.input_problems)
         layout.addLayout(buttons)
         for signal in (session.model_changed, session.table_changed, session.recipe_changed):
             signal.connect(lambda *_: self.refresh())

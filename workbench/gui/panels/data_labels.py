@@ -68,8 +68,21 @@ class LabelsBox(QGroupBox):
         row.addStretch(1)
         form.addRow(row)
         form.addRow(self.label_problems)
+        self.task_note = QLabel("")
+        self.task_note.setObjectName("taskProposal")
+        self.task_note.setWordWrap(True)
+        self.use_task = QPushButton("Use multiclass")
+        self.use_task.setObjectName("useProposedTask")
+        self.use_task.clicked.connect(self._use_task)
+        self.use_task.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.task_note, 1)
+        row.addWidget(self.use_task)
+        form.addRow(row)
         session.recipe_changed.connect(self._on_recipe_changed)
         session.table_changed.connect(self._on_table_changed)
+        for signal in (session.recipe_changed, session.table_changed, session.data_changed):
+            signal.connect(self._show_task)
         self._on_recipe_changed(session.model.recipe)
 
     def _set(self, **changes):
@@ -77,10 +90,26 @@ class LabelsBox(QGroupBox):
             self.session.model.update(**changes)
 
     def _on_mode(self, index):
-        changes = {"data.label_mode": MODES[index]}
-        if index:
-            changes["data.classes"] = ()
-        self._set(**changes)
+        if not self._updating:
+            self.session.model.set_label_mode(MODES[index])  # core drops a class order with a cut
+
+    def _show_task(self, *_):
+        """Core's task proposal for a class column: applied (said so) or offered with one click."""
+        found = self.session.model.task_proposal()
+        self.use_task.setVisible(found is not None and not found.applied)
+        if found is None:
+            self.task_note.setText("")
+        elif found.applied:
+            self.task_note.setText(f"Task set to {found.task}: {found.reason}. Choose another task on the Train "
+                                   "tab to keep your own.")
+        else:
+            self.use_task.setText(f"Use {found.task}")
+            self.task_note.setText(f"Proposed task: {found.task} ({found.reason}).")
+
+    def _use_task(self):
+        found = self.session.model.task_proposal()
+        if found is not None:
+            self.session.model.choose_task(found.task)
 
     def _on_threshold(self, *_):
         self.threshold.setEnabled(not self.median.isChecked())

@@ -132,6 +132,7 @@ class DecisionsBox(QGroupBox):
         self.min_recall.valueChanged.connect(lambda v: self._set(min_recall=round(v, 3)))
         self.costs = QTableWidget(0, 0)
         self.costs.setObjectName("costTable")
+        self.costs.setTabKeyNavigation(False)  # Tab moves on; the arrow keys walk the cells
         self.costs.setToolTip("Rows: the true class; columns: the decision. The cost of each pair.")
         self.costs.setMinimumSize(200, 90)
         self.apply_costs = QPushButton("Use these costs")

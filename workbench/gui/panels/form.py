@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core import recipe as rc
+from workbench.core.errors import for_window
 from workbench.core.fields import base_type, takes_word
 
 from .. import theme
@@ -46,6 +47,7 @@ def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
     return box
 
 
+FIELD_WIDTH = {"QLineEdit": 420, "QComboBox": 320, "AutoNumber": 300, "other": 240}  # pixels, at most
 BASELINE_TIP = ("Platt-calibrate the regression output itself: a binary classifier in seconds, with no gradient "
                 "step, to compare trained heads against.")
 
@@ -67,6 +69,7 @@ class TrainingForm(QWidget):
         self.auto_balance.setChecked(True)
         self.auto_balance.toggled.connect(self._on_auto_balance)
         self.balance = QPushButton("Propose from class counts")
+        self.balance.setMaximumWidth(FIELD_WIDTH["QComboBox"])
         self.balance.clicked.connect(self._propose_weights)
         self.imbalance = QLabel()
         self.imbalance.setWordWrap(True)
@@ -93,17 +96,6 @@ class TrainingForm(QWidget):
             amp.setToolTip(amp.toolTip() + " No CUDA GPU here: with device auto it has no effect.")
         head, loss, opt = boxes["Head"], boxes["Loss"], boxes["Training"]
 
-        self.train_button = QPushButton("Train")
-        self.train_button.setObjectName("formTrainButton")
-        self.train_button.clicked.connect(self.train_requested)
-        self.baseline_button = QPushButton("Baseline (no training)")
-        self.baseline_button.setObjectName("baselineButton")
-        self.baseline_button.setToolTip(BASELINE_TIP)
-        self.baseline_button.clicked.connect(self.baseline_requested)
-        self.reason = QLabel()
-        self.reason.setObjectName("trainReason")
-        self.reason.setWordWrap(True)
-        theme.style(self.reason, "color: {error}")
         columns = QHBoxLayout()
         left = QVBoxLayout()
         left.addWidget(head)
@@ -117,10 +109,6 @@ class TrainingForm(QWidget):
         right.addStretch(1)
         columns.addLayout(left, 1)
         columns.addLayout(right, 1)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.train_button)
-        bottom.addWidget(self.baseline_button)
-        bottom.addWidget(self.reason, 1)
         page = QWidget()  # the groups scroll on a small screen; Train and Baseline stay in view
         page.setLayout(columns)
         scroll = QScrollArea()
@@ -130,13 +118,32 @@ class TrainingForm(QWidget):
         scroll.setWidget(page)
         layout = QVBoxLayout(self)
         layout.addWidget(scroll, 1)
-        layout.addLayout(bottom)
+        layout.addLayout(self._buttons())
         session.recipe_changed.connect(self._on_recipe_changed)
         session.inspection_changed.connect(self._on_inspection_changed)
         session.data_changed.connect(self._on_data_changed)
         session.model_changed.connect(lambda _m: self._refresh_state())
         session.busy_changed.connect(self._on_busy_changed)
         self._on_recipe_changed(session.model.recipe)
+
+    def _buttons(self) -> QHBoxLayout:
+        """Train, Baseline and the reason they are greyed, under the scrolling groups."""
+        self.train_button = QPushButton("Train")
+        self.train_button.setObjectName("formTrainButton")
+        self.train_button.clicked.connect(self.train_requested)
+        self.baseline_button = QPushButton("Baseline (no training)")
+        self.baseline_button.setObjectName("baselineButton")
+        self.baseline_button.setToolTip(BASELINE_TIP)
+        self.baseline_button.clicked.connect(self.baseline_requested)
+        self.reason = QLabel()
+        self.reason.setObjectName("trainReason")
+        self.reason.setWordWrap(True)
+        theme.style(self.reason, "color: {error}")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.train_button)
+        bottom.addWidget(self.baseline_button)
+        bottom.addWidget(self.reason, 1)
+        return bottom
 
     def _widget(self, name: str, kind, spec, devices: list[str]) -> QWidget:
         """The widget a field's description calls for; the freeze and device lists depend on the session."""
@@ -161,6 +168,8 @@ class TrainingForm(QWidget):
 
     def _add(self, form: QFormLayout, field: str, label: str, widget: QWidget) -> None:
         self.widgets[field] = widget
+        # On a wide screen a field stays the width its values need (a number, a choice), not half the screen
+        widget.setMaximumWidth(FIELD_WIDTH.get(type(widget).__name__, FIELD_WIDTH["other"]))
         error = QLabel()
         theme.style(error, "color: {error}")
         error.setWordWrap(True)
@@ -195,11 +204,12 @@ class TrainingForm(QWidget):
                 self.errors[field].setText("give numbers separated by commas")
                 self.errors[field].show()
                 return
-        if field in ("train.pos_weight", "train.class_weights") and self.auto_balance.isChecked():
-            # Hand-typed weights are the user's: stop proposing, or the next data change would replace them.
-            self.auto_balance.blockSignals(True)
-            self.auto_balance.setChecked(False)
-            self.auto_balance.blockSignals(False)
+        if field in ("train.pos_weight", "train.class_weights"):
+            self.session.model.set_weights(**{field.partition(".")[2]: value})  # typed by hand: auto balance stops
+            return
+        if field == "head.task":
+            self.session.model.choose_task(value)  # the user's task: a class column's count no longer sets it
+            return
         self.session.model.update(**{field: value})
 
     def _on_data_changed(self, data):
@@ -207,34 +217,13 @@ class TrainingForm(QWidget):
         tabular = data is not None and not getattr(data, "images", False)
         self.images_box.setEnabled(not tabular)
         self.images_box.setToolTip("These apply to image folders; the data open is a table." if tabular else "")
-        if self.auto_balance.isChecked():
-            self._apply_proposal(only_if_skewed=True)
         self._refresh_state()
 
     def _on_auto_balance(self, on: bool):
-        if on:
-            self._apply_proposal(only_if_skewed=True)
-        else:
-            self.session.model.update(**{"train.pos_weight": None, "train.class_weights": ()})
-
-    def _proposal(self, skew: float = 1.5):
-        """(train-split class counts, core's proposed loss weights or None); (None, None) without data."""
-        from workbench.core.train.losses import imbalance_proposal
-
-        if self.session.model.data is None:
-            return None, None
-        counts = self.session.model.split_counts()["train"]
-        return counts, imbalance_proposal(counts, self.session.model.recipe.head.task, skew=skew)
-
-    def _apply_proposal(self, only_if_skewed: bool):
-        counts, proposal = self._proposal(1.5 if only_if_skewed else 1.0)
-        if counts is None:
-            return
-        self.session.model.update(**{"train.pos_weight": (proposal or {}).get("pos_weight"),
-                               "train.class_weights": (proposal or {}).get("class_weights", ())})
+        self.session.model.set_auto_balance(on)  # core applies the proposal on every data change while on
 
     def _propose_weights(self):
-        self._apply_proposal(only_if_skewed=False)
+        self.session.model.apply_balance(skew=1.0)
 
     def _on_inspection_changed(self, inspection):
         box: QComboBox = self.widgets["head.freeze"]
@@ -242,9 +231,7 @@ class TrainingForm(QWidget):
         current = box.currentText()
         box.clear()
         box.addItems(["none", "body"])
-        if inspection is not None:
-            box.addItems([f"upto:{layer.name}" for layer in inspection.layers
-                          if layer.params and layer.depth and not layer.role])
+        box.addItems([f"upto:{name}" for name in self.session.model.freezable()])
         box.setCurrentText(current if box.findText(current) >= 0 else self.session.model.recipe.head.freeze)
         self._updating = False
         self._refresh_state()
@@ -287,7 +274,7 @@ class TrainingForm(QWidget):
         try:
             Baseline(self.session.model)
         except WorkbenchError as exc:
-            return exc.problem or str(exc)
+            return exc.window_problem or for_window(str(exc))
         return ""
 
     def _refresh_state(self):
@@ -296,11 +283,16 @@ class TrainingForm(QWidget):
             label.setText(problems.get(field, ""))
             label.setVisible(field in problems)
         self.imbalance.setText("")
-        counts, proposal = self._proposal()
-        if proposal:
-            applied = self.auto_balance.isChecked()
-            self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, counts))} in train). "
-                                   f"Proposed: {', '.join(f'{k} = {v}' for k, v in proposal.items())}"
+        self.auto_balance.blockSignals(True)
+        self.auto_balance.setChecked(self.session.model.auto_balance)
+        self.auto_balance.blockSignals(False)
+        found = self.session.model.balance_proposal()
+        if found is not None and found.weights:
+            applied = found.in_use
+            shown = {k: (", ".join(f"{w:g}" for w in v) if isinstance(v, tuple) else v)
+                     for k, v in found.weights.items()}
+            self.imbalance.setText(f"The classes are imbalanced ({', '.join(map(str, found.counts))} in train). "
+                                   f"Proposed: {', '.join(f'{k} = {v}' for k, v in shown.items())}"
                                    + (" — in use; untick the box above to train without it." if applied else
                                       " — not in use; tick the box above to use it."))
         blockers = self.blockers()
@@ -308,4 +300,4 @@ class TrainingForm(QWidget):
         why_not = self._why_no_baseline()
         self.baseline_button.setEnabled(not why_not)
         self.baseline_button.setToolTip(why_not[:1].upper() + why_not[1:] if why_not else BASELINE_TIP)
-        self.reason.setText("Cannot train: " + blockers[0] if blockers else "")
+        self.reason.setText("Cannot train: " + for_window(blockers[0]) if blockers else "")

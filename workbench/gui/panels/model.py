@@ -165,6 +165,7 @@ class ModelPanel(QWidget):
         self.tree.blockSignals(True)
         self.tree.clear()
         frozen = set(self.session.model.recipe.head.frozen_layers)
+        freezable = set(self.session.model.freezable()) if editable else set()  # core's rule
         parents: list[QTreeWidgetItem] = []
         for layer in layers:
             shape = "×".join(map(str, layer.output_shape[1:])) if layer.output_shape else "—"
@@ -173,7 +174,7 @@ class ModelPanel(QWidget):
                                     "", layer.role])
             item.setData(0, Qt.ItemDataRole.UserRole, layer.name)
             item.setTextAlignment(3, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if editable and layer.params and layer.depth and layer.role not in ("head", "head activation"):
+            if layer.name in freezable:
                 item.setCheckState(5, Qt.CheckState.Checked if layer.name in frozen else Qt.CheckState.Unchecked)
             if layer.role:
                 for col in range(len(COLUMNS)):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from workbench.core.errors import for_window
 from workbench.core.notes import as_note
 
 from .. import theme
@@ -16,7 +17,8 @@ def notes_html(notes, kind: str = "info", bullet: str = "• ", limit: int = 8) 
     """Rich text for `notes` (Notes, or plain strings read back from a file, taken as `kind`)."""
     lines = []
     for note in [as_note(n, kind) for n in notes][:limit]:
-        text = html.escape(note[:1].upper() + note[1:])
+        said = for_window(note)  # the window's words: no command-line flag
+        text = html.escape(said[:1].upper() + said[1:])
         colour = theme.colour(COLOURS[note.kind]) if note.kind in COLOURS else None
         lines.append(f"<span style='color:{colour}'>{bullet}{text}</span>" if colour else bullet + text)
     return "<br>".join(lines)

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from .. import theme
+
+STARTING_DEMO = ("Opening the demo: loading PyTorch and the plotting library, then building the diabetes model "
+                 "(the first start takes a few seconds)…")
+STARTING_FILE = "Opening {name}: loading PyTorch and the plotting library (the first start takes a few seconds)…"
 
 
 class WelcomeView(QWidget):
@@ -49,9 +53,28 @@ class WelcomeView(QWidget):
         center.addStretch(1)
         center.addLayout(column, 3)
         center.addStretch(1)
+        self.progress_text = QLabel("")
+        self.progress_text.setObjectName("welcomeProgressText")
+        self.progress_text.setAlignment(Qt.AlignCenter)
+        self.progress_text.setWordWrap(True)
+        self.progress = QProgressBar()  # busy: what the first seconds after a cold start are spent on
+        self.progress.setObjectName("welcomeProgress")
+        self.progress.setRange(0, 0)
+        self.progress.setMaximumWidth(480)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("Starting")
+        bar = QHBoxLayout()
+        bar.addStretch(1)
+        bar.addWidget(self.progress, 2)
+        bar.addStretch(1)
+        self.progress_text.hide()
+        self.progress.hide()
+        self.buttons = (open_button, demo_button)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(title)
+        layout.addWidget(self.progress_text)
+        layout.addLayout(bar)
         layout.addLayout(buttons)
         layout.addWidget(hint)
         layout.addSpacing(20)
@@ -64,3 +87,11 @@ class WelcomeView(QWidget):
         self.recent.addItems(paths)
         self.recent.setVisible(bool(paths))
         self.recent_label.setVisible(bool(paths))
+
+    def show_progress(self, text: str) -> None:
+        """Say what is being prepared, with a busy bar, while the tabs are built (the buttons wait)."""
+        self.progress_text.setText(text)
+        self.progress_text.setVisible(bool(text))
+        self.progress.setVisible(bool(text))
+        for button in self.buttons:
+            button.setEnabled(not text)

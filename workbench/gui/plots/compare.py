@@ -29,7 +29,10 @@ class ComparePlots(QWidget):
         layout.addWidget(self.losses)
         layout.addWidget(self.reliability)
         self.runs: list[dict] = []
-        theme.theme().changed.connect(lambda: self.show_runs(self.runs))
+        theme.theme().changed.connect(self._redraw)  # a bound slot: disconnected when this widget is deleted
+
+    def _redraw(self) -> None:
+        self.show_runs(self.runs)
 
     def show_runs(self, runs: list[dict]) -> None:
         """Draw the run summaries' curves (a baseline has no training curve)."""

@@ -26,6 +26,8 @@ class LrFinderPlot(QWidget):
         self.plot.setLogMode(x=True, y=False)
         self.plot.setLabel("bottom", "learning rate")
         self.plot.setLabel("left", "smoothed training loss")
+        for side in ("bottom", "left"):  # the log axis's ticks are the rates themselves: no "(x0.001)" scaling
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
         self.curve = self.plot.plot()
         # The points are what the user clicks; small and faint so the curve reads as a line.
         self.points = pg.ScatterPlotItem(size=6, pen=pg.mkPen(None), hoverable=True, hoverSize=10, tip=None)

@@ -1,0 +1,32 @@
+"""Compare says at which threshold a run's accuracy and F1 hold, and what differs between the recipes."""
+
+from __future__ import annotations
+
+from workbench.core.evaluate.compare import decision_threshold, thresholds_note
+from workbench.core.evaluate.recipe_diff import THRESHOLD_LABEL, format_diff, recipe_diff
+from workbench.core.recipe import Recipe
+
+
+def test_recipe_diff_lists_only_what_differs_with_the_forms_labels():
+    a = Recipe().to_dict()
+    b = Recipe().replace(**{"head.dropout": 0.2, "train.lr": 0.01}).to_dict()
+    diff = recipe_diff([{"name": "A", "recipe": a}, {"name": "B", "recipe": b}], [0.5, 0.246])
+    fields = {d["field"]: d for d in diff["differs"]}
+    assert set(fields) == {"threshold", "head.dropout", "train.lr"}
+    assert fields["head.dropout"]["label"] == "Dropout before the head"
+    assert fields["head.dropout"]["values"] == ["0", "0.2"]
+    assert fields["threshold"]["label"] == THRESHOLD_LABEL and fields["threshold"]["values"] == ["0.5", "0.246"]
+    assert "data.label" in {s["field"] for s in diff["shared"]}
+    assert "Dropout before the head (head.dropout): 0 | 0.2" in format_diff(diff)
+    same = recipe_diff([{"name": "A", "recipe": a}, {"name": "B", "recipe": a}], [0.5, 0.5])
+    assert same["differs"] == [] and format_diff(same) == "The runs' recipes are the same."
+
+
+def test_a_binary_runs_threshold_is_read_from_its_metrics():
+    assert decision_threshold({"classes": ["a", "b"], "test": {"threshold": 0.246}}) == 0.246
+    assert decision_threshold({"classes": ["a", "b"], "test": {}, "test_rows": {"threshold": 0.3}}) == 0.3
+    assert decision_threshold({"classes": ["a", "b", "c"], "test": {"threshold": None}}) is None
+    result = {"rows": [{"name": "A", "threshold": 0.5}, {"name": "B", "threshold": 0.246}],
+              "columns": ["accuracy", "macro F1", "ECE"], "threshold_columns": [0, 1]}
+    note = thresholds_note(result, {"name": "B", "against": "A"})
+    assert note == "; accuracy and macro F1 at thresholds 0.246 vs 0.5"

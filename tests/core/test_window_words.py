@@ -1,0 +1,60 @@
+"""Errors and notes said in the window never name a command-line flag; the CLI keeps its flags."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbench.core.data.columns import WidthMismatchError, check_width
+from workbench.core.errors import WorkbenchError, for_window
+from workbench.core.open.layer_tree import INPUT_SHAPE_FIX
+
+TEXTS = [
+    INPUT_SHAPE_FIX,
+    "If you know where the files come from, trust them (command line: add --trust, or name the model source "
+    "yourself with --model-source; in the window: answer the trust prompt). Trust applies to these exact files only.",
+    "Architecture rebuilt as an MLP of Linear layers with relu between them (the file does not record the "
+    "activation; the recipe's mlp_activation chooses it: --mlp-activation on the command line, the Model tab's MLP "
+    "activation in the window).",
+    "Check the model source and its constructor arguments (--model-args).",
+    "Choose another file name, or add --overwrite to replace it.",
+    "Give the class order (--classes low,medium,high; in the window, Move up/down beside the class counts on the "
+    "Data tab), cut a numeric column into bins, or choose a multiclass head.",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_window_wording_drops_the_flags_and_keeps_the_window_part(text):
+    said = for_window(text)
+    assert "--" not in said and "command line" not in said
+    assert said.endswith(".") and len(said) > 20
+
+
+def test_window_parts_are_kept():
+    assert "the Model tab's Input shape field" in for_window(INPUT_SHAPE_FIX)
+    assert "(answer the trust prompt)" in for_window(TEXTS[1])
+    assert "Move up/down beside the class counts" in for_window(TEXTS[5])
+    assert for_window("No flags here (really).") == "No flags here (really)."
+
+
+def test_an_error_made_with_window_words_uses_them():
+    exc = WorkbenchError("bad", "Run with --trust.", gui="Answer the trust prompt.")
+    assert exc.window_fix == "Answer the trust prompt." and "--trust" in str(exc)
+
+
+def test_the_width_message_never_asks_for_more_columns_than_the_table_has():
+    class Summary:
+        names = [f"c{i}" for i in range(7)] + ["y"]
+        notes: dict = {}
+
+        def numeric_names(self, label):
+            return [n for n in self.names if n != label]
+
+    with pytest.raises(WidthMismatchError) as found:
+        check_width((10,), [f"c{i}" for i in range(7)], Summary(), "y", "t.csv")
+    exc = found.value
+    for text in (exc.fix, exc.window_fix):
+        assert "only 7 numeric column(s)" in text and "needs 10" in text and "Choose 10" not in text
+    assert "--" not in exc.window_fix
+    with pytest.raises(WidthMismatchError) as found:
+        check_width((3,), [f"c{i}" for i in range(7)], Summary(), "y", "t.csv")
+    assert "Tick 3 of the 7 numeric columns" in found.value.window_fix and "--features" in found.value.fix

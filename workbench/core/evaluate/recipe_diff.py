@@ -1,0 +1,74 @@
+"""What differs between the recipes of compared runs, field by field (with the form's labels), and what they
+share: the comparison report and the Compare tab show this instead of each recipe as raw JSON. The decision
+threshold is not a recipe field (the Evaluate tab's slider sets it on the run), but it moves accuracy and F1, so
+it is listed with the fields when it differs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+THRESHOLD_LABEL = "Decision threshold (Evaluate tab)"
+
+
+def _flat(values: Any, prefix: str = "") -> dict[str, Any]:
+    """{"data.label": "risk", ...}: nested dicts to dotted names (lists and other values kept whole)."""
+    out: dict[str, Any] = {}
+    if not isinstance(values, dict):
+        return out
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and name not in ("model_args",):
+            out |= _flat(value, name + ".")
+        else:
+            out[name] = value
+    return out
+
+
+def _labels() -> dict[str, str]:
+    from workbench.core.fields import walk
+    from workbench.core.recipe import Recipe
+
+    return {name: spec.label for name, _f, _kind, spec in walk(Recipe)}
+
+
+def shown(value: Any) -> str:
+    """A field's value as a person reads it: lists as comma lists, nothing as an em dash."""
+    if value is None or value == "" or value == [] or value == {}:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | None = None) -> dict[str, Any]:
+    """{"names": run names, "differs": [{"field", "label", "values": [text per run]}], "shared": [{"field",
+    "label", "value"}]} for runs given as {name, recipe} (a run without a recipe shows "—" everywhere)."""
+    flats = [_flat(r.get("recipe") or {}) for r in runs]
+    labels = _labels()
+    order = list(dict.fromkeys(name for flat in flats for name in flat))
+    differs, shared = [], []
+    for name in order:
+        values = [shown(flat.get(name)) for flat in flats]
+        row = {"field": name, "label": labels.get(name, name)}
+        if len(set(values)) > 1:
+            differs.append({**row, "values": values})
+        else:
+            shared.append({**row, "value": values[0]})
+    if thresholds is not None and len({t for t in thresholds}) > 1:
+        differs.insert(0, {"field": "threshold", "label": THRESHOLD_LABEL,
+                           "values": ["—" if t is None else f"{t:.3g}" for t in thresholds]})
+    return {"names": [r["name"] for r in runs], "differs": differs, "shared": shared}
+
+
+def format_diff(diff: dict[str, Any]) -> str:
+    """The fields that differ, one line each: 'Dropout (head.dropout): 0 | 0.2'."""
+    if not diff["differs"]:
+        return "The runs' recipes are the same."
+    return "\n".join(f"{d['label']} ({d['field']}): " + " | ".join(d["values"]) for d in diff["differs"])

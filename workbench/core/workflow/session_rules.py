@@ -1,0 +1,171 @@
+"""The session's rules about the data's choices, each once, for the window, the command line and a notebook: the
+features that count as ticked, the label mode's reaction, the task a class column calls for (a 3- or 10-class
+label proposes multiclass), the loss weights an imbalance calls for (and when they are applied), and which layers
+may be frozen. Mixed into `SessionModel`; every method reads or changes the session through its recipe."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.core.recipe import Recipe
+
+MAX_PROPOSED_CLASSES = 50  # more distinct values than this is a number to cut, not a class column
+SKEW = 1.5  # the largest class outnumbering the smallest by more than this is an imbalance worth weighting
+
+
+@dataclass(frozen=True)
+class TaskProposal:
+    """The head's task a class column calls for: `task`, why (`reason`), and whether it was applied already."""
+
+    task: str
+    reason: str
+    applied: bool
+
+
+@dataclass(frozen=True)
+class BalanceProposal:
+    """Train-split class counts, the loss weights proposed for them ({} when balanced) and whether they are in use."""
+
+    counts: list[int]
+    weights: dict[str, Any]
+    in_use: bool
+
+
+class SessionRules:
+    """What `SessionModel` decides about the data's choices (see the module's docstring)."""
+
+    recipe: Recipe
+    columns: Any
+    table: Any
+    data: Any
+    inspection: Any
+    auto_balance: bool
+    auto_task: bool
+    task_applied: str
+
+    if TYPE_CHECKING:  # SessionModel's own
+        def update(self, **changes: Any) -> None: ...
+
+        def model_shape(self) -> tuple[int, ...] | None: ...
+
+        def split_counts(self) -> dict[str, list[int]]: ...
+
+    # ----- features and label mode
+    def ticked_features(self) -> list[str]:
+        """The features the Data tab shows ticked: the recipe's (less the label), or the defaults for the label and
+        the model's input width when the recipe names none."""
+        d = self.recipe.data
+        if d.features:
+            return [f for f in d.features if f != d.label]
+        if self.columns is None:
+            return []
+        shape = self.model_shape()
+        return list(self.columns.default_features(d.label, int(shape[0]) if shape and len(shape) == 1 else None))
+
+    def set_label_mode(self, mode: str) -> None:
+        """Labels from the class column, a threshold or bins; a cut (threshold, bins) has its own order, so a class
+        column's order is dropped with it."""
+        changes: dict[str, Any] = {"data.label_mode": mode}
+        if mode != "column":
+            changes["data.classes"] = ()
+        self.update(**changes)
+
+    def same_columns(self, columns: Any) -> bool:
+        """Whether a newly read table has exactly the columns of the one open (its ticks then still mean the
+        same columns, so they are kept)."""
+        return self.columns is not None and columns is not None and list(self.columns.names) == list(columns.names)
+
+    # ----- the task a class column calls for
+    def task_proposal(self) -> TaskProposal | None:
+        """A class column with more than two classes under a binary head: multiclass is proposed (and applied by
+        `propose_task` while `auto_task` is on: the window's default, until the user chooses a task)."""
+        r = self.recipe
+        if self.table is None or r.data.label_mode != "column":
+            return None
+        k = len(_distinct(self.table.target))
+        if r.head.task == "binary" and 2 < k <= MAX_PROPOSED_CLASSES:
+            return TaskProposal("multiclass", f"the label column '{r.data.label}' has {k} classes, and a binary head "
+                                              "takes two", False)
+        if self.task_applied and r.head.task == self.task_applied:
+            return TaskProposal(self.task_applied, f"the label column '{r.data.label}' has {k} classes", True)
+        return None
+
+    def propose_task(self) -> bool:
+        """Apply the proposed task while `auto_task` is on (the user has not chosen one); True when applied."""
+        found = self.task_proposal()
+        d = self.recipe.data
+        two = d.label_mode == "threshold" or (d.label_mode == "column" and len(_distinct(self.table.target)) == 2)
+        applied = self.task_applied and self.recipe.head.task == self.task_applied
+        if found is None and two and self.auto_task and applied:
+            self.task_applied = ""  # the labels are two classes again (a threshold, a two-class column): back
+            self.update(**{"head.task": "binary"})
+            return True
+        if found is None or found.applied or not self.auto_task:
+            return False
+        self.task_applied = found.task
+        self.update(**{"head.task": found.task})
+        return True
+
+    def choose_task(self, task: str) -> None:
+        """The user's choice of task: no proposal replaces it from now on."""
+        self.auto_task = False
+        self.task_applied = ""
+        self.update(**{"head.task": task})
+
+    # ----- loss weights for imbalanced classes
+    def balance_proposal(self, skew: float = SKEW) -> BalanceProposal | None:
+        """The train split's class counts, the loss weights proposed for them and whether they are in use; None
+        without data."""
+        from workbench.core.train.losses import imbalance_proposal
+
+        if self.data is None:
+            return None
+        counts = self.split_counts()["train"]
+        weights = imbalance_proposal(counts, self.recipe.head.task, skew=skew) or {}
+        t = self.recipe.train
+        in_use = bool(weights) and weights.get("pos_weight") == t.pos_weight and \
+            tuple(weights.get("class_weights", ())) == tuple(t.class_weights)
+        return BalanceProposal(list(counts), weights, in_use)
+
+    def apply_balance(self, skew: float = SKEW) -> None:
+        """Use the proposed weights (none when the classes are balanced within `skew`)."""
+        found = self.balance_proposal(skew)
+        if found is not None:
+            self.update(**{"train.pos_weight": found.weights.get("pos_weight"),
+                           "train.class_weights": tuple(found.weights.get("class_weights", ()))})
+
+    def set_auto_balance(self, on: bool) -> None:
+        """Auto balance: the proposal follows every data change; off clears the weights."""
+        self.auto_balance = on
+        if on:
+            self.apply_balance()
+        else:
+            self.update(**{"train.pos_weight": None, "train.class_weights": ()})
+
+    def set_weights(self, **weights: Any) -> None:
+        """Hand-typed loss weights (`pos_weight`, `class_weights`) are the user's: auto balance stops, or the
+        next data change would replace them."""
+        self.auto_balance = False
+        self.update(**{f"train.{k}": v for k, v in weights.items()})
+
+    def after_data(self) -> None:
+        """The reaction to new labels: the proposed weights follow while auto balance is on."""
+        if self.auto_balance and self.data is not None:
+            self.apply_balance()
+
+    # ----- freezing
+    def freezable(self) -> list[str]:
+        """The layers a user may freeze one by one (or freeze up to): those with parameters inside the body, not
+        the model itself nor the head it replaces."""
+        return [] if self.inspection is None else list(self.inspection.freezable())
+
+
+def _distinct(target: Any) -> list[Any]:
+    import numpy as np
+
+    values = np.asarray(target)
+    if values.dtype.kind == "f":
+        values = values[np.isfinite(values)]
+    return list(np.unique(values))
