@@ -26,15 +26,14 @@ CONFIG_FILES = ("trusted.json",)  # what the old Linux-layout config folder held
 def _dirs(platform: str | None = None) -> PlatformDirsABC:
     """platformdirs' folders for `platform` (sys.platform's spelling; default: this one). A fake platform lets
     the tests see the Windows and macOS layout on any machine."""
+    from platformdirs.macos import MacOS
+    from platformdirs.unix import Unix
+    from platformdirs.windows import Windows
+
     platform = platform or sys.platform
-    if platform == "win32":
-        from platformdirs.windows import Windows as Kind
-    elif platform == "darwin":
-        from platformdirs.macos import MacOS as Kind
-    else:
-        from platformdirs.unix import Unix as Kind
+    kind: type[PlatformDirsABC] = Windows if platform == "win32" else MacOS if platform == "darwin" else Unix
     # appauthor=False: no "<author>\" level on Windows; roaming: settings follow a Windows user between machines
-    return Kind(APP, appauthor=False, roaming=True)
+    return kind(APP, appauthor=False, roaming=True)
 
 
 def _override(variable: str) -> Path | None:
