@@ -100,4 +100,4 @@ class _ConvertOutputs:
 
 
 EXPORT_FILES = ("metadata.json", "metrics.json", "recipe.json", "model.pt2", "model.ts", "model.onnx",
-                "weights.safetensors", ".workbench-export.json")
+                "weights.safetensors", ".workbench-export.json", "README.md", "reliability.png", "confusion.png")

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from workbench.core.errors import ExportError
+from workbench.core.export import model_card
 from workbench.core.safety import folder_swap, output_paths, trust
 from workbench.core.safety.output_paths import OutputExistsError, check_export_folder
 from workbench.core.train.train import shape_logits
@@ -201,6 +202,7 @@ def export(folder: str | Path, module: CalibratedClassifier, example: torch.Tens
             (staging / "metrics.json").write_text(_json_text(metrics))
             if "recipe" in metadata:
                 (staging / "recipe.json").write_text(_json_text(metadata["recipe"]))
+            model_card.write_card(staging, meta)  # README.md with Hugging Face front matter, and its figures
             # The user made this program, so evaluating it later needs no --trust.
             trust.trust(trust.sha256_of(staging / program_file))
             folder_swap.write_marker(staging, program_file, folder)
