@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     c.add_argument("--json", action="store_true", help="print the metrics as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
+    c.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="also log the run to MLflow (params, metrics with intervals, the export and a pyfunc model); "
+                        "without URI a local store in your data folder. Needs the tracking extra")
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")
