@@ -59,3 +59,21 @@ def test_native_settings_are_copied_once(tmp_path):
     assert new.value("recent/files") == ["/a.pt", "/b.pt"] and new.value("paths/export") == "/mine"
     old.setValue("paths/demo", "/later")
     assert copy_once(old, new) == [] and not new.contains("paths/demo")
+
+
+def test_the_mlflow_preference_needs_mlflow(window, dialogs, monkeypatch):
+    import sys
+
+    from workbench.core.workflow.tracking import TrackingError
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if MLflow were not installed
+    window.mlflow_action.trigger()
+    assert not window.mlflow_action.isChecked() and isinstance(dialogs.errors[-1], TrackingError)
+    assert "conversion-workbench[tracking]" in dialogs.errors[-1].fix
+    assert not window.settings.value("tracking/mlflow", False, type=bool)
+    monkeypatch.delitem(sys.modules, "mlflow")
+    import importlib.util
+
+    if importlib.util.find_spec("mlflow") is not None:
+        window.mlflow_action.trigger()
+        assert window.mlflow_action.isChecked() and window.settings.value("tracking/mlflow", False, type=bool)

@@ -90,6 +90,10 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(False)
         self.report_action = self._action(file, "Save HTML &report…", lambda: self.save_report(), name="reportAction")
         self.report_action.setEnabled(False)
+        self.mlflow_action = self._action(file, "Log exports to &MLflow", self.files.set_tracking,
+                                          name="mlflowAction")
+        self.mlflow_action.setCheckable(True)
+        self.mlflow_action.setChecked(self.settings.value("tracking/mlflow", False, type=bool))
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
         help_menu = self.menuBar().addMenu("&Help")
