@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QMessageBox
 
 from workbench import logs
@@ -77,3 +77,22 @@ def test_the_mlflow_preference_needs_mlflow(window, dialogs, monkeypatch):
     if importlib.util.find_spec("mlflow") is not None:
         window.mlflow_action.trigger()
         assert window.mlflow_action.isChecked() and window.settings.value("tracking/mlflow", False, type=bool)
+
+
+def test_a_slow_step_reaches_the_window_as_a_signal(qtbot):
+    from workbench.core import progress
+    from workbench.gui.jobs import JobRunner
+
+    def work(callbacks=()):
+        with progress.step("decode", "Decoding 3 images", 3, "images") as told:
+            told.advance(3)
+        return "ok"
+
+    runner = JobRunner(lambda exc: None)
+    seen, done = [], []
+    runner.start(work, callbacks=True, setup=lambda wk: wk.progress.connect(seen.append, Qt.QueuedConnection),
+                 on_done=done.append)
+    qtbot.waitUntil(lambda: done == ["ok"] and seen and seen[-1]["finished"], timeout=10000)
+    runner.wait()
+    assert seen[0]["step"] == "decode" and seen[-1]["done"] == 3
+    assert progress.describe(seen[-1]).startswith("Decoding 3 images: done in")
