@@ -46,6 +46,8 @@ def setup(verbose: bool = False, log_file: str | Path | None = None) -> Path | N
         old.close()
     root.setLevel(logging.DEBUG)
     root.propagate = False  # the user's own logging setup (a notebook's) does not print ours twice
+    # Never logging's last resort (stderr) when no file can be written: the user sees the message only, once.
+    root.addHandler(_handler(logging.NullHandler(), logging.DEBUG))
     level = logging.DEBUG if verbose else logging.INFO
     rotating: Path | None = default_log_file()
     try:
