@@ -30,10 +30,13 @@ MODELS_PY = textwrap.dedent('''
 
 @pytest.fixture(autouse=True)
 def _fresh_settings(tmp_path_factory, monkeypatch):
-    """Each test gets its own trust store and Qt settings folder, and fixed seeds."""
+    """Each test gets its own trust store, Qt settings, data and log folders, and fixed seeds."""
     config = tmp_path_factory.mktemp("config")
     monkeypatch.setenv("WORKBENCH_CONFIG_DIR", str(config))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    # the MLflow store, the demo and the rotating log: never the real user's folders
+    monkeypatch.setenv("WORKBENCH_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+    monkeypatch.setenv("WORKBENCH_LOG_DIR", str(tmp_path_factory.mktemp("logs")))
     random.seed(0)
     np.random.seed(0)
     torch.manual_seed(0)

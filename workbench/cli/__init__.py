@@ -8,8 +8,6 @@ sub-command it starts the desktop window.
 from __future__ import annotations
 
 import sys
-import traceback
-from pathlib import Path
 
 from workbench.cli.compare_runs import cmd_compare
 from workbench.cli.convert import EXPORT_FILES, cmd_convert
@@ -31,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage and the problem; scripts get the status back
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
+    _start_log(args, sys.argv[1:] if argv is None else argv)
     commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
                 "compare": cmd_compare, "install-desktop": cmd_install_desktop}
     try:
@@ -38,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
             return commands[args.command](args)
         return _start_gui(args)
     except _Usage as exc:
+        from workbench import logs
+
+        logs.log_error(exc, "command line")
         parser.print_usage(sys.stderr)
         print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
@@ -48,20 +50,32 @@ def main(argv: list[str] | None = None) -> int:
         return _report(exc)
 
 
+def _start_log(args, argv: list[str]) -> None:
+    """The rotating log, --log-file and --verbose (every sub-command has them); an unwritable --log-file is said
+    and the command goes on."""
+    from workbench import logs
+
+    try:
+        logs.setup(getattr(args, "verbose", False), getattr(args, "log_file", None))
+    except OSError as exc:
+        logs.setup(getattr(args, "verbose", False))
+        print(f"workbench: the log file {args.log_file} cannot be written ({exc.strerror or exc}); logging to "
+              f"{logs.current_log_file()} only.", file=sys.stderr)
+    logs.log.debug("workbench %s", " ".join(argv))
+
+
 def _report(exc: Exception) -> int:
-    """A user's mistake: its message and exit 2. Anything else is a bug: a short note and a crash log."""
+    """A user's mistake: its message and exit 2. Anything else is a bug: a short note naming the log, which holds
+    the traceback. Both are logged with their traceback; stderr gets the message only."""
+    from workbench import logs
     from workbench.core.errors import WorkbenchError
 
+    logs.log_error(exc, "command line")
     if isinstance(exc, WorkbenchError):
         print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
-    log = Path.home() / ".workbench-crash.log"
-    try:
-        log.write_text(traceback.format_exc())
-        kept = f" with {log}"
-    except OSError:
-        kept = ""
+    log = logs.current_log_file()
+    kept = f" with the log {log}" if log is not None and log.is_file() else ""
     print(f"workbench: internal error ({type(exc).__name__}: {exc}). This is a bug, not your mistake; "
           f"please report it{kept}.", file=sys.stderr)
     return 1
-

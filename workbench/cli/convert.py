@@ -19,6 +19,10 @@ def cmd_convert(args) -> int:
         return 0
     recipe = _recipe_from_args(args)
     outputs = _ConvertOutputs(args, recipe)
+    if args.mlflow is not None:
+        from workbench.core.workflow.tracking import require_mlflow
+
+        require_mlflow()  # before any work: without MLflow the option says how to install it
     quiet = args.quiet or args.json or secondary()  # under torchrun, rank 0 speaks for all
     run, result = convert_checkpoint(args.checkpoint, recipe, args.out, args.trust,
                                      () if quiet else (_Progress(),), None, args.overwrite,
@@ -41,6 +45,13 @@ def cmd_convert(args) -> int:
         assert result is not None  # --out was given
         print(f"exported to {result.folder}: {', '.join(result.files)} "
               f"(round trip within {result.round_trip_max_abs_diff:.1e})")
+    if args.mlflow is not None:
+        from workbench.core.workflow.tracking import log_export
+
+        assert result is not None  # --out is required
+        logged = log_export(result.folder, args.mlflow or None)
+        print(f"logged to MLflow: run {logged['run_id']} in {logged['uri']} (experiment {logged['experiment']}; "
+              f"model {logged['model_uri']})", file=sys.stderr)
     return 0
 
 
@@ -100,4 +111,4 @@ class _ConvertOutputs:
 
 
 EXPORT_FILES = ("metadata.json", "metrics.json", "recipe.json", "model.pt2", "model.ts", "model.onnx",
-                "weights.safetensors", ".workbench-export.json")
+                "weights.safetensors", ".workbench-export.json", "README.md", "reliability.png", "confusion.png")

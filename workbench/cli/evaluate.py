@@ -9,6 +9,7 @@ import sys
 
 from workbench.cli.decisions import decision_report_lines, shift_lines
 from workbench.cli.options import _usage
+from workbench.cli.output import _Progress
 
 
 def cmd_evaluate(args) -> int:
@@ -23,7 +24,7 @@ def cmd_evaluate(args) -> int:
         return 0
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features else ()
     found = EvaluateExport(SessionModel(), args.export_dir, args.data, args.label, features, args.sheet,
-                           args.trust).run()
+                           args.trust).run(() if args.json else (_Progress(),))  # decoding an image folder
     for note in found.notes:
         print(note, file=sys.stderr)
     result = found.metrics

@@ -9,23 +9,84 @@ from workbench.cli.decisions import decision_lines
 
 
 class _Progress:
-    """Prints one line per epoch to stderr."""
+    """Training and the slow steps on stderr: progress bars with an ETA (tqdm) when stderr is a terminal, plain lines
+    otherwise (a line when a step starts, one every PLAIN_EVERY seconds while it runs, one when it ends, and one per
+    epoch), so a log or a CI job shows what is happening too."""
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.bars: dict = {}  # step key (or "epoch") -> its tqdm bar
+        self.said: dict[str, float] = {}  # plain lines: when each step last said how far it is
+
+    def _bar(self, key, total, desc, unit):
+        from tqdm import tqdm
+
+        if key not in self.bars:
+            self.bars[key] = tqdm(total=total, desc=desc, unit=unit or "it", file=self.stream, leave=False,
+                                  dynamic_ncols=True, mininterval=0.2)
+        return self.bars[key]
+
+    def _close(self, key) -> None:
+        bar = self.bars.pop(key, None)
+        if bar is not None:
+            bar.close()
+
+    def _line(self, text: str) -> None:
+        if self.tty and self.bars:
+            from tqdm import tqdm
+
+            tqdm.write(text, file=self.stream)  # above the bars, which are redrawn below it
+        else:
+            print(text, file=self.stream, flush=True)
+
+    def on_progress(self, info):
+        from workbench.core.progress import describe
+
+        key = info["step"]
+        if self.tty:
+            bar = self._bar(key, info["total"], info["title"], info["unit"])
+            bar.n = info["done"]
+            if info.get("detail"):
+                bar.set_postfix_str(info["detail"], refresh=False)
+            bar.refresh()
+            if info["finished"]:
+                self._close(key)
+                self._line(describe(info))
+            return
+        last = self.said.get(key)
+        if info["finished"]:
+            self.said.pop(key, None)
+            self._line(describe(info))
+        elif last is None or info["seconds"] - last >= self.PLAIN_EVERY:
+            self.said[key] = info["seconds"]
+            self._line(describe(info))
 
     def on_train_begin(self, info):
         ranks = info.get("processes", 1)
         where = f"{info['device']} in {ranks} processes" if ranks > 1 else info["device"]
-        print(f"training on {where}: {info['n_train']} samples, {info['epochs']} epochs at most", file=sys.stderr)
+        self._line(f"training on {where}: {info['n_train']} samples, {info['epochs']} epochs at most")
+        self.epochs = info["epochs"]
 
     def on_batch_end(self, info):
-        pass
+        if self.tty:
+            bar = self._bar("epoch", info["steps"], f"epoch {info['epoch']}/{getattr(self, 'epochs', '?')}", "batch")
+            bar.n = info["step"]
+            bar.set_postfix_str(f"loss {info['loss']:.4f}", refresh=False)
+            bar.refresh()
 
     def on_epoch_end(self, info):
-        print(f"epoch {info['epoch']:3d}/{info['epochs']}  train loss {info['train_loss']:.4f}  "
-              f"val loss {info['val_loss']:.4f}  val acc {info['val_accuracy']:.3f}", file=sys.stderr)
+        self._close("epoch")
+        left = f"  at most {info['eta']:.0f} s left" if info.get("eta") else ""
+        self._line(f"epoch {info['epoch']:3d}/{info['epochs']}  train loss {info['train_loss']:.4f}  "
+                   f"val loss {info['val_loss']:.4f}  val acc {info['val_accuracy']:.3f}{left}")
 
     def on_train_end(self, info):
+        self._close("epoch")
         why = "stopped early" if info["stopped_early"] else "cancelled" if info["cancelled"] else "done"
-        print(f"{why}; best epoch {info['best_epoch']} restored ({info['seconds']:.1f} s)", file=sys.stderr)
+        self._line(f"{why}; best epoch {info['best_epoch']} restored ({info['seconds']:.1f} s)")
 
 
 def _with_ci(t: dict, key: str) -> str:

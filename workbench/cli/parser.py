@@ -83,6 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--overwrite", action="store_true", help="replace an earlier export in --out")
     c.add_argument("--json", action="store_true", help="print the metrics as JSON")
     c.add_argument("--quiet", action="store_true", help="no progress lines")
+    c.add_argument("--mlflow", nargs="?", const="", metavar="URI",
+                   help="also log the run to MLflow (params, metrics with intervals, the export and a pyfunc model); "
+                        "without URI a local store in your data folder. Needs the tracking extra")
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")
@@ -111,7 +114,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "$XDG_DATA_HOME (default ~/.local/share), pointing at this installation.")
     i.add_argument("--uninstall", action="store_true", help="remove what an earlier install-desktop wrote")
     i.add_argument("--force", action="store_true", help="replace files there that the workbench did not write")
+    for command in sub.choices.values():
+        _add_log_options(command)
     return parser
+
+
+def _add_log_options(p: argparse.ArgumentParser) -> None:
+    """--verbose and --log-file, on every sub-command (the rotating log in the platform's log folder is always
+    written: see workbench.logs)."""
+    p.add_argument("--verbose", action="store_true", help="also print debug lines on stderr and log them")
+    p.add_argument("--log-file", help="also write the log (debug lines included) to this file")
 
 
 class _Version(argparse.Action):

@@ -29,6 +29,12 @@ def main(checkpoint: str | None = None, demo: bool = False) -> int:
     QCoreApplication.setOrganizationName("ConversionWorkbench")
     QCoreApplication.setApplicationName("Conversion Workbench")
     app = cast(QApplication, QApplication.instance() or QApplication(sys.argv[:1]))
+    from workbench import logs
+
+    from .settings_file import use_platform_folder
+
+    logs.ensure()  # errors shown in dialogs are logged with their traceback
+    use_platform_folder()
     app.setDesktopFileName(desktop.APP_ID)  # Wayland and the task bar match the window to its .desktop entry
     from .dialogs.about import app_icon
     from .main_window import MainWindow

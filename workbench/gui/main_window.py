@@ -102,6 +102,10 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(False)
         self.report_action = self._action(file, "Save HTML repor&t…", lambda: self.save_report(), name="reportAction")
         self.report_action.setEnabled(False)
+        self.mlflow_action = self._action(file, "Log exports to &MLflow", self.files.set_tracking,
+                                          name="mlflowAction")
+        self.mlflow_action.setCheckable(True)
+        self.mlflow_action.setChecked(self.settings.value("tracking/mlflow", False, type=bool))
         file.addSeparator()
         self._action(file, "&Quit", self.close, QKeySequence.Quit, "quitAction")
         help_menu = self.menuBar().addMenu("&Help")
@@ -145,6 +149,7 @@ class MainWindow(QMainWindow):
         ws.evaluate_panel.binning_chosen.connect(self.training.rebin)
         ws.evaluate_panel.errors.save_requested.connect(self.files.save_samples)
         self.jobs.command_started.connect(self.training.wire_progress)
+        self.jobs.command_started.connect(self._show_step_progress)
         s = self.session
         s.run_changed.connect(self._on_run_or_busy)
         s.busy_changed.connect(self._on_run_or_busy)
@@ -305,6 +310,17 @@ class MainWindow(QMainWindow):
         job = m.job_on(m.current)
         self.export_action.setEnabled(run is not None and (job is None or not job.locks))
         self.report_action.setEnabled(run is not None)
+
+    def _show_step_progress(self, _job, worker):
+        """A slow step of the command (feature cache, image decoding, range test, export) in the status line."""
+        from workbench.core.progress import describe
+
+        from .worker import Relay
+
+        relay = Relay(lambda info: self.statusBar().showMessage(describe(info), 0 if not info["finished"] else 5000),
+                      self)
+        worker.progress.connect(relay.call)
+        worker.done.connect(relay.deleteLater)
 
     def _show_run_status(self, run):
         """The status bar names the run Evaluate shows and its current test accuracy (picking another run,

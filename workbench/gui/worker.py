@@ -21,6 +21,7 @@ class Worker(QObject):
     batch = Signal(object)  # list of batch infos since the last emit (throttled)
     epoch = Signal(object)
     begun = Signal(object)
+    progress = Signal(object)  # a slow step's progress (core.progress info: step, title, done, total, ...)
     done = Signal()  # after finished or errored; the thread quits on it
 
     def __init__(self, fn, *args, batch_interval: float = 0.05, **kwargs):
@@ -55,6 +56,10 @@ class Worker(QObject):
         """Training callback: send the batches still pending."""
         self._flush(time.perf_counter())
 
+    def on_progress(self, info):
+        """core.progress callback: a slow step's progress (already throttled by core)."""
+        self.progress.emit(info)
+
     def _flush(self, now):
         if self._pending:
             self.batch.emit(self._pending)
@@ -64,8 +69,11 @@ class Worker(QObject):
     @Slot()
     def run(self):
         """Call the function; its result or exception comes back as a signal, never raised here."""
+        from workbench.core import progress
+
         try:
-            result = self._fn(*self._args, **self._kwargs)
+            with progress.reporting(self._kwargs.get("callbacks", ())):  # slow steps report to on_progress
+                result = self._fn(*self._args, **self._kwargs)
         except Exception as exc:  # noqa: BLE001 - every error goes back to the GUI thread as a signal
             exc.gui_traceback = traceback.format_exc()
             self.errored.emit(exc)

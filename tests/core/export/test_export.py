@@ -45,8 +45,8 @@ def run(tutorial_ckpt, table_csv, models_py):
 
 def test_export_loads_in_a_fresh_interpreter_without_workbench(run, tmp_path):
     result = export_run(run, tmp_path / "export")
-    assert sorted(result.files) == ["metadata.json", "metrics.json", "model.pt2", "recipe.json",
-                                    "weights.safetensors"]
+    assert sorted(result.files) == ["README.md", "confusion.png", "metadata.json", "metrics.json", "model.pt2",
+                                    "recipe.json", "reliability.png", "weights.safetensors"]
     X = run.data.table.X[run.data.splits["test"]]
     np.save(tmp_path / "inputs.npy", X)
     script = tmp_path / "fresh.py"

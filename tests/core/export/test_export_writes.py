@@ -260,13 +260,14 @@ def test_a_marker_copied_or_forged_into_a_user_folder_proves_nothing(env, capsys
     assert env.convert("--out", out) == 0
     mine = env.root / "mine"
     shutil.copytree(out, mine)  # the user copies an export, marker and all, and adds their own file
-    (mine / "results.csv").write_text("a,b\n1,2\n")
+    # named to sort first: the message lists the first five files (an export now holds README.md and figures too)
+    (mine / "Notes.csv").write_text("a,b\n1,2\n")
     marker = json.loads((mine / ".workbench-export.json").read_text())
-    marker["files"]["results.csv"] = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    marker["files"]["Notes.csv"] = hashlib.sha256(b"a,b\n1,2\n").hexdigest()
     (mine / ".workbench-export.json").write_text(json.dumps(marker))  # and lists it, with its right hash
     before = _digest(mine)
     capsys.readouterr()  # only this command's output: earlier runs print notes too
-    _refused(env.convert("--out", mine, "--overwrite"), capsys, "results.csv")
+    _refused(env.convert("--out", mine, "--overwrite"), capsys, "Notes.csv")
     assert _digest(mine) == before
 
 

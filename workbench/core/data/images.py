@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from workbench.core import notes as N
+from workbench.core import progress
 from workbench.core.data.samples import IMAGE_SUFFIXES, Table
 from workbench.core.errors import DataError
 from workbench.core.safety.memory import available_memory
@@ -187,8 +188,10 @@ def decode(path: Path, channels: int, height: int, width: int, resize: str = "re
     return arr[None] if channels == 1 else arr.transpose(2, 0, 1)
 
 
-def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, depth: int = 8) -> np.ndarray:
-    """8-bit (or 16-bit) pixels of `paths` in order, (len, C, H, W); the first broken file (in order) is named."""
+def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, depth: int = 8,
+                reported: bool = False) -> np.ndarray:
+    """8-bit (or 16-bit) pixels of `paths` in order, (len, C, H, W); the first broken file (in order) is named.
+    `reported`: a progress step (core.progress) says how far decoding is (a whole folder, not a batch)."""
     channels, height, width = shape
     out = np.empty((len(paths), *shape), dtype=np.uint16 if depth == 16 else np.uint8)
     # Pillow releases the GIL while it decodes, so large images decode faster in threads; small ones are
@@ -197,9 +200,14 @@ def decode_many(paths: list[Path], shape: tuple[int, int, int], resize: str, dep
     pool = ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) \
         if width * height >= 128 * 128 and len(paths) > 1 else None
     one = (lambda p: decode(p, channels, height, width, resize, depth))  # noqa: E731
+    step = progress.step("decode", f"Decoding {len(paths):,} images to {channels}x{height}x{width}", len(paths),
+                         "images") if reported else contextlib.nullcontext(None)
     try:
-        for i, arr in enumerate(pool.map(one, paths) if pool else map(one, paths)):
-            out[i] = arr
+        with step as told:
+            for i, arr in enumerate(pool.map(one, paths) if pool else map(one, paths)):
+                out[i] = arr
+                if told is not None:
+                    told.advance()
     finally:
         if pool:
             pool.shutdown(wait=True, cancel_futures=True)  # a broken file is reported without decoding the rest
@@ -288,7 +296,7 @@ def load_image_folder(root: Path, input_shape: tuple[int, ...] | None, resize: s
     free = available_memory()
     notes: list[str] = []
     if free is None or need <= MEMORY_SHARE * free:
-        samples = ImageSamples(scan.files, shape, resize, decode_many(scan.files, shape, resize, depth), depth)
+        samples = ImageSamples(scan.files, shape, resize, decode_many(scan.files, shape, resize, depth, True), depth)
     else:
         for path in scan.files[:1]:  # a broken first file is named now, not in a training worker
             decode(path, *shape, resize, depth)

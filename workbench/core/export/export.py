@@ -19,7 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core import progress
 from workbench.core.errors import ExportError
+from workbench.core.export import model_card
 from workbench.core.safety import folder_swap, output_paths, trust
 from workbench.core.safety.output_paths import OutputExistsError, check_export_folder
 from workbench.core.train.train import shape_logits
@@ -187,9 +189,12 @@ def export(folder: str | Path, module: nn.Module, example: Example, expected: np
     check_target(folder, source, overwrite, protected)
     module = module.cpu().eval()
     try:
-        with folder_swap.Swap(folder) as swap:
+        with folder_swap.Swap(folder) as swap, progress.step("export", f"Exporting to {folder.name}", 4 + onnx,
+                                                              "steps") as reported:
             staging = swap.staging
+            reported.advance(0, "the program (torch.export)")
             program_file, program_format = _program(module, example, staging)
+            reported.advance(1, "the weights and the round-trip check")
             from safetensors.torch import load_file, save_model
 
             save_model(module, str(staging / "weights.safetensors"))
@@ -201,7 +206,9 @@ def export(folder: str | Path, module: nn.Module, example: Example, expected: np
                 raise ExportError(f"the round-trip check failed: the saved program differs by {diff:.3g} from the "
                                   "workbench's probabilities.", "Report this as a bug; nothing was written.", folder)
             if onnx:
+                reported.advance(1, "ONNX")
                 metadata = {**metadata, "onnx": _onnx(module, _examples(example)[0], expected, staging, folder)}
+            reported.advance(1, "metadata and the model card")
             meta = {"format_version": FORMAT_VERSION, "program": program_file, "program_format": program_format,
                     "weights": "weights.safetensors", "torch_version": torch.__version__,
                     "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -210,6 +217,8 @@ def export(folder: str | Path, module: nn.Module, example: Example, expected: np
             (staging / "metrics.json").write_text(_json_text(metrics))
             if "recipe" in metadata:
                 (staging / "recipe.json").write_text(_json_text(metadata["recipe"]))
+            model_card.write_card(staging, meta)  # README.md with Hugging Face front matter, and its figures
+            reported.advance(1, "trusting the program and swapping the folder in")
             # The user made this program, so evaluating it later needs no --trust.
             trust.trust(trust.sha256_of(staging / program_file))
             folder_swap.write_marker(staging, program_file, folder)

@@ -84,3 +84,16 @@ def hash_file(path: Path) -> str:
             digest.update(block)
     return digest.hexdigest()
 
+
+def fingerprint(path: str) -> str | None:
+    """The sha256 of a file, of an image folder (its files' relative names and contents), or None for a bundled
+    data set (`sklearn:<name>`)."""
+    if path.startswith("sklearn:"):
+        return None
+    p = Path(path)
+    if p.is_file():
+        return hash_file(p)
+    digest = hashlib.sha256()
+    for file in sorted(f for f in p.rglob("*") if f.is_file()):
+        digest.update(file.relative_to(p).as_posix().encode() + b"\0" + hash_file(file).encode())
+    return digest.hexdigest()

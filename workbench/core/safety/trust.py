@@ -10,7 +10,8 @@ own weights-only list, torch.nn layer classes, plain containers, numpy arrays), 
 reach commands, files, the network or more code), and unknown (everything else: the model's own
 classes, or anything not proven). Only a file whose every import is proven harmless is called safe.
 
-The store is a small JSON file in the user's config folder (``WORKBENCH_CONFIG_DIR`` overrides where).
+The store is a small JSON file in the platform's config folder (core.folders; ``WORKBENCH_CONFIG_DIR``
+overrides where).
 Changes are read-modify-write under an exclusive lock and replaced atomically, so concurrent
 ``--trust`` runs keep every entry; a malformed store reads as empty and is reported once, never a crash.
 """
@@ -20,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-import os
 import re
 import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from workbench.core import folders
 from workbench.core.errors import ExportError, TrustStoreError
 from workbench.core.safety.atomic import write_bytes_atomic, write_text_atomic
 from workbench.core.safety.pickle_scan import Scan, scan_legacy, scan_zip
@@ -208,13 +209,18 @@ _problems: list[str] = []
 
 
 def config_dir() -> Path:
-    base = os.environ.get("WORKBENCH_CONFIG_DIR") or os.path.join(
-        os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "conversion-workbench")
-    return Path(base)
+    """The platform's config folder (core.folders); the old Linux-layout store is copied there once."""
+    folders.migrate()
+    return folders.config_dir()
 
 
 def _store_path() -> Path:
     return config_dir() / "trusted.json"
+
+
+def store_path() -> Path:
+    """The trust store's file, as the About box shows it."""
+    return _store_path()
 
 
 def _note_problem(message: str) -> None:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core import progress
 from workbench.core.safety.memory import available_memory
 from workbench.core.train.distributed import Distributed
 
@@ -164,32 +165,47 @@ def compute(model: nn.Module, head: str, inputs: Callable[[str], np.ndarray | Im
     on_disk = where == "disk"
     folder = Path(tempfile.mkdtemp(prefix="workbench-features-")) if on_disk else None
     cache = BodyFeatures({}, where, 0.0, folder)
+    reported = progress.step("features", f"Running the frozen body once over the data (features kept in {where})",
+                             sum(rows.values()), "rows")
     try:
-        for s, n in rows.items():
-            if on_disk:
-                assert folder is not None
-                out = torch.from_numpy(np.lib.format.open_memmap(folder / f"{s}.npy", mode="w+", dtype=np.float32,
-                                                                 shape=(n, *row_shape)))
-            else:
-                out = torch.empty((n, *row_shape), dtype=torch.float32, device=device)
-            X = inputs(s) if n else np.empty((0, *sample.shape[1:]), dtype=np.float32)
-            shared = dist is not None and not on_disk
-            first, end = dist.rows(n) if dist is not None and shared else (0, n)
-            with torch.no_grad():
-                for i in range(first, end, BATCH):
-                    if should_stop() and dist is None:  # ranks stop together or not at all (collectives follow)
-                        cache.close()
-                        return None
-                    xb = torch.as_tensor(X[i:min(i + BATCH, end)], dtype=torch.float32).to(device)
-                    got = _head_input(model, module, xb)
-                    assert got is not None
-                    out[i:i + len(xb)] = got.float().to(out.device)
-            if shared:
-                assert dist is not None
-                out = dist.gather_rows(out[first:end], n)
-            cache.splits[s] = out
+        with reported:
+            _fill(cache, model, module, head, inputs, rows, device, should_stop, dist, row_shape, sample, reported)
     except BaseException:
         cache.close()
         raise
+    if cache.splits.keys() != rows.keys():  # stopped
+        return None
     cache.seconds = time.perf_counter() - start
     return cache
+
+
+def _fill(cache: BodyFeatures, model: nn.Module, module: nn.Module, head: str,
+          inputs: Callable[[str], np.ndarray | ImageBatches], rows: dict[str, int], device: torch.device,
+          should_stop: Callable[[], bool], dist: Distributed | None, row_shape: tuple[int, ...],
+          sample: torch.Tensor, reported: progress.Step) -> None:
+    """The body's outputs of every split into `cache` (left incomplete when stopped)."""
+    on_disk, folder = cache.where == "disk", cache.folder
+    for s, n in rows.items():
+        if on_disk:
+            assert folder is not None
+            out = torch.from_numpy(np.lib.format.open_memmap(folder / f"{s}.npy", mode="w+", dtype=np.float32,
+                                                             shape=(n, *row_shape)))
+        else:
+            out = torch.empty((n, *row_shape), dtype=torch.float32, device=device)
+        X = inputs(s) if n else np.empty((0, *sample.shape[1:]), dtype=np.float32)
+        shared = dist is not None and not on_disk
+        first, end = dist.rows(n) if dist is not None and shared else (0, n)
+        with torch.no_grad():
+            for i in range(first, end, BATCH):
+                if should_stop() and dist is None:  # ranks stop together or not at all (collectives follow)
+                    cache.close()
+                    return
+                xb = torch.as_tensor(X[i:min(i + BATCH, end)], dtype=torch.float32).to(device)
+                got = _head_input(model, module, xb)
+                assert got is not None
+                out[i:i + len(xb)] = got.float().to(out.device)
+                reported.advance(len(xb), s)
+        if shared:
+            assert dist is not None
+            out = dist.gather_rows(out[first:end], n)
+        cache.splits[s] = out

@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core import progress
+
 START_LR, END_LR = 1e-6, 10.0
 STEPS = 100  # a second or two on a small head
 SMOOTHING = 0.98  # exponential moving average of the loss, debiased (as fastai)
@@ -129,27 +131,29 @@ def range_test(model: nn.Module, loss_fn: Callable[..., Any], make_optimizer: Ca
     avg, best = 0.0, math.inf
     model.train()
     try:
-        for i in range(steps):
-            if should_stop():  # the Stop button during the test
-                break
-            lr = start_lr * ratio ** i
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            x, y = batches(i)
-            loss = loss_fn(forward(model, x), y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                break
-            avg = SMOOTHING * avg + (1 - SMOOTHING) * value
-            smoothed = avg / (1 - SMOOTHING ** (i + 1))
-            result.lrs.append(lr)
-            result.losses.append(smoothed)
-            best = min(best, smoothed)
-            if i > 10 and smoothed > DIVERGED * best:
-                break
+        with progress.step("lr_range_test", "Learning-rate range test", steps, "steps") as reported:
+            for i in range(steps):
+                if should_stop():  # the Stop button during the test
+                    break
+                lr = start_lr * ratio ** i
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+                x, y = batches(i)
+                loss = loss_fn(forward(model, x), y)
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                reported.advance()
+                value = float(loss.detach())
+                if not math.isfinite(value):
+                    break
+                avg = SMOOTHING * avg + (1 - SMOOTHING) * value
+                smoothed = avg / (1 - SMOOTHING ** (i + 1))
+                result.lrs.append(lr)
+                result.losses.append(smoothed)
+                best = min(best, smoothed)
+                if i > 10 and smoothed > DIVERGED * best:
+                    break
     finally:
         model.load_state_dict(saved)
         model.train(was_training)

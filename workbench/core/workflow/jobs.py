@@ -22,6 +22,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from workbench.core import progress
 from workbench.core.errors import WorkbenchError
 
 if TYPE_CHECKING:
@@ -94,7 +95,8 @@ class Job(Generic[R]):
         """The whole command on this thread: begin, work, commit; returns what `commit` returns."""
         self.session.begin_job(self)
         try:
-            result = self.work(callbacks)
+            with progress.reporting(callbacks):  # slow steps deep in core report to the callbacks' on_progress
+                result = self.work(callbacks)
         except BaseException as exc:
             self.deliver_error(exc)
             raise

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from workbench.core import progress
 from workbench.core.export.export import ExportResult, check_target
 from workbench.core.recipe import Recipe, resolve_data
 from workbench.core.train import distributed
@@ -44,15 +45,18 @@ def convert_checkpoint(checkpoint: str | Path, recipe: Recipe, out: str | Path |
     # Under torchrun every rank opens, reads and trains; rank 0 alone calibrates, evaluates and exports (the
     # baseline trains nothing: every rank computes it, rank 0 writes it).
     dist = distributed.from_env(recipe.train.device) if not baseline else None
+    callbacks = list(callbacks)
     try:
-        session = open_session(checkpoint, recipe, trusted, source_named_by)
-        job = Baseline(session) if baseline else Train(session, dist=dist)
-        if stop is not None:
-            job.stop = stop
-        run: Run = job.run(callbacks)
-        if distributed.secondary():
-            return run, None
-        result = Export(session, out, overwrite=overwrite, onnx=onnx).run() if out is not None else None
+        # every slow step (decoding images, the feature cache, the range test, the export) reports to the callbacks
+        with progress.reporting(callbacks):
+            session = open_session(checkpoint, recipe, trusted, source_named_by)
+            job = Baseline(session) if baseline else Train(session, dist=dist)
+            if stop is not None:
+                job.stop = stop
+            run: Run = job.run(callbacks)
+            if distributed.secondary():
+                return run, None
+            result = Export(session, out, overwrite=overwrite, onnx=onnx).run() if out is not None else None
     finally:
         if dist is not None:
             dist.close()

@@ -377,6 +377,25 @@ def ordinal_export(run: Run) -> dict[str, Any]:
                                "workbench.core.evaluate.ordinal_calibrate.contiguous_sets"}
 
 
+def data_description(run: Run) -> dict[str, Any]:
+    """The data a run was made from: file name, path, sha256 (an image folder's over its files), rows per split and
+    the data's warnings."""
+    path = run.recipe.data.path
+    return {"file": Path(path).name if path and not path.startswith("sklearn:") else path, "path": path,
+            "sha256": _fingerprint(path),
+            "rows": {split: int(len(rows)) for split, rows in run.data.splits.items()},
+            "warnings": [str(w) for w in run.data.warnings]}
+
+
+def _fingerprint(path: str) -> str | None:
+    from workbench.core.safety.snapshot import fingerprint
+
+    try:
+        return fingerprint(path) if path else None
+    except OSError:  # moved or unreadable since it was read: the card says the hash is unknown
+        return None
+
+
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     from workbench.core.workflow.decisions import export_metadata, input_norm
 
@@ -404,6 +423,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
         # decision_rule keep their earlier meaning (the exported binary threshold and its rule)
         **decided,
         "source": {"path": str(run.loaded.path), "sha256": run.loaded.sha256, "format": run.loaded.format},
+        "data": data_description(run),  # the model card's data section
         # Wall time lives here, beside "created", not in metrics.json: the same recipe and seed give the same
         # metrics.json byte for byte.
         "training_seconds": run.training.seconds,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import DataError
 from workbench.core.safety.atomic import write_bytes_atomic
+from workbench.core.safety.snapshot import fingerprint as fingerprint  # also the export's data hash
 
 if TYPE_CHECKING:
     import numpy as np
@@ -38,22 +39,6 @@ class SessionInputError(DataError):
     def __init__(self, problem: str, fix: str, path: object, role: str, original: str, reason: str) -> None:
         self.role, self.original, self.reason = role, original, reason
         super().__init__(problem, fix, path)
-
-
-def fingerprint(path: str) -> str | None:
-    """The sha256 of a file, of an image folder (its files' relative names and contents), or None for a bundled
-    data set (`sklearn:<name>`)."""
-    from workbench.core.safety.trust import sha256_of
-
-    if path.startswith("sklearn:"):
-        return None
-    p = Path(path)
-    if p.is_file():
-        return sha256_of(p)
-    digest = hashlib.sha256()
-    for file in sorted(f for f in p.rglob("*") if f.is_file()):
-        digest.update(file.relative_to(p).as_posix().encode() + b"\0" + sha256_of(file).encode())
-    return digest.hexdigest()
 
 
 def input_ref(path: str | Path, role: str, session_dir: Path) -> dict[str, Any]:

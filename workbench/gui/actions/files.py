@@ -41,7 +41,31 @@ class Files:
         dialog.exec()
         if dialog.result is not None:
             host.settings.setValue("paths/export", str(dialog.result.folder.parent))
+            self.track(dialog.result.folder)
         return dialog
+
+    def set_tracking(self, on: bool) -> None:
+        """File ▸ Log exports to MLflow: kept in the settings; refused (and unticked) when MLflow is missing."""
+        from workbench.core.workflow.tracking import require_mlflow
+
+        if on:
+            try:
+                require_mlflow()
+            except WorkbenchError as exc:
+                self.host.mlflow_action.setChecked(False)
+                self.host.show_error(exc)
+                return
+        self.host.settings.setValue("tracking/mlflow", bool(on))
+
+    def track(self, folder) -> None:
+        """Log an export to MLflow's default store (in the data folder) on a worker, when the user asked for it."""
+        if not self.host.settings.value("tracking/mlflow", False, type=bool):
+            return
+        from workbench.core.workflow.tracking import log_export
+
+        self.host.statusBar().showMessage(f"Logging {folder.name} to MLflow…")
+        self.host.jobs.start(log_export, folder, on_done=lambda logged: self.host.statusBar().showMessage(
+            f"Logged {folder.name} to MLflow: run {logged['run_id']} in {logged['uri']}."))
 
     def _inputs(self, runs=()) -> dict:
         """The files a save must never replace (core's answer: `workflow.protected.session_inputs`)."""

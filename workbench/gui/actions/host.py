@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QStatusBar, QWidget
 
 from ..jobs import JobRunner
@@ -19,6 +20,7 @@ class Host(Protocol):
     session: Session
     jobs: JobRunner
     settings: QSettings
+    mlflow_action: QAction  # File ▸ Log exports to MLflow (checkable)
 
     def show_workspace(self, tab: int | None = None) -> Workspace:
         """Build the tabs if needed, show them (at tab `tab`), and return them."""

@@ -8,6 +8,8 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from workbench.core import folders
+
 from .host import Host
 
 CHECKPOINTS = "Checkpoints (*.pt *.pth *.ckpt *.bin *.safetensors *.pt2 *.ts);;All files (*)"
@@ -103,7 +105,7 @@ class Opening:
         """Build (or reuse) the diabetes demo on a worker, then open its model and data."""
         from workbench.core.workflow.commands import OpenDemo
 
-        folder = Path(str(self.host.settings.value("paths/demo", str(Path.home() / "workbench-demo"))))
+        folder = Path(str(self.host.settings.value("paths/demo", str(folders.demo_dir()))))
         self.host.statusBar().showMessage(f"Building the demo in {folder} (a few seconds)…")
         self.host.show_workspace(0)
         self.host.command(lambda: OpenDemo(self.model, folder))

@@ -1,5 +1,5 @@
 """Help ▸ About: the icon, the versions of the workbench, torch, torchvision, Qt and Python, and where the
-settings and the trust store live (with a button that copies it all for a bug report)."""
+settings, the trust store and the log live (with a button that copies it all for a bug report)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench import logs
 from workbench.core import desktop
 from workbench.core.safety import trust
 
@@ -33,7 +34,8 @@ def about_facts() -> list[tuple[str, str]]:
     found = desktop.versions()
     return [("Workbench", found["workbench"]), ("PyTorch", found["torch"]), ("torchvision", found["torchvision"]),
             ("Qt", f"{qVersion()} (PySide6 {PySide6.__version__})"), ("Python", found["python"]),
-            ("Settings", QSettings().fileName()), ("Trust store", str(trust._store_path()))]
+            ("Settings", QSettings().fileName()), ("Trust store", str(trust.store_path())),
+            ("Log", str(logs.current_log_file() or "not written (its folder cannot be written)"))]
 
 
 class AboutDialog(QDialog):

@@ -8,7 +8,11 @@ from workbench.core.errors import UntrustedFileError, WorkbenchError
 
 
 def show_error(parent: QWidget, exc: BaseException, title: str = "Could not finish") -> None:
-    """Show an error as a dialog: the problem and its fix for a user's mistake, details for a bug."""
+    """Show an error as a dialog: the problem and its fix for a user's mistake, details for a bug. Logged first,
+    with its traceback (workbench.logs), so the log explains what the dialog says."""
+    from workbench import logs
+
+    logs.log_error(exc, f"dialog '{title}'")
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle(title)

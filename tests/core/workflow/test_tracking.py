@@ -1,0 +1,61 @@
+"""MLflow tracking: an export logged to a local SQLite store and read back with MlflowClient; without MLflow the
+option says how to install it (exit 2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from workbench.core.workflow import tracking
+
+
+def test_without_mlflow_the_option_says_how_to_install_it(monkeypatch, tutorial_ckpt, models_py, table_csv,
+                                                          tmp_path, capsys):
+    from workbench.cli import main
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # import mlflow raises ImportError
+    code = main(["convert", str(tutorial_ckpt), "--model-source", f"{models_py}:TinyRegressor", "--data",
+                 str(table_csv), "--threshold", "median", "--out", str(tmp_path / "out"), "--mlflow"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "MLflow is not installed" in err and "conversion-workbench[tracking]" in err
+    assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_an_export_round_trips_through_a_sqlite_store(tutorial_ckpt, table_csv, models_py, tmp_path):
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("alembic")
+    from workbench.core.open.load import load_checkpoint
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.pipeline import export_run, prepare_data, train_run
+
+    recipe = Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "threshold",
+                                 "model_source": f"{models_py}:TinyRegressor", "train.epochs": 2})
+    loaded = load_checkpoint(tutorial_ckpt, recipe.model_source)
+    run = train_run(recipe, loaded, prepare_data(recipe, loaded.input_shape))
+    folder = export_run(run, tmp_path / "export").folder
+    meta = json.loads((folder / "metadata.json").read_text())
+    uri = "sqlite:///" + (tmp_path / "store" / "mlflow.db").as_posix()
+    logged = tracking.log_export(folder, uri)
+
+    client = mlflow.MlflowClient(uri)
+    got = client.get_run(logged["run_id"])
+    assert got.data.params["train.lr"] == str(meta["recipe"]["train"]["lr"])
+    assert got.data.params["data.label_mode"] == "threshold" and got.data.params["calibration"] == "auto"
+    test = meta["metrics"]["test"]
+    assert got.data.metrics["test_accuracy"] == pytest.approx(test["accuracy"])
+    assert got.data.metrics["test_brier_ci_low"] == pytest.approx(test["ci"]["brier"][0])
+    assert got.data.metrics["test_brier_ci_high"] == pytest.approx(test["ci"]["brier"][1])
+    exported = {a.path for a in client.list_artifacts(logged["run_id"], "export")}
+    assert {"export/README.md", "export/metadata.json", "export/model.pt2", "export/reliability.png"} <= exported
+    assert "reliability.png" in {a.path for a in client.list_artifacts(logged["run_id"])}
+    assert (tmp_path / "store" / "artifacts").is_dir()  # beside the store, not ./mlruns
+
+    model = mlflow.pyfunc.load_model(logged["model_uri"])  # from code: nothing unpickled
+    assert model.metadata.signature is not None
+    X = run.data.table.X[run.data.splits["test"][:5]].astype(np.float32)
+    assert np.allclose(model.predict(X), run.probabilities("test")[:5], atol=1e-5)
