@@ -11,6 +11,7 @@ import datetime
 import errno
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -100,7 +101,11 @@ def inputs_of(metadata: dict[str, Any], source: Path | None) -> dict[Path, str]:
 def _program(module: nn.Module, example: torch.Tensor, staging: Path) -> tuple[str, str]:
     batch = torch.export.Dim("batch", min=1)
     try:
-        program = torch.export.export(module, (example,), dynamic_shapes=({0: batch},))
+        with warnings.catch_warnings():
+            # An LSTM's _flat_weights are re-assigned while tracing; torch warns about it to the author of the
+            # module, and the exported program is correct (its weights are the parameters).
+            warnings.filterwarnings("ignore", message=r"(?s).*_flat_weights", category=UserWarning)
+            program = torch.export.export(module, (example,), dynamic_shapes=({0: batch},))
         torch.export.save(program, str(staging / "model.pt2"))
         return "model.pt2", "torch.export"
     except OSError:
