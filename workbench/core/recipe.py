@@ -26,8 +26,10 @@ from workbench.core.safety.named_code import check_named_source, trust_own_file
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
 # calibration auto (was temperature). mlp_activation (3), train.repeats, the ordinal task with head.ordinal and the
-# decide section (6) came without a bump: their defaults are what a recipe without them meant.
-RECIPE_VERSION = 6
+# decide section (6) came without a bump: their defaults are what a recipe without them meant. 7: before
+# data.standardize auto (was false), data.normalize auto reading the model's evidence (auto was what
+# "architecture" is now) and train.time_budget (no limit before).
+RECIPE_VERSION = 7
 TASKS = ("binary", "multiclass", "ordinal")
 ORDINAL_HEADS = ("coral", "corn")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
@@ -43,7 +45,10 @@ V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5
 WARM_STARTS = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
-NORMALIZATIONS = ("auto", "imagenet", "none", "custom")
+NORMALIZATIONS = ("auto", "architecture", "imagenet", "none", "custom")
+STANDARDIZE = ("auto",)
+# Version 6's meaning of the fields whose default became auto in version 7 (a recipe that left them out meant these).
+BEFORE_SCALES = {"standardize": False}
 RESIZES = ("resize", "crop")
 AUGMENTS = ("auto", "on", "off")
 # Version 3's image behaviour: 0..1 pixels fed as they are, never augmented. An old recipe keeps it.
@@ -77,13 +82,17 @@ class DataRecipe:
                                                    low=2, high=1000, flag=None))
     splits: tuple[float, ...] = field(default=(0.6, 0.15, 0.1, 0.15), metadata=describe(
         "Splits", "train,val,cal,test fractions, e.g. 0.6,0.15,0.1,0.15", low=0, high=1))
-    standardize: bool = field(default=False, metadata=describe(
-        "Standardize", "standardize the inputs with the train split's mean and std (off: a pretrained body "
-        "expects the inputs it was trained on)"))
+    standardize: bool | str = field(default="auto", metadata=describe(
+        "Standardize", "standardize a table's inputs with the train split's mean and std, also inside the exported "
+        "program. auto: when the model's output and first layer say it was trained on standardised inputs and the "
+        "columns are on another scale (a note says why); false: as they are (a pretrained body expects the inputs "
+        "it was trained on)", choices=STANDARDIZE))
     normalize: str = field(default="auto", metadata=describe(
         "Normalise images", "image folders: pixels (0..1) are normalised per channel before the model, also inside "
         "the exported program (which takes 0..1 pixels). auto: ImageNet's mean and std for a recognised "
-        "torchvision architecture, none otherwise; imagenet; none; custom: the mean and std given",
+        "torchvision architecture; otherwise none, (0.5, 0.5) or ImageNet's, whichever the model's output on the "
+        "train split clearly reads best (a note says why), none without clear evidence; architecture: ImageNet's "
+        "for a recognised torchvision architecture, none otherwise; imagenet; none; custom: the mean and std given",
         choices=NORMALIZATIONS, group="Images"))
     norm_mean: tuple[float, ...] = field(default=(), metadata=describe(
         "Custom mean", "custom normalisation: per-channel mean of 0..1 pixels, e.g. 0.5,0.5,0.5 (one value for "
@@ -163,6 +172,10 @@ class TrainRecipe:
         high=100_000, group="Training"))
     device: str = field(default="auto", metadata=describe(
         "Device", "where to train", choices=DEVICES, group="Training"))
+    time_budget: float | str = field(default="auto", metadata=describe(
+        "Time budget (s)", "the most seconds of training; auto: a budget that would train over 10 minutes at the "
+        "cost per step the range test measured is cut to the epochs that fit in 10 minutes; 0: no limit",
+        choices=AUTO, low=0, high=1e8, group="Training", decimals=0, step=60))
     repeats: int = field(default=1, metadata=describe(
         "Repeats", "train this many times with training seeds seed, seed+1, ... on seed's split, reporting the test "
         "metrics' mean and spread (which Compare weighs); the first run is exported", low=1, high=1000))
@@ -289,7 +302,22 @@ def _migrate(values: dict[str, Any]) -> dict[str, Any]:
         values["data"] = {**BEFORE_IMAGES, **data} if isinstance(data, dict) else dict(BEFORE_IMAGES)
     if version < 6:  # calibration left out meant temperature
         values.setdefault("calibration", "temperature")
+    if version < 7:
+        values["data"] = _before_scales(values.get("data"))
+        train = values.get("train")
+        values["train"] = {"time_budget": 0, **train} if isinstance(train, dict) else {"time_budget": 0}
     return values
+
+
+def _before_scales(data: Any) -> Any:
+    """Version 6's data section in version 7's words: standardize left out meant false, normalize auto meant
+    what "architecture" means now."""
+    if not isinstance(data, dict):
+        return dict(BEFORE_SCALES) if data is None else data
+    data = {**BEFORE_SCALES, **data}
+    if data.get("normalize", "auto") == "auto":  # (left out, it meant auto since version 5)
+        data["normalize"] = "architecture"
+    return data
 
 
 def from_dict(values: dict[str, Any]) -> Recipe:

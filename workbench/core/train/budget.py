@@ -29,6 +29,13 @@ SETTLE = 0.5
 # of 5 seeds) one-cycle against constant: 15 steps 0.62 / 0.81 test accuracy, 45 steps 0.86 / 0.91, 120 steps
 # 0.93 / 0.92, 300 steps 0.92 / 0.92.
 SHORT_BUDGET = 100
+# The automatic time budget: a planned budget that would train longer than this, at the cost per step the range
+# test measured, is cut to the epochs that fit (the LSTM of issue 28 planned 67 epochs at ~11 s each).
+LONG_RUN = 600.0
+MIN_TIMED_EPOCHS = 3  # a cut budget still trains this many epochs
+# Before one-cycle's settle point, early stopping needs this many times the patience without improvement: a run
+# whose validation loss stopped improving early ends, while the noisy peak-rate phase alone does not end one.
+EARLY_EVIDENCE = 2
 
 def build_optimizer(train: TrainRecipe, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
     if train.optimizer == "sgd":
@@ -67,9 +74,29 @@ def build_schedule(train: TrainRecipe, optimizer: torch.optim.Optimizer, steps_p
         return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2), "plateau"
     return None, ""
 
+def time_limit(budget: float | str) -> float:
+    """The seconds a run may train: the recipe's number (0: no limit), LONG_RUN under auto."""
+    seconds = LONG_RUN if budget == "auto" else float(budget)
+    return seconds if seconds > 0 else math.inf
+
+
+def timed_epochs(epochs: int, seconds_per_epoch: float, limit: float) -> int:
+    """The epochs of `epochs` that fit in `limit` seconds at `seconds_per_epoch` (at least MIN_TIMED_EPOCHS)."""
+    if not math.isfinite(limit) or seconds_per_epoch <= 0 or epochs * seconds_per_epoch <= limit:
+        return epochs
+    return max(min(MIN_TIMED_EPOCHS, epochs), int(limit // seconds_per_epoch))
+
+
+def may_stop_early(bad_epochs: int, patience: int, epoch: int, settle_epochs: int) -> bool:
+    """Early stopping: `patience` epochs without improvement, or EARLY_EVIDENCE times that before the settle point."""
+    if not patience:
+        return False
+    return bad_epochs >= (patience if epoch > settle_epochs else EARLY_EVIDENCE * patience)
+
+
 def find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: list[nn.Parameter], Xt: OnDevice,
              yt: torch.Tensor, binary: bool, seed: int, stop: StopToken,
-             hold: Callable[[], None] = lambda: None) -> FinderResult:
+             hold: Callable[[], None] = lambda: None, tick: Callable[[int], None] = lambda i: None) -> FinderResult:
     """The range test on shuffled train batches (see lr_finder)."""
     from workbench.core.train.lr_finder import range_test
 
@@ -77,6 +104,7 @@ def find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: l
     order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1)).to(Xt.device)
 
     def batches(i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        tick(i)  # progress from the first second: the test is the run's first slow step
         start = (i * bs) % max(n - bs + 1, 1)
         idx = order[start:start + bs]
         return Xt[idx], yt[idx]

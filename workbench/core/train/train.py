@@ -43,6 +43,9 @@ from workbench.core.train.budget import (
     build_schedule,
     effective_patience,
     find_lr,
+    may_stop_early,
+    time_limit,
+    timed_epochs,
 )
 from workbench.core.train.distributed import Distributed, share
 from workbench.core.train.frozen_body import body_trains, hold_body_in_eval
@@ -74,6 +77,7 @@ __all__ = ["MAX_EPOCHS", "MIN_EPOCHS", "SETTLE", "SHORT_BUDGET", "TARGET_STEPS",
 GPU_READBACK = 32  # batches per host read-back of losses on a GPU; about 10 ms of work for a small head
 CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each batch at once
 READBACK_SECONDS = 0.1  # and at least this often, so that slow batches of a large model still show live
+PROGRESS_SECONDS = 0.25  # on_progress during the range test at most this often
 
 
 def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train: ArrayOrTensor,
@@ -103,6 +107,8 @@ class _Loop:
                  stop: StopToken, head: str, dist: Distributed | None) -> None:
         self.model, self.recipe, self.seed, self.stop, self.dist = model, recipe, seed, stop, dist
         self.callbacks = list(callbacks)
+        self.began, self.last_tick = time.perf_counter(), 0.0
+        self.progress("preparing", 0, 0)  # before anything slow: moving the data, the range test, the first epoch
         self.device = device = dist.device if dist is not None else pick_device(recipe.device)
         self.generator = seed_everything(seed)
         self.binary = binary = task == "binary"
@@ -128,7 +134,17 @@ class _Loop:
 
     def notify(self, hook: str, info: dict[str, Any]) -> None:
         for cb in self.callbacks:
-            getattr(cb, hook)(info)
+            method = getattr(cb, hook, None)  # a callback written before a hook existed lacks it
+            if method is not None:
+                method(info)
+
+    def progress(self, stage: str, done: int, total: int) -> None:
+        """`on_progress` before the epochs begin: at once, then at most every PROGRESS_SECONDS and at the end."""
+        now = time.perf_counter()
+        if done and done < total and now - self.last_tick < PROGRESS_SECONDS:
+            return
+        self.last_tick = now
+        self.notify("on_progress", {"stage": stage, "done": done, "total": total, "elapsed": now - self.began})
 
     def plan(self, head_only: bool) -> None:
         """The budget, patience and schedule, the rate (the range test's pick under auto), the optimiser."""
@@ -138,15 +154,23 @@ class _Loop:
         result.schedule = applied_schedule(recipe.schedule, result.epochs * steps)
         if recipe.lr == "auto":
             if self.rank == 0:  # the others wait for its pick: every rank must train at the same rate
+                from workbench.core.train.lr_finder import STEPS
+
+                began = time.perf_counter()
                 found = find_lr(self.model, self.loss_fn, recipe, self.params, self.Xt, self.yt, self.binary,
-                                 self.seed, self.stop, self.hold)
+                                self.seed, self.stop, self.hold, lambda i: self.progress("range_test", i, STEPS))
+                self.progress("range_test", STEPS, STEPS)
                 if result.schedule == "onecycle" and head_only:
                     found.for_one_cycle()
                 result.lr, result.lr_finder = found.pick, found.to_dict()
+                self.fit_time((time.perf_counter() - began) / max(len(found.lrs), 1))
             if self.dist is not None:
-                result.lr = self.dist.broadcast([result.lr])[0]
+                result.lr, epochs = self.dist.broadcast([result.lr, float(result.epochs)])
+                result.epochs = int(epochs)
         else:
             result.lr = float(recipe.lr)
+        result.patience = effective_patience(recipe, result.epochs)
+        result.schedule = applied_schedule(recipe.schedule, result.epochs * steps)
         # Wrapped after the range test, which runs on rank 0 alone: DDP's gradient hooks would wait for the others.
         self.net = self.dist.wrap(self.model) if self.dist is not None else self.model  # weights read from `model`
         self.optimizer = build_optimizer(recipe, self.params, result.lr)
@@ -158,6 +182,33 @@ class _Loop:
         self.settle_epochs = math.ceil(SETTLE * result.epochs) if result.schedule == "onecycle" else 0
         self.amp_dtype, self.scaler = autocast_for(self.device, recipe.mixed_precision)
         self.readback = CPU_READBACK if self.device.type == "cpu" else GPU_READBACK
+
+    def fit_time(self, seconds_per_step: float) -> None:
+        """Cut the budget to the recipe's time limit at the cost per step the range test measured (a validation
+        pass costs about a third of a training step per row)."""
+        result, recipe = self.result, self.recipe
+        per_epoch = seconds_per_step * (self.steps + len(self.Xv) / max(self.bs, 1) / 3)
+        limit = time_limit(recipe.time_budget)
+        epochs = timed_epochs(result.epochs, per_epoch, limit)
+        if epochs < result.epochs:
+            result.notes.append(N.info(
+                f"{result.epochs} epochs would train for about {result.epochs * per_epoch / 60:.0f} min at "
+                f"{per_epoch:.1f} s per epoch (measured by the range test); the budget was cut to {epochs} epochs to "
+                f"fit the time budget of {limit / 60:.0f} min (train.time_budget: a number of seconds, or 0 for no "
+                "limit)", "time_budget", "train.time_budget"))
+            result.epochs = epochs
+
+    def out_of_time(self, epoch_seconds: float) -> bool:
+        """Another epoch would end past the recipe's time limit (rank 0's clock decides, so every rank agrees)."""
+        elapsed = time.perf_counter() - self.start
+        if self.dist is not None:
+            elapsed = self.dist.broadcast([elapsed])[0]
+        if elapsed + epoch_seconds <= time_limit(self.recipe.time_budget):
+            return False
+        self.result.notes.append(N.info(f"Training stopped after {self.epoch} epochs ({elapsed / 60:.1f} min): another "
+                                        "would pass the time budget (train.time_budget: a number of seconds, or 0 for "
+                                        "no limit)", "time_budget", "train.time_budget"))
+        return True
 
     def run(self) -> TrainResult:
         result, model, epochs = self.result, self.model, self.result.epochs
@@ -171,11 +222,12 @@ class _Loop:
         try:
             for epoch in range(1, epochs + 1):
                 self.epoch = epoch
+                began = time.perf_counter()
                 self.train_epoch()
                 if self.stop.stopped:
                     result.cancelled = True
                     break
-                if self.validate(epoch):
+                if self.validate(epoch) or (epoch < epochs and self.out_of_time(time.perf_counter() - began)):
                     result.stopped_early = True
                     break
         except torch.cuda.OutOfMemoryError:
@@ -284,4 +336,4 @@ class _Loop:
                 "eta": elapsed / epoch * (result.epochs - epoch), "best_epoch": result.best_epoch}
         result.history.append(info)
         self.notify("on_epoch_end", info)
-        return bool(result.patience and self.bad_epochs >= result.patience and epoch > self.settle_epochs)
+        return may_stop_early(self.bad_epochs, result.patience, epoch, self.settle_epochs)
