@@ -11,6 +11,13 @@ from workbench.cli.decisions import decision_lines
 class _Progress:
     """Prints one line per epoch to stderr."""
 
+    def on_progress(self, info):
+        """Before the first epoch (core's on_progress): one line as each slow step starts."""
+        if info["stage"] != getattr(self, "_stage", None):
+            self._stage = info["stage"]
+            text = {"preparing": "preparing training", "range_test": "finding the learning rate (range test)"}
+            print(f"{text.get(info['stage'], info['stage'])} ...", file=sys.stderr)
+
     def on_train_begin(self, info):
         ranks = info.get("processes", 1)
         where = f"{info['device']} in {ranks} processes" if ranks > 1 else info["device"]
