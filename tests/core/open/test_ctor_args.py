@@ -170,3 +170,17 @@ def test_a_hugging_face_config_names_its_class_and_package(tmp_path):
     with pytest.raises(E.CheckpointError) as err:
         load_checkpoint(tmp_path / "model.safetensors")
     assert "BertForSequenceClassification" in err.value.problem and "transformers" in err.value.problem
+
+
+def test_a_conv1d_checkpoint_with_a_sequence_length_in_its_config_has_its_input_shape(tmp_path):
+    src = tmp_path / "c.py"
+    src.write_text("import torch\nfrom torch import nn\nclass C(nn.Module):\n"
+                   "    def __init__(self, in_channels, seq_len):\n        super().__init__()\n"
+                   "        self.conv = nn.Conv1d(in_channels, 4, 3, padding=1)\n"
+                   "        self.fc = nn.Linear(4 * seq_len, 1)\n"
+                   "    def forward(self, x):\n        return self.fc(torch.flatten(self.conv(x), 1))\n")
+    state = {"conv.weight": torch.zeros(4, 2, 3), "conv.bias": torch.zeros(4), "fc.weight": torch.zeros(1, 4 * 50),
+             "fc.bias": torch.zeros(1)}
+    torch.save({"net": state, "config": {"in_channels": 2, "seq_len": 50}}, tmp_path / "c.pt")
+    loaded = load_checkpoint(tmp_path / "c.pt", f"{src}:C")
+    assert loaded.input_shape == (2, 50) and loaded.model.fc.in_features == 200

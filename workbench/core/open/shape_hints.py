@@ -45,9 +45,11 @@ def input_shape_hint(obj: object, model: nn.Module) -> tuple[int, ...] | None:
             sides = _int_tuple(side) or ((side, side) if isinstance(side, int) and side > 0 else None)
             if sides and len(sides) == 2:
                 return (first.in_channels, *sides)
+        length = next((args[k] for k in SEQUENCE_KEYS if isinstance(args.get(k), int) and args[k] > 0), None)
         if isinstance(first, nn.RNNBase):
-            length = next((args[k] for k in SEQUENCE_KEYS if isinstance(args.get(k), int) and args[k] > 0), None)
             return (length, first.input_size) if length else None
+        if isinstance(first, nn.Conv1d) and length:
+            return (first.in_channels, length)
     if isinstance(first, nn.Linear):
         return (first.in_features,)
     return None  # a convolution's image size or a sequence's length is not in the weights
