@@ -168,7 +168,7 @@ class TrainRecipe:
         "Batch size", "samples per optimiser step", low=1, high=1 << 20, group="Training", step=16))
     patience: int = field(default=10, metadata=describe(
         "Early stopping patience (0 = off)", "early stopping patience in epochs (at least a tenth of the "
-        "epochs; with onecycle, not before half of them); 0 turns it off", low=0,
+        "epochs; with onecycle, before half of them only after twice the patience); 0 turns it off", low=0,
         high=100_000, group="Training"))
     device: str = field(default="auto", metadata=describe(
         "Device", "where to train", choices=DEVICES, group="Training"))

@@ -21,8 +21,9 @@ if TYPE_CHECKING:
 # otherwise stop after ~150 steps), large data at least MIN_EPOCHS passes; early stopping ends it sooner.
 TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 1000, 20, 300
 WARMUP = 0.25  # the one-cycle schedule's warm-up fraction
-# Early stopping waits for this fraction of a one-cycle budget: the validation loss at the peak rate is noisy,
-# and the annealing phase is where one-cycle gains (stopping at the peak kept 0.80 instead of 0.82 on digits).
+# Early stopping needs more evidence before this fraction of a one-cycle budget (EARLY_EVIDENCE): the validation
+# loss at the peak rate is noisy, and the annealing phase is where one-cycle gains (stopping at the peak kept 0.80
+# instead of 0.82 on digits).
 SETTLE = 0.5
 # Below this many optimiser steps one-cycle trains at a constant rate instead: its warm-up and annealing leave a
 # short budget mostly at small rates. On the 240-row test table (144 train rows, batch 64, the picked rate; mean
