@@ -108,8 +108,8 @@ class _Loop:
         self.model, self.recipe, self.seed, self.stop, self.dist = model, recipe, seed, stop, dist
         self.callbacks = list(callbacks)
         self.began, self.last_tick = time.perf_counter(), 0.0
+        self.device = device = dist.device if dist is not None else pick_device(recipe.device)  # (may refuse)
         self.progress("preparing", 0, 0)  # before anything slow: moving the data, the range test, the first epoch
-        self.device = device = dist.device if dist is not None else pick_device(recipe.device)
         self.generator = seed_everything(seed)
         self.binary = binary = task == "binary"
         target_dtype = torch.float32 if binary else torch.long
