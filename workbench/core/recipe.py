@@ -20,6 +20,7 @@ from workbench.core import fields as F
 from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
 from workbench.core.recipe_decide import DecideRecipe, decide_problems
+from workbench.core.recipe_migrate import BEFORE_IMAGES, BEFORE_SCALES, V2_TRAIN_DEFAULTS, migrate  # noqa: F401 - re-exported
 from workbench.core.recipe_ordinal import ordinal_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
@@ -39,20 +40,14 @@ SCHEDULES = ("onecycle", "none", "cosine", "step", "plateau")
 CALIBRATIONS = ("auto", "none", "platt", "isotonic", "temperature", "matrix")
 BINNINGS = ("width", "mass")
 AUTO = ("auto",)
-# Version 2's defaults of the fields whose default became "auto" or changed: an old recipe that left them out
-# meant these values, and keeps them.
-V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5}
 WARM_STARTS = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
 NORMALIZATIONS = ("auto", "architecture", "imagenet", "none", "custom")
 STANDARDIZE = ("auto",)
-# Version 6's meaning of the fields whose default became auto in version 7 (a recipe that left them out meant these).
-BEFORE_SCALES = {"standardize": False}
+
 RESIZES = ("resize", "crop")
 AUGMENTS = ("auto", "on", "off")
-# Version 3's image behaviour: 0..1 pixels fed as they are, never augmented. An old recipe keeps it.
-BEFORE_IMAGES = {"normalize": "none", "augment": "off"}
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
 MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu")
 
@@ -277,47 +272,8 @@ def _build(cls: type[_T], values: Any, where: str) -> _T:
 
 
 def _migrate(values: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older recipe's fields up to RECIPE_VERSION."""
-    version = values.pop("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise RecipeError(f"the recipe's version {version!r} is not a version number.",
-                          "Save the recipe again from the workbench.")
-    if version > RECIPE_VERSION:
-        raise RecipeError(f"the recipe was written by a newer workbench (recipe version {version}; this one reads "
-                          f"up to {RECIPE_VERSION}).", "Update the workbench, or save the recipe again here.")
-    # Version 1 had the same fields as version 2; only the version key is new.
-    if version < 3:
-        train = values.get("train")
-        if isinstance(train, dict):
-            values["train"] = {**V2_TRAIN_DEFAULTS, **train}
-        elif "train" not in values:
-            values["train"] = dict(V2_TRAIN_DEFAULTS)
-    if version < 4:  # warm start was true/false and off unless asked for
-        head = values.setdefault("head", {})
-        if isinstance(head, dict):
-            warm = head.get("warm_start", False)
-            head["warm_start"] = {True: "on", False: "off"}.get(warm, warm) if isinstance(warm, bool) else warm
-    if version < 5:
-        data = values.get("data")
-        values["data"] = {**BEFORE_IMAGES, **data} if isinstance(data, dict) else dict(BEFORE_IMAGES)
-    if version < 6:  # calibration left out meant temperature
-        values.setdefault("calibration", "temperature")
-    if version < 7:
-        values["data"] = _before_scales(values.get("data"))
-        train = values.get("train")
-        values["train"] = {"time_budget": 0, **train} if isinstance(train, dict) else {"time_budget": 0}
-    return values
-
-
-def _before_scales(data: Any) -> Any:
-    """Version 6's data section in version 7's words: standardize left out meant false, normalize auto meant
-    what "architecture" means now."""
-    if not isinstance(data, dict):
-        return dict(BEFORE_SCALES) if data is None else data
-    data = {**BEFORE_SCALES, **data}
-    if data.get("normalize", "auto") == "auto":  # (left out, it meant auto since version 5)
-        data["normalize"] = "architecture"
-    return data
+    """Bring an older recipe's fields up to RECIPE_VERSION (see recipe_migrate)."""
+    return migrate(values, RECIPE_VERSION)
 
 
 def from_dict(values: dict[str, Any]) -> Recipe:

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
 from .field_problems import FieldProblems
 
 SPLITS = ("train", "val", "cal", "test")
-_STANDARDIZE_VALUES = {Qt.Unchecked: False, Qt.PartiallyChecked: "auto", Qt.Checked: True}  # data.standardize
+_STANDARDIZE_VALUES = {Qt.CheckState.Unchecked: False, Qt.CheckState.PartiallyChecked: "auto",
+                       Qt.CheckState.Checked: True}  # data.standardize
 MODES = ("column", "threshold", "bins")
 
 
@@ -216,6 +217,6 @@ class SplitsBox(QGroupBox):
         for name, value in zip(SPLITS, recipe.data.splits):
             self.split_boxes[name].setValue(value)
         value = recipe.data.standardize
-        self.standardize.setCheckState(Qt.PartiallyChecked if isinstance(value, str) else
-                                       Qt.Checked if value else Qt.Unchecked)
+        self.standardize.setCheckState(Qt.CheckState.PartiallyChecked if isinstance(value, str) else
+                                       Qt.CheckState.Checked if value else Qt.CheckState.Unchecked)
         self._updating = False
