@@ -23,8 +23,10 @@ def cmd_inspect(args) -> int:
     if found is None and several is not None:
         raise several  # named inputs whose widths only data can give
     if found is None:
+        from workbench.core.open.shape_hints import shape_example
+
         _usage(f"{args.checkpoint}: the input shape cannot be read from this model; give --input-shape "
-               "(per sample, e.g. 3,224,224)")
+               f"({shape_example(loaded.model)})")
     if args.json:
         print(json.dumps({"path": str(loaded.path), "format": loaded.format, "sha256": loaded.sha256,
                           "notes": loaded.notes, "note_details": [n.to_dict() for n in loaded.notes],

@@ -94,6 +94,8 @@ def check(name: str, value: Any, kind: Any, spec: Spec) -> str | None:
         return None if optional else "must be given"
     if isinstance(value, str) and takes_word(kind):
         return None if value in spec.choices else f"must be {' or '.join(spec.choices)} or a number"
+    if isinstance(value, str) and base is bool and str in _args(kind):  # e.g. standardize: true, false or auto
+        return None if value in spec.choices else f"must be true, false or {' or '.join(spec.choices)}"
     origin = typing.get_origin(base)
     if origin is tuple:
         if not isinstance(value, tuple):
@@ -156,6 +158,9 @@ def base_type(kind: Any) -> Any:
 def coerce(value: Any, kind: Any) -> Any:
     """Lists from JSON/TOML become tuples where the field is a tuple; everything else is left to `check`."""
     base, _ = _base(kind)
+    if isinstance(value, str) and base is bool and str in _args(kind):
+        word = value.strip().lower()
+        return {"true": True, "on": True, "false": False, "off": False}.get(word, word)
     if isinstance(value, str) and takes_word(kind):
         text = value.strip().lower()
         try:

@@ -21,14 +21,17 @@ from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
 from workbench.core.recipe_decide import DecideRecipe, decide_problems
 from workbench.core.recipe_inputs import inputs_problems
+from workbench.core.recipe_migrate import BEFORE_IMAGES, BEFORE_SCALES, V2_TRAIN_DEFAULTS, migrate  # noqa: F401 - re-exported
 from workbench.core.recipe_ordinal import ordinal_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
 # calibration auto (was temperature). mlp_activation (3), train.repeats, the ordinal task with head.ordinal and the
-# decide section (6) came without a bump: their defaults are what a recipe without them meant.
-RECIPE_VERSION = 6
+# decide section (6) came without a bump: their defaults are what a recipe without them meant. 7: before
+# data.standardize auto (was false), data.normalize auto reading the model's evidence (auto was what
+# "architecture" is now) and train.time_budget (no limit before).
+RECIPE_VERSION = 7
 TASKS = ("binary", "multiclass", "ordinal")
 ORDINAL_HEADS = ("coral", "corn")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
@@ -38,17 +41,14 @@ SCHEDULES = ("onecycle", "none", "cosine", "step", "plateau")
 CALIBRATIONS = ("auto", "none", "platt", "isotonic", "temperature", "matrix")
 BINNINGS = ("width", "mass")
 AUTO = ("auto",)
-# Version 2's defaults of the fields whose default became "auto" or changed: an old recipe that left them out
-# meant these values, and keeps them.
-V2_TRAIN_DEFAULTS = {"lr": 1e-3, "epochs": 30, "schedule": "none", "patience": 5}
 WARM_STARTS = ("auto", "on", "off")
 DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
-NORMALIZATIONS = ("auto", "imagenet", "none", "custom")
+NORMALIZATIONS = ("auto", "architecture", "imagenet", "none", "custom")
+STANDARDIZE = ("auto",)
+
 RESIZES = ("resize", "crop")
 AUGMENTS = ("auto", "on", "off")
-# Version 3's image behaviour: 0..1 pixels fed as they are, never augmented. An old recipe keeps it.
-BEFORE_IMAGES = {"normalize": "none", "augment": "off"}
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
 MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu")
 
@@ -82,13 +82,17 @@ class DataRecipe:
                                                    low=2, high=1000, flag=None))
     splits: tuple[float, ...] = field(default=(0.6, 0.15, 0.1, 0.15), metadata=describe(
         "Splits", "train,val,cal,test fractions, e.g. 0.6,0.15,0.1,0.15", low=0, high=1))
-    standardize: bool = field(default=False, metadata=describe(
-        "Standardize", "standardize the inputs with the train split's mean and std (off: a pretrained body "
-        "expects the inputs it was trained on)"))
+    standardize: bool | str = field(default="auto", metadata=describe(
+        "Standardize", "standardize a table's inputs with the train split's mean and std, also inside the exported "
+        "program. auto: when the model's output and first layer say it was trained on standardised inputs and the "
+        "columns are on another scale (a note says why); false: as they are (a pretrained body expects the inputs "
+        "it was trained on)", choices=STANDARDIZE))
     normalize: str = field(default="auto", metadata=describe(
         "Normalise images", "image folders: pixels (0..1) are normalised per channel before the model, also inside "
         "the exported program (which takes 0..1 pixels). auto: ImageNet's mean and std for a recognised "
-        "torchvision architecture, none otherwise; imagenet; none; custom: the mean and std given",
+        "torchvision architecture; otherwise none, (0.5, 0.5) or ImageNet's, whichever the model's output on the "
+        "train split clearly reads best (a note says why), none without clear evidence; architecture: ImageNet's "
+        "for a recognised torchvision architecture, none otherwise; imagenet; none; custom: the mean and std given",
         choices=NORMALIZATIONS, group="Images"))
     norm_mean: tuple[float, ...] = field(default=(), metadata=describe(
         "Custom mean", "custom normalisation: per-channel mean of 0..1 pixels, e.g. 0.5,0.5,0.5 (one value for "
@@ -164,10 +168,14 @@ class TrainRecipe:
         "Batch size", "samples per optimiser step", low=1, high=1 << 20, group="Training", step=16))
     patience: int = field(default=10, metadata=describe(
         "Early stopping patience (0 = off)", "early stopping patience in epochs (at least a tenth of the "
-        "epochs; with onecycle, not before half of them); 0 turns it off", low=0,
+        "epochs; with onecycle, before half of them only after twice the patience); 0 turns it off", low=0,
         high=100_000, group="Training"))
     device: str = field(default="auto", metadata=describe(
         "Device", "where to train", choices=DEVICES, group="Training"))
+    time_budget: float | str = field(default="auto", metadata=describe(
+        "Time budget (s)", "the most seconds of training; auto: a budget that would train over 10 minutes at the "
+        "cost per step the range test measured is cut to the epochs that fit in 10 minutes; 0: no limit",
+        choices=AUTO, low=0, high=1e8, group="Training", decimals=0, step=60))
     repeats: int = field(default=1, metadata=describe(
         "Repeats", "train this many times with training seeds seed, seed+1, ... on seed's split, reporting the test "
         "metrics' mean and spread (which Compare weighs); the first run is exported", low=1, high=1000,
@@ -270,32 +278,8 @@ def _build(cls: type[_T], values: Any, where: str) -> _T:
 
 
 def _migrate(values: dict[str, Any]) -> dict[str, Any]:
-    """Bring an older recipe's fields up to RECIPE_VERSION."""
-    version = values.pop("version", 1)
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise RecipeError(f"the recipe's version {version!r} is not a version number.",
-                          "Save the recipe again from the workbench.")
-    if version > RECIPE_VERSION:
-        raise RecipeError(f"the recipe was written by a newer workbench (recipe version {version}; this one reads "
-                          f"up to {RECIPE_VERSION}).", "Update the workbench, or save the recipe again here.")
-    # Version 1 had the same fields as version 2; only the version key is new.
-    if version < 3:
-        train = values.get("train")
-        if isinstance(train, dict):
-            values["train"] = {**V2_TRAIN_DEFAULTS, **train}
-        elif "train" not in values:
-            values["train"] = dict(V2_TRAIN_DEFAULTS)
-    if version < 4:  # warm start was true/false and off unless asked for
-        head = values.setdefault("head", {})
-        if isinstance(head, dict):
-            warm = head.get("warm_start", False)
-            head["warm_start"] = {True: "on", False: "off"}.get(warm, warm) if isinstance(warm, bool) else warm
-    if version < 5:
-        data = values.get("data")
-        values["data"] = {**BEFORE_IMAGES, **data} if isinstance(data, dict) else dict(BEFORE_IMAGES)
-    if version < 6:  # calibration left out meant temperature
-        values.setdefault("calibration", "temperature")
-    return values
+    """Bring an older recipe's fields up to RECIPE_VERSION (see recipe_migrate)."""
+    return migrate(values, RECIPE_VERSION)
 
 
 def from_dict(values: dict[str, Any]) -> Recipe:

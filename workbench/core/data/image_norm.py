@@ -28,8 +28,9 @@ def torchvision_architecture(model: nn.Module) -> str | None:
 
 
 def resolve_normalize(choice: str, model: nn.Module | None) -> str:
-    """auto: imagenet for a recognised torchvision architecture, none otherwise; other choices as they are."""
-    if choice != "auto":
+    """auto and architecture: imagenet for a recognised torchvision architecture, none otherwise (auto then reads
+    the model's evidence: see workflow.prepared); other choices as they are."""
+    if choice not in ("auto", "architecture"):
         return choice
     return "imagenet" if model is not None and torchvision_architecture(model) else "none"
 

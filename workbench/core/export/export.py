@@ -11,6 +11,7 @@ import datetime
 import errno
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,11 @@ def _program(module: nn.Module, example: Example, staging: Path) -> tuple[str, s
     examples = _examples(example)
     shapes: tuple[Any, ...] = ({0: batch},) if len(examples) == 1 else (tuple({0: batch} for _ in examples),)
     try:
-        program = torch.export.export(module, examples, dynamic_shapes=shapes)
+        with warnings.catch_warnings():
+            # An LSTM's _flat_weights are re-assigned while tracing; torch warns about it to the author of the
+            # module, and the exported program is correct (its weights are the parameters).
+            warnings.filterwarnings("ignore", message=r"(?s).*_flat_weights", category=UserWarning)
+            program = torch.export.export(module, examples, dynamic_shapes=shapes)
         torch.export.save(program, str(staging / "model.pt2"))
         return "model.pt2", "torch.export"
     except OSError:

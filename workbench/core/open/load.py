@@ -19,6 +19,7 @@ from workbench.core import notes as N
 from workbench.core.errors import CheckpointError, ModelSourceError
 from workbench.core.open import model_source
 from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
+from workbench.core.open.ctor_args import recorded_args
 from workbench.core.open.formats import REFUSED, sniff
 from workbench.core.open.layer_tree import check_finite
 from workbench.core.open.multi_input import several_inputs
@@ -31,6 +32,7 @@ from workbench.core.open.pickled import (
     trusted_torch_load,
     untrusted_error,
 )
+from workbench.core.open.shape_hints import input_shape_hint, named_architecture
 from workbench.core.open.state_keys import STATE_KEYS
 from workbench.core.open.state_keys import strip_prefix as _strip_prefix
 from workbench.core.safety import trust
@@ -102,8 +104,7 @@ def _load_into(model: nn.Module, state: dict[str, Any], path: Path, what: str) -
 def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, source: Source | None,
                   args: dict[str, Any] | None, activation: str, notes: list[N.Note]) -> nn.Module:
     if source is not None:
-        fallback = extras.get("hyper_parameters") if isinstance(extras.get("hyper_parameters"), dict) else None
-        model = model_source.build(source.spec, args, fallback, source.closure)
+        model = model_source.build(source.spec, args, recorded_args(extras), source.closure, state, notes)
         _load_into(model, state, path, source.spec)
         return model
     stripped = _strip_prefix(state)
@@ -119,27 +120,11 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
                             "--mlp-activation on the command line, the Model tab's MLP activation in the window).",
                             "mlp_rebuilt", "mlp_activation"))
         return mlp
+    named = named_architecture(extras)
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "
-        "(not a torchvision model, not a plain chain of Linear layers).",
+        "(not a torchvision model, not a plain chain of Linear layers)." + (f" {named}" if named else ""),
         "Name the model's class with --model-source path/to/models.py:ClassName (and --model-args).", path)
-
-
-def _input_shape_hint(obj: object, model: nn.Module) -> tuple[int, ...] | None:
-    if isinstance(obj, dict):
-        hparams = obj["hyper_parameters"] if isinstance(obj.get("hyper_parameters"), dict) else {}
-        for key in ("input_shape", "input_size"):
-            value = obj.get(key, hparams.get(key))
-            if isinstance(value, (list, tuple)) and value and all(isinstance(v, int) for v in value):
-                return tuple(value)
-    for module in model.modules():
-        if isinstance(module, nn.RNNBase):
-            return None  # the first Linear reads the hidden state, not the input
-        if isinstance(module, nn.Linear):
-            return (module.in_features,)
-        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
-            return None
-    return None
 
 
 def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | None = None, trusted: bool = False,
@@ -275,7 +260,7 @@ def _build(o: _Opening, obj: Any, mlp_activation: str) -> LoadedModel:
         o.notes.extend(N.info(note, "sibling_passed_over", "model_source") for note in o.source.closure.notes)
     module.eval()
     check_finite(module, o.path)
-    shape = _input_shape_hint(extras or obj, module)
+    shape = input_shape_hint(extras or obj, module)
     if shape is None and _is_recurrent(module):
         o.notes.append(N.info("The model is recurrent: each sample is a sequence, and its length is not in the file. "
                               "The input shape comes from the data (sequence length, features), or give it "

@@ -21,7 +21,9 @@ from typing import Any
 
 from torch import nn
 
+from workbench.core import notes as N
 from workbench.core.errors import ModelSourceError
+from workbench.core.open import ctor_args
 from workbench.core.open.sibling_import import forget_siblings, sibling_imports
 from workbench.core.safety.source_closure import SOURCE_MARK, SourceClosure, closure_of, provided_elsewhere
 from workbench.core.safety.source_extract import extract, imported_modules, package_for
@@ -187,34 +189,46 @@ def _classes(module: types.ModuleType) -> list[str]:
             and v.__module__ == module.__name__]
 
 
-def build(spec: str, args: dict[str, Any] | None = None, fallback_args: dict[str, Any] | None = None,
-          closure: SourceClosure | None = None) -> nn.Module:
-    """Construct the named class with `args` (or, if none, the matching keys of `fallback_args`)."""
+def build(spec: str, args: dict[str, Any] | None = None, fallback_args: Mapping[str, Any] | None = None,
+          closure: SourceClosure | None = None, state: Mapping[str, Any] | None = None,
+          notes: list[N.Note] | None = None) -> nn.Module:
+    """Construct the named class with `args`, the arguments `fallback_args` (the checkpoint's record) holds for
+    the rest, and integers the weights in `state` determine (see ctor_args); what was read is told in `notes`."""
     if closure is None:
         closure = closure_of(spec)
     module, class_name = import_source(spec, closure)
     cls = getattr(module, class_name)
-    kwargs = dict(args or {})
-    if not kwargs and fallback_args:
-        accepted: Mapping[str, object]
-        try:
-            accepted = inspect.signature(cls).parameters
-        except (TypeError, ValueError):
-            accepted = {}
-        kwargs = {k: v for k, v in fallback_args.items() if k in accepted}
+
+    def make(kwargs: dict[str, Any]) -> nn.Module:
+        with sibling_imports(closure):
+            made: nn.Module = cls(**kwargs)
+        return made
+
+    filled = ctor_args.fill(cls, make, args, fallback_args or {}, state)
+    kwargs = filled.kwargs
     path = closure.source
     try:
-        with sibling_imports(closure):
-            model = cls(**kwargs)
+        model = make(kwargs)
     except ModelSourceError:
         raise
     except ModuleNotFoundError as exc:
         raise _missing_module_error(exc, closure, class_name) from None
     except Exception as exc:  # noqa: BLE001
-        raise ModelSourceError(f"building {class_name}({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) "
-                               f"failed: {type(exc).__name__}: {exc}.",
+        missing = f" Nothing in the checkpoint determines {', '.join(filled.missing)}." if filled.missing else ""
+        if filled.unfitted:
+            missing = f" No value of {', '.join(filled.unfitted)} fits the weights' shapes with the other arguments."
+        raise ModelSourceError(f"building {class_name}({ctor_args.describe(kwargs)}) "
+                               f"failed: {type(exc).__name__}: {exc}.{missing}",
                                "Give the constructor arguments with --model-args '{\"name\": value}' (the Model "
                                "tab's Model arguments field).", path) from None
     if not isinstance(model, nn.Module):
         raise ModelSourceError(f"{class_name} is not a torch.nn.Module.", "Name the model's class.", path)
+    if notes is not None:
+        if filled.from_checkpoint:
+            notes.append(N.info(f"Constructor arguments read from the checkpoint: "
+                                f"{ctor_args.describe(filled.from_checkpoint)}.", "args_from_checkpoint",
+                                "model_args"))
+        if filled.inferred:
+            notes.append(N.info(f"Constructor arguments inferred from the weights' shapes: "
+                                f"{ctor_args.describe(filled.inferred)}.", "args_inferred", "model_args"))
     return model

@@ -4,6 +4,7 @@ weights of a pickled module read without building its classes, and the full load
 
 from __future__ import annotations
 
+import argparse
 import pickle
 import types
 from pathlib import Path
@@ -32,7 +33,10 @@ def untrusted_error(path: Path, what: str, names: list[str]) -> UntrustedFileErr
 
 def safe_torch_load(path: Path, fmt: str, shown: Path) -> Any:
     try:
-        return torch.load(path, map_location="cpu", weights_only=True, mmap=(fmt == "torch-zip"))
+        # argparse's Namespace holds a training script's arguments beside the weights ({"model", "args"}): plain
+        # data whose unpickling runs no code of the file, so it is read like a dict.
+        with torch.serialization.safe_globals([argparse.Namespace]):
+            return torch.load(path, map_location="cpu", weights_only=True, mmap=(fmt == "torch-zip"))
     except pickle.UnpicklingError:
         return NEEDS_TRUST
     except Exception as exc:  # noqa: BLE001 - malformed bytes (IndexError, struct.error, ...): never raised raw

@@ -11,248 +11,73 @@ read back in groups (every `GPU_READBACK` batches or `READBACK_SECONDS`, at a pa
 epoch), so the host keeps queueing work ahead of the device. Callbacks still see every batch, a little
 later. Mixed precision is torch's own autocast (bfloat16 where the GPU has it, else float16 with a gradient
 scaler); it is a GPU-only option.
+
+The pieces that do not depend on the loop live in `parts` (stop token, callbacks, result, forward helpers) and
+`budget` (budget, patience, schedule, optimiser, range test); this module re-exports their public names.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
-import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeGuard
+from collections.abc import Iterable
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from workbench.core import notes as N
+from workbench.core import progress
 from workbench.core.errors import RecipeError, TrainingError
 from workbench.core.recipe import TrainRecipe
+from workbench.core.train.budget import (
+    MAX_EPOCHS,
+    MIN_EPOCHS,
+    SETTLE,
+    SHORT_BUDGET,
+    TARGET_STEPS,
+    WARMUP,
+    applied_schedule,
+    auto_epochs,
+    build_optimizer,
+    build_schedule,
+    effective_patience,
+    find_lr,
+    may_stop_early,
+    time_limit,
+    timed_epochs,
+)
 from workbench.core.train.distributed import Distributed, share
 from workbench.core.train.frozen_body import body_trains, hold_body_in_eval
-from workbench.core.train.losses import build_loss
+from workbench.core.train.parts import (
+    ArrayOrTensor,
+    Callback,
+    Inputs,
+    OnDevice,
+    StopToken,
+    TrainResult,
+    autocast_for,
+    available_devices,
+    decisions,
+    is_streamed,
+    on_device,
+    pick_device,
+    predict_logits,
+    seed_everything,
+    shape_logits,
+    state_copy,
+    task_loss,
+)
 
-if TYPE_CHECKING:
-    from workbench.core.data.image_stream import ImageBatches
-    from workbench.core.train.lr_finder import FinderResult
-
-ArrayOrTensor = np.ndarray | torch.Tensor  # what train() accepts for X and y
-Inputs: TypeAlias = "np.ndarray | torch.Tensor | ImageBatches"  # what train() accepts for X: an image folder's
-# split comes as batches read on demand
-OnDevice: TypeAlias = "torch.Tensor | ImageBatches"  # inputs moved to the training device
+__all__ = ["MAX_EPOCHS", "MIN_EPOCHS", "SETTLE", "SHORT_BUDGET", "TARGET_STEPS", "WARMUP", "ArrayOrTensor", "Callback",
+           "Inputs", "OnDevice", "StopToken", "TrainResult", "applied_schedule", "auto_epochs", "available_devices",
+           "decisions", "effective_patience", "pick_device", "predict_logits", "seed_everything", "shape_logits",
+           "task_loss", "train"]
 
 GPU_READBACK = 32  # batches per host read-back of losses on a GPU; about 10 ms of work for a small head
 CPU_READBACK = 1  # on the cpu a read-back costs nothing, so callbacks see each batch at once
 READBACK_SECONDS = 0.1  # and at least this often, so that slow batches of a large model still show live
-# The automatic budget: small data gets enough optimiser steps to converge (a few hundred rows at batch 64 would
-# otherwise stop after ~150 steps), large data at least MIN_EPOCHS passes; early stopping ends it sooner.
-TARGET_STEPS, MIN_EPOCHS, MAX_EPOCHS = 1000, 20, 300
-WARMUP = 0.25  # the one-cycle schedule's warm-up fraction
-# Early stopping waits for this fraction of a one-cycle budget: the validation loss at the peak rate is noisy,
-# and the annealing phase is where one-cycle gains (stopping at the peak kept 0.80 instead of 0.82 on digits).
-SETTLE = 0.5
-# Below this many optimiser steps one-cycle trains at a constant rate instead: its warm-up and annealing leave a
-# short budget mostly at small rates. On the 240-row test table (144 train rows, batch 64, the picked rate; mean
-# of 5 seeds) one-cycle against constant: 15 steps 0.62 / 0.81 test accuracy, 45 steps 0.86 / 0.91, 120 steps
-# 0.93 / 0.92, 300 steps 0.92 / 0.92.
-SHORT_BUDGET = 100
-
-
-class StopToken:
-    """Cooperative stop and pause, checked between batches; safe to set from any thread."""
-
-    def __init__(self) -> None:
-        self._stop = threading.Event()
-        self._running = threading.Event()
-        self._running.set()
-        self.reason = ""
-
-    def stop(self, reason: str = "stopped by the user") -> None:
-        self.reason = self.reason or reason
-        self._stop.set()
-        self._running.set()
-
-    @property
-    def stopped(self) -> bool:
-        return self._stop.is_set()
-
-    def pause(self) -> None:
-        self._running.clear()
-
-    def resume(self) -> None:
-        self._running.set()
-
-    @property
-    def paused(self) -> bool:
-        return not self._running.is_set()
-
-    def wait_while_paused(self) -> None:
-        self._running.wait()
-
-
-class Callback:
-    """No-op hooks; subclass and override what you need. Each receives the event as a dict."""
-
-    def on_train_begin(self, info: dict[str, Any]) -> None: ...
-    def on_batch_end(self, info: dict[str, Any]) -> None: ...
-    def on_epoch_end(self, info: dict[str, Any]) -> None: ...
-    def on_train_end(self, info: dict[str, Any]) -> None: ...
-    def on_progress(self, info: dict[str, Any]) -> None: ...  # a slow step besides the epochs (core.progress)
-
-
-@dataclass
-class TrainResult:
-    history: list[dict[str, Any]] = field(default_factory=list)
-    best_epoch: int = 0
-    stopped_early: bool = False
-    cancelled: bool = False
-    device: str = "cpu"
-    seconds: float = 0.0
-    samples_per_second: float = 0.0
-    lr: float = 0.0  # the rate trained with (the range test's pick when the recipe says auto)
-    epochs: int = 0  # the budget trained with (resolved when the recipe says auto)
-    patience: int = 0  # the patience applied
-    lr_finder: dict[str, Any] | None = None  # the range test's curve and pick, when it ran
-    body_features: str = ""  # "memory" or "disk" when a frozen body ran once and the head trained on its outputs
-    processes: int = 1  # ranks that trained together (torchrun)
-    schedule: str = ""  # the schedule applied: the recipe's, or "none" where a budget is too short for one-cycle
-    notes: list[N.Note] = field(default_factory=list)  # what the trainer chose in the recipe's place, and why
-
-
-def pick_device(choice: str) -> torch.device:
-    if choice == "cuda" and not torch.cuda.is_available():
-        raise RecipeError("device is 'cuda' but no CUDA GPU is available here.", "Choose auto or cpu.")
-    if choice == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(choice)
-
-
-def available_devices() -> list[str]:
-    return ["auto", "cpu"] + (["cuda"] if torch.cuda.is_available() else [])
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    torch.manual_seed(seed)
-    np.random.seed(seed % 2**32)
-    return torch.Generator().manual_seed(seed)
-
-
-def _optimizer(train: TrainRecipe, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-    if train.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=train.weight_decay)
-    cls = torch.optim.Adam if train.optimizer == "adam" else torch.optim.AdamW
-    return cls(params, lr=lr, weight_decay=train.weight_decay)
-
-
-def auto_epochs(steps_per_epoch: int) -> int:
-    """Epochs for about TARGET_STEPS optimiser steps, within [MIN_EPOCHS, MAX_EPOCHS]."""
-    return int(min(MAX_EPOCHS, max(MIN_EPOCHS, math.ceil(TARGET_STEPS / max(steps_per_epoch, 1)))))
-
-
-def effective_patience(train: TrainRecipe, epochs: int) -> int:
-    """The recipe's patience, and at least a tenth of a long budget (validation loss on a small split is noisy)."""
-    return max(train.patience, epochs // 10) if train.patience else 0
-
-
-def applied_schedule(schedule: str, total_steps: int) -> str:
-    """The schedule trained with: one-cycle becomes a constant rate below SHORT_BUDGET steps (which also keeps
-    OneCycleLR from dividing by zero on a budget too short for its two phases)."""
-    return "none" if schedule == "onecycle" and total_steps < SHORT_BUDGET else schedule
-
-
-def _schedule(train: TrainRecipe, optimizer: torch.optim.Optimizer, steps_per_epoch: int, epochs: int,
-              lr: float) -> tuple[Any, str]:  # (a torch scheduler or None, when it steps)
-    schedule = applied_schedule(train.schedule, epochs * steps_per_epoch)
-    if schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=epochs * steps_per_epoch,
-                                                   pct_start=WARMUP, anneal_strategy="cos"), "batch"
-    if schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * steps_per_epoch), "batch"
-    if schedule == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=max(1, epochs // 3), gamma=0.1), "epoch"
-    if schedule == "plateau":
-        return torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5, patience=2), "plateau"
-    return None, ""
-
-
-def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
-    return out.reshape(-1) if binary else out.reshape(out.shape[0], -1)
-
-
-def task_loss(recipe: TrainRecipe, task: str, n_classes: int, model: nn.Module) -> nn.Module:
-    """The recipe's loss; an ordinal task's is the one of the model's ordinal layer (coral or corn)."""
-    from workbench.core.train.ordinal import ordinal_kind
-
-    return build_loss(recipe, task, n_classes, ordinal_kind(model) or "coral")
-
-
-def decisions(logits: torch.Tensor, task: str) -> torch.Tensor:
-    """The classes the metrics would report: p >= 0.5 (binary), argmax (multiclass), the median (ordinal)."""
-    if task == "ordinal":
-        from workbench.core.train.ordinal import median_class
-
-        return median_class(logits)
-    return (logits >= 0).long() if task == "binary" else logits.argmax(1)
-
-
-def predict_logits(model: nn.Module, X: OnDevice, binary: bool, batch_size: int = 4096) -> torch.Tensor:
-    """Logits for every row of X in eval mode, on X's device."""
-    model.eval()
-    chunks = X.batches(None, batch_size) if _streamed(X) else \
-        (X[i:i + batch_size] for i in range(0, len(X), batch_size))
-    with torch.inference_mode():
-        parts = [shape_logits(model(xb), binary) for xb in chunks]
-    return torch.cat(parts) if parts else torch.empty(0)
-
-
-def _streamed(X: object) -> TypeGuard[ImageBatches]:
-    """An image folder's split (data.image_stream.ImageBatches): batches made on demand, not one tensor."""
-    return hasattr(X, "batches")
-
-
-def _on_device(X: Inputs, device: torch.device) -> OnDevice:
-    return X.to(device) if _streamed(X) else torch.as_tensor(X, dtype=torch.float32).to(device)
-
-
-def _autocast(device: torch.device, enabled: bool) -> tuple[torch.dtype | None, torch.amp.GradScaler | None]:
-    """torch's autocast and gradient scaler for mixed precision on CUDA; no-ops elsewhere."""
-    if not enabled or device.type != "cuda":
-        return None, None
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    scaler = torch.amp.GradScaler("cuda") if dtype == torch.float16 else None
-    return dtype, scaler
-
-
-def _state_copy(model: nn.Module) -> dict[str, Any]:
-    return {k: v.detach().clone() for k, v in model.state_dict().items()}
-
-
-def _find_lr(model: nn.Module, loss_fn: nn.Module, recipe: TrainRecipe, params: list[nn.Parameter], Xt: OnDevice,
-             yt: torch.Tensor, binary: bool, seed: int, stop: StopToken,
-             hold: Callable[[], None] = lambda: None) -> FinderResult:
-    """The range test on shuffled train batches (see lr_finder)."""
-    from workbench.core.train.lr_finder import range_test
-
-    n, bs = len(Xt), min(recipe.batch_size, len(Xt))
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed + 1)).to(Xt.device)
-
-    def batches(i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        start = (i * bs) % max(n - bs + 1, 1)
-        idx = order[start:start + bs]
-        return Xt[idx], yt[idx]
-
-    # The test draws from its own random streams (dropout included), so training afterwards is exactly what the
-    # recipe with the picked rate written in it gives: the run's saved recipe reproduces the model.
-    def forward(m: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        hold()  # a frozen body stays in eval mode, as in training
-        return shape_logits(m(x), binary)
-
-    devices = [Xt.device] if Xt.device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        return range_test(model, loss_fn, lambda lr: _optimizer(recipe, params, lr), batches, forward,
-                          should_stop=lambda: stop.stopped)
 
 
 def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train: ArrayOrTensor,
@@ -267,10 +92,17 @@ def train(model: nn.Module, task: str, n_classes: int, X_train: Inputs, y_train:
     `head_only`: only a new head on frozen features trains, so an automatic rate under one-cycle takes its peak
     above the valley (see lr_finder.ONE_CYCLE_PEAK); a body being fine-tuned keeps the valley.
     """
-    loop = _Loop(model, task, n_classes, X_train, y_train, X_val, y_val, recipe, seed, callbacks,
-                 stop or StopToken(), head, dist)
-    loop.plan(head_only)
-    return loop.run()
+    if dist is None:
+        pick_device(recipe.device)  # a device refused is said before any progress line
+    callbacks = list(callbacks)
+    # Progress from the first second: "Preparing training" until the first epoch (moving the data, the range
+    # test's own step inside it); the callbacks hear the steps deep in core too (core.progress).
+    with progress.reporting(callbacks):
+        with progress.step("preparing", "Preparing training"):
+            loop = _Loop(model, task, n_classes, X_train, y_train, X_val, y_val, recipe, seed, callbacks,
+                         stop or StopToken(), head, dist)
+            loop.plan(head_only)
+        return loop.run()
 
 
 class _Loop:
@@ -282,12 +114,12 @@ class _Loop:
                  stop: StopToken, head: str, dist: Distributed | None) -> None:
         self.model, self.recipe, self.seed, self.stop, self.dist = model, recipe, seed, stop, dist
         self.callbacks = list(callbacks)
-        self.device = device = dist.device if dist is not None else pick_device(recipe.device)
+        self.device = device = dist.device if dist is not None else pick_device(recipe.device)  # (may refuse)
         self.generator = seed_everything(seed)
         self.binary = binary = task == "binary"
         target_dtype = torch.float32 if binary else torch.long
-        self.Xt, self.yt = _on_device(X_train, device), torch.as_tensor(y_train).to(device, target_dtype)
-        self.Xv, self.yv = _on_device(X_val, device), torch.as_tensor(y_val).to(device, target_dtype)
+        self.Xt, self.yt = on_device(X_train, device), torch.as_tensor(y_train).to(device, target_dtype)
+        self.Xv, self.yv = on_device(X_val, device), torch.as_tensor(y_val).to(device, target_dtype)
         model.to(device)
         self.task = task
         self.loss_fn = task_loss(recipe, task, n_classes, model).to(device)
@@ -307,7 +139,9 @@ class _Loop:
 
     def notify(self, hook: str, info: dict[str, Any]) -> None:
         for cb in self.callbacks:
-            getattr(cb, hook)(info)
+            method = getattr(cb, hook, None)  # a callback written before a hook existed lacks it
+            if method is not None:
+                method(info)
 
     def plan(self, head_only: bool) -> None:
         """The budget, patience and schedule, the rate (the range test's pick under auto), the optimiser."""
@@ -317,30 +151,62 @@ class _Loop:
         result.schedule = applied_schedule(recipe.schedule, result.epochs * steps)
         if recipe.lr == "auto":
             if self.rank == 0:  # the others wait for its pick: every rank must train at the same rate
-                found = _find_lr(self.model, self.loss_fn, recipe, self.params, self.Xt, self.yt, self.binary,
-                                 self.seed, self.stop, self.hold)
+                began = time.perf_counter()
+                found = find_lr(self.model, self.loss_fn, recipe, self.params, self.Xt, self.yt, self.binary,
+                                self.seed, self.stop, self.hold)
                 if result.schedule == "onecycle" and head_only:
                     found.for_one_cycle()
                 result.lr, result.lr_finder = found.pick, found.to_dict()
+                self.fit_time((time.perf_counter() - began) / max(len(found.lrs), 1))
             if self.dist is not None:
-                result.lr = self.dist.broadcast([result.lr])[0]
+                result.lr, epochs = self.dist.broadcast([result.lr, float(result.epochs)])
+                result.epochs = int(epochs)
         else:
             result.lr = float(recipe.lr)
+        result.patience = effective_patience(recipe, result.epochs)
+        result.schedule = applied_schedule(recipe.schedule, result.epochs * steps)
         # Wrapped after the range test, which runs on rank 0 alone: DDP's gradient hooks would wait for the others.
         self.net = self.dist.wrap(self.model) if self.dist is not None else self.model  # weights read from `model`
-        self.optimizer = _optimizer(recipe, self.params, result.lr)
-        self.scheduler, self.when = _schedule(recipe, self.optimizer, steps, result.epochs, result.lr)
+        self.optimizer = build_optimizer(recipe, self.params, result.lr)
+        self.scheduler, self.when = build_schedule(recipe, self.optimizer, steps, result.epochs, result.lr)
         if result.schedule != recipe.schedule:
             result.notes.append(N.info(f"{result.epochs * steps} optimiser steps are too few for one-cycle's warm-up "
                                        f"and decay (under {SHORT_BUDGET}); the rate was held constant",
                                        "constant_rate", "train.schedule"))
         self.settle_epochs = math.ceil(SETTLE * result.epochs) if result.schedule == "onecycle" else 0
-        self.amp_dtype, self.scaler = _autocast(self.device, recipe.mixed_precision)
+        self.amp_dtype, self.scaler = autocast_for(self.device, recipe.mixed_precision)
         self.readback = CPU_READBACK if self.device.type == "cpu" else GPU_READBACK
+
+    def fit_time(self, seconds_per_step: float) -> None:
+        """Cut the budget to the recipe's time limit at the cost per step the range test measured (a validation
+        pass costs about a third of a training step per row)."""
+        result, recipe = self.result, self.recipe
+        per_epoch = seconds_per_step * (self.steps + len(self.Xv) / max(self.bs, 1) / 3)
+        limit = time_limit(recipe.time_budget)
+        epochs = timed_epochs(result.epochs, per_epoch, limit)
+        if epochs < result.epochs:
+            result.notes.append(N.info(
+                f"{result.epochs} epochs would train for about {result.epochs * per_epoch / 60:.0f} min at "
+                f"{per_epoch:.1f} s per epoch (measured by the range test); the budget was cut to {epochs} epochs to "
+                f"fit the time budget of {limit / 60:.0f} min (train.time_budget: a number of seconds, or 0 for no "
+                "limit)", "time_budget", "train.time_budget"))
+            result.epochs = epochs
+
+    def out_of_time(self, epoch_seconds: float) -> bool:
+        """Another epoch would end past the recipe's time limit (rank 0's clock decides, so every rank agrees)."""
+        elapsed = time.perf_counter() - self.start
+        if self.dist is not None:
+            elapsed = self.dist.broadcast([elapsed])[0]
+        if elapsed + epoch_seconds <= time_limit(self.recipe.time_budget):
+            return False
+        self.result.notes.append(N.info(f"Training stopped after {self.epoch} epochs ({elapsed / 60:.1f} min): another "
+                                        "would pass the time budget (train.time_budget: a number of seconds, or 0 for "
+                                        "no limit)", "time_budget", "train.time_budget"))
+        return True
 
     def run(self) -> TrainResult:
         result, model, epochs = self.result, self.model, self.result.epochs
-        self.best_loss, self.best_state, self.bad_epochs = math.inf, _state_copy(model), 0
+        self.best_loss, self.best_state, self.bad_epochs = math.inf, state_copy(model), 0
         self.start = self.last_read = time.perf_counter()
         self.seen, self.total = 0, 0.0
         self.pending: list[tuple[int, int, int, torch.Tensor]] = []  # (step, rows, rows of all ranks, loss)
@@ -350,11 +216,12 @@ class _Loop:
         try:
             for epoch in range(1, epochs + 1):
                 self.epoch = epoch
+                began = time.perf_counter()
                 self.train_epoch()
                 if self.stop.stopped:
                     result.cancelled = True
                     break
-                if self.validate(epoch):
+                if self.validate(epoch) or (epoch < epochs and self.out_of_time(time.perf_counter() - began)):
                     result.stopped_early = True
                     break
         except torch.cuda.OutOfMemoryError:
@@ -394,7 +261,7 @@ class _Loop:
         order = torch.randperm(n, generator=self.generator).to(self.device)  # the same on every rank: one seed
         self.total = 0.0  # the epoch's loss summed over rows, from the read-back values
         streamed = None
-        if _streamed(self.Xt):  # decoded (and augmented) ahead; under torchrun only this rank's share of each batch
+        if is_streamed(self.Xt):  # decoded (and augmented) ahead; under torchrun only this rank's share of each batch
             mine = [share(s * bs, min((s + 1) * bs, n), rank, world)[:2] for s in range(steps)] \
                 if world > 1 else [(0, n)]
             streamed = self.Xt.batches(torch.cat([order[a:b] for a, b in mine]), bs,
@@ -453,7 +320,7 @@ class _Loop:
             self.scheduler.step(val_loss)
         if val_loss < self.best_loss - 1e-7 or not result.patience:
             # Without early stopping the user asked for every epoch: the last one is kept.
-            self.best_loss, self.best_state, self.bad_epochs = val_loss, _state_copy(self.model), 0
+            self.best_loss, self.best_state, self.bad_epochs = val_loss, state_copy(self.model), 0
             result.best_epoch = epoch
         else:
             self.bad_epochs += 1
@@ -463,4 +330,4 @@ class _Loop:
                 "eta": elapsed / epoch * (result.epochs - epoch), "best_epoch": result.best_epoch}
         result.history.append(info)
         self.notify("on_epoch_end", info)
-        return bool(result.patience and self.bad_epochs >= result.patience and epoch > self.settle_epochs)
+        return may_stop_early(self.bad_epochs, result.patience, epoch, self.settle_epochs)

@@ -284,7 +284,11 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         data.augment = augment == "on"
         # The run's recipe records what auto chose, so it reproduces this model.
         recipe = recipe.replace(**{"data.normalize": data.normalize, "data.augment": augment,
-                                   "data.resize": cast("ImageSamples", data.table.X).resize})
+                                   "data.resize": cast("ImageSamples", data.table.X).resize,
+                                   **({"data.norm_mean": data.norm_values[0], "data.norm_std": data.norm_values[1]}
+                                      if data.norm_values[0] else {})})
+    elif recipe.data.standardize == "auto":  # the run's recipe records what auto chose, so it reproduces the model
+        recipe = recipe.replace(**{"data.standardize": data.mean is not None})
     cache = body_features(recipe, model, head, data, stop, dist)
     try:
         # With the body's outputs cached, only the head trains; it is the model's own head module, so the model
@@ -297,6 +301,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
                        head_only=head_only)
         if cache is not None:
             result.body_features, result.seconds = cache.where, result.seconds + cache.seconds
+        result.notes[:0] = data.scale_notes  # what auto chose for the inputs' scale, shown with the run
         model.cpu().eval()
         if dist is not None and not dist.is_main:
             return Run(recipe, loaded, data, inspection, model, head, result)

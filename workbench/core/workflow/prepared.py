@@ -42,6 +42,10 @@ class PreparedData:
     # inside the export; resolved from data.normalize against the model by `prepare_images`.
     image_norm: tuple[np.ndarray, np.ndarray] | None = None
     normalize: str = "none"  # the resolved data.normalize of an image folder
+    norm_values: tuple[tuple[float, ...], tuple[float, ...]] = ((), ())  # its mean and std where auto chose custom
+    # data.standardize auto: the train split's statistics, applied (as mean/std) once the model's evidence says so
+    scale_stats: tuple[np.ndarray, np.ndarray] | None = None
+    scale_notes: list[Note] = field(default_factory=list)  # what auto chose for the inputs' scale, and why
     augment: bool = False  # training batches of an image folder are augmented
 
     @property
@@ -148,17 +152,21 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
         prepared.leaks = likely_leaks(table.X[splits["train"]], y[splits["train"]], table.feature_names,
                                       recipe.seed)
     prepared.warnings = leak_warnings(prepared.leaks) + split_warnings(y, splits, classes)
-    if d.standardize and prepared.images:
+    if d.standardize is True and prepared.images:
         prepared.mean, prepared.std = _pixel_stats(table.X, splits["train"])
-    elif d.standardize:
+    elif d.standardize is True or (d.standardize == "auto" and not prepared.images):
         train_X = table.X[splits["train"]]
         axes = 0 if train_X.ndim == 2 else None  # per feature for tables, one scalar for images
-        prepared.mean = train_X.mean(axis=axes).astype(np.float32)
+        mean = train_X.mean(axis=axes).astype(np.float32)
         std = train_X.std(axis=axes).astype(np.float32)
-        prepared.std = np.where(std > 0, std, 1.0).astype(np.float32)
+        std = np.where(std > 0, std, 1.0).astype(np.float32)
         if table.inputs:  # category codes index embeddings: never standardised
             coded = np.array([k for _, columns, k in table.inputs for _ in columns])
-            prepared.mean[coded], prepared.std[coded] = 0.0, 1.0
+            mean[coded], std[coded] = 0.0, 1.0
+        if d.standardize is True:
+            prepared.mean, prepared.std = mean, std
+        else:  # decided against the model by prepare_for_model
+            prepared.scale_stats = (mean, std)
     return prepared
 
 
@@ -175,11 +183,60 @@ def _pixel_stats(samples: Any, rows: np.ndarray, chunk: int = 1024) -> tuple[np.
 
 
 def prepare_images(data: PreparedData, recipe: Recipe, model: nn.Module) -> None:
-    """An image folder's normalisation, resolved against the model's architecture (data.normalize auto)."""
+    """What auto means for this model: a table's standardisation (data.standardize) and an image folder's
+    normalisation (data.normalize), resolved against the model's architecture and its output on the train split
+    (see data.input_scale). Called again, it decides the same."""
     if not data.images:
+        _resolve_standardize(data, recipe, model)
         return
     from workbench.core.data.image_norm import channel_stats, resolve_normalize
 
     d = recipe.data
     data.normalize = resolve_normalize(d.normalize, model)
-    data.image_norm = channel_stats(data.normalize, data.input_shape[0], d.norm_mean, d.norm_std, d.path)
+    mean, std = d.norm_mean, d.norm_std
+    if d.normalize == "auto" and data.normalize == "none":
+        mean, std = _resolve_image_normalization(data, recipe, model)
+    data.image_norm = channel_stats(data.normalize, data.input_shape[0], mean, std, d.path)
+
+
+def _ordered(recipe: Recipe) -> bool:
+    """Whether the labels' order is the regression output's (a threshold, bins, an ordinal task)."""
+    return recipe.data.label_mode in ("threshold", "bins") or recipe.head.task == "ordinal"
+
+
+def _resolve_standardize(data: PreparedData, recipe: Recipe, model: nn.Module) -> None:
+    if data.scale_stats is None or data.table.X.ndim != 2:
+        return
+    from workbench.core.data.input_scale import choose_standardize
+
+    mean, std = data.scale_stats
+    rows = data.splits["train"]
+    choice = choose_standardize(model, np.asarray(data.table.X[rows]), data.y[rows], mean, std, _ordered(recipe),
+                                recipe.seed)
+    data.mean, data.std = (mean, std) if choice.chosen == "on" else (None, None)
+    data.scale_notes = [choice.note] if choice.note is not None else []
+
+
+IMAGE_EVIDENCE = 128  # train images decoded to choose an image folder's normalisation
+
+
+def _resolve_image_normalization(data: PreparedData, recipe: Recipe,
+                                 model: nn.Module) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """data.normalize auto on a model that is no torchvision architecture: none, (0.5, 0.5) or ImageNet's, by
+    the evidence of the model's output (see input_scale); the custom mean and std it chose."""
+    from workbench.core.data.image_norm import IMAGENET_MEAN, IMAGENET_STD, channel_stats
+    from workbench.core.data.input_scale import choose_image_normalization
+
+    channels = data.input_shape[0]
+    half = ((0.5,) * channels, (0.5,) * channels)
+    candidates = {"none": None, "custom": channel_stats("custom", channels, *half)}
+    if channels == 3:
+        candidates["imagenet"] = channel_stats("custom", 3, IMAGENET_MEAN, IMAGENET_STD)
+    rows = np.sort(np.random.default_rng(recipe.seed).permutation(data.splits["train"])[:IMAGE_EVIDENCE])
+    samples = cast("ImageSamples", data.table.X)
+    pixels = samples.raw(rows).astype(np.float32) / np.float32(samples.scale)
+    choice = choose_image_normalization(model, pixels, data.y[rows], candidates, "none", _ordered(recipe))
+    data.scale_notes = [choice.note] if choice.note is not None else []
+    data.normalize = choice.chosen
+    data.norm_values = half if choice.chosen == "custom" else ((), ())
+    return data.norm_values

@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 from .field_problems import FieldProblems
 
 SPLITS = ("train", "val", "cal", "test")
+_STANDARDIZE_VALUES = {Qt.CheckState.Unchecked: False, Qt.CheckState.PartiallyChecked: "auto",
+                       Qt.CheckState.Checked: True}  # data.standardize
 MODES = ("column", "threshold", "bins")
 
 
@@ -218,8 +220,11 @@ class SplitsBox(QGroupBox):
             row.addWidget(QLabel({"val": "validation", "cal": "calibration"}.get(name, name)))
             row.addWidget(box)
         row.addStretch(1)
-        self.standardize = QCheckBox("Standardise features (fitted on the train split)")
-        self.standardize.toggled.connect(lambda v: self._set(**{"data.standardize": v}))
+        self.standardize = QCheckBox("Standardise features (fitted on the train split; partly ticked: auto, "
+                                     "when the model says it was trained on standardised inputs)")
+        self.standardize.setTristate(True)  # the recipe's three values: false, auto, true
+        self.standardize.stateChanged.connect(
+            lambda v: self._set(**{"data.standardize": _STANDARDIZE_VALUES[Qt.CheckState(v)]}))
         self.split_problems = FieldProblems(session, {"data.splits": "Splits",
                                                       "data.standardize": "Standardise features"})
         box = QVBoxLayout(self)  # the tick box on its own line: in one row the tab was wider than 1024 pixels
@@ -240,5 +245,7 @@ class SplitsBox(QGroupBox):
         self._updating = True
         for name, value in zip(SPLITS, recipe.data.splits):
             self.split_boxes[name].setValue(value)
-        self.standardize.setChecked(recipe.data.standardize)
+        value = recipe.data.standardize
+        self.standardize.setCheckState(Qt.CheckState.PartiallyChecked if isinstance(value, str) else
+                                       Qt.CheckState.Checked if value else Qt.CheckState.Unchecked)
         self._updating = False
