@@ -36,11 +36,12 @@ class Inspection:
     head_in: int
     head_out: int
     tail: list[str] = field(default_factory=list)  # activations after the head, removed on conversion
+    simplified: dict[str, Any] = field(default_factory=dict)  # a cut and pruning made before (train.simplify)
 
     def to_dict(self) -> dict[str, Any]:
         return {"input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
                 "head": self.head, "head_in_features": self.head_in, "head_out_features": self.head_out,
-                "head_tail": self.tail,
+                "head_tail": self.tail, **({"simplified": self.simplified} if self.simplified else {}),
                 "layers": [{**vars(layer), "output_shape": list(layer.output_shape) if layer.output_shape
                             else None} for layer in self.layers]}
 
