@@ -57,6 +57,7 @@ class SessionModel(RunList):
     fit_problem: str = ""  # why the data's samples do not fit the open model (its inspection failed)
     fit_error: Any = None  # the typed error behind fit_problem
     data_exception: Any = None  # the typed error behind data_problem
+    probe_sweep: Any = None  # evaluate.probe_sweep.ProbeSweep of the open model and data (the Probe command)
     activity: str = ""  # what is being prepared right now ("Opening model.pt …"), for empty views to say
     describe_problem: Callable[[BaseException], str] = str  # the window names its own controls instead
     jobs: list[Any] = field(default_factory=list, repr=False, compare=False)  # Jobs in flight
@@ -104,6 +105,10 @@ class SessionModel(RunList):
         was, self._legacy_busy = self.busy, busy
         if self.busy != was:
             self.events.busy.emit(self.busy)
+
+    def set_probe_sweep(self, sweep: Any) -> None:
+        self.probe_sweep = sweep
+        self.events.probe.emit(sweep)
 
     def set_activity(self, text: str) -> None:
         if text != self.activity:
@@ -154,6 +159,7 @@ class SessionModel(RunList):
             changes = {name: given.get(name) or default for name, default in MODEL_FIELDS.items()}
             changes["mlp_activation"] = given.get("mlp_activation") or self.recipe.mlp_activation
             changes["head.frozen_layers"] = ()  # layer names of the old model
+            changes["model.cut_at"] = ""
             if self.recipe.head.freeze.startswith("upto:"):
                 changes["head.freeze"] = "none"
             recipe = self.recipe.with_changes(**changes)
@@ -161,6 +167,7 @@ class SessionModel(RunList):
                 self.recipe = recipe
                 self.events.recipe.emit(recipe)
         self.mark_other_model(loaded)
+        self.set_probe_sweep(None)  # it probed the old model
         self.select(None)
         self.events.model.emit(loaded)
         self.events.inspection.emit(inspection)
