@@ -65,7 +65,7 @@ def _slice_unitwise(module: nn.Module, keep: torch.Tensor) -> nn.Module:
     if isinstance(module, nn.BatchNorm1d):
         new = nn.BatchNorm1d(len(keep), module.eps, module.momentum, module.affine, module.track_running_stats)
         new.load_state_dict({k: (v[keep] if v.dim() else v) for k, v in module.state_dict().items()})
-        return new
+        return new.train(module.training)
     if isinstance(module, nn.LayerNorm):
         raise RecipeError("a LayerNorm between two Linear layers mixes their units, so they cannot be pruned.",
                           "Set pruning to 0 for this model.", field="model.prune")

@@ -159,7 +159,8 @@ class SessionModel(RunList):
             changes = {name: given.get(name) or default for name, default in MODEL_FIELDS.items()}
             changes["mlp_activation"] = given.get("mlp_activation") or self.recipe.mlp_activation
             changes["head.frozen_layers"] = ()  # layer names of the old model
-            changes["model.cut_at"] = ""
+            if not _has_layer(loaded, self.recipe.model.cut_at):
+                changes["model.cut_at"] = ""  # a layer of the old model
             if self.recipe.head.freeze.startswith("upto:"):
                 changes["head.freeze"] = "none"
             recipe = self.recipe.with_changes(**changes)
@@ -398,6 +399,13 @@ class SessionModel(RunList):
 
 def _rebuilt_as_mlp(loaded: LoadedModel) -> bool:
     return any(getattr(n, "code", "") == "mlp_rebuilt" for n in loaded.notes)
+
+
+def _has_layer(loaded: Any, name: str) -> bool:
+    try:
+        return bool(name) and loaded.model.get_submodule(name) is not None
+    except AttributeError:
+        return False
 
 
 def _table_fields(recipe: Recipe) -> tuple[Any, ...]:
