@@ -85,3 +85,14 @@ def test_a_pruned_run_records_its_parameters_and_exports_fewer(tmp_path):
     with torch.no_grad():
         expected = pipeline.calibrated_module(run).eval()(torch.as_tensor(X)).numpy()
     np.testing.assert_allclose(probabilities(export.folder, meta, X), expected, atol=1e-6)
+    # Compare shows runs cut at different layers (and pruned or not) side by side, with their parameters.
+    from workbench.core.evaluate.compare import format_table, load_run_dir, table
+
+    other, _ = convert_checkpoint(ckpt, recipe.replace(**{"model.cut_at": "layer2", "model.prune": 0.0}),
+                                  tmp_path / "other", trusted=True)
+    found = table([load_run_dir(tmp_path / "out"), load_run_dir(tmp_path / "other")])
+    assert [r["model"] for r in found["rows"]] == [
+        {"cut_at": "act4", "prune": 0.5, "parameters": m["parameters"]},
+        {"cut_at": "layer2", "prune": 0.0, "parameters": other.metrics["model"]["parameters"]}]
+    text = format_table(found)
+    assert f"cut at act4, pruned 50%, {m['parameters']:,d} parameters" in text and "cut at layer2, " in text

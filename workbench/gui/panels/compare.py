@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.evaluate.compare import COLUMNS, table
+from workbench.core.evaluate.compare import COLUMNS, model_text, table
 
 from ..plots.compare import ComparePlots
 
@@ -104,7 +104,8 @@ class ComparePanel(QWidget):
         bold = QFont()
         bold.setBold(True)
         for r, row in enumerate(result["rows"]):
-            self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']})"))
+            self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']}; "
+                                                      f"{model_text(row)})"))
             for c, (value, ci) in enumerate(zip(row["values"], row.get("intervals", [None] * len(row["values"])))):
                 item = QTableWidgetItem("—" if value is None else f"{value:.3f}" + (
                     f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
