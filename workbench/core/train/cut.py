@@ -202,9 +202,19 @@ def cut_model(model: nn.Module, cut_at: str, input_shape: tuple[int, ...], head_
     return cut, CutInfo(cut_at, words, width, dropped)
 
 
+def _inside(module: nn.Module, name: str) -> list[str]:
+    """A chain child's candidate names: an nn.Sequential of plain layers (an MLP's body) offers each of its layers
+    (the last one's output is the Sequential's); any other child, itself."""
+    children = list(module.named_children())
+    if isinstance(module, nn.Sequential) and children and not any(list(c.children()) for _n, c in children):
+        return [f"{name}.{n}" for n, _c in children]
+    return [name]
+
+
 def candidates(model: nn.Module, head: str, x: torch.Tensor) -> tuple[list[str], str]:
-    """The layers a head can be attached at, in forward's order, before the regression head: the top-level chain,
-    and the chain inside the child that holds the head. Also why the list stops early ("" when it does not)."""
+    """The layers a head can be attached at, in forward's order, before the regression head: the top-level chain
+    (with the layers of an nn.Sequential of plain layers in it), and the chain inside the child that holds the head.
+    Also why the list stops early ("" when it does not)."""
     out: list[str] = []
     module, prefix, given = model, "", x
     while True:
@@ -222,8 +232,32 @@ def candidates(model: nn.Module, head: str, x: torch.Tensor) -> tuple[list[str],
             if head.startswith(full + "."):
                 inner = c
                 break
-            out.append(full)
+            out += _inside(c.module, full)
             before, previous = c.name, c.output
         if inner is None:
             return out, ""
         module, prefix, given = inner.module, prefix + inner.name + ".", inner.args[0]
+
+
+def cut_roles(layers: list[Any], cut_at: str) -> dict[str, str]:
+    """What a cut at `cut_at` does to each row of an inspection's layer tree (layer_tree.Layer, in tree order): the
+    cut layer's role says how its output reaches the head; the layers after it are dropped. {} without a cut or
+    when no row has that name."""
+    names = [layer.name for layer in layers]
+    if not cut_at or cut_at not in names:
+        return {}
+    at = names.index(cut_at)
+    row = layers[at]
+    shape = tuple(row.output_shape or ())
+    rnn = row.type in ("LSTM", "GRU", "RNN") or row.type.startswith("Transformer")
+    if rnn:
+        how = "last step"
+    elif len(shape) in (4, 5) or (len(shape) == 3 and row.type in {t.__name__ for t in MAP_1D}):
+        how = "global average pooling"
+    else:
+        how = "last step" if len(shape) == 3 else ""
+    roles = {cut_at: "head attached here" + (f" (through {how})" if how else "")}
+    for name in names[at + 1:]:
+        if name != "(model)" and not name.startswith(cut_at + ".") and not cut_at.startswith(name + "."):
+            roles[name] = "dropped by the cut"
+    return roles
