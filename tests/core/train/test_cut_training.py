@@ -79,6 +79,10 @@ def test_a_pruned_run_records_its_parameters_and_exports_fewer(tmp_path):
     assert m["prune"] == 0.5 and m["pruned_units"] == {"layer1": [10, 5], "layer2": [10, 5], "layer3": [16, 8],
                                                        "layer4": [16, 8]}
     assert m["parameters"] == parameters(run.model) < m["parameters_before_prune"] < m["parameters_regression_model"]
+    from workbench.cli.output import _summary
+
+    assert f"model: cut at act4, pruned 50%, {m['parameters']:,d} parameters (of the regression model's " in \
+        _summary(run.metrics)
     meta = read_metadata(export.folder)
     assert meta["recipe"]["model"] == {"cut_at": "act4", "prune": 0.5}
     X = run.data.table.X[run.data.splits["test"]]
