@@ -53,3 +53,13 @@ def test_the_probe_sweep_runs_on_a_worker_and_its_plot_picks_a_layer(window, qtb
     assert window.session.model.recipe.model.cut_at == sweep.smallest.layer
     box.plot.layer_clicked.emit("body.1")
     assert window.session.model.recipe.model.cut_at == "body.1"
+
+
+def test_new_labels_clear_the_sweep(window, qtbot, files):
+    open_model_and_data(qtbot, window, files)
+    with qtbot.waitSignal(window.session.probe_changed, timeout=60000):
+        window.model_panel.probe.button.click()
+    assert window.session.model.probe_sweep is not None
+    with qtbot.waitSignal(window.session.probe_changed, timeout=5000):
+        window.session.model.update(seed=7)  # another split: the sweep scored the old one
+    assert window.session.model.probe_sweep is None and not window.model_panel.probe.plot.isVisible()

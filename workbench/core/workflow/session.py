@@ -334,6 +334,8 @@ class SessionModel(RunList):
                 self.data = None
                 self.data_problem, self.data_exception = self.describe_problem(exc), exc
                 self.events.data_error.emit(self.data_problem)
+        if self.probe_sweep is not None:  # it scored the old labels and splits
+            self.set_probe_sweep(None)
         self.events.data.emit(self.data)
 
     def require_data(self) -> Any:
