@@ -6,8 +6,8 @@ the pruned one, and the next Linear (after any activations, dropout or batch nor
 the matching input columns, so the model and its export really have fewer parameters and compute the same
 function as the masked model.
 
-Pairs are found inside nn.Sequential chains (a model's own, or the one a cut makes); the next Linear may be the
-regression head, which the new head replaces anyway.
+Pairs are found along nn.Sequential chains, nested ones read through (a model's own, or the one a cut makes); the
+next Linear may be the regression head, which the new head replaces anyway.
 """
 
 from __future__ import annotations
@@ -25,19 +25,39 @@ PASS = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.GELU, nn.SiLU, nn.Tanh, nn.S
         nn.Identity, nn.Dropout, nn.BatchNorm1d, nn.LayerNorm)
 
 
-def _pairs(seq: nn.Sequential) -> list[tuple[int, list[int], int]]:
-    """(index of a Linear, indices of the unit-wise layers after it, index of the next Linear) in `seq`."""
-    children = list(seq.children())
+# A layer's place in a chain of nn.Sequential containers: (its container, its index there, its dotted name).
+Slot = tuple[nn.Sequential, int, str]
+
+
+def _slots(seq: nn.Sequential, prefix: str = "") -> list[Slot]:
+    """The layers of `seq` in the order it runs them, with nested nn.Sequential containers read through."""
+    out: list[Slot] = []
+    for i, (name, child) in enumerate(seq.named_children()):
+        full = f"{prefix}.{name}" if prefix else name
+        out += _slots(child, full) if isinstance(child, nn.Sequential) else [(seq, i, full)]
+    return out
+
+
+def _chains(model: nn.Module) -> list[list[Slot]]:
+    """Every outermost nn.Sequential of `model` as one chain of layers."""
+    outer = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Sequential)]
+    tops = [(n, m) for n, m in outer if not any(n != o and (o == "" or n.startswith(o + ".")) for o, _ in outer)]
+    return [_slots(m, n) for n, m in tops]
+
+
+def _pairs(chain: list[Slot]) -> list[tuple[int, list[int], int]]:
+    """(position of a Linear, positions of the unit-wise layers after it, position of the next Linear)."""
+    layers = [seq[i] for seq, i, _name in chain]
     out = []
-    for i, first in enumerate(children):
+    for i, first in enumerate(layers):
         if not isinstance(first, nn.Linear):
             continue
         between: list[int] = []
-        for j in range(i + 1, len(children)):
-            if isinstance(children[j], nn.Linear):
+        for j in range(i + 1, len(layers)):
+            if isinstance(layers[j], nn.Linear):
                 out.append((i, between, j))
                 break
-            if not isinstance(children[j], PASS):
+            if not isinstance(layers[j], PASS):
                 break
             between.append(j)
     return out
@@ -73,28 +93,31 @@ def _slice_unitwise(module: nn.Module, keep: torch.Tensor) -> nn.Module:
 
 
 def prune_units(model: nn.Module, fraction: float) -> dict[str, list[int]]:
-    """Remove `fraction` of the hidden units of every Linear followed by another Linear inside an nn.Sequential of
-    `model` (in place). Returns {layer name: [units before, units after]}; RecipeError when there is none."""
+    """Remove `fraction` of the hidden units of every Linear followed by another Linear in a chain of nn.Sequential
+    containers of `model` (in place). Returns {layer name: [units before, units after]}; RecipeError when there is
+    none."""
     done: dict[str, list[int]] = {}
-    for prefix, seq in [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Sequential)]:
-        names = [n for n, _ in seq.named_children()]
-        for i, between, j in _pairs(seq):
-            linear = cast(nn.Linear, seq[i])
+    for chain in _chains(model):
+        for i, between, j in _pairs(chain):
+            seq, at, name = chain[i]
+            linear = cast(nn.Linear, seq[at])
             prune.ln_structured(linear, "weight", amount=fraction, n=2, dim=0)
             mask = cast(torch.Tensor, linear.weight_mask)
             prune.remove(linear, "weight")
             keep = torch.nonzero(mask.sum(1) > 0).flatten()
             if not len(keep):  # at least one unit stays, the strongest
                 keep = linear.weight.detach().norm(dim=1).argmax().reshape(1)
-            seq[i] = _rows(linear, keep)
+            seq[at] = _rows(linear, keep)
             for b in between:
-                seq[b] = _slice_unitwise(seq[b], keep)
-            seq[j] = _columns(cast(nn.Linear, seq[j]), keep)
-            done[f"{prefix}.{names[i]}" if prefix else names[i]] = [linear.out_features, len(keep)]
+                other, k, _n = chain[b]
+                other[k] = _slice_unitwise(other[k], keep)
+            nxt, k, _n = chain[j]
+            nxt[k] = _columns(cast(nn.Linear, nxt[k]), keep)
+            done[name] = [linear.out_features, len(keep)]
     if not done:
-        raise RecipeError("there are no hidden units to prune: no nn.Linear followed by another inside an "
-                          "nn.Sequential of the model.", "Set pruning to 0 for this model (or attach the head at a "
-                                                         "layer, which makes the body a chain).", field="model.prune")
+        raise RecipeError("there are no hidden units to prune: no nn.Linear followed by another in an nn.Sequential "
+                          "of the model.", "Set pruning to 0 for this model, or attach the head at a layer (which "
+                          "makes the body one chain).", field="model.prune")
     return done
 
 
