@@ -63,3 +63,22 @@ def test_new_labels_clear_the_sweep(window, qtbot, files):
     with qtbot.waitSignal(window.session.probe_changed, timeout=5000):
         window.session.model.update(seed=7)  # another split: the sweep scored the old one
     assert window.session.model.probe_sweep is None and not window.model_panel.probe.plot.isVisible()
+
+
+def test_a_cut_run_s_tree_is_the_cut_model(window, qtbot, files):
+    from workbench.gui.panels.probe import ROLE_COLUMN
+
+    open_model_and_data(qtbot, window, files)
+    window.session.model.update(**{"model.cut_at": "body.1", "train.epochs": 1})
+    with qtbot.waitSignal(window.session.run_changed, timeout=60000):
+        window.start_training()
+    qtbot.waitUntil(lambda: window.session.model.run is not None, timeout=60000)
+    tree = window.model_panel.tree
+    assert _item(tree, "head").text(ROLE_COLUMN) == "new head"
+    names = []
+    stack = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    while stack:
+        item = stack.pop()
+        names.append(item.data(0, Qt.ItemDataRole.UserRole))
+        stack += [item.child(i) for i in range(item.childCount())]
+    assert "act" not in names  # the Softplus after the old head went with the cut

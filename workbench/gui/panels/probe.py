@@ -129,9 +129,12 @@ def cut_actions(tree: QTreeWidget, session, item) -> list[QAction]:
 
 def mark_cut(tree, session):
     """The Role column under the recipe's cut (the open model's tree only; a run's tree is already cut)."""
-    inspection = session.model.inspection
-    roles = {} if session.model.run is not None or inspection is None else cut_roles(
-        inspection.layers, session.model.recipe.model.cut_at)
+    inspection, run = session.model.inspection, session.model.run
+    if run is not None:  # a cut run's tree: say what feeds its head
+        done = run.inspection.simplified
+        roles = {"pool_at_cut": f"{done['adapter']} of {done['cut_at']}'s output"} if done.get("adapter") else {}
+    else:
+        roles = {} if inspection is None else cut_roles(inspection.layers, session.model.recipe.model.cut_at)
     stack = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
     while stack:
         item = stack.pop()
