@@ -105,3 +105,18 @@ def test_a_sequence_output_takes_its_last_step():
     x = torch.randn(2, 7, 3)
     with torch.no_grad():
         torch.testing.assert_close(cut.pool_at_cut(cut.rnn(x)), model.rnn(x)[0][:, -1])
+
+
+def test_convert_refuses_an_unsafe_cut_with_exit_status_2(tmp_path, capsys):
+    from tests.core.train.cut_models import DEEP
+    from workbench.cli import main
+
+    (tmp_path / "m.py").write_text(DEEP)
+    torch.save(build(f"{tmp_path / 'm.py'}:Residual").state_dict(), tmp_path / "res.pt")
+    np.savez(tmp_path / "d.npz", X=np.random.default_rng(0).normal(size=(80, 10)).astype(np.float32),
+             y=np.arange(80) % 2)
+    code = main(["convert", str(tmp_path / "res.pt"), "--model-source", f"{tmp_path / 'm.py'}:Residual", "--trust",
+                 "--data", str(tmp_path / "d.npz"), "--cut-at", "c", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "forward does arithmetic between children 'b' and 'c'" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
