@@ -18,6 +18,7 @@ from workbench.cli.inspect_model import cmd_inspect
 from workbench.cli.options import _recipe_from_args, _recipe_options, _Usage
 from workbench.cli.output import _summary
 from workbench.cli.parser import build_parser
+from workbench.cli.probe import cmd_probe
 
 __all__ = ["main", "build_parser", "EXIT_USER_ERROR", "EXPORT_FILES", "_recipe_from_args", "_recipe_options",
            "_summary"]
@@ -31,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else EXIT_USER_ERROR
     _start_log(args, sys.argv[1:] if argv is None else argv)
     commands = {"inspect": cmd_inspect, "convert": cmd_convert, "evaluate": cmd_evaluate, "demo": cmd_demo,
-                "compare": cmd_compare, "install-desktop": cmd_install_desktop}
+                "compare": cmd_compare, "probe": cmd_probe, "install-desktop": cmd_install_desktop}
     try:
         if args.command in commands:
             return commands[args.command](args)

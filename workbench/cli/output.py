@@ -114,6 +114,13 @@ def _summary(metrics: dict) -> str:
         lines.append(f"  ECE debiased {shown}; a perfectly calibrated model shows up to "
                      f"{t['ece_if_calibrated']['high']:.3f} on these rows (the interval covers test sampling only)")
     lines += _calibration_lines(metrics, change_text)
+    m = metrics.get("model") or {}
+    if m.get("cut_at") or m.get("prune"):  # the simplified model (recipe section model)
+        from workbench.core.evaluate.compare import model_text
+
+        lines.append(f"model: {model_text({'model': m})}"
+                     + (f" (of the regression model's {m['parameters_regression_model']:,d})"
+                        if m.get("parameters_regression_model") else ""))
     if "brier_definition" in t:
         lines.append(f"  ({t['brier_definition']})")
     training = metrics.get("training", {})

@@ -10,7 +10,7 @@ from workbench.cli.decisions import add_unlabelled_option
 from workbench.cli.options import _add_recipe_options, _ranged_int
 from workbench.core.recipe import MLP_ACTIVATIONS
 
-DESCRIPTION = "The same jobs as the window, headless: inspect, convert, evaluate, compare, demo."
+DESCRIPTION = "The same jobs as the window, headless: inspect, convert, probe, evaluate, compare, demo."
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -86,6 +86,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mlflow", nargs="?", const="", metavar="URI",
                    help="also log the run to MLflow (params, metrics with intervals, the export and a pyfunc model); "
                         "without URI a local store in your data folder. Needs the tracking extra")
+
+    r = sub.add_parser("probe", help="where to cut: a linear probe at every layer the head can be attached at")
+    _add_model_args(r, activation=False)
+    r.add_argument("--recipe", help="a recipe file (JSON or TOML); flags given here override it")
+    _add_recipe_options(r)
+    r.add_argument("--threshold", help="binary labels: label > T; a number or 'median'")
+    r.add_argument("--bins", type=_ranged_int("--bins", "data.bins"), help="multiclass labels: K quantile bins")
+    r.add_argument("--json", action="store_true", help="print the table as JSON")
 
     e = sub.add_parser("evaluate", help="evaluate an exported model on labelled data, with torch alone")
     e.add_argument("export_dir")

@@ -19,6 +19,7 @@ import tomllib
 from workbench.core import fields as F
 from workbench.core.errors import RecipeError
 from workbench.core.fields import describe
+from workbench.core.recipe_cut import ModelRecipe, cut_problems
 from workbench.core.recipe_decide import DecideRecipe, decide_problems
 from workbench.core.recipe_inputs import inputs_problems
 from workbench.core.recipe_migrate import BEFORE_IMAGES, BEFORE_SCALES, V2_TRAIN_DEFAULTS, migrate  # noqa: F401 - re-exported
@@ -28,9 +29,9 @@ from workbench.core.safety.named_code import check_named_source, trust_own_file
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
 # calibration auto (was temperature). mlp_activation (3), train.repeats, the ordinal task with head.ordinal and the
-# decide section (6) came without a bump: their defaults are what a recipe without them meant. 7: before
-# data.standardize auto (was false), data.normalize auto reading the model's evidence (auto was what
-# "architecture" is now) and train.time_budget (no limit before).
+# decide section (6) and the model section (cut_at, prune; 7) came without a bump: their defaults are what a
+# recipe without them meant. 7: before data.standardize auto (was false), data.normalize auto reading the model's
+# evidence (auto was what "architecture" is now) and train.time_budget (no limit before).
 RECIPE_VERSION = 7
 TASKS = ("binary", "multiclass", "ordinal")
 ORDINAL_HEADS = ("coral", "corn")  # see train.ordinal
@@ -191,6 +192,7 @@ class Recipe:
     head: HeadRecipe = field(default_factory=HeadRecipe)
     train: TrainRecipe = field(default_factory=TrainRecipe)
     decide: DecideRecipe = field(default_factory=DecideRecipe)
+    model: ModelRecipe = field(default_factory=ModelRecipe)
     calibration: str = field(default="auto", metadata=describe(
         "Calibration", "fitted on the calibration split. auto: none unless temperature, platt or isotonic lowers its "
         "cross-validated Brier score beyond noise; platt: Platt scaling (binary) or regularised vector scaling "
@@ -294,6 +296,7 @@ def from_dict(values: dict[str, Any]) -> Recipe:
         "head": _build(HeadRecipe, values.pop("head", {}), "head"),
         "train": _build(TrainRecipe, values.pop("train", {}), "train"),
         "decide": _build(DecideRecipe, values.pop("decide", {}), "decide"),
+        "model": _build(ModelRecipe, values.pop("model", {}), "model"),
     }
     recipe = _build(Recipe, values, "")
     return validate(dataclasses.replace(recipe, **parts))
@@ -419,6 +422,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
                                              "or cuda, or turn it off"))
     if recipe.input_shape and math.prod(recipe.input_shape) > 1 << 28:
         out.append(("input_shape", "describes more than 2^28 values per sample"))
+    out += cut_problems(recipe.model, h.warm_start)
     return out + decide_problems(recipe.decide, recipe.head.task == "binary", recipe.data.splits)
 
 

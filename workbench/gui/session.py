@@ -27,6 +27,7 @@ class Session(QObject):
     busy_changed = Signal(bool)  # a job that locks the session is in flight (the JobRunner begins and ends jobs)
     activity_changed = Signal(str)  # what is being prepared ("" when nothing)
     jobs_changed = Signal(object)  # the core commands in flight (workflow.jobs.Job)
+    probe_changed = Signal(object)  # evaluate.probe_sweep.ProbeSweep of the open model | None
 
     def __init__(self, model: SessionModel | None = None, parent=None):
         super().__init__(parent)
@@ -39,7 +40,7 @@ class Session(QObject):
                               (events.data, self.data_changed), (events.data_error, self.data_error),
                               (events.run, self.run_changed), (events.runs, self.runs_changed),
                               (events.busy, self.busy_changed), (events.activity, self.activity_changed),
-                              (events.jobs, self.jobs_changed)):
+                              (events.jobs, self.jobs_changed), (events.probe, self.probe_changed)):
             event.connect(signal.emit)
 
 

@@ -154,7 +154,8 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
                      "threshold": decision_threshold(run["metrics"]),
                      "values": [test.get(key) for _, key, _ in COLUMNS],
                      "intervals": [test.get("ci", {}).get(key) for _, key, _ in COLUMNS],
-                     "repeats": _repeats_row(run["metrics"].get("repeats"))})
+                     "repeats": _repeats_row(run["metrics"].get("repeats")),
+                     "model": model_row(run["metrics"].get("model"))})
     best = []  # per column, every run that reaches the best value (ties are all marked)
     for c, (_, _, higher) in enumerate(COLUMNS):
         present = [r["values"][c] for r in rows if r["values"][c] is not None]
@@ -172,6 +173,25 @@ def at_threshold(row: dict[str, Any]) -> str:
     """' at t=0.246' for a binary run's threshold-dependent values ("" when it has none)."""
     t = row.get("threshold")
     return "" if t is None else f" at t={t:.3g}"
+
+
+def model_row(found: Any) -> dict[str, Any]:
+    """Where a run's head is attached, how much was pruned and the parameters it has (runs before the model
+    section have none of it: the whole body, unpruned, parameters unknown)."""
+    found = found if isinstance(found, dict) else {}
+    return {"cut_at": found.get("cut_at") or "", "prune": found.get("prune") or 0.0,
+            "parameters": found.get("parameters")}
+
+
+def model_text(row: dict[str, Any]) -> str:
+    """A run's model in words, for the comparison's run column: "cut at layer3, pruned 50%, 2,779,457 parameters"."""
+    m = row.get("model") or model_row(None)
+    parts = [f"cut at {m['cut_at']}" if m["cut_at"] else "whole body"]
+    if m["prune"]:
+        parts.append(f"pruned {m['prune']:.0%}")
+    if m["parameters"] is not None:
+        parts.append(f"{m['parameters']:,d} parameters")
+    return ", ".join(parts)
 
 
 SAMPLING_ONLY = "test sampling only; seed noise not measured"
@@ -255,6 +275,8 @@ def format_table(result: dict[str, Any]) -> str:
             mark = "*" if i in result["best"][c] else " "
             cells.append(f"{'—':>9s} " if value is None else f"{value:9.4f}{mark}")
         lines.append(f"{row['name']:{width}s}  {cells[0]}  " + "  ".join(f"{cell:>10s}" for cell in cells[1:]))
+    if any(r.get("model", {}).get("cut_at") or r.get("model", {}).get("prune") for r in result["rows"]):
+        lines += [f"{row['name']:{width}s}  {model_text(row)}" for row in result["rows"]]
     for row in result["rows"]:
         if row.get("repeats"):
             r = row["repeats"]

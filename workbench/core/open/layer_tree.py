@@ -37,6 +37,7 @@ class Inspection:
     head_out: int
     tail: list[str] = field(default_factory=list)  # activations after the head, removed on conversion
     inputs: list[dict[str, Any]] = field(default_factory=list)  # a forward of several tensors: each one, in order
+    simplified: dict[str, Any] = field(default_factory=dict)  # a cut and pruning made before (train.simplify)
 
     def freezable(self) -> list[str]:
         """The layers a user may freeze one by one (or freeze up to): with parameters, inside the body (not the
@@ -47,6 +48,7 @@ class Inspection:
         return {"input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
                 "head": self.head, "head_in_features": self.head_in, "head_out_features": self.head_out,
                 "head_tail": self.tail, "inputs": self.inputs,
+                **({"simplified": self.simplified} if self.simplified else {}),
                 "layers": [{**vars(layer), "output_shape": list(layer.output_shape) if layer.output_shape
                             else None} for layer in self.layers]}
 

@@ -36,6 +36,7 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     from workbench.core.open.layer_tree import inspect_model
 
     check_baseline(recipe, data)
+    recipe = recipe.with_changes(**{"model.cut_at": "", "model.prune": 0.0})  # the regression output, whole
     from workbench.core.decide.decisions import check_classes
 
     check_classes(recipe, len(data.classes))

@@ -33,11 +33,12 @@ class Events:
     file as read), table (Table | None), data (PreparedData | None), data_error (str: why there is no table or no
     labels, in the words of `describe_problem`), run (the current Run | None), runs (the list of run summaries),
     busy (bool: a job that locks the session is running), activity (str: what is being prepared, "" when
-    nothing), jobs (the list of jobs in flight).
+    nothing), jobs (the list of jobs in flight), probe (the probe sweep of the open model and data,
+    evaluate.probe_sweep.ProbeSweep, or None).
     """
 
     def __init__(self) -> None:
         self.recipe, self.model, self.inspection, self.raw = Event(), Event(), Event(), Event()
         self.table, self.data, self.data_error = Event(), Event(), Event()
         self.run, self.runs, self.busy, self.activity = Event(), Event(), Event(), Event()
-        self.jobs = Event()
+        self.jobs, self.probe = Event(), Event()

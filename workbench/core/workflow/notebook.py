@@ -22,6 +22,7 @@ from workbench.core.workflow.session import SessionModel
 
 if TYPE_CHECKING:
     from workbench.core.evaluate.errors_list import SplitSamples
+    from workbench.core.evaluate.probe_sweep import ProbeSweep
     from workbench.core.export.export import ExportResult
     from workbench.core.recipe import Recipe
     from workbench.core.workflow.pipeline import Run
@@ -91,6 +92,14 @@ class Session:
             self.set(**options)
         self.model.require_data()
         return self._view(Baseline(self.model).run())
+
+    def probe(self) -> ProbeSweep | None:
+        """A linear probe at every layer the head can be attached at (see evaluate.probe_sweep); print it for the
+        table, or set cut_at to a row's layer: `session.set(cut_at="layer3")`."""
+        from workbench.core.workflow.probe_command import Probe
+
+        result: ProbeSweep | None = Probe(self.model).run()
+        return result
 
     @property
     def runs(self) -> list[RunView]:

@@ -28,6 +28,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import Warm, convert, ordinal_warm_start_fit, warm_start_fit
+from workbench.core.train.simplify import model_metrics
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
 # The data steps moved to `prepared`; they are still imported from here.
@@ -121,6 +122,8 @@ def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
     cold unless asked for. An ordinal head starts as the regression output cut into the classes (see
     train.ordinal): untrained, it already decides as that cut does."""
     h = recipe.head
+    if recipe.model.cut_at:  # the regression head it would start from is dropped with the layers after the cut
+        return False
     if h.warm_start != "auto":
         return h.warm_start == "on"
     return h.task in ("binary", "ordinal") and not h.hidden and inspection.head_out == 1
@@ -131,11 +134,16 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     assert shape is not None  # the data's own shape, at least
     prepare_images(data, recipe, loaded.model)
     data.augment = False
-    inspection = inspect_model(loaded.model, shape)
+    from workbench.core.train.simplify import simplify
+
+    head_name = inspect_model(loaded.model, shape).head if recipe.model.cut_at else ""
+    body, simplified = simplify(loaded.model, recipe.model, shape, head_name)
+    inspection = inspect_model(body, shape)
+    inspection.simplified = simplified
     warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
-    program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and (
+    program = loaded.format in ("torchscript", "export") and not recipe.head.hidden and not simplified and (
         isinstance(loaded.model, FrozenProgram) or inspection.head_out == 1)
     if warm_start_applies(recipe, inspection) or program:
         reg = regression_outputs(loaded.model, inspection.head, data.inputs("train"))
@@ -152,7 +160,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
         else:
             warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
-    model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
+    model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
     return model, head, inspection
 
 
@@ -193,6 +201,7 @@ def evaluate_run(run: Run) -> dict[str, Any]:
         "calibration_requested": run.recipe.calibration, "calibration_auto": run.calibration_auto,  # what auto did
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
         "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run), **run.extra_metrics,
+        "model": model_metrics(run.recipe.model, run.inspection.simplified, run.model),
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
                          run.threshold, run.recipe.reliability_bins, run.recipe.binning, ordinal,
                          ordered_classes(run)),

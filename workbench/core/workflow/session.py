@@ -58,6 +58,7 @@ class SessionModel(SessionRules, RunList):
     fit_problem: str = ""  # why the data's samples do not fit the open model (its inspection failed)
     fit_error: Any = None  # the typed error behind fit_problem
     data_exception: Any = None  # the typed error behind data_problem
+    probe_sweep: Any = None  # evaluate.probe_sweep.ProbeSweep of the open model and data (the Probe command)
     activity: str = ""  # what is being prepared right now ("Opening model.pt …"), for empty views to say
     describe_problem: Callable[[BaseException], str] = str  # the window names its own controls instead
     auto_balance: bool = False  # the proposed loss weights follow the data (the window's box turns it on)
@@ -109,6 +110,10 @@ class SessionModel(SessionRules, RunList):
         if self.busy != was:
             self.events.busy.emit(self.busy)
 
+    def set_probe_sweep(self, sweep: Any) -> None:
+        self.probe_sweep = sweep
+        self.events.probe.emit(sweep)
+
     def set_activity(self, text: str) -> None:
         if text != self.activity:
             self.activity = text
@@ -158,6 +163,8 @@ class SessionModel(SessionRules, RunList):
             changes = {name: given.get(name) or default for name, default in MODEL_FIELDS.items()}
             changes["mlp_activation"] = given.get("mlp_activation") or self.recipe.mlp_activation
             changes["head.frozen_layers"] = ()  # layer names of the old model
+            if not _has_layer(loaded, self.recipe.model.cut_at):
+                changes["model.cut_at"] = ""  # a layer of the old model
             if self.recipe.head.freeze.startswith("upto:"):
                 changes["head.freeze"] = "none"
             recipe = self.recipe.with_changes(**changes)
@@ -165,6 +172,7 @@ class SessionModel(SessionRules, RunList):
                 self.recipe = recipe
                 self.events.recipe.emit(recipe)
         self.mark_other_model(loaded)
+        self.set_probe_sweep(None)  # it probed the old model
         self.select(None)
         self.events.model.emit(loaded)
         self.events.inspection.emit(inspection)
@@ -340,6 +348,8 @@ class SessionModel(SessionRules, RunList):
                 self.data_problem, self.data_exception = self.describe_problem(exc), exc
                 self.events.data_error.emit(self.data_problem)
         self.after_data()
+        if self.probe_sweep is not None:  # it scored the old labels and splits
+            self.set_probe_sweep(None)
         self.events.data.emit(self.data)
 
     def require_data(self) -> Any:
@@ -405,6 +415,13 @@ class SessionModel(SessionRules, RunList):
 
 def _rebuilt_as_mlp(loaded: LoadedModel) -> bool:
     return any(getattr(n, "code", "") == "mlp_rebuilt" for n in loaded.notes)
+
+
+def _has_layer(loaded: Any, name: str) -> bool:
+    try:
+        return bool(name) and loaded.model.get_submodule(name) is not None
+    except AttributeError:
+        return False
 
 
 def _table_fields(recipe: Recipe) -> tuple[Any, ...]:

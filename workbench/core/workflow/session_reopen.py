@@ -75,7 +75,13 @@ def rebuild_run(item: dict[str, Any], recipe: Recipe, loaded: LoadedModel, data:
     if kind == "baseline":
         model, head = loaded.model.eval(), inspection.head
     else:
-        model, head = convert(loaded.model, inspection, recipe.head.task, len(data.classes), recipe.head)
+        from workbench.core.train.simplify import simplify
+
+        body, simplified = simplify(loaded.model, recipe.model, shape, inspection.head)  # its cut and pruning again
+        if simplified:
+            inspection = inspect_model(body, shape)
+            inspection.simplified = simplified
+        model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head)
         model.load_state_dict(state, strict=True)
         model.eval()
     params = item.get("calibration") or {"method": recipe.calibration}

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from workbench.core.evaluate.compare import COLUMNS, table, thresholds_note
+from workbench.core.evaluate.compare import COLUMNS, model_text, table, thresholds_note
 
 from .. import theme
 from ..plots.compare import ComparePlots
@@ -127,7 +127,8 @@ class ComparePanel(QWidget):
         bold = QFont()
         bold.setBold(True)
         for r, row in enumerate(result["rows"]):
-            self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']})"))
+            self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']}; "
+                                                      f"{model_text(row)})"))
             t = row["threshold"]
             self.table.setItem(r, 1, QTableWidgetItem("—" if t is None else f"{t:.3g}"))
             for c, (value, ci) in enumerate(zip(row["values"], row.get("intervals", [None] * len(row["values"])))):

@@ -149,6 +149,8 @@ class TrainingForm(QWidget):
         """The widget a field's description calls for; the freeze and device lists depend on the session."""
         if name == "head.freeze":
             return self._combo(("none", "body"))
+        if name == "model.cut_at":  # the open model's layers (empty: the whole body), filled on inspection
+            return self._combo(("",))
         if name == "train.device":
             return self._combo(tuple(devices))
         if takes_word(kind):
@@ -233,6 +235,11 @@ class TrainingForm(QWidget):
         box.addItems(["none", "body"])
         box.addItems([f"upto:{name}" for name in self.session.model.freezable()])
         box.setCurrentText(current if box.findText(current) >= 0 else self.session.model.recipe.head.freeze)
+        cut: QComboBox = self.widgets["model.cut_at"]
+        cut.clear()
+        cut.addItems([""] + [layer.name for layer in (inspection.layers if inspection else [])
+                             if layer.depth and not layer.role])
+        cut.setCurrentText(self.session.model.recipe.model.cut_at)
         self._updating = False
         self._refresh_state()
 

@@ -103,6 +103,11 @@ class ModelPanel(QWidget):
         layout.addLayout(form)
         layout.addWidget(self.tree, 1)
         layout.addWidget(self.head_label)
+        from .probe import ProbeBox, install_cut_menu  # where to cut (issue 29): the sweep and the tree's action
+
+        self.probe = ProbeBox(session)
+        layout.addWidget(self.probe)
+        install_cut_menu(self.tree, session)
         session.model_changed.connect(self._on_model_changed)
         session.inspection_changed.connect(self._on_inspection_changed)
         session.run_changed.connect(self._on_run_changed)

@@ -1,0 +1,60 @@
+"""The probe sweep's plot: validation accuracy of a linear probe at each layer against depth, with its interval,
+the best layer and the smallest layer within noise of it marked; clicking a point picks that layer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+
+class ProbePlot(QWidget):
+    """Accuracy vs depth (core's ProbeSweep); `layer_clicked` carries the clicked layer's name."""
+
+    layer_clicked = Signal(str)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget(title="Linear probe accuracy by layer (validation split)")
+        self.plot.setObjectName("probePlot")
+        self.plot.setLabel("bottom", "depth (layer)")
+        self.plot.setLabel("left", "accuracy")
+        self.plot.setMinimumHeight(180)
+        self.curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
+        self.bars = pg.ErrorBarItem(x=np.empty(0), y=np.empty(0), pen=pg.mkPen("#1f77b4"))
+        self.plot.addItem(self.bars)
+        self.points = pg.ScatterPlotItem(size=8, brush=pg.mkBrush("#1f77b4"), hoverable=True, tip=None)
+        self.points.sigClicked.connect(self._on_clicked)
+        self.plot.addItem(self.points)
+        self.best = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush("#d62728"), name="best")
+        self.smallest = pg.ScatterPlotItem(size=14, symbol="d", brush=pg.mkBrush("#2ca02c"),
+                                           name="smallest within noise")
+        legend = self.plot.addLegend(offset=(-10, 10))
+        for item in (self.best, self.smallest):
+            self.plot.addItem(item)
+        legend.addItem(self.best, "best")
+        legend.addItem(self.smallest, "smallest within noise of the best")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.layers: list[str] = []
+
+    def show_sweep(self, sweep) -> None:
+        """Draw a sweep, or clear the plot for None."""
+        rows = sweep.rows if sweep is not None else []
+        self.layers = [r.layer for r in rows]
+        x = np.array([r.depth for r in rows], dtype=float)
+        y = np.array([r.accuracy for r in rows], dtype=float)
+        self.curve.setData(x, y)
+        self.points.setData(x, y, data=self.layers)
+        self.bars.setData(x=x, y=y, top=np.array([r.high - r.accuracy for r in rows]),
+                          bottom=np.array([r.accuracy - r.low for r in rows]), beam=0.2)
+        for item, flag in ((self.best, "best"), (self.smallest, "smallest_within_noise")):
+            marked = [r for r in rows if getattr(r, flag)]
+            item.setData([r.depth for r in marked], [r.accuracy for r in marked])
+        self.plot.getAxis("bottom").setTicks([[(r.depth, r.layer) for r in rows]] if rows else None)
+
+    def _on_clicked(self, _item, points, *_args) -> None:
+        if len(points):
+            self.layer_clicked.emit(str(points[0].data()))
