@@ -1,11 +1,13 @@
-"""Tables checked against what they declare before they are read: Parquet row groups and sizes, and an Excel
-workbook's zip parts and the extent of its sheets.
+"""Tables checked against what they declare before they are read: Parquet row groups, sizes and page headers,
+Feather/Arrow batches and buffers, and an Excel workbook's zip parts and the extent of its sheets.
 
 A megabyte of Parquet can declare 300 million rows (runs of one value encode in a few bytes), and a
 workbook of a few hundred kilobytes can place one cell in column XFD of every row, which pandas pads
 into billions of empty cells. Both are read from the footer or streamed from the XML and refused by
 name before pandas or pyarrow allocate; a Parquet file is then decoded a batch at a time against the
 same budget, so values that only decode large (dictionary pages) are refused part way, not at the end.
+pyarrow sizes each page's or buffer's decompression from its own header, not the footer, so those
+headers are read too (declared_sizes).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from workbench.core.data.declared_sizes import arrow_declared, parquet_page_bytes
 from workbench.core.errors import DataError
 from workbench.core.safety.memory import available_memory
 
@@ -57,12 +60,15 @@ def read_parquet(path: Path) -> Any:  # a pyarrow Table
 
     with pq.ParquetFile(path) as parquet:
         meta = parquet.metadata
-        declared = 0
+        cells = footer = 0
         for g in range(meta.num_row_groups):
             group = meta.row_group(g)
-            declared += max(group.num_rows, 0) * group.num_columns * CELL_BYTES
-            declared += sum(max(group.column(c).total_uncompressed_size, 0) for c in range(group.num_columns))
-        _budget(path, declared, f"the file declares {meta.num_rows:,} rows of {meta.num_columns:,} columns,")
+            cells += max(group.num_rows, 0) * group.num_columns * CELL_BYTES
+            footer += sum(max(group.column(c).total_uncompressed_size, 0) for c in range(group.num_columns))
+        _budget(path, cells + footer, f"the file declares {meta.num_rows:,} rows of {meta.num_columns:,} columns,")
+        pages = parquet_page_bytes(path, meta)  # what pyarrow will allocate to decompress, whatever the footer says
+        _budget(path, cells + max(footer, pages), f"the file's pages declare {_size(pages)} uncompressed "
+                f"({meta.num_rows:,} rows of {meta.num_columns:,} columns),")
         text = [f.name for f in parquet.schema_arrow if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)]
     with pq.ParquetFile(path, read_dictionary=text) as parquet:
         batches, decoded = [], 0
@@ -72,6 +78,22 @@ def read_parquet(path: Path) -> Any:  # a pyarrow Table
             _budget(path, decoded, "its values take more than")
             batches.append(batch)
         return pa.Table.from_batches(batches, schema=parquet.schema_arrow)
+
+
+def read_feather(path: Path) -> Any:  # a pyarrow Table
+    """A Feather/Arrow IPC file whose batches (rows, columns) and buffers (their declared uncompressed lengths)
+    fit the budget, then read by pyarrow; a Feather v1 file cannot compress, so only its rows are checked."""
+    from pyarrow import feather
+
+    declared = arrow_declared(path)
+    if declared is not None:
+        rows, columns, buffers = declared
+        _budget(path, rows * columns * CELL_BYTES + buffers,
+                f"the file's buffers declare {_size(buffers)} uncompressed ({rows:,} rows of {columns:,} columns),")
+    table = feather.read_table(path)
+    _budget(path, table.num_rows * table.num_columns * CELL_BYTES + table.nbytes,
+            f"the file holds {table.num_rows:,} rows of {table.num_columns:,} columns,")
+    return table
 
 
 def _batch_bytes(batch: Any, seen: set[tuple[int, ...]]) -> int:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from workbench.core import notes as N
-from workbench.core.data.table_bounds import check_workbook, dictionary_text, read_parquet
+from workbench.core.data.table_bounds import check_workbook, dictionary_text, read_feather, read_parquet
 from workbench.core.errors import DataError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt", ".tab")
@@ -70,9 +70,7 @@ def read_table(path: str | Path, sheet: str = "") -> RawTable:
         if suffix in PARQUET_SUFFIXES:
             return _from_arrow(read_parquet(p), p, "Parquet", first_row=1)
         if suffix in ARROW_SUFFIXES:
-            from pyarrow import feather
-
-            return _from_arrow(feather.read_table(p), p, "Feather/Arrow", first_row=1)
+            return _from_arrow(read_feather(p), p, "Feather/Arrow", first_row=1)
         if suffix in EXCEL_SUFFIXES:
             return _read_excel(p, sheet)
     except DataError:
