@@ -178,3 +178,19 @@ def test_a_damaged_page_header_or_arrow_footer_is_a_data_error_naming_the_file(t
     with pytest.raises(DataError, match="Arrow metadata") as caught:
         read_table(arrow)
     assert str(arrow) in str(caught.value)
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "feather"])
+def test_chunks_or_batches_read_past_the_overlap_limit_are_refused_as_damaged(tmp_path, monkeypatch, suffix):
+    import pandas as pd
+
+    from workbench.core.data import declared_sizes
+    from workbench.core.data.tables import read_table
+
+    path = tmp_path / f"real.{suffix}"
+    frame = pd.DataFrame({"x": np.random.default_rng(3).random(20_000), "target": np.arange(20_000) % 2})
+    frame.to_parquet(path) if suffix == "parquet" else frame.to_feather(path, chunksize=1_000)
+    assert read_table(path).rows == 20_000
+    monkeypatch.setattr(declared_sizes, "_OVERLAP", 0.01)  # as if the footer laid every chunk over the others
+    with pytest.raises(DataError, match="damaged"):
+        read_table(path)

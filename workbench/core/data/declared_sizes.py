@@ -20,6 +20,7 @@ MAX_HEADER = 16 << 20  # Arrow's own limit on a Parquet page header
 _DEPTH = 32
 _FIXED = {1: 0, 2: 0, 3: 1, 7: 8}  # compact types of a fixed width: booleans (in the field type), byte, double
 _IPC_MAGIC = b"ARROW1"
+_OVERLAP = 4  # times the file's size a walk of its chunks or batch metadata may read before it is taken as damaged
 
 
 class _Damaged(Exception):
@@ -133,7 +134,7 @@ def _page_header(f: BinaryIO, pos: int, end: int) -> tuple[int, int, int]:
 def parquet_page_bytes(path: Path, meta: Any) -> int:
     """The uncompressed sizes all pages of the file declare in their headers (pyarrow FileMetaData `meta`)."""
     size = path.stat().st_size
-    total, seen = 0, {}
+    total, walked, seen = 0, 0, {}
     try:
         with path.open("rb") as f:
             for g in range(meta.num_row_groups):
@@ -146,6 +147,9 @@ def parquet_page_bytes(path: Path, meta: Any) -> int:
                     key = (start, int(column.total_compressed_size))
                     if key not in seen:
                         seen[key] = _chunk_pages(f, start, min(start + key[1], size))
+                        walked += max(min(start + key[1], size) - start, 0)
+                        if walked > _OVERLAP * size:  # column chunks laid over each other: a walk without end
+                            raise _Damaged
                     total += seen[key]
     except (_Damaged, OSError):
         raise DataError("a page header of the file cannot be read (the file is damaged).",
@@ -213,6 +217,8 @@ def arrow_declared(path: Path) -> tuple[int, int, int] | None:
             blocks = [(index,) + struct.unpack_from("<qi4xq", footer, at)[:2] for index in (2, 3)
                       for at in _vector(footer, _field(footer, root, index), 24)]
             rows = columns = buffers = 0
+            if sum(max(length, 0) for _, _, length in dict.fromkeys(blocks)) > _OVERLAP * size:
+                raise _Damaged  # batches laid over each other: reading each would take without end
             for index, offset, meta_length in dict.fromkeys(blocks):
                 batch_rows, batch_columns, batch_bytes = _batch(f, offset, meta_length, size)
                 buffers += batch_bytes
