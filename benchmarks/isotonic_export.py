@@ -52,7 +52,7 @@ def main() -> int:
     with torch.no_grad():
         expected = module(example).numpy()
     with tempfile.TemporaryDirectory() as tmp:
-        meta = {"classes": [f"c{i}" for i in range(k)], "calibration": calibration.params()}
+        meta = {"task": "multiclass", "classes": [f"c{i}" for i in range(k)], "calibration": calibration.params()}
         figures["export_folder_s"] = timed(lambda: export(Path(tmp) / "out", module, example, expected, meta, metrics))
     ratios = {"fit_speedup_vs_sklearn_per_class": figures["fit_sklearn_per_class_s"] / figures["fit_workbench_s"],
               "json_speedup_compact_vs_indented": figures["json_indented_s"] / figures["json_compact_s"]}

@@ -7,7 +7,7 @@ imported when the workspace is first built (right after the first paint).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QWidget
 
@@ -19,6 +19,7 @@ from .dialogs.about import AboutDialog
 from .jobs import JobRunner
 from .panels.welcome import WelcomeView
 from .session import Session
+from .shortcuts import MenuShortcutsFirst
 from .worker import collect_garbage_on_gui_thread
 
 
@@ -56,7 +57,7 @@ class MainWindow(QMainWindow):
         name_widgets(self.welcome)
         self.recent = RecentFiles(self.settings, self.recent_menu, self.welcome, self.open_checkpoint)
         self.session.model_changed.connect(self._on_model_changed)
-        self._shortcuts_beat_fields = _MenuShortcutsFirst(self)
+        self._shortcuts_beat_fields = MenuShortcutsFirst(self)
         QApplication.instance().installEventFilter(self._shortcuts_beat_fields)
         from .tooltips import WrapToolTips
 
@@ -432,22 +433,3 @@ class MainWindow(QMainWindow):
             progress.show()
         else:
             progress.deleteLater()
-
-
-class _MenuShortcutsFirst(QObject):
-    """Menu shortcuts (Ctrl+E, Ctrl+S, …) work while a text field has focus: a line edit claims keys such as
-    Ctrl+E (end of line) through a ShortcutOverride event, which this filter withholds for the window's
-    own shortcuts."""
-
-    def __init__(self, window: QMainWindow):
-        super().__init__(window)
-        self._window = window
-
-    def eventFilter(self, obj, event):
-        if event.type() == QEvent.ShortcutOverride and self._window.isActiveWindow():
-            pressed = QKeySequence(event.keyCombination())
-            for action in self._window.findChildren(QAction):
-                if action.isEnabled() and any(pressed.matches(k) == QKeySequence.ExactMatch
-                                              for k in action.shortcuts()):
-                    return True  # not accepted by the field: the shortcut map runs the action
-        return False

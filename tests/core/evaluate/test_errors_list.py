@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 import pytest
+import torch
 
 from workbench.core.data.samples import Table
 from workbench.core.errors import ExportError
@@ -124,7 +125,8 @@ def test_metrics_keep_each_test_sample_named_images_relative_to_their_folder(tmp
     training = TrainResult(device="cpu")  # what a baseline's run carries: no epochs
     run = SimpleNamespace(kind="baseline", data=data, recipe=recipe, calibration_check={}, threshold=None,
                           calibration=None, calibration_auto=None, extra_metrics={},
-                          training=training, probabilities=lambda split="test", calibrated=True: probs)
+                          training=training, probabilities=lambda split="test", calibrated=True: probs,
+                          inspection=SimpleNamespace(simplified={}), model=torch.nn.Linear(16, 2))
     rows_kept = evaluate_run(run)["test_rows"]
     names = [f"{c}/{k}.png" for c in ("cat", "dog") for k in range(6)]
     assert rows_kept["file"] == [names[i] for i in test]

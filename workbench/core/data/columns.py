@@ -228,12 +228,10 @@ def _width_fix(expected: int, numeric: list[str], shown: str, window: bool) -> s
     return f"Choose {expected} with --features from the numeric columns: {shown}."
 
 
-def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tuple[str, ...] | list[str],
-                 missing: str = "error", model_shape: Sequence[int] | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
-    """(X float32, target, feature names, notes, kept row numbers) from the chosen columns, applying `missing`.
-
-    With missing='impute' the NaN cells stay in X; the train split's medians fill them (see pipeline)."""
+def _chosen_features(raw: RawTable, summary: ColumnSummary, label: str, features: Sequence[str],
+                     model_shape: Sequence[int] | None) -> list[str]:
+    """The feature columns to read (the defaults when none are chosen), each checked: present, numeric, not the
+    label, as many as the model reads."""
     path = raw.source
     if label not in summary.index:
         raise DataError(f"there is no label column '{label}'.", f"Columns: {_listing(summary.names)}.", path)
@@ -255,6 +253,17 @@ def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tu
         raise DataError("the table has no numeric feature columns besides the label.",
                         f"Columns: {_listing(summary.names)}; encode the inputs as numbers.", path)
     check_width(model_shape, features, summary, label, path)
+    return features
+
+
+def build_matrix(raw: RawTable, summary: ColumnSummary, label: str, features: tuple[str, ...] | list[str],
+                 missing: str = "error", model_shape: Sequence[int] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]:
+    """(X float32, target, feature names, notes, kept row numbers) from the chosen columns, applying `missing`.
+
+    With missing='impute' the NaN cells stay in X; the train split's medians fill them (see pipeline)."""
+    path = raw.source
+    features = _chosen_features(raw, summary, label, features, model_shape)
     notes: list[str] = []
     if label in raw.numeric:
         target = raw.numeric[label]

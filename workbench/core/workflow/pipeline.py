@@ -32,6 +32,8 @@ from workbench.core.train.simplify import model_metrics
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
 # The data steps moved to `prepared`; they are still imported from here.
+from workbench.core.workflow.export_description import data_description as data_description
+from workbench.core.workflow.export_description import several_inputs_export as several_inputs_export
 from workbench.core.workflow.prepared import PreparedData as PreparedData
 from workbench.core.workflow.prepared import fit_sequences as fit_sequences
 from workbench.core.workflow.prepared import label_and_split as label_and_split
@@ -42,7 +44,6 @@ from workbench.core.workflow.prepared import step_features as step_features
 if TYPE_CHECKING:
     from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
-    from workbench.core.data.samples import Table
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -356,22 +357,6 @@ def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, n
     }
 
 
-def several_inputs_export(table: Table) -> dict[str, Any]:
-    """What an export of a model taking several tensors says of them: each input's columns and dtype, in the order
-    the program takes them, and each category column's codes (applied by `workbench evaluate`)."""
-    if not table.inputs:
-        return {}
-    inputs: list[dict[str, Any]] = [{"name": name, "columns": columns, "dtype": "int64" if codes else "float32",
-                                     "shape": ["N", len(columns)]}
-              for name, columns, codes in table.inputs]
-    described = "; ".join(f"{i['name']}: {i['dtype']} (N, {len(i['columns'])}) from {', '.join(i['columns'])}"
-                          for i in inputs)
-    return {"inputs": inputs, "categories": table.categories or {},
-            "input": f"the model's own inputs, in order: {described}. Category columns as integer codes (see "
-                     "'categories': values -> codes, and the code an unseen category is read as); any "
-                     "standardisation is inside the program"}
-
-
 def calibrated_module(run: Run) -> export_mod.CalibratedClassifier:
     """Raw inputs -> the probabilities handed on (preprocessing, model, calibration and, with a deployment prior,
     its correction): the module the export writes and the notebook's scikit-learn view runs."""
@@ -389,25 +374,6 @@ def ordinal_export(run: Run) -> dict[str, Any]:
             "cumulative": "P(y > classes[k]) = probability[:, k + 1:].sum(1), falling with k",
             "prediction_sets": "contiguous ranges of classes (ordinal adaptive prediction sets): "
                                "workbench.core.evaluate.ordinal_calibrate.contiguous_sets"}
-
-
-def data_description(run: Run) -> dict[str, Any]:
-    """The data a run was made from: file name, path, sha256 (an image folder's over its files), rows per split and
-    the data's warnings."""
-    path = run.recipe.data.path
-    return {"file": Path(path).name if path and not path.startswith("sklearn:") else path, "path": path,
-            "sha256": _fingerprint(path),
-            "rows": {split: int(len(rows)) for split, rows in run.data.splits.items()},
-            "warnings": [str(w) for w in run.data.warnings]}
-
-
-def _fingerprint(path: str) -> str | None:
-    from workbench.core.safety.snapshot import fingerprint
-
-    try:
-        return fingerprint(path) if path else None
-    except OSError:  # moved or unreadable since it was read: the card says the hash is unknown
-        return None
 
 
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
