@@ -56,6 +56,12 @@ def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtb
     shown = box.operating_point.text()
     assert f"threshold <b>{core['threshold']:.3f}</b>" in shown
     assert f"recall (TPR) <b>{core['test']['recall']:.3f}</b>" in shown and "mean cost" in shown
+    # and drawn on the ROC and PR curves: the export's operating point, beside the slider's
+    roc = window.evaluate_panel.roc
+    fpr, tpr = roc.roc_policy.getData()
+    assert fpr[0] == pytest.approx(core["test"]["false_positive_rate"])
+    assert tpr[0] == pytest.approx(core["test"]["recall"])
+    assert roc.pr_policy.getData()[1][0] == pytest.approx(core["test"]["precision"])
 
     # a problem is core's, said in the box; the run is unchanged
     box.costs.item(0, 1).setText("x")

@@ -334,6 +334,7 @@ class EvaluatePanel(QWidget):
         run = self.session.model.run
         self.threshold_label.setText(f"{threshold:.3f}")
         self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), threshold)
+        self.roc.mark_policy(run.metrics.get("test", {}).get("decision_policy"))
 
     def reset_views(self) -> None:
         """Every plot back to its home view (a new run; zooming never carries over)."""

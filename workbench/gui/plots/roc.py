@@ -26,11 +26,14 @@ class RocPlot(QWidget):
         self.diagonal = self.roc.plot([0, 1], [0, 1])
         self.roc_curve = self.roc.plot()
         self.roc_point = self.roc.plot(pen=None, symbol="o", symbolSize=10)
+        # the decision policy's operating point (what the export decides), beside the slider's exploring point
+        self.roc_policy = self.roc.plot(pen=None, symbol="d", symbolSize=13)
         self.pr = Plot("Precision–recall", "precision_recall", UNIT, UNIT_LIMITS)
         self.pr.setLabel("bottom", "recall")
         self.pr.setLabel("left", "precision")
         self.pr_curve = self.pr.plot()
         self.pr_point = self.pr.plot(pen=None, symbol="o", symbolSize=10)
+        self.pr_policy = self.pr.plot(pen=None, symbol="d", symbolSize=13)
         for plot in (self.roc, self.pr):
             plot.setMinimumHeight(MIN_HEIGHT)
         layout = QHBoxLayout(self)
@@ -47,6 +50,9 @@ class RocPlot(QWidget):
         for point in (self.roc_point, self.pr_point):
             point.setSymbolBrush(theme.colour("red"))
             point.setSymbolPen(theme.colour("base"))
+        for point in (self.roc_policy, self.pr_policy):
+            point.setSymbolBrush(theme.colour("green"))
+            point.setSymbolPen(theme.colour("text"))
 
     def show_curves(self, curves: dict) -> None:
         """Draw the curves computed by core (fpr/tpr and recall/precision)."""
@@ -60,11 +66,31 @@ class RocPlot(QWidget):
 
     def mark(self, p1: np.ndarray, y: np.ndarray, threshold: float) -> None:
         """Mark where the decision `threshold` puts the run on both curves."""
-        pred = p1 >= threshold
-        tp, fp = float((pred & (y == 1)).sum()), float((pred & (y == 0)).sum())
-        pos, neg = max(float((y == 1).sum()), 1), max(float((y == 0).sum()), 1)
-        self.roc_point.setData([fp / neg], [tp / pos])
-        self.pr_point.setData([tp / pos], [tp / max(tp + fp, 1)])
+        (fpr, tpr), precision = _rates(p1, y, threshold)
+        self.roc_point.setData([fpr], [tpr])
+        self.pr_point.setData([tpr], [precision])
+
+    def mark_policy(self, policy: dict | None) -> None:
+        """Mark the decision policy's operating point on the test split (core's `test.decision_policy`), or clear
+        it when the run has none or it is not a binary threshold."""
+        scored = (policy or {}).get("test", {})
+        if "recall" not in scored or "false_positive_rate" not in scored:
+            self.roc_policy.setData([], [])
+            self.pr_policy.setData([], [])
+            self.roc.setToolTip("")
+            return
+        self.roc_policy.setData([scored["false_positive_rate"]], [scored["recall"]])
+        self.pr_policy.setData([scored["recall"]], [scored["precision"]])
+        self.roc.setToolTip(f"Diamond: the decision policy ({policy['policy']}, threshold "
+                            f"{policy['threshold']:.3f}) that the export decides by; dot: the slider's threshold.")
+
+
+def _rates(p1: np.ndarray, y: np.ndarray, threshold: float) -> tuple[tuple[float, float], float]:
+    """((false positive rate, true positive rate), precision) of deciding p1 >= threshold."""
+    pred = p1 >= threshold
+    tp, fp = float((pred & (y == 1)).sum()), float((pred & (y == 0)).sum())
+    pos, neg = max(float((y == 1).sum()), 1), max(float((y == 0).sum()), 1)
+    return (fp / neg, tp / pos), tp / max(tp + fp, 1)
 
     def plots(self):
         """The plot widgets by file name, for saving them with an export or a report."""
