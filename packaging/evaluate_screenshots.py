@@ -19,6 +19,20 @@ DARK = {"Window": "#2b2b2b", "WindowText": "#e8e8e8", "Base": "#1e1e1e", "Altern
         "Text": "#e8e8e8", "Button": "#353535", "ButtonText": "#e8e8e8", "Highlight": "#2f65ca",
         "HighlightedText": "#ffffff", "ToolTipBase": "#353535", "ToolTipText": "#e8e8e8",
         "PlaceholderText": "#9a9a9a"}
+DISABLED = {"WindowText": "#7f7f7f", "Text": "#7f7f7f", "ButtonText": "#7f7f7f", "Button": "#2f2f2f",
+            "Base": "#262626"}  # as a desktop's dark theme greys disabled controls (else they look enabled)
+
+
+def dark_palette():
+    """A dark desktop theme's palette, its disabled controls greyed."""
+    from PySide6.QtGui import QColor, QPalette
+
+    palette = QPalette()
+    for role, colour in DARK.items():
+        palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
+    for role, colour in DISABLED.items():
+        palette.setColor(QPalette.ColorGroup.Disabled, getattr(QPalette.ColorRole, role), QColor(colour))
+    return palette
 
 
 def main() -> None:
@@ -31,17 +45,13 @@ def main() -> None:
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     from PySide6.QtCore import QCoreApplication
-    from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QApplication
 
     QCoreApplication.setOrganizationName("ConversionWorkbenchScreens")
     app = QApplication([])
     app.setStyle("Fusion")
     if args.theme == "dark":
-        palette = QPalette()
-        for role, colour in DARK.items():
-            palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
-        app.setPalette(palette)
+        app.setPalette(dark_palette())
     from workbench.core.workflow.commands import OpenDemo
     from workbench.gui.main_window import MainWindow
 

@@ -17,6 +17,11 @@ from .notes import notes_html
 VERDICT_COLOURS = {**theme.VERDICTS, "mixed": "warning"}  # theme colour names
 
 
+def _muted() -> str:
+    """Secondary text's colour, from the palette (a fixed grey is unreadable on a dark base)."""
+    return theme.colour("muted")
+
+
 def _label(name: str) -> QLabel:
     label = QLabel()
     label.setObjectName(name)
@@ -39,7 +44,7 @@ def calibration_html(metrics: dict) -> str:
     skipped = [f"{html.escape(c['method'])}: {html.escape(c['skipped'])}" for c in auto.get("candidates", [])
                if c.get("skipped")]
     if scored:
-        text += (f"<br><span style='color:#666'>Cross-validated Brier ({auto.get('folds', 0)} folds, "
+        text += (f"<br><span style='color:{_muted()}'>Cross-validated Brier ({auto.get('folds', 0)} folds, "
                  f"{auto.get('n_cal', '?')} calibration rows): {' · '.join(scored)}"
                  + (f"; {'; '.join(skipped)}" if skipped else "") + "</span>")
     return text
@@ -58,7 +63,8 @@ def ece_html(test: dict) -> str:
         text += (f" · a perfectly calibrated model shows about {found['mean']:.3f} (up to {found['high']:.3f}) on "
                  "these rows")
     if test.get("ece_interval_covers"):
-        text += f"<br><span style='color:#666'>The interval covers {html.escape(test['ece_interval_covers'])}.</span>"
+        text += (f"<br><span style='color:{_muted()}'>The interval covers "
+                 f"{html.escape(test['ece_interval_covers'])}.</span>")
     return text
 
 
@@ -67,7 +73,8 @@ def baseline_html(check: dict) -> str:
     if not check:
         return ""
     if not check.get("applies"):
-        return f"<span style='color:#666'>Baseline check: {html.escape(check.get('reason', 'not scored'))}.</span>"
+        reason = html.escape(check.get("reason", "not scored"))
+        return f"<span style='color:{_muted()}'>Baseline check: {reason}.</span>"
     verdict = check["verdict"]
     question = {"better": "yes", "worse": "no", "mixed": "not on every metric", "within noise": "not measurably"}
     parts = [f"{name.replace('_', ' ')} {m['trained']:.3f} vs {m['baseline']:.3f} ({m['difference']:+.3f} "
@@ -85,7 +92,7 @@ def repeats_html(repeats: dict | None) -> str:
     parts = [f"{name.replace('_', ' ')} {repeats['mean'][name]:.3f} ± {repeats['sd'][name]:.3f} "
              f"[{repeats['min'][name]:.3f}, {repeats['max'][name]:.3f}]" for name in repeats["mean"]]
     return (f"Over {repeats['k']} training seeds ({', '.join(map(str, repeats['seeds']))}; mean ± sd [min, max]): "
-            + " · ".join(parts) + f"<br><span style='color:#666'>The spread covers "
+            + " · ".join(parts) + f"<br><span style='color:{_muted()}'>The spread covers "
             f"{html.escape(repeats.get('covers', 'training seeds'))}; the first seed's run is the one shown and "
             "exported.</span>")
 

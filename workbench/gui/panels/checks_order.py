@@ -18,6 +18,11 @@ ORDER_NAMES = {"mae_classes": "mean class distance", "qwk": "quadratic weighted 
                "within_one": "within one class"}
 
 
+def _muted() -> str:
+    """Secondary text's colour, from the palette (a fixed grey is unreadable on a dark base)."""
+    return theme.colour("muted")
+
+
 def thresholds_text(run) -> str:
     """An ordinal head's ordered thresholds between its classes, as rich text ("" for another head)."""
     found = (run.metrics or {}).get("ordinal") if run is not None else None
@@ -47,7 +52,7 @@ def order_html(test: dict) -> str:
         text += "<br>Rows by distance from their class: " + ", ".join(
             f"{d} off: {n}" for d, n in enumerate(counts) if n or d == 0)
     if test.get("order_definition"):
-        text += f"<br><span style='color:#666'>{html.escape(test['order_definition'])}.</span>"
+        text += f"<br><span style='color:{_muted()}'>{html.escape(test['order_definition'])}.</span>"
     return text
 
 
