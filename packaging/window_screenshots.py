@@ -4,16 +4,18 @@
     DISPLAY=:171 python packaging/window_screenshots.py docs/screenshots --size 1024x700 --theme dark
 
 Builds the demo (diabetes, binary by the median), shoots Model, Data and Head & training, trains a few epochs
-through the window and shoots Train, Evaluate (its top, then scrolled down to the Checks and Decisions boxes),
-trains the baseline and shoots Compare with the two runs. Each shot is the whole screen grabbed with ImageMagick's
-`import`, so it is what the window drew; shots wider than 1920 px are scaled down to 1920 and every PNG is reduced
-to 256 colours so the gallery stays small. Run it with HOME, WORKBENCH_DATA_DIR and WORKBENCH_CONFIG_DIR pointing
-into a scratch folder: it opens the demo and keeps recent files like any session.
+through the window and shoots Train, Evaluate (its top; scrolled to the curves when they are not all on the first
+screen; then to the Checks and Decisions boxes), trains the baseline and shoots Compare with the two runs. Each
+shot is the whole screen grabbed with ImageMagick's `import`, so it is what the window drew; shots wider than 1920
+px are scaled down to 1920 and every PNG is reduced to 256 colours so the gallery stays small. Run it with HOME,
+WORKBENCH_DATA_DIR and WORKBENCH_CONFIG_DIR pointing into a scratch folder: it opens the demo and keeps recent
+files like any session.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import subprocess
 import tempfile
 import time
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument("--size", default="1024x700")
     parser.add_argument("--theme", choices=("light", "dark"), default="light")
     parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--full", type=Path, help="also keep each grab at full size here (to inspect 4K ones)")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
     from PySide6.QtCore import QCoreApplication
@@ -70,6 +73,9 @@ def main() -> None:
         settle()
         path = args.out / f"tab-{tab}-{args.size}-{args.theme}.png"
         subprocess.run(["import", "-window", "root", str(path)], check=True)
+        if args.full:
+            args.full.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, args.full / path.name)
         shrink(path)
         print(path, path.stat().st_size)
 
@@ -94,9 +100,16 @@ def main() -> None:
     panel = window.evaluate_panel
     panel.scroll.verticalScrollBar().setValue(0)
     shoot("evaluate")
-    settle()
-    bar = panel.scroll.verticalScrollBar()  # the Checks box at the top, the Decisions box under it
-    bar.setValue(min(bar.maximum(), panel.checks.mapTo(panel.content, panel.checks.rect().topLeft()).y()))
+    bar = panel.scroll.verticalScrollBar()
+
+    def scroll_to(widget) -> None:
+        bar.setValue(min(bar.maximum(), widget.mapTo(panel.content, widget.rect().topLeft()).y()))
+
+    box = panel.binary_box  # the per-class table, the threshold slider, ROC and precision-recall
+    if box.mapTo(panel.content, box.rect().bottomLeft()).y() > panel.scroll.viewport().height():  # not all shown
+        scroll_to(box)
+        shoot("evaluate-curves")
+    scroll_to(panel.checks)  # the Checks box at the top, the Decisions box under it
     shoot("evaluate-checks")
     window.start_baseline()
     wait(lambda: len(m.runs) == 2 and not m.busy)
