@@ -1,11 +1,15 @@
-"""Screenshot the MLflow UI's run list of the workbench's experiment (docs/screenshots/mlflow-runs.png).
+"""Screenshot the MLflow UI's run list of the workbench's experiment (docs/screenshots/mlflow-runs.png) and one
+run's artifacts with its reliability figure open (docs/screenshots/mlflow-run-artifacts.png).
 
     mlflow ui --backend-store-uri sqlite:////tmp/mlstore/mlflow.db --port 5055     # full mlflow, its own venv
     python packaging/mlflow_screenshot.py --url http://127.0.0.1:5055/#/experiments/1/runs
+    python packaging/mlflow_screenshot.py --url http://127.0.0.1:5055/#/experiments/1/runs/RUN_ID/artifacts \
+        --artifacts --size 1500x760 --out docs/screenshots/mlflow-run-artifacts.png
 
 Drives headless Chromium over the DevTools protocol (needs the `chromium` binary and `websocket-client`; neither
 is a workbench dependency): folds the sidebar, closes the assistant panel, shows the chosen metric and parameter
-columns, widens the run-name column, and grabs the page. The clicks find the UI's controls by their visible
+columns, widens the run-name column, and grabs the page; with --artifacts, opens the export folder and the
+reliability figure instead. The clicks find the UI's controls by their visible
 text, so a later MLflow UI may need the names below adjusted (written against MLflow 3.18).
 """
 
@@ -56,6 +60,12 @@ class Page:
         return self.js(f"""(() => {{ const e = Array.from(document.querySelectorAll('label, span, div')).filter(e =>
             e.children.length === 0 && e.textContent.trim() === {text!r}).pop(); if (e) e.click(); return !!e; }})()""")
 
+    def click_node(self, text: str, last: bool) -> object:
+        # the artifact tree writes a name as a bare text node beside its icon, not as a leaf element
+        return self.js(f"""(() => {{ const m = Array.from(document.querySelectorAll('div, span, a, li')).filter(e =>
+            Array.from(e.childNodes).some(n => n.nodeType === 3 && n.textContent.trim() === {text!r}));
+            const e = {'m.pop()' if last else 'm[0]'}; if (e) e.click(); return !!e; }})()""")
+
     def mouse(self, kind: str, x: float, y: float, buttons: int = 1) -> None:
         self.call("Input.dispatchMouseEvent", type=kind, x=x, y=y, button="left", buttons=buttons, clickCount=1)
 
@@ -68,7 +78,7 @@ class Page:
         self.mouse("mouseReleased", x + dx, y, 0)
 
 
-def shoot(url: str, out: str, width: int, height: int) -> None:
+def shoot(url: str, out: str, width: int, height: int, artifacts: bool) -> None:
     profile = tempfile.mkdtemp(prefix="mlflow-shot-")
     browser = subprocess.Popen(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={profile}",
@@ -85,22 +95,7 @@ def shoot(url: str, out: str, width: int, height: int) -> None:
         page.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         page.call("Page.navigate", url=url)
         time.sleep(12)  # the single-page app fetches runs after it loads; no event says the table is filled
-        for button in ("Toggle sidebar", "Close", "Columns"):
-            print(button, page.click_button(button))
-            time.sleep(2)
-        for column in COLUMNS:
-            print(column, page.click_text(column))
-            time.sleep(1)
-        page.mouse("mousePressed", 400, height - 50)  # a click on the empty table closes the picker
-        page.mouse("mouseReleased", 400, height - 50, 0)
-        time.sleep(2)
-        x, y = page.js("""(() => { const e = Array.from(document.querySelectorAll('*')).find(e =>
-            e.children.length === 0 && e.textContent.trim() === 'Run Name'); let c = e.parentElement;
-            while (c.parentElement && c.getBoundingClientRect().width < 100) c = c.parentElement;
-            const b = c.getBoundingClientRect(); return [b.right - 2, b.top + b.height / 2]; })()""")
-        page.drag(x, y, 90)
-        page.mouse("mouseMoved", 700, height - 40, 0)  # no tooltip left over the table
-        time.sleep(2)
+        (open_artifacts if artifacts else pick_columns)(page, height)
         with open(out, "wb") as f:
             f.write(base64.b64decode(page.call("Page.captureScreenshot", format="png")["data"]))
         print("wrote", out)
@@ -109,14 +104,44 @@ def shoot(url: str, out: str, width: int, height: int) -> None:
         browser.wait()
 
 
+def open_artifacts(page: Page, height: int) -> None:
+    for button in ("Toggle sidebar", "Close"):
+        print(button, page.click_button(button))
+        time.sleep(2)
+    print("export", page.click_node("export", last=False))  # the folder, listed once until one is opened
+    time.sleep(3)
+    print("reliability.png", page.click_node("reliability.png", last=True))  # the run-level copy, last in the tree
+    time.sleep(5)
+
+
+def pick_columns(page: Page, height: int) -> None:
+    for button in ("Toggle sidebar", "Close", "Columns"):
+        print(button, page.click_button(button))
+        time.sleep(2)
+    for column in COLUMNS:
+        print(column, page.click_text(column))
+        time.sleep(1)
+    page.mouse("mousePressed", 400, height - 50)  # a click on the empty table closes the picker
+    page.mouse("mouseReleased", 400, height - 50, 0)
+    time.sleep(2)
+    x, y = page.js("""(() => { const e = Array.from(document.querySelectorAll('*')).find(e =>
+        e.children.length === 0 && e.textContent.trim() === 'Run Name'); let c = e.parentElement;
+        while (c.parentElement && c.getBoundingClientRect().width < 100) c = c.parentElement;
+        const b = c.getBoundingClientRect(); return [b.right - 2, b.top + b.height / 2]; })()""")
+    page.drag(x, y, 90)
+    page.mouse("mouseMoved", 700, height - 40, 0)  # no tooltip left over the table
+    time.sleep(2)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", default="http://127.0.0.1:5055/#/experiments/1/runs")
     ap.add_argument("--out", default="docs/screenshots/mlflow-runs.png")
     ap.add_argument("--size", default="1700x520", help="WIDTHxHEIGHT in CSS pixels")
+    ap.add_argument("--artifacts", action="store_true", help="URL is a run's artifacts page: open the figure")
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
-    shoot(args.url, args.out, width, height)
+    shoot(args.url, args.out, width, height, args.artifacts)
 
 
 if __name__ == "__main__":
