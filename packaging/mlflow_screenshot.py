@@ -79,7 +79,11 @@ class Page:
 
 
 def shoot(url: str, out: str, width: int, height: int, artifacts: bool) -> None:
-    profile = tempfile.mkdtemp(prefix="mlflow-shot-")
+    with tempfile.TemporaryDirectory(prefix="mlflow-shot-") as profile:
+        _shoot(url, out, width, height, artifacts, profile)
+
+
+def _shoot(url: str, out: str, width: int, height: int, artifacts: bool, profile: str) -> None:
     browser = subprocess.Popen(
         ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", f"--user-data-dir={profile}",
          f"--remote-debugging-port={PORT}", f"--window-size={width},{height}", "about:blank"],
