@@ -85,6 +85,11 @@ def test_a_pruned_run_records_its_parameters_and_exports_fewer(tmp_path):
         _summary(run.metrics)
     meta = read_metadata(export.folder)
     assert meta["recipe"]["model"] == {"cut_at": "act4", "prune": 0.5}
+    card = (export.folder / "README.md").read_text(encoding="utf-8")  # the model card says it in words
+    assert "Simplified before conversion: the head is attached after layer “act4”" in card
+    assert "50% of the hidden units were pruned by magnitude" in card and "layer1 10 → 5" in card
+    assert f"It has {m['parameters']:,d} parameters, the regression model {m['parameters_regression_model']:,d}." \
+        in card
     X = run.data.table.X[run.data.splits["test"]]
     with torch.no_grad():
         expected = pipeline.calibrated_module(run).eval()(torch.as_tensor(X)).numpy()

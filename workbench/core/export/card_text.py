@@ -73,6 +73,7 @@ def training_lines(meta: dict[str, Any]) -> list[str]:
     if metrics.get("kind") == "baseline":
         lines.append("No training: the regression output itself was calibrated (the no-training baseline).")
         return lines
+    lines += simplified_lines(metrics.get("model") or {})
     body = {"body": "the whole body frozen (only the head trained)", "none": "the whole model trained",
             "layers": "the layers chosen frozen"}.get(str(head.get("freeze")), f"freeze: {head.get('freeze')}")
     lines.append(f"Head: dropout {head.get('dropout')}, {head.get('hidden') or 'no'} hidden units; {body}"
@@ -87,6 +88,28 @@ def training_lines(meta: dict[str, Any]) -> list[str]:
                      f"{training.get('device')}; early stopping (patience {training.get('patience')}) restored the "
                      f"best epoch on the validation split, epoch {training.get('best_epoch')}.")
     return lines
+
+
+def simplified_lines(model: dict[str, Any]) -> list[str]:
+    """The cut and pruning made before conversion (metrics["model"]), in words; none for the whole body."""
+    if not model.get("cut_at") and not model.get("prune"):
+        return []
+    said = []
+    if model.get("cut_at"):
+        dropped = model.get("dropped") or []
+        through = f" through {model['adapter']}" if model.get("adapter") else ""
+        said.append(f"the head is attached after layer “{model['cut_at']}”{through}, {model.get('width')} features "
+                    f"wide; the {len(dropped)} layer(s) after it ({', '.join(map(str, dropped[:6]))}"
+                    f"{', …' if len(dropped) > 6 else ''}) are not in this model")
+    if model.get("prune"):
+        units = model.get("pruned_units") or {}
+        listing = ", ".join(f"{name} {before} → {after}" for name, (before, after) in list(units.items())[:6])
+        said.append(f"{model['prune']:.0%} of the hidden units were pruned by magnitude (L2, whole units removed: "
+                    f"{listing})")
+    before = model.get("parameters_regression_model")
+    size = (f" It has {model['parameters']:,d} parameters" + (f", the regression model {before:,d}" if before else "")
+            + ".") if model.get("parameters") is not None else ""
+    return ["Simplified before conversion: " + "; ".join(said) + "." + size]
 
 
 def calibration_lines(meta: dict[str, Any]) -> list[str]:
