@@ -48,7 +48,7 @@ def _plain_fit(run, epochs: int = 40) -> float:
     model.head = nn.Linear(16 + len(STATICS), 1)
     X = {s: _split(torch.as_tensor(d.table.X[d.splits[s]])) for s in ("train", "val", "test")}
     y = {s: torch.as_tensor(d.labels(s), dtype=torch.float32) for s in ("train", "val", "test")}
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     best, best_state = -1.0, None
     for _ in range(epochs):
         model.train()
@@ -87,13 +87,12 @@ def test_the_hydrology_model_converts_with_defaults_near_a_plain_fit(hydro, tmp_
     with torch.no_grad():
         probs = program(*_split(rows))
     np.testing.assert_allclose(probs.numpy(), run.probabilities("test")[:5], atol=1e-5)
-    out = subprocess.run([sys.executable, "-m", "workbench.cli", "evaluate", str(tmp_path / "export"), str(csv)],
-                         capture_output=True, text=True)
+    out = subprocess.run([sys.executable, "-m", "workbench.cli", "evaluate", str(tmp_path / "export"), "--data",
+                          str(csv), "--json"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    from workbench.core.workflow.evaluate_data import evaluate_export
-
-    again = evaluate_export(tmp_path / "export", str(csv))
-    assert again.n == 600 and again.metrics["accuracy"] > 0.8
+    report = json.loads(out.stdout)  # the whole table, its flat rows cut into (N, 12, 2) and (N, 3) again
+    print(f"workbench evaluate on the whole table: accuracy {report['accuracy']:.3f}")
+    assert report["accuracy"] > 0.8
 
 
 def test_a_mapping_that_is_not_whole_steps_is_refused_by_name(hydro, tmp_path):
