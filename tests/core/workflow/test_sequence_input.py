@@ -16,6 +16,7 @@ from torch import nn
 
 from tests.core.workflow.several_inputs_models import FORCINGS, STATICS, STEPS, sequence_checkpoint
 from workbench.core.data.input_columns import InputsError, step_columns
+from workbench.core.errors import WorkbenchError
 from workbench.core.open.multi_input import PackedInputs
 from workbench.core.recipe import Recipe
 from workbench.core.workflow.commands import OpenModel, ReadData
@@ -125,3 +126,35 @@ def test_step_columns_group_the_series_step_by_step():
     assert step_columns(["id", "q_0", "p_0", "q_1", "p_1", "a1", "a2", "area"], 2) == ["q_0", "p_0", "q_1", "p_1"]
     assert step_columns(["t1", "t2", "t3", "elevation"], 1) == ["t1", "t2", "t3"]
     assert step_columns(["area", "slope"], 1) == []
+
+
+class _TimeMajor(nn.Module):
+    """A GRU with batch_first=False over `series`, beside `attributes`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gru = nn.GRU(3, 4)
+        self.out = nn.Linear(4 + 2, 1)
+
+    def forward(self, series, attributes):
+        out, _ = self.gru(series)
+        return self.out(torch.cat([out[-1], attributes], 1))
+
+
+def test_a_time_major_layer_gets_its_steps_first_and_the_packing_matches_the_model():
+    from workbench.core.open.multi_input import wrap
+
+    model = _TimeMajor().eval()
+    packed, found = wrap(model)
+    assert isinstance(packed, PackedInputs) and found is not None
+    assert found.steps == {"series": 3} and found.widths == {"attributes": 2} and found.time_major
+    packed.set_widths([15, 2])
+    rows = torch.randn(7, 17)
+    series = rows[:, :15].reshape(7, 5, 3)  # step by step: step 1's 3 features, then step 2's
+    with torch.no_grad():
+        np.testing.assert_allclose(packed(rows).numpy(), model(series.transpose(0, 1), rows[:, 15:]).numpy(),
+                                   atol=1e-6)
+    assert packed.shapes() == {"series": (5, 3), "attributes": (2,)}
+    packed.set_widths([14, 2])
+    with pytest.raises(WorkbenchError, match="series takes sequences of 3 features per step, but 14 columns"):
+        packed(torch.randn(2, 16))
