@@ -27,7 +27,8 @@ class ModelInputsBox(QGroupBox):
         self.apply.setObjectName("applyInputs")
         self.apply.clicked.connect(self._apply)
         self.propose = QPushButton("Propose")
-        self.propose.setToolTip("Category columns to the input feeding embeddings, numeric columns to the other")
+        self.propose.setToolTip("Category columns to the input feeding embeddings, columns named as steps of a "
+                                "series (q_0, q_1, ...) to a sequence input, numeric columns to the other")
         self.propose.clicked.connect(lambda: self.session.model.update(**{"data.inputs": ""}))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
