@@ -34,3 +34,20 @@ def test_the_window_maps_columns_to_the_models_inputs(qtbot, window, tmp_path):
     box.propose.click()
     assert model.recipe.data.inputs == "" and model.table is not None
     assert box.edits["x_cont"].text() == "distance, wait, tip"
+
+
+def test_the_box_shows_a_sequence_inputs_steps_and_features(qtbot, window, tmp_path):
+    from tests.core.workflow.several_inputs_models import sequence_checkpoint
+
+    ckpt, source, args, csv = sequence_checkpoint(tmp_path, n=200)
+    box = window.data_panel.inputs
+    window.model_panel.source.setText(source)
+    window.model_panel.args.setText(json.dumps(args))
+    window.open_checkpoint(str(ckpt))
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None, timeout=60000)  # its width is the data's
+    window.load_data(str(csv))
+    qtbot.waitUntil(lambda: window.session.model.table is not None, timeout=60000)
+    assert list(box.edits) == ["x", "static"]
+    assert box.edits["x"].text().startswith("rain_0, temp_0, rain_1, temp_1")  # step by step
+    assert box.labels["x"].text() == "x (sequences of 12 steps x 2 features):"
+    assert box.labels["static"].text() == "static (3 value(s)):"

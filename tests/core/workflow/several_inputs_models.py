@@ -140,3 +140,56 @@ def two_input_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Pa
     columns: dict[str, list[object]] = {**{f"rain{i}": x[:, i].tolist() for i in range(4)},
                                         "area": static[:, 0].tolist(), "slope": static[:, 1].tolist()}
     return ckpt, f"{source}:TwoInputs", args, write_csv(folder / "flow.csv", columns, flow)
+
+
+SEQUENCE_SOURCE = '''
+import torch
+from torch import nn
+
+
+class HydroLSTM(nn.Module):
+    """A rainfall-runoff model as hydrology repositories write it: an LSTM over the daily forcings, its last
+    hidden state concatenated with the catchment's static attributes before the regression head."""
+
+    def __init__(self, n_dynamic, n_static, hidden=16):
+        super().__init__()
+        self.lstm = nn.LSTM(n_dynamic, hidden, batch_first=True)
+        self.head = nn.Linear(hidden + n_static, 1)
+
+    def forward(self, x, static):
+        out, _ = self.lstm(x)
+        return self.head(torch.cat([out[:, -1], static], 1))
+'''
+
+STEPS, FORCINGS, STATICS = 12, ("rain", "temp"), ("area", "slope", "forest")
+
+
+def sequence_checkpoint(folder: Path, n: int = 600) -> tuple[Path, str, dict[str, object], Path]:
+    """A `forward(x, static)` LSTM trained on (12 steps x 2 forcings) + 3 static attributes; the CSV holds the
+    forcings feature by feature (rain_0..rain_11, then temp_0..temp_11), the target in 'fare'."""
+    import importlib.util
+
+    import torch
+
+    source = folder / "hydro_lstm.py"
+    source.write_text(SEQUENCE_SOURCE)
+    spec = importlib.util.spec_from_file_location("hydro_lstm_for_test", source)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    args: dict[str, object] = {"n_dynamic": len(FORCINGS), "n_static": len(STATICS)}
+    torch.manual_seed(0)
+    model = module.HydroLSTM(**args)
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(n, STEPS, len(FORCINGS))).astype(np.float32)
+    static = rng.normal(size=(n, len(STATICS))).astype(np.float32)
+    flow = x[:, -4:, 0].mean(1) * 2 - 0.5 * x[:, -1, 1] + static[:, 0] - 0.5 * static[:, 1] \
+        + 0.2 * rng.normal(size=n)
+    fit_regressor(model, [torch.as_tensor(x), torch.as_tensor(static)], flow, epochs=200)
+    ckpt = folder / "hydro_lstm.pt"
+    torch.save(model.state_dict(), ckpt)
+    columns: dict[str, list[object]] = {"basin": [f"B{i:04d}" for i in range(n)]}
+    for f, name in enumerate(FORCINGS):
+        columns.update({f"{name}_{t}": x[:, t, f].tolist() for t in range(STEPS)})
+    columns.update({name: static[:, s].tolist() for s, name in enumerate(STATICS)})
+    return ckpt, f"{source}:HydroLSTM", args, write_csv(folder / "basins.csv", columns, flow)

@@ -14,6 +14,7 @@ A column with more categories than its embedding has rows is refused, naming bot
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -34,12 +35,13 @@ class ModelInputs(Protocol):
     embeddings: dict[str, list[int]]
     widths: dict[str, int]
     embedding_names: list[str]
+    steps: dict[str, int]
 
     def codes(self, name: str) -> bool: ...
 
     def describe(self) -> str: ...
 
-    def takes(self, name: str) -> str: ...
+    def takes(self, name: str, columns: int | None = None) -> str: ...
 
 
 INPUTS_FIX = "Map the columns to the model's inputs (--inputs; in the window, the Data tab's Model inputs box)"
@@ -55,7 +57,10 @@ class InputsError(DataError):
 
 def propose(raw: RawTable, summary: ColumnSummary, label: str, found: ModelInputs) -> dict[str, list[str]]:
     """Category columns (text, then whole-number columns with few values) to the input feeding embeddings, as many
-    as it has embeddings; the other numeric columns to the other input. {} when the model does not say."""
+    as it has embeddings; the other numeric columns to the other input. A sequence input beside a static one takes
+    the columns named with a step suffix (see `step_columns`). {} when the model does not say."""
+    if found.steps and len(found.names) == 2:
+        return _propose_sequence(summary, label, found)
     if not found.embeddings or len(found.names) != 2:
         return {}
     fed = next(iter(found.embeddings))
@@ -67,6 +72,38 @@ def propose(raw: RawTable, summary: ColumnSummary, label: str, found: ModelInput
     other = next(n for n in found.names if n != fed)
     rest = [n for n in summary.default_features(label) if n not in codes]
     return {fed: codes, other: rest} if fed in found.names else {}
+
+
+_STEP = re.compile(r"^(.*?)[_\-. ]?(?:t|step)?(\d+)$", re.IGNORECASE)
+
+
+def step_columns(names: list[str], per_step: int | None = None) -> list[str]:
+    """The columns named as steps of a series (q_0..q_59 beside p_0..p_59, t1..t60), ordered step by step (step
+    1's features in the table's order, then step 2's): the base names sharing the same steps, the group of
+    `per_step` names first, then the longest series; [] when no base name is seen at two steps or more."""
+    steps: dict[str, dict[int, str]] = {}
+    for name in names:
+        match = _STEP.match(name)
+        if match:
+            steps.setdefault(match.group(1), {})[int(match.group(2))] = name
+    groups: dict[frozenset[int], list[str]] = {}
+    for base, seen in steps.items():
+        if len(seen) >= 2:
+            groups.setdefault(frozenset(seen), []).append(base)
+    if not groups:
+        return []
+    chosen = max(groups, key=lambda g: (len(groups[g]) == per_step, len(g) * len(groups[g])))
+    return [steps[b][t] for t in sorted(chosen) for b in groups[chosen]]
+
+
+def _propose_sequence(summary: ColumnSummary, label: str, found: ModelInputs) -> dict[str, list[str]]:
+    sequence = next(iter(found.steps))
+    static = next(n for n in found.names if n != sequence)
+    features = summary.default_features(label)
+    series = step_columns(features, found.steps[sequence])
+    if not series:
+        return {}
+    return {sequence: series, static: [n for n in features if n not in series]}
 
 
 def _few_whole_values(values: np.ndarray, most: int) -> bool:
@@ -123,6 +160,14 @@ def _check_mapping(mapping: dict[str, list[str]], summary: ColumnSummary, found:
     if missing:
         raise InputsError(f"the column(s) {', '.join(missing)} given for the model's inputs are not in the table.",
                           f"{INPUTS_FIX}; columns: {', '.join(summary.names[:30])}.", path, proposal)
+    for name, per_step in found.steps.items():
+        got = len(mapping[name])
+        if got == 0 or got % per_step:
+            raise InputsError(f"{takes}: {name} takes sequences of {per_step} features per step, but {got} columns "
+                              f"are given ({', '.join(mapping[name][:6]) or 'none'}{', ...' if got > 6 else ''}), "
+                              f"not a whole number of steps.",
+                              f"{INPUTS_FIX}, giving {name} a multiple of {per_step} columns, step by step (step 1's "
+                              f"{per_step} features, then step 2's).", path, proposal)
     for name in found.names:
         want, got = found.widths.get(name), len(mapping[name])
         if want is not None and want != got:
@@ -220,4 +265,5 @@ def mapping_rows(found: ModelInputs, table: Table | None, text: str) -> list[tup
             chosen = parse_inputs(text)
         except ValueError:
             chosen = {}
-    return [(name, found.takes(name), list(chosen.get(name, []))) for name in found.names]
+    return [(name, found.takes(name, len(chosen.get(name, [])) or None), list(chosen.get(name, [])))
+            for name in found.names]

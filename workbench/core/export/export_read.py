@@ -191,4 +191,6 @@ def program_inputs(meta: dict[str, Any], rows: Any) -> tuple[Any, ...]:
     if not inputs:
         return (rows,)
     parts = torch.split(rows, [len(spec["columns"]) for spec in inputs], dim=1)
-    return tuple(p.round().long() if spec.get("dtype") == "int64" else p for p, spec in zip(parts, inputs))
+    return tuple(p.round().long() if spec.get("dtype") == "int64"
+                 else p.reshape(len(p), *spec["shape"][1:]) if len(spec.get("shape", ())) > 2 else p
+                 for p, spec in zip(parts, inputs))

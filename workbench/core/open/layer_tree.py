@@ -97,9 +97,12 @@ def recurrent_input_size(model: nn.Module) -> int | None:
 
 
 def recurrent_problem(model: nn.Module, input_shape: tuple[int, ...]) -> ModelError | None:
-    """A recurrent model takes a sequence per sample: (sequence length, features)."""
+    """A recurrent model takes a sequence per sample: (sequence length, features). (A model of several inputs is fed
+    flat rows, its sequence input cut from them by its packing: multi_input.PackedInputs.)"""
+    from workbench.core.open.multi_input import packed_of
+
     rnn = _recurrent(model)
-    if rnn is None:
+    if rnn is None or packed_of(model) is not None:
         return None
     size = rnn.input_size
     if len(input_shape) == 2 and input_shape[1] == size:

@@ -18,6 +18,7 @@ from torch import nn
 from workbench.core.errors import ModelError
 
 _CATEGORICAL_NAME = re.compile(r"cat|categ|emb|code|idx|index|token|ids?$", re.IGNORECASE)
+_STATIC_NAME = re.compile(r"static|attr|const|meta|aux|extra|cont|tab", re.IGNORECASE)
 
 
 def input_names(model: nn.Module) -> list[str]:
@@ -44,13 +45,25 @@ class ModelInputs:
     embeddings: dict[str, list[int]] = field(default_factory=dict)  # input -> rows of each column's embedding
     widths: dict[str, int] = field(default_factory=dict)  # input -> columns, where the first layers say
     embedding_names: list[str] = field(default_factory=list)  # the embeddings' layer names, column by column
+    steps: dict[str, int] = field(default_factory=dict)  # sequence input -> features per step (its RNN's input_size)
+    time_major: bool = False  # the sequence's recurrent layer takes (T, N, F) (batch_first=False)
 
     def codes(self, name: str) -> bool:
         """Whether the input feeds embeddings (its columns are integer category codes)."""
         return name in self.embeddings
 
-    def takes(self, name: str) -> str:
-        """What one input takes, in words."""
+    def shape(self, name: str, columns: int) -> tuple[int, ...]:
+        """One sample of the input as the model takes it, from its columns: (steps, features) for a sequence."""
+        per_step = self.steps.get(name)
+        return (columns // per_step, per_step) if per_step else (columns,)
+
+    def takes(self, name: str, columns: int | None = None) -> str:
+        """What one input takes, in words (with its columns, a sequence's steps x features)."""
+        per_step = self.steps.get(name)
+        if per_step:
+            if columns and columns % per_step == 0:
+                return f"sequences of {columns // per_step} steps x {per_step} features"
+            return f"sequences of {per_step} feature(s) per step"
         rows = self.embeddings.get(name)
         if rows and all(rows):
             return f"{len(rows)} category code(s) for embeddings of {', '.join(map(str, rows))} rows"
@@ -65,7 +78,7 @@ class ModelInputs:
 
     def to_dict(self) -> dict[str, Any]:
         return {"names": self.names, "embeddings": self.embeddings, "widths": self.widths,
-                "embedding_layers": self.embedding_names}
+                "embedding_layers": self.embedding_names, "steps": self.steps}
 
 
 def model_inputs(model: nn.Module) -> ModelInputs | None:
@@ -85,7 +98,27 @@ def model_inputs(model: nn.Module) -> ModelInputs | None:
         width = _continuous_width(model, sum(int(e.embedding_dim) for e in embeds))
         if len(rest) == 1 and width:
             found.widths[rest[0]] = width
+    elif len(names) == 2:
+        _sequence_input(model, found)
     return found
+
+
+def _sequence_input(model: nn.Module, found: ModelInputs) -> None:
+    """A recurrent layer beside a static input (`forward(x, static)`): the input not named static is a sequence of
+    the layer's input_size features per step; the static width is what the first Linear after the layer takes
+    beyond its hidden state (the last hidden state concatenated with the static values), when it takes more."""
+    modules = list(model.modules())
+    rnn = next((m for m in modules if isinstance(m, nn.RNNBase)), None)
+    if rnn is None:
+        return
+    sequence = next((n for n in found.names if not _STATIC_NAME.search(n)), found.names[0])
+    static = next(n for n in found.names if n != sequence)
+    found.steps[sequence] = int(rnn.input_size)
+    found.time_major = not rnn.batch_first
+    after = next((m for m in modules[modules.index(rnn):] if isinstance(m, nn.Linear)), None)
+    hidden = int(rnn.hidden_size) * (2 if rnn.bidirectional else 1)
+    if after is not None and int(after.in_features) > hidden:
+        found.widths[static] = int(after.in_features) - hidden
 
 
 def _continuous_width(model: nn.Module, embedded: int) -> int | None:
@@ -136,7 +169,24 @@ class PackedInputs(nn.Module):
             raise ModelError(f"the model takes {len(self.names)} inputs ({', '.join(self.names)}) and which columns "
                              "feed each one is not known yet.", INPUTS_FIX)
         parts = list(torch.split(x, self.widths, dim=1))
-        return [p.round().long() if self.found.codes(n) else p for n, p in zip(self.names, parts)]
+        return [self._as_taken(n, p) for n, p in zip(self.names, parts)]
+
+    def _as_taken(self, name: str, part: torch.Tensor) -> torch.Tensor:
+        """One input's columns as the model takes them: codes as int64, a sequence as (N, T, F) (step by step)."""
+        if self.found.codes(name):
+            return part.round().long()
+        per_step = self.found.steps.get(name)
+        if not per_step:
+            return part
+        if part.shape[1] % per_step:
+            raise ModelError(f"the model's input {name} takes sequences of {per_step} features per step, but "
+                             f"{part.shape[1]} columns are given, not a whole number of steps.", INPUTS_FIX)
+        steps = part.reshape(part.shape[0], -1, per_step)
+        return steps.transpose(0, 1) if self.found.time_major else steps
+
+    def shapes(self) -> dict[str, tuple[int, ...]]:
+        """Each input's sample shape as the model takes it (a sequence's (T, F)), once the widths are known."""
+        return {n: self.found.shape(n, w) for n, w in zip(self.names, self.widths or [])}
 
     def forward(self, x: torch.Tensor) -> Any:
         return self.inner(*self.split(x))
@@ -213,7 +263,8 @@ class SeparateInputs(nn.Module):
         self.module = module
 
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
-        out: torch.Tensor = self.module(torch.cat([x.to(torch.float32) for x in inputs], dim=1))
+        flat = [x.reshape(x.shape[0], -1).to(torch.float32) for x in inputs]  # a sequence (N, T, F) step by step
+        out: torch.Tensor = self.module(torch.cat(flat, dim=1))
         return out
 
 
@@ -231,9 +282,12 @@ def several_inputs(module: nn.Module, shape: tuple[int, ...] | None, notes: list
                                "models built from their Python class can be fed several inputs here.",
                                "several_inputs_program"))
         return module, shape
+    if found.steps:  # the sequence's length comes from its columns, not from the data's shape
+        notes[:] = [n for n in notes if getattr(n, "code", None) != "sequence_length"]
     notes.append(N.info(f"The model takes {len(found.names)} inputs: {found.describe()}. Each table row is cut into "
                         "them in order (columns mapped in data.inputs, or proposed from the column kinds); category "
-                        "columns become integer codes.", "several_inputs", "data.inputs"))
+                        "columns become integer codes" + ("; a sequence's columns are read step by step (step 1's "
+                        "features, then step 2's)" if found.steps else "") + ".", "several_inputs", "data.inputs"))
     return packed, (sum(packed.widths),) if packed.widths else None  # the first Linear says nothing of the row
 
 
@@ -247,7 +301,8 @@ def described_inputs(model: nn.Module) -> list[dict[str, Any]]:
     widths: list[int | None] = [model.found.widths.get(n) for n in model.names]
     if model.widths is not None:
         widths = list(model.widths)
-    return [{"name": n, "width": w, "codes": model.found.codes(n), "embeddings": model.found.embeddings.get(n, [])}
+    return [{"name": n, "width": w, "codes": model.found.codes(n), "embeddings": model.found.embeddings.get(n, []),
+             **({"features_per_step": model.found.steps[n]} if n in model.found.steps else {})}
             for n, w in zip(model.names, widths)]
 
 

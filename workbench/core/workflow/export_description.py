@@ -9,16 +9,18 @@ from typing import Any
 from workbench.core.data.samples import Table
 
 
-def several_inputs_export(table: Table) -> dict[str, Any]:
-    """What an export of a model taking several tensors says of them: each input's columns and dtype, in the order
-    the program takes them, and each category column's codes (applied by `workbench evaluate`)."""
+def several_inputs_export(table: Table, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+    """What an export of a model taking several tensors says of them: each input's columns, dtype and shape (a
+    sequence's (N, steps, features), its columns step by step), in the order the program takes them, and each
+    category column's codes (applied by `workbench evaluate`)."""
     if not table.inputs:
         return {}
+    shapes = shapes or {}
     inputs: list[dict[str, Any]] = [{"name": name, "columns": columns, "dtype": "int64" if codes else "float32",
-                                     "shape": ["N", len(columns)]}
-              for name, columns, codes in table.inputs]
-    described = "; ".join(f"{i['name']}: {i['dtype']} (N, {len(i['columns'])}) from {', '.join(i['columns'])}"
-                          for i in inputs)
+                                     "shape": ["N", *shapes.get(name, (len(columns),))]}
+                                    for name, columns, codes in table.inputs]
+    described = "; ".join(f"{i['name']}: {i['dtype']} ({', '.join(map(str, i['shape']))}) from "
+                          f"{', '.join(i['columns'])}" for i in inputs)
     return {"inputs": inputs, "categories": table.categories or {},
             "input": f"the model's own inputs, in order: {described}. Category columns as integer codes (see "
                      "'categories': values -> codes, and the code an unseen category is read as); any "

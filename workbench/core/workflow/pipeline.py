@@ -376,6 +376,13 @@ def ordinal_export(run: Run) -> dict[str, Any]:
                                "workbench.core.evaluate.ordinal_calibrate.contiguous_sets"}
 
 
+def _input_shapes(run: Run) -> dict[str, tuple[int, ...]]:
+    from workbench.core.open.multi_input import packed_of
+
+    packed = packed_of(run.loaded.model)
+    return packed.shapes() if packed is not None else {}
+
+
 def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> export_mod.ExportResult:
     from workbench.core.workflow.decisions import export_metadata, input_norm
 
@@ -385,7 +392,7 @@ def export_run(run: Run, folder: str | Path, overwrite: bool = False, onnx: bool
     example = torch.as_tensor(d.table.X[d.splits["test"][:256]])
     with torch.no_grad():
         expected = module.eval()(example).numpy()
-    several = several_inputs_export(d.table)
+    several = several_inputs_export(d.table, _input_shapes(run))
     if several:  # the program takes the model's own inputs, as its forward did
         from workbench.core.export.export_read import program_inputs
         from workbench.core.open.multi_input import SeparateInputs

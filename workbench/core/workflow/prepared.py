@@ -126,8 +126,13 @@ def take_widths(loaded: LoadedModel | None, table: Table) -> None:
 
 
 def step_features(loaded: LoadedModel | None) -> int | None:
-    """Features per time step of a recurrent model (its first recurrent layer's input_size), else None."""
-    return recurrent_input_size(loaded.model) if loaded is not None else None
+    """Features per time step of a recurrent model (its first recurrent layer's input_size), else None; None for a
+    model of several inputs, whose sequence input is cut from the row by its packing (multi_input.PackedInputs)."""
+    from workbench.core.open.multi_input import packed_of
+
+    if loaded is None or packed_of(loaded.model) is not None:
+        return None
+    return recurrent_input_size(loaded.model)
 
 
 def label_and_split(table: Table, recipe: Recipe) -> PreparedData:

@@ -21,12 +21,14 @@ class ModelInputsBox(QGroupBox):
         self.setObjectName("modelInputs")
         self.session = session
         self.edits: dict[str, QLineEdit] = {}
+        self.labels: dict[str, QLabel] = {}  # "name (what it takes):", a sequence's steps x features from its columns
         self.form = QFormLayout()
         self.apply = QPushButton("Apply")
         self.apply.setObjectName("applyInputs")
         self.apply.clicked.connect(self._apply)
         self.propose = QPushButton("Propose")
-        self.propose.setToolTip("Category columns to the input feeding embeddings, numeric columns to the other")
+        self.propose.setToolTip("Category columns to the input feeding embeddings, columns named as steps of a "
+                                "series (q_0, q_1, ...) to a sequence input, numeric columns to the other")
         self.propose.clicked.connect(lambda: self.session.model.update(**{"data.inputs": ""}))
         buttons = QHBoxLayout()
         buttons.addStretch(1)
@@ -55,17 +57,19 @@ class ModelInputsBox(QGroupBox):
         if list(self.edits) != [name for name, _, _ in rows]:
             while self.form.rowCount():
                 self.form.removeRow(0)
-            self.edits = {}
+            self.edits, self.labels = {}, {}
             for name, takes, _ in rows:
                 edit = QLineEdit()
                 edit.setObjectName(f"inputColumns_{name}")
                 edit.setAccessibleName(f"Columns for the model input {name}")
-                edit.setToolTip(f"{name} takes {takes}; columns comma-separated, in order")
                 edit.returnPressed.connect(self._apply)
                 self.edits[name] = edit
-                self.form.addRow(QLabel(f"{name} ({takes}):"), edit)
-        for name, _, columns in rows:
+                self.labels[name] = QLabel()
+                self.form.addRow(self.labels[name], edit)
+        for name, takes, columns in rows:
+            self.labels[name].setText(f"{name} ({takes}):")
             edit = self.edits[name]
+            edit.setToolTip(f"{name} takes {takes}; columns comma-separated, in order")
             if not edit.hasFocus():
                 edit.setText(", ".join(columns))
 
