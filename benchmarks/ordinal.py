@@ -90,8 +90,12 @@ def main() -> int:
             for head, run in runs:  # each printed as it ends
                 for metric in ("accuracy", "mae_classes"):
                     scores[head][metric].append(run.metrics["test"][metric])
+                chosen = (run.metrics.get("ordinal") or {}).get("chosen_by")  # head.ordinal auto's pick
                 print(f"{name} seed {seed} {head:15s} accuracy {run.metrics['test']['accuracy']:.3f}  "
-                      f"class distance {run.metrics['test']['mae_classes']:.3f}", file=sys.stderr)
+                      f"class distance {run.metrics['test']['mae_classes']:.3f}"
+                      + (f"  auto chose {chosen['chosen']} (validation class distance: cut "
+                         f"{chosen['cut_distance']:.3f}, probe {chosen['probe_distance']:.3f})" if chosen else ""),
+                      file=sys.stderr)
         for head, values in scores.items():
             for metric, v in values.items():
                 figures[f"{name}: {head} {metric}"] = statistics.mean(v)

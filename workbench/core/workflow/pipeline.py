@@ -28,6 +28,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import Warm, convert, ordinal_warm_start_fit, warm_start_fit
+from workbench.core.train.ordinal import ordinal_kind, ordinal_layer
 from workbench.core.train.simplify import model_metrics
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
@@ -100,10 +101,12 @@ def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | 
     return loaded.input_shape
 
 
-def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches) -> np.ndarray:
-    """The regression head's pre-activation output for X (what a warm start is fitted on)."""
+def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches,
+                       inputs: bool = False) -> np.ndarray:
+    """The regression head's pre-activation output for X (what a warm start is fitted on), or its input features."""
     captured = []
-    hook = model.get_submodule(head).register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
+    hook = model.get_submodule(head).register_forward_hook(
+        lambda _m, i, out: captured.append((i[0] if inputs else out).detach()))
     try:
         model.eval()
         with torch.no_grad():
@@ -112,6 +115,21 @@ def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches
     finally:
         hook.remove()
     return torch.cat(captured).reshape(len(X), -1).numpy()
+
+
+def choose_ordinal(recipe: Recipe, model: nn.Module, inspection: Inspection, data: PreparedData) -> dict[str, Any]:
+    """head.ordinal = "auto" (train.ordinal.choose_head). Without a one-value regression head to cut (a cut model,
+    a program, several outputs) or without validation rows there is nothing to judge the output by: corn, whose
+    thresholds each have their own weights, is the one that does not lean on that output."""
+    from workbench.core.train import ordinal
+
+    if recipe.model.cut_at or isinstance(model, FrozenProgram) or inspection.head_out != 1 \
+            or not len(data.splits["val"]):
+        return {"chosen": "corn", "rule": "no regression output and validation rows to judge it by: corn"}
+    splits = ("train", "val")
+    out = {s: regression_outputs(model, inspection.head, data.inputs(s))[:, 0] for s in splits}
+    features = {s: regression_outputs(model, inspection.head, data.inputs(s), inputs=True) for s in splits}
+    return ordinal.choose_head(out, features, {s: data.labels(s) for s in splits}, len(data.classes))
 
 
 def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
@@ -141,6 +159,10 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     body, simplified = simplify(loaded.model, recipe.model, shape, head_name)
     inspection = inspect_model(body, shape)
     inspection.simplified = simplified
+    choice = choose_ordinal(recipe, body, inspection, data) if recipe.head.task == "ordinal" \
+        and recipe.head.ordinal == "auto" else None
+    if choice is not None:
+        recipe = recipe.replace(**{"head.ordinal": choice["chosen"]})
     warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
@@ -162,6 +184,8 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
             warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
     model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
+    if choice is not None and (layer := ordinal_layer(model)) is not None:
+        layer.choice = choice
     return model, head, inspection
 
 
@@ -245,14 +269,15 @@ def ordered_classes(run: Run) -> bool:
 def ordinal_summary(run: Run) -> dict[str, Any]:
     """What an ordinal run's metrics say about its head: kind, class order and where it comes from, thresholds
     (CORAL, in score units, ordered), the warm start and the decision rule."""
-    from workbench.core.train.ordinal import CoralLayer, ordinal_kind, ordinal_layer
+    from workbench.core.train.ordinal import CoralLayer
 
     layer = ordinal_layer(run.model)
     out: dict[str, Any] = {"head": ordinal_kind(run.model), "classes": list(run.data.classes),
                            "ordered_by": run.data.label_info.get("ordered_by"),
                            "decision_rule": "the median class: the first class whose cumulative probability "
                                             "P(y <= k) reaches 0.5",
-                           "warm_start": layer.warm_start if layer is not None else None}
+                           "warm_start": layer.warm_start if layer is not None else None,
+                           "chosen_by": getattr(layer, "choice", None)}  # head.ordinal auto's pick and why
     if isinstance(layer, CoralLayer):
         with torch.no_grad():
             out["thresholds"] = [float(v) for v in layer.thresholds()]
@@ -321,7 +346,8 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         if cache is not None:
             cache.close()
     if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
-        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
+        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs,
+                                   **({"head.ordinal": ordinal_kind(model)} if recipe.head.task == "ordinal" else {})})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
     run.baseline_scores = baseline_check.scores_for(recipe.head.task, loaded.model, int(np.prod(
         inspection.output_shape)), data.model_inputs, {s: len(i) for s, i in data.splits.items()})
