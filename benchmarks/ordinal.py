@@ -61,6 +61,7 @@ def cases(folder: Path, quick: bool, wanted: list[str]) -> dict:
 def main() -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (splits and training)")
+    p.add_argument("--seed-list", default="", help="these seeds instead (comma-separated), e.g. 1,2")
     p.add_argument("--cases", default="", help="only the cases whose name contains one of these (comma-separated)")
     p.add_argument("--heads", default=",".join(HEADS), help="the heads to run, of " + ", ".join(HEADS))
     p.add_argument("--variant", action="append", default=[], type=variant,
@@ -73,7 +74,7 @@ def main() -> int:
     from workbench.core.workflow.baseline import baseline_run
     from workbench.core.workflow.pipeline import prepare_data, train_run
 
-    seeds = range(1 if args.quick else args.seeds)
+    seeds = [int(v) for v in args.seed_list.split(",")] if args.seed_list else range(1 if args.quick else args.seeds)
     figures, ratios, targets = {}, {}, {}
     for name, (ckpt, recipe) in cases(Path(tempfile.mkdtemp()), args.quick, wanted).items():
         if args.quick:

@@ -78,4 +78,7 @@ def test_ordinal_auto_records_its_pick_in_the_run(quartiles):
     chosen = run.metrics["ordinal"]["chosen_by"]
     assert chosen["chosen"] in ("coral", "corn") and chosen["chosen"] == run.metrics["ordinal"]["head"]
     assert run.recipe.head.ordinal == chosen["chosen"]  # the run's recipe reproduces the model
+    # corn is picked when the output orders worse than the features, so it does not start from that output
+    assert run.recipe.head.warm_start == ("off" if chosen["chosen"] == "corn" else "on")
+    assert (run.metrics["ordinal"]["warm_start"] is None) == (chosen["chosen"] == "corn")
     assert {"cut_distance", "probe_distance"} <= set(chosen)

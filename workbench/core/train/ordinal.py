@@ -266,11 +266,12 @@ def choose_head(regression: dict[str, np.ndarray], features: dict[str, np.ndarra
     CORAL's one score starts as the regression output and mostly keeps its ordering; CORN gives each threshold
     its own weights on the features. So: cut the output at the train split's quantiles (the warm start's cut) and
     fit a linear probe on the regression head's input features; when the probe's validation class distance is
-    under PROBE_SHARE of the cut's, the features say more about the order than the one output does: corn."""
+    under PROBE_SHARE of the cut's, the features say more about the order than the one output does: corn, started
+    cold (workflow.pipeline: a warm start would begin from the output just judged the weaker signal)."""
     cut = cut_classes(regression["val"], output_cuts(regression["train"], y["train"], n_classes))
     cut_distance = class_distance(cut, y["val"])
     probe_distance = class_distance(probe_classes(features["train"], y["train"], features["val"]), y["val"])
     kind = "corn" if probe_distance < PROBE_SHARE * cut_distance else "coral"
     return {"chosen": kind, "cut_distance": cut_distance, "probe_distance": probe_distance,
-            "rule": f"corn when a linear probe on the head's input features has a validation class distance under "
-                    f"{PROBE_SHARE} x the regression output cut's, coral otherwise"}
+            "rule": f"corn (started cold) when a linear probe on the head's input features has a validation class "
+                    f"distance under {PROBE_SHARE} x the regression output cut's; coral (warm-started) otherwise"}

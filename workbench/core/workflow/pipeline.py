@@ -35,6 +35,8 @@ from workbench.core.train.train import StopToken, TrainResult, pick_device, pred
 # The data steps moved to `prepared`; they are still imported from here.
 from workbench.core.workflow.export_description import data_description as data_description
 from workbench.core.workflow.export_description import several_inputs_export as several_inputs_export
+from workbench.core.workflow.ordinal_choice import choose_ordinal, ordinal_auto
+from workbench.core.workflow.ordinal_choice import regression_outputs as regression_outputs
 from workbench.core.workflow.prepared import PreparedData as PreparedData
 from workbench.core.workflow.prepared import fit_sequences as fit_sequences
 from workbench.core.workflow.prepared import label_and_split as label_and_split
@@ -43,7 +45,6 @@ from workbench.core.workflow.prepared import prepare_images as prepare_images
 from workbench.core.workflow.prepared import step_features as step_features
 
 if TYPE_CHECKING:
-    from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
@@ -101,37 +102,6 @@ def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | 
     return loaded.input_shape
 
 
-def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches,
-                       inputs: bool = False) -> np.ndarray:
-    """The regression head's pre-activation output for X (what a warm start is fitted on), or its input features."""
-    captured = []
-    hook = model.get_submodule(head).register_forward_hook(
-        lambda _m, i, out: captured.append((i[0] if inputs else out).detach()))
-    try:
-        model.eval()
-        with torch.no_grad():
-            for i in range(0, len(X), 4096):
-                model(torch.as_tensor(X[i:i + 4096]))
-    finally:
-        hook.remove()
-    return torch.cat(captured).reshape(len(X), -1).numpy()
-
-
-def choose_ordinal(recipe: Recipe, model: nn.Module, inspection: Inspection, data: PreparedData) -> dict[str, Any]:
-    """head.ordinal = "auto" (train.ordinal.choose_head). Without a one-value regression head to cut (a cut model,
-    a program, several outputs) or without validation rows there is nothing to judge the output by: corn, whose
-    thresholds each have their own weights, is the one that does not lean on that output."""
-    from workbench.core.train import ordinal
-
-    if recipe.model.cut_at or isinstance(model, FrozenProgram) or inspection.head_out != 1 \
-            or not len(data.splits["val"]):
-        return {"chosen": "corn", "rule": "no regression output and validation rows to judge it by: corn"}
-    splits = ("train", "val")
-    out = {s: regression_outputs(model, inspection.head, data.inputs(s))[:, 0] for s in splits}
-    features = {s: regression_outputs(model, inspection.head, data.inputs(s), inputs=True) for s in splits}
-    return ordinal.choose_head(out, features, {s: data.labels(s) for s in splits}, len(data.classes))
-
-
 def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
     """Whether the new head starts from the regression head's fit: "on" asks for it; "auto" takes it for a binary
     head without a hidden layer on a one-value regression head. benchmarks/defaults.py (defaults, 3 seeds, test
@@ -161,8 +131,9 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     inspection.simplified = simplified
     choice = choose_ordinal(recipe, body, inspection, data) if recipe.head.task == "ordinal" \
         and recipe.head.ordinal == "auto" else None
-    if choice is not None:
-        recipe = recipe.replace(**{"head.ordinal": choice["chosen"]})
+    if choice is not None:  # corn was chosen because the output orders worse than the features: not started from it
+        cold = choice["chosen"] == "corn" and recipe.head.warm_start == "auto"
+        recipe = recipe.replace(**{"head.ordinal": choice["chosen"], **({"head.warm_start": "off"} if cold else {})})
     warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
@@ -346,8 +317,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         if cache is not None:
             cache.close()
     if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
-        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs,
-                                   **({"head.ordinal": ordinal_kind(model)} if recipe.head.task == "ordinal" else {})})
+        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs, **ordinal_auto(recipe, model)})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
     run.baseline_scores = baseline_check.scores_for(recipe.head.task, loaded.model, int(np.prod(
         inspection.output_shape)), data.model_inputs, {s: len(i) for s, i in data.splits.items()})
