@@ -29,3 +29,15 @@ def test_an_output_that_carries_the_order_chooses_coral():
     choice = choose_head(*_splits(np.random.default_rng(0), output_noise=0.0))
     assert choice["chosen"] == "coral" and choice["cut_distance"] <= choice["probe_distance"] + 0.05
     assert "probe" in choice["rule"]
+
+
+def test_auto_is_the_default_and_older_recipes_keep_coral(tmp_path):
+    from workbench.core import recipe as rc
+
+    assert rc.Recipe().head.ordinal == "auto"
+    old = tmp_path / "old.json"
+    old.write_text('{"version": 7, "head": {"task": "ordinal"}}')  # written when a left-out head.ordinal meant coral
+    assert rc.load(old).head.ordinal == "coral"
+    kept = tmp_path / "kept.json"
+    kept.write_text('{"version": 7, "head": {"task": "ordinal", "ordinal": "corn"}}')
+    assert rc.load(kept).head.ordinal == "corn"
