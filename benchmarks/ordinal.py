@@ -24,7 +24,8 @@ sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout thi
 from _common import parser, report  # noqa: E402
 
 HEADS = {"softmax": {"head.task": "multiclass"}, "coral": {"head.task": "ordinal", "head.ordinal": "coral"},
-         "corn": {"head.task": "ordinal", "head.ordinal": "corn"}}
+         "corn": {"head.task": "ordinal", "head.ordinal": "corn"},
+         "auto": {"head.task": "ordinal", "head.ordinal": "auto"}}  # the default: coral or corn, see train.ordinal
 
 
 def _value(text: str):
