@@ -34,7 +34,7 @@ from workbench.core.safety.named_code import check_named_source, trust_own_file
 # evidence (auto was what "architecture" is now) and train.time_budget (no limit before).
 RECIPE_VERSION = 7
 TASKS = ("binary", "multiclass", "ordinal")
-ORDINAL_HEADS = ("coral", "corn")  # see train.ordinal
+ORDINAL_HEADS = ("coral", "corn", "auto")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -117,9 +117,11 @@ class HeadRecipe:
         "Task", "binary (one logit, sigmoid), multiclass (K logits, softmax) or ordinal (K ordered classes: "
         "cumulative probabilities from one score and ordered thresholds, or from conditional tasks)", choices=TASKS,
         group="Head"))
-    ordinal: str = field(default="coral", metadata=describe(
+    ordinal: str = field(default="auto", metadata=describe(
         "Ordinal head", "ordinal task: coral (one shared score and K-1 ordered thresholds; warm-started from the "
-        "regression output cut where the classes were cut) or corn (K-1 conditional tasks, each its own weights)",
+        "regression output cut where the classes were cut), corn (K-1 conditional tasks, each its own weights) or "
+        "auto (corn, started cold, when a linear probe on the head's input features orders the validation rows "
+        "clearly better than the regression output cut; coral otherwise)",
         choices=ORDINAL_HEADS, group="Head"))
     dropout: float = field(default=0.0, metadata=describe(
         "Dropout before the head", "dropout before the new head", low=0, high=1, high_open=True, group="Head",

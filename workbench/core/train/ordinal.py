@@ -48,6 +48,7 @@ class CoralLayer(nn.Module):
         self.first = nn.Parameter(start[:1].clone())
         self.gaps = nn.Parameter(_inverse_softplus(start[1:] - start[:-1]))
         self.warm_start: dict[str, Any] | None = None  # what the warm start set, for the run's metrics
+        self.choice: dict[str, Any] | None = None  # head.ordinal auto's pick and why (choose_head)
 
     def widths(self) -> torch.Tensor:
         """t_k - t_{k-1} for k = 1..K-2, each at least MIN_GAP."""
@@ -80,6 +81,7 @@ class CornLayer(nn.Module):
         super().__init__()
         self.n_classes = n_classes
         self.warm_start: dict[str, Any] | None = None
+        self.choice: dict[str, Any] | None = None
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         f = f.reshape(f.shape[0], -1)
@@ -235,3 +237,41 @@ def apply_warm_start(layer: nn.Module, warm: OrdinalWarmStart) -> None:
         layer.set_thresholds(warm.thresholds())
     if isinstance(layer, (CoralLayer, CornLayer)):
         layer.warm_start = warm.describe()
+
+
+# head.ordinal = "auto": CORN when a linear probe on the regression head's input features orders the validation rows
+# clearly better than the regression output cut does (class distance under this share of the cut's), CORAL otherwise.
+# See choose_head and benchmarks/ordinal.py.
+PROBE_SHARE = 0.75
+
+
+def class_distance(predicted: np.ndarray, y: np.ndarray) -> float:
+    return float(np.abs(np.asarray(predicted, dtype=np.int64) - np.asarray(y, dtype=np.int64)).mean())
+
+
+def probe_classes(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """A multinomial logistic regression on the standardised features (train rows), predicting x's classes."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+    return np.asarray(probe.fit(train_x, train_y).predict(x))
+
+
+def choose_head(regression: dict[str, np.ndarray], features: dict[str, np.ndarray], y: dict[str, np.ndarray],
+                n_classes: int) -> dict[str, Any]:
+    """head.ordinal = "auto" from the train and validation splits ("train", "val" keys), without training a head.
+
+    CORAL's one score starts as the regression output and mostly keeps its ordering; CORN gives each threshold
+    its own weights on the features. So: cut the output at the train split's quantiles (the warm start's cut) and
+    fit a linear probe on the regression head's input features; when the probe's validation class distance is
+    under PROBE_SHARE of the cut's, the features say more about the order than the one output does: corn, started
+    cold (workflow.pipeline: a warm start would begin from the output just judged the weaker signal)."""
+    cut = cut_classes(regression["val"], output_cuts(regression["train"], y["train"], n_classes))
+    cut_distance = class_distance(cut, y["val"])
+    probe_distance = class_distance(probe_classes(features["train"], y["train"], features["val"]), y["val"])
+    kind = "corn" if probe_distance < PROBE_SHARE * cut_distance else "coral"
+    return {"chosen": kind, "cut_distance": cut_distance, "probe_distance": probe_distance,
+            "rule": f"corn (started cold) when a linear probe on the head's input features has a validation class "
+                    f"distance under {PROBE_SHARE} x the regression output cut's; coral (warm-started) otherwise"}

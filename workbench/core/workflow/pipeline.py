@@ -28,12 +28,15 @@ from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import Warm, convert, ordinal_warm_start_fit, warm_start_fit
+from workbench.core.train.ordinal import ordinal_kind, ordinal_layer
 from workbench.core.train.simplify import model_metrics
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
 # The data steps moved to `prepared`; they are still imported from here.
 from workbench.core.workflow.export_description import data_description as data_description
 from workbench.core.workflow.export_description import several_inputs_export as several_inputs_export
+from workbench.core.workflow.ordinal_choice import choose_ordinal, ordinal_auto
+from workbench.core.workflow.ordinal_choice import regression_outputs as regression_outputs
 from workbench.core.workflow.prepared import PreparedData as PreparedData
 from workbench.core.workflow.prepared import fit_sequences as fit_sequences
 from workbench.core.workflow.prepared import label_and_split as label_and_split
@@ -42,7 +45,6 @@ from workbench.core.workflow.prepared import prepare_images as prepare_images
 from workbench.core.workflow.prepared import step_features as step_features
 
 if TYPE_CHECKING:
-    from workbench.core.data.image_stream import ImageBatches
     from workbench.core.data.images import ImageSamples
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
@@ -100,20 +102,6 @@ def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | 
     return loaded.input_shape
 
 
-def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches) -> np.ndarray:
-    """The regression head's pre-activation output for X (what a warm start is fitted on)."""
-    captured = []
-    hook = model.get_submodule(head).register_forward_hook(lambda _m, _i, out: captured.append(out.detach()))
-    try:
-        model.eval()
-        with torch.no_grad():
-            for i in range(0, len(X), 4096):
-                model(torch.as_tensor(X[i:i + 4096]))
-    finally:
-        hook.remove()
-    return torch.cat(captured).reshape(len(X), -1).numpy()
-
-
 def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
     """Whether the new head starts from the regression head's fit: "on" asks for it; "auto" takes it for a binary
     head without a hidden layer on a one-value regression head. benchmarks/defaults.py (defaults, 3 seeds, test
@@ -141,6 +129,11 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     body, simplified = simplify(loaded.model, recipe.model, shape, head_name)
     inspection = inspect_model(body, shape)
     inspection.simplified = simplified
+    choice = choose_ordinal(recipe, body, inspection, data) if recipe.head.task == "ordinal" \
+        and recipe.head.ordinal == "auto" else None
+    if choice is not None:  # corn was chosen because the output orders worse than the features: not started from it
+        cold = choice["chosen"] == "corn" and recipe.head.warm_start == "auto"
+        recipe = recipe.replace(**{"head.ordinal": choice["chosen"], **({"head.warm_start": "off"} if cold else {})})
     warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
@@ -162,6 +155,8 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
             warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
     model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
+    if choice is not None and (layer := ordinal_layer(model)) is not None:
+        layer.choice = choice
     return model, head, inspection
 
 
@@ -245,14 +240,15 @@ def ordered_classes(run: Run) -> bool:
 def ordinal_summary(run: Run) -> dict[str, Any]:
     """What an ordinal run's metrics say about its head: kind, class order and where it comes from, thresholds
     (CORAL, in score units, ordered), the warm start and the decision rule."""
-    from workbench.core.train.ordinal import CoralLayer, ordinal_kind, ordinal_layer
+    from workbench.core.train.ordinal import CoralLayer
 
     layer = ordinal_layer(run.model)
     out: dict[str, Any] = {"head": ordinal_kind(run.model), "classes": list(run.data.classes),
                            "ordered_by": run.data.label_info.get("ordered_by"),
                            "decision_rule": "the median class: the first class whose cumulative probability "
                                             "P(y <= k) reaches 0.5",
-                           "warm_start": layer.warm_start if layer is not None else None}
+                           "warm_start": layer.warm_start if layer is not None else None,
+                           "chosen_by": getattr(layer, "choice", None)}  # head.ordinal auto's pick and why
     if isinstance(layer, CoralLayer):
         with torch.no_grad():
             out["thresholds"] = [float(v) for v in layer.thresholds()]
@@ -321,7 +317,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         if cache is not None:
             cache.close()
     if not result.cancelled:  # the run's recipe records what "auto" chose, so it reproduces this model
-        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs})
+        recipe = recipe.replace(**{"train.lr": result.lr, "train.epochs": result.epochs, **ordinal_auto(recipe, model)})
     run = Run(recipe, loaded, data, inspection, model, head, result, logits)
     run.baseline_scores = baseline_check.scores_for(recipe.head.task, loaded.model, int(np.prod(
         inspection.output_shape)), data.model_inputs, {s: len(i) for s, i in data.splits.items()})
