@@ -28,11 +28,11 @@ from workbench.core.safety.named_code import check_named_source, trust_own_file
 
 # 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
 # head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
-# calibration auto (was temperature). mlp_activation (3), train.repeats, the ordinal task with head.ordinal and the
-# decide section (6) and the model section (cut_at, prune; 7) came without a bump: their defaults are what a
-# recipe without them meant. 7: before data.standardize auto (was false), data.normalize auto reading the model's
-# evidence (auto was what "architecture" is now) and train.time_budget (no limit before).
-RECIPE_VERSION = 7
+# calibration auto (was temperature); 6: before data.standardize auto (was false), data.normalize auto reading the
+# model's evidence (auto was what "architecture" is now) and train.time_budget (no limit before); 7: before
+# head.ordinal auto (was coral). mlp_activation, train.repeats, the ordinal task, the decide section, data.inputs
+# and the model section (cut_at, prune) came without a bump: their defaults are what a recipe without them meant.
+RECIPE_VERSION = 8
 TASKS = ("binary", "multiclass", "ordinal")
 ORDINAL_HEADS = ("coral", "corn", "auto")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")

@@ -46,8 +46,7 @@ def migrate(values: dict[str, Any], current: int) -> dict[str, Any]:
         values["data"] = _before_scales(values.get("data"))
         train = values.get("train")
         values["train"] = {"time_budget": 0, **train} if isinstance(train, dict) else {"time_budget": 0}
-    # head.ordinal left out meant coral before its default became auto. RECIPE_VERSION is to be bumped to 8 with
-    # this line (until then every recipe written had the field, or meant coral).
+    # head.ordinal left out meant coral before its default became auto (version 8)
     if version < 8 and isinstance(head := values.setdefault("head", {}), dict):
         head.setdefault("ordinal", "coral")
     return values
