@@ -73,7 +73,8 @@ class RocPlot(QWidget):
     def mark_policy(self, policy: dict | None) -> None:
         """Mark the decision policy's operating point on the test split (core's `test.decision_policy`), or clear
         it when the run has none or it is not a binary threshold."""
-        scored = (policy or {}).get("test", {})
+        policy = policy or {}
+        scored = policy.get("test", {})
         if "recall" not in scored or "false_positive_rate" not in scored:
             self.roc_policy.setData([], [])
             self.pr_policy.setData([], [])
@@ -84,6 +85,10 @@ class RocPlot(QWidget):
         self.roc.setToolTip(f"Diamond: the decision policy ({policy['policy']}, threshold "
                             f"{policy['threshold']:.3f}) that the export decides by; dot: the slider's threshold.")
 
+    def plots(self):
+        """The plot widgets by file name, for saving them with an export or a report."""
+        return {"roc": self.roc, "precision_recall": self.pr}
+
 
 def _rates(p1: np.ndarray, y: np.ndarray, threshold: float) -> tuple[tuple[float, float], float]:
     """((false positive rate, true positive rate), precision) of deciding p1 >= threshold."""
@@ -91,7 +96,3 @@ def _rates(p1: np.ndarray, y: np.ndarray, threshold: float) -> tuple[tuple[float
     tp, fp = float((pred & (y == 1)).sum()), float((pred & (y == 0)).sum())
     pos, neg = max(float((y == 1).sum()), 1), max(float((y == 0).sum()), 1)
     return (fp / neg, tp / pos), tp / max(tp + fp, 1)
-
-    def plots(self):
-        """The plot widgets by file name, for saving them with an export or a report."""
-        return {"roc": self.roc, "precision_recall": self.pr}
