@@ -223,3 +223,15 @@ def test_a_tables_samples_show_their_id_column_and_features_sortable_and_copyabl
     lines = QGuiApplication.clipboard().text().splitlines()
     assert lines[0].split("\t") == headers
     assert [line.split("\t")[0] for line in lines[1:]] == [model.item(0, 0).text(), model.item(2, 0).text()]
+
+
+def test_at_4k_the_decisions_fields_keep_the_forms_widths_and_an_off_refer_band_draws_no_empty_plot(panel, qtbot):
+    from workbench.gui.panels.form import FIELD_WIDTH
+
+    panel.resize(*SIZES["3840x2160"])
+    _show(panel, Run(2), qtbot)
+    box = panel.decisions
+    assert box.policy.width() <= FIELD_WIDTH["QComboBox"] and box.min_recall.width() <= FIELD_WIDTH["other"]
+    assert box.prior.width() <= FIELD_WIDTH["QLineEdit"]
+    assert not box.refer.isChecked() and box.band_box.isVisible()
+    assert not box.band_curve.isVisible(), "the band is Off: no empty band plot"
