@@ -71,11 +71,7 @@ class ModelPanel(QWidget):
         self._opened_with: dict = {}  # the model fields of the open model, as it was opened
         self.reload = QPushButton("Reload model")
         self.reload.clicked.connect(self.reload_requested)
-        # The form's widths at most (a path gets two fields' width): at 4K a field across the screen reads badly.
-        self.source.setMaximumWidth(2 * FIELD_WIDTH["QLineEdit"])
-        for field in (self.args, self.shape):
-            field.setMaximumWidth(FIELD_WIDTH["QLineEdit"])
-        self.activation.setMaximumWidth(FIELD_WIDTH["QComboBox"])
+        self._cap_widths()
         row = QHBoxLayout()
         row.addWidget(self.source, 1)
         row.addWidget(browse)
@@ -123,6 +119,13 @@ class ModelPanel(QWidget):
         session.recipe_changed.connect(self._on_recipe_changed)
         self._on_recipe_changed(session.model.recipe)
 
+
+    def _cap_widths(self) -> None:
+        """The form's widths at most (a path gets two fields' width): at 4K a field across the screen reads badly."""
+        self.source.setMaximumWidth(2 * FIELD_WIDTH["QLineEdit"])
+        for field in (self.args, self.shape):
+            field.setMaximumWidth(FIELD_WIDTH["QLineEdit"])
+        self.activation.setMaximumWidth(FIELD_WIDTH["QComboBox"])
     def _browse_source(self):
         path, _ = QFileDialog.getOpenFileName(self, "Model source file", "",
                                               "Python files and notebooks (*.py *.ipynb);;All files (*)")
