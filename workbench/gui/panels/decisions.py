@@ -204,7 +204,10 @@ class DecisionsBox(QGroupBox):
         self.prior_text = _text("priorResult")
         layout = QVBoxLayout(box)
         self.prior.setMaximumWidth(FIELD_WIDTH["QLineEdit"])
-        layout.addWidget(self.prior, 0, Qt.AlignmentFlag.AlignLeft)
+        field = QHBoxLayout()  # the field grows to its cap, the rest of the row stays empty
+        field.addWidget(self.prior, 1)
+        field.addStretch(0)
+        layout.addLayout(field)
         layout.addLayout(row)
         layout.addWidget(self.prior_text)
         layout.addStretch(1)
