@@ -45,6 +45,22 @@ def test_opening_a_model_says_what_it_did_in_typed_notes(tmp_path, models_py, ti
     assert [N.shown_on_command_line(n) for n in (note, ran[0])] == [False, True]
 
 
+def test_the_demos_own_model_class_is_an_info_note_and_a_users_copy_of_it_stays_a_safety_note(tmp_path):
+    import shutil
+
+    from workbench.core.open.load import load_checkpoint
+    from workbench.core.workflow import demo, demo_models
+
+    torch.save(demo_models.DiabetesMLP().state_dict(), tmp_path / "demo.pt")
+    own = load_checkpoint(tmp_path / "demo.pt", demo.model_source("DiabetesMLP")).notes
+    assert [(n.kind, n.code) for n in own] == [("info", "source_ran")]
+    assert "DiabetesMLP" in own[0].text and "demo_models.py" in own[0].text
+    copy_py = tmp_path / "demo_models.py"  # the same code in a user's folder: still named as code that ran
+    shutil.copy(demo_models.__file__, copy_py)
+    ran = load_checkpoint(tmp_path / "demo.pt", f"{copy_py}:DiabetesMLP").notes
+    assert [(n.kind, n.code) for n in ran] == [("safety", "source_ran")]
+
+
 def test_data_and_calibration_warnings_name_their_field():
     from workbench.core.data.checks import leak_warnings, split_warnings
     from workbench.core.evaluate.calibration_check import check

@@ -2,6 +2,9 @@
 
 import json
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox
+
 from workbench.core.evaluate.compare import table
 
 from .conftest import open_model_and_data, save_session
@@ -19,6 +22,11 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     assert [r["kind"] for r in window.session.model.runs] == ["baseline", "trained"]
 
     panel = window.compare_panel
+    # Long run names end in "…" in the list (no sideways scrolling), the whole name in the tooltip.
+    assert panel.list.horizontalScrollBarPolicy() == Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+    assert all(panel.list.item(i).toolTip() == panel.list.item(i).text() for i in range(panel.list.count()))
+    # One spelling: the Data tab's tick box is named by the field's label, as Compare's "What differs" is.
+    assert any(box.text().startswith("Standardize features") for box in window.findChildren(QCheckBox))
     expected = table(window.session.model.runs)
     assert panel.table.rowCount() == 2
     for c, best in enumerate(expected["best"]):
@@ -79,3 +87,31 @@ def test_compare_shows_each_runs_threshold_and_what_differs(window, files, qtbot
     page = (tmp_path / "comparison.html").read_text()
     assert "What differs between the recipes" in page and "head.dropout" in page
     assert '"head": {' not in page and "<pre>" not in page  # no raw JSON
+
+
+def test_long_run_names_elide_in_the_list_and_fit_the_legends_and_standardize_is_spelt_as_its_field(qtbot):
+    from PySide6.QtCore import QRectF
+
+    from workbench.gui.panels.data_labels import _field_label
+    from workbench.gui.plots.compare import ComparePlots
+
+    plots = ComparePlots()
+    qtbot.addWidget(plots)
+    plots.resize(740, 300)  # the Compare tab's plots at 1024 x 700
+    plots.show()
+    name = "1: trained · binary · progression · calibration auto"
+    rel = {"confidence": [0.2, 0.5, 0.8], "accuracy": [0.25, 0.5, 0.75], "count": [5, 5, 5]}
+    runs = [{"name": f"{i}{name[1:]}", "metrics": {"training": {"history": [
+        {"epoch": e, "val_loss": 0.5 - 0.01 * e} for e in range(1, 6)]}, "test": {"reliability": rel}}}
+        for i in (1, 2)]
+    plots.show_runs(runs)
+    qtbot.wait(20)
+    plots.grab()
+    for plot in (plots.losses, plots.reliability):
+        legend = plot.getPlotItem().legend
+        frame = plot.getPlotItem().getViewBox().sceneBoundingRect()
+        box = legend.sceneBoundingRect()
+        assert frame.contains(QRectF(box)), (plot.objectName(), box, frame)  # samples and names inside the plot
+        assert all(len(label.text) <= 24 for _sample, label in legend.items)
+    assert _field_label("data.standardize") == "Standardize"
+

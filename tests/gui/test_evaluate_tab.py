@@ -88,6 +88,26 @@ def test_the_tab_reads_well_with_few_and_many_classes_on_small_and_large_screens
         assert plot.getPlotItem().getViewBox().viewRange()[0] == pytest.approx([-0.02, 1.02], abs=0.01)
 
 
+@pytest.mark.parametrize("k", [2, 10])
+def test_at_1024x700_one_screen_holds_the_whole_matrix_and_the_whole_roc_and_the_page_is_not_padded(panel, qtbot, k):
+    # The window's Evaluate page at 1024 x 700 (the menu, runs bar, tab bar and summary take the rest).
+    panel.resize(1024, 610)
+    run = _show(panel, Run(k), qtbot)
+    viewport = panel.scroll.viewport().height()
+    parts = [panel.matrix_tabs, panel.reliability] + ([panel.roc] if run.binary else [])
+    for part in parts:  # each fits in the viewport, so some scroll position shows all of it
+        assert part.height() <= viewport, (part.objectName(), part.height(), viewport)
+    # The page is not its parts' hints tall (the reliability diagram alone asks ~1000 px): near its minimum.
+    assert panel.content.height() <= 1.25 * panel.content.minimumSizeHint().height()
+    # The boxes under the plots are not squeezed below what their text needs.
+    for box in (panel.checks, panel.decisions):
+        assert box.height() >= box.minimumSizeHint().height()
+    # The per-class table is as tall as its rows, not a strip of rows over an empty area.
+    table = panel.table
+    rows = table.horizontalHeader().height() + table.rowCount() * table.verticalHeader().defaultSectionSize()
+    assert table.height() <= max(90, rows + 2 * table.frameWidth() + 2)
+
+
 def _wheel(widget, modifiers=Qt.KeyboardModifier.NoModifier):
     centre = QPointF(widget.width() / 2, widget.height() / 2)
     event = QWheelEvent(centre, QPointF(widget.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, -120),
@@ -203,3 +223,15 @@ def test_a_tables_samples_show_their_id_column_and_features_sortable_and_copyabl
     lines = QGuiApplication.clipboard().text().splitlines()
     assert lines[0].split("\t") == headers
     assert [line.split("\t")[0] for line in lines[1:]] == [model.item(0, 0).text(), model.item(2, 0).text()]
+
+
+def test_at_4k_the_decisions_fields_keep_the_forms_widths_and_an_off_refer_band_draws_no_empty_plot(panel, qtbot):
+    from workbench.gui.panels.form import FIELD_WIDTH
+
+    panel.resize(*SIZES["3840x2160"])
+    _show(panel, Run(2), qtbot)
+    box = panel.decisions
+    assert box.policy.width() <= FIELD_WIDTH["QComboBox"] and box.min_recall.width() <= FIELD_WIDTH["other"]
+    assert box.prior.width() == FIELD_WIDTH["QLineEdit"]  # capped, yet as wide as the cap: its hint is readable
+    assert not box.refer.isChecked() and box.band_box.isVisible()
+    assert not box.band_curve.isVisible(), "the band is Off: no empty band plot"

@@ -92,3 +92,15 @@ def test_a_table_of_flattened_sequences_feeds_a_recurrent_model(window, qtbot, t
     assert window.session.model.data is None
     problem = window.session.model.data_problem
     assert "3 features per time step" in problem and "Input shape" in problem and "--" not in problem
+
+
+def test_at_4k_the_model_fields_keep_the_forms_widths(window, qtbot):
+    from workbench.gui.panels.form import FIELD_WIDTH
+
+    window.resize(3840, 2160)
+    window.show_workspace(0)
+    qtbot.wait(20)
+    panel = window.model_panel
+    assert panel.source.width() <= 2 * FIELD_WIDTH["QLineEdit"]
+    assert panel.args.width() <= FIELD_WIDTH["QLineEdit"] and panel.shape.width() <= FIELD_WIDTH["QLineEdit"]
+    assert panel.activation.width() <= FIELD_WIDTH["QComboBox"]

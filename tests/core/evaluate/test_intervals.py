@@ -77,3 +77,12 @@ def test_the_debiased_estimator_matches_kumar_et_al_on_a_fixed_binning():
     draws = np.random.default_rng(ece_bias.SEED).normal(acc, spread, size=(ece_bias.DRAWS, 1))
     expected = 2 * 0.1 - np.abs(draws - 0.8).mean()
     assert ece_bias.debiased(confidence, correct, edges) == pytest.approx(expected)
+
+
+def test_what_the_ece_interval_covers_reads_as_a_number_not_a_key():
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet([1, 1], size=200)
+    text = ece_bias.summary(probs, rng.integers(0, 2, 200), np.linspace(0, 1, 11))
+    high = text["ece_if_calibrated"]["high"]
+    assert f"shows up to {high:.3f} on these rows" in text["ece_interval_covers"]
+    assert "ece_if_calibrated" not in text["ece_interval_covers"]

@@ -63,7 +63,8 @@ def summary(probs: np.ndarray, y: np.ndarray, edges: np.ndarray | list[float]) -
     edges = np.asarray(edges, dtype=np.float64)
     confidence = probs.max(1)
     correct = probs.argmax(1) == np.asarray(y)
+    calibrated = if_calibrated(confidence, edges)
     return {"ece_debiased": debiased(confidence, correct, edges),
-            "ece_if_calibrated": if_calibrated(confidence, edges),
+            "ece_if_calibrated": calibrated,
             "ece_interval_covers": "test sampling of the binned ECE, which is biased upward on few rows; a "
-                                   "perfectly calibrated model shows up to ece_if_calibrated.high on these rows"}
+                                   f"perfectly calibrated model shows up to {calibrated['high']:.3f} on these rows"}

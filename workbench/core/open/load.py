@@ -241,6 +241,14 @@ def _open_pickle(o: _Opening, declared: int) -> Any:
     return obj
 
 
+PACKAGE = Path(__file__).resolve().parents[2]  # the workbench package's own folder
+
+
+def _own_code(file: Path) -> bool:
+    """A model source inside the workbench package itself (the demo's classes): code that runs anyway."""
+    return file.resolve().is_relative_to(PACKAGE)
+
+
 def _build(o: _Opening, obj: Any, mlp_activation: str) -> LoadedModel:
     """The module from what was read: as pickled, or built from a state_dict (see _architecture)."""
     check_tensors(obj, o.path)
@@ -251,7 +259,11 @@ def _build(o: _Opening, obj: Any, mlp_activation: str) -> LoadedModel:
     if module is None:
         assert state is not None  # _find_weights gives a module or else a state_dict
         module = _architecture(state, extras, o.path, o.source, o.args, mlp_activation, o.notes)
-    if o.source is not None:
+    if o.source is not None and _own_code(o.source.file):
+        # The demo's model classes: the package's own code, already running; nothing the user wrote ran.
+        o.notes.append(N.info(f"Builds the model with {o.source.spec.rpartition(':')[2]} from this program's own "
+                              f"{o.source.file.name}.", "source_ran", "model_source"))
+    elif o.source is not None:
         who = "you named" if o.source.named_by is None else f"named by {o.source.named_by.name}, trusted"
         siblings = [o.source.closure.rel(f) for f in o.source.closure.sibling_files]
         o.notes.append(N.safety(f"Runs {o.source.file} (the model source {who}) to build the model"

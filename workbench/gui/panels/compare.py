@@ -58,7 +58,10 @@ class ComparePanel(QWidget):
         self.session = session
         self.list = QListWidget()
         self.list.setObjectName("runList")
-        self.list.setMaximumWidth(320)
+        self.list.setMaximumWidth(360)
+        # Long run names end in "…" (the whole name in the tooltip) rather than scrolling sideways out of sight.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.itemChanged.connect(lambda _i: self.refresh())
         self.table = QTableWidget(0, 6)
         self.table.setObjectName("compareTable")
@@ -97,6 +100,7 @@ class ComparePanel(QWidget):
         self.list.clear()
         for i, run in enumerate(runs):
             item = QListWidgetItem(run["name"])
+            item.setToolTip(run["name"])
             # A run keeps the tick the user gave it; new ones start ticked, up to the latest MAX_RUNS.
             state = shown.get(run["name"], Qt.Checked if i >= len(runs) - MAX_RUNS else Qt.Unchecked)
             item.setCheckState(state)

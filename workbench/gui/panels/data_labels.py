@@ -25,6 +25,14 @@ from PySide6.QtWidgets import (
 from .field_problems import FieldProblems
 
 SPLITS = ("train", "val", "cal", "test")
+def _field_label(name: str) -> str:
+    """A recipe field's label as core describes it (the one spelling the form, the CLI and Compare use)."""
+    from workbench.core.fields import walk
+    from workbench.core.recipe import Recipe
+
+    return next(spec.label for field, _f, _kind, spec in walk(Recipe) if field == name)
+
+
 _STANDARDIZE_VALUES = {Qt.CheckState.Unchecked: False, Qt.CheckState.PartiallyChecked: "auto",
                        Qt.CheckState.Checked: True}  # data.standardize
 MODES = ("column", "threshold", "bins")
@@ -220,13 +228,14 @@ class SplitsBox(QGroupBox):
             row.addWidget(QLabel({"val": "validation", "cal": "calibration"}.get(name, name)))
             row.addWidget(box)
         row.addStretch(1)
-        self.standardize = QCheckBox("Standardise features (fitted on the train split; partly ticked: auto, "
-                                     "when the model says it was trained on standardised inputs)")
+        label = _field_label("data.standardize")  # the Compare tab's "What differs" names the field the same way
+        self.standardize = QCheckBox(f"{label} features (fitted on the train split; partly ticked: auto, "
+                                     "when the model says it was trained on standardized inputs)")
         self.standardize.setTristate(True)  # the recipe's three values: false, auto, true
         self.standardize.stateChanged.connect(
             lambda v: self._set(**{"data.standardize": _STANDARDIZE_VALUES[Qt.CheckState(v)]}))
         self.split_problems = FieldProblems(session, {"data.splits": "Splits",
-                                                      "data.standardize": "Standardise features"})
+                                                      "data.standardize": f"{label} features"})
         box = QVBoxLayout(self)  # the tick box on its own line: in one row the tab was wider than 1024 pixels
         box.addLayout(row)
         box.addWidget(self.standardize)

@@ -32,6 +32,7 @@ from workbench.core.recipe_decide import CONFORMAL_METHODS, PRIOR_METHODS, polic
 
 from .. import theme
 from . import decisions_view as view
+from .form import FIELD_WIDTH
 from .notes import notes_html
 
 
@@ -138,6 +139,9 @@ class DecisionsBox(QGroupBox):
         self.apply_costs = QPushButton("Use these costs")
         self.apply_costs.setObjectName("applyCosts")
         self.apply_costs.clicked.connect(self._on_costs)
+        # At 4K a stretched combo or number box is hard to read across: the form's widths, at most.
+        self.policy.setMaximumWidth(FIELD_WIDTH["QComboBox"])
+        self.min_recall.setMaximumWidth(FIELD_WIDTH["other"])
         form = QFormLayout()
         form.addRow("Policy:", self.policy)
         form.addRow("Minimum recall:", self.min_recall)
@@ -199,7 +203,11 @@ class DecisionsBox(QGroupBox):
         row.addStretch(1)
         self.prior_text = _text("priorResult")
         layout = QVBoxLayout(box)
-        layout.addWidget(self.prior)
+        self.prior.setMaximumWidth(FIELD_WIDTH["QLineEdit"])
+        field = QHBoxLayout()  # the field grows to its cap, the rest of the row stays empty
+        field.addWidget(self.prior, 1)
+        field.addStretch(0)
+        layout.addLayout(field)
         layout.addLayout(row)
         layout.addWidget(self.prior_text)
         layout.addStretch(1)
@@ -311,6 +319,7 @@ class DecisionsBox(QGroupBox):
         self.delta.setValue(c.risk_delta)
         self.band.setText(view.band_html(test.get("abstention")))
         view.show_band(self.band_curve, test.get("abstention"))
+        self.band_curve.setVisible(bool(test.get("abstention")))  # Off: no band, no empty axes
         self.prior.setText(", ".join(f"{v:g}" for v in c.prior))
         self.prior_method.setCurrentText(c.prior_method)
         self.prior_text.setText(view.prior_html(m.get("prior_shift"), run.prior_estimate, classes))

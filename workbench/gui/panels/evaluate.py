@@ -40,11 +40,32 @@ from .samples import ErrorsView
 
 EMPTY = "Train a head to see its confusion matrix, per-class scores and reliability here."
 MIN_CONFUSION = (320, 340)  # width, height in pixels
-MIN_TABLE = (320, 160)
+MIN_TABLE = (320, 90)  # the height follows the rows (see _show_classification), never under a header and 2 rows
 MIN_RELIABILITY = (420, 460)  # the diagram itself >= 240 under the binning row, the histogram >= 170
 MIN_CURVES = (420, 290)  # the slider row, then ROC and PR with their whole axes
 MIN_ERRORS = (420, 260)
 ROW_LIMIT = 12  # the per-class table grows to show this many classes, then scrolls
+
+
+class _AtFloor:
+    """A page section that asks for no more than its floor: the scroll area sizes the page to its parts' hints, and
+    a plot's own hint (the reliability diagram asks ~1000 px) would spread one matrix or one ROC over several screens
+    at 1024 x 700. Where the window is taller the grid's stretch still shares the extra height out."""
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        return self.minimumSize().expandedTo(self.minimumSizeHint())  # type: ignore[attr-defined]
+
+
+class _Tabs(_AtFloor, QTabWidget):
+    pass
+
+
+class _Box(_AtFloor, QWidget):
+    pass
+
+
+class _Reliability(_AtFloor, ReliabilityPlot):
+    pass
 
 
 class EvaluatePanel(QWidget):
@@ -122,7 +143,7 @@ class EvaluatePanel(QWidget):
         samples list, one under the other in a page that scrolls."""
         self.confusion = ConfusionPlot()
         self.confusion_table = ConfusionTable()
-        self.matrix_tabs = QTabWidget()
+        self.matrix_tabs = _Tabs()
         self.matrix_tabs.setObjectName("confusionViews")
         self.matrix_tabs.setDocumentMode(True)
         self.matrix_tabs.addTab(self.confusion, "Heat map")
@@ -135,7 +156,7 @@ class EvaluatePanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setVisible(False)
         self.table.setTabKeyNavigation(False)  # Tab moves on to the next control instead of through the cells
-        self.reliability = ReliabilityPlot()
+        self.reliability = _Reliability()
         self.reliability.binning_chosen.connect(self._on_binning)
         self.roc = RocPlot()
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -146,7 +167,7 @@ class EvaluatePanel(QWidget):
         self.slider.valueChanged.connect(self._on_threshold)
         self.slider.sliderReleased.connect(lambda: self._on_threshold(self.slider.value()))
         self.threshold_label = QLabel()
-        self.binary_box = QWidget()
+        self.binary_box = _Box()
         blayout = QVBoxLayout(self.binary_box)
         blayout.setContentsMargins(0, 0, 0, 0)
         srow = QHBoxLayout()
@@ -160,7 +181,6 @@ class EvaluatePanel(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         grid.addWidget(self.matrix_tabs, 0, 0)
         grid.addWidget(self.reliability, 0, 1)
-        grid.addWidget(self.table, 1, 0)
         grid.addWidget(self.binary_box, 1, 1)
         grid.setRowStretch(0, 3)
         grid.setRowStretch(1, 2)
@@ -256,9 +276,11 @@ class EvaluatePanel(QWidget):
                                           "</span>" for w in warnings))
         self.warnings.setVisible(bool(warnings))
         self.binary_box.setVisible(run.binary)
-        # Without ROC/PR (more than two classes) the reliability diagram takes their room too.
-        self.grid.removeWidget(self.reliability)
-        self.grid.addWidget(self.reliability, 0, 1, 1 if run.binary else 2, 1)
+        # Without ROC/PR (more than two classes) the per-class table takes the whole second row: the reliability
+        # diagram stretched over both rows would no longer fit one screen at 1024 x 700.
+        self.grid.removeWidget(self.table)
+        self.grid.addWidget(self.table, 1, 0, 1, 1 if run.binary else 2, Qt.AlignmentFlag.AlignTop)
+        self.grid.setRowStretch(1, 2 if run.binary else 0)  # a taller window grows the plots, not empty room
         if run.binary:
             from workbench.core.evaluate.metrics import binary_curves
 
@@ -294,8 +316,9 @@ class EvaluatePanel(QWidget):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
                 self.table.setItem(row, col, item)
         shown_rows = min(len(run.data.classes), ROW_LIMIT)  # the table shows its classes without scrolling
-        self.table.setMinimumHeight(max(MIN_TABLE[1], self.table.horizontalHeader().sizeHint().height() + 4 +
-                                        shown_rows * self.table.verticalHeader().defaultSectionSize()))
+        rows = shown_rows * self.table.verticalHeader().defaultSectionSize()
+        frame = self.table.horizontalHeader().sizeHint().height() + 2 * self.table.frameWidth()
+        self.table.setFixedHeight(max(MIN_TABLE[1], frame + rows))
         self.summary.setText(summary_html(run.metrics, test, run.recipe.calibration, live is not None))
         if self.errors.cell is not None and self.errors.run is run:
             if live is None:  # the threshold moved the cells: list the cell again (once the slider is let go)

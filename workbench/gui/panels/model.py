@@ -25,6 +25,7 @@ from workbench.core.recipe import MLP_ACTIVATIONS
 
 from .. import theme
 from .checks_order import thresholds_text
+from .form import FIELD_WIDTH
 from .notes import notes_html
 
 COLUMNS = ["Layer", "Type", "Output shape", "Parameters", "Trainable", "Freeze", "Role"]
@@ -70,15 +71,19 @@ class ModelPanel(QWidget):
         self._opened_with: dict = {}  # the model fields of the open model, as it was opened
         self.reload = QPushButton("Reload model")
         self.reload.clicked.connect(self.reload_requested)
+        self._cap_widths()
         row = QHBoxLayout()
         row.addWidget(self.source, 1)
         row.addWidget(browse)
+        row.addStretch(0)
         form = QFormLayout()
         form.addRow("Model source:", row)
         form.addRow("Model arguments:", self.args)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)  # up to their maximum
         shape_row = QHBoxLayout()
         shape_row.addWidget(self.shape, 1)
         shape_row.addWidget(self.reload)
+        shape_row.addStretch(0)
         form.addRow("Input shape:", shape_row)
         form.addRow("MLP activation:", self.activation)
         from .field_problems import FieldProblems
@@ -114,6 +119,13 @@ class ModelPanel(QWidget):
         session.recipe_changed.connect(self._on_recipe_changed)
         self._on_recipe_changed(session.model.recipe)
 
+
+    def _cap_widths(self) -> None:
+        """The form's widths at most (a path gets two fields' width): at 4K a field across the screen reads badly."""
+        self.source.setMaximumWidth(2 * FIELD_WIDTH["QLineEdit"])
+        for field in (self.args, self.shape):
+            field.setMaximumWidth(FIELD_WIDTH["QLineEdit"])
+        self.activation.setMaximumWidth(FIELD_WIDTH["QComboBox"])
     def _browse_source(self):
         path, _ = QFileDialog.getOpenFileName(self, "Model source file", "",
                                               "Python files and notebooks (*.py *.ipynb);;All files (*)")

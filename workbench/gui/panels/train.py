@@ -8,6 +8,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QV
 from ..plots.loss import LossPlot
 from ..plots.lr_finder import LrFinderPlot
 
+FINDER_CAPTION_WIDTH = 260  # pixels: the range test's caption alone, beside the loss curves
+
 
 def _clock(seconds: float) -> str:
     seconds = int(round(seconds))
@@ -52,10 +54,11 @@ class TrainPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
-        plots = QHBoxLayout()
+        self.plots = plots = QHBoxLayout()
         plots.addWidget(self.curves, 3)
         plots.addWidget(self.finder, 2)
         layout.addLayout(plots, 1)
+        self._fit_finder()
         session.busy_changed.connect(self._on_busy_changed)
         session.run_changed.connect(self._on_run_changed)
         for signal in (session.recipe_changed, session.data_changed, session.model_changed, session.busy_changed):
@@ -103,6 +106,7 @@ class TrainPanel(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("Starting…")
         self.finder.show_result(info.get("lr_finder"), info.get("lr"))
+        self._fit_finder()
         rate = f" at learning rate {info['lr']:.3g}" if info.get("lr") else ""
         self.status.setText(f"Training on {info['device']}: {info['n_train']} samples, "
                             f"up to {info['epochs']} epochs{rate}.")
@@ -136,6 +140,7 @@ class TrainPanel(QWidget):
     def _show_nothing(self) -> None:
         self.curves.clear()
         self.finder.clear()
+        self._fit_finder()
         self._live_run, self._just_trained = None, False
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
@@ -167,8 +172,22 @@ class TrainPanel(QWidget):
             self.curves.show_history(t.history, t.epochs)
             self._live_run = None
         self.finder.show_result(t.lr_finder, t.lr)
+        self._fit_finder()
         self.progress.setValue(self.progress.maximum())
         why = "stopped by you" if t.cancelled else "stopped early" if t.stopped_early else "finished"
         self.progress.setFormat(f"Done ({why})")
-        self.status.setText(f"Training {why} after {len(t.history)} epochs in {t.seconds:.1f} s; the weights of "
+        took = f" in {duration(t.seconds)}" if t.seconds > 0 else ""  # a reopened run's wall time is not kept
+        self.status.setText(f"Training {why} after {len(t.history)} epochs{took}; the weights of "
                             f"epoch {t.best_epoch} were kept. See the Evaluate tab.")
+
+    def _fit_finder(self) -> None:
+        """Without a range test's curve the finder is only its caption: a narrow column, the loss curves wide."""
+        empty = not self.finder.plot.isVisibleTo(self.finder)
+        self.plots.setStretchFactor(self.finder, 0 if empty else 2)
+        self.finder.setMaximumWidth(FINDER_CAPTION_WIDTH if empty else 16777215)
+
+
+def duration(seconds: float) -> str:
+    """A training's wall time as read: milliseconds under a second (a small head trains in a few), else seconds."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s" if seconds < 120 else \
+        f"{seconds / 60:.1f} min"

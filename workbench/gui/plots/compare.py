@@ -11,6 +11,14 @@ from .. import theme
 from .base import Plot
 from .roc import UNIT, UNIT_LIMITS
 
+LEGEND_CHARS = 24  # a run's name in a legend: longer ones end in "…" (the table above names them in full)
+
+
+def _short(name: str) -> str:
+    """A run's name cut for a legend: the plot's width is shared by two plots at 1024 x 700, and a legend wider
+    than its plot hides its line samples behind the axis."""
+    return name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1].rstrip(" ·") + "…"
+
 
 class ComparePlots(QWidget):
     """Validation loss curves and reliability diagrams of several runs (their summaries), side by side."""
@@ -19,11 +27,11 @@ class ComparePlots(QWidget):
         super().__init__(parent)
         self.losses = Plot("Validation loss per epoch", "compare_loss")
         self.losses.setLabel("bottom", "epoch")
-        self.losses.addLegend(offset=(-10, 10))
+        self.losses.addLegend(offset=(-10, 10))  # top right; a filled box, so a curve under it does not garble it
         self.reliability = Plot("Reliability (after calibration)", "compare_reliability", UNIT, UNIT_LIMITS)
         self.reliability.setLabel("bottom", "confidence")
         self.reliability.setLabel("left", "accuracy")
-        self.reliability.addLegend(offset=(10, 10))
+        self.reliability.addLegend(offset=(-10, -10))  # bottom right: a calibrated model's points keep off it
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.losses)
@@ -37,6 +45,11 @@ class ComparePlots(QWidget):
     def show_runs(self, runs: list[dict]) -> None:
         """Draw the run summaries' curves (a baseline has no training curve)."""
         self.runs = runs
+        for plot in (self.losses, self.reliability):
+            legend = plot.getPlotItem().legend
+            legend.setBrush(pg.mkBrush(theme.colour("base")))
+            legend.setPen(pg.mkPen(theme.colour("grid")))
+            legend.setLabelTextColor(theme.colour("text"))
         self.losses.reset_view()
         self.reliability.reset_view()
         self.losses.clear()
@@ -47,11 +60,11 @@ class ComparePlots(QWidget):
             history = run["metrics"].get("training", {}).get("history", [])
             if history:
                 self.losses.plot([h["epoch"] for h in history], [h["val_loss"] for h in history], pen=pen,
-                                 name=run["name"])
+                                 name=_short(run["name"]))
             rel = run["metrics"]["test"]["reliability"]
             used = [k for k, n in enumerate(rel["count"]) if n]
             self.reliability.plot([rel["confidence"][k] for k in used], [rel["accuracy"][k] for k in used], pen=pen,
-                                  symbol="o", symbolSize=6, symbolBrush=theme.series(i), name=run["name"])
+                                  symbol="o", symbolSize=6, symbolBrush=theme.series(i), name=_short(run["name"]))
 
     def plots(self):
         """The plot widgets by file name, for saving them with a report."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
@@ -45,7 +45,8 @@ class LrFinderPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot, 1)
-        layout.addWidget(self.caption)
+        layout.addWidget(self.caption, 0, Qt.AlignmentFlag.AlignTop)  # alone (no curve), it sits at the top
+        self.plot.setVisible(False)  # no curve, no empty axes: the caption says why
         self.lrs = np.empty(0)
         self.losses = np.empty(0)
 
@@ -65,6 +66,7 @@ class LrFinderPlot(QWidget):
         self.curve.setData([], [])
         self.points.setData([], [])
         self.pick.setData([], [])
+        self.plot.setVisible(False)
         self.caption.setText(caption)
 
     def show_result(self, finder: dict | None, used_lr: float | None = None) -> None:
@@ -76,6 +78,10 @@ class LrFinderPlot(QWidget):
         self.lrs, self.losses = np.asarray(finder["lrs"]), np.asarray(finder["losses"])
         x = np.log10(self.lrs)  # log mode: items take log10 coordinates
         self.curve.setData(self.lrs, self.losses)
+        self.plot.setVisible(True)
+        # Labels at the powers of ten the test swept (pyqtgraph's own log ticks can show only 2..9 of a decade).
+        decades = range(int(np.floor(x.min())), int(np.ceil(x.max())) + 1)
+        self.plot.getAxis("bottom").setTicks([[(k, f"{10.0 ** k:g}") for k in decades], []])
         self.points.setData(x, self.losses, data=list(range(len(x))))
         if finder["pick_index"] >= 0:
             self.pick.setData([np.log10(finder["pick"])], [float(np.interp(np.log10(finder["pick"]), x, self.losses))])

@@ -73,8 +73,9 @@ class RocPlot(QWidget):
     def mark_policy(self, policy: dict | None) -> None:
         """Mark the decision policy's operating point on the test split (core's `test.decision_policy`), or clear
         it when the run has none or it is not a binary threshold."""
-        scored = (policy or {}).get("test", {})
-        if policy is None or "recall" not in scored or "false_positive_rate" not in scored:
+        policy = policy or {}
+        scored = policy.get("test", {})
+        if "recall" not in scored or "false_positive_rate" not in scored:
             self.roc_policy.setData([], [])
             self.pr_policy.setData([], [])
             self.roc.setToolTip("")
