@@ -35,6 +35,19 @@ def dark_palette():
     return palette
 
 
+def themed_app(theme: str):
+    """The QApplication the shots are taken in: Fusion, with the dark palette for `theme` "dark"."""
+    from PySide6.QtCore import QCoreApplication
+    from PySide6.QtWidgets import QApplication
+
+    QCoreApplication.setOrganizationName("ConversionWorkbenchScreens")
+    app = QApplication([])
+    app.setStyle("Fusion")
+    if theme == "dark":
+        app.setPalette(dark_palette())
+    return app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out")
@@ -44,14 +57,7 @@ def main() -> None:
     parser.add_argument("--cell", action="store_true", help="list the samples of one confusion-matrix cell")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
-
-    QCoreApplication.setOrganizationName("ConversionWorkbenchScreens")
-    app = QApplication([])
-    app.setStyle("Fusion")
-    if args.theme == "dark":
-        app.setPalette(dark_palette())
+    app = themed_app(args.theme)
     from workbench.core.workflow.commands import OpenDemo
     from workbench.gui.main_window import MainWindow
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evaluate_screenshots import dark_palette
+from evaluate_screenshots import themed_app
 
 MAX_WIDTH = 1920
 
@@ -41,14 +41,7 @@ def main() -> None:
     parser.add_argument("--full", type=Path, help="also keep each grab at full size here (to inspect 4K ones)")
     args = parser.parse_args()
     width, height = map(int, args.size.split("x"))
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QApplication
-
-    QCoreApplication.setOrganizationName("ConversionWorkbenchScreens")
-    app = QApplication([])
-    app.setStyle("Fusion")
-    if args.theme == "dark":
-        app.setPalette(dark_palette())
+    app = themed_app(args.theme)
     from workbench.core.workflow.commands import OpenDemo
     from workbench.gui.main_window import MainWindow
 

@@ -62,6 +62,11 @@ def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtb
     assert fpr[0] == pytest.approx(core["test"]["false_positive_rate"])
     assert tpr[0] == pytest.approx(core["test"]["recall"])
     assert roc.pr_policy.getData()[1][0] == pytest.approx(core["test"]["precision"])
+    # and its test decisions as a confusion matrix (true by decided), core's counts
+    matrix = box.policy_matrix
+    shown_counts = [[int(matrix.item(r, c).text()) for c in range(matrix.columnCount())]
+                    for r in range(matrix.rowCount())]
+    assert shown_counts == core["test"]["confusion_matrix"] and not matrix.isHidden()
 
     # a problem is core's, said in the box; the run is unchanged
     box.costs.item(0, 1).setText("x")
@@ -148,7 +153,7 @@ def test_an_ordinal_run_shows_its_thresholds_order_and_per_threshold_reliability
     window.load_data(str(files["csv"]))
     qtbot.waitUntil(lambda: window.session.model.table is not None, timeout=30000)
     window.data_panel.labels.mode_bins.click()
-    window.session.model.update(**{"head.task": "ordinal"})
+    window.session.model.update(**{"head.task": "ordinal", "head.ordinal": "coral"})  # CORAL has thresholds
     qtbot.waitUntil(lambda: window.session.model.data is not None and len(window.session.model.data.classes) == 3,
                     timeout=10000)
     # the Baseline button follows core's Baseline command (an ordinal head has a no-training baseline)

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.evaluate.reliability_drawing import draw_reliability, verbatim
 from workbench.core.evaluate.verdicts import calibration_verdict
 from workbench.core.safety.atomic import write_text_atomic
 
@@ -69,12 +70,6 @@ def render(template: str, **context: Any) -> str:
     return environment().get_template(template).render(**context)
 
 
-def _label(text: str) -> str:
-    """Legend text as matplotlib shows it verbatim: `$` would start mathtext, a leading `_` hides the entry."""
-    text = str(text).replace("$", r"\$")
-    return " " + text if text.startswith("_") else text
-
-
 def _figure(size: tuple[float, float] = (4.2, 3.2)) -> tuple[Figure, Axes]:
     import matplotlib
 
@@ -98,8 +93,8 @@ def curves_figure(histories: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
     for name, history in histories.items():
         if history:
             epochs = [h["epoch"] for h in history]
-            ax.plot(epochs, [h["train_loss"] for h in history], "--", label=_label(f"{name} train"))
-            ax.plot(epochs, [h["val_loss"] for h in history], "-o", ms=3, label=_label(f"{name} validation"))
+            ax.plot(epochs, [h["train_loss"] for h in history], "--", label=verbatim(f"{name} train"))
+            ax.plot(epochs, [h["val_loss"] for h in history], "-o", ms=3, label=verbatim(f"{name} validation"))
     ax.set_xlabel("epoch")
     ax.set_ylabel("loss")
     ax.legend(fontsize=7)
@@ -108,15 +103,7 @@ def curves_figure(histories: dict[str, list[dict[str, Any]]]) -> dict[str, str]:
 
 def reliability_figure(curves: dict[str, dict[str, Any]]) -> dict[str, str]:
     fig, ax = _figure()
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfect")
-    for name, rel in curves.items():
-        used = [i for i, c in enumerate(rel["count"]) if c]
-        ax.plot([rel["confidence"][i] for i in used], [rel["accuracy"][i] for i in used], "-o", ms=3,
-                label=_label(f"{name} (ECE {rel['ece']:.3f})"))
-    ax.set_xlabel("confidence")
-    ax.set_ylabel("accuracy")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    draw_reliability(ax, curves)
     ax.legend(fontsize=7)
     return _embedded(fig, "reliability diagram: accuracy against confidence")
 
@@ -175,7 +162,7 @@ def decisions_view(metrics: dict[str, Any]) -> dict[str, Any] | None:
         fig, ax = _figure((4.2, 2.6))
         curve = band["test"]["curve"]
         ax.plot(curve["coverage"], curve["error"], "-", label="decided vs error")
-        ax.axhline(band["epsilon"], color="#b00020", ls="--", label=_label(f"target {band['epsilon']}"))
+        ax.axhline(band["epsilon"], color="#b00020", ls="--", label=verbatim(f"target {band['epsilon']}"))
         ax.set_xlabel("share decided")
         ax.set_ylabel("error among decided")
         ax.legend(fontsize=7)

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.evaluate.reliability_drawing import draw_reliability, verbatim
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -43,23 +45,11 @@ def _figure(size: tuple[float, float]) -> tuple[Figure, Axes]:
     return fig, fig.add_subplot()
 
 
-def _text(value: object) -> str:
-    """Text matplotlib shows verbatim: `$` would start mathtext, a leading `_` hides a legend entry."""
-    text = str(value).replace("$", r"\$")
-    return " " + text if text.startswith("_") else text
 
 
 def _reliability(path: Path, curves: dict[str, dict[str, Any]]) -> None:
     fig, ax = _figure((4.4, 3.6))
-    ax.plot([0, 1], [0, 1], ":", color="grey", label="perfectly calibrated")
-    for name, rel in curves.items():
-        used = [i for i, c in enumerate(rel.get("count") or []) if c]
-        ax.plot([rel["confidence"][i] for i in used], [rel["accuracy"][i] for i in used], "-o", ms=3,
-                label=_text(f"{name} (ECE {float(rel.get('ece', float('nan'))):.3f})"))
-    ax.set_xlabel("confidence")
-    ax.set_ylabel("accuracy")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    draw_reliability(ax, curves, perfect="perfectly calibrated")
     ax.set_title("Reliability on the test split", fontsize=9)
     ax.legend(fontsize=7, loc="upper left")
     fig.savefig(path, format="png", bbox_inches="tight", metadata={"Software": None})
@@ -70,7 +60,7 @@ def _confusion(path: Path, matrix: list[list[int]], classes: list[str]) -> None:
     side = min(2.5 + 0.45 * k, 12.0)
     fig, ax = _figure((side, side * 0.85))
     ax.imshow(matrix, cmap="Blues")
-    names = [_text(c) for c in (classes if len(classes) == k else range(k))]
+    names = [verbatim(c) for c in (classes if len(classes) == k else range(k))]
     ax.set_xticks(range(k), names, rotation=45 if k > 3 else 0, ha="right" if k > 3 else "center", fontsize=7)
     ax.set_yticks(range(k), names, fontsize=7)
     top = max(max(row) for row in matrix) or 1

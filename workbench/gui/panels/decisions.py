@@ -150,9 +150,11 @@ class DecisionsBox(QGroupBox):
         form.addRow(self.costs)
         form.addRow("", self.apply_costs)
         self.operating_point = _text("operatingPoint")
+        self.policy_matrix = view.policy_matrix_table()
         layout = QVBoxLayout(box)
         layout.addLayout(form)
         layout.addWidget(self.operating_point)
+        layout.addWidget(self.policy_matrix)
         layout.addStretch(1)
         return box
 
@@ -312,6 +314,7 @@ class DecisionsBox(QGroupBox):
         self._fill_costs(classes, c.costs)
         self._show_policy_controls(c.policy)
         self.operating_point.setText(view.policy_html(test.get("decision_policy"), classes))
+        view.show_policy_matrix(self.policy_matrix, test.get("decision_policy"), classes)
         self.band_box.setVisible(binary)
         self.refer.setChecked(c.risk_epsilon is not None)
         if c.risk_epsilon is not None:

@@ -171,3 +171,32 @@ def show_per_class(table: QTableWidget, per_class: dict) -> None:
             item.setFlags(item.flags() & ~pg.QtCore.Qt.ItemFlag.ItemIsEditable)
             table.setItem(row, col, item)
 
+
+
+def policy_matrix_table() -> QTableWidget:
+    """The decision policy's test decisions as a confusion matrix (rows: true class, columns: decided class)."""
+    table = QTableWidget(0, 0)
+    table.setObjectName("policyMatrix")
+    table.setAccessibleName("Decision policy's test decisions: true class by decided class")
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.setMaximumHeight(260)
+    table.setTabKeyNavigation(False)
+    table.setMinimumSize(200, 90)
+    return table
+
+
+def show_policy_matrix(table: QTableWidget, policy: dict | None, classes: list[str]) -> None:
+    """Fill it from core's `decision_policy.test.confusion_matrix`; hidden when the run has none."""
+    matrix = ((policy or {}).get("test") or {}).get("confusion_matrix")
+    table.setVisible(bool(matrix))
+    if not matrix:
+        return
+    table.setRowCount(len(matrix))
+    table.setColumnCount(len(matrix))
+    table.setVerticalHeaderLabels([f"true {c}" for c in classes])
+    table.setHorizontalHeaderLabels([f"decided {c}" for c in classes])
+    for r, row in enumerate(matrix):
+        for c, count in enumerate(row):
+            item = QTableWidgetItem(str(count))
+            item.setFlags(item.flags() & ~pg.QtCore.Qt.ItemFlag.ItemIsEditable)
+            table.setItem(r, c, item)
