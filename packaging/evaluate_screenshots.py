@@ -35,6 +35,16 @@ def dark_palette():
     return palette
 
 
+def wait_until(app, condition, timeout: float) -> None:
+    """Process events until `condition()` holds; TimeoutError after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise TimeoutError("the window did not get there in time")
+        app.processEvents()
+        time.sleep(0.02)
+
+
 def themed_app(theme: str):
     """The QApplication the shots are taken in: Fusion, with the dark palette for `theme` "dark"."""
     from PySide6.QtCore import QCoreApplication
@@ -62,12 +72,7 @@ def main() -> None:
     from workbench.gui.main_window import MainWindow
 
     def wait(condition, timeout=600.0):
-        end = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > end:
-                raise TimeoutError("the window did not get there in time")
-            app.processEvents()
-            time.sleep(0.02)
+        wait_until(app, condition, timeout)
 
     window = MainWindow()
     window.show()

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from evaluate_screenshots import themed_app
+from evaluate_screenshots import themed_app, wait_until
 
 MAX_WIDTH = 1920
 
@@ -52,12 +52,7 @@ def main() -> None:
             time.sleep(0.02)
 
     def wait(condition, timeout=900.0):
-        end = time.monotonic() + timeout
-        while not condition():
-            if time.monotonic() > end:
-                raise TimeoutError("the window did not get there in time")
-            app.processEvents()
-            time.sleep(0.02)
+        wait_until(app, condition, timeout)
 
     args.out.mkdir(parents=True, exist_ok=True)
 

@@ -105,9 +105,10 @@ class Theme(QObject):
         return False
 
     def _restyle(self) -> None:
+        names = _names()
         for widget, template in list(self._styled.items()):
             if shiboken6.isValid(widget):  # a widget its parent already deleted is only a Python shell
-                widget.setStyleSheet(template.format(**_names()) if template else "")
+                widget.setStyleSheet(template.format(**names) if template else "")
 
     def style(self, widget, template: str) -> None:
         """Give `widget` the style sheet `template` with {colour names} filled in now and on every theme change

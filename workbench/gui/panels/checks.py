@@ -17,12 +17,9 @@ from .notes import notes_html
 VERDICT_COLOURS = {**theme.VERDICTS, "mixed": "warning"}  # theme colour names
 
 
-def _muted() -> str:
-    """Secondary text's colour, from the palette (a fixed grey is unreadable on a dark base)."""
-    return theme.colour("muted")
 
-
-def _label(name: str) -> QLabel:
+def rich_label(name: str) -> QLabel:
+    """A selectable, wrapping rich-text label named `name` (what these boxes show core's results in)."""
     label = QLabel()
     label.setObjectName(name)
     label.setWordWrap(True)
@@ -44,7 +41,8 @@ def calibration_html(metrics: dict) -> str:
     skipped = [f"{html.escape(c['method'])}: {html.escape(c['skipped'])}" for c in auto.get("candidates", [])
                if c.get("skipped")]
     if scored:
-        text += (f"<br><span style='color:{_muted()}'>Cross-validated Brier ({auto.get('folds', 0)} folds, "
+        text += (f"<br><span style='color:{theme.colour('muted')}'>Cross-validated Brier "
+                 f"({auto.get('folds', 0)} folds, "
                  f"{auto.get('n_cal', '?')} calibration rows): {' · '.join(scored)}"
                  + (f"; {'; '.join(skipped)}" if skipped else "") + "</span>")
     return text
@@ -63,7 +61,7 @@ def ece_html(test: dict) -> str:
         text += (f" · a perfectly calibrated model shows about {found['mean']:.3f} (up to {found['high']:.3f}) on "
                  "these rows")
     if test.get("ece_interval_covers"):
-        text += (f"<br><span style='color:{_muted()}'>The interval covers "
+        text += (f"<br><span style='color:{theme.colour('muted')}'>The interval covers "
                  f"{html.escape(test['ece_interval_covers'])}.</span>")
     return text
 
@@ -74,7 +72,7 @@ def baseline_html(check: dict) -> str:
         return ""
     if not check.get("applies"):
         reason = html.escape(check.get("reason", "not scored"))
-        return f"<span style='color:{_muted()}'>Baseline check: {reason}.</span>"
+        return f"<span style='color:{theme.colour('muted')}'>Baseline check: {reason}.</span>"
     verdict = check["verdict"]
     question = {"better": "yes", "worse": "no", "mixed": "not on every metric", "within noise": "not measurably"}
     parts = [f"{name.replace('_', ' ')} {m['trained']:.3f} vs {m['baseline']:.3f} ({m['difference']:+.3f} "
@@ -92,7 +90,7 @@ def repeats_html(repeats: dict | None) -> str:
     parts = [f"{name.replace('_', ' ')} {repeats['mean'][name]:.3f} ± {repeats['sd'][name]:.3f} "
              f"[{repeats['min'][name]:.3f}, {repeats['max'][name]:.3f}]" for name in repeats["mean"]]
     return (f"Over {repeats['k']} training seeds ({', '.join(map(str, repeats['seeds']))}; mean ± sd [min, max]): "
-            + " · ".join(parts) + f"<br><span style='color:{_muted()}'>The spread covers "
+            + " · ".join(parts) + f"<br><span style='color:{theme.colour('muted')}'>The spread covers "
             f"{html.escape(repeats.get('covers', 'training seeds'))}; the first seed's run is the one shown and "
             "exported.</span>")
 
@@ -103,7 +101,7 @@ def advice_notes(run) -> list:
     from workbench.core.evaluate.calibration_check import advice
 
     check = run.metrics.get("calibration_check") or {}
-    found = list(check.get("notes", [])) + list(check.get("advice", []))
+    found = list(check.get("notes", []))  # core's typed advice is among the notes already
     if run.recipe.head.task == "multiclass":
         n_cal = len(run.data.labels("cal"))
         for method in ("platt", "matrix"):
@@ -118,11 +116,11 @@ class ChecksBox(QGroupBox):
         super().__init__("Calibration && checks", parent)
         self.setObjectName("checksBox")
         self.session = session
-        self.calibration = _label("autoCalibration")
-        self.advice = _label("calibrationAdvice")
-        self.ece = _label("eceDebiased")
-        self.baseline = _label("baselineVerdict")
-        self.repeats = _label("repeatsSpread")
+        self.calibration = rich_label("autoCalibration")
+        self.advice = rich_label("calibrationAdvice")
+        self.ece = rich_label("eceDebiased")
+        self.baseline = rich_label("baselineVerdict")
+        self.repeats = rich_label("repeatsSpread")
         self.use_baseline = QPushButton("Fit the baseline and pick it")
         self.use_baseline.setObjectName("useBaseline")
         self.use_baseline.setToolTip("Training did not beat the regression output, Platt-calibrated: fit that "
@@ -171,7 +169,7 @@ class ChecksBox(QGroupBox):
         try:
             Baseline(self.session.model)
         except WorkbenchError as exc:
-            return exc.problem or str(exc)
+            return self.session.model.describe_problem(exc)  # the window's words, no command-line flag
         return ""
 
     def _on_use_baseline(self) -> None:
@@ -181,6 +179,6 @@ class ChecksBox(QGroupBox):
         try:
             job = Baseline(self.session.model)
         except WorkbenchError as exc:
-            self.use_baseline.setToolTip(str(exc))
+            self.use_baseline.setToolTip(self.session.model.describe_problem(exc))
             return
         self.session.model.start(job)

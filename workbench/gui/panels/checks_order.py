@@ -13,14 +13,12 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QHeaderView, QLabel, QTableWidget, QTableWidgetItem, QVBoxLayout
 
 from .. import theme
+from ..plots.base import Plot
+from ..plots.roc import UNIT, UNIT_LIMITS
 
 ORDER_NAMES = {"mae_classes": "mean class distance", "qwk": "quadratic weighted kappa",
                "within_one": "within one class"}
 
-
-def _muted() -> str:
-    """Secondary text's colour, from the palette (a fixed grey is unreadable on a dark base)."""
-    return theme.colour("muted")
 
 
 def thresholds_text(run) -> str:
@@ -52,7 +50,7 @@ def order_html(test: dict) -> str:
         text += "<br>Rows by distance from their class: " + ", ".join(
             f"{d} off: {n}" for d, n in enumerate(counts) if n or d == 0)
     if test.get("order_definition"):
-        text += f"<br><span style='color:{_muted()}'>{html.escape(test['order_definition'])}.</span>"
+        text += f"<br><span style='color:{theme.colour('muted')}'>{html.escape(test['order_definition'])}.</span>"
     return text
 
 
@@ -75,7 +73,7 @@ class OrderBox(QGroupBox):
         self.matrix.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.matrix.setMinimumSize(240, 150)
         self.matrix.setMaximumHeight(300)
-        self.reliability = pg.PlotWidget(title="x")
+        self.reliability = Plot("Reliability per threshold P(y > k)", "thresholdReliability", UNIT, UNIT_LIMITS)
         self.reliability.setLabel("bottom", "predicted P(y > k)")
         self.reliability.setLabel("left", "observed share above")
         self.reliability.setMouseEnabled(x=False, y=False)

@@ -10,7 +10,6 @@ metrics (`decisions_view` formats it). No rule is written here: which policies a
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -32,17 +31,9 @@ from workbench.core.recipe_decide import CONFORMAL_METHODS, PRIOR_METHODS, polic
 
 from .. import theme
 from . import decisions_view as view
+from .checks import rich_label
 from .form import FIELD_WIDTH
 from .notes import notes_html
-
-
-def _text(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setTextFormat(Qt.TextFormat.RichText)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    return label
 
 
 def _spin(low: float, high: float, step: float, decimals: int = 3) -> QDoubleSpinBox:
@@ -67,7 +58,7 @@ class DecisionsBox(QGroupBox):
         self.problem.setWordWrap(True)
         theme.style(self.problem, "color: {error}")
         self.problem.hide()
-        self.notes = _text("decisionNotes")
+        self.notes = rich_label("decisionNotes")
         grid = QGridLayout()
         grid.addWidget(self._conformal_box(), 0, 0, 1, 2)
         grid.addWidget(self._policy_box(), 1, 0)
@@ -111,7 +102,7 @@ class DecisionsBox(QGroupBox):
         for widget in (QLabel("Alpha:"), self.alpha, QLabel("Score:"), self.method, self.class_conditional):
             row.addWidget(widget)
         row.addStretch(1)
-        self.coverage = _text("conformalCoverage")
+        self.coverage = rich_label("conformalCoverage")
         self.histogram, self.bars = view.histogram_plot()
         self.per_class = view.per_class_table()
         below = QHBoxLayout()
@@ -149,7 +140,7 @@ class DecisionsBox(QGroupBox):
         form.addRow(self.costs_label)
         form.addRow(self.costs)
         form.addRow("", self.apply_costs)
-        self.operating_point = _text("operatingPoint")
+        self.operating_point = rich_label("operatingPoint")
         self.policy_matrix = view.policy_matrix_table()
         layout = QVBoxLayout(box)
         layout.addLayout(form)
@@ -176,7 +167,7 @@ class DecisionsBox(QGroupBox):
         for widget in (self.refer, QLabel("Error at most:"), self.epsilon, QLabel("Delta:"), self.delta):
             row.addWidget(widget)
         row.addStretch(1)
-        self.band = _text("referResult")
+        self.band = rich_label("referResult")
         self.band_curve = view.band_plot()
         layout = QVBoxLayout(box)
         layout.addLayout(row)
@@ -203,7 +194,7 @@ class DecisionsBox(QGroupBox):
         row.addWidget(QLabel("by"))
         row.addWidget(self.prior_method)
         row.addStretch(1)
-        self.prior_text = _text("priorResult")
+        self.prior_text = rich_label("priorResult")
         layout = QVBoxLayout(box)
         self.prior.setMaximumWidth(FIELD_WIDTH["QLineEdit"])
         field = QHBoxLayout()  # the field grows to its cap, the rest of the row stays empty

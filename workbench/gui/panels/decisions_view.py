@@ -17,10 +17,6 @@ from ..plots.roc import UNIT, UNIT_LIMITS
 PLOT_MIN = (260, 150)  # width, height: below it the axes' labels overlap the bars
 
 
-def _muted() -> str:
-    """Secondary text's colour, from the palette (a fixed grey is unreadable on a dark base)."""
-    return theme.colour("muted")
-
 
 def _ci(pair) -> str:
     return f" [{pair[0]:.3f}, {pair[1]:.3f}]" if pair else ""
@@ -37,7 +33,8 @@ def conformal_html(sets: dict | None) -> str:
     if sets.get("singletons") is not None:
         text += f" · one class {sets['singletons']:.0%}, empty {sets['empty_sets']:.0%}"
     if sets.get("contiguous"):
-        text += f"<br><span style='color:{_muted()}'>Ordered classes: every set is a range of classes.</span>"
+        text += (f"<br><span style='color:{theme.colour('muted')}'>Ordered classes: every set is a range of "
+                 "classes.</span>")
     if sets.get("coverage_at_deployment_prior") is not None:
         text += f"<br>Coverage expected at the deployment prior: {sets['coverage_at_deployment_prior']:.3f}"
     return text
@@ -80,7 +77,7 @@ def band_html(band: dict | None) -> str:
              f"error among decided <b>{scored['error']:.3f}</b>{_ci(scored.get('error_ci'))}")
     return (f"{where}<br>Test: decided <b>{scored['coverage']:.3f}</b>{_ci(scored.get('coverage_ci'))} · {error} "
             f"(target at most {band['epsilon']:g} with {1 - band['delta']:.0%} confidence)<br>"
-            f"<span style='color:{_muted()}'>{html.escape(band['procedure'])}.</span>")
+            f"<span style='color:{theme.colour('muted')}'>{html.escape(band['procedure'])}.</span>")
 
 
 def prior_html(shift: dict | None, estimate: dict | None, classes: list[str]) -> str:

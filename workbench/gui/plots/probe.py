@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .. import theme
+
 
 class ProbePlot(QWidget):
     """Accuracy vs depth (core's ProbeSweep); `layer_clicked` carries the clicked layer's name."""
@@ -21,14 +23,14 @@ class ProbePlot(QWidget):
         self.plot.setLabel("bottom", "depth (layer)")
         self.plot.setLabel("left", "accuracy")
         self.plot.setMinimumHeight(180)
-        self.curve = self.plot.plot(pen=pg.mkPen("#1f77b4", width=1.5))
-        self.bars = pg.ErrorBarItem(x=np.empty(0), y=np.empty(0), pen=pg.mkPen("#1f77b4"))
+        self.curve = self.plot.plot(pen=pg.mkPen(theme.colour("blue"), width=1.5))
+        self.bars = pg.ErrorBarItem(x=np.empty(0), y=np.empty(0), pen=pg.mkPen(theme.colour("blue")))
         self.plot.addItem(self.bars)
-        self.points = pg.ScatterPlotItem(size=8, brush=pg.mkBrush("#1f77b4"), hoverable=True, tip=None)
+        self.points = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(theme.colour("blue")), hoverable=True, tip=None)
         self.points.sigClicked.connect(self._on_clicked)
         self.plot.addItem(self.points)
-        self.best = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush("#d62728"), name="best")
-        self.smallest = pg.ScatterPlotItem(size=14, symbol="d", brush=pg.mkBrush("#2ca02c"),
+        self.best = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush(theme.colour("red")), name="best")
+        self.smallest = pg.ScatterPlotItem(size=14, symbol="d", brush=pg.mkBrush(theme.colour("green")),
                                            name="smallest within noise")
         legend = self.plot.addLegend(offset=(-10, 10))
         for item in (self.best, self.smallest):
