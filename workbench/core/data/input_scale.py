@@ -76,18 +76,19 @@ def _first_output(model: nn.Module, X: torch.Tensor) -> np.ndarray | None:
     return out.reshape(len(X), -1)[:, 0].float().numpy()
 
 
-def _first_layer_size(model: nn.Module, X: torch.Tensor) -> float | None:
-    """The median |pre-activation| of the first Linear or convolution on X, or None."""
+def _evidence(model: nn.Module, X: torch.Tensor) -> tuple[np.ndarray | None, float | None]:
+    """From one run of the model on X: its first output value per row (`_first_output`) and the median
+    |pre-activation| of its first Linear or convolution (None where there is none)."""
     first = next((m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv1d, nn.Conv2d))), None)
     if first is None:
-        return None
+        return _first_output(model, X), None
     seen: list[torch.Tensor] = []
     hook = first.register_forward_hook(lambda _m, _i, out: seen.append(out.detach()))
     try:
-        _first_output(model, X)
+        output = _first_output(model, X)
     finally:
         hook.remove()
-    return float(seen[0].abs().median()) if seen else None
+    return output, float(seen[0].abs().median()) if seen else None
 
 
 def _sample(n: int, seed: int) -> np.ndarray:
@@ -107,8 +108,8 @@ def choose_standardize(model: nn.Module, X: np.ndarray, y: np.ndarray, mean: np.
     raw = torch.as_tensor(np.asarray(X[rows], dtype=np.float32))
     scaled = (raw - torch.as_tensor(mean)) / torch.as_tensor(std)
     score = _scorer(y[rows], ordered)
-    raw_score, std_score = score(_first_output(model, raw)), score(_first_output(model, scaled))
-    raw_size, std_size = _first_layer_size(model, raw), _first_layer_size(model, scaled)
+    (raw_out, raw_size), (std_out, std_size) = _evidence(model, raw), _evidence(model, scaled)
+    raw_score, std_score = score(raw_out), score(std_out)
     blown = raw_size is not None and std_size is not None and raw_size > SATURATED and \
         raw_size > BLOWUP * max(std_size, 1e-12)
     scale = f"columns' means up to {centre.max():.3g} and spreads {spread.min():.3g} to {spread.max():.3g}"

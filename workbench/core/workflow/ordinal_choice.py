@@ -20,12 +20,15 @@ if TYPE_CHECKING:
     from workbench.core.workflow.prepared import PreparedData
 
 
-def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches,
-                       inputs: bool = False) -> np.ndarray:
-    """The regression head's pre-activation output for X (what a warm start is fitted on), or its input features."""
-    captured = []
-    hook = model.get_submodule(head).register_forward_hook(
-        lambda _m, i, out: captured.append((i[0] if inputs else out).detach()))
+def head_io(model: nn.Module, head: str, X: np.ndarray | ImageBatches) -> tuple[np.ndarray, np.ndarray]:
+    """(the regression head's input features, its pre-activation output) for X, from one pass over X."""
+    inputs, outputs = [], []
+
+    def keep(_m: nn.Module, given: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+        inputs.append(given[0].detach())
+        outputs.append(out.detach())
+
+    hook = model.get_submodule(head).register_forward_hook(keep)
     try:
         model.eval()
         with torch.no_grad():
@@ -33,7 +36,13 @@ def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches
                 model(torch.as_tensor(X[i:i + 4096]))
     finally:
         hook.remove()
-    return torch.cat(captured).reshape(len(X), -1).numpy()
+    return (torch.cat(inputs).reshape(len(X), -1).numpy(), torch.cat(outputs).reshape(len(X), -1).numpy())
+
+
+def regression_outputs(model: nn.Module, head: str, X: np.ndarray | ImageBatches,
+                       inputs: bool = False) -> np.ndarray:
+    """The regression head's pre-activation output for X (what a warm start is fitted on), or its input features."""
+    return head_io(model, head, X)[0 if inputs else 1]
 
 
 def ordinal_auto(recipe: Recipe, model: nn.Module) -> dict[str, str]:
@@ -54,6 +63,7 @@ def choose_ordinal(recipe: Recipe, model: nn.Module, inspection: Inspection, dat
             or not len(data.splits["val"]):
         return {"chosen": "corn", "rule": "no regression output and validation rows to judge it by: corn"}
     splits = ("train", "val")
-    out = {s: regression_outputs(model, inspection.head, data.inputs(s))[:, 0] for s in splits}
-    features = {s: regression_outputs(model, inspection.head, data.inputs(s), inputs=True) for s in splits}
+    io = {s: head_io(model, inspection.head, data.inputs(s)) for s in splits}  # one pass over each split
+    out = {s: io[s][1][:, 0] for s in splits}
+    features = {s: io[s][0] for s in splits}
     return ordinal.choose_head(out, features, {s: data.labels(s) for s in splits}, len(data.classes))
