@@ -34,7 +34,7 @@ from workbench.core.safety.named_code import check_named_source, trust_own_file
 # and the model section (cut_at, prune) came without a bump: their defaults are what a recipe without them meant.
 RECIPE_VERSION = 8
 TASKS = ("binary", "multiclass", "ordinal")
-ORDINAL_HEADS = ("coral", "corn", "auto")  # see train.ordinal
+ORDINAL_HEADS = ("coral", "corn", "multinomial", "auto")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -115,13 +115,15 @@ class DataRecipe:
 class HeadRecipe:
     task: str = field(default="binary", metadata=describe(
         "Task", "binary (one logit, sigmoid), multiclass (K logits, softmax) or ordinal (K ordered classes: "
-        "cumulative probabilities from one score and ordered thresholds, or from conditional tasks)", choices=TASKS,
+        "cumulative probabilities from one score and ordered thresholds, from conditional tasks, or from a softmax "
+        "trained with an ordinal loss; decided at the median class)", choices=TASKS,
         group="Head"))
     ordinal: str = field(default="auto", metadata=describe(
         "Ordinal head", "ordinal task: coral (one shared score and K-1 ordered thresholds; warm-started from the "
-        "regression output cut where the classes were cut), corn (K-1 conditional tasks, each its own weights) or "
-        "auto (corn, started cold, when a linear probe on the head's input features orders the validation rows "
-        "clearly better than the regression output cut; coral otherwise)",
+        "regression output cut where the classes were cut), corn (K-1 conditional tasks, each its own weights), "
+        "multinomial (K class scores through a softmax, trained with cross-entropy plus CORAL's cumulative loss) or "
+        "auto (multinomial, started cold, when a linear probe on the head's input features orders the validation "
+        "rows clearly better than the regression output cut; coral otherwise)",
         choices=ORDINAL_HEADS, group="Head"))
     dropout: float = field(default=0.0, metadata=describe(
         "Dropout before the head", "dropout before the new head", low=0, high=1, high_open=True, group="Head",
@@ -142,8 +144,8 @@ class HeadRecipe:
 @dataclass(frozen=True)
 class TrainRecipe:
     loss: str = field(default="auto", metadata=describe(
-        "Loss", "auto: bce for binary, cross_entropy for multiclass, the ordinal head's own loss (CORAL's or CORN's) "
-        "for ordinal", choices=LOSSES, group="Loss"))
+        "Loss", "auto: bce for binary, cross_entropy for multiclass, the ordinal head's own loss (CORAL's, CORN's "
+        "or the multinomial's) for ordinal", choices=LOSSES, group="Loss"))
     pos_weight: float | None = field(default=None, metadata=describe(
         "Positive class weight (0 = none)", "BCE weight of the positive class", low=0, high=1e6, low_open=True,
         group="Loss", decimals=3, step=0.5, none_label="none"))

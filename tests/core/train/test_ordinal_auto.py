@@ -1,4 +1,4 @@
-"""head.ordinal = "auto": corn when the head's input features order the classes clearly better than the regression
+"""head.ordinal = "auto": multinomial when the head's input features order the classes clearly better than the regression
 output cut, coral when the output already carries the order (train.ordinal.choose_head), and the run records
 the pick."""
 
@@ -19,9 +19,9 @@ def _splits(rng, output_noise: float, n=600, k=4):
             {s: y[p] for s, p in part.items()}, k)
 
 
-def test_features_that_order_better_than_the_output_choose_corn():
+def test_features_that_order_better_than_the_output_choose_multinomial():
     choice = choose_head(*_splits(np.random.default_rng(0), output_noise=1.0))
-    assert choice["chosen"] == "corn"
+    assert choice["chosen"] == "multinomial"
     assert choice["probe_distance"] < PROBE_SHARE * choice["cut_distance"]
 
 

@@ -10,7 +10,8 @@ from workbench.core.data.samples import Table
 from workbench.core.errors import RecipeError, TrainingError
 from workbench.core.evaluate.scores import median_class, predict
 from workbench.core.recipe import Recipe, TrainRecipe, problems
-from workbench.core.train.ordinal import CoralLayer, CornLayer, OrdinalLoss, cut_classes, output_cuts
+from workbench.core.train.ordinal import (CoralLayer, CornLayer, MultinomialLayer, OrdinalLoss, cut_classes,
+                                          ordinal_warm_start_fit, output_cuts)
 from workbench.core.train.train import train
 
 
@@ -18,7 +19,7 @@ def _cumulative(logp: torch.Tensor) -> torch.Tensor:
     return torch.flip(torch.cumsum(torch.flip(logp.exp(), [1]), 1), [1])[:, 1:]  # P(y > k)
 
 
-@pytest.mark.parametrize("layer, width", [(CoralLayer(5), 1), (CornLayer(5), 4)])
+@pytest.mark.parametrize("layer, width", [(CoralLayer(5), 1), (CornLayer(5), 4), (MultinomialLayer(5), 5)])
 def test_class_probabilities_are_probabilities_and_cumulative_ones_fall(layer, width):
     x = torch.cat([torch.randn(200, width) * 3, torch.full((2, width), 1e3), torch.full((2, width), -1e3)])
     logp = layer(x)
@@ -78,6 +79,35 @@ def test_the_losses_equal_coral_pytorchs():
     f = torch.randn(64, 4, generator=gen) * 2
     reference = coral.corn_loss(f, y, 5)
     assert torch.allclose(OrdinalLoss("corn", 5)(CornLayer(5)(f), y), reference, atol=1e-5)
+    # multinomial: cross-entropy plus CORAL's loss on the softmax's cumulative logits, logit P(y > k)
+    z = torch.randn(64, 5, generator=gen) * 3
+    above = _cumulative(torch.log_softmax(z, 1))
+    reference = torch.nn.functional.cross_entropy(z, y) + coral.coral_loss(torch.logit(above.double()).float(), levels)
+    assert torch.allclose(OrdinalLoss("multinomial", 5)(MultinomialLayer(5)(z), y), reference, atol=1e-4)
+
+
+def test_the_multinomial_loss_charges_far_classes_more_than_cross_entropy_does():
+    """Two predictions with the same probability on the true class: cross-entropy cannot tell them apart, the
+    multinomial head's loss prefers the one whose wrong mass sits next to the truth."""
+    near = torch.log(torch.tensor([[0.6, 0.4, 0.0001, 0.0001]]))
+    far = torch.log(torch.tensor([[0.6, 0.0001, 0.0001, 0.4]]))
+    y = torch.tensor([0])
+    ce = torch.nn.functional.cross_entropy
+    assert torch.isclose(ce(near, y), ce(far, y), atol=1e-3)
+    loss = OrdinalLoss("multinomial", 4)
+    assert loss(torch.log_softmax(far, 1), y) > loss(torch.log_softmax(near, 1), y) + 1.0
+
+
+def test_the_multinomial_warm_start_ranks_classes_by_the_regression_output():
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=400)
+    y = np.digitize(r + rng.normal(scale=0.3, size=400), [-0.5, 0.2, 1.0])
+    warm = ordinal_warm_start_fit(r, y, 4, "multinomial")
+    scores = np.outer(r, warm.scale) + np.asarray(warm.offset)
+    assert warm.kind == "multinomial" and len(warm.scale) == 4
+    cut = cut_classes(r, output_cuts(r, y, 4))  # the class scores' largest follows the output as the cut does
+    assert abs(float((scores.argmax(1) == y).mean()) - float((cut == y).mean())) < 0.03
+    assert "class scores" in warm.describe()["fit"]
 
 
 def test_the_median_decision_is_the_binary_rule_for_two_classes_and_the_cut_for_more():

@@ -70,15 +70,19 @@ def test_an_ordinal_head_keeps_accuracy_and_shortens_the_class_distance(quartile
     assert "mae_classes" in softmax and "qwk" in softmax["ci"]  # a softmax head on ordered classes is scored too
     corn = train_run(recipe.replace(**{"head.ordinal": "corn"}), loaded, data)
     assert corn.metrics["ordinal"]["head"] == "corn" and corn.metrics["test"]["mae_classes"] < 1
+    multinomial = train_run(recipe.replace(**{"head.ordinal": "multinomial", "head.warm_start": "off"}), loaded,
+                            data)
+    assert multinomial.metrics["ordinal"]["head"] == "multinomial" and "thresholds" not in multinomial.metrics[
+        "ordinal"] and multinomial.metrics["test"]["mae_classes"] < 1
 
 
 def test_ordinal_auto_records_its_pick_in_the_run(quartiles):
     recipe, loaded, data = quartiles
     run = train_run(recipe.replace(**{"head.ordinal": "auto", "train.epochs": 2}), loaded, data)
     chosen = run.metrics["ordinal"]["chosen_by"]
-    assert chosen["chosen"] in ("coral", "corn") and chosen["chosen"] == run.metrics["ordinal"]["head"]
+    assert chosen["chosen"] in ("coral", "multinomial") and chosen["chosen"] == run.metrics["ordinal"]["head"]
     assert run.recipe.head.ordinal == chosen["chosen"]  # the run's recipe reproduces the model
-    # corn is picked when the output orders worse than the features, so it does not start from that output
-    assert run.recipe.head.warm_start == ("off" if chosen["chosen"] == "corn" else "on")
-    assert (run.metrics["ordinal"]["warm_start"] is None) == (chosen["chosen"] == "corn")
+    # multinomial is picked when the output orders worse than the features, so it does not start from that output
+    assert run.recipe.head.warm_start == ("off" if chosen["chosen"] == "multinomial" else "on")
+    assert (run.metrics["ordinal"]["warm_start"] is None) == (chosen["chosen"] == "multinomial")
     assert {"cut_distance", "probe_distance"} <= set(chosen)

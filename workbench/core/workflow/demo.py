@@ -167,6 +167,7 @@ def build_digits(folder: Path, seed: int = 0, epochs: int = 15) -> tuple[Path, R
     folder.mkdir(parents=True, exist_ok=True)
     bunch = load_digits()
     X = (bunch.data / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)
+    torch.manual_seed(seed)  # the initial weights too: the same seed builds the same checkpoint
     model = demo_models.DigitsCNN()
     _fit(model, X, bunch.target.astype(np.float32), epochs, 3e-3, seed)
     ckpt = folder / "digits_regressor.pt"

@@ -55,13 +55,14 @@ def ordinal_auto(recipe: Recipe, model: nn.Module) -> dict[str, str]:
 
 def choose_ordinal(recipe: Recipe, model: nn.Module, inspection: Inspection, data: PreparedData) -> dict[str, Any]:
     """head.ordinal = "auto" (train.ordinal.choose_head). Without a one-value regression head to cut (a cut model,
-    a program, several outputs) or without validation rows there is nothing to judge the output by: corn, whose
-    thresholds each have their own weights, is the one that does not lean on that output."""
+    a program, several outputs) or without validation rows there is nothing to judge the output by: multinomial,
+    the head that does not lean on that output (each class has its own weights)."""
     from workbench.core.train import ordinal
 
     if recipe.model.cut_at or isinstance(model, FrozenProgram) or inspection.head_out != 1 \
             or not len(data.splits["val"]):
-        return {"chosen": "corn", "rule": "no regression output and validation rows to judge it by: corn"}
+        return {"chosen": "multinomial",
+                "rule": "no regression output and validation rows to judge it by: multinomial"}
     splits = ("train", "val")
     io = {s: head_io(model, inspection.head, data.inputs(s)) for s in splits}  # one pass over each split
     out = {s: io[s][1][:, 0] for s in splits}

@@ -131,8 +131,8 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     inspection.simplified = simplified
     choice = choose_ordinal(recipe, body, inspection, data) if recipe.head.task == "ordinal" \
         and recipe.head.ordinal == "auto" else None
-    if choice is not None:  # corn was chosen because the output orders worse than the features: not started from it
-        cold = choice["chosen"] == "corn" and recipe.head.warm_start == "auto"
+    if choice is not None:  # multinomial was chosen because the output orders worse than the features: not started
+        cold = choice["chosen"] == "multinomial" and recipe.head.warm_start == "auto"  # from it
         recipe = recipe.replace(**{"head.ordinal": choice["chosen"], **({"head.warm_start": "off"} if cold else {})})
     warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
