@@ -11,7 +11,8 @@ def ordinal_problems(task: str, loss: str, label_mode: str, calibration: str) ->
         return []
     out = []
     if loss != "auto":
-        out.append(("train.loss", "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's); choose auto"))
+        out.append(("train.loss", "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's); "
+                                  "choose auto"))
     if label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes, whose order a binary head already keeps; "
                                        "choose quantile bins or a class column for an ordinal head"))

@@ -1,5 +1,5 @@
-"""head.ordinal = "auto": multinomial when the head's input features order the classes clearly better than the regression
-output cut, coral when the output already carries the order (train.ordinal.choose_head), and the run records
+"""head.ordinal = "auto": multinomial when the head's input features order the classes clearly better than the
+regression output cut, coral when the output already carries the order (train.ordinal.choose_head), and the run records
 the pick."""
 
 import numpy as np

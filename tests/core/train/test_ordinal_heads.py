@@ -10,8 +10,15 @@ from workbench.core.data.samples import Table
 from workbench.core.errors import RecipeError, TrainingError
 from workbench.core.evaluate.scores import median_class, predict
 from workbench.core.recipe import Recipe, TrainRecipe, problems
-from workbench.core.train.ordinal import (CoralLayer, CornLayer, MultinomialLayer, OrdinalLoss, cut_classes,
-                                          ordinal_warm_start_fit, output_cuts)
+from workbench.core.train.ordinal import (
+    CoralLayer,
+    CornLayer,
+    MultinomialLayer,
+    OrdinalLoss,
+    cut_classes,
+    ordinal_warm_start_fit,
+    output_cuts,
+)
 from workbench.core.train.train import train
 
 

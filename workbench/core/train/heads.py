@@ -114,31 +114,6 @@ def warm_start_fit(regression: np.ndarray, y: np.ndarray) -> tuple[float, float]
     return float(fit.coef_[0, 0]), float(fit.intercept_[0])
 
 
-def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[list[float], list[float]]:
-    """Per-class scale and offset so that a softmax head starts from the regression's ordering.
-
-    For ordered classes (quantile bins), a logistic fit of "class >= k" on the regression output gives a
-    cut point t_k and a slope a_k. With logit_k = sum_{j<=k} a_j (r - t_j), the logit of class k beats
-    class k-1 exactly when r passes t_k: argmax picks the bin the regression output falls in.
-    """
-    from sklearn.linear_model import LogisticRegression
-
-    slopes: list[float] = []
-    cuts: list[float] = []
-    for k in range(1, n_classes):
-        above = (y >= k).astype(int)
-        if above.min() == above.max():
-            raise RecipeError("warm start for ordered classes needs every class in the train split.",
-                              "Turn warm start off.")
-        fit = LogisticRegression(C=1e4).fit(regression.reshape(-1, 1), above)
-        slope = max(float(fit.coef_[0, 0]), 1e-6)
-        slopes.append(slope)
-        cuts.append(-float(fit.intercept_[0]) / slope)
-    scale = np.concatenate([[0.0], np.cumsum(slopes)])
-    offset = np.concatenate([[0.0], -np.cumsum(np.multiply(slopes, cuts))])
-    return [float(v) for v in scale], [float(v) for v in offset]
-
-
 def apply_freeze(model: nn.Module, head_name: str, head: HeadRecipe) -> None:
     names = [n for n, _ in model.named_parameters()]
     in_head = {n for n in names if n.startswith(head_name + ".")}

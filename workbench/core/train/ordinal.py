@@ -118,7 +118,7 @@ def head_outputs(kind: str, n_classes: int) -> int:
 
 def ordinal_layer(model: nn.Module) -> OrdinalLayer | None:
     """The model's ordinal layer, if it has one."""
-    return next((m for m in model.modules() if isinstance(m, tuple(LAYERS.values()))), None)
+    return next((m for m in model.modules() if isinstance(m, (CoralLayer, CornLayer, MultinomialLayer))), None)
 
 
 def ordinal_kind(model: nn.Module) -> str:
@@ -186,7 +186,7 @@ class OrdinalWarmStart:
     """How an ordinal head starts from the regression output r: CORAL's score is scale * r with thresholds
     scale * cuts; CORN's conditional logits are scale_k * r + offset_k (its own per-task logistic fits); the
     multinomial head's class scores are scale_k * r + offset_k, whose largest is the class r falls in
-    (heads.ordinal_warm_start_fit, the multiclass head's warm start on ordered classes)."""
+    (softmax_warm_start_fit, the multiclass head's warm start on ordered classes)."""
 
     kind: str
     scale: list[float]
@@ -234,15 +234,38 @@ def _cumulative_nll(scale: float, r: np.ndarray, y: np.ndarray, cuts: np.ndarray
     return float(-np.log(np.clip(p, 1e-12, 1.0)).mean())
 
 
+def softmax_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int) -> tuple[list[float], list[float]]:
+    """Per-class scale and offset so that a softmax head starts from the regression's ordering.
+
+    For ordered classes (quantile bins), a logistic fit of "class >= k" on the regression output gives a
+    cut point t_k and a slope a_k. With logit_k = sum_{j<=k} a_j (r - t_j), the logit of class k beats
+    class k-1 exactly when r passes t_k: argmax picks the bin the regression output falls in.
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    slopes: list[float] = []
+    cuts: list[float] = []
+    for k in range(1, n_classes):
+        above = (y >= k).astype(int)
+        if above.min() == above.max():
+            raise RecipeError("warm start for ordered classes needs every class in the train split.",
+                              "Turn warm start off.")
+        fit = LogisticRegression(C=1e4).fit(regression.reshape(-1, 1), above)
+        slope = max(float(fit.coef_[0, 0]), 1e-6)
+        slopes.append(slope)
+        cuts.append(-float(fit.intercept_[0]) / slope)
+    scale = np.concatenate([[0.0], np.cumsum(slopes)])
+    offset = np.concatenate([[0.0], -np.cumsum(np.multiply(slopes, cuts))])
+    return [float(v) for v in scale], [float(v) for v in offset]
+
+
 def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int,
                            kind: str = "coral") -> OrdinalWarmStart:
     """The warm start of an ordinal head from the train split's regression outputs and labels."""
     r = np.asarray(regression, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.int64)
     if kind == "multinomial":
-        from workbench.core.train.heads import ordinal_warm_start_fit as softmax_fit  # heads imports this module
-
-        return OrdinalWarmStart("multinomial", *softmax_fit(r, y, n_classes))
+        return OrdinalWarmStart("multinomial", *softmax_warm_start_fit(r, y, n_classes))
     if kind == "corn":
         from sklearn.linear_model import LogisticRegression
 
@@ -267,7 +290,7 @@ def apply_warm_start(layer: nn.Module, warm: OrdinalWarmStart) -> None:
     """The ordinal layer's part of a warm start (the Linear before it is set by heads)."""
     if isinstance(layer, CoralLayer):
         layer.set_thresholds(warm.thresholds())
-    if isinstance(layer, tuple(LAYERS.values())):
+    if isinstance(layer, (CoralLayer, CornLayer, MultinomialLayer)):
         layer.warm_start = warm.describe()
 
 
@@ -308,5 +331,5 @@ def choose_head(regression: dict[str, np.ndarray], features: dict[str, np.ndarra
     probe_distance = class_distance(probe_classes(features["train"], y["train"], features["val"]), y["val"])
     kind = "multinomial" if probe_distance < PROBE_SHARE * cut_distance else "coral"
     return {"chosen": kind, "cut_distance": cut_distance, "probe_distance": probe_distance,
-            "rule": f"multinomial (started cold) when a linear probe on the head's input features has a validation class "
-                    f"distance under {PROBE_SHARE} x the regression output cut's; coral (warm-started) otherwise"}
+            "rule": f"multinomial (started cold) when a linear probe on the head's input features has a validation "
+                    f"class distance under {PROBE_SHARE} x the regression output cut's; coral (warm-started) otherwise"}

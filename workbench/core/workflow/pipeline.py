@@ -27,8 +27,8 @@ from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
-from workbench.core.train.heads import Warm, convert, ordinal_warm_start_fit, warm_start_fit
-from workbench.core.train.ordinal import ordinal_kind, ordinal_layer
+from workbench.core.train.heads import Warm, convert, warm_start_fit
+from workbench.core.train.ordinal import ordinal_kind, ordinal_layer, softmax_warm_start_fit
 from workbench.core.train.simplify import model_metrics
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
@@ -152,7 +152,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
                                 "Turn warm start off for named classes, or give their order (class order).",
                                 recipe.data.path)
         else:
-            warm = ordinal_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
+            warm = softmax_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
     model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
     if choice is not None and (layer := ordinal_layer(model)) is not None:
