@@ -4,7 +4,9 @@ option says how to install it (exit 2)."""
 from __future__ import annotations
 
 import json
+import os
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -25,7 +27,7 @@ def test_without_mlflow_the_option_says_how_to_install_it(monkeypatch, tutorial_
     assert not (tmp_path / "out").exists()  # refused before any work
 
 
-def test_an_export_round_trips_through_a_sqlite_store(tutorial_ckpt, table_csv, models_py, tmp_path):
+def test_an_export_round_trips_through_a_sqlite_store(tutorial_ckpt, table_csv, models_py, tmp_path, capfd):
     mlflow = pytest.importorskip("mlflow")
     pytest.importorskip("sqlalchemy")
     pytest.importorskip("alembic")
@@ -40,7 +42,12 @@ def test_an_export_round_trips_through_a_sqlite_store(tutorial_ckpt, table_csv, 
     folder = export_run(run, tmp_path / "export").folder
     meta = json.loads((folder / "metadata.json").read_text())
     uri = "sqlite:///" + (tmp_path / "store" / "mlflow.db").as_posix()
+    capfd.readouterr()
+    shown = warnings.showwarning
     logged = tracking.log_export(folder, uri)
+    err = capfd.readouterr().err  # MLflow's INFO lines, advice to pyfunc authors and download bar are not the user's
+    assert "INFO mlflow" not in err and "Add type hints" not in err and "Downloading artifacts" not in err, err
+    assert warnings.showwarning is shown and "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ
 
     client = mlflow.MlflowClient(uri)
     got = client.get_run(logged["run_id"])

@@ -11,6 +11,12 @@ file in the platform's data folder, its artifacts beside it.
 from __future__ import annotations
 
 import json
+import logging
+import os
+import re
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,9 +78,13 @@ def metrics_of(meta: dict[str, Any]) -> dict[str, float]:
 def log_export(folder: str | Path, uri: str | None = None, run_name: str = "") -> dict[str, str]:
     """Log the export in `folder` as one MLflow run; returns {run_id, uri, experiment, model_uri}."""
     require_mlflow()
+    with _mlflow_quiet():
+        return _log_export(Path(folder), uri, run_name)
+
+
+def _log_export(folder: Path, uri: str | None, run_name: str) -> dict[str, str]:
     import mlflow
 
-    folder = Path(folder)
     meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
     uri = uri or default_uri()
     if uri.startswith("sqlite:///"):
@@ -102,6 +112,38 @@ def log_export(folder: str | Path, uri: str | None = None, run_name: str = "") -
                 mlflow.log_artifact(str(folder / figure))
         model_uri = _log_model(mlflow, folder, meta)
     return {"run_id": run.info.run_id, "uri": uri, "experiment": EXPERIMENT, "model_uri": model_uri}
+
+
+# MLflow's advice to whoever writes a pyfunc model (type hints, an input example) is not the analyst's to act on.
+ADVICE = r"(?s).*(Add type hints to the `predict` method|An input example was not provided)"
+
+
+@contextmanager
+def _mlflow_quiet() -> Iterator[None]:
+    """MLflow's INFO lines, its advice warnings and its artifact download bar off while logging: the CLI's stderr
+    (and --quiet) keep to what the workbench says; MLflow's own warnings of real trouble still show."""
+    logger = logging.getLogger("mlflow")
+    level, bar = logger.level, os.environ.get("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR")
+    logger.setLevel(logging.WARNING)
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    try:
+        with warnings.catch_warnings():
+            # log_model wraps itself in its own "once" filter for UserWarning, ahead of any filter set here, so the
+            # advice is dropped where warnings are shown (catch_warnings restores showwarning on leaving).
+            shown = warnings.showwarning
+
+            def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+                if not (issubclass(category, UserWarning) and re.match(ADVICE, str(message))):
+                    shown(message, category, *args, **kwargs)
+
+            warnings.showwarning = show
+            yield
+    finally:
+        logger.setLevel(level)
+        if bar is None:
+            os.environ.pop("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", None)
+        else:
+            os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = bar
 
 
 def _artifacts_beside(uri: str) -> str | None:
