@@ -148,3 +148,23 @@ def test_the_baseline_button_says_cores_reason(window, files, qtbot):
     assert not button.isEnabled() and "calibration split" in button.toolTip()
     window.session.model.update(**{"data.splits": (0.6, 0.15, 0.1, 0.15)})
     assert button.isEnabled() and "Platt" in button.toolTip()
+
+
+def test_fields_the_task_ignores_are_greyed_saying_why(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)
+    form = window.form
+    task, ordinal, gamma = (form.widgets[f] for f in ("head.task", "head.ordinal", "train.focal_gamma"))
+    assert not ordinal.isEnabled() and "Not used now" in ordinal.toolTip() and "ordinal task" in ordinal.toolTip()
+    assert not gamma.isEnabled() and form.widgets["train.pos_weight"].isEnabled()  # binary, bce
+    form.widgets["train.loss"].setCurrentText("focal")
+    assert gamma.isEnabled() and "Not used now" not in gamma.toolTip()
+    form.widgets["train.loss"].setCurrentText("auto")
+    task.setCurrentText("ordinal")
+    assert ordinal.isEnabled() and "Not used now" not in ordinal.toolTip()
+    assert not form.widgets["train.pos_weight"].isEnabled() and not form.widgets["train.loss"].isEnabled()
+    task.setCurrentText("binary")
+    start_long_training(qtbot, window, files)  # while a job runs every field is greyed, used or not
+    assert not task.isEnabled() and not form.widgets["train.pos_weight"].isEnabled()
+    window.stop_training(wait=True)
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
+    assert task.isEnabled() and form.widgets["train.pos_weight"].isEnabled() and not ordinal.isEnabled()

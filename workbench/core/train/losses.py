@@ -10,6 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from workbench.core.recipe import TrainRecipe
+from workbench.core.recipe_unused import loss_name as loss_name
 
 
 class FocalLoss(nn.Module):
@@ -31,14 +32,6 @@ class FocalLoss(nn.Module):
         if self.weight is not None:
             loss = loss * self.weight[target]
         return loss.mean()
-
-
-def loss_name(train: TrainRecipe, task: str) -> str:
-    if task == "ordinal":
-        return "ordinal"  # the head's own loss (recipe problems refuse any other)
-    if train.loss != "auto":
-        return train.loss
-    return "bce" if task == "binary" else "cross_entropy"
 
 
 def build_loss(train: TrainRecipe, task: str, n_classes: int, ordinal: str = "coral") -> nn.Module:

@@ -3,6 +3,8 @@ its paired interval and verdict, the definitions, and the calibration check's no
 
 from __future__ import annotations
 
+import html
+
 from workbench.core.evaluate.verdicts import calibration_verdict
 
 from .. import theme
@@ -41,8 +43,9 @@ def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> 
         lines.append(f"Calibration <b>{method}</b>: ECE ({test.get('ece_bins', 15)} bins) {_change(test, 'ece')} · "
                      f"Brier {_change(test, 'brier')} · MCE {test['mce_before']:.3f} → <b>{test['mce']:.3f}</b>")
     if "brier_definition" in test:
-        lines.append(f"<span style='color:{theme.colour('muted')}'>{test['brier_definition']}. "
-                     f"Decision: {test['decision_rule']}.</span>")
+        # core's words are plain text: an ordinal rule's "P(y <= k)" would otherwise open a tag and end the line
+        lines.append(f"<span style='color:{theme.colour('muted')}'>{html.escape(test['brier_definition'])}. "
+                     f"Decision: {html.escape(test['decision_rule'])}.</span>")
     notes = metrics.get("calibration_check", {}).get("notes", [])
     if notes:  # strings read back from a session file are taken as warnings, as they were written
         lines.append(notes_html(notes, "warning", "Note: "))

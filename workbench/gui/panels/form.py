@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import typing
 
 from PySide6.QtCore import Signal
@@ -26,6 +27,7 @@ from workbench.core.errors import for_window
 from workbench.core.fields import base_type, takes_word
 
 from .. import theme
+from ..tooltips import rich
 from .auto_number import AutoNumber
 
 
@@ -64,6 +66,7 @@ class TrainingForm(QWidget):
         self._updating = False
         self.errors: dict[str, QLabel] = {}
         self.widgets: dict[str, QWidget] = {}
+        self._tips: dict[str, str] = {}  # each field's own tooltip, before a "Not used now" reason
         self.auto_balance = QCheckBox("Balance the loss when the classes are imbalanced")
         self.auto_balance.setObjectName("autoBalance")
         self.auto_balance.setChecked(True)
@@ -262,8 +265,6 @@ class TrainingForm(QWidget):
         self._refresh_state()
 
     def _on_busy_changed(self, busy):
-        for widget in self.widgets.values():
-            widget.setEnabled(not busy)
         self.balance.setEnabled(not busy)
         self.auto_balance.setEnabled(not busy)
         self._refresh_state()
@@ -284,7 +285,20 @@ class TrainingForm(QWidget):
             return exc.window_problem or for_window(str(exc))
         return ""
 
+    def _grey_unused(self) -> None:
+        """Fields the recipe's other choices ignore are greyed, saying why (core's recipe_unused); all are greyed
+        while a job runs."""
+        from workbench.core.recipe_unused import unused_fields
+
+        busy, unused = self.session.model.busy, unused_fields(self.session.model.recipe)
+        for field, widget in self.widgets.items():
+            widget.setEnabled(not busy and field not in unused)
+            tip = self._tips.setdefault(field, widget.toolTip())
+            reason = f"<p><b>Not used now</b>: {html.escape(unused[field])}.</p>" if field in unused else ""
+            widget.setToolTip(reason + rich(tip) if reason else tip)
+
     def _refresh_state(self):
+        self._grey_unused()
         problems = dict(rc.problems(self.session.model.recipe))
         for field, label in self.errors.items():
             label.setText(problems.get(field, ""))

@@ -1,0 +1,25 @@
+"""The fields a recipe's other choices ignore, and why (what the window greys)."""
+
+from workbench.core.recipe import Recipe
+from workbench.core.recipe_unused import loss_name, unused_fields
+
+
+def test_each_field_is_unused_exactly_where_its_task_or_loss_ignores_it():
+    binary = Recipe()
+    assert set(unused_fields(binary)) == {"head.ordinal", "train.label_smoothing", "train.focal_gamma"}
+    multi = binary.replace(**{"head.task": "multiclass"})
+    assert set(unused_fields(multi)) == {"head.ordinal", "train.pos_weight", "train.focal_gamma"}
+    focal = multi.replace(**{"train.loss": "focal"})
+    assert "train.focal_gamma" not in unused_fields(focal) and "train.label_smoothing" in unused_fields(focal)
+    ordinal = binary.replace(**{"head.task": "ordinal", "data.label_mode": "bins"})
+    assert set(unused_fields(ordinal)) == {"train.pos_weight", "train.label_smoothing", "train.focal_gamma",
+                                           "train.loss"}
+    assert "ordinal task" in unused_fields(multi)["head.ordinal"]
+    # a loss other than auto on an ordinal task stays open: the user must be able to set it back
+    assert "train.loss" not in unused_fields(ordinal.with_changes(**{"train.loss": "focal"}))
+
+
+def test_the_loss_each_task_trains_with():
+    r = Recipe()
+    assert loss_name(r.train, "binary") == "bce" and loss_name(r.train, "multiclass") == "cross_entropy"
+    assert loss_name(r.train, "ordinal") == "ordinal"

@@ -1,0 +1,33 @@
+"""Which of the recipe's fields do nothing under its other choices (an ordinal head's kind for a softmax task, the
+focal loss's gamma for cross-entropy, ...): the window greys them with the reason, rather than letting a user set
+a value that is silently ignored. The loss each task trains with is decided here too (train.losses builds it)."""
+
+from __future__ import annotations
+
+from workbench.core.recipe import Recipe, TrainRecipe
+
+
+def loss_name(train: TrainRecipe, task: str) -> str:
+    """The loss a task trains with: an ordinal head's own, else the recipe's (auto: bce or cross_entropy)."""
+    if task == "ordinal":
+        return "ordinal"  # the head's own loss (recipe problems refuse any other)
+    if train.loss != "auto":
+        return train.loss
+    return "bce" if task == "binary" else "cross_entropy"
+
+
+def unused_fields(recipe: Recipe) -> dict[str, str]:
+    """{field: why it does nothing now} for the fields the recipe's task and loss ignore."""
+    task, loss = recipe.head.task, loss_name(recipe.train, recipe.head.task)
+    out = {}
+    if task != "ordinal":
+        out["head.ordinal"] = "used by an ordinal task only (Task: ordinal)"
+    if task != "binary" or loss not in ("bce", "focal"):
+        out["train.pos_weight"] = "used by a binary head's bce or focal loss only"
+    if loss != "cross_entropy":
+        out["train.label_smoothing"] = "used by the cross-entropy loss of a multiclass head only"
+    if loss != "focal":
+        out["train.focal_gamma"] = "used by the focal loss only (Loss: focal)"
+    if task == "ordinal" and recipe.train.loss == "auto":  # another loss stays open, to be set back to auto
+        out["train.loss"] = "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's)"
+    return out
