@@ -47,7 +47,7 @@ class LabelsBox(QGroupBox):
         self._updating = False
         self.mode_column = QRadioButton("Class column (each distinct value is a class)")
         self.mode_threshold = QRadioButton("Threshold (binary): label > T")
-        self.mode_bins = QRadioButton("Quantile bins (multiclass)")
+        self.mode_bins = QRadioButton("Quantile bins (K ordered classes: multiclass or ordinal)")
         self.modes = QButtonGroup(self)
         for i, button in enumerate((self.mode_column, self.mode_threshold, self.mode_bins)):
             self.modes.addButton(button, i)
