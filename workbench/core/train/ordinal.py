@@ -39,19 +39,27 @@ def _inverse_softplus(x: torch.Tensor) -> torch.Tensor:
     return x + torch.log(-torch.expm1(-x))
 
 
-class CoralLayer(nn.Module):
-    """score (N, 1) -> log class probabilities (N, K), with K-1 thresholds that stay ordered."""
+class OrdinalBase(nn.Module):
+    """What every ordinal layer carries beside its forward: K, and for the run's metrics what its warm start set
+    and head.ordinal auto's pick (choose_head)."""
 
     def __init__(self, n_classes: int) -> None:
         super().__init__()
         self.n_classes = n_classes
+        self.warm_start: dict[str, Any] | None = None
+        self.choice: dict[str, Any] | None = None
+
+
+class CoralLayer(OrdinalBase):
+    """score (N, 1) -> log class probabilities (N, K), with K-1 thresholds that stay ordered."""
+
+    def __init__(self, n_classes: int) -> None:
+        super().__init__(n_classes)
         # Cold start: thresholds at the logistic quantiles of 1/K, 2/K, ...: a score of 0 predicts every class
         # equally often (the untrained Linear's scores are near 0).
         start = torch.logit(torch.arange(1, n_classes, dtype=torch.float32) / n_classes)
         self.first = nn.Parameter(start[:1].clone())
         self.gaps = nn.Parameter(_inverse_softplus(start[1:] - start[:-1]))
-        self.warm_start: dict[str, Any] | None = None  # what the warm start set, for the run's metrics
-        self.choice: dict[str, Any] | None = None  # head.ordinal auto's pick and why (choose_head)
 
     def widths(self) -> torch.Tensor:
         """t_k - t_{k-1} for k = 1..K-2, each at least MIN_GAP."""
@@ -77,14 +85,8 @@ class CoralLayer(nn.Module):
         return torch.cat([below[:, :1], middle, above[:, -1:]], dim=1)
 
 
-class CornLayer(nn.Module):
+class CornLayer(OrdinalBase):
     """conditional logits f (N, K-1) -> log class probabilities (N, K): P(y = k) = P(y > k-1) (1 - sigmoid(f_k))."""
-
-    def __init__(self, n_classes: int) -> None:
-        super().__init__()
-        self.n_classes = n_classes
-        self.warm_start: dict[str, Any] | None = None
-        self.choice: dict[str, Any] | None = None
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         f = f.reshape(f.shape[0], -1)
@@ -93,21 +95,14 @@ class CornLayer(nn.Module):
         return torch.cat([stop[:, :1], passed[:, :-1] + stop[:, 1:], passed[:, -1:]], dim=1)
 
 
-class MultinomialLayer(nn.Module):
+class MultinomialLayer(OrdinalBase):
     """class scores z (N, K) -> log class probabilities (N, K): log_softmax(z)."""
-
-    def __init__(self, n_classes: int) -> None:
-        super().__init__()
-        self.n_classes = n_classes
-        self.warm_start: dict[str, Any] | None = None
-        self.choice: dict[str, Any] | None = None
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return F.log_softmax(z.reshape(z.shape[0], -1), dim=1)
 
 
-OrdinalLayer = CoralLayer | CornLayer | MultinomialLayer
-LAYERS: dict[str, type[OrdinalLayer]] = {"coral": CoralLayer, "corn": CornLayer, "multinomial": MultinomialLayer}
+LAYERS: dict[str, type[OrdinalBase]] = {"coral": CoralLayer, "corn": CornLayer, "multinomial": MultinomialLayer}
 
 
 def head_outputs(kind: str, n_classes: int) -> int:
@@ -116,9 +111,9 @@ def head_outputs(kind: str, n_classes: int) -> int:
     return {"coral": 1, "multinomial": n_classes}.get(kind, n_classes - 1)
 
 
-def ordinal_layer(model: nn.Module) -> OrdinalLayer | None:
+def ordinal_layer(model: nn.Module) -> OrdinalBase | None:
     """The model's ordinal layer, if it has one."""
-    return next((m for m in model.modules() if isinstance(m, (CoralLayer, CornLayer, MultinomialLayer))), None)
+    return next((m for m in model.modules() if isinstance(m, OrdinalBase)), None)
 
 
 def ordinal_kind(model: nn.Module) -> str:
@@ -290,7 +285,7 @@ def apply_warm_start(layer: nn.Module, warm: OrdinalWarmStart) -> None:
     """The ordinal layer's part of a warm start (the Linear before it is set by heads)."""
     if isinstance(layer, CoralLayer):
         layer.set_thresholds(warm.thresholds())
-    if isinstance(layer, (CoralLayer, CornLayer, MultinomialLayer)):
+    if isinstance(layer, OrdinalBase):
         layer.warm_start = warm.describe()
 
 
