@@ -18,12 +18,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
 from workbench.core import notes as N
+
+if TYPE_CHECKING:
+    from workbench.core.data.samples import LazySamples
 
 SAMPLE = 512  # train rows the evidence is read on
 MARGIN = 0.1  # rank correlation a candidate must gain over the plain inputs to replace them
@@ -95,16 +99,17 @@ def _sample(n: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[:SAMPLE])
 
 
-def choose_standardize(model: nn.Module, X: np.ndarray, y: np.ndarray, mean: np.ndarray, std: np.ndarray,
-                       ordered: bool, seed: int = 0) -> ScaleChoice:
+def choose_standardize(model: nn.Module, X: np.ndarray | LazySamples, y: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                       ordered: bool, seed: int = 0, among: np.ndarray | None = None) -> ScaleChoice:
     """`data.standardize` auto for a table: "on" or "off", from the train split `X` (raw), its labels `y` and
-    the train split's per-column `mean` and `std`. `ordered`: the labels' order means something (a threshold,
-    bins, ordinal classes); otherwise only the correlation's size counts."""
+    the train split's per-column `mean` and `std`; or, with `among` (the train split's row numbers), from those
+    rows of the whole table's `X` and `y`, of which only the SAMPLE read are copied. `ordered`: the labels' order
+    means something (a threshold, bins, ordinal classes); otherwise only the correlation's size counts."""
     spread = np.asarray(std, dtype=np.float64).ravel()
     centre = np.abs(np.asarray(mean, dtype=np.float64)).ravel()
     if (centre <= UNIT_MEAN).all() and ((spread >= UNIT_SPREAD[0]) & (spread <= UNIT_SPREAD[1])).all():
         return ScaleChoice("off", None)  # already unit-like: standardising would change little
-    rows = _sample(len(X), seed)
+    rows = _sample(len(X), seed) if among is None else np.asarray(among)[_sample(len(among), seed)]
     raw = torch.as_tensor(np.asarray(X[rows], dtype=np.float32))
     scaled = (raw - torch.as_tensor(mean)) / torch.as_tensor(std)
     score = _scorer(y[rows], ordered)

@@ -215,9 +215,8 @@ def _resolve_standardize(data: PreparedData, recipe: Recipe, model: nn.Module) -
     from workbench.core.data.input_scale import choose_standardize
 
     mean, std = data.scale_stats
-    rows = data.splits["train"]
-    choice = choose_standardize(model, np.asarray(data.table.X[rows]), data.y[rows], mean, std, _ordered(recipe),
-                                recipe.seed)
+    choice = choose_standardize(model, data.table.X, data.y, mean, std, _ordered(recipe), recipe.seed,
+                                among=data.splits["train"])
     data.mean, data.std = (mean, std) if choice.chosen == "on" else (None, None)
     data.scale_notes = [choice.note] if choice.note is not None else []
 

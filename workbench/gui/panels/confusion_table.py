@@ -24,6 +24,7 @@ class ConfusionModel(QAbstractTableModel):
         super().__init__(parent)
         self.matrix = np.zeros((0, 0))
         self.shown = np.zeros((0, 0))
+        self.top = 1.0  # the shading's full colour: the largest shown value, found once per matrix
         self.classes: list[str] = []
         self.mode = MODES[0]
 
@@ -31,6 +32,7 @@ class ConfusionModel(QAbstractTableModel):
         self.beginResetModel()
         self.matrix = np.asarray(matrix, dtype=float)
         self.shown = normalised_confusion(self.matrix, mode)
+        self.top = float(self.shown.max()) if self.shown.size and self.shown.max() > 0 else 1.0
         self.classes, self.mode = list(classes), mode
         self.endResetModel()
 
@@ -53,8 +55,7 @@ class ConfusionModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return int(Qt.AlignmentFlag.AlignCenter)
         if role in (Qt.ItemDataRole.BackgroundRole, Qt.ItemDataRole.ForegroundRole):
-            top = self.shown.max() if self.shown.size and self.shown.max() > 0 else 1.0
-            cell = theme.mix(QColor(theme.colour("base")), QColor(theme.colour("highlight")), float(value / top))
+            cell = theme.mix(QColor(theme.colour("base")), QColor(theme.colour("highlight")), float(value / self.top))
             return cell if role == Qt.ItemDataRole.BackgroundRole else QColor(theme.readable_on(cell))
         return None
 
