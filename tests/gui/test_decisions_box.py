@@ -139,6 +139,16 @@ def test_checks_show_cores_choice_and_offer_the_baseline_when_it_wins(trained, q
     window.session.run_changed.emit(run)
     assert not checks.use_baseline.isHidden() and checks.use_baseline.isEnabled()
     assert "<b style='color:#b00020'>no</b>" in checks.baseline.text()
+    # while a job runs the offer waits, saying why; after it, its own tip is back (the rest is not redrawn)
+    window.form.widgets["train.epochs"].setValue(100000)
+    window.form.widgets["train.patience"].setValue(0)
+    window.start_training()
+    qtbot.waitUntil(lambda: window.session.model.busy, timeout=30000)
+    assert not checks.use_baseline.isEnabled() and "fit that baseline" not in checks.use_baseline.toolTip()
+    window.stop_training(wait=True)
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
+    window.session.run_changed.emit(run)  # the stopped run became the picked one; the test's run is shown again
+    assert checks.use_baseline.isEnabled() and "fit that baseline" in checks.use_baseline.toolTip()
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
         checks.use_baseline.click()
     qtbot.waitUntil(lambda: window.session.model.run is not None and window.session.model.run.kind == "baseline",

@@ -29,3 +29,7 @@ def test_the_range_test_plot_hides_without_a_curve_and_labels_its_decades(qtbot)
     assert {"1e-06", "0.001", "1", "10"} <= set(labels)
     finder.clear()
     assert not finder.plot.isVisible()
+    # a test stopped before its first step measured nothing: said, not a traceback from an empty curve
+    finder.show_result({"lrs": [], "losses": [], "pick_index": -1, "pick": 1e-3,
+                        "note": "the range test was stopped after 0 steps; the rate was set to 0.001"})
+    assert not finder.plot.isVisible() and "stopped after 0 steps" in finder.caption.text()

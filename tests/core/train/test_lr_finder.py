@@ -130,6 +130,7 @@ def test_stop_during_the_range_test_stops_it():
                                  lambda i: (X[:64], y[:64]), lambda m, x: m(x).squeeze(1),
                                  should_stop=lambda: calls.append(1) or len(calls) > 5)
     assert len(found.lrs) == 5
+    assert found.pick_index == -1 and "stopped after 5 steps" in found.note  # not "diverged"
 
 
 def test_one_cycle_trains_at_a_multiple_of_the_valley_but_not_past_the_lowest_loss():

@@ -128,12 +128,13 @@ def range_test(model: nn.Module, loss_fn: Callable[..., Any], make_optimizer: Ca
     optimizer = make_optimizer(start_lr)
     ratio = (end_lr / start_lr) ** (1 / max(steps - 1, 1))
     result = FinderResult()
-    avg, best = 0.0, math.inf
+    avg, best, stopped = 0.0, math.inf, False
     model.train()
     try:
         with progress.step("lr_range_test", "Learning-rate range test", steps, "steps") as reported:
             for i in range(steps):
                 if should_stop():  # the Stop button during the test
+                    stopped = True
                     break
                 lr = start_lr * ratio ** i
                 for group in optimizer.param_groups:
@@ -159,6 +160,8 @@ def range_test(model: nn.Module, loss_fn: Callable[..., Any], make_optimizer: Ca
         model.train(was_training)
     # Points after the minimum that climb steeply say nothing about where to train; keep them for the plot.
     index, note = suggest(result.lrs, result.losses, steps)
+    if stopped and index < 0:  # not a diverged test: the user stopped it
+        note = f"the range test was stopped after {len(result.losses)} steps; the rate was set to {FALLBACK_LR:g}"
     result.pick_index, result.note = index, note
     result.pick = float(result.lrs[index]) if index >= 0 else FALLBACK_LR
     if index >= 0:

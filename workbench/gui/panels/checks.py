@@ -109,6 +109,9 @@ def advice_notes(run) -> list:
     return found
 
 
+USE_BASELINE_TIP = ("Training did not beat the regression output, Platt-calibrated: fit that baseline as a run of "
+                    "its own (it trains nothing) and show it here.")
+
 class ChecksBox(QGroupBox):
     """Calibration & checks for the current run."""
 
@@ -123,8 +126,7 @@ class ChecksBox(QGroupBox):
         self.repeats = rich_label("repeatsSpread")
         self.use_baseline = QPushButton("Fit the baseline and pick it")
         self.use_baseline.setObjectName("useBaseline")
-        self.use_baseline.setToolTip("Training did not beat the regression output, Platt-calibrated: fit that "
-                                     "baseline as a run of its own (it trains nothing) and show it here.")
+        self.use_baseline.setToolTip(USE_BASELINE_TIP)
         self.use_baseline.clicked.connect(self._on_use_baseline)
         self.use_baseline.setAccessibleDescription(self.use_baseline.toolTip())
         offer = QHBoxLayout()
@@ -136,7 +138,7 @@ class ChecksBox(QGroupBox):
         layout.addLayout(offer)
         layout.addWidget(self.repeats)
         session.run_changed.connect(self._on_run_changed)
-        session.busy_changed.connect(lambda _b: self._on_run_changed(self.session.model.run))
+        session.busy_changed.connect(lambda _b: self._offer_baseline(self.session.model.run))  # only it changes
         self._on_run_changed(session.model.run)
 
     def _on_run_changed(self, run) -> None:
@@ -149,17 +151,19 @@ class ChecksBox(QGroupBox):
         self.advice.setText(notes_html(notes, "warning", "Note: "))
         self.advice.setVisible(bool(notes))
         self.ece.setText(ece_html(m["test"]))
-        check = m.get("baseline_check") or {}
-        self.baseline.setText(baseline_html(check))
-        lost = check.get("verdict") in ("worse", "mixed")
+        self.baseline.setText(baseline_html(m.get("baseline_check") or {}))
+        self._offer_baseline(run)
+        self.repeats.setText(repeats_html(m.get("repeats")))
+        self.repeats.setVisible(bool(self.repeats.text()))
+
+    def _offer_baseline(self, run) -> None:
+        """The offer to fit the baseline, shown when training lost to it, enabled when a baseline can start now."""
+        lost = run is not None and (run.metrics.get("baseline_check") or {}).get("verdict") in ("worse", "mixed")
         self.use_baseline.setVisible(lost)
         if lost:
             why_not = self._why_no_baseline()
             self.use_baseline.setEnabled(not why_not)
-            if why_not:
-                self.use_baseline.setToolTip(why_not[:1].upper() + why_not[1:])
-        self.repeats.setText(repeats_html(m.get("repeats")))
-        self.repeats.setVisible(bool(self.repeats.text()))
+            self.use_baseline.setToolTip(why_not[:1].upper() + why_not[1:] if why_not else USE_BASELINE_TIP)
 
     def _why_no_baseline(self) -> str:
         """Core's reason the baseline cannot be fitted now ("" when it can): making the command checks."""

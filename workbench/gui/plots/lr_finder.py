@@ -74,6 +74,9 @@ class LrFinderPlot(QWidget):
         if not finder:
             self.clear("No range test: the learning rate was set by hand.")
             return
+        if not finder["lrs"]:  # stopped, or its first loss was not finite: no point to draw
+            self.clear(f"No range-test curve: {finder.get('note') or 'the test measured no rate'}.")
+            return
         self.chosen.setData([], [])
         self.lrs, self.losses = np.asarray(finder["lrs"]), np.asarray(finder["losses"])
         x = np.log10(self.lrs)  # log mode: items take log10 coordinates
