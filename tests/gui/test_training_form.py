@@ -168,3 +168,18 @@ def test_fields_the_task_ignores_are_greyed_saying_why(window, files, qtbot):
     window.stop_training(wait=True)
     qtbot.waitUntil(lambda: not window.session.model.busy, timeout=30000)
     assert task.isEnabled() and form.widgets["train.pos_weight"].isEnabled() and not ordinal.isEnabled()
+
+
+def test_stopping_at_once_leaves_a_window_that_draws(window, files, qtbot):
+    """Stop pressed before the range test or the first epoch ends: every tab draws what there is, without a
+    traceback from an empty curve."""
+    open_model_and_data(qtbot, window, files)
+    window.form.widgets["train.epochs"].setValue(100000)
+    window.start_training()
+    window.stop_training(wait=True)
+    qtbot.waitUntil(lambda: not window.session.model.busy, timeout=60000)
+    for index in range(6):
+        window.show_workspace(index)
+        qtbot.wait(50)
+    run = window.session.model.run
+    assert run is None or run.metrics["test"]["n"] > 0
