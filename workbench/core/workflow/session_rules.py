@@ -84,7 +84,7 @@ class SessionRules:
         r = self.recipe
         if self.table is None or r.data.label_mode != "column":
             return None
-        k = len(_distinct(self.table.target))
+        k = self.class_count()
         if r.head.task == "binary" and 2 < k <= MAX_PROPOSED_CLASSES:
             return TaskProposal("multiclass", f"the label column '{r.data.label}' has {k} classes, and a binary head "
                                               "takes two", False)
@@ -92,11 +92,20 @@ class SessionRules:
             return TaskProposal(self.task_applied, f"the label column '{r.data.label}' has {k} classes", True)
         return None
 
+    def class_count(self) -> int:
+        """How many distinct values the open table's label column holds, counted once per column read (a
+        relabel asks for it twice; np.unique on a large column is not free)."""
+        assert self.table is not None
+        target, cached = self.table.target, getattr(self, "_class_count_of", None)
+        if cached is None or cached[0] is not target:
+            cached = self._class_count_of = (target, len(_distinct(target)))
+        return int(cached[1])
+
     def propose_task(self) -> bool:
         """Apply the proposed task while `auto_task` is on (the user has not chosen one); True when applied."""
         found = self.task_proposal()
         d = self.recipe.data
-        two = d.label_mode == "threshold" or (d.label_mode == "column" and len(_distinct(self.table.target)) == 2)
+        two = d.label_mode == "threshold" or (d.label_mode == "column" and self.class_count() == 2)
         applied = self.task_applied and self.recipe.head.task == self.task_applied
         if found is None and two and self.auto_task and applied:
             self.task_applied = ""  # the labels are two classes again (a threshold, a two-class column): back
