@@ -213,3 +213,49 @@ def test_a_torch_export_program_of_two_inputs_is_read_from_its_input_specs(tabul
     assert run.data.table.categories["city"]["layout"] == "sorted"  # pandas' codes, as the model was trained on
     assert run.metrics["test"]["accuracy"] > 0.8  # kept whole: a head on its output, 3 epochs
     assert evaluate_export(tmp_path / "export", str(csv)).metrics["accuracy"] > 0.8
+
+
+@pytest.mark.parametrize("kind", ["torchscript", "export"])
+def test_a_programs_embedding_rows_are_read_so_too_many_categories_are_refused_by_name(tabular, tmp_path, kind):
+    """A program's embeddings are read from its weights: a column with more categories than rows is refused naming
+    both, where it failed inside the program (TorchScript: 'max() arg is an empty sequence' before)."""
+    from workbench.core.open.multi_input import program_embeddings
+
+    ckpt, source, args, csv = tabular
+    small = {**args, "emb_szs": [[3, 3], [6, 3]]}  # 3 rows for 4 cities
+    state = torch.load(ckpt)
+    state["embeds.0.weight"] = state["embeds.0.weight"][:3]
+    torch.save(state, tmp_path / "small.pt")
+    s = SessionModel()
+    regressor = OpenModel(s, tmp_path / "small.pt", model_source=source, model_args=small,
+                          trusted=True).run().model.inner.eval()
+    example = (torch.zeros(4, 2, dtype=torch.long), torch.zeros(4, 3))
+    path = tmp_path / ("fare.pt" if kind == "torchscript" else "fare.pt2")
+    if kind == "torchscript":
+        program = torch.jit.trace(regressor, example)
+        torch.jit.save(program, str(path))
+        assert program_embeddings(program) == [3, 6]
+    else:
+        batch = torch.export.Dim("batch", min=1)
+        exported = torch.export.export(regressor, example, dynamic_shapes=({0: batch}, {0: batch}))
+        torch.export.save(exported, str(path))
+        assert program_embeddings(exported.module(), exported) == [3, 6]
+    opened = SessionModel()
+    OpenModel(opened, path, trusted=True).run()
+    opened.update(**{"data.label": "fare"})
+    ReadData(opened, str(csv)).run()
+    assert opened.table is None and isinstance(opened.data_exception, DataError)
+    assert "column 'city' has 4 categories but the embedding" in opened.data_problem and "3 rows" in \
+        opened.data_problem
+
+
+def test_a_program_exported_for_one_batch_size_says_so(tabular, tmp_path):
+    ckpt, source, args, csv = tabular
+    s = SessionModel()
+    regressor = OpenModel(s, ckpt, model_source=source, model_args=args, trusted=True).run().model.inner.eval()
+    fixed = torch.export.export(regressor, (torch.zeros(4, 2, dtype=torch.long), torch.zeros(4, 3)))  # batch 4 only
+    torch.export.save(fixed, str(tmp_path / "fixed.pt2"))
+    opened = SessionModel()
+    OpenModel(opened, tmp_path / "fixed.pt2", trusted=True).run()
+    assert opened.inspection is None and "batches of exactly 4 rows" in opened.fit_problem
+    assert "torch.export.Dim" in opened.fit_error.fix  # how to export it again

@@ -66,9 +66,12 @@ def propose(raw: RawTable, summary: ColumnSummary, label: str, found: ModelInput
     fed = next(iter(found.embeddings))
     sizes = found.embeddings[fed]
     text = [n for n in summary.names if n != label and summary.kind(n) == "text" and n in raw.text]
-    whole = [n for n in summary.names if n != label and n in raw.numeric and summary.kind(n) == "numeric"
-             and _few_whole_values(raw.numeric[n], max(sizes))]
-    codes = (text + whole)[:len(sizes)]
+    if not sizes:  # a program that does not say how many embeddings it has: its text columns, as given
+        codes = text
+    else:
+        whole = [n for n in summary.names if n != label and n in raw.numeric and summary.kind(n) == "numeric"
+                 and _few_whole_values(raw.numeric[n], max(sizes) or FEW_CODES)]
+        codes = (text + whole)[:len(sizes)]
     other = next(n for n in found.names if n != fed)
     rest = [n for n in summary.default_features(label) if n not in codes]
     return {fed: codes, other: rest} if fed in found.names else {}
@@ -104,6 +107,9 @@ def _propose_sequence(summary: ColumnSummary, label: str, found: ModelInputs) ->
     if not series:
         return {}
     return {sequence: series, static: [n for n in features if n not in series]}
+
+
+FEW_CODES = 50  # whole-number values a column may take to be proposed as codes to embeddings of unknown rows
 
 
 def _few_whole_values(values: np.ndarray, most: int) -> bool:

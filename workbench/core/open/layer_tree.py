@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,14 @@ def _probe_error(model: nn.Module, input_shape: tuple[int, ...], batch: int, exc
     recurrent = recurrent_problem(model, input_shape)
     if recurrent is not None:
         return recurrent
+    fixed = re.search(r"Guard failed: (\w+)\.size\(\)\[0\] == (\d+)", text)
+    if fixed:  # torch.export specialised the batch dimension to its example's size
+        return ModelError(f"the torch.export program takes batches of exactly {fixed.group(2)} rows only (it was "
+                          f"exported with a fixed batch size: its guard {fixed.group(1)}.size()[0] == "
+                          f"{fixed.group(2)}), so it cannot run the workbench's batches.",
+                          "Export it again with a dynamic batch dimension: torch.export.export(model, args, "
+                          "dynamic_shapes=...) giving each input's first dimension torch.export.Dim('batch'), or save "
+                          "the model's state_dict and open it with its class.")
     if isinstance(exc, (RuntimeError, ValueError, IndexError)) and any(w in text.lower() for w in SHAPE_WORDS):
         return ModelError(f"a probe forward pass on a batch of shape {(batch, *input_shape)} failed: "
                           f"{type(exc).__name__}: {text}", INPUT_SHAPE_FIX)

@@ -212,12 +212,19 @@ class PackedProgram(PackedInputs):
 def program_inputs(program: nn.Module, exported: Any = None) -> ModelInputs | None:
     """A program's inputs when it takes several: a torch.export program's from its input specs (integer inputs
     are category codes; the widths from the example shapes), a TorchScript one's from its forward's schema (codes
-    for names that say so; widths from the columns given). An embedding's rows are not read from a program (0)."""
+    for names that say so; widths from the columns given). The embeddings' rows are read from the program's
+    weights (`program_embeddings`) when one input takes the codes, so a column with more categories than its
+    embedding has rows is refused by name rather than failing inside the program."""
+    rows = program_embeddings(program, exported)
     if exported is None:
         names = input_names(program)
         if len(names) < 2:
             return None
-        return ModelInputs(names, {n: [] for n in names if _CATEGORICAL_NAME.search(n)})
+        coded = [n for n in names if _CATEGORICAL_NAME.search(n)]
+        found = ModelInputs(names, {n: [] for n in coded})
+        if len(coded) == 1 and rows:
+            found.embeddings[coded[0]], found.widths[coded[0]] = rows, len(rows)
+        return found
     users = set(exported.graph_signature.user_inputs)
     nodes = [n for n in exported.graph.nodes if n.op == "placeholder" and n.name in users]
     if len(nodes) < 2:
@@ -230,7 +237,22 @@ def program_inputs(program: nn.Module, exported: Any = None) -> ModelInputs | No
             found.widths[node.name] = int(shape[1])
         if value is not None and not value.dtype.is_floating_point:
             found.embeddings[node.name] = [0] * found.widths.get(node.name, 0)
+    coded = list(found.embeddings)
+    if len(coded) == 1 and rows and len(rows) == found.widths.get(coded[0]):
+        found.embeddings[coded[0]] = rows
     return found
+
+
+def program_embeddings(program: nn.Module, exported: Any = None) -> list[int]:
+    """The rows of each embedding a program looks up, in the order it runs them (a torch.export program's
+    aten.embedding calls, a TorchScript program's Embedding modules); [] when there are none."""
+    if exported is not None:
+        embedding = torch.ops.aten.embedding.default
+        calls = [n for n in exported.graph.nodes if n.op == "call_function" and n.target is embedding]
+        shapes: list[Any] = [getattr(n.args[0].meta.get("val"), "shape", ()) for n in calls]
+        return [int(shape[0]) for shape in shapes if len(shape) == 2]
+    return [int(m.weight.shape[0]) for _, m in program.named_modules()
+            if getattr(m, "original_name", "") == "Embedding" and hasattr(m, "weight")]
 
 
 def packed_of(model: nn.Module | None) -> PackedInputs | None:
