@@ -162,3 +162,27 @@ def test_recipe_problems_of_an_ordinal_head():
     assert Recipe.replace(base, **{"head.ordinal": "corn"}).head.ordinal == "corn"
     with pytest.raises(RecipeError):
         base.replace(**{"head.ordinal": "softmax"})
+
+
+@pytest.mark.parametrize("kind", ["coral", "multinomial"])
+def test_classes_ordered_against_the_output_start_from_minus_the_output(kind):
+    """Classes given high, medium, low on a model whose output rises with the value: the warm start flips the
+    output's sign, so it decides as well as with the classes in the output's order (it ordered them backwards)."""
+    from workbench.core.train.ordinal import direction, median_class, ordinal_warm_start_fit
+
+    rng = np.random.default_rng(0)
+    r = rng.normal(size=600)
+    y = np.digitize(r + rng.normal(scale=0.3, size=600), [-0.5, 0.5])
+    accuracies = []
+    for labels in (y, 2 - y):  # low..high, then high..low
+        warm = ordinal_warm_start_fit(r, labels, 3, kind)
+        assert warm.direction == direction(r, labels) == (1.0 if labels is y else -1.0)
+        scores = torch.as_tensor(np.outer(r, warm.scale) + np.asarray(warm.offset), dtype=torch.float32)
+        if kind == "coral":
+            layer = CoralLayer(3)
+            layer.set_thresholds(warm.thresholds())
+            logp = layer(scores)
+        else:
+            logp = torch.log_softmax(scores, 1)
+        accuracies.append(float((median_class(logp).numpy() == labels).mean()))
+    assert accuracies[0] > 0.8 and abs(accuracies[0] - accuracies[1]) < 0.02

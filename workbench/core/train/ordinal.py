@@ -30,6 +30,8 @@ from torch import nn
 from workbench.core.errors import RecipeError
 
 MIN_GAP = 1e-6  # the narrowest class a CORAL head can express, in score units (keeps log(width) finite)
+DIRECTION = "the regression output falls as the class rises on the train split (negative rank correlation), so " \
+            "the head starts from minus the output"
 CUTS = "the regression output's own quantiles at the train split's class proportions (midpoints between the " \
        "neighbouring outputs)"
 
@@ -186,13 +188,16 @@ class OrdinalWarmStart:
     kind: str
     scale: list[float]
     offset: list[float]
-    cuts: list[float] = field(default_factory=list)  # in the regression output's units (coral)
+    cuts: list[float] = field(default_factory=list)  # in the units of direction * the regression output (coral)
+    direction: float = 1.0  # -1: the output falls as the class rises (classes ordered against it)
 
     def thresholds(self) -> list[float]:
-        return [self.scale[0] * c for c in self.cuts]
+        return [self.scale[0] * self.direction * c for c in self.cuts]
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind, "scale": self.scale}
+        out: dict[str, Any] = {"kind": self.kind, "scale": self.scale, "direction": self.direction}
+        if self.direction < 0:
+            out["direction_from"] = DIRECTION
         if self.kind == "coral":
             out |= {"cuts": self.cuts, "cuts_from": CUTS,
                     "scale_from": "maximum likelihood of the cumulative logistic model on the train split, "
@@ -204,6 +209,15 @@ class OrdinalWarmStart:
             out |= {"offset": self.offset, "fit": "a logistic regression of each 'class >= k' on the regression "
                                                   "output, summed into class scores that rise and fall with it"}
         return out
+
+
+def direction(regression: np.ndarray, y: np.ndarray) -> float:
+    """+1 when the regression output rises with the class on the train split (Spearman's rank correlation at
+    least 0), -1 when it falls: classes given in the other order (high, medium, low) are cut from -output."""
+    from scipy.stats import spearmanr
+
+    rho = spearmanr(np.asarray(regression, dtype=np.float64), np.asarray(y, dtype=np.float64)).statistic
+    return -1.0 if np.isfinite(rho) and rho < 0 else 1.0
 
 
 def output_cuts(regression: np.ndarray, y: np.ndarray, n_classes: int) -> list[float]:
@@ -238,6 +252,8 @@ def softmax_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int
     """
     from sklearn.linear_model import LogisticRegression
 
+    sign = direction(regression, y)  # classes ordered against the output start from -output
+    regression = sign * np.asarray(regression, dtype=np.float64)
     slopes: list[float] = []
     cuts: list[float] = []
     for k in range(1, n_classes):
@@ -249,7 +265,7 @@ def softmax_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int
         slope = max(float(fit.coef_[0, 0]), 1e-6)
         slopes.append(slope)
         cuts.append(-float(fit.intercept_[0]) / slope)
-    scale = np.concatenate([[0.0], np.cumsum(slopes)])
+    scale = sign * np.concatenate([[0.0], np.cumsum(slopes)])
     offset = np.concatenate([[0.0], -np.cumsum(np.multiply(slopes, cuts))])
     return [float(v) for v in scale], [float(v) for v in offset]
 
@@ -260,7 +276,7 @@ def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int
     r = np.asarray(regression, dtype=np.float64).reshape(-1)
     y = np.asarray(y, dtype=np.int64)
     if kind == "multinomial":
-        return OrdinalWarmStart("multinomial", *softmax_warm_start_fit(r, y, n_classes))
+        return OrdinalWarmStart("multinomial", *softmax_warm_start_fit(r, y, n_classes), direction=direction(r, y))
     if kind == "corn":
         from sklearn.linear_model import LogisticRegression
 
@@ -273,12 +289,14 @@ def ordinal_warm_start_fit(regression: np.ndarray, y: np.ndarray, n_classes: int
         return OrdinalWarmStart("corn", scales, offsets)
     from scipy.optimize import minimize_scalar
 
+    sign = direction(r, y)
+    r = sign * r  # the score rises with the class either way
     cuts = output_cuts(r, y, n_classes)
     spread = float(np.std(r)) or 1.0
     # Any positive scale keeps the cut's decisions; the likelihood picks the one whose probabilities fit.
     best = minimize_scalar(lambda log_a: _cumulative_nll(math.exp(log_a), r, y, np.asarray(cuts)),
                            bounds=(math.log(1e-2 / spread), math.log(1e3 / spread)), method="bounded")
-    return OrdinalWarmStart("coral", [float(math.exp(best.x))], [0.0], cuts)
+    return OrdinalWarmStart("coral", [sign * float(math.exp(best.x))], [0.0], cuts, sign)
 
 
 def apply_warm_start(layer: nn.Module, warm: OrdinalWarmStart) -> None:
@@ -321,7 +339,8 @@ def choose_head(regression: dict[str, np.ndarray], features: dict[str, np.ndarra
     signal). Multinomial rather than CORN there: on the digits demo's value bins, CORN started cold lost 0.004
     accuracy and 22% more class distance to a softmax head over 8 seeds, the multinomial head tied it (see
     benchmarks/ordinal.py)."""
-    cut = cut_classes(regression["val"], output_cuts(regression["train"], y["train"], n_classes))
+    sign = direction(regression["train"], y["train"])
+    cut = cut_classes(sign * regression["val"], output_cuts(sign * regression["train"], y["train"], n_classes))
     cut_distance = class_distance(cut, y["val"])
     probe_distance = class_distance(probe_classes(features["train"], y["train"], features["val"]), y["val"])
     kind = "multinomial" if probe_distance < PROBE_SHARE * cut_distance else "coral"

@@ -205,8 +205,10 @@ def prepare_images(data: PreparedData, recipe: Recipe, model: nn.Module) -> None
 
 
 def _ordered(recipe: Recipe) -> bool:
-    """Whether the labels' order is the regression output's (a threshold, bins, an ordinal task)."""
-    return recipe.data.label_mode in ("threshold", "bins") or recipe.head.task == "ordinal"
+    """Whether the labels rise with the regression output's target (a threshold or bins cut from it). A class
+    column's order (an ordinal task on low, medium, high) may run either way: there only the correlation's size
+    counts, or classes given high, medium, low would turn the evidence against the scale the model was trained on."""
+    return recipe.data.label_mode in ("threshold", "bins")
 
 
 def _resolve_standardize(data: PreparedData, recipe: Recipe, model: nn.Module) -> None:
