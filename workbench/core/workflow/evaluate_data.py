@@ -30,6 +30,23 @@ class Evaluation:
     notes: list[N.Note] = dataclasses.field(default_factory=list)
 
 
+def _features_for(given: tuple[str, ...], exported: tuple[str, ...], notes: list[N.Note]) -> tuple[str, ...]:
+    """The columns to feed the export, in its order: the export's own by default; the export's features named in
+    another order are put back in its order (the program reads them by position); other names are fed by position
+    in place of the export's, and a note says which column stands for which."""
+    if not given or given == exported or not exported:
+        return given or exported
+    if sorted(given) == sorted(exported):
+        notes.append(N.info("the columns given are the export's features in another order; they are fed in the "
+                            f"export's order ({', '.join(exported)})", "features_reordered"))
+        return exported
+    if len(given) == len(exported):
+        pairs = [f"{g} for {e}" for g, e in zip(given, exported) if g != e]
+        notes.append(N.info("the columns given are fed by position in place of the export's features: "
+                            + ", ".join(pairs[:10]) + (", ..." if len(pairs) > 10 else ""), "features_by_position"))
+    return given
+
+
 def evaluate_export(folder: str | Path, data: str, label: str | None = None, features: tuple[str, ...] = (),
                     sheet: str = "", trusted: bool = False) -> Evaluation:
     """Score the export in `folder` on `data` (a table, .npz, image folder or sklearn:<name>). `label` and
@@ -41,10 +58,10 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     folder = Path(folder)
     meta = read_metadata(folder)
     d = meta["recipe"]["data"]
-    features = tuple(features) or tuple(meta.get("feature_names") or d.get("features", ()))
+    notes: list[N.Note] = []
+    features = _features_for(tuple(features), tuple(meta.get("feature_names") or d.get("features", ())), notes)
     missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
     shape = tuple(meta["input_shape"])
-    notes: list[N.Note] = []
     if meta.get("inputs"):  # a model of several inputs: the export's own category codes, unseen ones reported
         table = _several_inputs_table(meta, data, label or d.get("label", "target"), missing, sheet, notes)
     else:
