@@ -55,6 +55,8 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     (["convert", "CKPT", "--data", "sklearn:wine", "--task", "multiclass", "--out", "o"], "model takes (4,)"),
     (["convert", "CKPT", "--data", "sklearn:iris", "--task", "multiclass", "--loss", "bce", "--out", "o"],
      "BCE needs a binary head"),
+    (["convert", "CKPT", "--data", "sklearn:diabetes", "--threshold", "100,200", "--out", "o"],
+     "--threshold takes one number"),  # the second cut was dropped silently
 ])
 def test_user_mistakes_exit_non_zero_without_traceback(tutorial_ckpt, models_py, tmp_path, args, message):
     args = [str(tutorial_ckpt) if a == "CKPT" else a for a in args]

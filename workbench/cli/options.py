@@ -102,7 +102,7 @@ def _recipe_from_args(args):
         _usage("give either --threshold (binary) or --bins (multiclass), not both")
     if args.threshold is not None:
         changes["data.label_mode"] = "threshold"
-        changes["data.threshold"] = None if args.threshold == "median" else _floats(args.threshold, "--threshold")[0]
+        changes["data.threshold"] = None if args.threshold == "median" else _threshold(args.threshold)
     elif args.bins is not None:
         changes |= {"data.label_mode": "bins", "data.bins": args.bins}
     try:
@@ -128,6 +128,15 @@ class _Usage(Exception):
 
 def _usage(message: str) -> NoReturn:
     raise _Usage(message)
+
+
+def _threshold(text: str) -> float:
+    """One number (or 'median', handled by the caller): a second cut would make three classes, which is --bins."""
+    try:
+        return float(text)
+    except ValueError:
+        _usage(f"--threshold takes one number or 'median', not '{text}' (several classes cut from the label: "
+               "--bins K, or a class column)")
 
 
 def _floats(text: str, flag: str) -> list[float]:
