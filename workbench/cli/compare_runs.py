@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from workbench.core import json_text
 
 
 def cmd_compare(args) -> int:
@@ -24,5 +24,5 @@ def cmd_compare(args) -> int:
         from workbench.core.evaluate.report import comparison_report
 
         comparison_report(runs, args.report)
-    print(json.dumps(result, indent=2) if args.json else format_table(result))
+    print(json_text.dumps(result, indent=2) if args.json else format_table(result))
     return 0

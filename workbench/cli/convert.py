@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from workbench.cli.options import _recipe_from_args
 from workbench.cli.output import _Progress, _summary, print_notes
+from workbench.core import json_text
 
 
 def cmd_convert(args) -> int:
@@ -39,7 +39,7 @@ def cmd_convert(args) -> int:
             print(f"note: {line}", file=sys.stderr)
     outputs.write(run, result)
     if args.json:
-        print(json.dumps(run.metrics, indent=2))
+        print(json_text.dumps(run.metrics, indent=2))
     else:
         print(_summary(run.metrics))
         assert result is not None  # --out was given

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 from workbench.cli.output import _Progress, _summary
+from workbench.core import json_text
 
 
 def cmd_demo(args) -> int:
@@ -27,7 +27,7 @@ def cmd_demo(args) -> int:
                                      callbacks=() if args.json else (_Progress(),))
     demo.save_recipe(folder, recipe)
     if args.json:
-        print(json.dumps(run.metrics, indent=2))
+        print(json_text.dumps(run.metrics, indent=2))
         return 0
     print(_summary(run.metrics))
     assert result is not None  # the demo always exports

@@ -4,12 +4,12 @@ shift of rows without labels."""
 
 from __future__ import annotations
 
-import json
 import sys
 
 from workbench.cli.decisions import decision_report_lines, shift_lines
 from workbench.cli.options import _usage
 from workbench.cli.output import _Progress
+from workbench.core import json_text
 
 
 def cmd_evaluate(args) -> int:
@@ -20,7 +20,7 @@ def cmd_evaluate(args) -> int:
         _usage("give labelled data with --data, unlabelled rows with --unlabelled, or both")
     shift = unlabelled_report(args.export_dir, args.unlabelled, args.sheet, args.trust) if args.unlabelled else None
     if shift is not None and args.data is None:
-        print(json.dumps(shift, indent=2) if args.json else "\n".join(shift_lines(shift)))
+        print(json_text.dumps(shift, indent=2) if args.json else "\n".join(shift_lines(shift)))
         return 0
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features else ()
     found = EvaluateExport(SessionModel(), args.export_dir, args.data, args.label, features, args.sheet,
@@ -31,7 +31,7 @@ def cmd_evaluate(args) -> int:
     if shift is not None:
         result["unlabelled"] = shift
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json_text.dumps(result, indent=2))
     else:
         print(f"{found.n} samples: accuracy {result['accuracy']:.3f}  macro F1 {result['macro_f1']:.3f}  "
               f"ECE {result['ece']:.3f}  Brier {result['brier']:.3f}"

@@ -3,9 +3,8 @@ of linear-probe accuracies per layer (or JSON for scripts), with the best layer 
 
 from __future__ import annotations
 
-import json
-
 from workbench.cli.options import _recipe_from_args
+from workbench.core import json_text
 
 
 def cmd_probe(args) -> int:
@@ -18,7 +17,7 @@ def cmd_probe(args) -> int:
                            source_named_by=args.recipe if args.recipe and not args.model_source else None)
     result = Probe(session).run()
     if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+        print(json_text.dumps(result.to_dict(), indent=2))
         return 0
     print(format_table(result))
     best, small = result.best, result.smallest

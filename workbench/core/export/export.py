@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime
 import errno
-import json
 import os
 import warnings
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core import progress
+from workbench.core import json_text, progress
 from workbench.core.errors import ExportError
 from workbench.core.export import model_card
 from workbench.core.safety import folder_swap, output_paths, trust
@@ -173,8 +172,8 @@ def _onnx(module: nn.Module, example: torch.Tensor, expected: np.ndarray, stagin
 def _json_text(value: Any) -> str:
     """Indented for reading, unless it is large: with thousands of classes the confusion matrix alone holds
     millions of numbers, which Python's indenting encoder (pure Python) writes a hundred times slower."""
-    compact = json.dumps(value)
-    return compact if len(compact) > PRETTY_LIMIT else json.dumps(value, indent=2)
+    compact = json_text.dumps(value)
+    return compact if len(compact) > PRETTY_LIMIT else json_text.dumps(value, indent=2)
 
 
 def load_program(path: Path) -> nn.Module:
