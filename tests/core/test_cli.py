@@ -45,6 +45,15 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     rescored = json.loads(scored.stdout)
     assert rescored["n"] == 240 and sum(map(sum, rescored["confusion_matrix"])) == 240
     assert rescored["accuracy"] > 0.6
+    # rows with a missing cell: refused by default; evaluate's own --missing drop leaves them out, counted
+    lines = table_csv.read_text().splitlines()
+    holes = [lines[0]] + [",".join([""] + row.split(",")[1:]) if i < 5 else row for i, row in enumerate(lines[1:])]
+    (tmp_path / "holes.csv").write_text("\n".join(holes) + "\n")
+    refused = wb("evaluate", out, "--data", tmp_path / "holes.csv")
+    assert refused.returncode == 2 and "missing" in refused.stderr
+    dropped = wb("evaluate", out, "--data", tmp_path / "holes.csv", "--missing", "drop")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "5 row(s) with missing feature values were dropped" in dropped.stderr and "235 samples" in dropped.stdout
 
 
 @pytest.mark.parametrize("args, message", [

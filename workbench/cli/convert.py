@@ -32,11 +32,10 @@ def cmd_convert(args) -> int:
     if secondary():  # rank 0 reports, writes the report and the recipe; the others write nothing
         return 0
     print_notes(run.loaded.notes)  # which Python file ran to build the model; what cannot be adapted
-    if run.data.images:  # where the splits came from, streaming, and what "auto" chose for the images
-        d = run.recipe.data
-        for line in [*run.data.table.notes, f"images: normalise {d.normalize}, resize {d.resize}, augment "
-                                             f"{d.augment}"]:
-            print(f"note: {line}", file=sys.stderr)
+    d = run.recipe.data  # rows dropped or imputed, labels left out; for images where the splits came from, what
+    images = [f"images: normalise {d.normalize}, resize {d.resize}, augment {d.augment}"] if run.data.images else []
+    for line in [*run.data.table.notes, *images]:  # "auto" chose
+        print(f"note: {line}", file=sys.stderr)
     outputs.write(run, result)
     if args.json:
         print(json_text.dumps(run.metrics, indent=2))

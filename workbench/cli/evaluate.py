@@ -24,7 +24,8 @@ def cmd_evaluate(args) -> int:
         return 0
     features = tuple(f.strip() for f in args.features.split(",") if f.strip()) if args.features else ()
     found = EvaluateExport(SessionModel(), args.export_dir, args.data, args.label, features, args.sheet,
-                           args.trust).run(() if args.json else (_Progress(),))  # decoding an image folder
+                           args.trust, args.missing).run(
+        () if args.json else (_Progress(),))  # decoding an image folder
     for note in found.notes:
         print(note, file=sys.stderr)
     result = found.metrics

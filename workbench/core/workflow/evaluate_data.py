@@ -48,7 +48,7 @@ def _features_for(given: tuple[str, ...], exported: tuple[str, ...], notes: list
 
 
 def evaluate_export(folder: str | Path, data: str, label: str | None = None, features: tuple[str, ...] = (),
-                    sheet: str = "", trusted: bool = False) -> Evaluation:
+                    sheet: str = "", trusted: bool = False, missing: str = "") -> Evaluation:
     """Score the export in `folder` on `data` (a table, .npz, image folder or sklearn:<name>). `label` and
     `features` default to the export's; an image folder split into train/ test/ is scored on its test images."""
     from workbench.core.data.data import labels_for_classes, load_table
@@ -60,13 +60,15 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     d = meta["recipe"]["data"]
     notes: list[N.Note] = []
     features = _features_for(tuple(features), tuple(meta.get("feature_names") or d.get("features", ())), notes)
-    missing = d.get("missing", "error")  # with impute, NaN cells are kept: the program fills them itself
+    # with impute, NaN cells are kept: the program fills them itself; "drop" leaves such rows out, counted
+    missing = missing or d.get("missing", "error")
     shape = tuple(meta["input_shape"])
     if meta.get("inputs"):  # a model of several inputs: the export's own category codes, unseen ones reported
         table = _several_inputs_table(meta, data, label or d.get("label", "target"), missing, sheet, notes)
     else:
         table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
                            missing, sheet, shape, d.get("resize", "resize"))
+    notes.extend(N.info(n) if isinstance(n, str) else n for n in table.notes)  # rows dropped, cells filled
     if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
         test = table.given_splits["test"]
         table = dataclasses.replace(table, X=cast("ImageSamples", table.X).subset(test), target=table.target[test],
@@ -126,20 +128,20 @@ class EvaluateExport(Job[Evaluation]):
     kind = "evaluate"
 
     def __init__(self, session: Any, folder: str | Path, data: str, label: str | None = None,
-                 features: tuple[str, ...] = (), sheet: str = "", trusted: bool = False) -> None:
+                 features: tuple[str, ...] = (), sheet: str = "", trusted: bool = False, missing: str = "") -> None:
         super().__init__(session, f"Evaluating {Path(folder).name} on {Path(data).name} …")
         self.args = (Path(folder), str(data), label, tuple(features), sheet)
-        self.trusted = trusted
+        self.trusted, self.missing = trusted, missing
 
     def work(self, callbacks: Iterable[object] = ()) -> Evaluation:
-        return evaluate_export(*self.args, trusted=self.trusted)
+        return evaluate_export(*self.args, trusted=self.trusted, missing=self.missing)
 
     def commit(self, result: Evaluation) -> Evaluation:
         return result
 
     def retry_trusted(self) -> EvaluateExport:
         folder, data, label, features, sheet = self.args
-        return EvaluateExport(self.session, folder, data, label, features, sheet, True)
+        return EvaluateExport(self.session, folder, data, label, features, sheet, True, self.missing)
 
 
 def finite(result: Evaluation) -> bool:
