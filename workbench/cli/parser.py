@@ -101,7 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_unlabelled_option(e)
     e.add_argument("--label", help="the label column (default: the export's)")
     e.add_argument("--features", help="comma-separated feature columns (default: the export's)")
-    e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the first)")
+    e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the one the export was trained on "
+                                               "when the workbook has it, else the first)")
     e.add_argument("--missing", choices=("drop",), default="",
                    help="rows with a missing feature value: drop leaves them out and counts them (default: the "
                         "export's own handling: refused, or filled inside the program if it was trained to impute)")

@@ -30,6 +30,20 @@ class Evaluation:
     notes: list[N.Note] = dataclasses.field(default_factory=list)
 
 
+def _sheet_for(data: str, given: str, exported: str, notes: list[N.Note]) -> str:
+    """The workbook sheet to read: the one given, else the sheet the export was trained on when this workbook has
+    it (said in a note), else the first."""
+    if given or not exported or Path(data).suffix.lower() not in (".xlsx", ".xlsm") or not Path(data).is_file():
+        return given
+    from workbench.core.data.tables import sheet_names
+
+    if exported not in sheet_names(data):
+        return given
+    notes.append(N.info(f"sheet '{exported}' of {Path(data).name}, the sheet the export was trained on",
+                        "sheet_from_export"))
+    return exported
+
+
 def _features_for(given: tuple[str, ...], exported: tuple[str, ...], notes: list[N.Note]) -> tuple[str, ...]:
     """The columns to feed the export, in its order: the export's own by default; the export's features named in
     another order are put back in its order (the program reads them by position); other names are fed by position
@@ -59,6 +73,7 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     meta = read_metadata(folder)
     d = meta["recipe"]["data"]
     notes: list[N.Note] = []
+    sheet = _sheet_for(data, sheet, d.get("sheet", ""), notes)
     features = _features_for(tuple(features), tuple(meta.get("feature_names") or d.get("features", ())), notes)
     # with impute, NaN cells are kept: the program fills them itself; "drop" leaves such rows out, counted
     missing = missing or d.get("missing", "error")
