@@ -28,6 +28,11 @@ def unused_fields(recipe: Recipe) -> dict[str, str]:
         out["train.label_smoothing"] = "used by the cross-entropy loss of a multiclass head only"
     if loss != "focal":
         out["train.focal_gamma"] = "used by the focal loss only (Loss: focal)"
+    mode = recipe.data.label_mode
+    if mode != "bins":
+        out["data.bins"] = "used by quantile-bin labels only"
+    if mode != "threshold":
+        out["data.threshold"] = "used by threshold labels only"
     if task == "ordinal" and recipe.train.loss == "auto":  # another loss stays open, to be set back to auto
         out["train.loss"] = "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's)"
     return out

@@ -157,14 +157,17 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
                      "repeats": _repeats_row(run["metrics"].get("repeats")),
                      "model": model_row(run["metrics"].get("model"))})
     best = []  # per column, every run that reaches the best value (ties are all marked)
+    # Runs over other classes answer other questions (a binary Brier runs 0..1, a 4-class one 0..2): none is best
+    same_classes = len({tuple(run["metrics"].get("classes") or ()) for run in runs}) == 1
     for c, (_, _, higher) in enumerate(COLUMNS):
-        present = [r["values"][c] for r in rows if r["values"][c] is not None]
+        present = [r["values"][c] for r in rows if r["values"][c] is not None] if same_classes else []
         top = (max(present) if higher else min(present)) if present else None
         best.append([i for i, r in enumerate(rows) if present and r["values"][c] == top])
     keys = {split_key(run.get("recipe")) for run in runs}
     thresholds = [r["threshold"] for r in rows]
     return {"columns": [c[0] for c in COLUMNS], "rows": rows, "best": best,
-            "same_test_split": len(keys) == 1 and None not in keys, "paired": paired(runs),
+            "same_test_split": len(keys) == 1 and None not in keys, "same_classes": same_classes,
+            "paired": paired(runs),
             "threshold_columns": [c for c, (_l, key, _h) in enumerate(COLUMNS) if key in THRESHOLD_DEPENDENT],
             "thresholds_differ": len(set(thresholds)) > 1, "recipe_diff": recipe_diff(runs, thresholds)}
 
@@ -303,6 +306,8 @@ def format_table(result: dict[str, Any]) -> str:
     lines.append("* best in its column; differences are paired 95% bootstrap intervals over the test rows (and, "
                  "for repeated runs, 95% intervals over training seeds), 'better' only when every interval "
                  "excludes zero")
+    if not result.get("same_classes", True):
+        lines.append("note: these runs predict different classes, so no run is marked best in any column.")
     if not result["same_test_split"]:
         lines.append("note: these runs do not share one test split (data, labels, splits or seed differ), "
                      "so the comparison is not like for like.")

@@ -47,10 +47,24 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def _unused_as_none(flat: dict[str, Any], recipe: Any) -> dict[str, Any]:
+    """A run's fields with those its other choices ignore (recipe_unused: bins of a threshold run, focal gamma of
+    a cross-entropy one) shown as "—", so they neither differ nor look shared where they did nothing."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.recipe import from_dict
+    from workbench.core.recipe_unused import unused_fields
+
+    try:
+        unused = unused_fields(from_dict(recipe)) if isinstance(recipe, dict) and recipe else {}
+    except (WorkbenchError, TypeError, ValueError):  # an old or hand-edited recipe: shown as written
+        return flat
+    return {k: (None if k in unused else v) for k, v in flat.items()}
+
+
 def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | None = None) -> dict[str, Any]:
     """{"names": run names, "differs": [{"field", "label", "values": [text per run]}], "shared": [{"field",
     "label", "value"}]} for runs given as {name, recipe} (a run without a recipe shows "—" everywhere)."""
-    flats = [_flat(r.get("recipe") or {}) for r in runs]
+    flats = [_unused_as_none(_flat(r.get("recipe") or {}), r.get("recipe")) for r in runs]
     labels = _labels()
     order = list(dict.fromkeys(name for flat in flats for name in flat))
     differs, shared = [], []

@@ -147,6 +147,8 @@ class ComparePanel(QWidget):
         self.note.setText("★ best in its column; 95% bootstrap intervals in brackets." + (
             "" if result["same_test_split"] else
             " These runs do not share one test split, so the comparison is not like for like.")
+            + ("" if result.get("same_classes", True) else
+               " They predict different classes, so none is marked best.")
             + "".join("<br>" + _paired_line(pair, result) for pair in result.get("paired", [])))
         self.diff.setText(_diff_html(result["recipe_diff"]))
 
