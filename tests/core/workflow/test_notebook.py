@@ -74,6 +74,7 @@ def test_a_run_in_a_notebook(session, tmp_path):
     assert [r["kind"] for r in table["rows"]] == ["trained", "baseline"] and table["same_test_split"]
     run.calibrate("platt")
     assert run.metrics["calibration"] == "platt"
+    assert "calibration auto" not in run.name  # the name says what the run does now, not what was first asked
 
 
 def test_a_notebook_session_saves_and_continues(session, tmp_path):

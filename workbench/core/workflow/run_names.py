@@ -16,6 +16,7 @@ MAX_PARTS = 3
 # model's file instead).
 NOT_NAMED = {"head.task", "data.label", "data.label_mode", "model_source", "model_args", "input_shape",
              "mlp_activation", "head.frozen_layers", "version"}
+AFTER_TRAINING = ("calibration", "binning", "reliability_bins")  # recipe fields a trained run's commands change
 SHORT = {"data.threshold": "label >", "data.path": "data", "train.lr": "lr", "head.hidden": "hidden",
          "data.splits": "splits", "train.class_weights": "class weights", "train.pos_weight": "pos weight",
          "reliability_bins": "bins", "binning": "binning"}
@@ -32,19 +33,26 @@ def label_text(summary: dict[str, Any]) -> str:
 def _flat(summary: dict[str, Any]) -> dict[str, Any]:
     """The settings a name may mention, by dotted name: the recipe the user asked for (autos unresolved), the
     model's file and the decision threshold."""
-    recipe = summary.get("asked") or summary.get("recipe") or {}
-    out: dict[str, Any] = {}
-    for key, value in recipe.items():
-        if isinstance(value, dict) and key != "model_args":
-            out |= {f"{key}.{sub}": v for sub, v in value.items()}
-        else:
-            out[key] = value
+    out = _dotted(summary.get("asked") or summary.get("recipe") or {})
+    # What a command sets on a trained run (calibrate, rebin, decide) is named as it is now, not as first asked
+    out |= {k: v for k, v in _dotted(summary.get("recipe") or {}).items() if k in AFTER_TRAINING or
+            k.startswith("decide.")}
     if out.get("data.path"):
         out["data.path"] = Path(str(out["data.path"])).name or str(out["data.path"])
     if summary.get("source"):
         out["model"] = Path(str(summary["source"])).name
     if summary.get("threshold") is not None:
         out["decide at"] = summary["threshold"]
+    return out
+
+
+def _dotted(recipe: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in recipe.items():
+        if isinstance(value, dict) and key != "model_args":
+            out |= {f"{key}.{sub}": v for sub, v in value.items()}
+        else:
+            out[key] = value
     return out
 
 
