@@ -94,8 +94,9 @@ def load_code_archive(path: Path, fmt: str, shown: Path | None = None
     kind = "TorchScript" if fmt == "torchscript" else "torch.export"
     notes: list[N.Note] = []
     if to_eval(program, fmt):
-        notes.append(N.info(f"The {kind} program was saved in training mode; it was switched to eval mode (dropout "
-                            "off, batch norm on its running statistics).", "program_to_eval"))
+        # a warning, so the command line shows it too: what the program computes differs from how it was saved
+        notes.append(N.warning(f"The {kind} program was saved in training mode; it was switched to eval mode "
+                               "(dropout off, batch norm on its running statistics).", "program_to_eval"))
     from workbench.core.open.multi_input import several_program_inputs
 
     several = several_program_inputs(program, exported if fmt == "export" else None, kind, notes)
