@@ -38,8 +38,9 @@ def test_functional_activation_after_head_is_refused():
         def forward(self, x):
             return torch.nn.functional.softplus(self.fc(x))
 
-    with pytest.raises(ModelError, match="not a module"):
+    with pytest.raises(ModelError, match="not a module") as caught:
         inspect_model(Sneaky(), (4,))
+    assert "Sneaky.forward (test_layer_tree_and_heads.py)" in str(caught.value)  # which code to change
 
 
 @pytest.mark.parametrize("task, classes, out", [("binary", 2, 1), ("multiclass", 5, 5)])

@@ -219,7 +219,9 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
                         "A classifier needs at least two classes: check the label column or the threshold.", path)
     if task == "binary" and len(names) != 2:
         raise DataError(f"a binary head needs two classes, but the label column has {len(names)}.",
-                        "Choose a multiclass head, or derive two classes with a threshold.", path)
+                        "Choose a multiclass head (--task multiclass; in the window, Task on the Head & training "
+                        "tab), or derive two classes with a threshold (--threshold; in the window, the Data tab's "
+                        "Threshold labels).", path)
     info["counts"] = counts.tolist()
     return y, names, info
 

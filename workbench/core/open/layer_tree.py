@@ -182,6 +182,18 @@ def probe(model: nn.Module, input_shape: tuple[int, ...], batch: int = 2
     return out, outputs, order
 
 
+def _forward_of(model: nn.Module) -> str:
+    """'Regressor.forward (models2.py)': which code to change, named as the user wrote it."""
+    import inspect
+    from pathlib import Path
+
+    try:
+        where = f" ({Path(inspect.getfile(type(model))).name})"
+    except (TypeError, OSError):  # a class with no file (built in a notebook cell, a program)
+        where = ""
+    return f"{type(model).__name__}.forward{where}"
+
+
 def find_head(model: nn.Module, input_shape: tuple[int, ...]
               ) -> tuple[str, list[str], torch.Tensor, dict[str, Any]]:
     """Return (head name, activations after it, probe output, {name: output})."""
@@ -212,8 +224,9 @@ def find_head(model: nn.Module, input_shape: tuple[int, ...]
         for name in tail:
             expected = modules[name](expected)
     if expected.numel() != out.numel() or not torch.allclose(expected.reshape(out.shape), out, atol=1e-6):
-        raise ModelError(f"forward changes the output of the head '{head}' with something that is not a module "
-                         "(for example F.softplus or a scale inside forward), so it cannot be removed cleanly.",
+        raise ModelError(f"{_forward_of(model)} changes the output of the head '{head}' with something that is not "
+                         "a module (for example F.softplus or a scale inside forward), so it cannot be removed "
+                         "cleanly.",
                          "Make that step an nn.Module (such as nn.Softplus) or remove it from forward.")
     return head, tail, out, outputs
 
