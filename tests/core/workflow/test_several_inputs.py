@@ -158,14 +158,20 @@ def test_two_input_model_needs_and_takes_a_mapping(tmp_path):
         convert_checkpoint(ckpt, wrong, trusted=True)
 
 
-def test_a_column_with_more_categories_than_its_embedding_is_refused(tabular, tmp_path):
-    ckpt, source, args, csv = tabular
-    small = {**args, "emb_szs": [[3, 3], [6, 3]]}  # 3 rows for 4 cities
+def _small_embedding(tabular, tmp_path):
+    """The tabular model with 3 rows in the city embedding, for 4 cities: (checkpoint, its args)."""
+    ckpt, _source, args, _csv = tabular
     state = torch.load(ckpt)
     state["embeds.0.weight"] = state["embeds.0.weight"][:3]
     torch.save(state, tmp_path / "small.pt")
+    return tmp_path / "small.pt", {**args, "emb_szs": [[3, 3], [6, 3]]}
+
+
+def test_a_column_with_more_categories_than_its_embedding_is_refused(tabular, tmp_path):
+    _ckpt, source, _args, csv = tabular
+    small_ckpt, small = _small_embedding(tabular, tmp_path)
     s = SessionModel()
-    OpenModel(s, tmp_path / "small.pt", model_source=source, model_args=small, trusted=True).run()
+    OpenModel(s, small_ckpt, model_source=source, model_args=small, trusted=True).run()
     s.update(**{"data.label": "fare"})
     ReadData(s, str(csv)).run()
     assert s.table is None
@@ -221,14 +227,10 @@ def test_a_programs_embedding_rows_are_read_so_too_many_categories_are_refused_b
     both, where it failed inside the program (TorchScript: 'max() arg is an empty sequence' before)."""
     from workbench.core.open.multi_input import program_embeddings
 
-    ckpt, source, args, csv = tabular
-    small = {**args, "emb_szs": [[3, 3], [6, 3]]}  # 3 rows for 4 cities
-    state = torch.load(ckpt)
-    state["embeds.0.weight"] = state["embeds.0.weight"][:3]
-    torch.save(state, tmp_path / "small.pt")
+    _ckpt, source, _args, csv = tabular
+    small_ckpt, small = _small_embedding(tabular, tmp_path)
     s = SessionModel()
-    regressor = OpenModel(s, tmp_path / "small.pt", model_source=source, model_args=small,
-                          trusted=True).run().model.inner.eval()
+    regressor = OpenModel(s, small_ckpt, model_source=source, model_args=small, trusted=True).run().model.inner.eval()
     example = (torch.zeros(4, 2, dtype=torch.long), torch.zeros(4, 3))
     path = tmp_path / ("fare.pt" if kind == "torchscript" else "fare.pt2")
     if kind == "torchscript":
