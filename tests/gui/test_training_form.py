@@ -155,6 +155,7 @@ def test_fields_the_task_ignores_are_greyed_saying_why(window, files, qtbot):
     form = window.form
     task, ordinal, gamma = (form.widgets[f] for f in ("head.task", "head.ordinal", "train.focal_gamma"))
     assert not ordinal.isEnabled() and "Not used now" in ordinal.toolTip() and "ordinal task" in ordinal.toolTip()
+    assert not form._labels["head.ordinal"].isEnabled() and form._labels["head.task"].isEnabled()  # its row label
     assert not gamma.isEnabled() and form.widgets["train.pos_weight"].isEnabled()  # binary, bce
     form.widgets["train.loss"].setCurrentText("focal")
     assert gamma.isEnabled() and "Not used now" not in gamma.toolTip()

@@ -67,6 +67,7 @@ class TrainingForm(QWidget):
         self.errors: dict[str, QLabel] = {}
         self.widgets: dict[str, QWidget] = {}
         self._tips: dict[str, str] = {}  # each field's own tooltip, before a "Not used now" reason
+        self._labels: dict[str, QWidget | None] = {}
         self.auto_balance = QCheckBox("Balance the loss when the classes are imbalanced")
         self.auto_balance.setObjectName("autoBalance")
         self.auto_balance.setChecked(True)
@@ -185,6 +186,7 @@ class TrainingForm(QWidget):
         cell.addWidget(widget)
         cell.addWidget(error)
         form.addRow(label, cell)
+        self._labels[field] = form.labelForField(cell)  # greyed with its field when the field is not used
         widget.setObjectName(field.replace(".", "_"))
         if isinstance(widget, QComboBox):
             widget.currentTextChanged.connect(lambda v, f=field: self._changed(f, v))
@@ -293,6 +295,8 @@ class TrainingForm(QWidget):
         busy, unused = self.session.model.busy, unused_fields(self.session.model.recipe)
         for field, widget in self.widgets.items():
             widget.setEnabled(not busy and field not in unused)
+            if (label := self._labels.get(field)) is not None:
+                label.setEnabled(field not in unused)
             tip = self._tips.setdefault(field, widget.toolTip())
             reason = f"<p><b>Not used now</b>: {html.escape(unused[field])}.</p>" if field in unused else ""
             widget.setToolTip(reason + rich(tip) if reason else tip)
