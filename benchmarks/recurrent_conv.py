@@ -18,7 +18,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
-from _common import median, parser, report, timed  # noqa: E402
+from _common import median, parser, plain_bce_loop, report, timed  # noqa: E402
 
 
 class Recurrent(nn.Module):
@@ -43,19 +43,7 @@ def make(kind: str, shape: tuple[int, ...]) -> nn.Module:
 
 
 def plain(kind, X, y, epochs, bs, device):
-    model = make(kind, tuple(X.shape[1:])).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    loss_fn = nn.BCEWithLogitsLoss()
-    X, y = X.to(device), y.to(device)
-    model.train()
-    for _ in range(epochs):
-        perm = torch.randperm(len(X), device=device)
-        for i in range(0, len(X), bs):
-            idx = perm[i:i + bs]
-            loss = loss_fn(model(X[idx]).reshape(-1), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    plain_bce_loop(make(kind, tuple(X.shape[1:])).to(device), X, y, epochs, bs, device)
 
 
 def workbench(kind, X, y, epochs, bs, device):

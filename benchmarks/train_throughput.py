@@ -16,7 +16,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the checkout this script sits in, not an install
-from _common import median, parser, report, timed  # noqa: E402
+from _common import median, parser, plain_bce_loop, report, timed  # noqa: E402
 
 
 def make_model(features: int, seed: int = 0) -> nn.Module:
@@ -39,18 +39,7 @@ def textbook(X, y, epochs, bs, device):
 
 
 def sliced(X, y, epochs, bs, device):
-    model = make_model(X.shape[1]).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    loss_fn = nn.BCEWithLogitsLoss()
-    X, y = X.to(device), y.to(device)
-    for _ in range(epochs):
-        perm = torch.randperm(len(X), device=device)
-        for i in range(0, len(X), bs):
-            idx = perm[i:i + bs]
-            loss = loss_fn(model(X[idx]).reshape(-1), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    plain_bce_loop(make_model(X.shape[1]).to(device), X, y, epochs, bs, device)
 
 
 def workbench(X, y, epochs, bs, device):

@@ -32,10 +32,11 @@ def cmd_convert(args) -> int:
     if secondary():  # rank 0 reports, writes the report and the recipe; the others write nothing
         return 0
     print_notes(run.loaded.notes)  # which Python file ran to build the model; what cannot be adapted
-    d = run.recipe.data  # rows dropped or imputed, labels left out; for images where the splits came from, what
+    # The data's notes: rows dropped or imputed, labels left out; for images, where the splits came from and what
+    # "auto" chose
+    d = run.recipe.data
     images = [f"images: normalise {d.normalize}, resize {d.resize}, augment {d.augment}"] if run.data.images else []
-    for line in [*run.data.table.notes, *images]:  # "auto" chose
-        print(f"note: {line}", file=sys.stderr)
+    print_notes([*run.data.table.notes, *images], only_shown=False)
     outputs.write(run, result)
     if args.json:
         print(json_text.dumps(run.metrics, indent=2))

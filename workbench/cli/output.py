@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable
 
@@ -80,9 +81,8 @@ class _Progress:
     def on_epoch_end(self, info):
         self._close("epoch")
         left = f"  at most {info['eta']:.0f} s left" if info.get("eta") else ""
-        val = (f"val loss {info['val_loss']:.4f}  val acc {info['val_accuracy']:.3f}"
-               if info['val_accuracy'] == info['val_accuracy'] else "no validation rows: the best epoch is the "
-               "lowest train loss")  # NaN accuracy: the validation split is empty
+        val = ("no validation rows: the best epoch is the lowest train loss" if math.isnan(info["val_accuracy"])
+               else f"val loss {info['val_loss']:.4f}  val acc {info['val_accuracy']:.3f}")
         self._line(f"epoch {info['epoch']:3d}/{info['epochs']}  train loss {info['train_loss']:.4f}  {val}{left}")
 
     def on_train_end(self, info):

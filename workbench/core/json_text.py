@@ -8,6 +8,8 @@ import json
 import math
 from typing import Any
 
+import numpy as np
+
 
 def finite(value: Any) -> Any:
     """`value` with every non-finite float (numpy's too) replaced by None, containers rebuilt as dicts and lists."""
@@ -15,7 +17,7 @@ def finite(value: Any) -> Any:
         return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [finite(v) for v in value]
-    if isinstance(value, float) or type(value).__name__ in ("float32", "float64", "float16"):
+    if isinstance(value, (float, np.floating)):
         number = float(value)
         return number if math.isfinite(number) else None
     return value

@@ -4,6 +4,7 @@ regressors on a table with category columns (for tests/core/workflow/test_severa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,19 +90,24 @@ def fit_regressor(model: object, inputs: list[object], target: np.ndarray, epoch
     model.eval()  # type: ignore[attr-defined]
 
 
-def tabular_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Path]:
-    """(state_dict file, model source 'file.py:TabularModel', its arguments, the CSV) of a trained fare model,
-    whose categories were coded as pandas' sorted category codes, as the tutorials do."""
+def _written_module(source: Path, text: str, name: str) -> tuple[Path, Any]:
+    """Write a model source as a user keeps it beside their checkpoint, and import it (the test's own copy)."""
     import importlib.util
 
-    import torch
-
-    source = folder / "tabular.py"
-    source.write_text(TABULAR_SOURCE)
-    spec = importlib.util.spec_from_file_location("tabular_for_test", source)
+    source.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, source)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return source, module
+
+
+def tabular_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Path]:
+    """(state_dict file, model source 'file.py:TabularModel', its arguments, the CSV) of a trained fare model,
+    whose categories were coded as pandas' sorted category codes, as the tutorials do."""
+    import torch
+
+    source, module = _written_module(folder / "tabular.py", TABULAR_SOURCE, "tabular_for_test")
     args: dict[str, object] = {"emb_szs": [[len(CITIES), 3], [len(DAYS), 3]], "n_cont": 3, "out_sz": 1,
                                "layers": [16, 8]}
     torch.manual_seed(0)
@@ -118,16 +124,9 @@ def tabular_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Path
 
 def two_input_checkpoint(folder: Path) -> tuple[Path, str, dict[str, object], Path]:
     """A `forward(x, static)` model trained on 4 forcing and 2 static columns (all numeric)."""
-    import importlib.util
-
     import torch
 
-    source = folder / "hydro.py"
-    source.write_text(TABULAR_SOURCE)
-    spec = importlib.util.spec_from_file_location("hydro_for_test", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    source, module = _written_module(folder / "hydro.py", TABULAR_SOURCE, "hydro_for_test")
     args: dict[str, object] = {"n_x": 4, "n_static": 2}
     torch.manual_seed(0)
     model = module.TwoInputs(**args)
@@ -167,16 +166,9 @@ STEPS, FORCINGS, STATICS = 12, ("rain", "temp"), ("area", "slope", "forest")
 def sequence_checkpoint(folder: Path, n: int = 600) -> tuple[Path, str, dict[str, object], Path]:
     """A `forward(x, static)` LSTM trained on (12 steps x 2 forcings) + 3 static attributes; the CSV holds the
     forcings feature by feature (rain_0..rain_11, then temp_0..temp_11), the target in 'fare'."""
-    import importlib.util
-
     import torch
 
-    source = folder / "hydro_lstm.py"
-    source.write_text(SEQUENCE_SOURCE)
-    spec = importlib.util.spec_from_file_location("hydro_lstm_for_test", source)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    source, module = _written_module(folder / "hydro_lstm.py", SEQUENCE_SOURCE, "hydro_lstm_for_test")
     args: dict[str, object] = {"n_dynamic": len(FORCINGS), "n_static": len(STATICS)}
     torch.manual_seed(0)
     model = module.HydroLSTM(**args)

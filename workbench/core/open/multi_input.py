@@ -215,11 +215,11 @@ def program_inputs(program: nn.Module, exported: Any = None) -> ModelInputs | No
     for names that say so; widths from the columns given). The embeddings' rows are read from the program's
     weights (`program_embeddings`) when one input takes the codes, so a column with more categories than its
     embedding has rows is refused by name rather than failing inside the program."""
-    rows = program_embeddings(program, exported)
     if exported is None:
         names = input_names(program)
         if len(names) < 2:
             return None
+        rows = program_embeddings(program)
         coded = [n for n in names if _CATEGORICAL_NAME.search(n)]
         found = ModelInputs(names, {n: [] for n in coded})
         if len(coded) == 1 and rows:
@@ -237,7 +237,7 @@ def program_inputs(program: nn.Module, exported: Any = None) -> ModelInputs | No
             found.widths[node.name] = int(shape[1])
         if value is not None and not value.dtype.is_floating_point:
             found.embeddings[node.name] = [0] * found.widths.get(node.name, 0)
-    coded = list(found.embeddings)
+    coded, rows = list(found.embeddings), program_embeddings(program, exported)
     if len(coded) == 1 and rows and len(rows) == found.widths.get(coded[0]):
         found.embeddings[coded[0]] = rows
     return found

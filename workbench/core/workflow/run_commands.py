@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.errors import RecipeError
+from workbench.core.errors import RecipeError, WorkbenchError
 from workbench.core.workflow.jobs import Job, JobError, copy_run
 
 if TYPE_CHECKING:
@@ -101,6 +101,16 @@ class Baseline(Job["Run"]):
         self.session.add_run(result, asked=result.recipe)
         return result
 
+
+
+def baseline_problem(session: SessionModel) -> WorkbenchError | None:
+    """Why the baseline cannot be fitted now (None when it can): making its command checks the session, and
+    making one starts nothing. The window's Baseline button and its offer on the Checks box both ask this."""
+    try:
+        Baseline(session)
+    except WorkbenchError as exc:
+        return exc
+    return None
 
 class RunJob(Job["Run"]):
     """A command on one run (default: the current one): `change` edits a copy; the commit lands on the live run."""

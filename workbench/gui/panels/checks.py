@@ -166,15 +166,11 @@ class ChecksBox(QGroupBox):
             self.use_baseline.setToolTip(why_not[:1].upper() + why_not[1:] if why_not else USE_BASELINE_TIP)
 
     def _why_no_baseline(self) -> str:
-        """Core's reason the baseline cannot be fitted now ("" when it can): making the command checks."""
-        from workbench.core.errors import WorkbenchError
-        from workbench.core.workflow.run_commands import Baseline
+        """Core's reason the baseline cannot be fitted now ("" when it can)."""
+        from workbench.core.workflow.run_commands import baseline_problem
 
-        try:
-            Baseline(self.session.model)
-        except WorkbenchError as exc:
-            return self.session.model.describe_problem(exc)  # the window's words, no command-line flag
-        return ""
+        exc = baseline_problem(self.session.model)
+        return "" if exc is None else self.session.model.describe_problem(exc)  # the window's words, no flag
 
     def _on_use_baseline(self) -> None:
         from workbench.core.errors import WorkbenchError

@@ -278,14 +278,10 @@ class TrainingForm(QWidget):
     def _why_no_baseline(self) -> str:
         """Why the baseline cannot be fitted now, in core's words ("" when it can): its command checks the session
         when it is made, and making one starts nothing."""
-        from workbench.core.errors import WorkbenchError
-        from workbench.core.workflow.run_commands import Baseline
+        from workbench.core.workflow.run_commands import baseline_problem
 
-        try:
-            Baseline(self.session.model)
-        except WorkbenchError as exc:
-            return exc.window_problem or for_window(str(exc))
-        return ""
+        exc = baseline_problem(self.session.model)
+        return "" if exc is None else exc.window_problem or for_window(str(exc))
 
     def _grey_unused(self) -> None:
         """Fields the recipe's other choices ignore are greyed, saying why (core's recipe_unused); all are greyed
