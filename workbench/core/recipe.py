@@ -354,12 +354,17 @@ def load(path: str | Path, trusted: bool = False, typed_source: str | None = Non
 
 def resolve_source(recipe: Recipe, folder: Path) -> Recipe:
     """A relative model source named by a file is relative to that file's folder, not the current one."""
-    if not recipe.model_source:
-        return recipe
-    file_part, sep, class_name = recipe.model_source.rpartition(":")
+    source = absolute_source(recipe.model_source, folder)
+    return recipe if source == recipe.model_source else dataclasses.replace(recipe, model_source=source)
+
+
+def absolute_source(source: str, folder: Path) -> str:
+    """'models.py:Net' read from `folder` as '/abs/models.py:Net', so that a run's recipe names the file it ran
+    whatever folder it is read from, and two runs of one file do not differ by how it was typed."""
+    file_part, sep, class_name = source.rpartition(":")
     if not sep or not file_part or Path(file_part).expanduser().is_absolute():
-        return recipe
-    return dataclasses.replace(recipe, model_source=f"{(Path(folder) / file_part).resolve()}:{class_name}")
+        return source
+    return f"{(Path(folder) / file_part).resolve()}:{class_name}"
 
 
 def resolve_data(recipe: Recipe, folder: Path) -> Recipe:

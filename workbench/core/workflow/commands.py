@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.recipe import absolute_source
 from workbench.core.workflow.jobs import Job, JobError
 from workbench.core.workflow.session import REACTIONS
 
@@ -63,7 +64,9 @@ class OpenModel(Job[Opened]):
                  source_named_by: str | Path | None = None) -> None:
         if not str(path):
             raise JobError("no checkpoint was named.", "Choose a checkpoint file.")
-        self.given: dict[str, Any] = {"model_source": model_source or "", "model_args": model_args or None,
+        # a source typed relative (CLI, notebook) is the current folder's: kept absolute in the run's recipe
+        source = absolute_source(model_source, Path.cwd()) if model_source else ""
+        self.given: dict[str, Any] = {"model_source": source, "model_args": model_args or None,
                                       "input_shape": tuple(input_shape) if input_shape else None,
                                       "mlp_activation": mlp_activation}
         _check_fields(session, self.given)
