@@ -100,3 +100,24 @@ def test_the_example_notebook_runs(tmp_path, monkeypatch):
         pytest.skip(f"no Jupyter kernel can start here: {exc}")
     errors = [o for c in notebook.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
+
+
+def test_a_class_column_sets_the_task_and_a_failed_read_keeps_the_last_data(user_mlp, tmp_path):
+    """read_data on a 3-class column switches the default binary head to multiclass (as the window does) and
+    says so; a task the user names is kept; a typo in a label raises and leaves the data read before."""
+    import pandas as pd
+
+    ckpt, source, args, table = user_mlp
+    frame = pd.read_csv(table)
+    frame["level"] = pd.cut(frame["risk"], 3, labels=["low", "medium", "high"]).astype(str)
+    frame.to_csv(tmp_path / "levels.csv", index=False)
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    with pytest.warns(UserWarning, match="Task set to multiclass"):
+        s.read_data(tmp_path / "levels.csv", label="level", features=["f0", "f1", "f2", "f3"])
+    assert s.recipe.head.task == "multiclass"
+    s.set(task="ordinal")
+    with pytest.raises(wb.WorkbenchError, match="nope"):
+        s.read_data(tmp_path / "levels.csv", label="nope")
+    assert s.recipe.data.label == "level" and s.recipe.head.task == "ordinal"
+    run = s.train(epochs=1)
+    assert run.metrics["task"] == "ordinal"

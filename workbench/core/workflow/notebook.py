@@ -14,9 +14,11 @@ subclasses), never a window's message.
 from __future__ import annotations
 
 import html
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core.errors import WorkbenchError
 from workbench.core.workflow.options import recipe_changes
 from workbench.core.workflow.session import SessionModel
 
@@ -34,7 +36,11 @@ class Session:
     """A notebook's session: a `SessionModel` and methods that run its commands."""
 
     def __init__(self, model: SessionModel | None = None) -> None:
-        self.model = model or SessionModel()
+        if model is None:
+            model = SessionModel()
+            # as in the window: a class column of 3+ classes sets a multiclass task until the user names one
+            model.auto_task = True
+        self.model = model
 
     @property
     def recipe(self) -> Recipe:
@@ -42,8 +48,15 @@ class Session:
 
     def set(self, **options: Any) -> Session:
         """Change recipe fields by their option names (`lr=0.01`, `dropout=0.2`, `calibration="platt"`)."""
-        self.model.set_recipe(self.model.recipe.replace(**recipe_changes(options)))
+        changes = recipe_changes(options)
+        self.model.set_recipe(self.model.recipe.replace(**changes))
+        self._chosen(changes)
         return self
+
+    def _chosen(self, changes: dict[str, Any]) -> None:
+        """A task named by the user is kept: no class count replaces it from now on."""
+        if "head.task" in changes:
+            self.model.auto_task, self.model.task_applied = False, ""
 
     def open_model(self, path: str | Path, model_source: str | None = None, model_args: dict[str, Any] | None = None,
                    input_shape: tuple[int, ...] | None = None, mlp_activation: str | None = None,
@@ -65,15 +78,39 @@ class Session:
         if threshold is not None:
             given["threshold"] = threshold
         changes = recipe_changes({k: v for k, v in given.items() if v is not None})
-        if label is None and str(path) != self.model.recipe.data.path:
-            ReadData(self.model, path, sheet).run()  # a new file: its label column is found as the window does
-            self.model.update(**changes)
-        else:  # the choices for this file first, so that reading it keeps them
-            self.model.update(**{"data.path": str(path), "data.features": (), "data.classes": (),
-                                 "data.sheet": sheet or "", **changes})
-            ReadData(self.model, path, sheet).run()
-        self.model.require_data()
+        before = self.model.recipe
+        self._chosen(changes)
+        try:
+            if label is None and str(path) != self.model.recipe.data.path:
+                ReadData(self.model, path, sheet).run()  # a new file: its label column is found as the window does
+                self.model.update(**changes)
+            else:  # the choices for this file first, so that reading it keeps them
+                self.model.update(**{"data.path": str(path), "data.features": (), "data.classes": (),
+                                     "data.sheet": sheet or "", **changes})
+                ReadData(self.model, path, sheet).run()
+            self.model.require_data()
+        except WorkbenchError:
+            self._restore(before)
+            raise
+        found = self.model.task_proposal()
+        if found is not None and found.applied:
+            warnings.warn(f"Task set to {found.task}: {found.reason}. Pass task= to read_data or train to choose "
+                          "another.", stacklevel=2)
         return self
+
+    def _restore(self, before: Recipe) -> None:
+        """After a failed read, the data read before (if any) with its choices: a typo in a label does not
+        leave the session unable to train."""
+        from workbench.core.workflow.commands import ReadData
+
+        if not before.data.path:
+            return
+        self.model.set_recipe(before)
+        if self.model.data is None:
+            try:
+                ReadData(self.model, before.data.path, before.data.sheet or None).run()
+            except WorkbenchError:
+                pass  # the earlier file is gone or changed too: the raised error is the one to read
 
     def train(self, **options: Any) -> RunView:
         """Train a new head (options as `set` takes them); the run becomes the session's current run."""
