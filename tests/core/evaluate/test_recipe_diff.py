@@ -30,3 +30,13 @@ def test_a_binary_runs_threshold_is_read_from_its_metrics():
               "columns": ["accuracy", "macro F1", "ECE"], "threshold_columns": [0, 1]}
     note = thresholds_note(result, {"name": "B", "against": "A"})
     assert note == "; accuracy and macro F1 at thresholds 0.246 vs 0.5"
+
+
+def test_default_features_are_named_default_not_nothing():
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.run_names import auto_names
+
+    a, b = Recipe().to_dict(), Recipe().with_changes(**{"data.features": ("a", "b")}).to_dict()
+    diff = recipe_diff([{"name": "A", "recipe": a}, {"name": "B", "recipe": b}])
+    assert diff["differs"][0]["values"] == ["default (numeric columns)", "a, b"]
+    assert auto_names([(1, {"recipe": a}), (2, {"recipe": b})])[0].endswith("features default")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Empty means the default choice here, not nothing (a recipe's features () are the numeric, not-ID columns)
+DEFAULTED = {"data.features": "default (numeric columns)", "data.classes": "the column's order"}
 THRESHOLD_LABEL = "Decision threshold (Evaluate tab)"
 
 
@@ -69,7 +71,8 @@ def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | Non
     order = list(dict.fromkeys(name for flat in flats for name in flat))
     differs, shared = [], []
     for name in order:
-        values = [shown(flat.get(name)) for flat in flats]
+        values = [DEFAULTED[name] if name in DEFAULTED and flat.get(name) in ([], ()) else shown(flat.get(name))
+                  for flat in flats]
         row = {"field": name, "label": labels.get(name, name)}
         if len(set(values)) > 1:
             differs.append({**row, "values": values})

@@ -17,6 +17,8 @@ MAX_PARTS = 3
 NOT_NAMED = {"head.task", "data.label", "data.label_mode", "model_source", "model_args", "input_shape",
              "mlp_activation", "head.frozen_layers", "version"}
 AFTER_TRAINING = ("calibration", "binning", "reliability_bins")  # recipe fields a trained run's commands change
+# Fields whose empty value means the workbench's default choice, not "none"
+DEFAULTED = {"data.features": "default", "data.classes": "column's order"}
 SHORT = {"data.threshold": "label >", "data.path": "data", "train.lr": "lr", "head.hidden": "hidden",
          "data.splits": "splits", "train.class_weights": "class weights", "train.pos_weight": "pos weight",
          "reliability_bins": "bins", "binning": "binning"}
@@ -86,7 +88,7 @@ def auto_names(runs: list[tuple[int, dict[str, Any]]]) -> list[str]:
         task = ((summary.get("recipe") or {}).get("head") or {}).get("task", "")
         kind = str(summary.get("kind", "trained"))
         label = label_text(summary)
-        parts = [f"{_short(k)} {_value(values[k])}" for k in varying if k in values and _relevant(k, kind)
+        parts = [f"{_short(k)} {DEFAULTED[k] if k in DEFAULTED and values[k] in ([], ()) else _value(values[k])}" for k in varying if k in values and _relevant(k, kind)
                  and not (k == "data.path" and str(values[k]) in label)]
         head = " · ".join(p for p in (f"{number}: {kind}", task, label) if p)
         names.append(" · ".join([head, *parts[:MAX_PARTS]]) + (" · …" if len(parts) > MAX_PARTS else ""))
