@@ -184,3 +184,35 @@ def test_stopping_at_once_leaves_a_window_that_draws(window, files, qtbot):
         qtbot.wait(50)
     run = window.session.model.run
     assert run is None or run.metrics["test"]["n"] > 0
+
+
+def test_choices_the_task_rules_out_are_disabled_saying_why(window, files, qtbot):
+    open_model_and_data(qtbot, window, files)  # a binary head
+    calibration = window.form.widgets["calibration"]
+    matrix = calibration.model().item(calibration.findText("matrix"))
+    assert not matrix.isEnabled() and "multiclass" in matrix.toolTip()
+    assert calibration.model().item(calibration.findText("platt")).isEnabled()
+    window.form.widgets["head.task"].setCurrentText("ordinal")
+    assert not calibration.model().item(calibration.findText("matrix")).isEnabled()  # the classes' order
+    assert "order" in calibration.model().item(calibration.findText("matrix")).toolTip()
+    window.form.widgets["head.task"].setCurrentText("binary")
+    _train(window, qtbot)
+    method = window.evaluate_panel.method  # the Evaluate tab's chooser recalibrates the run: the same rule
+    assert not method.model().item(method.findText("matrix")).isEnabled()
+    before = window.session.model.run.recipe.calibration
+    method.setCurrentText("matrix")  # as a script or the keyboard could still pick it
+    assert method.currentText() == before and not window.session.model.busy
+
+
+def test_a_refused_field_names_the_control_in_the_window():
+    from workbench.core.errors import RecipeError
+    from workbench.core.recipe import Recipe
+
+    try:
+        Recipe().replace(**{"decide.prior": (1.5, -0.5)})
+    except RecipeError as exc:
+        assert exc.window_problem.startswith("Deployment prior has the item 1.5") and "decide." not in \
+            exc.window_problem + exc.window_fix
+        assert str(exc).startswith("recipe field decide.prior")  # the command line keeps the recipe's name
+    else:
+        raise AssertionError("a prior of 1.5 was taken")

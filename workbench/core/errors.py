@@ -61,9 +61,15 @@ class DataError(WorkbenchError):
 class RecipeError(WorkbenchError):
     """A recipe field has an invalid value or an invalid combination; `field` is its dotted name when known."""
 
-    def __init__(self, problem: str, fix: str = "", path: object = None, field: str | None = None):
+    def __init__(self, problem: str, fix: str = "", path: object = None, field: str | None = None,
+                 window: str | None = None, gui: str | None = None):
         self.field = field
-        super().__init__(problem, fix, path)
+        self.window = window  # the problem naming the field by its control's label, not its dotted name
+        super().__init__(problem, fix, path, gui)
+
+    @property
+    def window_problem(self) -> str:
+        return self.window if self.window is not None else for_window(self.problem)
 
 
 class TrainingError(WorkbenchError):

@@ -440,5 +440,7 @@ def validate(recipe: Recipe) -> Recipe:
     if found:
         name, reason = found[0]
         more = f" ({len(found) - 1} more problem(s) after this one.)" if len(found) > 1 else ""
-        raise RecipeError(f"recipe field {name} {reason}.{more}", "Change that field.", field=name)
+        label = FIELDS[name][1].label if name in FIELDS else name
+        raise RecipeError(f"recipe field {name} {reason}.{more}", "Change that field.", field=name,
+                          window=f"{label} {reason}.{more}", gui=f"Change {label}.")
     return recipe

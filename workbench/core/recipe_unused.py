@@ -36,3 +36,23 @@ def unused_fields(recipe: Recipe) -> dict[str, str]:
     if task == "ordinal" and recipe.train.loss == "auto":  # another loss stays open, to be set back to auto
         out["train.loss"] = "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's)"
     return out
+
+
+def refused_choices(recipe: Recipe, field: str) -> dict[str, str]:
+    """{choice: why not} for the choices of `field` that the recipe's other fields rule out (matrix calibration
+    for a binary head): the window disables them in the field's list. The rule is `recipe.problems`, asked of the
+    recipe with that choice."""
+    from workbench.core.recipe import FIELDS, problems
+
+    spec = FIELDS[field][1]
+    current = recipe.get(field)
+    before = {reason for name, reason in problems(recipe) if name == field}
+    out = {}
+    for choice in spec.choices or ():
+        if choice == current:
+            continue
+        found = [reason for name, reason in problems(recipe.with_changes(**{field: choice}))
+                 if name == field and reason not in before]
+        if found:
+            out[str(choice)] = found[0]
+    return out

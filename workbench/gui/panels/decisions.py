@@ -213,10 +213,12 @@ class DecisionsBox(QGroupBox):
         from workbench.core.errors import WorkbenchError
         from workbench.core.workflow.decision_commands import SetDecisions
 
+        from ..session import window_text
+
         try:
             job = SetDecisions(self.session.model, **fields)
         except WorkbenchError as exc:
-            self._say(str(exc))
+            self._say(window_text(exc))  # the window's words: the control's name, never a recipe field's
             return
         self._say("")
         self.session.model.start(job)

@@ -33,6 +33,7 @@ from ..plots.reliability import ReliabilityPlot
 from ..plots.roc import RocPlot
 from .checks import ChecksBox
 from .checks_order import OrderBox
+from .choices import refuse_choices
 from .confusion_table import ConfusionTable
 from .decisions import DecisionsBox
 from .evaluate_summary import summary_html
@@ -231,8 +232,12 @@ class EvaluatePanel(QWidget):
 
     def _on_method(self, method: str):
         run = self.session.model.run
-        if run is not None and method != run.recipe.calibration and not self._locked():
-            self.calibrate_requested.emit(method)
+        if run is None or method == run.recipe.calibration or self._locked():
+            return
+        if method in refuse_choices(self.method, run.recipe, "calibration"):  # picked by keyboard or a script
+            self.method.setCurrentText(run.recipe.calibration)
+            return
+        self.calibrate_requested.emit(method)
 
     def _on_table_cell(self, true: int, predicted: int):
         """A cell chosen in the table (keyboard or click): its samples are listed; the focus stays in the table."""
@@ -271,6 +276,7 @@ class EvaluatePanel(QWidget):
                                f"{html.escape(entry.note)}. Its metrics are on the Compare tab.")
             return
         self.method.setCurrentText(run.recipe.calibration)
+        refuse_choices(self.method, run.recipe, "calibration")  # matrix for a binary head, for an ordinal one
         warnings = run.metrics.get("warnings") or []
         self.warnings.setText("<br>".join(f"<span style='color:{theme.colour('warning')}'>Data: {html.escape(w)}"
                                           "</span>" for w in warnings))

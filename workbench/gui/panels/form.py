@@ -29,6 +29,7 @@ from workbench.core.fields import base_type, takes_word
 from .. import theme
 from ..tooltips import rich
 from .auto_number import AutoNumber
+from .choices import refuse_choices
 
 
 def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
@@ -296,6 +297,8 @@ class TrainingForm(QWidget):
             tip = self._tips.setdefault(field, widget.toolTip())
             reason = f"<p><b>Not used now</b>: {html.escape(unused[field])}.</p>" if field in unused else ""
             widget.setToolTip(reason + rich(tip) if reason else tip)
+            if isinstance(widget, QComboBox) and rc.FIELDS[field][1].choices:
+                refuse_choices(widget, self.session.model.recipe, field)
 
     def _refresh_state(self):
         self._grey_unused()
