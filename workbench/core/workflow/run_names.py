@@ -74,6 +74,10 @@ def _value(value: Any) -> str:
     return "none" if value is None or value == "" else str(value)
 
 
+def _shown(key: str, value: Any) -> str:
+    return DEFAULTED[key] if key in DEFAULTED and value in ([], ()) else _value(value)
+
+
 def _short(key: str) -> str:
     return SHORT.get(key, key.rpartition(".")[2].replace("_", " "))
 
@@ -88,7 +92,7 @@ def auto_names(runs: list[tuple[int, dict[str, Any]]]) -> list[str]:
         task = ((summary.get("recipe") or {}).get("head") or {}).get("task", "")
         kind = str(summary.get("kind", "trained"))
         label = label_text(summary)
-        parts = [f"{_short(k)} {DEFAULTED[k] if k in DEFAULTED and values[k] in ([], ()) else _value(values[k])}" for k in varying if k in values and _relevant(k, kind)
+        parts = [f"{_short(k)} {_shown(k, values[k])}" for k in varying if k in values and _relevant(k, kind)
                  and not (k == "data.path" and str(values[k]) in label)]
         head = " · ".join(p for p in (f"{number}: {kind}", task, label) if p)
         names.append(" · ".join([head, *parts[:MAX_PARTS]]) + (" · …" if len(parts) > MAX_PARTS else ""))
