@@ -12,9 +12,9 @@ TEXTS = [
     INPUT_SHAPE_FIX,
     "If you know where the files come from, trust them (command line: add --trust, or name the model source "
     "yourself with --model-source; in the window: answer the trust prompt). Trust applies to these exact files only.",
-    "Architecture rebuilt as an MLP of Linear layers with relu between them (the file does not record the "
-    "activation; the recipe's mlp_activation chooses it: --mlp-activation on the command line, the Model tab's MLP "
-    "activation in the window).",
+    "Architecture rebuilt as an MLP of Linear layers with relu between them, an activation the file does not "
+    "record: choose another one if it was trained with another (--mlp-activation; in the window, the Model tab's "
+    "MLP activation).",
     "Check the model source and its constructor arguments (--model-args).",
     "Choose another file name, or add --overwrite to replace it.",
     "Give the class order (--classes low,medium,high; in the window, Move up/down beside the class counts on the "
@@ -32,6 +32,8 @@ def test_the_window_wording_drops_the_flags_and_keeps_the_window_part(text):
 def test_window_parts_are_kept():
     assert "the Model tab's Input shape field" in for_window(INPUT_SHAPE_FIX)
     assert "(answer the trust prompt)" in for_window(TEXTS[1])
+    assert for_window(TEXTS[2]).endswith("choose another one if it was trained with another (the Model tab's MLP "
+                                         "activation).")
     assert "Move up/down beside the class counts" in for_window(TEXTS[5])
     assert for_window("No flags here (really).") == "No flags here (really)."
 
@@ -58,3 +60,16 @@ def test_the_width_message_never_asks_for_more_columns_than_the_table_has():
     with pytest.raises(WidthMismatchError) as found:
         check_width((3,), [f"c{i}" for i in range(7)], Summary(), "y", "t.csv")
     assert "Tick 3 of the 7 numeric columns" in found.value.window_fix and "--features" in found.value.fix
+
+
+def test_an_ordinal_run_is_told_of_its_own_baseline_and_its_median_rule():
+    """The Checks and Decisions boxes of an ordinal run: no 'for binary heads' dead end, no slider that is not
+    there; the model card (no window) names no tab."""
+    from workbench.core.decide.policy import Policy
+    from workbench.core.evaluate.baseline_check import scores_for
+
+    why = scores_for("ordinal", None, 1, None, {})["why_not"]
+    assert "(the Baseline button)" in for_window(why) and "--baseline" in why
+    assert Policy("threshold", ordinal=True).metadata(4)["chosen"] == "the median class of the ordinal head " \
+                                                                       "(no threshold)"
+    assert "tab" not in Policy("threshold", threshold=0.5).metadata(2)["chosen"]

@@ -54,8 +54,10 @@ class Policy:
         return "the class of the largest probability"
 
     def metadata(self, n_classes: int) -> dict[str, Any]:
-        chosen = {"threshold": "the run's threshold (the Evaluate tab's slider, 0.5 unless moved)",
-                  "cost": "the Bayes decision under the cost matrix (no fitting)"}.get(
+        plain = "the run's decision threshold (0.5 unless it was moved)" if n_classes == 2 else \
+            "the median class of the ordinal head (no threshold)" if self.ordinal else \
+            "the most probable class (no threshold)"
+        chosen = {"threshold": plain, "cost": "the Bayes decision under the cost matrix (no fitting)"}.get(
             self.name, f"the threshold maximising {self.name.replace('_', ' ')} on the calibration split")
         return {"policy": self.name, "threshold": self.threshold, "rule": self.rule(n_classes), "chosen": chosen,
                 "costs": None if self.costs is None else self.costs.tolist(), "calibration_value": self.value,

@@ -9,8 +9,8 @@ on the validation split (which neither calibration saw), with paired bootstrap i
 
 A verdict per metric ("better" or "worse" when the interval excludes zero, else "within noise") and one overall:
 "better" (some metric better, none worse), "worse" (some worse, none better), "mixed", or "within noise".
-It applies to binary heads on a one-output regression model; a multiclass head has no single score to calibrate
-(an ordinal baseline is a separate piece of work).
+It applies to binary heads on a one-output regression model; a multiclass head has no single score to calibrate,
+and an ordinal head's baseline (the output cut into the classes) is a run of its own (workflow/baseline.py).
 """
 
 from __future__ import annotations
@@ -33,6 +33,10 @@ def scores_for(task: str, model: nn.Module, n_outputs: int, inputs: Callable[[st
     {"why_not": reason} when the baseline does not apply."""
     from workbench.core.train.train import predict_logits
 
+    if task == "ordinal":
+        return {"why_not": "this check is for binary heads; for ordered classes the no-training baseline (the "
+                           "regression output cut into the classes) is a run of its own (--baseline; in the window, "
+                           "the Baseline button): compare the two runs"}
     if task != "binary":
         return {"why_not": "the no-training baseline is for binary heads: a multiclass head has no single score to "
                            "calibrate"}

@@ -23,8 +23,8 @@ from workbench.core.evaluate import uncertainty
 from workbench.core.evaluate.scores import bin_edges, bin_index, predict
 
 METRICS = ("mae_classes", "qwk", "within_one")
-DEFINITION = ("mae_classes = mean |predicted class - true class| (0 is perfect); qwk = quadratic weighted kappa "
-              "(1 is perfect, 0 is chance); within_one = share of rows at most one class off")
+DEFINITION = ("mean class distance: the mean of |predicted class - true class| (0 is perfect); quadratic weighted "
+              "kappa: 1 is perfect, 0 is chance; within one class: the share of rows at most one class off")
 MEDIAN_RULE = "the median class: the first class whose cumulative probability P(y <= k) reaches 0.5"
 
 

@@ -115,9 +115,9 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
         return vision
     mlp = mlp_from_state_dict(stripped, activation)
     if mlp is not None:
-        notes.append(N.info(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them "
-                            "(the file does not record the activation; the recipe's mlp_activation chooses it: "
-                            "--mlp-activation on the command line, the Model tab's MLP activation in the window).",
+        notes.append(N.info(f"Architecture rebuilt as an MLP of Linear layers with {activation} between them, an "
+                            "activation the file does not record: choose another one if it was trained with another "
+                            "(--mlp-activation; in the window, the Model tab's MLP activation).",
                             "mlp_rebuilt", "mlp_activation"))
         return mlp
     named = named_architecture(extras)

@@ -11,6 +11,8 @@ import html
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
+from workbench.core.errors import for_window
+
 from .. import theme
 from .notes import notes_html
 
@@ -71,7 +73,7 @@ def baseline_html(check: dict) -> str:
     if not check:
         return ""
     if not check.get("applies"):
-        reason = html.escape(check.get("reason", "not scored"))
+        reason = html.escape(for_window(check.get("reason", "not scored")))  # core's words, less the CLI's flag
         return f"<span style='color:{theme.colour('muted')}'>Baseline check: {reason}.</span>"
     verdict = check["verdict"]
     question = {"better": "yes", "worse": "no", "mixed": "not on every metric", "within noise": "not measurably"}
