@@ -110,8 +110,8 @@ class LabelsBox(QGroupBox):
         if found is None:
             self.task_note.setText("")
         elif found.applied:
-            self.task_note.setText(f"Task set to {found.task}: {found.reason}. Choose another task on the Head & training "
-                                   "tab to keep your own.")
+            self.task_note.setText(f"Task set to {found.task}: {found.reason}. Choose another task on the Head & "
+                                   "training tab to keep your own.")
         else:
             self.use_task.setText(f"Use {found.task}")
             self.task_note.setText(f"Proposed task: {found.task} ({found.reason}).")
