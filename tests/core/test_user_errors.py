@@ -359,3 +359,22 @@ def test_cuda_out_of_memory_is_explained(env, monkeypatch, capsys):
         del CASES["CUDA out of memory"]
     assert code == 2 and isinstance(caught[0], error_type) and "batch size" in err
     assert _snapshot(env.root) == before
+
+
+def test_bins_without_a_task_train_a_multiclass_head_and_say_so(env, capsys):
+    """--bins 3 under the default binary task: as the window does, a multiclass head (said on stderr); an ordinal
+    task given with it is kept."""
+    import json
+
+    from workbench.cli import main
+
+    code = main(["convert", str(env.ckpt), *env.source, "--data", str(env.csv), "--bins", "3", "--epochs", "1",
+                 "--out", str(env.root / "bins")])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "--bins 3 makes 3 classes: a multiclass head is trained" in err
+    assert json.loads((env.root / "bins" / "recipe.json").read_text())["head"]["task"] == "multiclass"
+    from workbench.core.workflow.options import recipe_changes
+
+    assert recipe_changes({"task": "ordinal", "bins": 3})["head.task"] == "ordinal"  # the order given does not matter
+    assert recipe_changes({"bins": 3}, task="ordinal")["head.task"] == "ordinal"  # a notebook's earlier choice

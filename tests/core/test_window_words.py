@@ -73,3 +73,18 @@ def test_an_ordinal_run_is_told_of_its_own_baseline_and_its_median_rule():
     assert Policy("threshold", ordinal=True).metadata(4)["chosen"] == "the median class of the ordinal head " \
                                                                        "(no threshold)"
     assert "tab" not in Policy("threshold", threshold=0.5).metadata(2)["chosen"]
+
+
+def test_a_label_message_says_what_was_not_named_and_how_to_name_it(tmp_path):
+    from workbench.core.data.columns import DEFAULT_LABEL
+    from workbench.core.errors import DataError
+    from workbench.core.recipe import DataRecipe
+
+    assert DataRecipe().label == DEFAULT_LABEL
+    from workbench.core.data.data import load_table
+
+    (tmp_path / "t.csv").write_text("a,b,level\n1,2,x\n3,4,y\n5,6,z\n")
+    with pytest.raises(DataError) as missing:
+        load_table(str(tmp_path / "t.csv"), DEFAULT_LABEL)
+    assert "the default, as no label column was named" in str(missing.value) and "--label" in str(missing.value)
+    assert "Data tab's Label column" in missing.value.window_fix and "--" not in missing.value.window_fix

@@ -4,6 +4,7 @@ description, as the window's form is), their parsers, and the recipe a command l
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import NoReturn
 
 
@@ -105,6 +106,10 @@ def _recipe_from_args(args):
         changes["data.threshold"] = None if args.threshold == "median" else _threshold(args.threshold)
     elif args.bins is not None:
         changes |= {"data.label_mode": "bins", "data.bins": args.bins}
+        if "head.task" not in changes and base.head.task == "binary":  # as the window does: K classes, K outputs
+            changes["head.task"] = "multiclass"
+            print(f"workbench: --bins {args.bins} makes {args.bins} classes: a multiclass head is trained (add "
+                  "--task ordinal for an ordinal one).", file=sys.stderr)
     try:
         recipe = base.replace(**changes)
     except RecipeError as exc:

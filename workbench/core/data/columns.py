@@ -17,6 +17,7 @@ from workbench.core.data.tables import RawTable
 from workbench.core.errors import DataError
 
 MISSING_POLICIES = ("error", "drop", "impute")
+DEFAULT_LABEL = "target"  # the recipe's default label column (DataRecipe.label; a test holds them equal)
 NOT_FEATURES = ("text", "ID-like", "empty", "date/time")  # kinds left out of the default features
 _ID_NAME = re.compile(r"(^|[_\s.-])(id|ids|index|idx|key|uuid|guid|row|rownum|no)$|^unnamed", re.IGNORECASE)
 _LABEL_NAMES = ("target", "label", "labels", "class", "y", "outcome")
@@ -234,7 +235,9 @@ def _chosen_features(raw: RawTable, summary: ColumnSummary, label: str, features
     label, as many as the model reads."""
     path = raw.source
     if label not in summary.index:
-        raise DataError(f"there is no label column '{label}'.", f"Columns: {_listing(summary.names)}.", path)
+        which = f"'{label}'" if label != DEFAULT_LABEL else f"'{label}' (the default, as no label column was named)"
+        raise DataError(f"there is no label column {which}.", "Name the label column (--label; in the window, the "
+                        f"Data tab's Label column) from: {_listing(summary.names)}.", path)
     features = list(features) or summary.default_features(label, table_width(model_shape))
     unknown = [f for f in features if f not in summary.index]
     if unknown:

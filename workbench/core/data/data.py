@@ -169,8 +169,10 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
     target, path = table.target, table.source
     numeric = target.dtype.kind == "f"
     if mode in ("threshold", "bins") and not numeric:
-        raise DataError(f"the label column is not numeric, so it cannot be cut by a {mode}.",
-                        "Use the column as classes (label mode 'column').", path)
+        cut = "at a threshold" if mode == "threshold" else "into quantile bins"
+        raise DataError(f"the label column is not numeric, so it cannot be cut {cut}.",
+                        f"Use its values as the classes (leave out --{'threshold' if mode == 'threshold' else 'bins'}; "
+                        "in the window, the Data tab's Class column).", path)
     if numeric and not np.isfinite(target).all():
         raise DataError(f"the label column has {int((~np.isfinite(target)).sum())} NaN or infinite value(s).",
                         "Drop those rows.", path)
@@ -218,10 +220,10 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
         raise DataError(f"the labels have only one class ({names[int(np.argmax(counts))]}).",
                         "A classifier needs at least two classes: check the label column or the threshold.", path)
     if task == "binary" and len(names) != 2:
-        raise DataError(f"a binary head needs two classes, but the label column has {len(names)}.",
-                        "Choose a multiclass head (--task multiclass; in the window, Task on the Head & training "
-                        "tab), or derive two classes with a threshold (--threshold; in the window, the Data tab's "
-                        "Threshold labels).", path)
+        raise DataError(f"a binary head needs two classes, but the label column has {len(names)} classes.",
+                        "Choose a multiclass or ordinal head (--task multiclass; in the window, Task on the Head & "
+                        "training tab), or derive two classes with a threshold (--threshold; in the window, the Data "
+                        "tab's Threshold labels).", path)
     info["counts"] = counts.tolist()
     return y, names, info
 

@@ -48,7 +48,7 @@ class Session:
 
     def set(self, **options: Any) -> Session:
         """Change recipe fields by their option names (`lr=0.01`, `dropout=0.2`, `calibration="platt"`)."""
-        changes = recipe_changes(options)
+        changes = recipe_changes(options, self.model.recipe.head.task)
         self.model.set_recipe(self.model.recipe.replace(**changes))
         self._chosen(changes)
         return self
@@ -77,7 +77,7 @@ class Session:
         given = {"label": label, "features": features, "sheet": sheet, "missing": missing, "bins": bins, **options}
         if threshold is not None:
             given["threshold"] = threshold
-        changes = recipe_changes({k: v for k, v in given.items() if v is not None})
+        changes = recipe_changes({k: v for k, v in given.items() if v is not None}, self.model.recipe.head.task)
         before = self.model.recipe
         self._chosen(changes)
         try:

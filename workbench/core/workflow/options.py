@@ -29,21 +29,27 @@ def option_names() -> dict[str, str]:
     return out
 
 
-def recipe_changes(options: dict[str, Any]) -> dict[str, Any]:
-    """Dotted recipe changes for `options` (option names); `threshold=` and `bins=` also choose the label mode and
-    the task they make. Unknown names and values that do not fit are RecipeErrors naming the option."""
+def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, Any]:
+    """Dotted recipe changes for `options` (option names); `threshold=` and `bins=` also choose the label mode and,
+    unless `task=` is among them, the task they make: a threshold a binary head, bins a multiclass head where the
+    current `task` is binary (an ordinal or multiclass task is kept). Unknown names and values that do not fit are
+    RecipeErrors naming the option."""
     from workbench.core.recipe import FIELDS
 
     names = option_names()
     changes: dict[str, Any] = {}
+    implied = {"threshold": "binary", "bins": "multiclass" if task == "binary" else task}
+    for option in [o for o in ("threshold", "bins") if o in options][:1]:
+        if "task" not in options:
+            changes["head.task"] = implied[option]
     for option, value in options.items():
         if option == "threshold":
-            changes |= {"data.label_mode": "threshold", "head.task": "binary",
+            changes |= {"data.label_mode": "threshold",
                         "data.threshold": None if value in (None, "median") else value}
             option, field = "threshold", "data.threshold"
             value = changes[field]
         elif option == "bins":
-            changes |= {"data.label_mode": "bins", "head.task": "multiclass"}
+            changes["data.label_mode"] = "bins"
             field = "data.bins"
         elif option in names:
             field = names[option]
