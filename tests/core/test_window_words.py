@@ -88,3 +88,15 @@ def test_a_label_message_says_what_was_not_named_and_how_to_name_it(tmp_path):
         load_table(str(tmp_path / "t.csv"), DEFAULT_LABEL)
     assert "the default, as no label column was named" in str(missing.value) and "--label" in str(missing.value)
     assert "Data tab's Label column" in missing.value.window_fix and "--" not in missing.value.window_fix
+
+
+def test_a_folder_given_as_the_checkpoint_lists_the_files_inside(tmp_path):
+    from workbench.core.errors import CheckpointError
+    from workbench.core.open.load import load_checkpoint
+
+    (tmp_path / "model.pt").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(CheckpointError, match=r"a folder, not a checkpoint file.*inside it \(model\.pt\)"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match="holds none"):
+        load_checkpoint(tmp_path / "empty" if (tmp_path / "empty").mkdir() is None else tmp_path)

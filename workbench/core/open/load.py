@@ -127,6 +127,9 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
         "Name the model's class with --model-source path/to/models.py:ClassName (and --model-args).", path)
 
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".pt2", ".tar")
+
+
 def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | None = None, trusted: bool = False,
                     mlp_activation: str = "relu", source_named_by: str | Path | None = None) -> LoadedModel:
     """Open `path`; `trusted=True` records trust for this file (and the model source it names) first.
@@ -136,6 +139,11 @@ def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | N
     The file is read once into a private copy; its hash and everything loaded come from that copy.
     """
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in CHECKPOINT_SUFFIXES)[:6]
+        raise CheckpointError("this is a folder, not a checkpoint file.", f"Give the checkpoint file inside it ("
+                              f"{', '.join(inside)})." if inside else "Give a checkpoint file (.pt, .pth, .ckpt, "
+                              ".safetensors, .pt2); this folder holds none.", path)
     if not path.is_file():
         raise CheckpointError("no such file.", "Check the path.", path)
     with Snapshot(path) as snap:

@@ -50,7 +50,7 @@ class Train(Job["Run"]):
 
         blockers = session.blockers()
         if blockers:
-            raise JobError(f"cannot train: {blockers[0]}.", "Fix that first.")
+            raise JobError(f"cannot train: {blockers[0].rstrip('.')}.", "Fix that first.")
         super().__init__(session, "Training …")
         self.recipe = validate(session.recipe)
         self.loaded, self.leave_a_core, self.dist = session.loaded, leave_a_core, dist
@@ -84,7 +84,7 @@ class Baseline(Job["Run"]):
     def __init__(self, session: SessionModel) -> None:
         blockers = [b for b in session.blockers() if not b.startswith("train.")]
         if blockers:
-            raise JobError(f"cannot fit the baseline: {blockers[0]}.", "Fix that first.")
+            raise JobError(f"cannot fit the baseline: {blockers[0].rstrip('.')}.", "Fix that first.")
         from workbench.core.workflow.baseline import check_baseline
 
         r = session.recipe

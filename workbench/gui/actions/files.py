@@ -189,7 +189,7 @@ class Files:
         def opened(result) -> None:
             m = self.model
             self.session_path = str(path)  # Save session (Ctrl+S) writes back to it
-            self.host.statusBar().showMessage(f"Opened {len(m.runs)} runs from {path}.")
+            self.host.statusBar().showMessage(f"Opened {len(m.runs)} run{'s' if len(m.runs) != 1 else ''} from {path}.")
 
         self.host.command(lambda: OpenSession(self.model, path, trusted), on_done=opened)
 
