@@ -80,3 +80,13 @@ def test_hostile_names_stay_text():
 
     card = ModelCard(text)  # the front matter reads back whatever the names hold
     assert card.data.to_dict()["model-index"][0]["name"].endswith("of <img src=x onerror=alert(1)>")
+
+
+def test_the_card_reads_as_written_in_plain_text():
+    """Only what Markdown would take for markup is escaped: apostrophes and comparisons read as typed."""
+    meta = {"task": "binary", "classes": ["low", "high"], "program": "model.pt2", "input_shape": [3],
+            "recipe": {"data": {"label": "risk's level", "path": "d.csv"}},
+            "metrics": {"labels": {"mode": "threshold", "threshold": -4.79}, "test": {"n": 3, "accuracy": 0.5}}}
+    text = model_card.card_text(meta).split("---", 2)[2]
+    assert "&#39;" not in text and "&lt;=" not in text and "risk's level" in text
+    assert model_card.markdown_text("<b>x</b> & <= 2") == "&lt;b>x&lt;/b> & <= 2"

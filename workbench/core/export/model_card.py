@@ -4,13 +4,14 @@ head and training, calibration, decisions, intended use and limitations, how to 
 the reliability and confusion figures as PNG files beside it.
 
 Everything comes from the export's own metadata (metadata.json, metrics included), so the card says nothing the
-export does not carry. The prose is a Jinja2 template with autoescape on (a class or column name cannot become
-markup); the front matter is written here, every string JSON-quoted, which YAML reads as the same string.
+export does not carry. The prose is a Jinja2 template whose values are escaped for Markdown (a class or column
+name cannot become markup); the front matter is written here, every string JSON-quoted, which YAML reads as the same string.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -137,15 +138,31 @@ def _yaml(value: Any, indent: int = 0) -> str:
     return "".join(out)
 
 
+# What Markdown would read as markup: a tag, comment, declaration or autolink ("<" then a letter, "/", "!" or "?")
+# and a character reference ("&amp;", "&#39;"). Only these are escaped, so the card's text reads as written
+# ("the program's output", "score <= 0.5") in a plain-text viewer as well as rendered.
+_MARKUP = re.compile(r"<(?=[A-Za-z/!?])|&(?=#?\w+;)")
+
+
+def markdown_text(value: Any) -> Any:
+    """A value put into the card's Markdown: text that can never become markup (a value marked safe is kept)."""
+    from markupsafe import Markup
+
+    if isinstance(value, Markup) or value is None:
+        return value
+    return _MARKUP.sub(lambda m: {"<": "&lt;", "&": "&amp;"}[m.group()], str(value))
+
+
 def _environment_() -> jinja2.Environment:
-    """Jinja2 with autoescape on, the templates shipped in workbench/resources/templates."""
+    """Jinja2 whose every value is escaped for Markdown (markdown_text), the templates shipped in
+    workbench/resources/templates."""
     global _environment
     if _environment is None:
         import jinja2
 
         from workbench.core.export.card_text import cell, num
 
-        _environment = jinja2.Environment(loader=jinja2.FunctionLoader(_template_source), autoescape=True,
+        _environment = jinja2.Environment(loader=jinja2.FunctionLoader(_template_source), finalize=markdown_text,
                                           undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                                           keep_trailing_newline=True)
         filters: dict[str, Callable[..., str]] = {"num": num, "cell": cell}
