@@ -100,3 +100,14 @@ def test_a_folder_given_as_the_checkpoint_lists_the_files_inside(tmp_path):
         load_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match="holds none"):
         load_checkpoint(tmp_path / "empty" if (tmp_path / "empty").mkdir() is None else tmp_path)
+
+
+def test_summaries_say_which_interval_is_which():
+    """Accuracy's interval is Wilson's, the others bootstrap: no summary calls them all bootstrap."""
+    from workbench.cli.output import _summary
+    from workbench.core.evaluate.uncertainty import INTERVALS, method_of
+
+    assert method_of("accuracy") == "wilson" and "Wilson for accuracy" in INTERVALS
+    test = {"n": 10, "accuracy": 0.5, "macro_f1": 0.5, "ece": 0.1, "brier": 0.2, "ci": {"accuracy": [0.2, 0.8]}}
+    text = _summary({"classes": ["a", "b"], "test": test})
+    assert f"test (10 rows; {INTERVALS}, in brackets)" in text

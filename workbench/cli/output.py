@@ -97,13 +97,14 @@ def _with_ci(t: dict, key: str) -> str:
 
 
 def _summary(metrics: dict) -> str:
-    """The metrics a person reads first, each with its bootstrap 95% interval, and what the defaults chose."""
+    """The metrics a person reads first, each with its 95% interval, and what the defaults chose."""
+    from workbench.core.evaluate.uncertainty import INTERVALS
     from workbench.core.evaluate.verdicts import change_text
 
     t = metrics["test"]
     auc_name = "ROC AUC" if t.get("roc_auc_definition", "ROC AUC") == "ROC AUC" else "macro one-vs-rest AUC"
     lines = [f"classes: {', '.join(metrics['classes'])}",
-             f"test ({t['n']} rows; 95% bootstrap intervals in brackets)",
+             f"test ({t['n']} rows; {INTERVALS}, in brackets)",
              f"  test accuracy {_with_ci(t, 'accuracy')}   macro F1 {_with_ci(t, 'macro_f1')}"
              + (f"   {auc_name} {_with_ci(t, 'roc_auc')}" if "roc_auc" in t else ""),
              f"  ECE ({t.get('ece_bins', 15)} bins) {_with_ci(t, 'ece')}   Brier {_with_ci(t, 'brier')}"]

@@ -56,7 +56,8 @@ def test_a_run_in_a_notebook(session, tmp_path):
     run = session.train(task="binary", seed=1, epochs=3, lr=0.01)
     assert session.recipe.seed == 1 and run.metrics["test"]["n"] > 0 and session.runs[0].id == run.id
     page = run._repr_html_()
-    assert "data:image/svg+xml;base64," in page and "Confusion matrix" in page and "95% bootstrap interval" in page
+    assert "data:image/svg+xml;base64," in page and "Confusion matrix" in page and "95% interval" in page
+    assert "Wilson for accuracy" in page
     clf = run.as_sklearn()
     assert is_classifier(clf) and list(clf.classes_) == run.run.data.classes
     X = run.run.data.table.X[run.run.data.splits["test"]]

@@ -48,6 +48,7 @@ def resamples_for(n: int) -> int:
 
 _resamples = resamples_for
 PROPORTIONS = ("accuracy",)  # of METRICS, the ones with a Wilson interval
+INTERVALS = "95% intervals: Wilson for accuracy, bootstrap for the others"  # how a summary says which is which
 
 
 def wilson(successes: float, n: float, level: float = LEVEL) -> list[float]:

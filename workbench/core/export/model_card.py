@@ -5,7 +5,8 @@ the reliability and confusion figures as PNG files beside it.
 
 Everything comes from the export's own metadata (metadata.json, metrics included), so the card says nothing the
 export does not carry. The prose is a Jinja2 template whose values are escaped for Markdown (a class or column
-name cannot become markup); the front matter is written here, every string JSON-quoted, which YAML reads as the same string.
+name cannot become markup); the front matter is written here, every string JSON-quoted, which YAML reads as the
+same string.
 """
 
 from __future__ import annotations

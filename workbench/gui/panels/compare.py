@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from workbench.core.evaluate.compare import COLUMNS, model_text, table, thresholds_note
+from workbench.core.evaluate.uncertainty import INTERVALS
 
 from .. import theme
 from ..plots.compare import ComparePlots
@@ -144,7 +145,7 @@ class ComparePanel(QWidget):
                     item.setFont(bold)
                     item.setText(item.text() + " ★")
                 self.table.setItem(r, c + 2, item)
-        self.note.setText("★ best in its column; 95% bootstrap intervals in brackets." + (
+        self.note.setText(f"★ best in its column; {INTERVALS}, in brackets." + (
             "" if result["same_test_split"] else
             " These runs do not share one test split, so the comparison is not like for like.")
             + ("" if result.get("same_classes", True) else

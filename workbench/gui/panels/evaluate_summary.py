@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 
+from workbench.core.evaluate.uncertainty import INTERVALS
 from workbench.core.evaluate.verdicts import calibration_verdict
 
 from .. import theme
@@ -37,7 +38,7 @@ def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> 
     if "roc_auc" in test:
         name = "ROC AUC" if test.get("roc_auc_definition", "ROC AUC") == "ROC AUC" else "one-vs-rest macro AUC"
         auc = f" · {name} {_ci(test, 'roc_auc', live)}"
-    lines = [f"Test set ({test['n']} samples; 95% bootstrap intervals in grey): accuracy "
+    lines = [f"Test set ({test['n']} samples; {INTERVALS}, in grey): accuracy "
              f"{_ci(test, 'accuracy', live)} · macro F1 {_ci(test, 'macro_f1', live)}{auc}"]
     if "ece_before" in test:
         lines.append(f"Calibration <b>{method}</b>: ECE ({test.get('ece_bins', 15)} bins) {_change(test, 'ece')} · "
