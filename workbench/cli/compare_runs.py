@@ -11,6 +11,12 @@ def cmd_compare(args) -> int:
     from workbench.core.workflow.runs import RunEntry
     from workbench.core.workflow.session import SessionModel
 
+    if len(args.runs) < 2:
+        from workbench.core.errors import WorkbenchError
+
+        raise WorkbenchError("a comparison needs two or more export folders; one was given.",
+                             "Name another export beside it (a baseline of the same data: workbench convert "
+                             "--baseline), or read this one run with workbench evaluate.", args.runs[0])
     runs = [load_run_dir(folder) for folder in args.runs]
     if args.report:
         from workbench.core.safety.output_paths import check_output_file

@@ -24,3 +24,14 @@ def test_no_run_is_best_among_runs_over_other_classes():
     assert not mixed["same_classes"] and all(not best for best in mixed["best"])
     same = table([_run("one", ["no", "yes"], 0.2), _run("two", ["no", "yes"], 0.3)])
     assert same["same_classes"] and same["best"][3] == [0]  # Brier: lower is better
+
+
+def test_a_baseline_trains_nothing_so_its_training_fields_do_not_differ():
+    from workbench.core.recipe import Recipe
+
+    trained = Recipe().with_changes(**{"train.lr": 0.00179}).to_dict()
+    baseline = Recipe().to_dict()
+    diff = recipe_diff([{"name": "B", "recipe": baseline, "metrics": {"kind": "baseline"}},
+                        {"name": "T", "recipe": trained, "metrics": {"kind": "trained"}}])
+    lr = next(d for d in diff["differs"] if d["field"] == "train.lr")
+    assert lr["values"] == ["—", "0.00179"]  # shown as not used by the baseline, not as 'auto' against a value

@@ -63,6 +63,9 @@ def test_baseline_exports_and_compares_from_the_cli(diabetes, tmp_path, capsys):
     assert SVG in page and "<script" not in page and "<link" not in page
     assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", page), "no network or external files"
     assert SVG in (tmp_path / "baseline.html").read_text()
+    capsys.readouterr()
+    assert cli.main(["compare", str(tmp_path / "trained")]) == 2  # one folder is no comparison
+    assert "a comparison needs two or more export folders" in capsys.readouterr().err
 
 
 def _epoch1_val_loss(ckpt, recipe, warm: bool | None) -> float:
@@ -109,6 +112,7 @@ def test_comparison_table_marks_the_best_per_column():
     text = format_table(result)
     assert "0.8000*" in text and "0.0500*" in text and "—" in text
     assert not table([run("a", 0.8, 0.1), run("b", 0.7, 0.1, seed=1)])["same_test_split"]
+    assert table([run("a", 0.8, 0.1)])["best"] == [[]] * len(result["best"])  # one run alone is best at nothing
 
 
 def test_warm_start_auto_is_on_for_binary_heads_only(diabetes, digits, tmp_path):

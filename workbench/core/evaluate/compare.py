@@ -159,8 +159,9 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
     best = []  # per column, every run that reaches the best value (ties are all marked)
     # Runs over other classes answer other questions (a binary Brier runs 0..1, a 4-class one 0..2): none is best
     same_classes = len({tuple(run["metrics"].get("classes") or ()) for run in runs}) == 1
-    for c, (_, _, higher) in enumerate(COLUMNS):
-        present = [r["values"][c] for r in rows if r["values"][c] is not None] if same_classes else []
+    for c, (_, _, higher) in enumerate(COLUMNS):  # one run alone is best at nothing
+        present = [r["values"][c] for r in rows if r["values"][c] is not None] if same_classes and len(rows) > 1 \
+            else []
         top = (max(present) if higher else min(present)) if present else None
         best.append([i for i, r in enumerate(rows) if present and r["values"][c] == top])
     keys = {split_key(run.get("recipe")) for run in runs}

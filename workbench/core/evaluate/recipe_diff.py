@@ -49,9 +49,16 @@ def shown(value: Any) -> str:
     return str(value)
 
 
-def _unused_as_none(flat: dict[str, Any], recipe: Any) -> dict[str, Any]:
+def _kind(run: dict[str, Any]) -> str:
+    return str((run.get("metrics") or {}).get("kind") or run.get("kind") or "trained")
+
+
+def _unused_as_none(flat: dict[str, Any], recipe: Any, kind: str = "trained") -> dict[str, Any]:
     """A run's fields with those its other choices ignore (recipe_unused: bins of a threshold run, focal gamma of
-    a cross-entropy one) shown as "—", so they neither differ nor look shared where they did nothing."""
+    a cross-entropy one; a baseline's head and training fields, as it trains nothing) shown as "—", so they
+    neither differ nor look shared where they did nothing."""
+    if kind == "baseline":
+        flat = {k: (None if k.split(".")[0] in ("head", "train") else v) for k, v in flat.items()}
     from workbench.core.errors import WorkbenchError
     from workbench.core.recipe import from_dict
     from workbench.core.recipe_unused import unused_fields
@@ -66,7 +73,7 @@ def _unused_as_none(flat: dict[str, Any], recipe: Any) -> dict[str, Any]:
 def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | None = None) -> dict[str, Any]:
     """{"names": run names, "differs": [{"field", "label", "values": [text per run]}], "shared": [{"field",
     "label", "value"}]} for runs given as {name, recipe} (a run without a recipe shows "—" everywhere)."""
-    flats = [_unused_as_none(_flat(r.get("recipe") or {}), r.get("recipe")) for r in runs]
+    flats = [_unused_as_none(_flat(r.get("recipe") or {}), r.get("recipe"), _kind(r)) for r in runs]
     labels = _labels()
     order = list(dict.fromkeys(name for flat in flats for name in flat))
     differs, shared = [], []
