@@ -45,6 +45,7 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     rescored = json.loads(scored.stdout)
     assert rescored["n"] == 240 and sum(map(sum, rescored["confusion_matrix"])) == 240
     assert rescored["accuracy"] > 0.6
+    assert "the data the export was trained on" in scored.stderr  # the same file: optimistic, and said so
     # rows with a missing cell: refused by default; evaluate's own --missing drop leaves them out, counted
     lines = table_csv.read_text().splitlines()
     holes = [lines[0]] + [",".join([""] + row.split(",")[1:]) if i < 5 else row for i, row in enumerate(lines[1:])]
@@ -54,6 +55,7 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
     dropped = wb("evaluate", out, "--data", tmp_path / "holes.csv", "--missing", "drop")
     assert dropped.returncode == 0, dropped.stderr
     assert "5 row(s) with missing feature values were dropped" in dropped.stderr and "235 samples" in dropped.stdout
+    assert "trained on" not in dropped.stderr  # another file
 
 
 @pytest.mark.parametrize("args, message", [

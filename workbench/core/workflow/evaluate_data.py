@@ -61,6 +61,23 @@ def _features_for(given: tuple[str, ...], exported: tuple[str, ...], notes: list
     return given
 
 
+def _trained_on(meta: dict[str, Any], data: str) -> bool:
+    """Whether `data` is the export's training data: the same bundled set, or a file of the same SHA-256."""
+    import hashlib
+
+    trained = meta.get("data") or {}
+    if data.startswith("sklearn:"):
+        return data == (meta.get("recipe") or {}).get("data", {}).get("path")
+    path = Path(data)
+    if not trained.get("sha256") or not path.is_file():
+        return False
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == trained["sha256"]
+
+
 def evaluate_export(folder: str | Path, data: str, label: str | None = None, features: tuple[str, ...] = (),
                     sheet: str = "", trusted: bool = False, missing: str = "") -> Evaluation:
     """Score the export in `folder` on `data` (a table, .npz, image folder or sklearn:<name>). `label` and
@@ -84,6 +101,10 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
         table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
                            missing, sheet, shape, d.get("resize", "resize"))
     notes.extend(N.info(n) if isinstance(n, str) else n for n in table.notes)  # rows dropped, cells filled
+    if _trained_on(meta, data):
+        notes.append(N.warning("this is the data the export was trained on: its rows include the train and "
+                               "validation splits, so these scores are optimistic. The export's own test-split "
+                               "scores are in its metrics.json; score new data to judge it.", "training_data"))
     if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
         test = table.given_splits["test"]
         table = dataclasses.replace(table, X=cast("ImageSamples", table.X).subset(test), target=table.target[test],
