@@ -67,7 +67,7 @@ def _trained_on(meta: dict[str, Any], data: str) -> bool:
 
     trained = meta.get("data") or {}
     if data.startswith("sklearn:"):
-        return data == (meta.get("recipe") or {}).get("data", {}).get("path")
+        return bool(data == (meta.get("recipe") or {}).get("data", {}).get("path"))
     path = Path(data)
     if not trained.get("sha256") or not path.is_file():
         return False
@@ -75,7 +75,7 @@ def _trained_on(meta: dict[str, Any], data: str) -> bool:
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
-    return digest.hexdigest() == trained["sha256"]
+    return bool(digest.hexdigest() == trained["sha256"])
 
 
 def evaluate_export(folder: str | Path, data: str, label: str | None = None, features: tuple[str, ...] = (),

@@ -39,9 +39,9 @@ def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, A
     names = option_names()
     changes: dict[str, Any] = {}
     implied = {"threshold": "binary", "bins": "multiclass" if task == "binary" else task}
-    for option in [o for o in ("threshold", "bins") if o in options][:1]:
-        if "task" not in options:
-            changes["head.task"] = implied[option]
+    cuts = [o for o in ("threshold", "bins") if o in options]
+    if cuts and "task" not in options:
+        changes["head.task"] = implied[cuts[0]]
     for option, value in options.items():
         if option == "threshold":
             changes |= {"data.label_mode": "threshold",
