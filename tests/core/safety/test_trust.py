@@ -297,3 +297,16 @@ def test_a_saved_recipe_or_session_reopens_until_its_code_changes(tmp_path):
         rc.load(tmp_path / "mine.json")
     with pytest.raises(UntrustedFileError):
         load_session(tmp_path / "mine.session")
+
+
+def test_a_traced_programs_type_tags_are_not_called_dangerous(tmp_path):
+    """A traced TorchScript module's pickles name torch.jit._pickle.restore_type_tag, which returns its argument:
+    not a DANGER line (the program itself still needs trust, as every TorchScript program does). A name next to
+    it that is not one of those identity builders still is."""
+    model = torch.jit.trace(torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.ReLU()), torch.zeros(1, 3))
+    path = tmp_path / "traced.pt"
+    torch.jit.save(model, path)
+    names = trust.pickle_globals(path)
+    assert not trust.dangerous_globals(names), trust.dangerous_globals(names)
+    flagged = trust.dangerous_globals(["torch.jit._pickle.restore_type_tag", "torch.jit.load"])
+    assert len(flagged) == 1 and flagged[0].startswith("torch.jit.load")

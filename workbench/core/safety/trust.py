@@ -74,7 +74,10 @@ EXTRA_HARMLESS = {"collections.OrderedDict", "collections.defaultdict", "collect
                   "numpy.core.multiarray.scalar", "numpy._core.multiarray.scalar", "numpy.ndarray", "numpy.dtype",
                   "torch._utils._rebuild_parameter", "torch.nn.parameter.Parameter", "torch.nn.parameter.Buffer",
                   "torch.serialization._get_layout", "torch.storage.UntypedStorage", "torch.storage.TypedStorage",
-                  "torch._tensor._rebuild_from_type_v2"} | {f"builtins.{n}" for n in SAFE_BUILTINS}
+                  "torch._tensor._rebuild_from_type_v2"} | {f"builtins.{n}" for n in SAFE_BUILTINS} | {
+    # TorchScript's pickles name these (a traced module's constants): each returns its argument, unchanged
+    f"torch.jit._pickle.{n}" for n in ("restore_type_tag", "build_intlist", "build_tensorlist", "build_doublelist",
+                                       "build_boollist", "build_tensor_from_id")}
 HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
