@@ -329,9 +329,9 @@ def test_compare_report_never_over_a_runs_inputs_and_existing_files_need_overwri
     other = env.root / "cmp.html"
     other.write_text("old")
     capsys.readouterr()  # only this command's output: earlier runs print notes too
-    _refused(main(["compare", str(out), "--report", str(other)]), capsys, "already exists")
+    _refused(main(["compare", str(out), str(out), "--report", str(other)]), capsys, "already exists")
     assert other.read_text() == "old" and _digest(env.ckpt, env.csv, out) == before
-    assert main(["compare", str(out), "--report", str(other), "--overwrite"]) == 0
+    assert main(["compare", str(out), str(out), "--report", str(other), "--overwrite"]) == 0
 
 
 def test_demo_never_overwrites_a_users_same_named_files(tmp_path, capsys):
