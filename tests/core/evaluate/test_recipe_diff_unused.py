@@ -33,5 +33,11 @@ def test_a_baseline_trains_nothing_so_its_training_fields_do_not_differ():
     baseline = Recipe().to_dict()
     diff = recipe_diff([{"name": "B", "recipe": baseline, "metrics": {"kind": "baseline"}},
                         {"name": "T", "recipe": trained, "metrics": {"kind": "trained"}}])
+    assert not any(d["field"].startswith(("train.", "head.")) for d in diff["differs"])  # no 20 lines of noise
+    assert next(d for d in diff["shared"] if d["field"] == "train.lr")["value"] == "0.00179"  # the trained run's
+    other = Recipe().with_changes(**{"train.lr": 0.01}).to_dict()
+    diff = recipe_diff([{"name": "B", "recipe": baseline, "metrics": {"kind": "baseline"}},
+                        {"name": "T", "recipe": trained, "metrics": {"kind": "trained"}},
+                        {"name": "U", "recipe": other, "metrics": {"kind": "trained"}}])
     lr = next(d for d in diff["differs"] if d["field"] == "train.lr")
-    assert lr["values"] == ["—", "0.00179"]  # shown as not used by the baseline, not as 'auto' against a value
+    assert lr["values"] == ["—", "0.00179", "0.01"]  # trained runs that differ: the baseline's shown as unused

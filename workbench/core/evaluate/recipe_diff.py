@@ -74,6 +74,7 @@ def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | Non
     """{"names": run names, "differs": [{"field", "label", "values": [text per run]}], "shared": [{"field",
     "label", "value"}]} for runs given as {name, recipe} (a run without a recipe shows "—" everywhere)."""
     flats = [_unused_as_none(_flat(r.get("recipe") or {}), r.get("recipe"), _kind(r)) for r in runs]
+    trains = [_kind(r) != "baseline" for r in runs]
     labels = _labels()
     order = list(dict.fromkeys(name for flat in flats for name in flat))
     differs, shared = [], []
@@ -81,10 +82,13 @@ def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | Non
         values = [DEFAULTED[name] if name in DEFAULTED and flat.get(name) in ([], ()) else shown(flat.get(name))
                   for flat in flats]
         row = {"field": name, "label": labels.get(name, name)}
-        if len(set(values)) > 1:
+        # a baseline trains nothing: its "—" under a head or training field is no difference among the runs that
+        # train (else every training setting would be listed against it)
+        among = {v for v, t in zip(values, trains) if t or name.split(".")[0] not in ("head", "train")}
+        if len(among or set(values)) > 1:
             differs.append({**row, "values": values})
         else:
-            shared.append({**row, "value": values[0]})
+            shared.append({**row, "value": next(iter(among or set(values)))})
     if thresholds is not None and len({t for t in thresholds}) > 1:
         differs.insert(0, {"field": "threshold", "label": THRESHOLD_LABEL,
                            "values": ["—" if t is None else f"{t:.3g}" for t in thresholds]})
