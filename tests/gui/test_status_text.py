@@ -80,3 +80,10 @@ def test_opening_another_model_leaves_no_curves_of_the_old_one(window, files, qt
     assert panel.curves.epochs == [] and (x is None or len(x) == 0)
     assert panel.finder.curve.getData()[0] is None or len(panel.finder.curve.getData()[0]) == 0
     assert panel.progress.format() == "Not started" and "after 2 epochs" not in panel.status.text()
+
+
+def test_a_problem_without_a_file_reads_as_a_sentence():
+    from workbench.core.workflow.jobs import JobError
+    from workbench.gui.session import window_text
+
+    assert window_text(JobError("cannot train: no data.", "Fix that first.")) == "Cannot train: no data. Fix that first."

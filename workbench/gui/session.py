@@ -67,5 +67,6 @@ def window_text(exc) -> str:
 
     if isinstance(exc, WorkbenchError):
         problem = exc.window_problem
-        return " ".join(filter(None, [f"{exc.path}: {problem}" if exc.path else problem, exc.window_fix]))
+        problem = f"{exc.path}: {problem}" if exc.path else problem[:1].upper() + problem[1:]  # a sentence
+        return " ".join(filter(None, [problem, exc.window_fix]))
     return for_window(str(exc))
