@@ -86,4 +86,5 @@ def test_a_problem_without_a_file_reads_as_a_sentence():
     from workbench.core.workflow.jobs import JobError
     from workbench.gui.session import window_text
 
-    assert window_text(JobError("cannot train: no data.", "Fix that first.")) == "Cannot train: no data. Fix that first."
+    said = window_text(JobError("cannot train: no data.", "Fix that first."))
+    assert said == "Cannot train: no data. Fix that first."
