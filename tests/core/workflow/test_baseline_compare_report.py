@@ -38,6 +38,8 @@ def test_baseline_matches_a_scikit_learn_logistic_fit_on_the_scores(diabetes):
     loaded, data = _open(ckpt, recipe)
     run = baseline_run(recipe, loaded, data)
     assert run.kind == "baseline" and run.metrics["kind"] == "baseline" and not run.training.history
+    # what standardize auto chose is recorded, as a trained run records it (Compare then shows no auto | no)
+    assert recipe.data.standardize == "auto" and run.recipe.data.standardize is (data.mean is not None)
     reference = LogisticRegression(C=1e4, max_iter=1000).fit(run.logits["cal"].reshape(-1, 1), data.labels("cal"))
     expected = reference.predict_proba(run.logits["test"].reshape(-1, 1))[:, 1]
     assert np.allclose(run.probabilities("test")[:, 1], expected, atol=1e-5)

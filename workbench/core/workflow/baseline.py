@@ -46,6 +46,8 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
         raise RecipeError(f"the regression model has {int(np.prod(inspection.output_shape))} outputs; the "
                           "baseline needs a single score.", "Train a head instead.")
     prepare_images(data, recipe, model)
+    if not data.images and recipe.data.standardize == "auto":  # what auto chose, recorded as a trained run does
+        recipe = recipe.with_changes(**{"data.standardize": data.mean is not None})
     if recipe.head.task != "binary":
         return ordinal_baseline_run(recipe, loaded, data)
     scores = {s: predict_logits(model, data.model_inputs(s), True).numpy() for s in data.splits}
