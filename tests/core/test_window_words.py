@@ -86,7 +86,7 @@ def test_a_label_message_says_what_was_not_named_and_how_to_name_it(tmp_path):
     (tmp_path / "t.csv").write_text("a,b,level\n1,2,x\n3,4,y\n5,6,z\n")
     with pytest.raises(DataError) as missing:
         load_table(str(tmp_path / "t.csv"), DEFAULT_LABEL)
-    assert "the default, as no label column was named" in str(missing.value) and "--label" in str(missing.value)
+    assert "(the default label column)" in str(missing.value) and "--label" in str(missing.value)
     assert "Data tab's Label column" in missing.value.window_fix and "--" not in missing.value.window_fix
 
 
@@ -111,3 +111,18 @@ def test_summaries_say_which_interval_is_which():
     test = {"n": 10, "accuracy": 0.5, "macro_f1": 0.5, "ece": 0.1, "brier": 0.2, "ci": {"accuracy": [0.2, 0.8]}}
     text = _summary({"classes": ["a", "b"], "test": test})
     assert f"test (10 rows; {INTERVALS}, in brackets)" in text
+
+
+def test_the_training_data_is_recognised_as_a_file_a_folder_or_a_bundled_set(tmp_path):
+    from workbench.core.safety.snapshot import fingerprint
+    from workbench.core.workflow.evaluate_data import _trained_on
+
+    folder = tmp_path / "imgs" / "cat"
+    folder.mkdir(parents=True)
+    (folder / "1.png").write_bytes(b"png")
+    meta = {"data": {"sha256": fingerprint(str(tmp_path / "imgs"))}, "recipe": {"data": {"path": "sklearn:iris"}}}
+    assert _trained_on(meta, str(tmp_path / "imgs"))
+    (folder / "2.png").write_bytes(b"another")
+    assert not _trained_on(meta, str(tmp_path / "imgs"))  # not the same images any more
+    assert _trained_on(meta, "sklearn:iris") and not _trained_on(meta, "sklearn:wine")
+    assert not _trained_on(meta, str(tmp_path / "gone.csv"))

@@ -91,7 +91,7 @@ def test_the_prior_typed_or_estimated_from_unlabelled_rows(trained, files, qtbot
     assert trained.session.model.run.recipe.decide.prior == ()
     box.prior.setText("1.5")  # a share out of range: named by the control, not by the recipe field
     box.prior.editingFinished.emit()
-    assert box.problem.text().startswith("Deployment prior ") and "decide.prior" not in box.problem.text()
+    assert box.problem.text().startswith("Deployment prior: ") and "decide.prior" not in box.problem.text()
     with qtbot.waitSignal(trained.session.run_changed, timeout=30000):
         box.prior.setText("0.3")
         box.prior.editingFinished.emit()

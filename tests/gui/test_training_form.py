@@ -211,8 +211,16 @@ def test_a_refused_field_names_the_control_in_the_window():
     try:
         Recipe().replace(**{"decide.prior": (1.5, -0.5)})
     except RecipeError as exc:
-        assert exc.window_problem.startswith("Deployment prior has the item 1.5") and "decide." not in \
+        assert exc.window_problem.startswith("Deployment prior: has the item 1.5") and "decide." not in \
             exc.window_problem + exc.window_fix
         assert str(exc).startswith("recipe field decide.prior")  # the command line keeps the recipe's name
     else:
         raise AssertionError("a prior of 1.5 was taken")
+
+
+def test_a_choice_that_needs_more_values_stays_choosable(window):
+    from workbench.core.recipe_unused import refused_choices
+
+    normalize = window.form.widgets["data.normalize"]  # custom, then its mean and std: not ruled out
+    assert normalize.model().item(normalize.findText("custom")).isEnabled()
+    assert refused_choices(window.session.model.recipe, "data.normalize") == {}

@@ -442,5 +442,5 @@ def validate(recipe: Recipe) -> Recipe:
         more = f" ({len(found) - 1} more problem(s) after this one.)" if len(found) > 1 else ""
         label = FIELDS[name][1].label if name in FIELDS else name
         raise RecipeError(f"recipe field {name} {reason}.{more}", "Change that field.", field=name,
-                          window=f"{label} {reason}.{more}", gui=f"Change {label}.")
+                          window=f"{label}: {reason}.{more}", gui=f"Change {label}.")
     return recipe

@@ -38,12 +38,18 @@ def unused_fields(recipe: Recipe) -> dict[str, str]:
     return out
 
 
+# Fields some of whose choices the head's task rules out (a loss, a calibration, a threshold policy for one task)
+RULED_BY_TASK = ("calibration", "train.loss", "decide.policy")
+
+
 def refused_choices(recipe: Recipe, field: str) -> dict[str, str]:
-    """{choice: why not} for the choices of `field` that the recipe's other fields rule out (matrix calibration
-    for a binary head): the window disables them in the field's list. The rule is `recipe.problems`, asked of the
-    recipe with that choice."""
+    """{choice: why not} for the choices of `field` (one of RULED_BY_TASK) that the head's task rules out (matrix
+    calibration for a binary head): the window disables them in the field's list. The rule is `recipe.problems`,
+    asked of the recipe with that choice."""
     from workbench.core.recipe import FIELDS, problems
 
+    if field not in RULED_BY_TASK:  # elsewhere a problem means "not finished yet" (custom needs its values)
+        return {}
     spec = FIELDS[field][1]
     current = recipe.get(field)
     before = {reason for name, reason in problems(recipe) if name == field}

@@ -34,7 +34,11 @@ def test_a_baseline_trains_nothing_so_its_training_fields_do_not_differ():
     diff = recipe_diff([{"name": "B", "recipe": baseline, "metrics": {"kind": "baseline"}},
                         {"name": "T", "recipe": trained, "metrics": {"kind": "trained"}}])
     assert not any(d["field"].startswith(("train.", "head.")) for d in diff["differs"])  # no 20 lines of noise
-    assert next(d for d in diff["shared"] if d["field"] == "train.lr")["value"] == "0.00179"  # the trained run's
+    assert next(d for d in diff["shared"] if d["field"] == "train.lr")["value"] == "0.00179 (not used by a baseline)"
+    ordinal = Recipe().with_changes(**{"head.task": "ordinal", "head.ordinal": "coral"}).to_dict()
+    diff = recipe_diff([{"name": "B", "recipe": ordinal, "metrics": {"kind": "baseline"}},
+                        {"name": "T", "recipe": Recipe().with_changes(**{"head.task": "multiclass"}).to_dict()}])
+    assert next(d for d in diff["differs"] if d["field"] == "head.task")["values"] == ["ordinal", "multiclass"]
     other = Recipe().with_changes(**{"train.lr": 0.01}).to_dict()
     diff = recipe_diff([{"name": "B", "recipe": baseline, "metrics": {"kind": "baseline"}},
                         {"name": "T", "recipe": trained, "metrics": {"kind": "trained"}},

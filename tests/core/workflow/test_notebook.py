@@ -120,5 +120,12 @@ def test_a_class_column_sets_the_task_and_a_failed_read_keeps_the_last_data(user
     with pytest.raises(wb.WorkbenchError, match="nope"):
         s.read_data(tmp_path / "levels.csv", label="nope")
     assert s.recipe.data.label == "level" and s.recipe.head.task == "ordinal"
+    frame.head(40).assign(f0=100.0).to_csv(tmp_path / "other.csv", index=False)  # another file, that fails
+    with pytest.raises(wb.WorkbenchError, match="nope"):
+        s.read_data(tmp_path / "other.csv", label="level", features=["nope"])
+    assert s.recipe.data.path == str(tmp_path / "levels.csv") and len(s.model.table.target) == len(frame)
+    assert float(np.asarray(s.model.table.X)[:, 0].mean()) < 50  # the rows read before, not the failed file's
     run = s.train(epochs=1)
     assert run.metrics["task"] == "ordinal"
+    with pytest.raises(wb.WorkbenchError, match="not both"):
+        s.set(threshold=0.5, bins=3)

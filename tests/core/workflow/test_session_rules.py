@@ -61,6 +61,20 @@ def test_a_three_class_column_proposes_multiclass_and_applies_it_while_auto(user
     assert not s.auto_task and s.task_proposal() is None
 
 
+def test_bins_under_an_unchosen_binary_head_make_it_multiclass_and_two_classes_make_it_binary_again(user_mlp):
+    """The window's rule, in core: bins are K classes (as bins= and --bins say); a threshold or a two-class
+    column takes the binary head back while the user has not chosen a task."""
+    s = _session(user_mlp)
+    s.auto_task = True
+    s.set_label_mode("bins")
+    assert s.recipe.head.task == "multiclass"
+    s.set_label_mode("threshold")
+    assert s.recipe.head.task == "binary"
+    s.choose_task("binary")
+    s.set_label_mode("bins")  # a task the user chose is kept (the form then says why it does not fit)
+    assert s.recipe.head.task == "binary"
+
+
 def test_balance_proposal_follows_the_data_while_auto_balance_is_on(user_mlp):
     s = _session(user_mlp)
     s.update(**{"data.label_mode": "threshold", "data.threshold": 1.2})  # few positives

@@ -235,7 +235,7 @@ def _chosen_features(raw: RawTable, summary: ColumnSummary, label: str, features
     label, as many as the model reads."""
     path = raw.source
     if label not in summary.index:
-        which = f"'{label}'" if label != DEFAULT_LABEL else f"'{label}' (the default, as no label column was named)"
+        which = f"'{label}'" if label != DEFAULT_LABEL else f"'{label}' (the default label column)"
         raise DataError(f"there is no label column {which}.", "Name the label column (--label; in the window, the "
                         f"Data tab's Label column) from: {_listing(summary.names)}.", path)
     features = list(features) or summary.default_features(label, table_width(model_shape))

@@ -49,6 +49,11 @@ def shown(value: Any) -> str:
     return str(value)
 
 
+def _trained_only(field: str) -> bool:
+    """A head or training field a baseline does not use (its task and ordinal head it does: a cut is a head)."""
+    return field.split(".")[0] in ("head", "train") and field not in ("head.task", "head.ordinal")
+
+
 def _kind(run: dict[str, Any]) -> str:
     return str((run.get("metrics") or {}).get("kind") or run.get("kind") or "trained")
 
@@ -58,7 +63,7 @@ def _unused_as_none(flat: dict[str, Any], recipe: Any, kind: str = "trained") ->
     a cross-entropy one; a baseline's head and training fields, as it trains nothing) shown as "—", so they
     neither differ nor look shared where they did nothing."""
     if kind == "baseline":
-        flat = {k: (None if k.split(".")[0] in ("head", "train") else v) for k, v in flat.items()}
+        flat = {k: (None if _trained_only(k) else v) for k, v in flat.items()}
     from workbench.core.errors import WorkbenchError
     from workbench.core.recipe import from_dict
     from workbench.core.recipe_unused import unused_fields
@@ -84,11 +89,12 @@ def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | Non
         row = {"field": name, "label": labels.get(name, name)}
         # a baseline trains nothing: its "—" under a head or training field is no difference among the runs that
         # train (else every training setting would be listed against it)
-        among = {v for v, t in zip(values, trains) if t or name.split(".")[0] not in ("head", "train")}
+        among = {v for v, t in zip(values, trains) if t or not _trained_only(name)}
         if len(among or set(values)) > 1:
             differs.append({**row, "values": values})
         else:
-            shared.append({**row, "value": next(iter(among or set(values)))})
+            value = next(iter(among or set(values)))
+            shared.append({**row, "value": value if len(set(values)) == 1 else f"{value} (not used by a baseline)"})
     if thresholds is not None and len({t for t in thresholds}) > 1:
         differs.insert(0, {"field": "threshold", "label": THRESHOLD_LABEL,
                            "values": ["—" if t is None else f"{t:.3g}" for t in thresholds]})

@@ -49,6 +49,7 @@ def _is_tar(path: Path) -> bool:
         return False
 
 
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".pt2", ".ts")  # the open dialog's too
 REFUSED = {"empty": "the file is empty", "unknown": "the file is not a PyTorch or safetensors checkpoint",
            "corrupt": "the file is truncated or corrupt (a damaged zip archive)",
            "zip": "the zip archive is not a PyTorch checkpoint",

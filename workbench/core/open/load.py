@@ -20,7 +20,7 @@ from workbench.core.errors import CheckpointError, ModelSourceError
 from workbench.core.open import model_source
 from workbench.core.open.architectures import mlp_from_state_dict, torchvision_from_state_dict
 from workbench.core.open.ctor_args import recorded_args
-from workbench.core.open.formats import REFUSED, sniff
+from workbench.core.open.formats import CHECKPOINT_SUFFIXES, REFUSED, sniff
 from workbench.core.open.layer_tree import check_finite
 from workbench.core.open.multi_input import several_inputs
 from workbench.core.open.named_source import MAX_SMALL_FILE, Source, read_source, require_source_trust, vouch
@@ -127,9 +127,6 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
         "Name the model's class with --model-source path/to/models.py:ClassName (and --model-args).", path)
 
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".ckpt", ".bin", ".safetensors", ".pt2", ".tar")
-
-
 def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | None = None, trusted: bool = False,
                     mlp_activation: str = "relu", source_named_by: str | Path | None = None) -> LoadedModel:
     """Open `path`; `trusted=True` records trust for this file (and the model source it names) first.
@@ -142,8 +139,8 @@ def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | N
     if path.is_dir():
         inside = sorted(p.name for p in path.iterdir() if p.suffix.lower() in CHECKPOINT_SUFFIXES)[:6]
         raise CheckpointError("this is a folder, not a checkpoint file.", f"Give the checkpoint file inside it ("
-                              f"{', '.join(inside)})." if inside else "Give a checkpoint file (.pt, .pth, .ckpt, "
-                              ".safetensors, .pt2); this folder holds none.", path)
+                              f"{', '.join(inside)})." if inside else "Give a checkpoint file ("
+                              f"{', '.join(CHECKPOINT_SUFFIXES)}); this folder holds none.", path)
     if not path.is_file():
         raise CheckpointError("no such file.", "Check the path.", path)
     with Snapshot(path) as snap:

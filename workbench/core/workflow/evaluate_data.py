@@ -62,20 +62,16 @@ def _features_for(given: tuple[str, ...], exported: tuple[str, ...], notes: list
 
 
 def _trained_on(meta: dict[str, Any], data: str) -> bool:
-    """Whether `data` is the export's training data: the same bundled set, or a file of the same SHA-256."""
-    import hashlib
+    """Whether `data` is the export's training data: the same bundled set, or a file or image folder of the same
+    SHA-256 (as the export recorded it)."""
+    from workbench.core.safety.snapshot import fingerprint
 
     trained = meta.get("data") or {}
     if data.startswith("sklearn:"):
         return bool(data == (meta.get("recipe") or {}).get("data", {}).get("path"))
-    path = Path(data)
-    if not trained.get("sha256") or not path.is_file():
+    if not trained.get("sha256") or not Path(data).exists():
         return False
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return bool(digest.hexdigest() == trained["sha256"])
+    return bool(fingerprint(data) == trained["sha256"])  # a file's hash, or an image folder's (names and contents)
 
 
 def evaluate_export(folder: str | Path, data: str, label: str | None = None, features: tuple[str, ...] = (),
@@ -101,16 +97,16 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
         table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
                            missing, sheet, shape, d.get("resize", "resize"))
     notes.extend(N.info(n) if isinstance(n, str) else n for n in table.notes)  # rows dropped, cells filled
-    if _trained_on(meta, data):
-        notes.append(N.warning("this is the data the export was trained on: its rows include the train and "
-                               "validation splits, so these scores are optimistic. The export's own test-split "
-                               "scores are in its metrics.json; score new data to judge it.", "training_data"))
     if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
         test = table.given_splits["test"]
         table = dataclasses.replace(table, X=cast("ImageSamples", table.X).subset(test), target=table.target[test],
                                     given_splits=None)
         notes.append(N.info(f"the folder's {table.split_folders['test']}/ split: {len(table.target)} images",
                             "folder_test_split"))
+    elif _trained_on(meta, data):  # (a folder's test/ split alone is what the export was tested on: no note)
+        notes.append(N.warning("this is the data the export was trained on: its rows include the train and "
+                               "validation splits, so these scores are optimistic. The export's own test-split "
+                               "scores are in its metrics.json; score new data to judge it.", "training_data"))
     check_inputs(meta, table.X, data)
     y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
                                                     **meta["metrics"].get("labels", {})})

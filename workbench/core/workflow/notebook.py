@@ -78,7 +78,7 @@ class Session:
         if threshold is not None:
             given["threshold"] = threshold
         changes = recipe_changes({k: v for k, v in given.items() if v is not None}, self.model.recipe.head.task)
-        before = self.model.recipe
+        before = self.model.data_state()
         self._chosen(changes)
         try:
             if label is None and str(path) != self.model.recipe.data.path:
@@ -90,27 +90,13 @@ class Session:
                 ReadData(self.model, path, sheet).run()
             self.model.require_data()
         except WorkbenchError:
-            self._restore(before)
+            self.model.restore_data_state(before)  # the data and choices read before, whatever file failed
             raise
         found = self.model.task_proposal()
         if found is not None and found.applied:
             warnings.warn(f"Task set to {found.task}: {found.reason}. Pass task= to read_data or train to choose "
                           "another.", stacklevel=2)
         return self
-
-    def _restore(self, before: Recipe) -> None:
-        """After a failed read, the data read before (if any) with its choices: a typo in a label does not
-        leave the session unable to train."""
-        from workbench.core.workflow.commands import ReadData
-
-        if not before.data.path:
-            return
-        self.model.set_recipe(before)
-        if self.model.data is None:
-            try:
-                ReadData(self.model, before.data.path, before.data.sheet or None).run()
-            except WorkbenchError:
-                pass  # the earlier file is gone or changed too: the raised error is the one to read
 
     def train(self, **options: Any) -> RunView:
         """Train a new head (options as `set` takes them); the run becomes the session's current run."""

@@ -40,6 +40,9 @@ def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, A
     changes: dict[str, Any] = {}
     implied = {"threshold": "binary", "bins": "multiclass" if task == "binary" else task}
     cuts = [o for o in ("threshold", "bins") if o in options]
+    if len(cuts) > 1:
+        raise RecipeError("threshold= makes two classes and bins= several; give one of them, not both.",
+                          "Drop one of them.", field="data.label_mode")
     if cuts and "task" not in options:
         changes["head.task"] = implied[cuts[0]]
     for option, value in options.items():

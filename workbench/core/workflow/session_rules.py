@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from workbench.core.recipe import Recipe
 
+DATA_STATE = ("recipe", "raw", "columns", "table", "data", "data_problem", "data_exception", "auto_task",
+              "task_applied", "_source")
 MAX_PROPOSED_CLASSES = 50  # more distinct values than this is a number to cut, not a class column
 SKEW = 1.5  # the largest class outnumbering the smallest by more than this is an imbalance worth weighting
 
@@ -46,6 +48,8 @@ class SessionRules:
     task_applied: str
 
     if TYPE_CHECKING:  # SessionModel's own
+        events: Any
+
         def update(self, **changes: Any) -> None: ...
 
         def model_shape(self) -> tuple[int, ...] | None: ...
@@ -66,11 +70,27 @@ class SessionRules:
 
     def set_label_mode(self, mode: str) -> None:
         """Labels from the class column, a threshold or bins; a cut (threshold, bins) has its own order, so a class
-        column's order is dropped with it."""
+        column's order is dropped with it. Bins under a binary head the user did not choose make it multiclass
+        (K classes: the same rule as a class column's count, and as `bins=` and --bins)."""
         changes: dict[str, Any] = {"data.label_mode": mode}
         if mode != "column":
             changes["data.classes"] = ()
+        if mode == "bins" and self.auto_task and self.recipe.head.task == "binary":
+            changes["head.task"] = self.task_applied = "multiclass"
         self.update(**changes)
+
+    # ----- a read that failed leaves the data read before (a notebook's read_data)
+    def data_state(self) -> dict[str, Any]:
+        """What reading data changes: the recipe, the file's columns, the table, the prepared data, the task rule."""
+        return {k: getattr(self, k) for k in DATA_STATE}
+
+    def restore_data_state(self, state: dict[str, Any]) -> None:
+        """Back to `data_state()`'s moment, announced as a read would announce it."""
+        for key, value in state.items():
+            setattr(self, key, value)
+        for event, value in (("recipe", self.recipe), ("raw", state["raw"]), ("table", self.table),
+                             ("data", self.data)):
+            getattr(self.events, event).emit(value)
 
     def same_columns(self, columns: Any) -> bool:
         """Whether a newly read table has exactly the columns of the one open (its ticks then still mean the
@@ -88,7 +108,7 @@ class SessionRules:
         if r.head.task == "binary" and 2 < k <= MAX_PROPOSED_CLASSES:
             return TaskProposal("multiclass", f"the label column '{r.data.label}' has {k} classes, and a binary head "
                                               "takes two", False)
-        if self.task_applied and r.head.task == self.task_applied:
+        if self.task_applied and r.head.task == self.task_applied and k > 2:
             return TaskProposal(self.task_applied, f"the label column '{r.data.label}' has {k} classes", True)
         return None
 

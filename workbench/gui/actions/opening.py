@@ -9,10 +9,11 @@ from pathlib import Path
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from workbench.core import folders
+from workbench.core.open.formats import CHECKPOINT_SUFFIXES
 
 from .host import Host
 
-CHECKPOINTS = "Checkpoints (*.pt *.pth *.ckpt *.bin *.safetensors *.pt2 *.ts);;All files (*)"
+CHECKPOINTS = f"Checkpoints ({' '.join('*' + s for s in CHECKPOINT_SUFFIXES)});;All files (*)"
 
 
 class Opening:
