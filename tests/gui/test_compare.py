@@ -83,6 +83,7 @@ def test_compare_shows_each_runs_threshold_and_what_differs(window, files, qtbot
     diff = panel.diff.text()
     assert "What differs" in diff and "Decision threshold (Evaluate tab): 0.5 | 0.246" in diff
     assert "Dropout" not in diff  # the baseline trains nothing: its head and training fields are no difference
+    assert "tandardize" not in diff  # neither in the recipes nor in the run names: both resolved auto the same way
     window.show_workspace(5)
     window.save_report(str(tmp_path / "comparison.html"))
     page = (tmp_path / "comparison.html").read_text()

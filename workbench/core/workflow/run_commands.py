@@ -98,7 +98,8 @@ class Baseline(Job["Run"]):
         return baseline_run(self.recipe, self.loaded, self.data)
 
     def commit(self, result: Run) -> Run:
-        self.session.add_run(result, asked=result.recipe)
+        # named by what the session asked, as a trained run is (the baseline records what auto chose)
+        self.session.add_run(result, asked=self.recipe)
         return result
 
 
