@@ -65,6 +65,9 @@ def test_a_run_in_a_notebook(session, tmp_path):
     exported = probabilities(result.folder, read_metadata(result.folder), X)
     assert np.allclose(clf.predict_proba(X), exported, atol=1e-6)
     assert np.allclose(clf.predict_proba(X), run.run.probabilities("test"), atol=1e-6)
+    with pytest.raises(wb.WorkbenchError, match=r"overwrite=True") as again:  # the notebook's words
+        run.export(tmp_path / "export")
+    assert "--overwrite" not in str(again.value) and "dialog" not in str(again.value)
     y = clf.classes_[run.run.data.labels("test")]
     assert roc_auc_score(y, clf.predict_proba(X)[:, 1]) == pytest.approx(run.metrics["test"]["roc_auc"])
     CalibrationDisplay.from_estimator(clf, X, y, n_bins=5)

@@ -222,9 +222,14 @@ class RunView:
         return self
 
     def export(self, folder: str | Path, overwrite: bool = False, onnx: bool = False) -> ExportResult:
+        from workbench.core.safety.output_paths import OutputExistsError
         from workbench.core.workflow.run_commands import Export
 
-        result: ExportResult = Export(self.model, folder, self.id, overwrite, onnx).run()
+        try:
+            result: ExportResult = Export(self.model, folder, self.id, overwrite, onnx).run()
+        except OutputExistsError as exc:  # the fix in a notebook's words, not a flag's or a dialog's
+            raise OutputExistsError(exc.problem, "Choose another folder, or pass overwrite=True to replace it.",
+                                    exc.path) from None
         return result
 
     def report(self, path: str | Path) -> Path:
