@@ -88,6 +88,7 @@ def _listed(flag: str, item: type, single: bool = False):
 def _recipe_from_args(args):
     from workbench.core import recipe as rc
     from workbench.core.errors import RecipeError
+    from workbench.core.workflow.options import implied_task
 
     base = rc.load(args.recipe, args.trust, args.model_source) if args.recipe else rc.Recipe()
     changes: dict = {}
@@ -106,8 +107,9 @@ def _recipe_from_args(args):
         changes["data.threshold"] = None if args.threshold == "median" else _threshold(args.threshold)
     elif args.bins is not None:
         changes |= {"data.label_mode": "bins", "data.bins": args.bins}
-        if "head.task" not in changes and base.head.task == "binary":  # as the window does: K classes, K outputs
-            changes["head.task"] = "multiclass"
+        implied = implied_task("bins", base.head.task)  # core's rule, as the window and a notebook apply it
+        if "head.task" not in changes and implied != base.head.task:
+            changes["head.task"] = implied
             print(f"workbench: --bins {args.bins} makes {args.bins} classes: a multiclass head is trained (add "
                   "--task ordinal for an ordinal one).", file=sys.stderr)
     try:

@@ -29,6 +29,14 @@ def option_names() -> dict[str, str]:
     return out
 
 
+def implied_task(cut: str, task: str) -> str:
+    """The task labels cut from a number call for, from the current `task`: a threshold makes two classes (a
+    binary head); bins make several, so a binary head becomes multiclass and an ordinal or multiclass one stays."""
+    if cut == "threshold":
+        return "binary"
+    return "multiclass" if task == "binary" else task
+
+
 def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, Any]:
     """Dotted recipe changes for `options` (option names); `threshold=` and `bins=` also choose the label mode and,
     unless `task=` is among them, the task they make: a threshold a binary head, bins a multiclass head where the
@@ -38,13 +46,12 @@ def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, A
 
     names = option_names()
     changes: dict[str, Any] = {}
-    implied = {"threshold": "binary", "bins": "multiclass" if task == "binary" else task}
     cuts = [o for o in ("threshold", "bins") if o in options]
     if len(cuts) > 1:
         raise RecipeError("threshold= makes two classes and bins= several; give one of them, not both.",
                           "Drop one of them.", field="data.label_mode")
     if cuts and "task" not in options:
-        changes["head.task"] = implied[cuts[0]]
+        changes["head.task"] = implied_task(cuts[0], task)
     for option, value in options.items():
         if option == "threshold":
             changes |= {"data.label_mode": "threshold",

@@ -72,11 +72,14 @@ class SessionRules:
         """Labels from the class column, a threshold or bins; a cut (threshold, bins) has its own order, so a class
         column's order is dropped with it. Bins under a binary head the user did not choose make it multiclass
         (K classes: the same rule as a class column's count, and as `bins=` and --bins)."""
+        from workbench.core.workflow.options import implied_task
+
         changes: dict[str, Any] = {"data.label_mode": mode}
         if mode != "column":
             changes["data.classes"] = ()
-        if mode == "bins" and self.auto_task and self.recipe.head.task == "binary":
-            changes["head.task"] = self.task_applied = "multiclass"
+        several = implied_task("bins", self.recipe.head.task)  # (a threshold's binary is propose_task's, below)
+        if mode == "bins" and self.auto_task and several != self.recipe.head.task:
+            changes["head.task"] = self.task_applied = several
         self.update(**changes)
 
     # ----- a read that failed leaves the data read before (a notebook's read_data)
