@@ -103,7 +103,6 @@ class Baseline(Job["Run"]):
         return result
 
 
-
 def baseline_problem(session: SessionModel) -> WorkbenchError | None:
     """Why the baseline cannot be fitted now (None when it can): making its command checks the session, and
     making one starts nothing. The window's Baseline button and its offer on the Checks box both ask this."""
@@ -112,6 +111,7 @@ def baseline_problem(session: SessionModel) -> WorkbenchError | None:
     except WorkbenchError as exc:
         return exc
     return None
+
 
 class RunJob(Job["Run"]):
     """A command on one run (default: the current one): `change` edits a copy; the commit lands on the live run."""

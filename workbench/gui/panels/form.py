@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from workbench.core import recipe as rc
 from workbench.core.errors import for_window
 from workbench.core.fields import base_type, takes_word
+from workbench.core.recipe_unused import RULED_BY_TASK
 
 from .. import theme
 from ..tooltips import rich
@@ -297,7 +298,7 @@ class TrainingForm(QWidget):
             tip = self._tips.setdefault(field, widget.toolTip())
             reason = f"<p><b>Not used now</b>: {html.escape(unused[field])}.</p>" if field in unused else ""
             widget.setToolTip(reason + rich(tip) if reason else tip)
-            if isinstance(widget, QComboBox) and rc.FIELDS[field][1].choices:
+            if field in RULED_BY_TASK:  # the lists some of whose choices the head's task rules out
                 refuse_choices(widget, self.session.model.recipe, field)
 
     def _refresh_state(self):
