@@ -298,7 +298,7 @@ class TrainingForm(QWidget):
             tip = self._tips.setdefault(field, widget.toolTip())
             reason = f"<p><b>Not used now</b>: {html.escape(unused[field])}.</p>" if field in unused else ""
             widget.setToolTip(reason + rich(tip) if reason else tip)
-            if field in RULED_BY_TASK:  # the lists some of whose choices the head's task rules out
+            if field in RULED_BY_TASK and isinstance(widget, QComboBox):  # lists the head's task rules choices out of
                 refuse_choices(widget, self.session.model.recipe, field)
 
     def _refresh_state(self):
