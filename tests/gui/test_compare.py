@@ -117,3 +117,34 @@ def test_long_run_names_elide_in_the_list_and_fit_the_legends_and_standardize_is
         assert all(len(label.text) <= 24 for _sample, label in legend.items)
     assert _field_label("data.standardize") == "Standardize"
 
+
+
+def test_the_loss_legend_moves_off_a_validation_loss_that_rises_at_the_end(qtbot):
+    """The legend sits in the corner the curves leave empty: top right while losses fall, elsewhere when a run
+    overfits and its last epochs climb into the top right (where a fixed legend covered them)."""
+    from workbench.gui.plots.compare import ComparePlots
+
+    plots = ComparePlots()
+    qtbot.addWidget(plots)
+    plots.resize(740, 300)
+    plots.show()
+    rel = {"confidence": [0.5], "accuracy": [0.5], "count": [5]}
+
+    def runs(losses):
+        return [{"name": "1: trained", "metrics": {"training": {"history": [
+            {"epoch": e + 1, "val_loss": v} for e, v in enumerate(losses)]}, "test": {"reliability": rel}}}]
+
+    def legend_box():
+        qtbot.wait(20)
+        plots.grab()
+        box = plots.losses.getPlotItem().legend.sceneBoundingRect()
+        frame = plots.losses.getPlotItem().getViewBox().sceneBoundingRect()
+        return box.center().x() > frame.center().x(), box.center().y() < frame.center().y()  # right, top
+
+    plots.show_runs(runs([0.9, 0.6, 0.4, 0.3, 0.25, 0.22, 0.2, 0.19]))
+    assert legend_box() == (True, True)
+    plots.show_runs(runs([1.0, 0.95, 0.9, 0.5, 0.2, 0.5, 0.9, 1.0]))  # a U: both top corners are taken
+    assert legend_box()[1] is False
+    plots.show_runs(runs([0.3, 0.25, 0.3, 0.5, 0.8, 1.0, None, 1.2]))  # rises; an epoch without validation rows
+    right, top = legend_box()
+    assert not (right and top)

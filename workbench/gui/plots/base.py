@@ -16,6 +16,31 @@ from .save import save_png, save_svg
 
 FOLDER_KEY = "paths/plots"  # QSettings: the folder plots were last saved to
 FORMATS = {"png": "PNG image (*.png)", "svg": "SVG drawing (*.svg)"}
+CORNERS = {"top right": (-10, 10), "top left": (10, 10), "bottom right": (-10, -10), "bottom left": (10, -10)}
+
+
+def quiet_corner(series: list[tuple[list[float], list[float]]], share: float = 0.4) -> str:
+    """The corner of the curves' bounding box that the fewest points fall in (a box `share` of each side), top
+    right on a tie: where a legend hides least of them. A validation loss that rises at the end fills the top
+    right, where a falling one leaves it empty."""
+    points = []
+    for xs, ys in series:
+        vertices = list(zip(xs, ys))
+        for (a, b), (c, d) in zip(vertices, vertices[1:] or vertices):  # 9 points along each segment: a line covers
+            points += [(a + (c - a) * t / 8, b + (d - b) * t / 8) for t in range(9)]  # a corner between its points
+    points = [(x, y) for x, y in points if x == x and y == y]  # NaN != NaN: an epoch without validation rows
+    if not points:
+        return "top right"
+    x0, x1 = min(p[0] for p in points), max(p[0] for p in points)
+    y0, y1 = min(p[1] for p in points), max(p[1] for p in points)
+    w, h = (x1 - x0) or 1.0, (y1 - y0) or 1.0
+
+    def inside(corner: str) -> int:
+        top, right = corner.startswith("top"), corner.endswith("right")
+        return sum(((x - x0) / w >= 1 - share if right else (x - x0) / w <= share)
+                   and ((y - y0) / h >= 1 - share if top else (y - y0) / h <= share) for x, y in points)
+
+    return min(CORNERS, key=inside)  # dicts keep their order, so a tie keeps the first: top right
 
 
 class Plot(pg.PlotWidget):

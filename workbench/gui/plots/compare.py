@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from .. import theme
-from .base import Plot
+from .base import CORNERS, Plot, quiet_corner
 from .roc import UNIT, UNIT_LIMITS
 
 LEGEND_CHARS = 24  # a run's name in a legend: longer ones end in "…" (the table above names them in full)
@@ -20,6 +20,11 @@ def _short(name: str) -> str:
     return name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1].rstrip(" ·") + "…"
 
 
+def _number(value) -> float:
+    """A validation loss as a number: an epoch without validation rows records null."""
+    return float("nan") if value is None else float(value)
+
+
 class ComparePlots(QWidget):
     """Validation loss curves and reliability diagrams of several runs (their summaries), side by side."""
 
@@ -27,7 +32,7 @@ class ComparePlots(QWidget):
         super().__init__(parent)
         self.losses = Plot("Validation loss per epoch", "compare_loss")
         self.losses.setLabel("bottom", "epoch")
-        self.losses.addLegend(offset=(-10, 10))  # top right; a filled box, so a curve under it does not garble it
+        self.losses.addLegend(offset=CORNERS["top right"])  # a filled box: a curve under it does not garble it
         self.reliability = Plot("Reliability (after calibration)", "compare_reliability", UNIT, UNIT_LIMITS)
         self.reliability.setLabel("bottom", "confidence")
         self.reliability.setLabel("left", "accuracy")
@@ -55,16 +60,19 @@ class ComparePlots(QWidget):
         self.losses.clear()
         self.reliability.clear()
         self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen(theme.colour("grid"), style=Qt.PenStyle.DashLine))
+        curves = []
         for i, run in enumerate(runs):
             pen = pg.mkPen(theme.series(i), width=2)
             history = run["metrics"].get("training", {}).get("history", [])
             if history:
-                self.losses.plot([h["epoch"] for h in history], [h["val_loss"] for h in history], pen=pen,
-                                 name=_short(run["name"]))
+                curve = ([h["epoch"] for h in history], [_number(h["val_loss"]) for h in history])
+                curves.append(curve)
+                self.losses.plot(*curve, pen=pen, name=_short(run["name"]))
             rel = run["metrics"]["test"]["reliability"]
             used = [k for k, n in enumerate(rel["count"]) if n]
             self.reliability.plot([rel["confidence"][k] for k in used], [rel["accuracy"][k] for k in used], pen=pen,
                                   symbol="o", symbolSize=6, symbolBrush=theme.series(i), name=_short(run["name"]))
+        self.losses.getPlotItem().legend.setOffset(CORNERS[quiet_corner(curves)])
 
     def plots(self):
         """The plot widgets by file name, for saving them with a report."""
