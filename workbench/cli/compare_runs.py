@@ -17,6 +17,7 @@ def cmd_compare(args) -> int:
         raise WorkbenchError("a comparison needs two or more export folders; one was given.",
                              "Name another export beside it (a baseline of the same data: workbench convert "
                              "--baseline), or read this one run with workbench evaluate.", args.runs[0])
+    _refuse_repeats(args.runs)
     runs = [load_run_dir(folder) for folder in args.runs]
     if args.report:
         from workbench.core.safety.output_paths import check_output_file
@@ -32,3 +33,19 @@ def cmd_compare(args) -> int:
         comparison_report(runs, args.report)
     print(json_text.dumps(result, indent=2) if args.json else format_table(result))
     return 0
+
+
+def _refuse_repeats(folders: list[str]) -> None:
+    """The same export named twice is one run compared with itself (every difference zero, nothing best)."""
+    from pathlib import Path
+
+    from workbench.core.errors import WorkbenchError
+
+    seen: dict[Path, str] = {}
+    for folder in folders:
+        key = Path(folder).expanduser().resolve()
+        if key in seen:
+            also = "" if seen[key] == folder else f" (also as {seen[key]})"
+            raise WorkbenchError(f"this export folder is named twice{also}: a run compared with itself shows no "
+                                 "difference.", "Name each export folder once, and at least two of them.", folder)
+        seen[key] = folder

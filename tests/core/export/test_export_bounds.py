@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -46,7 +47,8 @@ def test_a_deeply_nested_metadata_json_is_a_typed_error_for_evaluate_and_compare
     capsys.readouterr()
     _one_paragraph(main(["evaluate", str(exported), "--data", str(table_csv)]), capsys.readouterr().err,
                    "metadata.json", "nests deeper")
-    _one_paragraph(main(["compare", str(exported), str(exported)]), capsys.readouterr().err, "metadata.json",
+    twin = shutil.copytree(exported, exported.parent / "twin")  # a second folder: one named twice is refused first
+    _one_paragraph(main(["compare", str(exported), str(twin)]), capsys.readouterr().err, "metadata.json",
                    "nests deeper")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -254,7 +255,6 @@ def test_an_export_is_replaced_only_while_it_holds_nothing_but_what_the_tool_wro
 
 
 def test_a_marker_copied_or_forged_into_a_user_folder_proves_nothing(env, capsys):
-    import shutil
 
     out = env.root / "export"
     assert env.convert("--out", out) == 0
@@ -322,16 +322,20 @@ def test_a_report_inside_the_export_is_recorded_as_the_tools(env, capsys):
 def test_compare_report_never_over_a_runs_inputs_and_existing_files_need_overwrite(env, capsys):
     out = env.root / "export"
     assert env.convert("--out", out) == 0
+    twin = shutil.copytree(out, env.root / "twin")  # two folders: the same one named twice is refused
     before = _digest(env.ckpt, env.csv, out)
     for target in (env.ckpt, env.csv, out / "metrics.json"):
         capsys.readouterr()  # only this command's output: earlier runs print notes too
-        _refused(main(["compare", str(out), str(out), "--report", str(target), "--overwrite"]), capsys, "Choose")
+        _refused(main(["compare", str(out), str(twin), "--report", str(target), "--overwrite"]), capsys, "Choose")
     other = env.root / "cmp.html"
     other.write_text("old")
     capsys.readouterr()  # only this command's output: earlier runs print notes too
-    _refused(main(["compare", str(out), str(out), "--report", str(other)]), capsys, "already exists")
+    _refused(main(["compare", str(out), str(twin), "--report", str(other)]), capsys, "already exists")
     assert other.read_text() == "old" and _digest(env.ckpt, env.csv, out) == before
-    assert main(["compare", str(out), str(out), "--report", str(other), "--overwrite"]) == 0
+    assert main(["compare", str(out), str(twin), "--report", str(other), "--overwrite"]) == 0
+    capsys.readouterr()
+    _refused(main(["compare", str(out), str(out)]), capsys, "named twice")
+    _refused(main(["compare", str(out), str(twin), f"{out}/../{out.name}"]), capsys, "named twice")
 
 
 def test_demo_never_overwrites_a_users_same_named_files(tmp_path, capsys):
@@ -456,9 +460,10 @@ def test_malformed_export_folders_are_typed_errors_for_compare(env, exported, ca
                "no reliability": {**meta, "metrics": {**meta["metrics"], "test": {**test, "reliability": 3}}},
                "bad history": {**meta, "metrics": {**meta["metrics"], "training": {"history": [{"epoch": "x"}]}}},
                "bad recipe": {**meta, "recipe": {"data": 1}}}[damage]
+    twin = shutil.copytree(exported, exported.parent / "twin")  # undamaged
     meta_path.write_text("{oops" if changed is None else json.dumps(changed))
     capsys.readouterr()  # only this command's output: earlier runs print notes too
-    _refused(main(["compare", str(exported), str(exported), "--report", str(env.root / "c.html")]), capsys,
+    _refused(main(["compare", str(twin), str(exported), "--report", str(env.root / "c.html")]), capsys,
              str(exported))
 
 
