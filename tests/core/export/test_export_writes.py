@@ -255,7 +255,6 @@ def test_an_export_is_replaced_only_while_it_holds_nothing_but_what_the_tool_wro
 
 
 def test_a_marker_copied_or_forged_into_a_user_folder_proves_nothing(env, capsys):
-
     out = env.root / "export"
     assert env.convert("--out", out) == 0
     mine = env.root / "mine"
