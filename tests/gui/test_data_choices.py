@@ -76,3 +76,17 @@ def test_a_three_class_label_is_taken_as_multiclass_in_natural_order(window, fil
     counts = window.data_panel.counts.preview
     assert [counts.item(r, 0).text() for r in range(3)] == ["low", "medium", "high"]
     assert np.isfinite(m.data.y).all()
+
+
+def test_a_continuous_label_is_cut_at_the_median_and_said_under_labels(window, files, qtbot, dialogs):
+    """The regression target as the label column: the window makes binary labels at its median (Train works at
+    once) and says so under Labels; choosing Class column is the user's and brings the two-class error back."""
+    _open(qtbot, window, files, files["csv"])
+    labels = window.data_panel.labels
+    qtbot.waitUntil(lambda: window.session.model.data is not None, timeout=5000)
+    assert labels.mode_threshold.isChecked() and labels.median.isChecked()
+    assert "Labels set to a threshold" in labels.task_note.text() and "distinct numbers" in labels.task_note.text()
+    labels.mode_column.click()
+    qtbot.waitUntil(lambda: window.session.model.data is None, timeout=5000)
+    assert labels.task_note.text() == "" and "binary head needs two classes" in window.session.model.data_problem
+    assert not dialogs.errors

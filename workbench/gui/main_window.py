@@ -36,9 +36,10 @@ class MainWindow(QMainWindow):
         self.session = Session(parent=self)
         self.jobs = JobRunner(self.show_error, self)
         self.session.model.start = self.run_command  # the model's own reactions (re-read, inspect) run here too
-        # The window's defaults: the proposed loss weights follow the data, and a class column's count sets the
-        # task until the user chooses one (the command line and a notebook only propose)
-        self.session.model.auto_balance = self.session.model.auto_task = True
+        # The window's defaults: the proposed loss weights follow the data, a class column's count sets the task
+        # until the user chooses one, and a continuous label column is cut at its median until the user chooses
+        # how labels are made (the command line only proposes)
+        self.session.model.auto_balance = self.session.model.auto_task = self.session.model.auto_labels = True
         self.workspace = None  # the Workspace, built on first use
         self.ask_before_closing = True  # scripts that drive the window (benchmarks, screenshots) turn it off
         self.opening = Opening(self)

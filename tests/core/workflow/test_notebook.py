@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +133,18 @@ def test_a_class_column_sets_the_task_and_a_failed_read_keeps_the_last_data(user
     assert run.metrics["task"] == "ordinal"
     with pytest.raises(wb.WorkbenchError, match="not both"):
         s.set(threshold=0.5, bins=3)
+
+
+def test_a_continuous_label_is_cut_at_the_median_with_a_warning_unless_labels_are_named(user_mlp):
+    """read_data on the regression target itself: binary labels at its median, said in a UserWarning; threshold=
+    or bins= name the labels and get no warning."""
+    ckpt, source, args, table = user_mlp
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    with pytest.warns(UserWarning, match="Labels cut at the median"):
+        s.read_data(table)
+    assert s.recipe.data.label_mode == "threshold" and len(s.model.data.classes) == 2
+    s2 = wb.open(ckpt, model_source=source, model_args=args)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s2.read_data(table, bins=3)
+    assert s2.recipe.data.label_mode == "bins" and not s2.model.auto_labels

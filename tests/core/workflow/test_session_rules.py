@@ -115,3 +115,30 @@ def test_the_applied_task_goes_back_to_binary_when_the_labels_are_two_classes_ag
     assert s.recipe.head.task == "binary" and s.data is not None and len(s.data.classes) == 2
     s.set_label_mode("column")
     assert s.recipe.head.task == "multiclass"
+
+
+def test_a_continuous_label_column_is_cut_at_its_median_while_auto_labels_and_a_class_column_undoes_it(user_mlp,
+                                                                                                       tmp_path):
+    """The regression target a model was trained on (240 distinct numbers) under class-column labels: the window's
+    and a notebook's session cut it at the median (binary) and say why; the command line's does not (it keeps the
+    error, which names the fix); a class column read next goes back to its values; the user's own choice of labels
+    is never replaced."""
+    s = _session(user_mlp)
+    assert s.recipe.data.label_mode == "column" and s.data is None  # the command line's session: the error stands
+    assert "240 classes" in s.data_problem
+    s = SessionModel(auto_labels=True)
+    ckpt, source, args, csv = user_mlp
+    OpenModel(s, ckpt, model_source=source, model_args=args).run()
+    ReadData(s, csv).run()
+    assert s.recipe.data.label_mode == "threshold" and s.recipe.data.threshold is None and s.data is not None
+    assert "240 distinct numbers" in s.labels_applied and len(s.data.classes) == 2
+    ReadData(s, _with_classes(tmp_path / "two.csv", ["no", "yes"])).run()  # a class column: its values again
+    s.set_features(["f0", "f1", "f2", "f3"])
+    assert s.recipe.data.label_mode == "column" and not s.labels_applied, s.data_problem
+    assert s.data is not None and s.data.classes == ["no", "yes"], s.data_problem
+    ReadData(s, csv).run()
+    assert s.recipe.data.label_mode == "threshold"
+    s.set_label_mode("column")  # the user's choice: kept, with the error beside it
+    assert not s.auto_labels and s.recipe.data.label_mode == "column" and s.data is None
+    ReadData(s, write_csv(tmp_path / "other.csv", n_features=6, label="risk", seed=3)).run()
+    assert s.recipe.data.label_mode == "column"

@@ -38,8 +38,9 @@ class Session:
     def __init__(self, model: SessionModel | None = None) -> None:
         if model is None:
             model = SessionModel()
-            # as in the window: a class column of 3+ classes sets a multiclass task until the user names one
-            model.auto_task = True
+            # as in the window: a class column of 3+ classes sets a multiclass task until the user names one, and a
+            # continuous label column is cut at its median until the user names threshold= or bins=
+            model.auto_task = model.auto_labels = True
         self.model = model
 
     @property
@@ -54,9 +55,11 @@ class Session:
         return self
 
     def _chosen(self, changes: dict[str, Any]) -> None:
-        """A task named by the user is kept: no class count replaces it from now on."""
+        """A task or labels named by the user are kept: no class count or median cut replaces them from now on."""
         if "head.task" in changes:
             self.model.auto_task, self.model.task_applied = False, ""
+        if "data.label_mode" in changes:  # threshold= or bins= (or label_mode=): no median cut replaces them
+            self.model.auto_labels, self.model.labels_applied = False, ""
 
     def open_model(self, path: str | Path, model_source: str | None = None, model_args: dict[str, Any] | None = None,
                    input_shape: tuple[int, ...] | None = None, mlp_activation: str | None = None,
@@ -92,6 +95,9 @@ class Session:
         except WorkbenchError:
             self.model.restore_data_state(before)  # the data and choices read before, whatever file failed
             raise
+        if self.model.labels_applied and "data.label_mode" not in changes:
+            warnings.warn(f"Labels cut at the median (binary): {self.model.labels_applied}. Pass threshold= or bins= "
+                          "to read_data to choose the labels.", stacklevel=2)
         found = self.model.task_proposal()
         if found is not None and found.applied:
             warnings.warn(f"Task set to {found.task}: {found.reason}. Pass task= to read_data or train to choose "

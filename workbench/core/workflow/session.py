@@ -64,6 +64,8 @@ class SessionModel(SessionRules, RunList):
     auto_balance: bool = False  # the proposed loss weights follow the data (the window's box turns it on)
     auto_task: bool = False  # a class column's count sets the task until the user chooses (the window turns it on)
     task_applied: str = ""  # the task the proposal applied (said beside the labels)
+    auto_labels: bool = False  # a continuous label column is cut at its median until the user chooses the labels
+    labels_applied: str = ""  # why the median cut was applied (said beside the labels)
     jobs: list[Any] = field(default_factory=list, repr=False, compare=False)  # Jobs in flight
     # How reactions start a job: run it here (the command line, a notebook); the window sets its JobRunner's.
     start: Callable[[Any], Any] = field(default=run_now, repr=False, compare=False)
@@ -256,6 +258,8 @@ class SessionModel(SessionRules, RunList):
             changes = {"data.sheet": sheet, "data.features": ()}
         if raw is not None and columns is not None and path != d.path and not self.same_columns(columns):
             changes["data.label"] = columns.default_label(d.label)
+        if path != d.path:
+            changes |= self.labels_anew()
         self.raw, self.columns = raw, columns
         recipe = self.recipe.with_changes(**changes)
         if recipe != self.recipe:
@@ -335,7 +339,7 @@ class SessionModel(SessionRules, RunList):
 
         if self.table is None:
             self.data = None
-        elif self.propose_task():  # a class column of 3+ classes under the default binary head: relabelled there
+        elif self.propose_labels() or self.propose_task():  # a continuous column, 3+ classes: relabelled there
             return
         else:
             bad = [p for p in problems(self.recipe) if p[0].startswith("data.") or p[0] == "head.task"]
@@ -369,7 +373,7 @@ class SessionModel(SessionRules, RunList):
         column's."""
         if name and name != self.recipe.data.label:
             keep = tuple(f for f in self.recipe.data.features if f != name)
-            self.update(**{"data.label": name, "data.features": keep, "data.classes": ()})
+            self.update(**{"data.label": name, "data.features": keep, "data.classes": (), **self.labels_anew()})
 
     def set_features(self, names: list[str] | tuple[str, ...]) -> None:
         """The ticked feature columns; the defaults (numeric, not ID-like, the model's width) are kept as ()."""

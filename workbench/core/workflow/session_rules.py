@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from workbench.core.recipe import Recipe
 
 DATA_STATE = ("recipe", "raw", "columns", "table", "data", "data_problem", "data_exception", "auto_task",
-              "task_applied", "_source")
+              "task_applied", "auto_labels", "labels_applied", "_source")
 MAX_PROPOSED_CLASSES = 50  # more distinct values than this is a number to cut, not a class column
 SKEW = 1.5  # the largest class outnumbering the smallest by more than this is an imbalance worth weighting
 
@@ -46,6 +46,8 @@ class SessionRules:
     auto_balance: bool
     auto_task: bool
     task_applied: str
+    auto_labels: bool
+    labels_applied: str
 
     if TYPE_CHECKING:  # SessionModel's own
         events: Any
@@ -74,6 +76,7 @@ class SessionRules:
         (K classes: the same rule as a class column's count, and as `bins=` and --bins)."""
         from workbench.core.workflow.options import implied_task
 
+        self.auto_labels, self.labels_applied = False, ""  # the user's choice: no median cut replaces it
         changes: dict[str, Any] = {"data.label_mode": mode}
         if mode != "column":
             changes["data.classes"] = ()
@@ -139,6 +142,34 @@ class SessionRules:
         self.task_applied = found.task
         self.update(**{"head.task": found.task})
         return True
+
+    def continuous_label(self) -> bool:
+        """Whether the open table's label column is a continuous number (more distinct values than a class column
+        is taken to have), which labels must cut: the regression target a converted model was trained on."""
+        target = None if self.table is None or self.table.pixels else self.table.target
+        return target is not None and target.dtype.kind == "f" and self.class_count() > MAX_PROPOSED_CLASSES
+
+    def propose_labels(self) -> bool:
+        """While `auto_labels` is on (the user has not chosen how labels are made), a continuous label column under
+        class-column labels is cut at its median, binary (`labels_anew` undoes it for another column). True when the
+        labels were changed."""
+        d = self.recipe.data
+        if not self.auto_labels or self.table is None:
+            return False
+        if d.label_mode == "column" and self.continuous_label():
+            self.labels_applied = (f"the label column '{d.label}' holds {self.class_count()} distinct numbers, a "
+                                   "continuous target")
+            self.update(**{"data.label_mode": "threshold", "data.threshold": None, "data.classes": ()})
+            return True
+        return False
+
+    def labels_anew(self) -> dict[str, Any]:
+        """Another label column (or file): the median cut that `propose_labels` made is undone, so that a class
+        column is read as its values (and a continuous one is cut again)."""
+        if not self.labels_applied:
+            return {}
+        self.labels_applied = ""
+        return {"data.label_mode": "column", "data.threshold": None}
 
     def choose_task(self, task: str) -> None:
         """The user's choice of task: no proposal replaces it from now on."""

@@ -105,10 +105,14 @@ class LabelsBox(QGroupBox):
 
     def _show_task(self, *_):
         """Core's task proposal for a class column: applied (said so) or offered with one click."""
-        found = self.session.model.task_proposal()
+        model = self.session.model
+        found = model.task_proposal()
         self.use_task.setVisible(found is not None and not found.applied)
+        labels = "" if not model.labels_applied else (
+            f"Labels set to a threshold (binary, at the median unless you change it): {model.labels_applied}. "
+            "Choose Class column or Quantile bins above to make them yourself.")
         if found is None:
-            self.task_note.setText("")
+            self.task_note.setText(labels)
         elif found.applied:
             self.task_note.setText(f"Task set to {found.task}: {found.reason}. Choose another task on the Head & "
                                    "training tab to keep your own.")
