@@ -92,3 +92,20 @@ def test_demo_runs_the_whole_job(tmp_path):
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["test"]["accuracy"] > 0.65  # anchors: workflow/test_journey_accuracy.py
     assert (tmp_path / "demo" / "export" / "model.pt2").is_file()
+
+
+def test_a_reader_that_leaves_early_is_no_internal_error(tutorial_ckpt, models_py, tmp_path):
+    """`workbench inspect --json | head -2`: the pipe's reader is gone before the output is written. The command
+    ends quietly with the shell's SIGPIPE status, no "internal error" and no traceback in the log."""
+    read, write = os.pipe()
+    os.close(read)  # every write to the pipe now fails with EPIPE, as once head has exited
+    env = {**os.environ, "WORKBENCH_LOG_DIR": str(tmp_path / "log")}
+    try:
+        done = subprocess.run([sys.executable, "-m", "workbench.cli", "inspect", str(tutorial_ckpt), "--model-source",
+                               f"{models_py}:TinyRegressor", "--json"], stdout=write, stderr=subprocess.PIPE,
+                              text=True, env=env, timeout=300)
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and done.stderr == "", done.stderr
+    log = tmp_path / "log" / "workbench.log"
+    assert not log.exists() or "Traceback" not in log.read_text()

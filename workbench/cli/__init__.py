@@ -35,8 +35,12 @@ def main(argv: list[str] | None = None) -> int:
                 "compare": cmd_compare, "probe": cmd_probe, "install-desktop": cmd_install_desktop}
     try:
         if args.command in commands:
-            return commands[args.command](args)
+            code = commands[args.command](args)
+            sys.stdout.flush()  # a reader that left (`| head`) is found here, not at exit where it cannot be caught
+            return code
         return _start_gui(args)
+    except BrokenPipeError:
+        return _reader_left()
     except _Usage as exc:
         from workbench import logs
 
@@ -63,6 +67,20 @@ def _start_log(args, argv: list[str]) -> None:
         print(f"workbench: the log file {args.log_file} cannot be written ({exc.strerror or exc}); logging to "
               f"{logs.current_log_file()} only.", file=sys.stderr)
     logs.log.debug("workbench %s", " ".join(argv))
+
+
+def _reader_left() -> int:
+    """stdout's reader closed the pipe (`workbench inspect --json | head`): no bug, nothing to report. As Python's
+    "Note on SIGPIPE" advises, stdout goes to devnull so the flush at exit cannot fail again; the status is the
+    shell's for a command ended by SIGPIPE (128 + 13), as `yes | head` gives."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # a stdout with no file descriptor (a test's capture)
+        pass
+    return 141
 
 
 def _report(exc: Exception) -> int:
