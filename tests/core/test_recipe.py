@@ -159,3 +159,14 @@ def test_convert_with_an_untrusted_recipe_runs_nothing(tmp_path, capsys, tutoria
     err = capsys.readouterr().err
     assert code == 2 and "--trust" in err and "evil_models.py" in err and "Traceback" not in err
     assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("task, said, not_said", [("ordinal", "an ordinal head takes threshold (the median class)",
+                                                   "most probable"),
+                                                  ("multiclass", "a multiclass head takes threshold (the most "
+                                                                 "probable class)", "median")])
+def test_a_binary_policy_on_another_head_is_refused_in_that_head_s_words(task, said, not_said):
+    changes = {"head.task": task, "data.label_mode": "bins", "data.bins": 4, "decide.policy": "f1"}
+    with pytest.raises(RecipeError, match=r"decide\.policy") as err:
+        rc.Recipe().replace(**changes)
+    assert said in str(err.value) and not_said not in str(err.value)

@@ -432,7 +432,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
     if recipe.input_shape and math.prod(recipe.input_shape) > 1 << 28:
         out.append(("input_shape", "describes more than 2^28 values per sample"))
     out += cut_problems(recipe.model, h.warm_start)
-    return out + decide_problems(recipe.decide, recipe.head.task == "binary", recipe.data.splits)
+    return out + decide_problems(recipe.decide, h.task == "binary", recipe.data.splits, h.task == "ordinal")
 
 
 def validate(recipe: Recipe) -> Recipe:

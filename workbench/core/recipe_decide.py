@@ -52,7 +52,8 @@ class DecideRecipe:
     prior: tuple[float, ...] = field(default=(), metadata=describe(
         "Deployment prior", "the classes' shares where the model will be used, in class order (binary: the "
                             "positive share alone may be given); probabilities and thresholds are corrected for it",
-        low=0, high=1, group="Decisions"))
+        # a share of 0 (or a binary share of 1) would never decide that class: strictly inside (0, 1)
+        low=0, high=1, low_open=True, high_open=True, group="Decisions"))
     prior_from: str = field(default="", metadata=describe(
         "Unlabelled data for the prior", "a table or .npz of unlabelled rows from where the model will be used; the "
                                          "deployment prior is estimated from it (the run's recipe records the "
@@ -68,12 +69,15 @@ def policies_for(binary: bool) -> tuple[str, ...]:
     return POLICIES if binary else ("threshold", "cost")
 
 
-def decide_problems(c: DecideRecipe, binary: bool, splits: tuple[float, ...]) -> list[tuple[str, str]]:
-    """Combinations of the decision fields (the class count is checked when the run has its classes)."""
+def decide_problems(c: DecideRecipe, binary: bool, splits: tuple[float, ...], ordinal: bool = False
+                    ) -> list[tuple[str, str]]:
+    """Combinations of the decision fields (the class count is checked when the run has its classes); `ordinal`:
+    the head is ordinal, whose plain decision is its median class, not the most probable one."""
     out = []
     if c.policy not in policies_for(binary):
-        out.append(("decide.policy", "picks a binary threshold; a multiclass head takes threshold (the most "
-                                     "probable class) or cost"))
+        head = "an ordinal head takes threshold (the median class)" if ordinal else \
+            "a multiclass head takes threshold (the most probable class)"
+        out.append(("decide.policy", f"picks a binary threshold; {head} or cost"))
     if c.policy == "cost" and (not c.costs or round(len(c.costs) ** 0.5) ** 2 != len(c.costs)
                                or (binary and len(c.costs) != 4)):
         out.append(("decide.costs", "must hold K x K costs for the cost policy, row by row (4 for a binary head)"))
