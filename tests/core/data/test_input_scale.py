@@ -60,6 +60,24 @@ def test_a_model_trained_on_standardised_inputs_given_raw_columns_is_standardise
     assert auto.metrics["test"]["accuracy"] >= raw.metrics["test"]["accuracy"] + 0.04
 
 
+def test_the_baseline_says_it_standardised_the_inputs_as_a_trained_run_does(tmp_path):
+    """--baseline on the same model and table standardises too (auto): the note is with the run, in the export's
+    metadata and in its card, as for a trained run."""
+    import json
+
+    X, y = _house()
+    net = _fit(_mlp(X.shape[1]), (X - X.mean(0)) / X.std(0), y, 300, 1e-2)
+    torch.save(net.state_dict(), tmp_path / "house.pt")
+    _csv(tmp_path / "house.csv", X, y)
+    recipe = Recipe(data=DataRecipe(path=str(tmp_path / "house.csv"), label="price", label_mode="threshold"))
+    run, _ = convert_checkpoint(tmp_path / "house.pt", recipe, tmp_path / "out", baseline=True)
+    assert run.kind == "baseline" and run.recipe.data.standardize is True
+    assert [n.code for n in run.training.notes] == ["standardized_auto"]
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert any("Inputs standardised" in n for n in meta["metrics"]["training"]["notes"])
+    assert "likely trained on standardised inputs" in (tmp_path / "out" / "README.md").read_text()
+
+
 def test_a_model_trained_on_its_raw_scale_keeps_it():
     X, y = _house(300)
     A = np.c_[X, np.ones(len(X))].astype(np.float64)

@@ -54,8 +54,9 @@ def baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> Run
     calibration = calib.fit("platt", "binary", 2, scores["cal"], data.labels("cal"))
     from workbench.core.evaluate.calibration_check import check
 
+    # what auto chose for the inputs' scale is said with the run, in its metadata and card, as a trained run says it
     run = Run(recipe.with_changes(calibration="platt"), loaded, data, inspection, model, inspection.head,
-              TrainResult(device="cpu"), scores, calibration, kind="baseline")
+              TrainResult(device="cpu", notes=list(data.scale_notes)), scores, calibration, kind="baseline")
     # The Platt fit is the whole model here, so only the split's size is worth a note (not "recommend none").
     found = check("platt", "binary", 2, scores["cal"], data.labels("cal"), recipe.data.splits[2])
     found["notes"] = [n for n in found["notes"] if n.code != "calibration_harms"]
@@ -79,5 +80,6 @@ def ordinal_baseline_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData
     model, head, inspection = build_model(recipe, loaded, data)
     model.eval()
     logits = {s: predict_logits(model, data.model_inputs(s), False).numpy() for s in data.splits}
-    run = Run(recipe, loaded, data, inspection, model, head, TrainResult(device="cpu"), logits, kind="baseline")
+    run = Run(recipe, loaded, data, inspection, model, head, TrainResult(device="cpu", notes=list(data.scale_notes)),
+              logits, kind="baseline")
     return calibrate_run(run, calibration)
