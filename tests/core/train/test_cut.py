@@ -120,3 +120,26 @@ def test_convert_refuses_an_unsafe_cut_with_exit_status_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "forward does arithmetic between children 'b' and 'c'" in err and "Traceback" not in err
     assert not (tmp_path / "out").exists()
+
+
+def test_convert_refuses_a_cut_at_a_layer_the_model_lacks_instead_of_keeping_the_whole_body(tmp_path, capsys):
+    """--cut-at names this model's layers: it is checked, never dropped as "a layer of the old model" when the
+    model is opened (exit 0 with the whole body, before)."""
+    from tests.core.train.cut_models import DEEP
+    from workbench.cli import main
+
+    (tmp_path / "m.py").write_text(DEEP)
+    torch.save(build(f"{tmp_path / 'm.py'}:Deep").state_dict(), tmp_path / "deep.pt")
+    np.savez(tmp_path / "d.npz", X=np.random.default_rng(0).normal(size=(80, 10)).astype(np.float32),
+             y=np.arange(80) % 2)
+    args = ["convert", str(tmp_path / "deep.pt"), "--model-source", f"{tmp_path / 'm.py'}:Deep", "--trust", "--data",
+            str(tmp_path / "d.npz"), "--epochs", "1", "--out", str(tmp_path / "out")]
+    code = main([*args, "--cut-at", "nope"])
+    err = capsys.readouterr().err
+    assert code == 2 and "no layer 'nope'" in err and "layer1" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    assert main([*args, "--freeze", "upto:layer2", "--quiet"]) == 0, capsys.readouterr().err
+    import json
+
+    recipe = json.loads((tmp_path / "out" / "recipe.json").read_text())
+    assert recipe["head"]["freeze"] == "upto:layer2"  # kept too (it was reset to none the same way)

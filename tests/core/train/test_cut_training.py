@@ -68,6 +68,51 @@ def test_pruning_removes_units_and_keeps_the_masked_function():
         torch.testing.assert_close(model(x), masked(x), rtol=1e-5, atol=1e-6)
 
 
+class _BodyAndHead(torch.nn.Module):
+    """A user's class: the hidden layers in an nn.Sequential, the regression head outside it."""
+
+    def __init__(self, skip: bool = False):
+        super().__init__()
+        self.skip = skip
+        self.body = torch.nn.Sequential(torch.nn.Linear(6, 10), torch.nn.ReLU(), torch.nn.Linear(10, 8),
+                                        torch.nn.ReLU())
+        self.head = torch.nn.Linear(8, 1)
+
+    def forward(self, x):
+        h = self.body(x)
+        return self.head(h * 2 if self.skip else h)  # skip: arithmetic between the body and the head
+
+
+def test_the_last_hidden_layer_before_a_head_outside_the_chain_is_pruned_and_keeps_the_masked_function():
+    """`head(self.body(x))`: body.2 feeds the regression head, which sits outside the nn.Sequential; it is pruned
+    like the flat chain's last hidden layer (the head loses the matching columns), but only where forward hands
+    the body's output to the head unchanged."""
+    import copy
+
+    from workbench.core.train.cut import probe_input
+
+    torch.manual_seed(0)
+    model = _BodyAndHead().eval()
+    masked = copy.deepcopy(model)
+    done = prune_units(model, 0.5, "head", probe_input(model, (6,)))
+    assert done == {"body.0": [10, 5], "body.2": [8, 4]}
+    assert model.body[2].out_features == 4 and model.head.in_features == 4
+    from torch.nn.utils import prune
+
+    for first, nxt in ((masked.body[0], masked.body[2]), (masked.body[2], masked.head)):
+        prune.ln_structured(first, "weight", amount=0.5, n=2, dim=0)
+        prune.remove(first, "weight")
+        with torch.no_grad():
+            nxt.weight[:, first.weight.norm(dim=1) == 0] = 0
+    x = torch.randn(16, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(model(x), masked(x), rtol=1e-5, atol=1e-6)
+    other = _BodyAndHead(skip=True).eval()
+    assert prune_units(other, 0.5, "head", probe_input(other, (6,))) == {"body.0": [10, 5]}
+    again = _BodyAndHead().eval()  # a saved run pruned before this: rebuilt with its own layers
+    assert prune_units(again, 0.5, "head", probe_input(again, (6,)), only=["body.0"]) == {"body.0": [10, 5]}
+
+
 def test_a_pruned_run_records_its_parameters_and_exports_fewer(tmp_path):
     ckpt, source, data = overfitted_deep(tmp_path)
     recipe = Recipe().replace(**{

@@ -148,3 +148,16 @@ def test_a_continuous_label_is_cut_at_the_median_with_a_warning_unless_labels_ar
         warnings.simplefilter("error")
         s2.read_data(table, bins=3)
     assert s2.recipe.data.label_mode == "bins" and not s2.model.auto_labels
+
+
+def test_a_refused_train_leaves_the_recipe_as_it_was(user_mlp):
+    """train(cut_at=<no such layer>) raises; the session's recipe is the one before the call, so the next train
+    (without the bad option) runs instead of raising the same error again."""
+    ckpt, source, args, table = user_mlp
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    s.read_data(table, threshold="median")
+    before = s.recipe
+    with pytest.raises(RecipeError, match="no layer 'nope'"):
+        s.train(epochs=1, cut_at="nope")
+    assert s.recipe == before
+    assert s.train(epochs=1).metrics["test"]["accuracy"] > 0

@@ -116,8 +116,11 @@ def chain(module: nn.Module, upto: str, x: torch.Tensor) -> nn.Sequential:
     children = dict(module.named_children())
     if part not in children:
         known = ", ".join(list(children)[:20])
+        inner = next((f"{name}.{sub}" for name, child in children.items() for sub, _ in child.named_children()), "")
+        inside = f"; a layer inside one by its dotted name, e.g. {inner}" if inner else ""
         raise RecipeError(f"the model has no layer '{part}'{' here' if rest else ''} to attach the head at.",
-                          f"Name a layer of the layer tree{f' (here: {known})' if known else ''}.", field=FIELD)
+                          f"Name a layer of the layer tree{f' (here: {known}{inside})' if known else ''}.",
+                          field=FIELD)
     order = calls(module, x)
     names = [c.name for c in order]
     if part not in names:

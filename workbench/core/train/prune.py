@@ -7,12 +7,14 @@ the matching input columns, so the model and its export really have fewer parame
 function as the masked model.
 
 Pairs are found along nn.Sequential chains, nested ones read through (a model's own, or the one a cut makes); the
-next Linear may be the regression head, which the new head replaces anyway.
+next Linear may be the regression head, which the new head replaces anyway: inside the chain, or outside it when
+forward hands the chain's output straight to it (`head(self.body(x))`, checked on a probe batch by hooks).
 """
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Collection
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -38,11 +40,55 @@ def _slots(seq: nn.Sequential, prefix: str = "") -> list[Slot]:
     return out
 
 
+def _tops(model: nn.Module) -> list[tuple[str, nn.Sequential]]:
+    """Every outermost nn.Sequential of `model`, with its name."""
+    outer = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Sequential)]
+    return [(n, m) for n, m in outer if not any(n != o and (o == "" or n.startswith(o + ".")) for o, _ in outer)]
+
+
 def _chains(model: nn.Module) -> list[list[Slot]]:
     """Every outermost nn.Sequential of `model` as one chain of layers."""
-    outer = [(n, m) for n, m in model.named_modules() if isinstance(m, nn.Sequential)]
-    tops = [(n, m) for n, m in outer if not any(n != o and (o == "" or n.startswith(o + ".")) for o, _ in outer)]
-    return [_slots(m, n) for n, m in tops]
+    return [_slots(m, n) for n, m in _tops(model)]
+
+
+def _head_after(model: nn.Module, head: str, probe: torch.Tensor | None) -> dict[int, Slot]:
+    """{index of a chain in `_chains`: the regression head's slot} for the chain whose output forward hands to the
+    head unchanged (the head a Linear outside every chain, as in `self.head(self.body(x))`)."""
+    if not head or probe is None or not isinstance(model.get_submodule(head), nn.Linear):
+        return {}
+    tops = _tops(model)
+    if any(n == "" or head == n or head.startswith(n + ".") for n, _ in tops):
+        return {}  # inside a chain: paired there
+    parent_name, _, leaf = head.rpartition(".")
+    parent = model.get_submodule(parent_name)
+    seen: dict[str, Any] = {}
+    hooks = [m.register_forward_hook(lambda _m, _i, out, n=n: seen.setdefault(n, out)) for n, m in tops]
+    hooks.append(parent.get_submodule(leaf).register_forward_pre_hook(lambda _m, args: seen.setdefault("", args)))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(probe)
+    finally:
+        model.train(was_training)
+        for h in hooks:
+            h.remove()
+    given = seen.get("", (None,))[0]
+    slot = cast(nn.Sequential, _Slot(parent, leaf))  # one slot, so the head's columns are cut like a next Linear's
+    return {k: (slot, 0, head) for k, (n, _m) in enumerate(tops) if given is not None and seen.get(n) is given}
+
+
+class _Slot:
+    """A module's attribute seen as a container slot (`slot[0]` reads and `slot[0] = new` sets it)."""
+
+    def __init__(self, parent: nn.Module, name: str) -> None:
+        self.parent, self.name = parent, name
+
+    def __getitem__(self, _index: int) -> nn.Module:
+        return cast(nn.Module, getattr(self.parent, self.name))
+
+    def __setitem__(self, _index: int, module: nn.Module) -> None:
+        setattr(self.parent, self.name, module)
 
 
 def _pairs(chain: list[Slot]) -> list[tuple[int, list[int], int]]:
@@ -92,14 +138,20 @@ def _slice_unitwise(module: nn.Module, keep: torch.Tensor) -> nn.Module:
     return module
 
 
-def prune_units(model: nn.Module, fraction: float) -> dict[str, list[int]]:
+def prune_units(model: nn.Module, fraction: float, head: str = "", probe: torch.Tensor | None = None,
+                only: Collection[str] | None = None) -> dict[str, list[int]]:
     """Remove `fraction` of the hidden units of every Linear followed by another Linear in a chain of nn.Sequential
-    containers of `model` (in place). Returns {layer name: [units before, units after]}; RecipeError when there is
-    none."""
+    containers of `model` (in place), or by the regression head `head` that a chain's output goes to (checked by
+    running `probe`); `only`: just these layers (a saved run's, pruned as it was). Returns {layer name: [units
+    before, units after]}; RecipeError when there is none."""
     done: dict[str, list[int]] = {}
-    for chain in _chains(model):
+    heads = _head_after(model, head, probe)
+    for k, chain in enumerate(_chains(model)):
+        chain = chain + [heads[k]] if k in heads else chain
         for i, between, j in _pairs(chain):
             seq, at, name = chain[i]
+            if only is not None and name not in only:
+                continue
             linear = cast(nn.Linear, seq[at])
             prune.ln_structured(linear, "weight", amount=fraction, n=2, dim=0)
             mask = cast(torch.Tensor, linear.weight_mask)

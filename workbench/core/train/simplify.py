@@ -15,10 +15,11 @@ from workbench.core.train.cut import cut_model
 from workbench.core.train.prune import parameters, prune_units
 
 
-def simplify(model: nn.Module, wanted: ModelRecipe, input_shape: tuple[int, ...], head: str
-             ) -> tuple[nn.Module, dict[str, Any]]:
+def simplify(model: nn.Module, wanted: ModelRecipe, input_shape: tuple[int, ...], head: str,
+             pruned: dict[str, Any] | None = None) -> tuple[nn.Module, dict[str, Any]]:
     """(the model to convert, what was done to it). Without a cut or pruning, `model` itself and {}. The given
-    model is never changed: a pruned model is a copy."""
+    model is never changed: a pruned model is a copy. `pruned`: a saved run's `pruned_units`, so that it is rebuilt
+    with the layers it was pruned at (a run saved before the layer before an outside head was pruned keeps it)."""
     if not wanted.cut_at and not wanted.prune:
         return model, {}
     if isinstance(model, FrozenProgram):
@@ -33,7 +34,11 @@ def simplify(model: nn.Module, wanted: ModelRecipe, input_shape: tuple[int, ...]
         model = copy.deepcopy(model)
         info["parameters_before_prune"] = parameters(model)
         info["prune"] = wanted.prune
-        info["pruned_units"] = prune_units(model, wanted.prune)
+        from workbench.core.train.cut import probe_input
+
+        head_after = "" if wanted.cut_at else head  # a cut body's stand-in head sits in its own chain
+        info["pruned_units"] = prune_units(model, wanted.prune, head_after, probe_input(model, input_shape),
+                                           only=list(pruned) if pruned else None)
     return model, info
 
 

@@ -108,19 +108,28 @@ class Session:
         """Train a new head (options as `set` takes them); the run becomes the session's current run."""
         from workbench.core.workflow.run_commands import Train
 
-        if options:
-            self.set(**options)
-        self.model.require_data()
-        return self._view(Train(self.model).run())
+        return self._view(self._with_options(options, lambda: Train(self.model).run()))
 
     def baseline(self, **options: Any) -> RunView:
         """The no-training baseline (binary): the regression output, Platt-calibrated."""
         from workbench.core.workflow.run_commands import Baseline
 
-        if options:
-            self.set(**options)
-        self.model.require_data()
-        return self._view(Baseline(self.model).run())
+        return self._view(self._with_options(options, lambda: Baseline(self.model).run()))
+
+    def _with_options(self, options: dict[str, Any], run: Any) -> Any:
+        """`run()` under the recipe `options` make; a refused run leaves the recipe as it was (a cut at a layer
+        the model cannot take would otherwise refuse every later run)."""
+        m = self.model
+        before = m.recipe, m.auto_task, m.task_applied, m.auto_labels, m.labels_applied
+        try:
+            if options:
+                self.set(**options)
+            m.require_data()
+            return run()
+        except WorkbenchError:
+            m.set_recipe(before[0])
+            m.auto_task, m.task_applied, m.auto_labels, m.labels_applied = before[1:]
+            raise
 
     def probe(self) -> ProbeSweep | None:
         """A linear probe at every layer the head can be attached at (see evaluate.probe_sweep); print it for the

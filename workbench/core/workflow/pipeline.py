@@ -125,7 +125,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     data.augment = False
     from workbench.core.train.simplify import simplify
 
-    head_name = inspect_model(loaded.model, shape).head if recipe.model.cut_at else ""
+    head_name = inspect_model(loaded.model, shape).head if recipe.model.cut_at or recipe.model.prune else ""
     body, simplified = simplify(loaded.model, recipe.model, shape, head_name)
     inspection = inspect_model(body, shape)
     inspection.simplified = simplified

@@ -159,16 +159,18 @@ class SessionModel(SessionRules, RunList):
         """A newly opened model. `given`: the model fields the user gave for it (OpenModel passes them); every
         other field that belonged to the old model goes back to its default. None keeps the recipe as it is.
         `tried`, `problem`: the shape it was inspected with and why that failed, if it did."""
+        replaced = self.loaded is not None  # layer names in the recipe were the old model's, not the user's for this
         self.loaded, self.inspection, self.fit_problem, self.fit_error = loaded, inspection, problem, error
         self._inspected = tuple(tried) if tried else None
         if given is not None:
             changes = {name: given.get(name) or default for name, default in MODEL_FIELDS.items()}
             changes["mlp_activation"] = given.get("mlp_activation") or self.recipe.mlp_activation
-            changes["head.frozen_layers"] = ()  # layer names of the old model
-            if not _has_layer(loaded, self.recipe.model.cut_at):
-                changes["model.cut_at"] = ""  # a layer of the old model
-            if self.recipe.head.freeze.startswith("upto:"):
-                changes["head.freeze"] = "none"
+            if replaced:  # the command line's --cut-at and --freeze upto: name this model's layers: kept, checked
+                changes["head.frozen_layers"] = ()
+                if not _has_layer(loaded, self.recipe.model.cut_at):
+                    changes["model.cut_at"] = ""
+                if self.recipe.head.freeze.startswith("upto:"):
+                    changes["head.freeze"] = "none"
             recipe = self.recipe.with_changes(**changes)
             if recipe != self.recipe:
                 self.recipe = recipe

@@ -77,7 +77,8 @@ def rebuild_run(item: dict[str, Any], recipe: Recipe, loaded: LoadedModel, data:
     else:
         from workbench.core.train.simplify import simplify
 
-        body, simplified = simplify(loaded.model, recipe.model, shape, inspection.head)  # its cut and pruning again
+        body, simplified = simplify(loaded.model, recipe.model, shape, inspection.head,  # its cut and pruning again
+                                    (metrics.get("model") or {}).get("pruned_units"))
         if simplified:
             inspection = inspect_model(body, shape)
             inspection.simplified = simplified
