@@ -72,9 +72,13 @@ def shift_lines(found: dict) -> list[str]:
     if found.get("estimated_prior"):
         classes = found["classes"]
         for method, name in (("em", "EM (Saerens et al.)"), ("bbse", "BBSE (Lipton et al.)")):
-            prior = found["estimated_prior"][method]["prior"]
+            estimate = found["estimated_prior"][method]
             lines.append(f"{found['n']} unlabelled rows, prevalence by {name}: "
-                         + ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, prior)))
+                         + ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, estimate["prior"]))
+                         + ("" if estimate.get("reliable", True) else " (UNRELIABLE, see the warning below)"))
+        mean = found["estimated_prior"]["em"].get("mean_probability")
+        if mean:
+            lines.append("mean predicted probability: " + ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, mean)))
         lines.append("calibration split: " + ", ".join(f"{c} {v:.3f}" for c, v in
                                                        zip(classes, found["calibration_prior"])))
         tests = found["exchangeability"]

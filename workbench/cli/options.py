@@ -100,6 +100,7 @@ def _recipe_from_args(args):
                       ("input_shape", "input_shape")):
         if getattr(args, arg, None) is not None:
             changes[name] = getattr(args, arg)
+    _check_prior_flags(changes, base)
     if args.threshold is not None and args.bins is not None:
         _usage("give either --threshold (binary) or --bins (multiclass), not both")
     if args.threshold is not None:
@@ -127,6 +128,23 @@ def _recipe_from_args(args):
     if not recipe.data.path:
         _usage("say which data to train on with --data (or a recipe with data.path)")
     return recipe
+
+
+def _check_prior_flags(changes: dict, base) -> None:
+    """--prior states the deployment prior and --prior-from estimates it, replacing whatever prior was given, so
+    the pair (or --prior beside a recipe file's prior_from) would drop --prior without a word."""
+    from workbench.core.errors import RecipeError
+
+    if not changes.get("decide.prior"):
+        return
+    if changes.get("decide.prior_from"):
+        raise RecipeError("--prior and --prior-from both set the deployment prior: --prior states the class shares, "
+                          "--prior-from estimates them from unlabelled rows and would replace --prior.",
+                          "Give one of them.", field="decide.prior")
+    if "decide.prior_from" not in changes and base.decide.prior_from:
+        raise RecipeError(f"--prior is given, but the recipe file's decide.prior_from ({base.decide.prior_from}) "
+                          "estimates the deployment prior from unlabelled rows and would replace it.",
+                          "Add --prior-from '' to use --prior instead, or leave --prior out.", field="decide.prior")
 
 
 class _Usage(Exception):

@@ -84,7 +84,10 @@ def shift_report(meta: dict[str, Any], probs: np.ndarray) -> tuple[dict[str, Any
                                                np.asarray(em["prior"]))
     report = {"n": int(len(probs)), "classes": classes, "calibration_prior": source.tolist(),
               "estimated_prior": {"em": em, "bbse": bbse}, "exchangeability": tests}
-    if not em["converged"]:
-        notes.append(warning("shift.em_not_converged", f"EM did not settle in {em['iterations']} iterations; the "
-                                                       "estimate is rough."))
+    for found, other in ((em, bbse), (bbse, em)):
+        why = prior_shift.unreliable_text(found, classes)
+        if why:  # said plainly, with what to do instead: convert refuses to apply such an estimate
+            fix = ("give the prior with --prior, or estimate it with --prior-method bbse" if found is em and
+                   other["reliable"] else "give the prior with --prior (or label some of these rows)")
+            notes.append(warning(f"shift.{found['method']}_unreliable", f"{why} Do not apply it: {fix}."))
     return report, notes

@@ -6,6 +6,14 @@ the prior the probabilities are calibrated to (the calibration split's class sha
 Estimation: EM (same paper) iterates that correction and the mean of the corrected probabilities until the prior
 stops moving; black-box shift estimation (BBSE, Lipton, Wang & Smola 2018) solves C w = mu, where C is the
 calibration split's joint distribution of (decision, class) and mu the new rows' distribution of decisions.
+
+An estimate is marked unreliable (`unreliable`) when EM did not settle or when it puts (near-)zero mass on a class
+the model's probabilities still give a real share of the rows. EM is the maximum-likelihood prior only if the
+probabilities are calibrated for the new rows; on miscalibrated ones, above all on classes the model barely tells
+apart (the middle classes of an ordinal head), the likelihood is flat and its maximum lies on the edge of the
+simplex, where EM creeps for thousands of iterations (Alexandari, Kundaje & Shrikumar 2020 on EM needing calibrated
+probabilities; Lipton et al. 2018 on BBSE needing only an invertible confusion matrix). Such an estimate is
+reported as unreliable and never applied without the user typing it.
 """
 
 from __future__ import annotations
@@ -69,19 +77,55 @@ def bbse_from_confusion(joint: np.ndarray, source: np.ndarray, decided_new: np.n
 
 def estimate(method: str, probs_new: np.ndarray, source: np.ndarray, probs_cal: np.ndarray | None = None,
              y_cal: np.ndarray | None = None, joint: np.ndarray | None = None) -> dict[str, Any]:
-    """The deployment prior of unlabelled rows by `method`, with what the estimate rests on."""
+    """The deployment prior of unlabelled rows by `method`, with what the estimate rests on: the rows' mean
+    probability per class, and `near_zero` (the classes it empties) and `reliable` (see `near_zero_classes`)."""
+    mean = np.asarray(probs_new, np.float64).mean(axis=0) if len(probs_new) else np.zeros(probs_new.shape[1])
+    found: dict[str, Any]
     if method == "em":
         prior, iterations, converged = em_prior(probs_new, source)
-        return {"method": "em", "prior": prior.tolist(), "iterations": iterations, "converged": converged,
-                "n_unlabelled": int(len(probs_new))}
-    if joint is None:
-        assert probs_cal is not None and y_cal is not None
-        prior = bbse_prior(probs_cal, y_cal, probs_new)
+        found = {"method": "em", "prior": prior.tolist(), "iterations": iterations, "converged": converged}
     else:
-        prior = bbse_from_confusion(np.asarray(joint), source,
-                                    np.bincount(probs_new.argmax(1), minlength=probs_new.shape[1])
-                                    / max(len(probs_new), 1))
-    return {"method": "bbse", "prior": prior.tolist(), "n_unlabelled": int(len(probs_new))}
+        if joint is None:
+            assert probs_cal is not None and y_cal is not None
+            prior = bbse_prior(probs_cal, y_cal, probs_new)
+        else:
+            prior = bbse_from_confusion(np.asarray(joint), source,
+                                        np.bincount(probs_new.argmax(1), minlength=probs_new.shape[1])
+                                        / max(len(probs_new), 1))
+        found = {"method": "bbse", "prior": prior.tolist()}
+    empty = near_zero_classes(prior, mean)
+    return {**found, "n_unlabelled": int(len(probs_new)), "mean_probability": mean.tolist(), "near_zero": empty,
+            "reliable": bool(found.get("converged", True)) and not empty}
+
+
+NEAR_ZERO = 0.01  # a share below 1% of the rows: "the class is (nearly) absent"
+
+
+def near_zero_classes(prior: np.ndarray, mean_probability: np.ndarray) -> list[int]:
+    """The classes an estimate all but empties: a share below NEAR_ZERO and below a tenth of the rows' mean
+    probability of the class (the model still gives it ten times more), or one that rounds to 0 at 6 digits (the
+    recipe records the prior at 6 digits, and a zero share is never decided)."""
+    prior, mean = np.asarray(prior, np.float64), np.asarray(mean_probability, np.float64)
+    return [int(k) for k in np.flatnonzero((prior < 5e-7) | ((prior < NEAR_ZERO) & (prior * 10 < mean)))]
+
+
+def unreliable_text(found: dict[str, Any], classes: list[str]) -> str:
+    """Why an estimate from `estimate` cannot be applied as it is ("" when it can)."""
+    if found.get("reliable", True):
+        return ""
+    name = {"em": "EM", "bbse": "BBSE"}[found["method"]]
+    why = []
+    if found.get("near_zero"):
+        mean = found["mean_probability"]
+        why.append("it puts " + " and ".join(f"{found['prior'][k]:.3f} on {classes[k]}" for k in found["near_zero"])
+                   + " (the model's mean probability on these rows: " + " and ".join(
+                       f"{mean[k]:.3f}" for k in found["near_zero"]) + ")")
+    if found.get("converged") is False:
+        why.append(f"it did not settle in {found['iterations']} iterations")
+    return (f"the {name} estimate of the prior is unreliable: {'; '.join(why)}. "
+            + ("EM runs to the edge of the simplex when the probabilities are not calibrated for these rows, "
+               "above all for classes the model barely tells apart." if name == "EM" else
+               "BBSE clips a negative share to 0 when the calibration split's confusion matrix is too noisy."))
 
 
 def normalise_prior(values: tuple[float, ...] | list[float], n_classes: int) -> np.ndarray:
@@ -91,10 +135,11 @@ def normalise_prior(values: tuple[float, ...] | list[float], n_classes: int) -> 
     v = np.asarray(values, dtype=np.float64)
     if n_classes == 2 and len(v) == 1:
         v = np.array([1 - v[0], v[0]])
-    if len(v) != n_classes or (v < 0).any() or abs(v.sum() - 1) > 1e-3 or (v <= 0).all():
+    if len(v) != n_classes or (v <= 0).any() or abs(v.sum() - 1) > 1e-3:
         raise RecipeError(f"the deployment prior has {len(v)} value(s) summing to {v.sum():g}; {n_classes} classes "
-                          "need one share per class, summing to 1 (a binary head may give the positive class's "
-                          "share alone).", "Give the classes' shares in the class order.", field="decide.prior")
+                          "need one share per class, each above 0 and below 1, summing to 1 (a binary head may give "
+                          "the positive class's share alone; a share of 0 would never decide its class).",
+                          "Give the classes' shares in the class order.", field="decide.prior")
     return np.asarray(v / v.sum())
 
 

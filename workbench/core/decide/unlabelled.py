@@ -11,6 +11,16 @@ import numpy as np
 from workbench.core.errors import DataError
 
 
+def check_prior_from(path: str) -> None:
+    """The recipe's `decide.prior_from` names rows that exist: checked before training, so a mistyped path is not
+    found only after the whole run, and named as the prior's file, not the training data."""
+    if not path or path.startswith("sklearn:") or Path(path).expanduser().exists():
+        return
+    raise DataError("the unlabelled rows to estimate the deployment prior from (--prior-from; in the window, the "
+                    "Unlabelled data for the prior field) do not exist: no such file or folder.",
+                    "Check the path, or give the prior itself with --prior.", Path(path).expanduser())
+
+
 def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: str = "error", sheet: str = "",
                     input_shape: tuple[int, ...] | None = None, resize: str = "resize",
                     categories: dict[str, Any] | None = None) -> Any:

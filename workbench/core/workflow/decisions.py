@@ -71,8 +71,9 @@ def estimate_prior(run: _ProgramRun) -> None:
     if not c.prior_from:
         run.prior_estimate = {}
         return
-    from workbench.core.decide.unlabelled import read_unlabelled
+    from workbench.core.decide.unlabelled import check_prior_from, read_unlabelled
 
+    check_prior_from(c.prior_from)
     d = run.data
     features = d.table.feature_names if d.table.columns is not None else ()
     X = read_unlabelled(c.prior_from, features, run.recipe.data.missing, run.recipe.data.sheet,
@@ -82,8 +83,26 @@ def estimate_prior(run: _ProgramRun) -> None:
     source = prior_shift.class_prior(y_cal, len(d.classes))
     found = prior_shift.estimate(c.prior_method, probs, source, run.probabilities("cal"), y_cal)
     found["from"] = c.prior_from
+    if not found["reliable"]:
+        _refuse(found, prior_shift.estimate("bbse" if c.prior_method == "em" else "em", probs, source,
+                                            run.probabilities("cal"), y_cal), list(d.classes), c.prior_from)
     run.prior_estimate = found
     run.recipe = run.recipe.replace(**{"decide.prior": tuple(round(float(v), 6) for v in found["prior"])})
+
+
+def _refuse(found: dict[str, Any], other: dict[str, Any], classes: list[str], path: str) -> None:
+    """An estimate that empties a class the model predicts, or that EM did not settle on, is not applied: the
+    export would never decide that class (and its sets would miss it) with nothing to say so."""
+    from workbench.core.errors import DataError
+
+    shares = ", ".join(f"{v:.3f}" for v in other["prior"])
+    name = {"em": "EM", "bbse": "BBSE"}[other["method"]]
+    alternative = (f"Estimate it with --prior-method {other['method']} (in the window, the Prior estimator; {name} "
+                   f"gives {shares} on these rows) or give" if other["reliable"] else "Give")
+    raise DataError(f"the deployment prior estimated from these rows (--prior-from) was not applied: "
+                    f"{prior_shift.unreliable_text(found, classes)}",
+                    f"{alternative} the class shares you mean with --prior (in the window, the Deployment prior "
+                    "field); `workbench evaluate EXPORT --unlabelled FILE` compares the estimates.", path)
 
 
 def export_metadata(run: _ProgramRun) -> tuple[CalibratedClassifier, dict[str, Any]]:

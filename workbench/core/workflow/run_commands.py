@@ -53,6 +53,9 @@ class Train(Job["Run"]):
             raise JobError(f"cannot train: {blockers[0].rstrip('.')}.", "Fix that first.")
         super().__init__(session, "Training …")
         self.recipe = validate(session.recipe)
+        from workbench.core.decide.unlabelled import check_prior_from
+
+        check_prior_from(self.recipe.decide.prior_from)  # before training, not after it
         self.loaded, self.leave_a_core, self.dist = session.loaded, leave_a_core, dist
         # A copy: training records its images' normalisation and augmentation on it.
         self.data = dataclasses.replace(session.data)
@@ -85,10 +88,12 @@ class Baseline(Job["Run"]):
         blockers = [b for b in session.blockers() if not b.startswith("train.")]
         if blockers:
             raise JobError(f"cannot fit the baseline: {blockers[0].rstrip('.')}.", "Fix that first.")
+        from workbench.core.decide.unlabelled import check_prior_from
         from workbench.core.workflow.baseline import check_baseline
 
         r = session.recipe
         check_baseline(r, session.data)
+        check_prior_from(r.decide.prior_from)
         super().__init__(session, "Fitting the no-training baseline …")
         self.recipe, self.loaded, self.data = r, session.loaded, dataclasses.replace(session.data)
 
