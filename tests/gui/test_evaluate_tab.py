@@ -235,3 +235,14 @@ def test_at_4k_the_decisions_fields_keep_the_forms_widths_and_an_off_refer_band_
     assert box.prior.width() == FIELD_WIDTH["QLineEdit"]  # capped, yet as wide as the cap: its hint is readable
     assert not box.refer.isChecked() and box.band_box.isVisible()
     assert not box.band_curve.isVisible(), "the band is Off: no empty band plot"
+
+
+def test_the_slider_sits_where_the_run_decides_its_policy_s_threshold(panel, qtbot):
+    from workbench.core.evaluate.metrics import evaluate
+
+    run = Run(2)
+    test = run.data.splits["test"]
+    # a decision policy's threshold: core scores the run at it (metrics test.threshold), not at the 0.5 it was set to
+    run.metrics["test"] = evaluate(run.probs[test], run.data.y[test], run.data.classes, threshold=0.3)
+    _show(panel, run, qtbot)
+    assert panel.slider.value() == 300 and panel.threshold_label.text() == "0.300"

@@ -18,7 +18,8 @@ def cmd_evaluate(args) -> int:
 
     if args.data is None and args.unlabelled is None:
         _usage("give labelled data with --data, unlabelled rows with --unlabelled, or both")
-    shift = unlabelled_report(args.export_dir, args.unlabelled, args.sheet, args.trust) if args.unlabelled else None
+    shift = (unlabelled_report(args.export_dir, args.unlabelled, args.sheet, args.trust, args.missing)
+             if args.unlabelled else None)
     if shift is not None and args.data is None:
         print(json_text.dumps(shift, indent=2) if args.json else "\n".join(shift_lines(shift)))
         return 0

@@ -104,8 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--sheet", default="", help="the Excel sheet to read (default: the one the export was trained on "
                                                "when the workbook has it, else the first)")
     e.add_argument("--missing", choices=("drop",), default="",
-                   help="rows with a missing feature value: drop leaves them out and counts them (default: the "
-                        "export's own handling: refused, or filled inside the program if it was trained to impute)")
+                   help="rows with a missing feature value (in --data and --unlabelled): drop leaves them out and "
+                        "counts them (default: the export's own handling: refused, or filled inside the program if "
+                        "it was trained to impute)")
     e.add_argument("--json", action="store_true")
     e.add_argument("--trust", action="store_true",
                    help="trust this export's program (by hash): only for exports you know")

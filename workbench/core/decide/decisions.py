@@ -91,9 +91,16 @@ class Decisions:
                                              "2002); the program's probabilities are corrected already"}
         t, w = self.policy.threshold, self.weights
         if t is not None and w is not None and len(self.classes) == 2:
-            # the threshold on the uncorrected probability that makes the same decisions
-            out["threshold_before_correction"] = float(t * w[0] / (t * w[0] + (1 - t) * w[1]))
+            out["threshold_before_correction"] = before_correction(t, w)
         return out
+
+    @property
+    def decision_threshold(self) -> float | None:
+        """Binary: the threshold on the calibrated probabilities (before any prior correction) at which the run
+        decides as its export does; None for other heads. See `decision_threshold(run)`."""
+        if len(self.classes) != 2:
+            return None
+        return before_correction(0.5 if self.policy.threshold is None else self.policy.threshold, self.weights)
 
     def metadata(self) -> dict[str, Any]:
         """The export's decision keys; `decision_threshold` and `decision_rule` keep their earlier meaning."""
@@ -123,14 +130,9 @@ def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
     c = recipe.decide
     classes = list(run.data.classes)
     k = len(classes)
-    probs, y = run.probabilities("cal"), np.asarray(run.data.labels("cal"), np.int64)
-    source = prior_shift.class_prior(y, k)
-    target = prior_shift.normalise_prior(c.prior, k) if c.prior else None
+    y, source, target, p = _calibration_split(run, recipe)
     notes: list[Note] = []
-    p = prior_shift.adjust(probs, source, target) if target is not None else probs
-    weights = None if target is None else (target / np.maximum(source, 1e-12))[y]
-    fitted_policy = policy.fit(c.policy, p, y, run.threshold, c.costs, c.min_recall, weights,
-                               ordinal=run.recipe.head.task == "ordinal")
+    fitted_policy = _fit_policy(run, recipe, p, y, source, target)
     sets = band = None
     if not len(y):
         notes.append(warning("decide.no_calibration", "there is no calibration split, so there are no conformal "
@@ -148,6 +150,56 @@ def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
                                   "split's class shares; with the deployment prior the error among decided cases "
                                   "is estimated, not guaranteed.", "decide.risk_epsilon"))
     return Decisions(classes, source, target, fitted_policy, sets, band, reference(p, y, target, source), notes)
+
+
+def _calibration_split(run: RunLike, recipe: Recipe
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray]:
+    """(labels, their class shares, the deployment prior or None, the probabilities corrected to it)."""
+    c, k = recipe.decide, len(run.data.classes)
+    probs, y = run.probabilities("cal"), np.asarray(run.data.labels("cal"), np.int64)
+    source = prior_shift.class_prior(y, k)
+    target = prior_shift.normalise_prior(c.prior, k) if c.prior else None
+    return y, source, target, prior_shift.adjust(probs, source, target) if target is not None else probs
+
+
+def _fit_policy(run: RunLike, recipe: Recipe, p: np.ndarray, y: np.ndarray, source: np.ndarray,
+                target: np.ndarray | None) -> policy.Policy:
+    c = recipe.decide
+    weights = None if target is None else (target / np.maximum(source, 1e-12))[y]
+    return policy.fit(c.policy, p, y, run.threshold, c.costs, c.min_recall, weights,
+                      ordinal=run.recipe.head.task == "ordinal")
+
+
+def fit_policy(run: RunLike) -> policy.Policy:
+    """The run's decision policy alone, fitted on its calibration split (no sets, no band): the decisions its
+    export states, on the probabilities it hands on (corrected to the deployment prior when one is set)."""
+    y, source, target, p = _calibration_split(run, run.recipe)
+    return _fit_policy(run, run.recipe, p, y, source, target)
+
+
+def decision_threshold(run: RunLike) -> float | None:
+    """The run's decision threshold, the one definition that every report of a binary run's decisions reads
+    (metrics.json `test.threshold` and the accuracy, F1 and confusion matrix computed at it, the test rows Compare
+    pairs, `test_samples`, the Evaluate tab's slider): the threshold on the run's calibrated probabilities, before
+    any prior correction, at which it decides as its export does under its decision policy (`threshold`: the
+    run's own threshold, 0.5 unless moved). None for other heads."""
+    if len(run.data.classes) != 2:
+        return None
+    if run.recipe.decide.policy == "threshold" and not run.recipe.decide.prior:  # nothing to fit
+        return 0.5 if run.threshold is None else float(run.threshold)
+    y, source, target, p = _calibration_split(run, run.recipe)
+    fitted = _fit_policy(run, run.recipe, p, y, source, target)
+    weights = None if target is None else target / np.maximum(source, 1e-12)
+    return before_correction(0.5 if fitted.threshold is None else fitted.threshold, weights)
+
+
+def before_correction(threshold: float, weights: np.ndarray | None) -> float:
+    """The threshold on the uncorrected p(positive) that makes the decisions `threshold` makes on the probability
+    corrected by the prior `weights` (the correction is monotone in p)."""
+    if weights is None:
+        return float(threshold)
+    t, w = float(threshold), weights
+    return float(t * w[0] / (t * w[0] + (1 - t) * w[1]))
 
 
 def reference(probs: np.ndarray, y: np.ndarray, target: np.ndarray | None, source: np.ndarray) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.core import notes as N
 from workbench.core.errors import DataError
 
 
@@ -23,9 +24,11 @@ def check_prior_from(path: str) -> None:
 
 def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: str = "error", sheet: str = "",
                     input_shape: tuple[int, ...] | None = None, resize: str = "resize",
-                    categories: dict[str, Any] | None = None) -> Any:
-    """The inputs of unlabelled rows (an array, or an image folder's samples). Rows with a missing feature value
-    are dropped unless `missing` is impute, when the program fills them."""
+                    categories: dict[str, Any] | None = None, notes: list[N.Note] | None = None) -> Any:
+    """The inputs of unlabelled rows (an array, or an image folder's samples). A table's rows with a missing
+    feature value are handled as labelled data's are (data.columns): refused under `missing` error (a
+    MissingValuesError with the counts), dropped under drop (counted in a note added to `notes`), kept under
+    impute, when the program fills them."""
     p = Path(path).expanduser()
     if path.startswith("sklearn:") or p.is_dir():
         from workbench.core.data.data import load_table
@@ -55,10 +58,34 @@ def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: s
                for f in features]
     X = np.stack(columns, axis=1).astype(np.float32) if columns else np.zeros((raw.rows, 0), np.float32)
     if missing != "impute":
-        X = X[~np.isnan(X).any(axis=1)]
+        X = _complete_rows(X, list(features), missing, p, raw.first_row, notes)
     if not len(X):
         raise DataError("the table has no complete rows.", "Give rows with every feature value.", p)
     return X
+
+
+def _complete_rows(X: np.ndarray, features: list[str], missing: str, path: Path, first_row: int,
+                   notes: list[N.Note] | None) -> np.ndarray:
+    """X without its rows that miss a feature value under drop, said in a note with the counts; under error such
+    rows are refused as labelled data's are, never left out unsaid."""
+    bad = np.isnan(X).any(axis=1)
+    if not bad.any():
+        return X
+    per_column = np.isnan(X).sum(axis=0)
+    counts = {features[j]: int(per_column[j]) for j in np.flatnonzero(per_column)}
+    listing = ", ".join(f"'{k}' {v}" for k, v in list(counts.items())[:8]) + (", …" if len(counts) > 8 else "")
+    if missing != "drop":
+        from workbench.core.data.columns import MissingValuesError
+
+        raise MissingValuesError(
+            f"{int(per_column.sum())} feature value(s) are missing in {int(bad.sum())} row(s) (first: row "
+            f"{int(np.flatnonzero(bad)[0]) + first_row}); per column: {listing}.",
+            "Choose --missing drop (leave those rows out) or --missing impute (fill with the train split's medians, "
+            "inside the exported program too).", path, counts, int(bad.sum()))
+    if notes is not None:
+        notes.append(N.info(f"{int(bad.sum())} row(s) with missing feature values were dropped ({listing}).",
+                            "missing_dropped", "data.missing"))
+    return np.asarray(X[~bad])
 
 
 def _npz(path: Path) -> np.ndarray:

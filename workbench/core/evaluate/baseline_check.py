@@ -94,11 +94,12 @@ def _note(verdict: str, metrics: dict[str, dict[str, Any]]) -> N.Note | None:
                 f"on the validation split: {shown}.", "training_not_above_baseline")
 
 
-def for_run(run: Any) -> dict[str, Any]:
-    """`check` for a pipeline run: its validation probabilities under its calibration and threshold."""
+def for_run(run: Any, threshold: float | None = None) -> dict[str, Any]:
+    """`check` for a pipeline run: its validation probabilities under its calibration, at `threshold` (the run's
+    decision threshold; None: the threshold the run was set to)."""
     if run.kind != "trained":
         return {"applies": False, "reason": "this run is the baseline"}
     if not run.baseline_scores:
         return {"applies": False, "reason": "the baseline was not scored for this run"}
     return check(run.baseline_scores, run.probabilities("val"), run.data.labels("val"), run.data.labels("cal"),
-                 run.threshold)
+                 run.threshold if threshold is None else threshold)

@@ -8,7 +8,8 @@ points); the export's program is run only once trusted when it needs full unpick
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -91,11 +92,12 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     # with impute, NaN cells are kept: the program fills them itself; "drop" leaves such rows out, counted
     missing = missing or d.get("missing", "error")
     shape = tuple(meta["input_shape"])
-    if meta.get("inputs"):  # a model of several inputs: the export's own category codes, unseen ones reported
-        table = _several_inputs_table(meta, data, label or d.get("label", "target"), missing, sheet, notes)
-    else:
-        table = load_table(data, label or d.get("label", "target"), features, shape if len(shape) == 3 else None,
-                           missing, sheet, shape, d.get("resize", "resize"))
+    with _evaluates_missing():
+        if meta.get("inputs"):  # a model of several inputs: the export's own category codes, unseen ones reported
+            table = _several_inputs_table(meta, data, label or d.get("label", "target"), missing, sheet, notes)
+        else:
+            table = load_table(data, label or d.get("label", "target"), features,
+                               shape if len(shape) == 3 else None, missing, sheet, shape, d.get("resize", "resize"))
     notes.extend(N.info(n) if isinstance(n, str) else n for n in table.notes)  # rows dropped, cells filled
     if table.given_splits and "test" in table.given_splits:  # a train/ test/ folder: its test images only
         test = table.given_splits["test"]
@@ -135,9 +137,11 @@ def _several_inputs_table(meta: dict[str, Any], data: str, label: str, missing: 
     return Table(X, target, names, raw.source, notes=more, columns=summary, rows=rows)
 
 
-def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trusted: bool = False) -> dict[str, Any]:
+def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trusted: bool = False,
+                      missing: str = "") -> dict[str, Any]:
     """The export's program on rows without labels (from where the model is used): their estimated class
-    prevalence (EM and BBSE) and whether their scores still look like the calibration split's."""
+    prevalence (EM and BBSE) and whether their scores still look like the calibration split's. Rows missing a
+    feature value are handled as `evaluate_export` handles labelled ones (`missing`, else the export's own)."""
     from workbench.core.decide.exported import shift_report
     from workbench.core.decide.unlabelled import read_unlabelled
     from workbench.core.export.export_read import check_inputs, probabilities, read_metadata
@@ -146,12 +150,28 @@ def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trus
     meta = read_metadata(folder)
     d = meta["recipe"]["data"]
     features = tuple(meta.get("feature_names") or d.get("features", ()))
-    X = read_unlabelled(unlabelled, features, d.get("missing", "error"), sheet, tuple(meta["input_shape"]),
-                        d.get("resize", "resize"), meta.get("categories"))
+    read: list[N.Note] = []  # rows dropped, counted
+    with _evaluates_missing():
+        X = read_unlabelled(unlabelled, features, missing or d.get("missing", "error"), sheet,
+                            tuple(meta["input_shape"]), d.get("resize", "resize"), meta.get("categories"), read)
     check_inputs(meta, X, unlabelled)
     found, notes = shift_report(meta, probabilities(folder, meta, X, trusted))
-    found["notes"] = [n.to_dict() for n in notes]
+    found["notes"] = [n.to_dict() for n in read + notes]
     return found
+
+
+@contextmanager
+def _evaluates_missing() -> Iterator[None]:
+    """Missing feature values refused while reading for `evaluate`: the fix names what evaluate takes (--missing
+    drop), not convert's --missing impute, which only a retrained export can apply inside its program."""
+    from workbench.core.data.columns import MissingValuesError
+
+    try:
+        yield
+    except MissingValuesError as exc:
+        raise MissingValuesError(exc.problem, "The export was trained to refuse them (data.missing error): give "
+                                 "--missing drop to score the complete rows (the others left out and counted), or "
+                                 "fill the cells.", exc.path, exc.counts, exc.rows) from None
 
 
 class EvaluateExport(Job[Evaluation]):

@@ -90,7 +90,15 @@ class Run:
         this run's calibration and threshold: what a confusion-matrix cell lists (`errors_list`)."""
         from workbench.core.evaluate.errors_list import split_samples
 
-        return split_samples(self.data, self.probabilities("test"), self.threshold, self.ordinal)
+        return split_samples(self.data, self.probabilities("test"), self.decision_threshold, self.ordinal)
+
+    @property
+    def decision_threshold(self) -> float | None:
+        """Binary: the threshold this run decides at, under its decision policy (`self.threshold` is the one the
+        user set, which the `threshold` policy keeps); see decide.decisions.decision_threshold."""
+        from workbench.core.decide.decisions import decision_threshold
+
+        return decision_threshold(self)
 
 
 def model_input_shape(recipe: Recipe, loaded: LoadedModel, data: PreparedData | None = None
@@ -186,20 +194,26 @@ def calibrate_run(run: Run, method: str) -> Run:
 
 
 def evaluate_run(run: Run) -> dict[str, Any]:
+    from workbench.core.decide.decisions import fit_decisions
     from workbench.core.evaluate.metrics import evaluate
 
     y = run.data.labels("test")
     ordinal = run.recipe.head.task == "ordinal"
+    decided = fit_decisions(run)  # conformal sets, decision policy, abstention band, prior shift
+    # The decision metrics (accuracy, F1, the confusion matrix, per-class precision and recall, the test rows Compare
+    # pairs) are those of the threshold the export decides at, the policy's, not of the threshold the user last set
+    threshold = decided.decision_threshold
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task,
         "calibration": run.calibration.method if run.calibration is not None else run.recipe.calibration,
         "calibration_requested": run.recipe.calibration, "calibration_auto": run.calibration_auto,  # what auto did
         "labels": run.data.label_info, "warnings": list(run.data.warnings),
-        "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run), **run.extra_metrics,
+        "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run, threshold),
+        **run.extra_metrics,
         "model": model_metrics(run.recipe.model, run.inspection.simplified, run.model),
         "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         run.threshold, run.recipe.reliability_bins, run.recipe.binning, ordinal,
+                         threshold, run.recipe.reliability_bins, run.recipe.binning, ordinal,
                          ordered_classes(run)),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
@@ -210,9 +224,10 @@ def evaluate_run(run: Run) -> dict[str, Any]:
                                  for h in run.training.history],
                      "body_features": run.training.body_features, "processes": run.training.processes},
     }
-    from workbench.core.decide.decisions import evaluate_decisions
-
-    decisions = evaluate_decisions(run)  # conformal sets, decision policy, abstention band, prior shift
+    if threshold is not None:  # which threshold the decision metrics use, and why
+        run.metrics["test"]["threshold_from"] = f"decision policy {decided.policy.name}" + (
+            " (its threshold on the probabilities before the prior correction)" if decided.weights is not None else "")
+    decisions = decided.metrics(run.probabilities("test"), y)
     run.metrics["test"] |= decisions.pop("test")
     run.metrics |= decisions
     probs = run.probabilities("test")
@@ -224,7 +239,7 @@ def evaluate_run(run: Run) -> dict[str, Any]:
             root = Path(run.data.table.source)
             ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
-                                    "threshold": run.threshold, "ordinal": ordinal, id_name: ids}
+                                    "threshold": threshold, "ordinal": ordinal, id_name: ids}
     if ordinal:
         run.metrics["ordinal"] = ordinal_summary(run)
     return run.metrics

@@ -352,12 +352,14 @@ class EvaluatePanel(QWidget):
             self.threshold_chosen.emit(threshold)
 
     def _show_threshold(self, run):
-        """Put the slider where the run's committed threshold is (showing a run is not a request to move it)."""
+        """Put the slider where the run decides: its decision threshold (the policy's), which its metrics use
+        (`test.threshold`); showing a run is not a request to move it."""
         if run.binary:
+            threshold = run.metrics.get("test", {}).get("threshold") or 0.5
             self.slider.blockSignals(True)
-            self.slider.setValue(int(round((run.threshold or 0.5) * 1000)))
+            self.slider.setValue(int(round(threshold * 1000)))
             self.slider.blockSignals(False)
-            self._mark_threshold(run.threshold or 0.5)
+            self._mark_threshold(threshold)
 
     def _mark_threshold(self, threshold: float):
         run = self.session.model.run

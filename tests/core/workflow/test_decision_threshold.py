@@ -1,0 +1,60 @@
+"""The run's decision threshold is one number: with a decision policy other than `threshold`, the decision metrics
+(metrics.json `test.accuracy`, macro F1, the confusion matrix, per-class scores, the test rows Compare pairs,
+`test_samples`) are those of the policy's threshold, the one the export writes; threshold-free metrics do not move."""
+
+import numpy as np
+import pytest
+
+from workbench.core.evaluate.compare import table
+from workbench.core.workflow import journey
+from workbench.core.workflow.decision_commands import SetDecisions
+from workbench.core.workflow.run_commands import Train
+
+
+def _session(tutorial_ckpt, table_csv, models_py, **decide):
+    from workbench.core.recipe import Recipe
+
+    recipe = Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "threshold",
+                                 "model_source": f"{models_py}:TinyRegressor", "train.epochs": 3,
+                                 "data.splits": (0.5, 0.1, 0.25, 0.15),
+                                 **{f"decide.{k}": v for k, v in decide.items()}})
+    model = journey.open_session(tutorial_ckpt, recipe, False, None)
+    Train(model).run()
+    return model
+
+
+def _agree(run):
+    """The top-level decision metrics are the policy's on the test split."""
+    test, policy = run.metrics["test"], run.metrics["test"]["decision_policy"]
+    assert test["accuracy"] == pytest.approx(policy["test"]["accuracy"])
+    assert test["macro_f1"] == pytest.approx(policy["test"]["macro_f1"])
+    assert test["confusion_matrix"] == policy["test"]["confusion_matrix"]
+    assert run.metrics["test_rows"]["threshold"] == test["threshold"] == run.decision_threshold
+    assert test["threshold_from"].startswith(f"decision policy {policy['policy']}")
+    samples = run.test_samples()
+    assert (np.asarray(samples.predicted) == np.asarray(samples.y)).mean() == pytest.approx(test["accuracy"])
+    return test
+
+
+def test_a_policy_s_threshold_is_what_the_decision_metrics_use(tutorial_ckpt, table_csv, models_py):
+    model = _session(tutorial_ckpt, table_csv, models_py, policy="precision_at_recall", min_recall=0.99)
+    run = model.run
+    test = _agree(run)
+    t = run.metrics["test"]["decision_policy"]["threshold"]
+    assert t != pytest.approx(0.5) and test["threshold"] == pytest.approx(t)
+    free = {k: test[k] for k in ("ece", "brier", "roc_auc")}
+    row = table([model.entries[0].summary])["rows"][0]
+    assert row["threshold"] == pytest.approx(t)
+
+    SetDecisions(model, policy="threshold").run()  # back to 0.5: only the decision metrics move
+    plain = run.metrics["test"]
+    assert plain["threshold"] == 0.5 and plain["threshold_from"] == "decision policy threshold"
+    assert {k: plain[k] for k in free} == free
+    assert plain["confusion_matrix"] == plain["decision_policy"]["test"]["confusion_matrix"]
+
+
+def test_under_a_prior_the_metrics_decide_as_the_export_does(tutorial_ckpt, table_csv, models_py):
+    model = _session(tutorial_ckpt, table_csv, models_py, policy="f1", prior=(0.2,))
+    test = _agree(model.run)
+    prior = model.run.metrics["prior_shift"]
+    assert test["threshold"] == pytest.approx(prior["threshold_before_correction"])
