@@ -48,6 +48,9 @@ def test_the_probe_sweep_runs_on_a_worker_and_its_plot_picks_a_layer(window, qtb
     sweep = window.session.model.probe_sweep
     assert [r.layer for r in sweep.rows] == ["body.0", "body.1"]
     assert box.plot.isVisible() and box.plot.layers == ["body.0", "body.1"]
+    assert [label.text for _sample, label in box.plot.legend.items] == ["best", "smallest within noise of the best"]
+    split = window.model_panel.split  # the tree keeps most of the height beside the plot, in a movable splitter
+    assert split.count() == 2 and not split.childrenCollapsible()
     assert "smallest within noise" in box.caption.text() and box.attach.isEnabled()
     box.attach.click()
     assert window.session.model.recipe.model.cut_at == sweep.smallest.layer

@@ -40,3 +40,14 @@ def test_default_features_are_named_default_not_nothing():
     diff = recipe_diff([{"name": "A", "recipe": a}, {"name": "B", "recipe": b}])
     assert diff["differs"][0]["values"] == ["default (numeric columns)", "a, b"]
     assert auto_names([(1, {"recipe": a}), (2, {"recipe": b})])[0].endswith("features default")
+
+
+def test_a_run_with_the_head_at_the_end_is_named_so_beside_a_cut_one():
+    """Run names between a cut run and one with the whole body: "head at 3" against "head at the end" (it read
+    "cut at none")."""
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.run_names import auto_names
+
+    a, b = Recipe().with_changes(**{"model.cut_at": "3"}).to_dict(), Recipe().to_dict()
+    names = auto_names([(1, {"recipe": a}), (2, {"recipe": b})])
+    assert names[0].endswith("head at 3") and names[1].endswith("head at the end"), names

@@ -18,10 +18,10 @@ NOT_NAMED = {"head.task", "data.label", "data.label_mode", "model_source", "mode
              "mlp_activation", "head.frozen_layers", "version"}
 AFTER_TRAINING = ("calibration", "binning", "reliability_bins")  # recipe fields a trained run's commands change
 # Fields whose empty value means the workbench's default choice, not "none"
-DEFAULTED = {"data.features": "default", "data.classes": "column's order"}
-SHORT = {"data.threshold": "label >", "data.path": "data", "train.lr": "lr", "head.hidden": "hidden",
-         "data.splits": "splits", "train.class_weights": "class weights", "train.pos_weight": "pos weight",
-         "reliability_bins": "bins", "binning": "binning"}
+DEFAULTED = {"data.features": "default", "data.classes": "column's order", "model.cut_at": "the end"}
+SHORT = {"model.cut_at": "head at", "data.threshold": "label >", "data.path": "data", "train.lr": "lr",
+         "head.hidden": "hidden", "data.splits": "splits", "train.class_weights": "class weights",
+         "train.pos_weight": "pos weight", "reliability_bins": "bins", "binning": "binning"}
 
 
 def label_text(summary: dict[str, Any]) -> str:
@@ -75,7 +75,7 @@ def _value(value: Any) -> str:
 
 
 def _shown(key: str, value: Any) -> str:
-    return DEFAULTED[key] if key in DEFAULTED and value in ([], ()) else _value(value)
+    return DEFAULTED[key] if key in DEFAULTED and value in ([], (), "") else _value(value)
 
 
 def _short(key: str) -> str:

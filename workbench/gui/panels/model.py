@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSplitter,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -106,12 +107,24 @@ class ModelPanel(QWidget):
         layout.addWidget(self.title)
         layout.addWidget(self.notes)
         layout.addLayout(form)
-        layout.addWidget(self.tree, 1)
-        layout.addWidget(self.head_label)
         from .probe import ProbeBox, install_cut_menu  # where to cut (issue 29): the sweep and the tree's action
 
         self.probe = ProbeBox(session)
-        layout.addWidget(self.probe)
+        # The tree and the probe's plot share the height, in a splitter the user can move: at 1024 x 700 the plot
+        # under a plain layout left the tree three rows
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(self.tree, 1)
+        upper_layout.addWidget(self.head_label)
+        self.split = QSplitter(Qt.Orientation.Vertical)
+        self.split.setObjectName("modelSplit")
+        self.split.setChildrenCollapsible(False)
+        self.split.addWidget(upper)
+        self.split.addWidget(self.probe)
+        self.split.setStretchFactor(0, 3)
+        self.split.setStretchFactor(1, 2)
+        layout.addWidget(self.split, 1)
         install_cut_menu(self.tree, session)
         session.model_changed.connect(self._on_model_changed)
         session.inspection_changed.connect(self._on_inspection_changed)

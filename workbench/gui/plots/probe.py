@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .. import theme
+from .base import CORNERS, quiet_corner
 
 
 class ProbePlot(QWidget):
@@ -29,14 +30,14 @@ class ProbePlot(QWidget):
         self.points = pg.ScatterPlotItem(size=8, brush=pg.mkBrush(theme.colour("blue")), hoverable=True, tip=None)
         self.points.sigClicked.connect(self._on_clicked)
         self.plot.addItem(self.points)
-        self.best = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush(theme.colour("red")), name="best")
-        self.smallest = pg.ScatterPlotItem(size=14, symbol="d", brush=pg.mkBrush(theme.colour("green")),
-                                           name="smallest within noise")
-        legend = self.plot.addLegend(offset=(-10, 10))
+        # Unnamed, so that adding them to the plot does not list them in the legend a second time
+        self.best = pg.ScatterPlotItem(size=16, symbol="star", brush=pg.mkBrush(theme.colour("red")))
+        self.smallest = pg.ScatterPlotItem(size=14, symbol="d", brush=pg.mkBrush(theme.colour("green")))
+        self.legend = self.plot.addLegend(offset=CORNERS["top right"])
         for item in (self.best, self.smallest):
             self.plot.addItem(item)
-        legend.addItem(self.best, "best")
-        legend.addItem(self.smallest, "smallest within noise of the best")
+        self.legend.addItem(self.best, "best")
+        self.legend.addItem(self.smallest, "smallest within noise of the best")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.plot)
@@ -56,6 +57,8 @@ class ProbePlot(QWidget):
             marked = [r for r in rows if getattr(r, flag)]
             item.setData([r.depth for r in marked], [r.accuracy for r in marked])
         self.plot.getAxis("bottom").setTicks([[(r.depth, r.layer) for r in rows]] if rows else None)
+        bars = [(list(x), [r.low for r in rows]), (list(x), [r.high for r in rows])]  # the intervals' ends too
+        self.legend.setOffset(CORNERS[quiet_corner([(list(x), list(y)), *bars])])
 
     def _on_clicked(self, _item, points, *_args) -> None:
         if len(points):
