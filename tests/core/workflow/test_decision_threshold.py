@@ -1,14 +1,21 @@
 """The run's decision threshold is one number: with a decision policy other than `threshold`, the decision metrics
 (metrics.json `test.accuracy`, macro F1, the confusion matrix, per-class scores, the test rows Compare pairs,
-`test_samples`) are those of the policy's threshold, the one the export writes; threshold-free metrics do not move."""
+`test_samples`) are those of the policy's threshold, the one the export writes; threshold-free metrics do not move.
+A threshold the user sets afterwards replaces the policy's pick, so the metrics, `as_sklearn().predict` and the
+export decide at it alike."""
+
+import json
 
 import numpy as np
+import pandas as pd
 import pytest
+import torch
 
 from workbench.core.evaluate.compare import table
 from workbench.core.workflow import journey
 from workbench.core.workflow.decision_commands import SetDecisions
-from workbench.core.workflow.run_commands import Train
+from workbench.core.workflow.notebook import RunView
+from workbench.core.workflow.run_commands import Export, Train
 
 
 def _session(tutorial_ckpt, table_csv, models_py, **decide):
@@ -58,3 +65,25 @@ def test_under_a_prior_the_metrics_decide_as_the_export_does(tutorial_ckpt, tabl
     test = _agree(model.run)
     prior = model.run.metrics["prior_shift"]
     assert test["threshold"] == pytest.approx(prior["threshold_before_correction"])
+
+
+def test_a_threshold_set_replaces_the_policy_in_the_metrics_predict_and_the_export(tutorial_ckpt, table_csv,
+                                                                                   models_py, tmp_path):
+    model = _session(tutorial_ckpt, table_csv, models_py, policy="f1")
+    view = RunView(model, model.current)
+    view.set_threshold(0.4)
+    run = view.run
+    assert run.recipe.decide.policy == "threshold" and model.recipe.decide.policy == "threshold"
+    assert run.metrics["test"]["threshold"] == 0.4 and run.decision_threshold == 0.4
+    _agree(run)
+
+    Export(model, tmp_path / "out").run()
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert meta["decision_threshold"] == 0.4 and meta["decision_policy"]["policy"] == "threshold"
+    clf = view.as_sklearn()
+    X = pd.read_csv(table_csv)[meta["feature_names"]]
+    program = torch.export.load(str(tmp_path / "out" / "model.pt2")).module()
+    p = program(torch.tensor(X.values, dtype=torch.float32)).detach().numpy()
+    exported = np.asarray(meta["classes"])[(p[:, 1] >= meta["decision_threshold"]).astype(int)]
+    assert clf.threshold_ == 0.4
+    assert (clf.predict(X) == exported).all()

@@ -188,7 +188,9 @@ class Calibrate(RunJob):
 
 
 class SetThreshold(RunJob):
-    """The binary decision threshold of a run (p(positive) >= t says positive); its metrics follow."""
+    """The binary decision threshold of a run (p(positive) >= t says positive); its metrics follow. A threshold
+    the user sets replaces a decision policy's pick (the run's and the session's policy become `threshold`), so
+    the metrics, `as_sklearn().predict` and the export all decide at it."""
 
     kind = "threshold"
 
@@ -204,7 +206,15 @@ class SetThreshold(RunJob):
         from workbench.core.workflow.pipeline import evaluate_run
 
         run.threshold = self.threshold
+        if run.recipe.decide.policy != "threshold":
+            run.recipe = run.recipe.replace(**{"decide.policy": "threshold"})
         evaluate_run(run)
+
+    def commit(self, result: Run) -> Run | None:
+        run = super().commit(result)
+        if run is not None and self.session.recipe.decide.policy != "threshold":
+            self.session.update(**{"decide.policy": "threshold"})  # the next run decides as this one now does
+        return run
 
 
 class Rebin(RunJob):

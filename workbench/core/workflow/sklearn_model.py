@@ -3,7 +3,7 @@
 read their own estimators.
 
 It runs the module the export writes (`pipeline.calibrated_module`: the input preprocessing, the converted model
-and the calibration), so its probabilities are the export's, and its decisions follow the run's threshold.
+and the calibration), so its probabilities are the export's, and its decisions the export's decision policy's.
 """
 
 from __future__ import annotations
@@ -44,8 +44,11 @@ class RunClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sc
 
     @property
     def threshold_(self) -> float | None:
-        """The binary decision threshold `predict` applies (None: 0.5)."""
-        return self._run.threshold
+        """The binary decision threshold `predict` applies to `predict_proba` (the export's `decision_threshold`;
+        None for other heads)."""
+        from workbench.core.decide.decisions import fit_policy
+
+        return fit_policy(self._run).threshold if len(self.classes_) == 2 else None
 
     @property
     def _run(self) -> Run:
@@ -88,8 +91,9 @@ class RunClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sc
         return probs
 
     def predict(self, X: Any) -> np.ndarray:
-        """The class of each row under the run's decision rule (binary: p(positive) >= the threshold)."""
-        from workbench.core.evaluate.scores import predict
+        """The class of each row under the run's decision policy, as the export states it (binary: p(positive) >=
+        `threshold_`; a cost matrix: the least expected cost; an ordinal head: the median class)."""
+        from workbench.core.decide.decisions import fit_policy
 
-        labels: np.ndarray = self.classes_[predict(self.predict_proba(X), self._run.threshold)]
+        labels: np.ndarray = self.classes_[fit_policy(self._run).decide(self.predict_proba(X))]
         return labels
