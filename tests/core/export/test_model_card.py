@@ -58,7 +58,25 @@ def test_the_card_parses_and_matches_the_metadata(exported):
 
 
 def test_the_cards_code_loads_the_export_without_the_workbench(exported, tmp_path):
-    folder, meta = exported
+    _run_the_cards_code(*exported)
+
+
+def test_the_cards_code_runs_an_export_of_several_inputs(tmp_path):
+    """forward(x_cat, x_cont): the card gives one tensor per input (int64 codes, float32 values), not one row."""
+    from tests.core.workflow.several_inputs_models import tabular_checkpoint
+    from workbench.core.workflow.journey import convert_checkpoint
+
+    ckpt, source, args, csv = tabular_checkpoint(tmp_path)
+    recipe = Recipe().with_changes(**{"model_source": source, "model_args": args, "data.path": str(csv),
+                                      "data.label": "fare", "data.threshold": 0.5, "data.label_mode": "threshold",
+                                      "train.epochs": 2})
+    convert_checkpoint(ckpt, recipe, tmp_path / "export", trusted=True)
+    meta = json.loads((tmp_path / "export" / "metadata.json").read_text())
+    assert [i["dtype"] for i in meta["inputs"]] == ["int64", "float32"]
+    _run_the_cards_code(tmp_path / "export", meta)
+
+
+def _run_the_cards_code(folder, meta):
     code = re.search(r"```python\n(.*?)```", (folder / "README.md").read_text(), re.S).group(1)
     code += "\nprint(probs.shape[1], labels[0] in meta['classes'])\n"
     blocker = "import sys\nclass B:\n    def find_spec(self, n, p=None, t=None):\n        if n.split('.')[0] == " \

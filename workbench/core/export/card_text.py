@@ -192,14 +192,33 @@ def load_code(meta: dict[str, Any]) -> str:
                   "  # the exported threshold")
     else:
         decide = 'labels = [meta["classes"][i] for i in probs.argmax(1)]'
+    inputs = [i for i in meta.get("inputs") or [] if isinstance(i, dict)]
+    if len(inputs) > 1:  # the model's own inputs, one tensor each (metadata.json "inputs"), not one flat row
+        given = ["inputs = [  # one tensor per input of the model, in order: meta['inputs'] names their columns",
+                 *(_input_line(i) for i in inputs), "]"]
+        call = "program(*inputs)"
+    else:
+        given = [f"x = torch.zeros(4, {shape})  # your inputs: float32, shape (N, {shape}), as described under Data"]
+        call = "program(x)"
     return "\n".join([
         "import json",
         "import torch",
         "",
         'meta = json.load(open("metadata.json"))',
         f"program = {opener}",
-        f"x = torch.zeros(4, {shape})  # your inputs: float32, shape (N, {shape}), as described under Data",
+        *given,
         "with torch.no_grad():",
-        "    probs = program(x)  # calibrated probabilities, columns in the order of meta['classes']",
+        f"    probs = {call}  # calibrated probabilities, columns in the order of meta['classes']",
         decide,
     ])
+
+
+def _input_line(spec: dict[str, Any]) -> str:
+    """One input's zeros of its shape and dtype; its name in the comment only when it is an identifier, as a
+    forward's parameter is (the code is shown as is: no file's text may break out of the comment)."""
+    shape = ", ".join(str(int(s)) for s in list(spec.get("shape") or [])[1:] if str(s).isdigit())
+    name = str(spec.get("name", ""))
+    label = f"{name}: " if name.isidentifier() else ""
+    if str(spec.get("dtype")) == "int64":
+        return f"    torch.zeros(4, {shape}, dtype=torch.int64),  # {label}category codes (meta['categories'])"
+    return f"    torch.zeros(4, {shape}),  # {label}float32"
