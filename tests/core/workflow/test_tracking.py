@@ -9,6 +9,7 @@ import sys
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from workbench.core.workflow import tracking
@@ -63,6 +64,14 @@ def test_an_export_round_trips_through_a_sqlite_store(tutorial_ckpt, table_csv, 
     assert (tmp_path / "store" / "artifacts").is_dir()  # beside the store, not ./mlruns
 
     model = mlflow.pyfunc.load_model(logged["model_uri"])  # from code: nothing unpickled
-    assert model.metadata.signature is not None
+    names = meta["feature_names"]
+    assert model.metadata.signature.inputs.input_names() == names  # a table's columns, by name
     X = run.data.table.X[run.data.splits["test"][:5]].astype(np.float32)
-    assert np.allclose(model.predict(X), run.probabilities("test")[:5], atol=1e-5)
+    expected = run.probabilities("test")[:5]
+    assert np.allclose(model.predict(pd.DataFrame(X, columns=names)), expected, atol=1e-5)
+    # as pandas reads a table (float64), its columns in another order, and a copy reordered: matched by name
+    as_read = pd.DataFrame(X.astype(np.float64), columns=names)
+    assert np.allclose(model.predict(as_read[names[::-1]]), expected, atol=1e-5)
+    assert np.allclose(model.predict(as_read[names[2:] + names[:2]].copy()), expected, atol=1e-5)
+    with pytest.raises(mlflow.exceptions.MlflowException, match=names[1]):  # a missing column, named
+        model.predict(as_read.drop(columns=names[1]))

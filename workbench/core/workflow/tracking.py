@@ -3,7 +3,8 @@
 Params are the recipe's fields (dotted names), metrics the test split's with their 95% interval (`test_accuracy`,
 `test_accuracy_ci_low`, `test_accuracy_ci_high`, ...), artifacts the export folder (model card and figures
 included) and the figures again at the top; the export is also logged as a pyfunc model from code
-(resources/mlflow_pyfunc.py: nothing pickled) with a signature from its input shape. MLflow is an optional
+(resources/mlflow_pyfunc.py: nothing pickled) with a signature: a table's feature columns by name, else its
+input shape. MLflow is an optional
 dependency (the `tracking` extra); without it the option says how to install it. The default store is a SQLite
 file in the platform's data folder, its artifacts beside it.
 """
@@ -156,15 +157,29 @@ def _artifacts_beside(uri: str) -> str | None:
 
 def _log_model(mlflow: Any, folder: Path, meta: dict[str, Any]) -> str:
     """The export as a pyfunc model from code, with a signature when the input shape is fixed."""
-    import numpy as np
-    from mlflow.models import infer_signature
-
-    shape = [int(s) for s in meta.get("input_shape") or [] if isinstance(s, int)]
-    signature = None
-    if shape and len(shape) == len(meta.get("input_shape") or []):
-        example = np.zeros((1, *shape), dtype=np.float32)
-        signature = infer_signature(example, np.zeros((1, len(meta.get("classes") or [])), dtype=np.float32))
+    signature = _signature(meta)
     code = Path(__file__).resolve().parent.parent.parent / "resources" / "mlflow_pyfunc.py"
     info = mlflow.pyfunc.log_model(name="model", python_model=str(code), artifacts={"export": str(folder)},
                                    signature=signature)
     return str(info.model_uri)
+
+
+def _signature(meta: dict[str, Any]) -> Any:
+    """A table's export takes named columns: MLflow's column-based signature, one `double` column per feature, so
+    MLflow matches a DataFrame's columns by name (reordered, a missing one refused by name, extra ones ignored)
+    and accepts float32 and float64 (double is the widest float it casts to safely). Other inputs (images, a
+    sequence) keep a float32 tensor signature of their shape; none when the shape is not fixed."""
+    import numpy as np
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+
+    given = list(meta.get("input_shape") or [])
+    shape = [int(s) for s in given if isinstance(s, int)]
+    if not shape or len(shape) != len(given):
+        return None
+    outputs = infer_signature(np.zeros((1, *shape), dtype=np.float32),
+                              np.zeros((1, len(meta.get("classes") or [])), dtype=np.float32))
+    names = [str(n) for n in meta.get("feature_names") or []]
+    if names and not meta.get("inputs") and shape == [len(names)] and len(set(names)) == len(names):
+        return ModelSignature(Schema([ColSpec("double", name) for name in names]), outputs.outputs)
+    return outputs
