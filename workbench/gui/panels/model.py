@@ -110,20 +110,7 @@ class ModelPanel(QWidget):
         from .probe import ProbeBox, install_cut_menu  # where to cut (issue 29): the sweep and the tree's action
 
         self.probe = ProbeBox(session)
-        # The tree and the probe's plot share the height, in a splitter the user can move: at 1024 x 700 the plot
-        # under a plain layout left the tree three rows
-        upper = QWidget()
-        upper_layout = QVBoxLayout(upper)
-        upper_layout.setContentsMargins(0, 0, 0, 0)
-        upper_layout.addWidget(self.tree, 1)
-        upper_layout.addWidget(self.head_label)
-        self.split = QSplitter(Qt.Orientation.Vertical)
-        self.split.setObjectName("modelSplit")
-        self.split.setChildrenCollapsible(False)
-        self.split.addWidget(upper)
-        self.split.addWidget(self.probe)
-        self.split.setStretchFactor(0, 3)
-        self.split.setStretchFactor(1, 2)
+        self.split = self._tree_and_probe()
         layout.addWidget(self.split, 1)
         install_cut_menu(self.tree, session)
         session.model_changed.connect(self._on_model_changed)
@@ -158,6 +145,23 @@ class ModelPanel(QWidget):
             self.activation.blockSignals(True)
             self.activation.setCurrentText(recipe.mlp_activation)
             self.activation.blockSignals(False)
+
+    def _tree_and_probe(self) -> QSplitter:
+        """The tree (with the head's line) over the probe box, in a splitter the user can move: at 1024 x 700 the
+        probe's plot under a plain layout left the tree three rows."""
+        upper = QWidget()
+        upper_layout = QVBoxLayout(upper)
+        upper_layout.setContentsMargins(0, 0, 0, 0)
+        upper_layout.addWidget(self.tree, 1)
+        upper_layout.addWidget(self.head_label)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.setObjectName("modelSplit")
+        split.setChildrenCollapsible(False)
+        split.addWidget(upper)
+        split.addWidget(self.probe)
+        split.setStretchFactor(0, 3)
+        split.setStretchFactor(1, 2)
+        return split
 
     def _on_model_changed(self, loaded):
         if loaded is None:
