@@ -1,11 +1,13 @@
 """Guards on the deployment prior: an estimate that EM did not settle on, or that empties a class the model still
 predicts, is said to be unreliable by `evaluate --unlabelled` and never applied by convert; a prior of 0, a missing
---prior-from file (checked before training) and --prior beside --prior-from are refused with one message."""
+--prior-from file (checked before training) and --prior beside --prior-from are refused with one message; under a
+prior, metrics.json test_rows say that their probabilities are the uncorrected ones the test metrics use."""
 
 import json
 
 import numpy as np
 import pytest
+import torch
 from scipy.optimize import minimize
 
 from workbench import cli
@@ -116,3 +118,25 @@ def test_a_missing_prior_from_file_is_refused_before_training(tutorial_ckpt, tab
         convert_checkpoint(args.checkpoint, _recipe_from_args(args), args.out)
     assert trained == [] and err.value.path == str(missing)
     assert "--prior-from" in str(err.value) and "deployment prior" in str(err.value)
+
+
+def test_metrics_test_rows_say_their_probabilities_are_before_the_prior_correction(tutorial_ckpt, table_csv,
+                                                                                   models_py):
+    from tests.core.decide.test_decide_run import convert
+    from workbench.core.decide.decisions import fit_decisions
+    from workbench.core.workflow.decisions import program
+
+    run = convert(tutorial_ckpt, table_csv, models_py, prior=(0.8,))
+    rows = run.metrics["test_rows"]
+    assert rows["prior_corrected"] is False and "before the deployment prior" in rows["probs_are"]
+    probs = np.array(rows["probs"])
+    assert probs == pytest.approx(run.probabilities("test"), abs=1e-6)  # what the test metrics use
+    # what the key says: the exported program's outputs are these, corrected by prior_shift.weights
+    with torch.no_grad():
+        exported = program(run, fit_decisions(run)).eval()(torch.as_tensor(
+            np.asarray(run.data.table.X[run.data.splits["test"]], np.float32))).double().numpy()
+    w = np.array(run.metrics["prior_shift"]["weights"])
+    assert np.abs(exported - probs).max() > 0.01  # the correction matters here
+    assert probs * w / (probs * w).sum(1, keepdims=True) == pytest.approx(exported, abs=1e-5)
+    plain = convert(tutorial_ckpt, table_csv, models_py)
+    assert "prior_corrected" not in plain.metrics["test_rows"]  # without a prior they are the export's

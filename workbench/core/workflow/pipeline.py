@@ -240,9 +240,16 @@ def evaluate_run(run: Run) -> dict[str, Any]:
             ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
                                     "threshold": threshold, "ordinal": ordinal, id_name: ids}
+        if decided.weights is not None:  # kept uncorrected: the test metrics and Compare's pairs are computed on them
+            run.metrics["test_rows"] |= {"prior_corrected": False, "probs_are": PROBS_BEFORE_PRIOR}
     if ordinal:
         run.metrics["ordinal"] = ordinal_summary(run)
     return run.metrics
+
+
+PROBS_BEFORE_PRIOR = ("the calibrated probabilities before the deployment prior's correction, on which the test "
+                      "metrics are computed; the exported program outputs them corrected: p[k] * weights[k], "
+                      "renormalised (prior_shift.weights)")
 
 
 def ordered_classes(run: Run) -> bool:
