@@ -111,7 +111,7 @@ def _recipe_from_args(args):
         implied = implied_task("bins", base.head.task)  # core's rule, as the window and a notebook apply it
         if "head.task" not in changes and implied != base.head.task:
             changes["head.task"] = implied
-            print(f"workbench: --bins {args.bins} makes {args.bins} classes: a multiclass head is trained (add "
+            print(f"note: --bins {args.bins} makes {args.bins} classes: a multiclass head is trained (add "
                   "--task ordinal for an ordinal one).", file=sys.stderr)
     try:
         recipe = base.replace(**changes)

@@ -80,7 +80,8 @@ class _Progress:
 
     def on_epoch_end(self, info):
         self._close("epoch")
-        left = f"  at most {info['eta']:.0f} s left" if info.get("eta") else ""
+        # under a second left says nothing worth a word ("at most 0 s left" on every line of a quick run)
+        left = f"  at most {info['eta']:.0f} s left" if (info.get("eta") or 0) >= 1 else ""
         val = ("no validation rows: the best epoch is the lowest train loss" if math.isnan(info["val_accuracy"])
                else f"val loss {info['val_loss']:.4f}  val acc {info['val_accuracy']:.3f}")
         self._line(f"epoch {info['epoch']:3d}/{info['epochs']}  train loss {info['train_loss']:.4f}  {val}{left}")

@@ -129,3 +129,17 @@ def test_bars_in_a_terminal_plain_lines_when_piped(tutorial_ckpt, models_py, tab
     assert re.search(r"Learning-rate range test.*\|.*\d+/100 \[\d\d:\d\d<\d\d:\d\d", shown), shown[-2000:]
     assert re.search(r"epoch 1/3.*\d+/\d+ \[\d\d:\d\d<\d\d:\d\d", shown)  # each epoch's bar with its ETA
     assert "Exporting to tty: done in" in shown
+
+
+def test_an_epoch_line_says_time_left_only_when_there_is_a_second_or_more():
+    import io
+
+    from workbench.cli.output import _Progress
+
+    stream = io.StringIO()
+    progress = _Progress(stream)
+    epoch = {"epochs": 3, "train_loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9}
+    progress.on_epoch_end({**epoch, "epoch": 1, "eta": 0.3})  # a quick run: not "at most 0 s left"
+    progress.on_epoch_end({**epoch, "epoch": 2, "eta": 12.4})
+    first, second = stream.getvalue().splitlines()
+    assert "left" not in first and second.endswith("at most 12 s left")
