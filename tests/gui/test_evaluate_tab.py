@@ -246,3 +246,33 @@ def test_the_slider_sits_where_the_run_decides_its_policy_s_threshold(panel, qtb
     run.metrics["test"] = evaluate(run.probs[test], run.data.y[test], run.data.classes, threshold=0.3)
     _show(panel, run, qtbot)
     assert panel.slider.value() == 300 and panel.threshold_label.text() == "0.300"
+
+
+def test_a_threshold_of_0_is_shown_as_0_not_as_0_5(panel, qtbot):
+    from workbench.core.evaluate.metrics import evaluate
+
+    run = Run(2)
+    test = run.data.splits["test"]
+    run.metrics["test"] = evaluate(run.probs[test], run.data.y[test], run.data.classes, threshold=0.0)
+    _show(panel, run, qtbot)
+    assert panel.slider.value() == panel.slider.minimum() and panel.threshold_label.text() == "0.000"
+
+
+def test_under_a_prior_the_roc_tooltip_says_both_scales_of_the_policy_s_threshold(panel, qtbot):
+    from workbench.core.evaluate.metrics import evaluate
+
+    run = Run(2)
+    test = run.data.splits["test"]
+    run.metrics["test"] = evaluate(run.probs[test], run.data.y[test], run.data.classes, threshold=0.4)
+    from workbench.core.decide.policy import Policy
+
+    run.metrics["test"]["decision_policy"] = {**Policy("threshold", 0.143).metadata(2), "test": {
+        "recall": 0.8, "false_positive_rate": 0.2, "precision": 0.7}}
+    run.metrics["prior_shift"] = {"prior": [0.8, 0.2], "source_prior": [0.5, 0.5], "weights": [1.6, 0.4],
+                                  "threshold_before_correction": 0.4}
+    _show(panel, run, qtbot)
+    tip = panel.roc.roc.toolTip()
+    assert "0.143 on the probabilities corrected to the deployment prior" in tip and "0.400 before" in tip
+    run.metrics["prior_shift"] = None
+    _show(panel, run, qtbot)
+    assert "corrected" not in panel.roc.roc.toolTip() and "0.143" in panel.roc.roc.toolTip()

@@ -65,6 +65,10 @@ def test_under_a_prior_the_metrics_decide_as_the_export_does(tutorial_ckpt, tabl
     test = _agree(model.run)
     prior = model.run.metrics["prior_shift"]
     assert test["threshold"] == pytest.approx(prior["threshold_before_correction"])
+    from workbench.core.decide.decisions import fit_policy, uncorrected_threshold
+
+    # one threshold: the run's, its decisions' and its fitted policy's, read before the correction
+    assert model.run.decision_threshold == uncorrected_threshold(fit_policy(model.run), np.asarray(prior["weights"]))
 
 
 def test_a_threshold_set_replaces_the_policy_in_the_metrics_predict_and_the_export(tutorial_ckpt, table_csv,
@@ -87,3 +91,39 @@ def test_a_threshold_set_replaces_the_policy_in_the_metrics_predict_and_the_expo
     exported = np.asarray(meta["classes"])[(p[:, 1] >= meta["decision_threshold"]).astype(int)]
     assert clf.threshold_ == 0.4
     assert (clf.predict(X) == exported).all()
+
+
+def test_under_a_prior_a_threshold_set_reads_back_on_the_scale_it_was_set(tutorial_ckpt, table_csv, models_py,
+                                                                          tmp_path):
+    """`test.threshold` (the slider's scale) is on the calibrated probabilities before the prior correction; a
+    threshold set is read on that scale, so setting what the slider shows does not move it, and the export states
+    the corrected equivalent, deciding the same rows."""
+    from workbench.core.decide.decisions import after_correction, before_correction
+    from workbench.core.workflow.export_summary import decision_lines
+
+    model = _session(tutorial_ckpt, table_csv, models_py, prior=(0.2,))
+    view = RunView(model, model.current)
+    view.set_threshold(0.4)
+    run = view.run
+    assert run.metrics["test"]["threshold"] == pytest.approx(0.4) and run.decision_threshold == pytest.approx(0.4)
+    view.set_threshold(run.metrics["test"]["threshold"])  # the slider let go where it shows: it stays there
+    assert view.run.metrics["test"]["threshold"] == pytest.approx(0.4)
+    w = np.asarray(run.metrics["prior_shift"]["weights"])
+    corrected = after_correction(0.4, w)
+    assert corrected != pytest.approx(0.4, abs=0.05) and before_correction(corrected, w) == pytest.approx(0.4)
+
+    Export(model, tmp_path / "out").run()
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    assert meta["decision_threshold"] == pytest.approx(corrected)
+    summary = " ".join(decision_lines(view.run))
+    assert f"{corrected:.3g}" in summary and "before the correction" in summary and "0.4" in summary
+    X = pd.read_csv(table_csv)[meta["feature_names"]]
+    program = torch.export.load(str(tmp_path / "out" / "model.pt2")).module()
+    p = program(torch.tensor(X.values, dtype=torch.float32)).detach().numpy()
+    exported = (p[:, 1] >= meta["decision_threshold"]).astype(int)
+    from workbench.core.workflow.decisions import new_probabilities
+
+    uncorrected = new_probabilities(view.run, X.values.astype(np.float32))
+    assert 0 < exported.sum() < len(exported)
+    assert (exported == (uncorrected[:, 1] >= 0.4)).mean() > 0.995  # float32 ties at the edge aside
+    assert (view.as_sklearn().predict(X) == np.asarray(meta["classes"])[exported]).all()

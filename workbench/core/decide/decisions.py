@@ -66,6 +66,14 @@ class Decisions:
             return probs
         return prior_shift.adjust(probs, self.source_prior, self.target_prior)
 
+    def made(self, probs: np.ndarray) -> np.ndarray | None:
+        """The export's decisions on rows of (uncorrected) calibrated probabilities where they are not the
+        threshold's, the most probable class or the median: a cost matrix's, or any rule under a deployment prior;
+        None otherwise, binary heads included (they decide at `decision_threshold`)."""
+        if len(self.classes) == 2 or (self.policy.costs is None and self.target_prior is None):
+            return None
+        return self.policy.decide(self.corrected(probs))
+
     def metrics(self, probs: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         """Test metrics of every decision on (uncorrected) test probabilities and labels: {"test": {...},
         "prior_shift": ..., "decision_notes": [...]}."""
@@ -98,9 +106,7 @@ class Decisions:
     def decision_threshold(self) -> float | None:
         """Binary: the threshold on the calibrated probabilities (before any prior correction) at which the run
         decides as its export does; None for other heads. See `decision_threshold(run)`."""
-        if len(self.classes) != 2:
-            return None
-        return before_correction(0.5 if self.policy.threshold is None else self.policy.threshold, self.weights)
+        return uncorrected_threshold(self.policy, self.weights) if len(self.classes) == 2 else None
 
     def metadata(self) -> dict[str, Any]:
         """The export's decision keys; `decision_threshold` and `decision_rule` keep their earlier meaning."""
@@ -173,8 +179,14 @@ def _fit_policy(run: RunLike, recipe: Recipe, p: np.ndarray, y: np.ndarray, sour
 def fit_policy(run: RunLike) -> policy.Policy:
     """The run's decision policy alone, fitted on its calibration split (no sets, no band): the decisions its
     export states, on the probabilities it hands on (corrected to the deployment prior when one is set)."""
+    return _policy_and_weights(run)[0]
+
+
+def _policy_and_weights(run: RunLike) -> tuple[policy.Policy, np.ndarray | None]:
+    """The run's fitted policy and its prior weights (deployment prior / calibration split's shares, or None)."""
     y, source, target, p = _calibration_split(run, run.recipe)
-    return _fit_policy(run, run.recipe, p, y, source, target)
+    weights = None if target is None else target / np.maximum(source, 1e-12)
+    return _fit_policy(run, run.recipe, p, y, source, target), weights
 
 
 def decision_threshold(run: RunLike) -> float | None:
@@ -185,12 +197,23 @@ def decision_threshold(run: RunLike) -> float | None:
     run's own threshold, 0.5 unless moved). None for other heads."""
     if len(run.data.classes) != 2:
         return None
-    if run.recipe.decide.policy == "threshold" and not run.recipe.decide.prior:  # nothing to fit
+    if run.recipe.decide.policy == "threshold" and not run.recipe.decide.prior:  # nothing to fit, nothing to correct
         return 0.5 if run.threshold is None else float(run.threshold)
-    y, source, target, p = _calibration_split(run, run.recipe)
-    fitted = _fit_policy(run, run.recipe, p, y, source, target)
-    weights = None if target is None else target / np.maximum(source, 1e-12)
+    return uncorrected_threshold(*_policy_and_weights(run))
+
+
+def uncorrected_threshold(fitted: policy.Policy, weights: np.ndarray | None) -> float:
+    """Binary: the threshold on the uncorrected p(positive) at which `fitted` (a policy on the probabilities
+    corrected by the prior `weights`) decides."""
     return before_correction(0.5 if fitted.threshold is None else fitted.threshold, weights)
+
+
+def corrected_threshold(run: RunLike, threshold: float) -> float:
+    """The run's own threshold (which the `threshold` policy applies to the probabilities it hands on, corrected to
+    its deployment prior) that decides as `threshold` does on its calibrated probabilities before the correction,
+    the scale `test.threshold` and the Evaluate tab's slider show: what a threshold the user sets is stored as."""
+    _, source, target, _ = _calibration_split(run, run.recipe)
+    return after_correction(threshold, None if target is None else target / np.maximum(source, 1e-12))
 
 
 def before_correction(threshold: float, weights: np.ndarray | None) -> float:
@@ -200,6 +223,15 @@ def before_correction(threshold: float, weights: np.ndarray | None) -> float:
         return float(threshold)
     t, w = float(threshold), weights
     return float(t * w[0] / (t * w[0] + (1 - t) * w[1]))
+
+
+def after_correction(threshold: float, weights: np.ndarray | None) -> float:
+    """The inverse of `before_correction`: the threshold on the corrected p(positive) that makes the decisions
+    `threshold` makes on the uncorrected one."""
+    if weights is None:
+        return float(threshold)
+    t, w = float(threshold), weights
+    return float(t * w[1] / (t * w[1] + (1 - t) * w[0]))
 
 
 def reference(probs: np.ndarray, y: np.ndarray, target: np.ndarray | None, source: np.ndarray) -> dict[str, Any]:

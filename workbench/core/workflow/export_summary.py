@@ -57,8 +57,15 @@ def decision_lines(run: Any) -> list[str]:
     if k == 2:
         t = meta["decision_threshold"]
         positive = run.data.classes[1]
-        lines.append(f"Decision threshold: {t:.3g} (class '{positive}' when its probability is at least {t:.3g}), "
-                     "written as decision_threshold")
+        shift = meta["prior_shift"]
+        if shift is None:
+            lines.append(f"Decision threshold: {t:.3g} (class '{positive}' when its probability is at least "
+                         f"{t:.3g}), written as decision_threshold")
+        else:  # the export's threshold is on the corrected probabilities; the slider's is before the correction
+            lines.append(f"Decision threshold: {t:.3g} on the probabilities corrected to the deployment prior (class "
+                         f"'{positive}' when its corrected probability is at least {t:.3g}), written as "
+                         f"decision_threshold; {shift['threshold_before_correction']:.3g} before the correction, "
+                         "as the Evaluate tab's threshold shows")
     lines.append(f"Decision policy: {policy['policy']}: {policy['chosen']}" + (
         f" ({policy['calibration_value']:.3f} there)" if policy.get("calibration_value") is not None else ""))
     if policy.get("costs") is not None:

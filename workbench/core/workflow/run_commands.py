@@ -190,7 +190,9 @@ class Calibrate(RunJob):
 class SetThreshold(RunJob):
     """The binary decision threshold of a run (p(positive) >= t says positive); its metrics follow. A threshold
     the user sets replaces a decision policy's pick (the run's and the session's policy become `threshold`), so
-    the metrics, `as_sklearn().predict` and the export all decide at it."""
+    the metrics, `as_sklearn().predict` and the export all decide at it. It is read on the scale `test.threshold`
+    reports (the calibrated probabilities before any prior correction, the slider's) and stored as its corrected
+    equivalent, which the `threshold` policy applies to the probabilities handed on."""
 
     kind = "threshold"
 
@@ -203,9 +205,10 @@ class SetThreshold(RunJob):
         self.threshold = float(threshold)
 
     def change(self, run: Run) -> None:
+        from workbench.core.decide.decisions import corrected_threshold
         from workbench.core.workflow.pipeline import evaluate_run
 
-        run.threshold = self.threshold
+        run.threshold = corrected_threshold(run, self.threshold)
         if run.recipe.decide.policy != "threshold":
             run.recipe = run.recipe.replace(**{"decide.policy": "threshold"})
         evaluate_run(run)
@@ -272,6 +275,10 @@ def compare(session: SessionModel, run_ids: list[str] | None = None) -> dict[str
     each column, paired intervals of each run against the first, whether they share one test split."""
     from workbench.core.evaluate.compare import table
 
+    if run_ids is not None and len(set(run_ids)) < len(run_ids):
+        twice = next(i for i in run_ids if run_ids.count(i) > 1)
+        raise JobError(f"the run {twice} is named twice: a run compared with itself shows no difference.",
+                       "Name each run once.")
     entries = session.entries if run_ids is None else [e for i in run_ids if (e := session.entry(i)) is not None]
     if not entries:
         raise JobError("there are no runs to compare.", "Train a head or fit the baseline first.")

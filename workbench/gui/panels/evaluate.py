@@ -355,7 +355,8 @@ class EvaluatePanel(QWidget):
         """Put the slider where the run decides: its decision threshold (the policy's), which its metrics use
         (`test.threshold`); showing a run is not a request to move it."""
         if run.binary:
-            threshold = run.metrics.get("test", {}).get("threshold") or 0.5
+            threshold = run.metrics.get("test", {}).get("threshold")
+            threshold = 0.5 if threshold is None else threshold  # a threshold of 0.0 is one, not "unset"
             self.slider.blockSignals(True)
             self.slider.setValue(int(round(threshold * 1000)))
             self.slider.blockSignals(False)
@@ -365,7 +366,7 @@ class EvaluatePanel(QWidget):
         run = self.session.model.run
         self.threshold_label.setText(f"{threshold:.3f}")
         self.roc.mark(run.probabilities("test")[:, 1], run.data.labels("test"), threshold)
-        self.roc.mark_policy(run.metrics.get("test", {}).get("decision_policy"))
+        self.roc.mark_policy(run.metrics.get("test", {}).get("decision_policy"), run.metrics.get("prior_shift"))
 
     def reset_views(self) -> None:
         """Every plot back to its home view (a new run; zooming never carries over)."""

@@ -70,9 +70,10 @@ class RocPlot(QWidget):
         self.roc_point.setData([fpr], [tpr])
         self.pr_point.setData([tpr], [precision])
 
-    def mark_policy(self, policy: dict | None) -> None:
+    def mark_policy(self, policy: dict | None, shift: dict | None = None) -> None:
         """Mark the decision policy's operating point on the test split (core's `test.decision_policy`), or clear
-        it when the run has none or it is not a binary threshold."""
+        it when the run has none or it is not a binary threshold. Under a deployment prior (`shift`, the metrics'
+        prior_shift) the policy's threshold is on the corrected probabilities, so the tooltip says both scales."""
         policy = policy or {}
         scored = policy.get("test", {})
         if "recall" not in scored or "false_positive_rate" not in scored:
@@ -82,8 +83,13 @@ class RocPlot(QWidget):
             return
         self.roc_policy.setData([scored["false_positive_rate"]], [scored["recall"]])
         self.pr_policy.setData([scored["recall"]], [scored["precision"]])
+        before = (shift or {}).get("threshold_before_correction")
+        scale = "" if before is None else \
+            (f" on the probabilities corrected to the deployment prior, {before:.3f} before the correction as on the "
+             "slider")
         self.roc.setToolTip(f"Diamond: the decision policy ({policy['policy']}, threshold "
-                            f"{policy['threshold']:.3f}) that the export decides by; dot: the slider's threshold.")
+                            f"{policy['threshold']:.3f}{scale}) that the export decides by; dot: the slider's "
+                            "threshold.")
 
     def plots(self):
         """The plot widgets by file name, for saving them with an export or a report."""
