@@ -89,6 +89,17 @@ def test_a_class_prior_must_be_strictly_between_0_and_1(capsys):
         ps.normalise_prior((0.0, 1.0), 2)
 
 
+@pytest.mark.parametrize("values, k, said", [
+    ((0.5, 0.5, 0.0), 3, "gives class 3 of 3 a share of 0;"),
+    ((1.0,), 2, "positive share 1 leaves a class a share of 0;"),
+    ((0.3, 0.7), 3, "has 2 value(s);"),
+    ((0.3, 0.3), 2, "shares sum to 0.6;")])
+def test_a_bad_prior_is_refused_for_what_is_wrong_with_it(values, k, said):
+    with pytest.raises(RecipeError) as err:
+        ps.normalise_prior(values, k)
+    assert said in err.value.problem and "value(s) summing to" not in err.value.problem
+
+
 def test_prior_and_prior_from_together_are_refused(capsys, tmp_path):
     assert cli.main(["convert", "m.pt", "--data", "d.csv", "--out", "o", "--prior", "0.3",
                      "--prior-from", "unl.csv"]) == 2

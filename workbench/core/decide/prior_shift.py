@@ -132,15 +132,26 @@ def normalise_prior(values: tuple[float, ...] | list[float], n_classes: int) -> 
     """The recipe's prior as K shares: a binary head may give one value (the positive class's share)."""
     from workbench.core.errors import RecipeError
 
-    v = np.asarray(values, dtype=np.float64)
-    if n_classes == 2 and len(v) == 1:
-        v = np.array([1 - v[0], v[0]])
+    given = np.asarray(values, dtype=np.float64)
+    v = np.array([1 - given[0], given[0]]) if n_classes == 2 and len(given) == 1 else given
     if len(v) != n_classes or (v <= 0).any() or abs(v.sum() - 1) > 1e-3:
-        raise RecipeError(f"the deployment prior has {len(v)} value(s) summing to {v.sum():g}; {n_classes} classes "
-                          "need one share per class, each above 0 and below 1, summing to 1 (a binary head may give "
-                          "the positive class's share alone; a share of 0 would never decide its class).",
+        raise RecipeError(f"{_prior_problem(given, v, n_classes)}; {n_classes} classes need one share per class, "
+                          "each above 0 and below 1, summing to 1 (a binary head may give the positive class's share "
+                          "alone; a share of 0 would never decide its class).",
                           "Give the classes' shares in the class order.", field="decide.prior")
     return np.asarray(v / v.sum())
+
+
+def _prior_problem(given: np.ndarray, v: np.ndarray, n_classes: int) -> str:
+    """What is wrong with the prior, said first: its count, a share of 0 or less (by class position), or its sum."""
+    if len(v) != n_classes:
+        return f"the deployment prior has {len(given)} value(s)"
+    if len(given) == 1:  # a binary head's positive share alone: at 0 or 1 one class gets nothing
+        return f"the deployment prior's positive share {given[0]:g} leaves a class a share of {min(v):g}"
+    low = [f"class {i + 1} of {n_classes} a share of {v[i]:g}" for i in np.flatnonzero(v <= 0)]
+    if low:
+        return f"the deployment prior gives {', '.join(low)}"
+    return f"the deployment prior's shares sum to {v.sum():g}"
 
 
 class PriorCorrection(nn.Module):
