@@ -78,6 +78,9 @@ def test_convert_refuses_to_apply_an_unreliable_estimate(tutorial_ckpt, table_cs
     text = str(err.value)
     assert err.value.path == str(new) and "was not applied" in text and "unreliable" in text
     assert "--prior" in text
+    window = f"{err.value.window_problem} {err.value.window_fix}"  # the window names its own controls, no command
+    assert "--" not in window and "workbench evaluate" not in window and "in the window" not in window
+    assert "Deployment prior field" in err.value.window_fix
 
 
 def test_a_class_prior_must_be_strictly_between_0_and_1(capsys):

@@ -99,10 +99,14 @@ def _refuse(found: dict[str, Any], other: dict[str, Any], classes: list[str], pa
     name = {"em": "EM", "bbse": "BBSE"}[other["method"]]
     alternative = (f"Estimate it with --prior-method {other['method']} (in the window, the Prior estimator; {name} "
                    f"gives {shares} on these rows) or give" if other["reliable"] else "Give")
+    # the window's own words: for_window would keep "in the window" and the command that compares the estimates
+    window = (f"Choose {other['method']} in Prior estimator ({name} gives {shares} on these rows), or type"
+              if other["reliable"] else "Type")
     raise DataError(f"the deployment prior estimated from these rows (--prior-from) was not applied: "
                     f"{prior_shift.unreliable_text(found, classes)}",
                     f"{alternative} the class shares you mean with --prior (in the window, the Deployment prior "
-                    "field); `workbench evaluate EXPORT --unlabelled FILE` compares the estimates.", path)
+                    "field); `workbench evaluate EXPORT --unlabelled FILE` compares the estimates.", path,
+                    gui=f"{window} the class shares you mean in the Deployment prior field.")
 
 
 def export_metadata(run: _ProgramRun) -> tuple[CalibratedClassifier, dict[str, Any]]:
