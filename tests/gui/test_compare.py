@@ -118,7 +118,6 @@ def test_long_run_names_elide_in_the_list_and_fit_the_legends_and_standardize_is
     assert _field_label("data.standardize") == "Standardize"
 
 
-
 def test_the_loss_legend_moves_off_a_validation_loss_that_rises_at_the_end(qtbot):
     """The legend sits in the corner the curves leave empty: top right while losses fall, elsewhere when a run
     overfits and its last epochs climb into the top right (where a fixed legend covered them)."""

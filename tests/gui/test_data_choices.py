@@ -86,6 +86,9 @@ def test_a_continuous_label_is_cut_at_the_median_and_said_under_labels(window, f
     qtbot.waitUntil(lambda: window.session.model.data is not None, timeout=5000)
     assert labels.mode_threshold.isChecked() and labels.median.isChecked()
     assert "Labels set to a threshold" in labels.task_note.text() and "distinct numbers" in labels.task_note.text()
+    labels.median.setChecked(False)  # a threshold of the user's own: the note no longer says the median was ours
+    labels.threshold.setValue(0.25)
+    assert window.session.model.recipe.data.threshold == 0.25 and labels.task_note.text() == ""
     labels.mode_column.click()
     qtbot.waitUntil(lambda: window.session.model.data is None, timeout=5000)
     assert labels.task_note.text() == "" and "binary head needs two classes" in window.session.model.data_problem

@@ -64,7 +64,7 @@ def _start_log(args, argv: list[str]) -> None:
         logs.setup(getattr(args, "verbose", False), getattr(args, "log_file", None))
     except OSError as exc:
         logs.setup(getattr(args, "verbose", False))
-        print(f"workbench: the log file {args.log_file} cannot be written ({exc.strerror or exc}); logging to "
+        print(f"warning: the log file {args.log_file} cannot be written ({exc.strerror or exc}); logging to "
               f"{logs.current_log_file()} only.", file=sys.stderr)
     logs.log.debug("workbench %s", " ".join(argv))
 

@@ -61,7 +61,7 @@ def _launch_notes(args) -> bool:
 
     idle = distributed.idle_rank_note(args.baseline)
     if idle:
-        print(f"workbench: {idle}", file=sys.stderr)
+        print(f"note: {idle}", file=sys.stderr)
         return True
     note = distributed.join_note(args.baseline)
     if note and not args.quiet:

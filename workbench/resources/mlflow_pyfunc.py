@@ -31,7 +31,6 @@ class ExportedClassifier(mlflow.pyfunc.PythonModel):
         with torch.no_grad():
             return self.program(x).numpy()
 
-
     def _by_name(self, model_input):
         """A DataFrame's feature columns in the export's order, found by name; anything else as it is (an array's
         columns are the features in that order). Names are never matched by position: a table in another column

@@ -51,3 +51,12 @@ def test_a_run_with_the_head_at_the_end_is_named_so_beside_a_cut_one():
     a, b = Recipe().with_changes(**{"model.cut_at": "3"}).to_dict(), Recipe().to_dict()
     names = auto_names([(1, {"recipe": a}), (2, {"recipe": b})])
     assert names[0].endswith("head at 3") and names[1].endswith("head at the end"), names
+
+
+def test_compare_lists_the_head_at_the_end_beside_a_cut_one():
+    from workbench.core.recipe import Recipe
+
+    a, b = Recipe().with_changes(**{"model.cut_at": "3"}).to_dict(), Recipe().to_dict()
+    diff = recipe_diff([{"name": "A", "recipe": a}, {"name": "B", "recipe": b}])
+    row = next(d for d in diff["differs"] if d["values"][0] == "3")
+    assert row["values"] == ["3", "the end (the whole body)"]

@@ -161,3 +161,33 @@ def test_a_refused_train_leaves_the_recipe_as_it_was(user_mlp):
         s.train(epochs=1, cut_at="nope")
     assert s.recipe == before
     assert s.train(epochs=1).metrics["test"]["accuracy"] > 0
+
+
+def test_a_class_column_named_after_a_median_cut_is_read_as_its_values(user_mlp, tmp_path):
+    """read_data(cls.csv, label="cls") after a file whose continuous label was cut at its median: the new label
+    column is read as its classes (it was cut at a threshold too, or refused as not numeric)."""
+    import pandas as pd
+
+    ckpt, source, args, table = user_mlp
+    frame = pd.read_csv(table)
+    frame["cls"] = np.arange(len(frame)) % 3
+    frame["kind"] = np.where(np.arange(len(frame)) % 2, "a", "b")
+    frame.drop(columns=["risk"]).to_csv(tmp_path / "cls.csv", index=False)
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    with pytest.warns(UserWarning, match="Labels cut at the median"):
+        s.read_data(table)
+    with pytest.warns(UserWarning, match="Task set to multiclass"):
+        s.read_data(tmp_path / "cls.csv", label="cls", features=["f0", "f1", "f2", "f3"])
+    assert s.recipe.data.label_mode == "column" and s.model.data.classes == ["0", "1", "2"]
+    s.read_data(tmp_path / "cls.csv", label="kind", features=["f0", "f1", "f2", "f3"])
+    assert s.model.data.classes == ["a", "b"]
+
+
+def test_a_run_compared_with_itself_is_refused(user_mlp):
+    """compare(run, run) is refused by core's compare, as the command line refuses one export folder twice."""
+    ckpt, source, args, table = user_mlp
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    s.read_data(table, threshold="median")
+    run = s.train(epochs=1)
+    with pytest.raises(wb.WorkbenchError, match="named twice"):
+        s.compare(run, run)

@@ -132,3 +132,37 @@ def test_runs_of_another_model_stay_usable_after_opening_a_checkpoint(saved, res
     assert s.run is second  # picked, live: evaluate and export still work
     SetThreshold(s, 0.6).run()
     assert second.threshold == 0.6
+
+
+def test_a_session_opened_over_another_open_model_keeps_its_layer_choices(tmp_path, user_mlp, resnet_ckpt):
+    """The window's usual case: a model is open, then a session is opened. The session's freeze up to a layer and
+    its ticked frozen layers are its model's, so they are kept (they were dropped as the old model's)."""
+    ckpt, source, args, table = user_mlp
+    s = SessionModel()
+    OpenModel(s, ckpt, model_source=source, model_args=args).run()
+    ReadData(s, table).run()
+    s.update(**{"data.label_mode": "threshold", "train.epochs": 1, "head.freeze": "upto:body.0",
+                "head.frozen_layers": ("body.0",)})
+    Train(s).run()
+    path = tmp_path / "frozen.json"
+    SaveSession(s, path).run()
+    other = SessionModel()
+    OpenModel(other, resnet_ckpt).run()  # another model is open when the session is opened
+    OpenSession(other, path).run()
+    assert other.recipe.head.freeze == "upto:body.0" and other.recipe.head.frozen_layers == ("body.0",)
+    OpenModel(other, resnet_ckpt).run()  # a new model by the user: the session's layer names are not its own
+    assert other.recipe.head.freeze == "none" and other.recipe.head.frozen_layers == ()
+
+
+def test_a_frozen_layer_the_model_lacks_is_refused_by_name(user_mlp):
+    """A recipe's ticked frozen layer that the model has no parameters under (a recipe of another model) is
+    refused, naming the layers there are; it trained unfrozen without a word."""
+    from workbench.core.errors import RecipeError
+
+    ckpt, source, args, table = user_mlp
+    s = SessionModel()
+    OpenModel(s, ckpt, model_source=source, model_args=args).run()
+    ReadData(s, table).run()
+    s.update(**{"data.label_mode": "threshold", "train.epochs": 1, "head.frozen_layers": ("layer3",)})
+    with pytest.raises(RecipeError, match="frozen layer 'layer3'.*body.0"):
+        Train(s).run()

@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 # Empty means the default choice here, not nothing (a recipe's features () are the numeric, not-ID columns)
-DEFAULTED = {"data.features": "default (numeric columns)", "data.classes": "the column's order"}
+DEFAULTED = {"data.features": "default (numeric columns)", "data.classes": "the column's order",
+             "model.cut_at": "the end (the whole body)"}
 THRESHOLD_LABEL = "Decision threshold (Evaluate tab)"
 
 
@@ -84,7 +85,7 @@ def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | Non
     order = list(dict.fromkeys(name for flat in flats for name in flat))
     differs, shared = [], []
     for name in order:
-        values = [DEFAULTED[name] if name in DEFAULTED and flat.get(name) in ([], ()) else shown(flat.get(name))
+        values = [DEFAULTED[name] if name in DEFAULTED and flat.get(name) in ([], (), "") else shown(flat.get(name))
                   for flat in flats]
         row = {"field": name, "label": labels.get(name, name)}
         # a baseline trains nothing: its "—" under a head or training field is no difference among the runs that

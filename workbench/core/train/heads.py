@@ -129,7 +129,12 @@ def apply_freeze(model: nn.Module, head_name: str, head: HeadRecipe) -> None:
                               f"Layers with parameters: {', '.join(known[:20])}.")
         frozen = set(names[: owned[-1] + 1]) - in_head
     for layer in head.frozen_layers:
-        frozen |= {n for n in names if n.startswith(layer + ".") and n not in in_head}
+        owned_by = {n for n in names if n.startswith(layer + ".") and n not in in_head}
+        if not owned_by:  # a layer of another model (a recipe written for it): it would train unfrozen unsaid
+            known = sorted({n.rpartition(".")[0] for n in names if n not in in_head})
+            raise RecipeError(f"the frozen layer '{layer}' is not a layer of this model with parameters.",
+                              f"Untick it, or choose among: {', '.join(known[:20])}.", field="head.frozen_layers")
+        frozen |= owned_by
     for name, param in model.named_parameters():
         if name in in_head:
             param.requires_grad_(True)

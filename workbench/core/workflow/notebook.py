@@ -89,7 +89,7 @@ class Session:
                 self.model.update(**changes)
             else:  # the choices for this file first, so that reading it keeps them
                 self.model.update(**{"data.path": str(path), "data.features": (), "data.classes": (),
-                                     "data.sheet": sheet or "", **changes})
+                                     "data.sheet": sheet or "", **self.model.labels_anew(), **changes})
                 ReadData(self.model, path, sheet).run()
             self.model.require_data()
         except WorkbenchError:

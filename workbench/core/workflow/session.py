@@ -155,11 +155,12 @@ class SessionModel(SessionRules, RunList):
     # ----- the model
     def set_model(self, loaded: LoadedModel, inspection: Inspection | None = None,
                   given: dict[str, Any] | None = None, tried: tuple[int, ...] | None = None,
-                  problem: str = "", error: BaseException | None = None) -> None:
+                  problem: str = "", error: BaseException | None = None, own_recipe: bool = False) -> None:
         """A newly opened model. `given`: the model fields the user gave for it (OpenModel passes them); every
         other field that belonged to the old model goes back to its default. None keeps the recipe as it is.
-        `tried`, `problem`: the shape it was inspected with and why that failed, if it did."""
-        replaced = self.loaded is not None  # layer names in the recipe were the old model's, not the user's for this
+        `tried`, `problem`: the shape it was inspected with and why that failed, if it did. `own_recipe`: the recipe
+        is this model's (a reopened session's), so its layer names are kept even over another open model."""
+        replaced = self.loaded is not None and not own_recipe  # the recipe's layer names were the old model's
         self.loaded, self.inspection, self.fit_problem, self.fit_error = loaded, inspection, problem, error
         self._inspected = tuple(tried) if tried else None
         if given is not None:

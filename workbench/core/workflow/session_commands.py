@@ -154,7 +154,7 @@ class OpenSession(Job[Reopened]):
                      "input_shape": tuple(r.input_shape) or None, "mlp_activation": r.mlp_activation} if r else {}
             insp, problem, error = result.inspected
             s.set_model(result.loaded, insp, given, tuple(r.input_shape) or result.loaded.input_shape if r else None,
-                        problem, error)
+                        problem, error, own_recipe=r is not None)
         if result.data is not None:
             s.take_data(result.data_path, *result.data)
         s.take_entries(result.entries, result.current)

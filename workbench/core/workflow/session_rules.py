@@ -163,6 +163,12 @@ class SessionRules:
             return True
         return False
 
+    def set_label_threshold(self, value: float | None) -> None:
+        """The user's threshold (None: the median): the labels are the user's own from now on, so no note says the
+        median cut was the workbench's."""
+        self.auto_labels, self.labels_applied = False, ""
+        self.update(**{"data.threshold": value})
+
     def labels_anew(self) -> dict[str, Any]:
         """Another label column (or file): the median cut that `propose_labels` made is undone, so that a class
         column is read as its values (and a continuous one is cut again)."""

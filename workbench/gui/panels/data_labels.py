@@ -127,7 +127,8 @@ class LabelsBox(QGroupBox):
 
     def _on_threshold(self, *_):
         self.threshold.setEnabled(not self.median.isChecked())
-        self._set(**{"data.threshold": None if self.median.isChecked() else self.threshold.value()})
+        if not self._updating:
+            self.session.model.set_label_threshold(None if self.median.isChecked() else self.threshold.value())
 
     def _on_recipe_changed(self, recipe):
         d = recipe.data
