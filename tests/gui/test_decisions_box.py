@@ -191,3 +191,12 @@ def test_an_ordinal_run_shows_its_thresholds_order_and_per_threshold_reliability
     # an ordinal run's conformal sets are ranges, and the Decisions box says so
     assert run.metrics["test"]["conformal"]["contiguous"]
     assert "every set is a range" in window.evaluate_panel.decisions.coverage.text()
+
+
+def test_the_prior_says_how_many_rows_of_its_file_were_dropped():
+    from workbench.gui.panels.decisions_view import prior_html
+
+    shift = {"prior": [0.8, 0.2], "source_prior": [0.5, 0.5]}
+    estimate = {"method": "em", "from": "new.csv",
+                "notes": ["3 row(s) with missing feature values were dropped ('a' 3)."]}
+    assert "3 row(s) with missing feature values were dropped" in prior_html(shift, estimate, ["no", "yes"])

@@ -154,3 +154,56 @@ def test_metrics_test_rows_say_their_probabilities_are_before_the_prior_correcti
     assert probs * w / (probs * w).sum(1, keepdims=True) == pytest.approx(exported, abs=1e-5)
     plain = convert(tutorial_ckpt, table_csv, models_py)
     assert "prior_corrected" not in plain.metrics["test_rows"]  # without a prior they are the export's
+
+
+def _with_a_gap(table_csv, path):
+    """Unlabelled rows with one feature cell left empty."""
+    from tests.core.decide.test_decide_run import unlabelled_csv
+
+    lines = unlabelled_csv(table_csv, path).read_text().splitlines()
+    cells = lines[3].split(",")
+    cells[0] = ""
+    path.write_text("\n".join(lines[:3] + [",".join(cells)] + lines[4:]) + "\n")
+    return path
+
+
+def test_prior_from_rows_with_a_missing_value_are_refused_before_training(tutorial_ckpt, table_csv, models_py,
+                                                                          tmp_path, monkeypatch):
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow import journey, repeats
+    from workbench.core.workflow.run_commands import Train
+
+    gap = _with_a_gap(table_csv, tmp_path / "new.csv")
+    recipe = Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "threshold",
+                                 "model_source": f"{models_py}:TinyRegressor", "decide.prior_from": str(gap)})
+    model = journey.open_session(tutorial_ckpt, recipe, False, None)
+    trained = []
+    monkeypatch.setattr(repeats, "train_run", lambda *a, **k: trained.append(1))
+    with pytest.raises(DataError) as err:
+        Train(model)
+    assert trained == [] and err.value.path == str(gap)
+    text = str(err.value)
+    assert "deployment prior" in text and "1 row(s)" in text
+    assert "training data" in err.value.fix  # --missing also changes how the training rows are handled: said
+    window = err.value.window_fix
+    assert "Missing values on the Data tab" in window and "--" not in window and "training data" in window
+
+
+def test_prior_from_rows_dropped_under_missing_drop_are_said(tutorial_ckpt, table_csv, models_py, tmp_path):
+    from workbench.core.open.load import load_checkpoint
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.decisions import export_metadata
+    from workbench.core.workflow.pipeline import prepare_data, train_run
+
+    gap = _with_a_gap(table_csv, tmp_path / "new.csv")
+    recipe = Recipe().replace(**{"data.path": str(table_csv), "data.label_mode": "threshold", "data.missing": "drop",
+                                 "model_source": f"{models_py}:TinyRegressor", "train.epochs": 2,
+                                 "decide.prior_from": str(gap)})
+    loaded = load_checkpoint(tutorial_ckpt, recipe.model_source)
+    run = train_run(recipe, loaded, prepare_data(recipe, loaded.input_shape))
+    said = run.prior_estimate["notes"]
+    assert len(said) == 1 and "1 row(s) with missing feature values were dropped" in said[0]
+    assert export_metadata(run)[1]["prior_shift"]["estimate"]["notes"] == said
+    from workbench.core.decide.decisions import summary_lines
+
+    assert any("were dropped" in line for line in summary_lines(run))

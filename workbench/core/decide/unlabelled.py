@@ -12,14 +12,40 @@ from workbench.core import notes as N
 from workbench.core.errors import DataError
 
 
-def check_prior_from(path: str) -> None:
-    """The recipe's `decide.prior_from` names rows that exist: checked before training, so a mistyped path is not
-    found only after the whole run, and named as the prior's file, not the training data."""
+def check_prior_from(path: str, data: Any = None, recipe: Any = None) -> None:
+    """The recipe's `decide.prior_from` names rows that exist and, given the session's prepared `data` and the
+    `recipe`, whose table has no missing feature cell the run's `data.missing` refuses: checked before training
+    (the table read once more, as the estimate reads it after training), so neither is found only after the whole
+    run, and named as the prior's file, not the training data."""
     if not path or path.startswith("sklearn:") or Path(path).expanduser().exists():
+        if data is not None and recipe is not None and Path(path).expanduser().is_file() \
+                and recipe.data.missing == "error" and getattr(data, "table", None) is not None:
+            read_prior_rows(path, data, recipe)  # images, .npz and sklearn sets have no missing cells to refuse
         return
     raise DataError("the unlabelled rows to estimate the deployment prior from (--prior-from; in the window, the "
                     "Unlabelled data for the prior field) do not exist: no such file or folder.",
                     "Check the path, or give the prior itself with --prior.", Path(path).expanduser())
+
+
+def read_prior_rows(path: str, data: Any, recipe: Any, notes: list[N.Note] | None = None) -> Any:
+    """The `decide.prior_from` rows read as the run's own data is (its feature columns, `data.missing`, sheet,
+    input shape); rows with a missing cell refused in the prior file's words, or dropped and said in `notes`."""
+    from workbench.core.data.columns import MissingValuesError
+
+    d = recipe.data
+    features = data.table.feature_names if data.table.columns is not None else ()
+    try:
+        return read_unlabelled(path, features, d.missing, d.sheet, tuple(data.input_shape), d.resize, notes=notes)
+    except MissingValuesError as exc:  # its fix (--missing) is the training data's; this file needs its own
+        problem = exc.problem[:1].lower() + exc.problem[1:]
+        raise DataError(f"the unlabelled rows to estimate the deployment prior from (--prior-from; in the window, "
+                        f"the Unlabelled data for the prior field) are incomplete: {problem}",
+                        "Fill or remove those rows in that file. --missing drop (leave them out) or --missing impute "
+                        "(the train split's medians) would take them too, but changes how the training data's "
+                        "missing values are handled as well.", exc.path,
+                        gui="Fill or remove those rows in that file. Choosing drop or impute under Missing values on "
+                            "the Data tab would take them too, but changes how the training data's missing values "
+                            "are handled as well.") from None
 
 
 def read_unlabelled(path: str, features: tuple[str, ...] | list[str], missing: str = "error", sheet: str = "",

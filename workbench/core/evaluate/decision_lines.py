@@ -48,6 +48,7 @@ def summary_lines(run: Any) -> list[str]:
                      + ", ".join(f"{v:.3f}" for v in shift["source_prior"]) + ")"
                      + (f", estimated by {found.get('method', 'EM')} from {found['from']}" if found.get("from") else "")
                      + "; probabilities and thresholds corrected")
+        lines += [f"Note: {text}" for text in found.get("notes", [])]  # rows of the prior's file left out
     for found_note in metrics.get("decision_notes", []):
         lines.append(f"{'Note' if found_note['kind'] == 'info' else found_note['kind'].capitalize()}: "
                      f"{found_note['text']}")

@@ -71,18 +71,19 @@ def estimate_prior(run: _ProgramRun) -> None:
     if not c.prior_from:
         run.prior_estimate = {}
         return
-    from workbench.core.decide.unlabelled import check_prior_from, read_unlabelled
+    from workbench.core.decide.unlabelled import check_prior_from, read_prior_rows
 
     check_prior_from(c.prior_from)
     d = run.data
-    features = d.table.feature_names if d.table.columns is not None else ()
-    X = read_unlabelled(c.prior_from, features, run.recipe.data.missing, run.recipe.data.sheet,
-                        tuple(d.input_shape), run.recipe.data.resize)
+    dropped: list[Any] = []  # notes of the file's rows left out under data.missing drop
+    X = read_prior_rows(c.prior_from, d, run.recipe, dropped)
     probs = new_probabilities(run, X)
     y_cal = run.data.labels("cal")
     source = prior_shift.class_prior(y_cal, len(d.classes))
     found = prior_shift.estimate(c.prior_method, probs, source, run.probabilities("cal"), y_cal)
     found["from"] = c.prior_from
+    if dropped:  # under data.missing drop: how many of the file's rows the estimate left out
+        found["notes"] = [str(n) for n in dropped]
     if not found["reliable"]:
         _refuse(found, prior_shift.estimate("bbse" if c.prior_method == "em" else "em", probs, source,
                                             run.probabilities("cal"), y_cal), list(d.classes), c.prior_from)

@@ -55,7 +55,7 @@ class Train(Job["Run"]):
         self.recipe = validate(session.recipe)
         from workbench.core.decide.unlabelled import check_prior_from
 
-        check_prior_from(self.recipe.decide.prior_from)  # before training, not after it
+        check_prior_from(self.recipe.decide.prior_from, session.data, self.recipe)  # before training, not after it
         self.loaded, self.leave_a_core, self.dist = session.loaded, leave_a_core, dist
         # A copy: training records its images' normalisation and augmentation on it.
         self.data = dataclasses.replace(session.data)
@@ -93,7 +93,7 @@ class Baseline(Job["Run"]):
 
         r = session.recipe
         check_baseline(r, session.data)
-        check_prior_from(r.decide.prior_from)
+        check_prior_from(r.decide.prior_from, session.data, r)
         super().__init__(session, "Fitting the no-training baseline …")
         self.recipe, self.loaded, self.data = r, session.loaded, dataclasses.replace(session.data)
 

@@ -89,7 +89,8 @@ def prior_html(shift: dict | None, estimate: dict | None, classes: list[str]) ->
     if estimate:
         text += (f"<br>Estimated by {html.escape(str(estimate.get('method', '')).upper())} from "
                  f"{html.escape(str(estimate.get('from', '')))}"
-                 + (f" ({estimate['iterations']} iterations)" if "iterations" in estimate else ""))
+                 + (f" ({estimate['iterations']} iterations)" if "iterations" in estimate else "")
+                 + "".join(f"; {html.escape(text)}" for text in estimate.get("notes", [])))
     if shift.get("threshold_before_correction") is not None:
         text += f"<br>Same decisions as a threshold of {shift['threshold_before_correction']:.3f} before correction."
     return text
