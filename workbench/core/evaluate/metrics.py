@@ -8,6 +8,7 @@ largest gap. Brier's definition is stated beside it, since the binary and multic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,17 @@ from workbench.core.evaluate.scores import auto_bins, bin_edges, bin_index, brie
 BRIER_BINARY = "Brier = mean over rows of (p(positive) - y)^2; 0 is perfect, range [0, 1]"
 BRIER_MULTICLASS = "Brier = mean over rows of the sum over classes of (p_k - [y = k])^2; 0 is perfect, range [0, 2]"
 SPARSE_BIN = 10  # a bin with fewer rows than this is drawn as sparse: its accuracy is a guess
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Decisions made by a rule other than the threshold, the most probable class or the median (a cost matrix's
+    least expected cost, or any rule on prior-corrected probabilities): one class per row of the calibrated
+    probabilities (`after`) and of the uncalibrated ones (`before`, when evaluated), and the rule in words."""
+
+    after: np.ndarray
+    before: np.ndarray | None
+    rule: str
 
 
 def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binning: str = "width",
@@ -56,9 +68,11 @@ def roc_auc(probs: np.ndarray, y: np.ndarray) -> float | None:
 
 
 def classification(probs: np.ndarray, y: np.ndarray, classes: list[str],
-                   threshold: float | None = None, ordinal: bool = False) -> dict[str, Any]:
-    """Scores that depend on the decision (the binary threshold moves them; an ordinal head's is the median)."""
-    pred = predict(probs, threshold, ordinal)
+                   threshold: float | None = None, ordinal: bool = False,
+                   decisions: np.ndarray | None = None) -> dict[str, Any]:
+    """Scores that depend on the decision (the binary threshold moves them; an ordinal head's is the median;
+    `decisions`: one class per row, given, e.g. a cost matrix's, instead of either)."""
+    pred = predict(probs, threshold, ordinal) if decisions is None else np.asarray(decisions, np.int64)
     labels = list(range(len(classes)))
     precision, recall, f1, support = skm.precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
     from workbench.core.evaluate.uncertainty import wilson
@@ -76,27 +90,30 @@ def classification(probs: np.ndarray, y: np.ndarray, classes: list[str],
 
 def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.ndarray | None = None,
              threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width",
-             ordinal: bool = False, ordered: bool = False) -> dict[str, Any]:
+             ordinal: bool = False, ordered: bool = False, decisions: Decided | None = None) -> dict[str, Any]:
     """All metrics of calibrated `probs` with bootstrap 95% intervals (`ci`); with `before` (uncalibrated), the
     before/after calibration pairs and the paired interval of each change (`calibration_change`). `ordinal`: an
     ordinal head's probabilities, decided by their median class; `ordered` (or `ordinal`): the classes have an
-    order, so the order metrics are added (see ordinal_metrics)."""
+    order, so the order metrics are added (see ordinal_metrics). `decisions`: the decisions made (of `probs` and
+    of `before`) and their rule, when they are not the threshold's, the most probable class or the median."""
     from workbench.core.evaluate import ece_bias, uncertainty
 
-    out = classification(probs, y, classes, threshold, ordinal)
+    pred, pred_before = (None, None) if decisions is None else (decisions.after, decisions.before)
+    out = classification(probs, y, classes, threshold, ordinal, pred)
     rel = reliability(probs, y, n_bins, binning)
     edges = rel["edges"]
     out |= {"ece": rel["ece"], "mce": rel["mce"], "brier": brier(probs, y), "n": int(len(y)),
             "brier_definition": BRIER_BINARY if probs.shape[1] == 2 else BRIER_MULTICLASS,
             "decision_rule": (f"positive when p(positive) >= {0.5 if threshold is None else threshold:g}"
-                              if probs.shape[1] == 2 else "the most probable class"),
+                              if probs.shape[1] == 2 else "the most probable class") if decisions is None
+            else decisions.rule,
             "ece_bins": len(edges) - 1, "reliability": rel,
             "threshold": (0.5 if threshold is None else float(threshold)) if probs.shape[1] == 2 else None}
     auc = roc_auc(probs, y)
     if auc is not None:
         out["roc_auc"] = auc
         out["roc_auc_definition"] = "ROC AUC" if probs.shape[1] == 2 else "one-vs-rest macro ROC AUC"
-    out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges, ordinal=ordinal)
+    out["ci"] = uncertainty.intervals(probs, y, threshold=threshold, edges=edges, ordinal=ordinal, pred=pred)
     resamples = uncertainty.resamples_for(len(y))
     out["ci_method"] = (f"accuracy, per-class precision and recall: Wilson score 95% interval; the others: "
                         f"stratified bootstrap, {resamples} resamples, seed {uncertainty.SEED}, 95% percentile "
@@ -107,22 +124,25 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
     if before is not None:
         rel_b = reliability(before, y, edges=edges)
         out |= {"ece_before": rel_b["ece"], "mce_before": rel_b["mce"], "brier_before": brier(before, y),
-                "accuracy_before": float(skm.accuracy_score(y, predict(before, threshold, ordinal))),
+                "accuracy_before": float(skm.accuracy_score(
+                    y, predict(before, threshold, ordinal) if pred_before is None else pred_before)),
                 "reliability_before": rel_b}
         out["calibration_change"] = uncertainty.paired_difference(
-            before, probs, y, ("accuracy", "ece", "brier"), threshold, threshold, edges, ordinal, ordinal)
+            before, probs, y, ("accuracy", "ece", "brier"), threshold, threshold, edges, ordinal, ordinal,
+            pred_before, pred)
     if ordered or ordinal:
-        _add_order_metrics(out, probs, y, classes, before, threshold, n_bins, binning, ordinal)
+        _add_order_metrics(out, probs, y, classes, before, threshold, n_bins, binning, ordinal, decisions)
     return out
 
 
 def _add_order_metrics(out: dict[str, Any], probs: np.ndarray, y: np.ndarray, classes: list[str],
                        before: np.ndarray | None, threshold: float | None, n_bins: int | str, binning: str,
-                       ordinal: bool) -> None:
+                       ordinal: bool, decisions: Decided | None = None) -> None:
     """The hook of ordinal_metrics: class distance, weighted kappa, per-threshold reliability."""
     from workbench.core.evaluate import ordinal_metrics
 
-    order = ordinal_metrics.evaluate(probs, y, classes, ordinal, before, threshold, n_bins, binning, SPARSE_BIN)
+    order = ordinal_metrics.evaluate(probs, y, classes, ordinal, before, threshold, n_bins, binning, SPARSE_BIN,
+                                     decisions)
     out["ci"] |= order.pop("ci")
     out |= order
 

@@ -15,12 +15,15 @@ ordinal head on the same classes compare on the same footing.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from workbench.core.evaluate import uncertainty
 from workbench.core.evaluate.scores import bin_edges, bin_index, predict
+
+if TYPE_CHECKING:
+    from workbench.core.evaluate.metrics import Decided
 
 METRICS = ("mae_classes", "qwk", "within_one")
 DEFINITION = ("mean class distance: the mean of |predicted class - true class| (0 is perfect); quadratic weighted "
@@ -102,20 +105,23 @@ def threshold_reliability(probs: np.ndarray, y: np.ndarray, classes: list[str], 
 
 def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], ordinal: bool, before: np.ndarray | None = None,
              threshold: float | None = None, n_bins: int | str = "auto", binning: str = "width",
-             sparse_below: int = 10) -> dict[str, Any]:
-    """The order metrics of `probs` under the run's decisions (the median class for an ordinal head), with
-    intervals (`ci`), distance counts and the per-threshold reliability tables (before calibration too)."""
+             sparse_below: int = 10, decisions: Decided | None = None) -> dict[str, Any]:
+    """The order metrics of `probs` under the run's decisions (the median class for an ordinal head; `decisions`,
+    a metrics.Decided, when given), with intervals (`ci`), distance counts and the per-threshold reliability
+    tables (before calibration too)."""
     y = np.asarray(y).astype(np.int64)
-    pred = predict(probs, threshold, ordinal)
+    pred = predict(probs, threshold, ordinal) if decisions is None else np.asarray(decisions.after, np.int64)
     out: dict[str, Any] = {**order_metrics(y, pred), "order_definition": DEFINITION,
                            "distance_counts": distance_counts(y, pred, len(classes)),
                            "ci": order_intervals(y, pred),
                            "reliability_thresholds": threshold_reliability(probs, y, classes, n_bins, binning,
                                                                         sparse_below)}
-    if ordinal and probs.shape[1] > 2:
+    if ordinal and probs.shape[1] > 2 and decisions is None:
         out["decision_rule"] = MEDIAN_RULE
     if before is not None:
-        out["mae_classes_before"] = order_metrics(y, predict(before, threshold, ordinal))["mae_classes"]
+        made = None if decisions is None else decisions.before
+        out["mae_classes_before"] = order_metrics(y, predict(before, threshold, ordinal) if made is None
+                                                  else np.asarray(made, np.int64))["mae_classes"]
         out["reliability_thresholds_before"] = threshold_reliability(before, y, classes, n_bins, binning,
                                                                          sparse_below)
     return out
@@ -129,8 +135,8 @@ def paired(reference: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
         return {}
     y = np.asarray(a["y"]).astype(np.int64)
     counts = uncertainty.resample_counts(y, uncertainty._resamples(len(y)))
-    pa = predict(np.asarray(a["probs"]), a.get("threshold"), bool(a.get("ordinal")))
-    pb = predict(np.asarray(b["probs"]), b.get("threshold"), bool(b.get("ordinal")))
+    pa, pb = (predict(np.asarray(r["probs"]), r.get("threshold"), bool(r.get("ordinal")))
+              if (made := uncertainty.stored_decisions(r)) is None else made for r in (a, b))
     ra, rb = _per_resample(counts, y, pa), _per_resample(counts, y, pb)
     out = {}
     for name in METRICS:

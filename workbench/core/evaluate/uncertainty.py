@@ -169,14 +169,15 @@ _FUNCTIONS: dict[str, Callable[..., np.ndarray]] = {"accuracy": _accuracy, "macr
 
 def replicates(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
                edges: np.ndarray | None = None, counts: np.ndarray | None = None,
-               ordinal: bool = False) -> dict[str, np.ndarray]:
-    """Each metric over every resample (`ordinal`: decisions are an ordinal head's median class)."""
+               ordinal: bool = False, pred: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Each metric over every resample (`ordinal`: decisions are an ordinal head's median class; `pred`: the
+    decisions, one class per row, when given)."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
     y = np.asarray(y).astype(np.int64)
     C = resample_counts(y, _resamples(len(y))) if counts is None else counts
     edges = bin_edges(probs.max(1), auto_bins(len(y))) if edges is None else edges
-    pred = _predict(probs, threshold, ordinal)
+    pred = _predict(probs, threshold, ordinal) if pred is None else np.asarray(pred, np.int64)
     out = {}
     for name in metrics:
         if name == "roc_auc" and len(np.unique(y)) < probs.shape[1]:
@@ -192,18 +193,21 @@ def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:
 
 
 def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
-              edges: np.ndarray | None = None, ordinal: bool = False) -> dict[str, list[float]]:
-    """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others."""
+              edges: np.ndarray | None = None, ordinal: bool = False,
+              pred: np.ndarray | None = None) -> dict[str, list[float]]:
+    """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others (`pred`:
+    the decisions, one class per row, when they are not the threshold's, the most probable class or the median)."""
     if len(y) < 2:
         return {}
     y = np.asarray(y).astype(np.int64)
     metrics = list(metrics)
+    pred = _predict(probs, threshold, ordinal) if pred is None else np.asarray(pred, np.int64)
     boot = replicates(probs, y, [m for m in metrics if method_of(m) == "bootstrap"], threshold, edges,
-                      ordinal=ordinal)
+                      ordinal=ordinal, pred=pred)
     out = {}
     for name in metrics:
         if name == "accuracy":
-            out[name] = wilson(float((_predict(probs, threshold, ordinal) == y).sum()), len(y))
+            out[name] = wilson(float((pred == y).sum()), len(y))
         elif name in boot:
             out[name] = interval(boot[name])
     return out
@@ -212,14 +216,16 @@ def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS,
                       threshold_a: float | None = None, threshold_b: float | None = None,
                       edges: np.ndarray | None = None, ordinal_a: bool = False,
-                      ordinal_b: bool = False) -> dict[str, Any]:
-    """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero."""
+                      ordinal_b: bool = False, pred_a: np.ndarray | None = None,
+                      pred_b: np.ndarray | None = None) -> dict[str, Any]:
+    """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero (`pred_a`,
+    `pred_b`: each one's decisions, when given)."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
     counts = resample_counts(np.asarray(y), _resamples(len(y)))
     edges = bin_edges(probs_a.max(1), auto_bins(len(y))) if edges is None else edges
-    a = replicates(probs_a, y, metrics, threshold_a, edges, counts, ordinal_a)
-    b = replicates(probs_b, y, metrics, threshold_b, edges, counts, ordinal_b)
+    a = replicates(probs_a, y, metrics, threshold_a, edges, counts, ordinal_a, pred_a)
+    b = replicates(probs_b, y, metrics, threshold_b, edges, counts, ordinal_b, pred_b)
     out = {}
     for name in [m for m in a if m in b]:  # a's order: a set's order would follow PYTHONHASHSEED into metrics.json
         low, high = interval(b[name] - a[name])
@@ -229,14 +235,27 @@ def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, m
 
 def compare_runs(reference: dict[str, Any], other: dict[str, Any],
                  metrics: Iterable[str] = METRICS) -> dict[str, Any] | None:
-    """Paired intervals of other - reference from two runs' metrics (their `test_rows`), or None when they do not
-    hold the same test rows."""
+    """Paired intervals of other - reference from two runs' metrics (their `test_rows`, each under its own
+    decisions: `decisions` where they are stored, else its threshold, most probable or median class), or None when
+    they do not hold the same test rows."""
     a, b = reference.get("test_rows"), other.get("test_rows")
     if not a or not b or a["y"] != b["y"]:
         return None
     y = np.asarray(a["y"])
     return paired_difference(np.asarray(a["probs"]), np.asarray(b["probs"]), y, metrics, a.get("threshold"),
-                             b.get("threshold"), ordinal_a=bool(a.get("ordinal")), ordinal_b=bool(b.get("ordinal")))
+                             b.get("threshold"), ordinal_a=bool(a.get("ordinal")), ordinal_b=bool(b.get("ordinal")),
+                             pred_a=stored_decisions(a), pred_b=stored_decisions(b))
+
+
+def stored_decisions(rows: dict[str, Any]) -> np.ndarray | None:
+    """The decisions a run's `test_rows` store (one class per row), when its rule is not the threshold, the most
+    probable class or the median (a cost matrix, a deployment prior); None otherwise, or when they are not one
+    class code per row (a file edited by hand)."""
+    found, k = rows.get("decisions"), len((rows.get("probs") or [[]])[0])
+    if not isinstance(found, list) or len(found) != len(rows["y"]) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < k for v in found):
+        return None
+    return np.asarray(found, dtype=np.int64)
 
 
 def seed_interval(a: dict[str, Any] | None, b: dict[str, Any] | None, metric: str,

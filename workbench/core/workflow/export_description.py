@@ -4,9 +4,16 @@ inputs of a model taking several tensors (their columns, dtypes and category cod
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
 
 from workbench.core.data.samples import Table
+
+if TYPE_CHECKING:
+    from workbench.core.data.images import ImageSamples
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.prepared import PreparedData
 
 
 def several_inputs_export(table: Table, shapes: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
@@ -44,3 +51,32 @@ def _fingerprint(path: str) -> str | None:
         return fingerprint(path) if path else None
     except OSError:  # moved or unreadable since it was read: the card says the hash is unknown
         return None
+
+
+def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
+    """What the exported program takes, in words ('input') and exactly ('input_spec'), which `evaluate` checks."""
+    shape = list(d.input_shape)
+    if not (d.images or d.table.pixels) or len(shape) != 3:
+        return {"input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the "
+                         "program", "input_spec": {"dtype": "float32", "shape": ["N", *shape], "range": None}}
+    c, h, w = shape
+    colour = "RGB" if c == 3 else "grey"
+    resize = cast("ImageSamples", d.table.X).resize if d.images else None  # as an image folder's images were read
+    fit = {"resize": "resized (stretched) to", None: "of",
+           "crop": "resized so the shorter side is the size / 0.875, then centre-cropped to"}[resize]
+    normal = {"imagenet": "ImageNet's per-channel mean and std", "custom": "the recipe's per-channel mean and std",
+              "none": "no normalisation"}.get(d.normalize, "no normalisation")
+    if d.image_norm is None and d.mean is not None:
+        normal = "the train split's pixel mean and std"
+    return {
+        "input": f"{colour} pixels as float32 in [0, 1] (8-bit values divided by 255), shape (N, {c}, {h}, {w}): "
+                 f"layout NCHW{', channels in R, G, B order' if c == 3 else ''}; images {fit} {h}x{w} "
+                 f"(height x width); {normal}{' is applied inside the program' if norm is not None else ''}",
+        "input_spec": {"dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW", "channels": c,
+                       "channel_order": "RGB" if c == 3 else "grey", "size": [h, w], "shape": ["N", c, h, w],
+                       "resize": resize, "normalization": d.normalize if d.image_norm is not None else
+                       ("standardize" if norm is not None else "none"),
+                       "normalization_inside_program": norm is not None,
+                       "mean": None if norm is None else np.ravel(norm[0]).tolist(),
+                       "std": None if norm is None else np.ravel(norm[1]).tolist()},
+    }

@@ -34,6 +34,7 @@ from workbench.core.train.train import StopToken, TrainResult, pick_device, pred
 
 # The data steps moved to `prepared`; they are still imported from here.
 from workbench.core.workflow.export_description import data_description as data_description
+from workbench.core.workflow.export_description import input_description as input_description
 from workbench.core.workflow.export_description import several_inputs_export as several_inputs_export
 from workbench.core.workflow.ordinal_choice import choose_ordinal, ordinal_auto
 from workbench.core.workflow.ordinal_choice import regression_outputs as regression_outputs
@@ -87,10 +88,21 @@ class Run:
 
     def test_samples(self) -> SplitSamples:
         """The test split's samples (file row, image path or index), labels, probabilities and decisions under
-        this run's calibration and threshold: what a confusion-matrix cell lists (`errors_list`)."""
+        this run's calibration, decided as its metrics were (their threshold, or the decisions its test rows
+        keep): what a confusion-matrix cell lists (`errors_list`)."""
         from workbench.core.evaluate.errors_list import split_samples
 
-        return split_samples(self.data, self.probabilities("test"), self.decision_threshold, self.ordinal)
+        test, probs = self.metrics.get("test") or {}, self.probabilities("test")
+        samples = split_samples(self.data, probs, test["threshold"] if "threshold" in test
+                                else self.decision_threshold, self.ordinal)
+        made = (self.metrics.get("test_rows") or {}).get("decisions")
+        if made is None and "decisions_from" in test:  # too many test rows to keep: decided again
+            from workbench.core.decide.decisions import fit_decisions
+
+            made = fit_decisions(self).made(probs)
+        if made is not None:
+            samples.predicted = np.asarray(made, np.int64)
+        return samples
 
     @property
     def decision_threshold(self) -> float | None:
@@ -195,14 +207,17 @@ def calibrate_run(run: Run, method: str) -> Run:
 
 def evaluate_run(run: Run) -> dict[str, Any]:
     from workbench.core.decide.decisions import fit_decisions
-    from workbench.core.evaluate.metrics import evaluate
+    from workbench.core.evaluate.metrics import Decided, evaluate
 
-    y = run.data.labels("test")
+    y, probs, before = run.data.labels("test"), run.probabilities("test"), run.probabilities("test", False)
     ordinal = run.recipe.head.task == "ordinal"
     decided = fit_decisions(run)  # conformal sets, decision policy, abstention band, prior shift
     # The decision metrics (accuracy, F1, the confusion matrix, per-class precision and recall, the test rows Compare
-    # pairs) are those of the threshold the export decides at, the policy's, not of the threshold the user last set
-    threshold = decided.decision_threshold
+    # pairs) are those of the decisions the export makes, its policy's (binary: the threshold it decides at), not
+    # of the threshold the user last set or the most probable class
+    threshold, after = decided.decision_threshold, decided.made(probs)  # after: a cost matrix's, or under a prior
+    made = None if after is None else Decided(after, decided.made(before), decided.policy.rule(len(
+        decided.classes)) + ("" if decided.weights is None else PRIOR_RULE))
     run.metrics = {
         "kind": run.kind,
         "classes": run.data.classes, "task": run.recipe.head.task,
@@ -212,9 +227,8 @@ def evaluate_run(run: Run) -> dict[str, Any]:
         "calibration_check": run.calibration_check, "baseline_check": baseline_check.for_run(run, threshold),
         **run.extra_metrics,
         "model": model_metrics(run.recipe.model, run.inspection.simplified, run.model),
-        "test": evaluate(run.probabilities("test"), y, run.data.classes, run.probabilities("test", False),
-                         threshold, run.recipe.reliability_bins, run.recipe.binning, ordinal,
-                         ordered_classes(run)),
+        "test": evaluate(probs, y, run.data.classes, before, threshold, run.recipe.reliability_bins,
+                         run.recipe.binning, ordinal, ordered_classes(run), made),
         "training": {"best_epoch": run.training.best_epoch, "epochs_run": len(run.training.history),
                      "stopped_early": run.training.stopped_early, "cancelled": run.training.cancelled,
                      "device": run.training.device, "lr": run.training.lr, "epochs": run.training.epochs,
@@ -227,10 +241,11 @@ def evaluate_run(run: Run) -> dict[str, Any]:
     if threshold is not None:  # which threshold the decision metrics use, and why
         run.metrics["test"]["threshold_from"] = f"decision policy {decided.policy.name}" + (
             " (its threshold on the probabilities before the prior correction)" if decided.weights is not None else "")
-    decisions = decided.metrics(run.probabilities("test"), y)
+    elif made is not None:  # which decisions they use (the rule is test.decision_rule)
+        run.metrics["test"]["decisions_from"] = f"decision policy {decided.policy.name}"
+    decisions = decided.metrics(probs, y)
     run.metrics["test"] |= decisions.pop("test")
     run.metrics |= decisions
-    probs = run.probabilities("test")
     if probs.size <= TEST_ROWS_KEPT:  # what paired comparisons between runs on this split resample
         from workbench.core.evaluate.errors_list import sample_ids
 
@@ -240,13 +255,16 @@ def evaluate_run(run: Run) -> dict[str, Any]:
             ids = [Path(p).relative_to(root).as_posix() if Path(p).is_relative_to(root) else p for p in ids]
         run.metrics["test_rows"] = {"y": y.tolist(), "probs": np.round(probs, 6).tolist(),
                                     "threshold": threshold, "ordinal": ordinal, id_name: ids}
+        if made is not None:  # what Compare pairs: the export's decisions, not the threshold's or argmax's
+            run.metrics["test_rows"]["decisions"] = made.after.tolist()
         if decided.weights is not None:  # kept uncorrected: the test metrics and Compare's pairs are computed on them
             run.metrics["test_rows"] |= {"prior_corrected": False, "probs_are": PROBS_BEFORE_PRIOR}
     if ordinal:
-        run.metrics["ordinal"] = ordinal_summary(run)
+        run.metrics["ordinal"] = ordinal_summary(run) | ({} if made is None else {"decision_rule": made.rule})
     return run.metrics
 
 
+PRIOR_RULE = ", on the probabilities corrected to the deployment prior (prior_shift.weights)"
 PROBS_BEFORE_PRIOR = ("the calibrated probabilities before the deployment prior's correction, on which the test "
                       "metrics are computed; the exported program outputs them corrected: p[k] * weights[k], "
                       "renormalised (prior_shift.weights)")
@@ -344,35 +362,6 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
     run.baseline_scores = baseline_check.scores_for(recipe.head.task, loaded.model, int(np.prod(
         inspection.output_shape)), data.model_inputs, {s: len(i) for s, i in data.splits.items()})
     return calibrate_run(run, recipe.calibration)
-
-
-def input_description(d: PreparedData, recipe: Recipe, norm: tuple[np.ndarray, np.ndarray] | None) -> dict[str, Any]:
-    """What the exported program takes, in words ('input') and exactly ('input_spec'), which `evaluate` checks."""
-    shape = list(d.input_shape)
-    if not (d.images or d.table.pixels) or len(shape) != 3:
-        return {"input": "raw features as float32, shape (N, *input_shape); any standardisation is inside the "
-                         "program", "input_spec": {"dtype": "float32", "shape": ["N", *shape], "range": None}}
-    c, h, w = shape
-    colour = "RGB" if c == 3 else "grey"
-    resize = cast("ImageSamples", d.table.X).resize if d.images else None  # as an image folder's images were read
-    fit = {"resize": "resized (stretched) to", None: "of",
-           "crop": "resized so the shorter side is the size / 0.875, then centre-cropped to"}[resize]
-    normal = {"imagenet": "ImageNet's per-channel mean and std", "custom": "the recipe's per-channel mean and std",
-              "none": "no normalisation"}.get(d.normalize, "no normalisation")
-    if d.image_norm is None and d.mean is not None:
-        normal = "the train split's pixel mean and std"
-    return {
-        "input": f"{colour} pixels as float32 in [0, 1] (8-bit values divided by 255), shape (N, {c}, {h}, {w}): "
-                 f"layout NCHW{', channels in R, G, B order' if c == 3 else ''}; images {fit} {h}x{w} "
-                 f"(height x width); {normal}{' is applied inside the program' if norm is not None else ''}",
-        "input_spec": {"dtype": "float32", "range": [0.0, 1.0], "layout": "NCHW", "channels": c,
-                       "channel_order": "RGB" if c == 3 else "grey", "size": [h, w], "shape": ["N", c, h, w],
-                       "resize": resize, "normalization": d.normalize if d.image_norm is not None else
-                       ("standardize" if norm is not None else "none"),
-                       "normalization_inside_program": norm is not None,
-                       "mean": None if norm is None else np.ravel(norm[0]).tolist(),
-                       "std": None if norm is None else np.ravel(norm[1]).tolist()},
-    }
 
 
 def calibrated_module(run: Run) -> export_mod.CalibratedClassifier:
