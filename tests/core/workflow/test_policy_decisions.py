@@ -140,3 +140,26 @@ def test_a_cell_lists_the_decisions_the_metrics_were_computed_at(tutorial_ckpt, 
     samples = run.test_samples()
     assert run.decision_threshold != pytest.approx(0.3)
     assert (samples.predicted == (samples.probs[:, 1] >= 0.3)).all()
+
+
+def test_workbench_evaluate_scores_a_cost_export_by_its_least_expected_cost(tutorial_ckpt, table_csv, models_py,
+                                                                             tmp_path):
+    """`workbench evaluate` on a multiclass export under a cost matrix: its accuracy and confusion matrix are those
+    of the export's decisions (they were the most probable class's, beside a decisions section that was not)."""
+    from workbench.core.workflow.evaluate_data import evaluate_export
+
+    model = _session(tutorial_ckpt, table_csv, models_py, "multiclass", policy="cost", costs=COSTS)
+    Export(model, tmp_path / "out").run()
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text())
+    X = pd.read_csv(table_csv)[meta["feature_names"]].to_numpy(np.float32)
+    with torch.no_grad():
+        probs = torch.export.load(str(tmp_path / "out" / "model.pt2")).module()(torch.as_tensor(X)).numpy()
+    decided = export_policy(meta).decide(probs)
+    assert (decided != probs.argmax(1)).any()
+    found = evaluate_export(tmp_path / "out", str(table_csv)).metrics
+    edges = meta["metrics"]["labels"]["edges"]  # the export's bins, cut from the label column again
+    y = np.digitize(pd.read_csv(table_csv)[meta["recipe"]["data"]["label"]].to_numpy(), edges[1:-1], right=True)
+    k = len(meta["classes"])
+    assert found["confusion_matrix"] == np.bincount(y * k + decided, minlength=k * k).reshape(k, k).tolist()
+    assert found["accuracy"] == pytest.approx(float((decided == y).mean()))
+    assert "least expected cost" in found["decision_rule"]

@@ -8,28 +8,23 @@ largest gap. Brier's definition is stated beside it, since the binary and multic
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn import metrics as skm
 
-from workbench.core.evaluate.scores import auto_bins, bin_edges, bin_index, brier_rows, predict  # noqa: F401 - metrics' own names too
+from workbench.core.evaluate.scores import (  # noqa: F401 - metrics' own names too
+    Decided,
+    auto_bins,
+    bin_edges,
+    bin_index,
+    brier_rows,
+    predict,
+)
 
 BRIER_BINARY = "Brier = mean over rows of (p(positive) - y)^2; 0 is perfect, range [0, 1]"
 BRIER_MULTICLASS = "Brier = mean over rows of the sum over classes of (p_k - [y = k])^2; 0 is perfect, range [0, 2]"
 SPARSE_BIN = 10  # a bin with fewer rows than this is drawn as sparse: its accuracy is a guess
-
-
-@dataclass(frozen=True)
-class Decided:
-    """Decisions made by a rule other than the threshold, the most probable class or the median (a cost matrix's
-    least expected cost, or any rule on prior-corrected probabilities): one class per row of the calibrated
-    probabilities (`after`) and of the uncalibrated ones (`before`, when evaluated), and the rule in words."""
-
-    after: np.ndarray
-    before: np.ndarray | None
-    rule: str
 
 
 def reliability(probs: np.ndarray, y: np.ndarray, n_bins: int | str = 15, binning: str = "width",

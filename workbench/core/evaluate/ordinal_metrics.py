@@ -23,7 +23,7 @@ from workbench.core.evaluate import uncertainty
 from workbench.core.evaluate.scores import bin_edges, bin_index, predict
 
 if TYPE_CHECKING:
-    from workbench.core.evaluate.metrics import Decided
+    from workbench.core.evaluate.scores import Decided
 
 METRICS = ("mae_classes", "qwk", "within_one")
 DEFINITION = ("mean class distance: the mean of |predicted class - true class| (0 is perfect); quadratic weighted "

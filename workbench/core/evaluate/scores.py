@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike
 
@@ -48,3 +50,14 @@ def median_class(probs: np.ndarray) -> np.ndarray:
     (for two classes, the binary rule at 0.5). Sums run from the top class down, as the head computes them."""
     tail = np.cumsum(np.asarray(probs)[:, ::-1], axis=1)[:, ::-1][:, 1:]
     return np.asarray((tail >= 0.5).sum(1), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Decided:
+    """Decisions made by a rule other than the threshold, the most probable class or the median (a cost matrix's
+    least expected cost, or any rule on prior-corrected probabilities): one class per row of the calibrated
+    probabilities (`after`) and of the uncalibrated ones (`before`, when evaluated), and the rule in words."""
+
+    after: np.ndarray
+    before: np.ndarray | None
+    rule: str

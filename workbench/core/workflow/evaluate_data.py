@@ -113,11 +113,16 @@ def evaluate_export(folder: str | Path, data: str, label: str | None = None, fea
     y = labels_for_classes(table, meta["classes"], {"mode": d.get("label_mode", "column"),
                                                     **meta["metrics"].get("labels", {})})
     probs = probabilities(folder, meta, table.X, trusted)
-    from workbench.core.decide.exported import labelled_report
+    from workbench.core.decide.exported import export_policy, labelled_report
+    from workbench.core.evaluate.scores import Decided
 
     ordinal = meta["task"] == "ordinal"
+    stated = export_policy(meta)  # a cost matrix decides by least expected cost, as the export does (no threshold)
+    decided = Decided(stated.decide(probs), None, stated.rule(probs.shape[1])) \
+        if stated.costs is not None and (probs.shape[1] > 2 or stated.threshold is None) else None
     result = evaluate(probs, y, meta["classes"], threshold=meta.get("decision_threshold"),  # the exported threshold
-                      ordinal=ordinal, ordered=ordinal or bool(meta["metrics"].get("labels", {}).get("ordered_by")))
+                      ordinal=ordinal, ordered=ordinal or bool(meta["metrics"].get("labels", {}).get("ordered_by")),
+                      decisions=decided)
     result["decisions"] = labelled_report(meta, probs, y)  # its policy, conformal coverage and refer band
     return Evaluation(result, int(len(y)), notes)
 

@@ -207,7 +207,8 @@ def calibrate_run(run: Run, method: str) -> Run:
 
 def evaluate_run(run: Run) -> dict[str, Any]:
     from workbench.core.decide.decisions import fit_decisions
-    from workbench.core.evaluate.metrics import Decided, evaluate
+    from workbench.core.evaluate.metrics import evaluate
+    from workbench.core.evaluate.scores import Decided
 
     y, probs, before = run.data.labels("test"), run.probabilities("test"), run.probabilities("test", False)
     ordinal = run.recipe.head.task == "ordinal"
