@@ -15,7 +15,7 @@ from ..plots.probe import ProbePlot
 ROLE_COLUMN = 6
 ORIGINAL_ROLE = Qt.ItemDataRole.UserRole + 1
 NOT_RUN = ("Where to cut: a linear probe at every layer the head can be attached at, scored on the validation "
-           "split (one pass of the body). Read labelled data, then probe.")
+           "split (one pass of the body): Probe every layer, once labelled data is read.")
 
 
 class ProbeBox(QWidget):
