@@ -207,3 +207,28 @@ def test_prior_from_rows_dropped_under_missing_drop_are_said(tutorial_ckpt, tabl
     from workbench.core.decide.decisions import summary_lines
 
     assert any("were dropped" in line for line in summary_lines(run))
+
+
+def test_a_typed_prior_replaces_an_estimate_file_in_the_notebook_and_the_window_s_command(tutorial_ckpt, table_csv,
+                                                                                        models_py, tmp_path):
+    """One core rule (options.typed_prior) for the notebook's options and the window's decision fields: prior= and
+    prior_from= together are refused; a prior typed after a file clears the file, whose estimate would otherwise
+    replace the typed shares at the next run."""
+    import workbench as wb
+    from workbench.core.workflow.decision_commands import SetDecisions
+
+    s = wb.open(tutorial_ckpt, model_source=f"{models_py}:TinyRegressor")
+    s.read_data(table_csv, threshold="median")
+    with pytest.raises(RecipeError, match="prior and prior_from both set"):
+        s.set(prior=(0.3,), prior_from=str(table_csv))
+    s.set(prior_from=str(table_csv))
+    s.set(prior=(0.3,))
+    assert s.recipe.decide.prior == (0.3,) and s.recipe.decide.prior_from == ""
+    run = s.train(epochs=1, calibration="none")
+    assert run.metrics["prior_shift"]["prior"][1] == pytest.approx(0.3)  # the typed share, not an estimate
+    with pytest.raises(RecipeError) as err:
+        SetDecisions(s.model, prior=(0.2,), prior_from=str(table_csv))
+    assert "--" not in err.value.window_fix and "Deployment prior" in err.value.window_fix
+    SetDecisions(s.model, prior_from=str(table_csv)).run()
+    SetDecisions(s.model, prior=(0.2,)).run()
+    assert s.recipe.decide.prior == (0.2,) and s.recipe.decide.prior_from == ""

@@ -38,14 +38,13 @@ class SetDecisions(RunJob):
                               "Name one of them.", field=f"decide.{unknown[0]}")
         if not fields:
             raise RecipeError("no decision field was given.", "Name at least one field to change.")
-        if fields.get("prior") and fields.get("prior_from"):  # the estimate would replace the typed prior unsaid
-            raise RecipeError("prior and prior_from both set the deployment prior: prior states the class shares, "
-                              "prior_from estimates them from unlabelled rows and would replace prior.",
-                              "Give one of them.", field="decide.prior")
+        from workbench.core.workflow.options import typed_prior
+
+        given = typed_prior({f"decide.{k}": v for k, v in fields.items()})  # a typed prior replaces an estimate
         super().__init__(session, run_id, "Recomputing the decisions …")
         # Beginning this job cancels one still in flight (the same kind): its changes are carried, not lost.
         pending = [j for j in session.jobs if isinstance(j, SetDecisions) and j.run_id == self.run_id and not j.stale]
-        self.changes = {**(pending[-1].changes if pending else {}), **{f"decide.{k}": v for k, v in fields.items()}}
+        self.changes = {**(pending[-1].changes if pending else {}), **given}
         recipe = self.copy.recipe.replace(**self.changes)  # a value or combination that does not fit: RecipeError
         from workbench.core.decide.decisions import check_classes
 

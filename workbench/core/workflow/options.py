@@ -74,4 +74,19 @@ def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, A
         if why:
             raise RecipeError(f"{option}={value!r} {why}.", "Give it another value.", field=field)
         changes[field] = value
+    return typed_prior(changes)
+
+
+def typed_prior(changes: dict[str, Any]) -> dict[str, Any]:
+    """A deployment prior typed replaces an estimate: `decide.prior` without `decide.prior_from` clears the file,
+    whose estimate would otherwise replace the typed shares at the next run without a word; the two in one change
+    are refused (the notebook's options and the window's decision fields; the command line words its own)."""
+    if changes.get("decide.prior") and changes.get("decide.prior_from"):
+        raise RecipeError("prior and prior_from both set the deployment prior: prior states the class shares, "
+                          "prior_from estimates them from unlabelled rows and would replace prior.",
+                          "Give one of them.", field="decide.prior",
+                          gui="Type the class shares in Deployment prior, or choose a file of unlabelled rows to "
+                              "estimate them from, not both.")
+    if changes.get("decide.prior") and "decide.prior_from" not in changes:
+        return {**changes, "decide.prior_from": ""}
     return changes
