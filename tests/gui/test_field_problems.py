@@ -54,3 +54,15 @@ def test_decision_fields_on_the_form_set_the_recipe_and_show_its_problems(window
     assert model.recipe.decide.risk_epsilon is None
     model.update(**{"head.task": "multiclass", "decide.policy": "f1"})
     assert not form.errors["decide.policy"].isHidden() and not form.train_button.isEnabled()
+
+
+def test_the_cannot_train_line_names_a_field_by_its_label(window, files, qtbot):
+    """The Head & training footer and the Train button's tooltip name a recipe field as its control does
+    ("Cost matrix: ..."), not by its dotted name ("decide.costs: ...")."""
+    from .conftest import open_model_and_data
+
+    open_model_and_data(qtbot, window, files)
+    window.session.model.update(**{"decide.policy": "cost", "decide.costs": (1.0, 2.0, 3.0)})
+    qtbot.waitUntil(lambda: "Cannot train" in window.form.reason.text(), timeout=5000)
+    assert window.form.reason.text().startswith("Cannot train: Cost matrix: ")
+    assert "decide." not in window.form.reason.text() and "decide." not in window.train_panel.train_button.toolTip()

@@ -58,6 +58,8 @@ class SessionRules:
 
         def split_counts(self) -> dict[str, list[int]]: ...
 
+        def blockers(self) -> list[str]: ...
+
     # ----- features and label mode
     def ticked_features(self) -> list[str]:
         """The features the Data tab shows ticked: the recipe's (less the label), or the defaults for the label and
@@ -162,6 +164,17 @@ class SessionRules:
             self.update(**{"data.label_mode": "threshold", "data.threshold": None, "data.classes": ()})
             return True
         return False
+
+    def blockers_in_words(self) -> list[str]:
+        """`blockers()` with each recipe field named by its control's label ("Cost matrix: ..."), as the window
+        says them; `blockers()` keeps the dotted names that commands filter on."""
+        from workbench.core.recipe import FIELDS
+
+        out = []
+        for found in self.blockers():
+            name, sep, reason = found.partition(": ")
+            out.append(f"{FIELDS[name][1].label}: {reason}" if sep and name in FIELDS else found)
+        return out
 
     def set_label_threshold(self, value: float | None) -> None:
         """The user's threshold (None: the median): the labels are the user's own from now on, so no note says the

@@ -274,8 +274,8 @@ class TrainingForm(QWidget):
         self._refresh_state()
 
     def blockers(self) -> list[str]:
-        """Why Train is disabled (empty when it is enabled); the rules are the core session's."""
-        return self.session.model.blockers()
+        """Why Train is disabled (empty when it is enabled), fields named by their labels; the rules are core's."""
+        return self.session.model.blockers_in_words()
 
     def _why_no_baseline(self) -> str:
         """Why the baseline cannot be fitted now, in core's words ("" when it can): its command checks the session

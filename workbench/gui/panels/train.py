@@ -5,6 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+from workbench.core.errors import for_window
+
 from ..plots.loss import LossPlot
 from ..plots.lr_finder import LrFinderPlot
 
@@ -73,8 +75,8 @@ class TrainPanel(QWidget):
     def _on_state(self, *_) -> None:
         """Enable Train only when nothing blocks it (core's blockers); the tooltip says what does."""
         m = self.session.model
-        blockers = m.blockers()
-        reason = "Cannot train: " + blockers[0] if blockers else ""
+        blockers = m.blockers_in_words()
+        reason = "Cannot train: " + for_window(blockers[0]) if blockers else ""
         self.train_button.setEnabled(not blockers)
         self.train_button.setToolTip(reason)
         if not m.busy and m.run is None:
