@@ -60,3 +60,18 @@ def test_compare_lists_the_head_at_the_end_beside_a_cut_one():
     diff = recipe_diff([{"name": "A", "recipe": a}, {"name": "B", "recipe": b}])
     row = next(d for d in diff["differs"] if d["values"][0] == "3")
     assert row["values"] == ["3", "the end (the whole body)"]
+
+
+def test_runs_made_from_different_checkpoints_say_so_first():
+    """Two runs of one recipe on two checkpoints: the checkpoint is the first difference listed (Compare listed only
+    a learning rate, and a user blamed it)."""
+    from workbench.core.recipe import Recipe
+
+    r = Recipe().to_dict()
+    runs = [{"name": "A", "recipe": r, "source": "/m/mlp_state.pt", "source_sha256": "1d83f0938501aa"},
+            {"name": "B", "recipe": r, "source": {"path": "/m/seq_tanh.pt", "sha256": "bd8f81c572cd00"}}]
+    first = recipe_diff(runs)["differs"][0]
+    assert first["label"] == "Regression checkpoint"
+    assert first["values"] == ["mlp_state.pt (1d83f093)", "seq_tanh.pt (bd8f81c5)"]
+    same = [{**runs[0], "name": "C"}, {**runs[0], "name": "D"}]
+    assert recipe_diff(same)["differs"] == []

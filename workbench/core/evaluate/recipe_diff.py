@@ -96,10 +96,27 @@ def recipe_diff(runs: list[dict[str, Any]], thresholds: list[float | None] | Non
         else:
             value = next(iter(among or set(values)))
             shared.append({**row, "value": value if len(set(values)) == 1 else f"{value} (not used by a baseline)"})
+    checkpoints = [_checkpoint(r) for r in runs]  # the model is no recipe field, yet the first thing that can differ
+    if len(set(checkpoints) - {None}) > 1:
+        differs.insert(0, {"field": "checkpoint", "label": "Regression checkpoint",
+                           "values": ["—" if c is None else c for c in checkpoints]})
     if thresholds is not None and len({t for t in thresholds}) > 1:
         differs.insert(0, {"field": "threshold", "label": THRESHOLD_LABEL,
                            "values": ["—" if t is None else f"{t:.3g}" for t in thresholds]})
     return {"names": [r["name"] for r in runs], "differs": differs, "shared": shared}
+
+
+def _checkpoint(run: dict[str, Any]) -> str | None:
+    """The checkpoint a run was made from, as its file name and the start of its SHA-256 (a session's run keeps
+    `source` and `source_sha256`; an export's metadata a `source` dict), or None when it does not say."""
+    from pathlib import Path
+
+    source, sha = run.get("source"), run.get("source_sha256")
+    if isinstance(source, dict):
+        source, sha = source.get("path"), source.get("sha256")
+    if not source:
+        return None
+    return Path(str(source)).name + (f" ({str(sha)[:8]})" if sha else "")
 
 
 def format_diff(diff: dict[str, Any]) -> str:
