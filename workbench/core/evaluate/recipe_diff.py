@@ -111,7 +111,8 @@ def _checkpoint(run: dict[str, Any]) -> str | None:
     `source` and `source_sha256`; an export's metadata a `source` dict), or None when it does not say."""
     from pathlib import Path
 
-    source, sha = run.get("source"), run.get("source_sha256")
+    source: Any = run.get("source")
+    sha = run.get("source_sha256")
     if isinstance(source, dict):
         source, sha = source.get("path"), source.get("sha256")
     if not source:
