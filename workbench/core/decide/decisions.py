@@ -56,9 +56,7 @@ class Decisions:
 
     @property
     def weights(self) -> np.ndarray | None:
-        if self.target_prior is None:
-            return None
-        return np.asarray(self.target_prior / np.maximum(self.source_prior, 1e-12))
+        return prior_shift.prior_weights(self.source_prior, self.target_prior)
 
     def corrected(self, probs: np.ndarray) -> np.ndarray:
         """The probabilities that are handed on: corrected for the deployment prior when one is set."""
@@ -145,7 +143,7 @@ def fit_decisions(run: RunLike, **changes: Any) -> Decisions:
                              "sets and no risk-controlled band.", "data.splits"))
     else:
         sets = conformal.fit(p, y, c.conformal_alpha, c.conformal_method, c.class_conditional,
-                             None if target is None else target / np.maximum(source, 1e-12),
+                             prior_shift.prior_weights(source, target),
                              ordinal=run.recipe.head.task == "ordinal")
         notes += conformal.calibration_notes(y, k, c.conformal_alpha, c.class_conditional, classes)
         if c.risk_epsilon is not None and k == 2:
@@ -170,9 +168,8 @@ def _calibration_split(run: RunLike, recipe: Recipe
 
 def _fit_policy(run: RunLike, recipe: Recipe, p: np.ndarray, y: np.ndarray, source: np.ndarray,
                 target: np.ndarray | None) -> policy.Policy:
-    c = recipe.decide
-    weights = None if target is None else (target / np.maximum(source, 1e-12))[y]
-    return policy.fit(c.policy, p, y, run.threshold, c.costs, c.min_recall, weights,
+    c, weights = recipe.decide, prior_shift.prior_weights(source, target)
+    return policy.fit(c.policy, p, y, run.threshold, c.costs, c.min_recall, None if weights is None else weights[y],
                       ordinal=run.recipe.head.task == "ordinal")
 
 
@@ -185,8 +182,7 @@ def fit_policy(run: RunLike) -> policy.Policy:
 def _policy_and_weights(run: RunLike) -> tuple[policy.Policy, np.ndarray | None]:
     """The run's fitted policy and its prior weights (deployment prior / calibration split's shares, or None)."""
     y, source, target, p = _calibration_split(run, run.recipe)
-    weights = None if target is None else target / np.maximum(source, 1e-12)
-    return _fit_policy(run, run.recipe, p, y, source, target), weights
+    return _fit_policy(run, run.recipe, p, y, source, target), prior_shift.prior_weights(source, target)
 
 
 def decision_threshold(run: RunLike) -> float | None:
@@ -213,7 +209,7 @@ def corrected_threshold(run: RunLike, threshold: float) -> float:
     its deployment prior) that decides as `threshold` does on its calibrated probabilities before the correction,
     the scale `test.threshold` and the Evaluate tab's slider show: what a threshold the user sets is stored as."""
     _, source, target, _ = _calibration_split(run, run.recipe)
-    return after_correction(threshold, None if target is None else target / np.maximum(source, 1e-12))
+    return after_correction(threshold, prior_shift.prior_weights(source, target))
 
 
 def before_correction(threshold: float, weights: np.ndarray | None) -> float:

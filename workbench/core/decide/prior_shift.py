@@ -34,9 +34,17 @@ def class_prior(y: np.ndarray, n_classes: int) -> np.ndarray:
     return np.asarray(counts / max(counts.sum(), 1.0))
 
 
+def prior_weights(source: np.ndarray, target: np.ndarray | None) -> np.ndarray | None:
+    """Per class, the deployment prior over the calibration split's share (None without a deployment prior): what
+    the correction multiplies each probability by before renormalising."""
+    if target is None:
+        return None
+    return np.asarray(np.asarray(target, np.float64) / np.maximum(np.asarray(source, np.float64), 1e-12))
+
+
 def adjust(probs: np.ndarray, source: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Probabilities calibrated under prior `source`, corrected to prior `target` (rows sum to 1)."""
-    w = np.asarray(target, np.float64) / np.maximum(np.asarray(source, np.float64), 1e-12)
+    w = np.asarray(prior_weights(source, target))
     scaled = np.asarray(probs, np.float64) * w[None, :]
     return np.asarray(scaled / np.maximum(scaled.sum(axis=1, keepdims=True), 1e-300))
 
