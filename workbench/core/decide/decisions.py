@@ -244,11 +244,6 @@ def reference(probs: np.ndarray, y: np.ndarray, target: np.ndarray | None, sourc
             "joint": (joint / max(len(y), 1)).tolist()}
 
 
-def evaluate_decisions(run: RunLike) -> dict[str, Any]:
-    """The decision sections of the run's metrics (see `Decisions.metrics`)."""
-    return fit_decisions(run).metrics(run.probabilities("test"), run.data.labels("test"))
-
-
 def conformal_of(run: RunLike, alpha: float | None = None, method: str | None = None,
                  class_conditional: bool | None = None) -> dict[str, Any]:
     """Test coverage, set sizes, per-class coverage and the size histogram at another level or score (the
