@@ -5,7 +5,7 @@ from workbench.core.recipe_unused import loss_name, unused_fields
 
 
 def _head_and_train(unused):
-    return {k for k in unused if not k.startswith("data.")}
+    return {k for k in unused if not k.startswith(("data.", "decide."))}
 
 
 def test_each_field_is_unused_exactly_where_its_task_or_loss_ignores_it():
@@ -30,3 +30,13 @@ def test_the_loss_each_task_trains_with():
     r = Recipe()
     assert loss_name(r.train, "binary") == "bce" and loss_name(r.train, "multiclass") == "cross_entropy"
     assert loss_name(r.train, "ordinal") == "ordinal"
+
+
+def test_decision_fields_their_policy_ignores():
+    plain = Recipe()
+    assert {"decide.min_recall", "decide.costs", "decide.risk_delta"} <= set(unused_fields(plain))
+    cost = plain.replace(**{"decide.policy": "cost", "decide.costs": (0, 1, 5, 0), "decide.risk_epsilon": 0.1})
+    assert "decide.costs" not in unused_fields(cost) and "decide.risk_delta" not in unused_fields(cost)
+    assert "precision_at_recall" in unused_fields(cost)["decide.min_recall"]
+    recall = plain.replace(**{"decide.policy": "precision_at_recall"})
+    assert "decide.min_recall" not in unused_fields(recall)

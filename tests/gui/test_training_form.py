@@ -102,6 +102,27 @@ def test_mixed_precision_box_reaches_the_recipe_and_explains_itself_on_the_cpu(w
     assert form.errors["train.mixed_precision"].isHidden() and form.train_button.isEnabled()
 
 
+def test_a_list_that_does_not_read_greys_train_until_it_does(window, files, qtbot):
+    """Typed text that is not numbers is shown with its reason and keeps Train greyed (it used to train with the
+    last value that read); a prior of the wrong size for the data's classes is said before Train, not after it."""
+    open_model_and_data(qtbot, window, files)
+    form = window.form
+    prior = form.widgets["decide.prior"]
+    prior.setText("0.8, abc")
+    prior.editingFinished.emit()
+    assert not form.train_button.isEnabled()
+    assert "Deployment prior" in form.reason.text() and "'abc' is not a number" in form.reason.text()
+    assert prior.text() == "0.8, abc", "what was typed stays, beside why it does not read"
+    assert "'abc' is not a number" in form.errors["decide.prior"].text()
+    prior.setText("0.2, 0.3, 0.5")  # three shares for a binary head
+    prior.editingFinished.emit()
+    assert not form.train_button.isEnabled() and "has 3 value(s)" in form.errors["decide.prior"].text()
+    prior.setText("0.2, 0.8")
+    prior.editingFinished.emit()
+    assert window.session.model.recipe.decide.prior == (0.2, 0.8)
+    assert form.train_button.isEnabled() and form.errors["decide.prior"].isHidden()
+
+
 def test_form_fields_keep_what_is_typed(window):
     form = window.form
     for name, typed in (("head.dropout", 0.25), ("train.label_smoothing", 0.15), ("head.dropout", 0.1),

@@ -172,3 +172,20 @@ def coerce(value: Any, kind: Any) -> Any:
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value
+
+
+def parse_text(text: str, kind: Any) -> Any:
+    """A field's value from the text a user typed into it: a list of numbers is split at commas (or semicolons),
+    other text is kept as typed. ValueError names the part that is not a number."""
+    base = _base(kind)[0]
+    if typing.get_origin(base) is not tuple:
+        return text
+    values = []
+    for part in text.replace(";", ",").split(","):
+        if not part.strip():
+            continue
+        try:
+            values.append(float(part))
+        except ValueError:
+            raise ValueError(f"'{part.strip()}' is not a number: give numbers separated by commas") from None
+    return tuple(values)

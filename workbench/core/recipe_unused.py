@@ -33,6 +33,13 @@ def unused_fields(recipe: Recipe) -> dict[str, str]:
         out["data.bins"] = "used by quantile-bin labels only"
     if mode != "threshold":
         out["data.threshold"] = "used by threshold labels only"
+    c = recipe.decide
+    if c.policy != "precision_at_recall":
+        out["decide.min_recall"] = "used by the precision_at_recall decision policy only (Decision policy)"
+    if c.policy != "cost":
+        out["decide.costs"] = "used by the cost decision policy only (Decision policy: cost)"
+    if c.risk_epsilon is None:
+        out["decide.risk_delta"] = "used when uncertain cases are referred (Error target among decided)"
     if task == "ordinal" and recipe.train.loss == "auto":  # another loss stays open, to be set back to auto
         out["train.loss"] = "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's)"
     return out

@@ -167,3 +167,35 @@ def test_the_demo_command_opens_its_model_and_data(tmp_path):
     assert activity[0].startswith("Building the demo") and s.activity == ""
     assert s.loaded is not None and s.inspection is not None and s.data is not None and s.blockers() == []
     assert s.recipe.model_source and s.recipe.data.label_mode == "threshold"
+
+
+def test_a_list_that_does_not_read_keeps_training_from_starting(user_mlp):
+    """Text typed into a list field (the cost matrix) that is not numbers: the recipe keeps its value, and Train
+    waits, naming the field by its label, until the field reads or the recipe changes (the field shows it again)."""
+    s = _mlp_session(user_mlp)
+    costs = s.recipe.decide.costs
+    assert s.set_field_text("decide.costs", "0, abc, 1, 0") is False
+    assert s.recipe.decide.costs == costs
+    assert s.blockers() == ["decide.costs: 'abc' is not a number: give numbers separated by commas"]
+    assert s.blockers_in_words()[0].startswith("Cost matrix: 'abc' is not a number")
+    with pytest.raises(JobError, match="abc"):
+        Train(s)
+    assert s.set_field_text("decide.costs", "0; 2, 1, 0") is True
+    assert s.recipe.decide.costs == (0.0, 2.0, 1.0, 0.0) and s.blockers() == []
+    s.set_field_text("decide.prior", "x")
+    s.update(**{"train.epochs": 3})  # the recipe changed: the prior field shows the recipe's value again
+    assert s.unparsed == {} and s.blockers() == []
+
+
+def test_a_prior_or_cost_matrix_of_the_wrong_size_is_refused_before_training(user_mlp):
+    s = _mlp_session(user_mlp)
+    s.set_field_text("decide.prior", "0.2, 0.3, 0.5")  # three shares for two classes
+    blockers = s.blockers_in_words()
+    assert len(blockers) == 1 and blockers[0].startswith("Deployment prior: the deployment prior has 3 value(s)")
+    with pytest.raises(JobError, match="3 value"):
+        Train(s)
+    s.set_field_text("decide.prior", "0.3")  # a binary head's positive share alone
+    s.update(**{"decide.policy": "cost", "decide.costs": (0.0, 1.0, 5.0)})
+    assert [b.partition(":")[0] for b in s.blockers()] == ["decide.costs"]
+    s.update(**{"decide.costs": (0.0, 1.0, 5.0, 0.0)})
+    assert s.blockers() == []

@@ -66,6 +66,7 @@ class SessionModel(SessionRules, RunList):
     task_applied: str = ""  # the task the proposal applied (said beside the labels)
     auto_labels: bool = False  # a continuous label column is cut at its median until the user chooses the labels
     labels_applied: str = ""  # why the median cut was applied (said beside the labels)
+    unparsed: dict[str, str] = field(default_factory=dict)  # fields typed as text that did not read, and why
     jobs: list[Any] = field(default_factory=list, repr=False, compare=False)  # Jobs in flight
     # How reactions start a job: run it here (the command line, a notebook); the window sets its JobRunner's.
     start: Callable[[Any], Any] = field(default=run_now, repr=False, compare=False)
@@ -125,6 +126,7 @@ class SessionModel(SessionRules, RunList):
     def set_recipe(self, recipe: Recipe) -> None:
         if recipe != self.recipe:
             old, self.recipe = self.recipe, recipe
+            self.unparsed = {}  # the fields show this recipe's values again
             self.events.recipe.emit(recipe)
             self._react_to_recipe(old)
 
@@ -408,7 +410,7 @@ class SessionModel(SessionRules, RunList):
         found = ["training is running"] if self.busy else []
         if self.loaded is None:
             found.append("open a regression checkpoint first")
-        found += [f"{name}: {reason}" for name, reason in problems(self.recipe)]
+        found += [f"{name}: {reason}" for name, reason in self.field_problems()]
         if self.table is None:
             problem = self.data_problem if self.raw is not None else ""
             found.append(f"the data needs a choice on the Data tab: {problem}" if problem else

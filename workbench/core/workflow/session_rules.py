@@ -48,6 +48,7 @@ class SessionRules:
     task_applied: str
     auto_labels: bool
     labels_applied: str
+    unparsed: dict[str, str]
 
     if TYPE_CHECKING:  # SessionModel's own
         events: Any
@@ -195,6 +196,54 @@ class SessionRules:
         self.auto_task = False
         self.task_applied = ""
         self.update(**{"head.task": task})
+
+    # ----- fields set one at a time (the form's), and what keeps training from starting
+    def set_field(self, field: str, value: Any) -> None:
+        """One recipe field set by the user: loss weights typed by hand stop auto balance, and a task chosen is the
+        user's (no class column's count replaces it)."""
+        if field in ("train.pos_weight", "train.class_weights"):
+            self.set_weights(**{field.partition(".")[2]: value})
+        elif field == "head.task":
+            self.choose_task(value)
+        else:
+            self.update(**{field: value})
+
+    def set_field_text(self, field: str, text: str) -> bool:
+        """A field typed as text (a list of numbers): set when it reads; when it does not, the recipe keeps its
+        value and the field's problem blocks training until the field reads or the recipe changes (the field then
+        shows the recipe's value again). True when it read."""
+        from workbench.core.fields import parse_text
+        from workbench.core.recipe import FIELDS
+
+        try:
+            value = parse_text(text, FIELDS[field][0])
+        except ValueError as exc:
+            self.unparsed[field] = str(exc)
+            self.events.recipe.emit(self.recipe)  # the recipe is unchanged; what blocks training is not
+            return False
+        had, before = self.unparsed.pop(field, None), self.recipe
+        self.set_field(field, value)
+        if had is not None and self.recipe is before:  # the value the recipe had: its problem is gone all the same
+            self.events.recipe.emit(self.recipe)
+        return True
+
+    def field_problems(self) -> list[tuple[str, str]]:
+        """(field, problem) for the recipe's own problems, the fields typed as text that did not read, and the
+        decision fields that do not fit the data's class count (a cost matrix, a deployment prior): each keeps
+        training from starting, and the form shows each beside its field; one problem a field."""
+        from workbench.core.errors import RecipeError
+        from workbench.core.recipe import problems
+
+        found = list(problems(self.recipe)) + list(self.unparsed.items())
+        if self.data is not None:
+            from workbench.core.decide.decisions import check_classes
+
+            try:
+                check_classes(self.recipe, len(self.data.classes))
+            except RecipeError as exc:
+                if all(name != exc.field for name, _ in found):  # one problem a field: the recipe's own first
+                    found.append((exc.field or "decide", str(exc)))
+        return found
 
     # ----- loss weights for imbalanced classes
     def balance_proposal(self, skew: float = SKEW) -> BalanceProposal | None:

@@ -203,23 +203,12 @@ class TrainingForm(QWidget):
     def _changed(self, field: str, value) -> None:
         if self._updating:
             return
-        kind, spec = rc.FIELDS[field]
-        if spec.none_label:  # 0 stands for None (e.g. no pos_weight, no refer band)
+        if isinstance(self.widgets[field], QLineEdit):
+            self.session.model.set_field_text(field, value)  # a list that does not read blocks Train, said below it
+            return
+        if rc.FIELDS[field][1].none_label:  # 0 stands for None (e.g. no pos_weight, no refer band)
             value = value or None
-        elif typing.get_origin(base_type(kind)) is tuple:
-            try:
-                value = tuple(float(v) for v in str(value).split(",") if v.strip())
-            except ValueError:
-                self.errors[field].setText("give numbers separated by commas")
-                self.errors[field].show()
-                return
-        if field in ("train.pos_weight", "train.class_weights"):
-            self.session.model.set_weights(**{field.partition(".")[2]: value})  # typed by hand: auto balance stops
-            return
-        if field == "head.task":
-            self.session.model.choose_task(value)  # the user's task: a class column's count no longer sets it
-            return
-        self.session.model.update(**{field: value})
+        self.session.model.set_field(field, value)
 
     def _on_data_changed(self, data):
         # Image settings mean nothing for a table: greyed, saying why, rather than silently ignored.
@@ -262,7 +251,8 @@ class TrainingForm(QWidget):
             elif isinstance(widget, QCheckBox):
                 widget.setChecked(bool(value))
             elif isinstance(widget, QLineEdit):
-                widget.setText(value if isinstance(value, str) else ", ".join(f"{v:g}" for v in value))
+                if field not in self.session.model.unparsed:  # what was typed stays, beside why it does not read
+                    widget.setText(value if isinstance(value, str) else ", ".join(f"{v:g}" for v in value))
             else:
                 widget.setValue(value or 0)
         self._updating = False
@@ -303,7 +293,7 @@ class TrainingForm(QWidget):
 
     def _refresh_state(self):
         self._grey_unused()
-        problems = dict(rc.problems(self.session.model.recipe))
+        problems = dict(self.session.model.field_problems())
         for field, label in self.errors.items():
             label.setText(problems.get(field, ""))
             label.setVisible(field in problems)
