@@ -48,6 +48,8 @@ def test_a_second_model_takes_nothing_of_the_first(window, files, qtbot, dialogs
     assert m.loaded.path == ckpt and m.recipe.model_source == "" and not m.recipe.model_args
     assert (window.model_panel.source.text(), window.model_panel.args.text()) == ("", "")
     assert m.run is None and window.train_panel.curves.epochs == []
+    picker = window.runs_bar.combo  # A's run is listed, none picked: the picker says so rather than show blank
+    assert picker.currentIndex() == -1 and picker.placeholderText().startswith("No run picked")
     assert window.train_panel.progress.format() == "Not started"
     assert "after 2 epochs" not in window.train_panel.status.text()
 
@@ -64,7 +66,6 @@ def test_a_second_model_takes_nothing_of_the_first(window, files, qtbot, dialogs
     assert not dialogs.errors
 
     # A's run is still there and can be picked: it carries its own model, and says it is not the open one.
-    picker = window.runs_bar.combo
     texts = [picker.itemText(i) for i in range(picker.count())]
     assert len(texts) == 2 and "made with tiny.pt" in texts[0]
     picker.setCurrentIndex(0)

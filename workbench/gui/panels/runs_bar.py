@@ -19,6 +19,8 @@ class RunsBar(QWidget):
         self.combo.setMinimumContentsLength(28)
         self.combo.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
         self.combo.setToolTip("The run that Evaluate, Export and the report show")
+        # Shown when runs are listed but none is picked (another model was opened since they were made)
+        self.combo.setPlaceholderText("No run picked: pick one to evaluate or export it")
         self.combo.currentIndexChanged.connect(self._on_picked)
         self.rename_button = QPushButton("Rename…")
         self.rename_button.setObjectName("renameRun")
