@@ -89,12 +89,14 @@ def test_missing_values_are_chosen_beside_the_message(window, files, people, qtb
     panel, s = window.data_panel, window.session.model
     assert s.data is None and "2 value(s) are missing" in panel.columns.problem.text()
     assert "Missing values" in panel.columns.problem.text() and "--" not in panel.columns.problem.text()
+    assert panel.counts.empty.isVisibleTo(panel) and "problem shown on this tab" in panel.counts.empty.text()
     model = panel.columns.columns_model
     assert model.data(model.index(_row(panel, "f2"), 2)) == "2"
     panel.columns.missing.setCurrentIndex(panel.columns.missing.findData("drop"))
     panel.columns.missing.activated.emit(panel.columns.missing.currentIndex())
     qtbot.waitUntil(lambda: s.data is not None, timeout=5000)
     assert len(s.data.y) == 198 and "dropped" in panel.notes.text()
+    assert not panel.counts.empty.isVisibleTo(panel) and panel.counts.preview.rowCount() == 2
 
 
 def test_class_order_is_set_in_the_counts_table(window, files, people, qtbot):

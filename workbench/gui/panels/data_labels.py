@@ -180,11 +180,16 @@ class ClassCounts(QWidget):
         order.addWidget(self.down)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        self.empty = QLabel()  # why there are no classes to count yet
+        self.empty.setObjectName("noClassesYet")
+        self.empty.setWordWrap(True)
         layout.addLayout(order)
+        layout.addWidget(self.empty)
         layout.addWidget(self.preview, 1)
         session.recipe_changed.connect(self._on_recipe_changed)
         session.data_changed.connect(self._on_data_changed)
         self._on_recipe_changed(session.model.recipe)
+        self._on_data_changed(session.model.data)
 
     def _move_class(self, step: int):
         data = self.session.model.data
@@ -202,6 +207,11 @@ class ClassCounts(QWidget):
 
     def _on_data_changed(self, data):
         self.preview.setRowCount(0)
+        m = self.session.model
+        self.empty.setVisible(data is None)
+        self.empty.setText("" if data is not None else
+                           "No classes yet: they are counted once the problem shown on this tab is fixed."
+                           if m.data_problem else "No classes yet: choose a data file above.")
         if data is None:
             return
         counts = self.session.model.split_counts()
