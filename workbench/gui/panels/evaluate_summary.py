@@ -40,9 +40,16 @@ def summary_html(metrics: dict, test: dict, method: str, live: bool = False) -> 
         auc = f" · {name} {_ci(test, 'roc_auc', live)}"
     lines = [f"Test set ({test['n']} samples; {INTERVALS}, in grey): accuracy "
              f"{_ci(test, 'accuracy', live)} · macro F1 {_ci(test, 'macro_f1', live)}{auc}"]
-    if "ece_before" in test:
-        lines.append(f"Calibration <b>{method}</b>: ECE ({test.get('ece_bins', 15)} bins) {_change(test, 'ece')} · "
+    applied = metrics.get("calibration", method)  # what auto chose, where the recipe says auto
+    reason = (metrics.get("calibration_auto") or {}).get("reason") if method == "auto" else None
+    how = f" (chosen by auto: {html.escape(reason)})" if reason else ""
+    bins = f"ECE ({test.get('ece_bins', 15)} bins)"
+    if "ece_before" in test and applied != "none":
+        lines.append(f"Calibration <b>{applied}</b>{how}: {bins} {_change(test, 'ece')} · "
                      f"Brier {_change(test, 'brier')} · MCE {test['mce_before']:.3f} → <b>{test['mce']:.3f}</b>")
+    elif "ece_before" in test:  # the scores as trained: no change to show
+        lines.append(f"Calibration <b>none</b>{how}: {bins} {_ci(test, 'ece', live)} · "
+                     f"Brier {_ci(test, 'brier', live)}")
     if "brier_definition" in test:
         # core's words are plain text: an ordinal rule's "P(y <= k)" would otherwise open a tag and end the line
         lines.append(f"<span style='color:{theme.colour('muted')}'>{html.escape(test['brier_definition'])}. "
