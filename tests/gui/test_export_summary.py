@@ -27,7 +27,9 @@ def test_the_export_dialog_says_the_threshold_before_writing(window, files, qtbo
     dialog.folder.setText(str(target))
     assert f"Folder</b>: {target}" in dialog.summary.text()  # follows the folder field
     assert not list(tmp_path.glob("out*"))  # said before anything is written
+    assert dialog.progress.isHidden(), "no empty progress box before the export starts"
     with qtbot.waitSignal(dialog.progress.valueChanged, timeout=60000):
         dialog.start()
     qtbot.waitUntil(lambda: dialog.result is not None, timeout=60000)
+    assert dialog.progress.isHidden() and "Exported to" in dialog.status.text()
     assert json.loads((target / "metadata.json").read_text())["decision_threshold"] == 0.246

@@ -65,6 +65,7 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         self.progress.setTextVisible(False)
+        self.progress.hide()  # shown while the export runs: idle, it is an empty box
         self.status = QLabel("Choose a new or empty folder.")
         self.status.setObjectName("exportStatus")
         self.status.setWordWrap(True)
@@ -143,6 +144,7 @@ class ExportDialog(QDialog):
             return
         self.export_button.setEnabled(False)
         self.progress.setRange(0, 0)
+        self.progress.show()
         self.status.setText("Exporting and checking the round trip…")
         self.run_command(job, self._on_done, lambda _job, exc: self._on_error(exc))
 
@@ -150,6 +152,7 @@ class ExportDialog(QDialog):
         self.result = result
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
+        self.progress.hide()  # the status line says it is done
         extra = ""
         if self.with_plots.isChecked() and self.plots:
             from workbench.core.safety.folder_swap import record_files
@@ -184,5 +187,6 @@ class ExportDialog(QDialog):
     def _on_error(self, exc):
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        self.progress.hide()
         self.export_button.setEnabled(True)
         self.status.setText(f"<span style='color:{theme.colour('error')}'>{html.escape(window_text(exc))}</span>")
