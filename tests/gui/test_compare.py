@@ -31,7 +31,13 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     assert panel.table.rowCount() == 2
     for c, best in enumerate(expected["best"]):
         for r in range(2):
-            assert panel.table.item(r, c + 2).text().endswith("★") == (r in best)
+            assert ("★" in panel.table.item(r, c + 2).text()) == (r in best)
+    # Each value over its interval, no column for a metric neither binary run has, and a page that scrolls to the
+    # plots rather than squeezing the table (found at 1024 x 700 with three runs: names and intervals cut off)
+    assert "\n[" in panel.table.item(0, 2).text()
+    hidden = [expected["columns"][c] for c in range(len(expected["columns"])) if panel.table.isColumnHidden(c + 2)]
+    assert hidden == ["class dist.", "QWK"]
+    assert panel.scroll.widget().isAncestorOf(panel.curves) and panel.scroll.widget().isAncestorOf(panel.table)
     assert len(panel.losses.getPlotItem().listDataItems()) == 1  # the baseline has no training curve
     assert len(panel.reliability.getPlotItem().listDataItems()) == 3  # the diagonal and two runs
 

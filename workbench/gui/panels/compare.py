@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QScrollArea,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -69,8 +70,13 @@ class ComparePanel(QWidget):
         self.table.setTabKeyNavigation(False)  # Tab moves on instead of through the cells
         self.table.setHorizontalHeaderLabels(["run", "accuracy", "macro F1", "ECE", "Brier", "ROC AUC"])
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
-        self.table.setMaximumHeight(230)  # six runs; the plots get the rest
+        # Values with their interval below them: the value columns take their width, the run's name wraps in the
+        # rest, and the table is as tall as its rows (the page scrolls, rather than squeezing it)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for header in (self.table.verticalHeader(), self.table.horizontalHeader()):  # once the rows have settled
+            header.sectionResized.connect(lambda *_: QTimer.singleShot(0, self._fit_table))
+        self.table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextFormat(Qt.RichText)
@@ -80,18 +86,26 @@ class ComparePanel(QWidget):
         self.diff.setTextFormat(Qt.RichText)
         self.diff.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.curves = ComparePlots()
+        self.curves.setMinimumHeight(300)  # readable plots; on a small screen the page scrolls to them
         self.losses, self.reliability = self.curves.losses, self.curves.reliability
         left = QVBoxLayout()
         left.addWidget(QLabel(f"Runs in this session (tick 2 to {MAX_RUNS}):"))
         left.addWidget(self.list, 1)
-        right = QVBoxLayout()
-        right.addWidget(self.table, 1)
+        page = QWidget()
+        right = QVBoxLayout(page)
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self.table)
         right.addWidget(self.note)
         right.addWidget(self.diff)
-        right.addWidget(self.curves, 2)
+        right.addWidget(self.curves, 1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("compareScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(page)
         layout = QHBoxLayout(self)
         layout.addLayout(left)
-        layout.addLayout(right, 1)
+        layout.addWidget(self.scroll, 1)
         session.runs_changed.connect(self._on_runs_changed)
         self._on_runs_changed(session.model.runs)
 
@@ -121,13 +135,16 @@ class ComparePanel(QWidget):
         self.curves.show_runs(runs)
         if not runs:
             self.table.setRowCount(0)
+            self._fit_table()
             self.note.setText("Train at least two runs (or a baseline and a trained head) to compare them.")
             self.diff.setText("")
             return
         result = table(runs)
         self.table.setColumnCount(len(result["columns"]) + 2)
         self.table.setHorizontalHeaderLabels(["run", "threshold"] + result["columns"])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         dependent = set(result["threshold_columns"])
+        differ = result["thresholds_differ"]  # the same threshold for all is said once, in its column
         self.table.setRowCount(len(result["rows"]))
         bold = QFont()
         bold.setBold(True)
@@ -137,14 +154,18 @@ class ComparePanel(QWidget):
             t = row["threshold"]
             self.table.setItem(r, 1, QTableWidgetItem("—" if t is None else f"{t:.3g}"))
             for c, (value, ci) in enumerate(zip(row["values"], row.get("intervals", [None] * len(row["values"])))):
-                item = QTableWidgetItem("—" if value is None else f"{value:.3f}" + (
-                    f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""))
-                if c in dependent and t is not None and value is not None:  # moves with the threshold: say which
-                    item.setText(item.text() + f" @ t={t:.3g}")
+                text = "—" if value is None else f"{value:.3f}"
+                if c in dependent and differ and t is not None and value is not None:  # at which threshold
+                    text += f" @ t={t:.3g}"
+                item = QTableWidgetItem(text)
                 if r in result["best"][c]:
                     item.setFont(bold)
-                    item.setText(item.text() + " ★")
+                    item.setText(text + " ★")
+                if ci:
+                    item.setText(item.text() + f"\n[{ci[0]:.3f}, {ci[1]:.3f}]")
                 self.table.setItem(r, c + 2, item)
+        for c in range(len(result["columns"])):  # a metric none of these runs has (QWK of binary runs): no column
+            self.table.setColumnHidden(c + 2, all(row["values"][c] is None for row in result["rows"]))
         self.note.setText(f"★ best in its column; {INTERVALS}, in brackets." + (
             "" if result["same_test_split"] else
             " These runs do not share one test split, so the comparison is not like for like.")
@@ -152,6 +173,12 @@ class ComparePanel(QWidget):
                " They predict different classes, so none is marked best.")
             + "".join("<br>" + _paired_line(pair, result) for pair in result.get("paired", [])))
         self.diff.setText(_diff_html(result["recipe_diff"]))
+        self._fit_table()
+
+    def _fit_table(self) -> None:
+        """As tall as the header and the rows, which grow when a run's name wraps."""
+        t = self.table
+        t.setFixedHeight(t.horizontalHeader().height() + t.verticalHeader().length() + 2 * t.frameWidth())
 
     def plots(self):
         """The tab's plot widgets by file name, for saving them with a report."""
