@@ -69,7 +69,10 @@ def test_defaults_train_with_the_range_test_and_show_intervals(window, files, qt
     text = window.evaluate_panel.summary.text()
     ci = run.metrics["test"]["ci"]["accuracy"]
     assert f"[{ci[0]:.3f}, {ci[1]:.3f}]" in text and "Brier = mean" in text
-    assert any(v in text for v in ("within noise", "better", "worse"))
+    if run.metrics["calibration"] == "none":  # auto kept the scores: said so, with no change of zero
+        assert "Calibration <b>none</b> (chosen by auto: " in text and "→" not in text.split("Brier = mean")[0]
+    else:
+        assert any(v in text for v in ("within noise", "better", "worse"))
     counts = run.metrics["test"]["reliability"]["count"]
     labels = window.evaluate_panel.reliability.count_labels[:len(counts)]
     assert [int(label.toPlainText()) for label in labels] == counts
