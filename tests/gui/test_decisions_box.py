@@ -71,7 +71,8 @@ def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtb
     # a problem is core's, said in the box; the run is unchanged
     box.costs.item(0, 1).setText("x")
     box.apply_costs.click()
-    assert not box.problem.isHidden() and "not a number" in box.problem.text()
+    problem = box.problems["policy"]  # beside the cost table, not at the top of the box
+    assert not problem.isHidden() and "not a number" in problem.text()
 
     # the refer band: core's band and curve
     with qtbot.waitSignal(window.session.run_changed, timeout=30000):
@@ -85,19 +86,26 @@ def test_alpha_and_the_policy_change_the_run_and_show_cores_numbers(trained, qtb
 
 def test_the_prior_typed_or_estimated_from_unlabelled_rows(trained, files, qtbot, tmp_path, monkeypatch):
     box = trained.evaluate_panel.decisions
+    problem = box.problems["prior"]  # said under the field (at the box's top it was scrolled out of view)
     box.prior.setText("0.2, 0.3, 0.5")
     box.prior.editingFinished.emit()
-    assert not box.problem.isHidden() and "deployment prior" in box.problem.text()
+    assert not problem.isHidden() and "deployment prior" in problem.text()
     assert trained.session.model.run.recipe.decide.prior == ()
     box.prior.setText("1.5")  # a share out of range: named by the control, not by the recipe field
     box.prior.editingFinished.emit()
-    assert box.problem.text().startswith("Deployment prior: ") and "decide.prior" not in box.problem.text()
+    assert problem.text().startswith("Deployment prior: ") and "decide.prior" not in problem.text()
+    box.prior.setText("")  # the run's own (no prior) again: the refusal is over, not left on screen
+    box.prior.editingFinished.emit()
+    assert problem.isHidden()
+    box.prior.setText("0.3, x")
+    box.prior.editingFinished.emit()
+    assert "'x' is not a number" in problem.text()
     with qtbot.waitSignal(trained.session.run_changed, timeout=30000):
         box.prior.setText("0.3")
         box.prior.editingFinished.emit()
     _wait_for_decisions(qtbot, trained)
     assert trained.session.model.run.metrics["prior_shift"]["prior"] == pytest.approx([0.7, 0.3])
-    assert "Deployment prior" in box.prior_text.text() and box.problem.isHidden()
+    assert "Deployment prior" in box.prior_text.text() and problem.isHidden()
 
     # estimated from a file of unlabelled rows (the table without its label), as core estimates it
     lines = files["csv"].read_text().splitlines()

@@ -182,9 +182,11 @@ def test_a_list_that_does_not_read_keeps_training_from_starting(user_mlp):
         Train(s)
     assert s.set_field_text("decide.costs", "0; 2, 1, 0") is True
     assert s.recipe.decide.costs == (0.0, 2.0, 1.0, 0.0) and s.blockers() == []
-    s.set_field_text("decide.prior", "x")
+    s.set_field_text("decide.prior", "1, 5")  # read, but refused: then text that does not read replaces it
+    s.set_field_text("decide.prior", "abc")
+    assert s.blockers() == ["decide.prior: 'abc' is not a number: give numbers separated by commas"]
     s.update(**{"train.epochs": 3})  # the recipe changed: the prior field shows the recipe's value again
-    assert s.unparsed == {} and s.blockers() == []
+    assert s.unparsed == {} and [b.partition(":")[0] for b in s.blockers()] == ["decide.prior"]  # (1, 5) again
 
 
 def test_a_prior_or_cost_matrix_of_the_wrong_size_is_refused_before_training(user_mlp):

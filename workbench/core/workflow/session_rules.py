@@ -234,7 +234,8 @@ class SessionRules:
         from workbench.core.errors import RecipeError
         from workbench.core.recipe import problems
 
-        found = list(problems(self.recipe)) + list(self.unparsed.items())
+        # a field showing text that does not read is judged by that text, not by the value the recipe kept
+        found = [(n, why) for n, why in problems(self.recipe) if n not in self.unparsed] + list(self.unparsed.items())
         if self.data is not None:
             from workbench.core.decide.decisions import check_classes
 

@@ -35,6 +35,21 @@ from .checks import rich_label
 from .form import FIELD_WIDTH
 from .notes import notes_html
 
+# Which part of the box a recipe field is set in: its problem is said there, beside the control, not at the top of
+# a box that may be scrolled out of view
+SECTION = {"conformal_alpha": "conformal", "conformal_method": "conformal", "class_conditional": "conformal",
+           "policy": "policy", "min_recall": "policy", "costs": "policy", "risk_epsilon": "band",
+           "risk_delta": "band", "prior": "prior", "prior_from": "prior", "prior_method": "prior"}
+
+
+def _problem_label(name: str) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    theme.style(label, "color: {error}")
+    label.hide()
+    return label
+
 
 def _spin(low: float, high: float, step: float, decimals: int = 3) -> QDoubleSpinBox:
     box = QDoubleSpinBox()
@@ -53,11 +68,7 @@ class DecisionsBox(QGroupBox):
         self.setObjectName("decisionsBox")
         self.session = session
         self._showing = False  # filling the controls from the run is not a request to change it
-        self.problem = QLabel()
-        self.problem.setObjectName("decisionProblem")
-        self.problem.setWordWrap(True)
-        theme.style(self.problem, "color: {error}")
-        self.problem.hide()
+        self.problems = {part: _problem_label(f"{part}Problem") for part in ("conformal", "policy", "band", "prior")}
         self.notes = rich_label("decisionNotes")
         grid = QGridLayout()
         grid.addWidget(self._conformal_box(), 0, 0, 1, 2)
@@ -67,7 +78,6 @@ class DecisionsBox(QGroupBox):
         grid.setColumnStretch(0, 1)
         grid.setColumnStretch(1, 1)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.problem)
         layout.addLayout(grid)
         layout.addWidget(self.notes)
         for widget, name in ((self.alpha, "Conformal alpha"), (self.method, "Conformal score"),
@@ -110,6 +120,7 @@ class DecisionsBox(QGroupBox):
         below.addWidget(self.per_class, 1)
         layout = QVBoxLayout(box)
         layout.addLayout(row)
+        layout.addWidget(self.problems["conformal"])
         layout.addWidget(self.coverage)
         layout.addLayout(below)
         return box
@@ -140,6 +151,7 @@ class DecisionsBox(QGroupBox):
         form.addRow(self.costs_label)
         form.addRow(self.costs)
         form.addRow("", self.apply_costs)
+        form.addRow(self.problems["policy"])
         self.operating_point = rich_label("operatingPoint")
         self.policy_matrix = view.policy_matrix_table()
         layout = QVBoxLayout(box)
@@ -171,6 +183,7 @@ class DecisionsBox(QGroupBox):
         self.band_curve = view.band_plot()
         layout = QVBoxLayout(box)
         layout.addLayout(row)
+        layout.addWidget(self.problems["band"])
         layout.addWidget(self.band)
         layout.addWidget(self.band_curve, 1)
         return box
@@ -201,6 +214,7 @@ class DecisionsBox(QGroupBox):
         field.addWidget(self.prior, 1)
         field.addStretch(0)
         layout.addLayout(field)
+        layout.addWidget(self.problems["prior"])
         layout.addLayout(row)
         layout.addWidget(self.prior_text)
         layout.addStretch(1)
@@ -215,21 +229,24 @@ class DecisionsBox(QGroupBox):
 
         from ..session import window_text
 
+        part = SECTION[next(iter(fields))]
         try:
             job = SetDecisions(self.session.model, **fields)
         except WorkbenchError as exc:
-            self._say(window_text(exc))  # the window's words: the control's name, never a recipe field's
+            self._say(window_text(exc), part)  # the window's words: the control's name, never a recipe field's
             return
-        self._say("")
+        self._say("", part)
         self.session.model.start(job)
 
     def _on_epsilon(self, value: float) -> None:
         if self.refer.isChecked():
             self._set(risk_epsilon=round(value, 3))
 
-    def _say(self, problem: str) -> None:
-        self.problem.setText(problem)
-        self.problem.setVisible(bool(problem))
+    def _say(self, problem: str, part: str) -> None:
+        """The problem beside the part of the box it was set in (any other part's problem is over)."""
+        for name, label in self.problems.items():
+            label.setText(problem if name == part else "")
+            label.setVisible(bool(problem) and name == part)
 
     def _on_policy(self) -> None:
         name = self.policy.currentText()
@@ -247,20 +264,25 @@ class DecisionsBox(QGroupBox):
                 try:
                     values.append(float(item.text() if item is not None else ""))
                 except ValueError:
-                    self._say(f"The cost in row {r + 1}, column {c + 1} is not a number: give one in each cell.")
+                    self._say(f"The cost in row {r + 1}, column {c + 1} is not a number: give one in each cell.",
+                              "policy")
                     return
         self._set(policy="cost", costs=tuple(values))
 
     def _on_prior(self) -> None:
-        text = self.prior.text().strip()
+        from workbench.core.fields import parse_text
+        from workbench.core.recipe import FIELDS
+
         try:
-            shares = tuple(float(v) for v in text.replace(";", ",").split(",") if v.strip())
-        except ValueError:
-            self._say("The deployment prior takes numbers separated by commas, one share per class.")
+            shares = parse_text(self.prior.text(), FIELDS["decide.prior"][0])
+        except ValueError as exc:
+            self._say(f"Deployment prior: {exc}, one share per class.", "prior")
             return
         run = self.session.model.run
         if run is not None and shares != tuple(run.recipe.decide.prior):
             self._set(prior=shares, prior_from="")
+        else:
+            self._say("", "prior")  # the run's own prior again: an earlier refusal is over
 
     def _on_estimate(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Unlabelled rows from where the model is used", "",
