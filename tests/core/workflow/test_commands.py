@@ -201,3 +201,20 @@ def test_a_prior_or_cost_matrix_of_the_wrong_size_is_refused_before_training(use
     assert [b.partition(":")[0] for b in s.blockers()] == ["decide.costs"]
     s.update(**{"decide.costs": (0.0, 1.0, 5.0, 0.0)})
     assert s.blockers() == []
+
+
+def test_another_data_file_does_not_inherit_the_old_classes_prior_costs_or_weights(user_mlp, resnet_ckpt,
+                                                                                   image_folder):
+    """A deployment prior typed for one problem moved another problem's decisions (found by a stranger: the demo's
+    0.3 made an image run decide at 0.7). Choices about the old classes go with them; the training settings stay."""
+    s = _mlp_session(user_mlp)
+    s.update(**{"decide.prior": (0.7, 0.3), "decide.policy": "cost", "decide.costs": (0.0, 1.0, 5.0, 0.0),
+                "train.pos_weight": 2.0, "head.dropout": 0.3})
+    ckpt, source, args, table = user_mlp
+    ReadData(s, table).run()  # the same file again: nothing of it changes
+    assert s.recipe.decide.prior == (0.7, 0.3) and s.recipe.train.pos_weight == 2.0
+    OpenModel(s, resnet_ckpt).run()
+    ReadData(s, image_folder).run()
+    d, t = s.recipe.decide, s.recipe.train
+    assert (d.prior, d.costs, d.policy, t.pos_weight) == ((), (), "threshold", None)
+    assert s.recipe.head.dropout == 0.3 and s.blockers() == []

@@ -25,7 +25,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.recipe import Recipe, problems
 from workbench.core.workflow.jobs import run_now
 from workbench.core.workflow.runs import RunEntry, RunList
-from workbench.core.workflow.session_rules import SessionRules
+from workbench.core.workflow.session_rules import SessionRules, class_choices_reset
 
 if TYPE_CHECKING:
     from workbench.core.data.columns import ColumnSummary
@@ -249,10 +249,11 @@ class SessionModel(SessionRules, RunList):
     def take_data(self, path: str, raw: RawTable | None = None, columns: ColumnSummary | None = None,
                   table: Table | None = None, sheet: str | None = None) -> None:
         """Data that was read (`ReadData`'s commit): a table file's `raw` columns, or a ready `table`. At a new
-        path, the choices that named the old file's columns and classes are reset."""
+        path, the choices that named the old file's columns and classes (their prior, costs, weights) are reset."""
         d, changes = self.recipe.data, dict[str, Any]()
         if path != d.path:
-            changes = {"data.path": path, "data.features": (), "data.classes": (), "data.sheet": sheet or ""}
+            changes = {"data.path": path, "data.features": (), "data.classes": (), "data.sheet": sheet or "",
+                       **class_choices_reset(self.recipe)}
             if raw is not None and self.same_columns(columns):  # a file of the same columns: its ticks still hold
                 changes = {"data.path": path, "data.sheet": sheet or ""}
             if raw is None:  # no columns to choose from: the old table's label column names nothing here

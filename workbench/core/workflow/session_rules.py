@@ -17,6 +17,22 @@ MAX_PROPOSED_CLASSES = 50  # more distinct values than this is a number to cut, 
 SKEW = 1.5  # the largest class outnumbering the smallest by more than this is an imbalance worth weighting
 
 
+# Fields that speak of the old data's classes (their shares, costs, weights): another table or folder's classes are
+# other classes, so these go back to their defaults with it (a prior of 0.3 once moved another problem's decisions)
+CLASS_FIELDS = ("decide.prior", "decide.prior_from", "decide.costs", "train.class_weights", "train.pos_weight")
+
+
+def class_choices_reset(recipe: Recipe) -> dict[str, Any]:
+    """The changes that put CLASS_FIELDS back to their defaults (and a cost policy, which has no costs then)."""
+    from workbench.core.recipe import Recipe
+
+    default = Recipe()
+    out = {name: default.get(name) for name in CLASS_FIELDS}
+    if recipe.decide.policy == "cost":
+        out["decide.policy"] = default.decide.policy
+    return out
+
+
 @dataclass(frozen=True)
 class TaskProposal:
     """The head's task a class column calls for: `task`, why (`reason`), and whether it was applied already."""
