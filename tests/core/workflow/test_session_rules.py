@@ -142,3 +142,21 @@ def test_a_continuous_label_column_is_cut_at_its_median_while_auto_labels_and_a_
     assert not s.auto_labels and s.recipe.data.label_mode == "column" and s.data is None
     ReadData(s, write_csv(tmp_path / "other.csv", n_features=6, label="risk", seed=3)).run()
     assert s.recipe.data.label_mode == "column"
+
+
+def test_another_label_column_leaves_the_old_label_unticked(user_mlp, tmp_path):
+    """Switching the label from the target to a text column ticked the target as a feature (a leak), and the model's
+    width then refused the data; the old label stays out of the features."""
+    table = tmp_path / "with_city.csv"
+    write_csv(table, n_features=4, label="risk")
+    lines = table.read_text().splitlines()
+    table.write_text("\n".join([lines[0] + ",city"] + [line + (",north" if i % 2 else ",south")
+                                                         for i, line in enumerate(lines[1:])]) + "\n")
+    s = _session(user_mlp, table)
+    s.set_label("risk")  # the table's last column, city, was taken as the label
+    assert s.ticked_features() == ["f0", "f1", "f2", "f3"]
+    s.set_label("city")
+    assert "risk" not in s.ticked_features() and s.ticked_features() == ["f0", "f1", "f2", "f3"]
+    assert s.data is not None and s.data.classes == ["north", "south"]
+    s.set_label("risk")
+    assert s.ticked_features() == ["f0", "f1", "f2", "f3"]

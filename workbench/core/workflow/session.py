@@ -375,10 +375,10 @@ class SessionModel(SessionRules, RunList):
 
     # ----- choices on the data (what the Data tab's controls call)
     def set_label(self, name: str) -> None:
-        """Another label column: the ticked features stay (less the new label); the class order is the new
-        column's."""
+        """Another label column: the ticked features stay (less the new label; the old label, a target, is not
+        ticked by it); the class order is the new column's."""
         if name and name != self.recipe.data.label:
-            keep = tuple(f for f in self.recipe.data.features if f != name)
+            keep = tuple(f for f in self.ticked_features() if f != name)
             self.update(**{"data.label": name, "data.features": keep, "data.classes": (), **self.labels_anew()})
 
     def set_features(self, names: list[str] | tuple[str, ...]) -> None:
