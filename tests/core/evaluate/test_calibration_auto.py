@@ -111,3 +111,19 @@ def test_vector_and_matrix_scaling_fit_without_a_torch_warning():
         warnings.simplefilter("error")
         calibrate.fit("platt", "multiclass", 3, z, y)
         calibrate.fit("matrix", "multiclass", 3, z, y)
+
+
+def test_auto_takes_no_fit_that_stopped_at_its_bound(monkeypatch):
+    """Temperature chosen by cross-validation whose fit on the whole split runs to its bound (a stranger saw auto
+    apply T = 0.0183 that the check beside it called arbitrary, and the test ECE and Brier got worse): auto says
+    so and applies none. Separable rows with timid logits send the temperature to its bound."""
+    z = np.random.default_rng(0).normal(size=300) * 0.01
+    y = (z > 0).astype(int)
+    picked = calibration_auto.choose("binary", 2, z, y)
+    monkeypatch.setattr(calibration_auto, "choose", lambda *a, **k: picked | {"pick": "temperature"})
+    fitted, check, auto = calibration_check.fit_and_check("auto", "binary", 2, z, y, 0.1)
+    assert fitted.method == "none" == auto["pick"] == check["method"]
+    assert auto["reason_code"] == "fit_at_bound" and auto["chosen_first"] == "temperature"
+    assert "stopped at its bound (T = 0.0183)" in auto["reason"] and "none was applied" in auto["reason"]
+    fitted, _check, _auto = calibration_check.fit_and_check("temperature", "binary", 2, z, y, 0.1)
+    assert fitted.method == "temperature" and fitted.notes  # asked for by name: fitted, and the note says why not

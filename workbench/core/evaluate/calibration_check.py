@@ -134,4 +134,10 @@ def fit_and_check(method: str, task: str, n_classes: int, logits: np.ndarray, y:
 
     auto = choose(task, n_classes, logits, y, seed) if method == "auto" else None
     fitted = fit(auto["pick"] if auto is not None else method, task, n_classes, logits, y)
+    if auto is not None and fitted.notes:  # a fit on its bound is arbitrary (the check says so): auto takes none
+        why = fitted.notes[0].partition(":")[0]  # "the temperature fit stopped at its bound (T = 0.0183)"
+        auto = auto | {"pick": "none", "reason_code": "fit_at_bound", "chosen_first": auto["pick"],
+                       "reason": f"{auto['pick']} helped in cross-validation, but {why} on the whole calibration "
+                                 "split, so its value is arbitrary and none was applied"}
+        fitted = fit("none", task, n_classes, logits, y)
     return fitted, check(fitted.method, task, n_classes, logits, y, fraction, fitted.notes, seed, auto), auto
