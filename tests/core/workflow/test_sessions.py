@@ -60,6 +60,15 @@ def test_a_reopened_session_continues_with_live_runs(saved, tmp_path):
     assert listed and {r["row"] for r in listed} <= set(samples.ids)
     Calibrate(s, "platt", entry.id).run()  # recalibrated like a fresh run, threshold kept
     assert run.recipe.calibration == "platt" and run.threshold == 0.4
+    # the file stores the model source relative to itself; what Compare reads names the file as a new run does
+    assert not json.loads(path.read_text())["runs"][0]["recipe"]["model_source"].startswith("/")
+    third = Train(s).run()
+    from workbench.core.evaluate.compare import table
+
+    sources = {r["recipe"]["model_source"] for r in s.runs}
+    assert sources == {third.recipe.model_source}
+    differs = table(s.runs[:1] + s.runs[2:])["recipe_diff"]["differs"]
+    assert "model_source" not in [row["field"] for row in differs]
 
 
 def test_weights_live_beside_the_session_as_safetensors_listed_with_their_hashes(saved):

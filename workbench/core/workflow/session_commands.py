@@ -217,6 +217,11 @@ class _Reopen:
         from workbench.core.workflow.session_store import SessionInputError
 
         run_id = str(item.get("id") or f"saved-{number}")
+        if isinstance(item.get("recipe"), dict) and item["recipe"].get("model_source"):
+            from workbench.core.recipe import absolute_source  # stored beside the session: Compare reads it whole
+
+            source = absolute_source(str(item["recipe"]["model_source"]), self.job.path.parent)
+            item = {**item, "recipe": {**item["recipe"], "model_source": source}}
         entry = RunEntry(run_id, {**item, "id": run_id}, None, int(item.get("number") or number),
                          named=bool(item.get("named", True)))
         if not item.get("weights") or item.get("model_input") not in self.found:
