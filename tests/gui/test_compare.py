@@ -153,3 +153,26 @@ def test_the_loss_legend_moves_off_a_validation_loss_that_rises_at_the_end(qtbot
     plots.show_runs(runs([0.3, 0.25, 0.3, 0.5, 0.8, 1.0, None, 1.2]))  # rises; an epoch without validation rows
     right, top = legend_box()
     assert not (right and top)
+
+
+def test_legends_name_runs_by_what_tells_them_apart_as_text(qtbot):
+    """The legends cut whole names to '1: trained · binary · p…', losing what differs; and a name renamed to
+    'my <b>run</b>' was drawn bold there (a legend reads HTML) while the picker showed it as typed."""
+    from workbench.core.workflow.run_names import telling_parts
+    from workbench.gui.plots.compare import ComparePlots
+
+    names = ["1: trained · binary · progression · dropout 0", "2: trained · binary · progression · dropout 0.3",
+             "my <b>run</b> & co"]
+    assert telling_parts(names[:2]) == ["1: trained · dropout 0", "2: trained · dropout 0.3"]
+    assert telling_parts(names) == names  # nothing all three share
+    rel = {"confidence": [0.6, 0.9], "accuracy": [0.5, 0.8], "count": [3, 4]}
+    runs = [{"name": n, "metrics": {"training": {"history": [{"epoch": 1, "val_loss": 0.5}]},
+                                    "test": {"reliability": rel}}} for n in names]
+    plots = ComparePlots()
+    qtbot.addWidget(plots)
+    plots.show_runs(runs[:2])
+    shown = [label.text for _sample, label in plots.losses.getPlotItem().legend.items]
+    assert shown == ["1: trained · dropout 0", "2: trained · dropout 0.3"]
+    plots.show_runs(runs[2:])
+    shown = [label.text for _sample, label in plots.reliability.getPlotItem().legend.items]
+    assert shown == ["my &lt;b&gt;run&lt;/b&gt; &amp; co"]

@@ -97,3 +97,11 @@ def auto_names(runs: list[tuple[int, dict[str, Any]]]) -> list[str]:
         head = " · ".join(p for p in (f"{number}: {kind}", task, label) if p)
         names.append(" · ".join([head, *parts[:MAX_PARTS]]) + (" · …" if len(parts) > MAX_PARTS else ""))
     return names
+
+
+def telling_parts(names: list[str]) -> list[str]:
+    """Each name without the " · " parts that every one of `names` has (its first part, "3: trained", is kept): what
+    tells the runs apart, for a legend too narrow for whole names. A name the user gave stays whole."""
+    split = [name.split(" · ") for name in names]
+    shared = set.intersection(*(set(parts[1:]) for parts in split)) if len(names) > 1 else set()
+    return [" · ".join([parts[0], *(p for p in parts[1:] if p not in shared)]) for parts in split]

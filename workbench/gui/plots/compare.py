@@ -3,21 +3,25 @@ calibration), overlaid in one colour per run."""
 
 from __future__ import annotations
 
+import html
+
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from workbench.core.workflow.run_names import telling_parts
 
 from .. import theme
 from .base import CORNERS, Plot, quiet_corner
 from .roc import UNIT, UNIT_LIMITS
 
-LEGEND_CHARS = 24  # a run's name in a legend: longer ones end in "…" (the table above names them in full)
+LEGEND_CHARS = 30  # a run's name in a legend: longer ones end in "…" (the table above names them in full)
 
 
 def _short(name: str) -> str:
-    """A run's name cut for a legend: the plot's width is shared by two plots at 1024 x 700, and a legend wider
-    than its plot hides its line samples behind the axis."""
-    return name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1].rstrip(" ·") + "…"
+    """A run's name cut for a legend, as text (a legend reads HTML): the plot's width is shared by two plots at
+    1024 x 700, and a legend wider than its plot hides its line samples behind the axis."""
+    return html.escape(name if len(name) <= LEGEND_CHARS else name[:LEGEND_CHARS - 1].rstrip(" ·") + "…")
 
 
 def _number(value) -> float:
@@ -61,17 +65,18 @@ class ComparePlots(QWidget):
         self.reliability.clear()
         self.reliability.plot([0, 1], [0, 1], pen=pg.mkPen(theme.colour("grid"), style=Qt.PenStyle.DashLine))
         curves = []
-        for i, run in enumerate(runs):
+        names = telling_parts([run["name"] for run in runs])  # what they share would fill the legend
+        for i, (run, name) in enumerate(zip(runs, names)):
             pen = pg.mkPen(theme.series(i), width=2)
             history = run["metrics"].get("training", {}).get("history", [])
             if history:
                 curve = ([h["epoch"] for h in history], [_number(h["val_loss"]) for h in history])
                 curves.append(curve)
-                self.losses.plot(*curve, pen=pen, name=_short(run["name"]))
+                self.losses.plot(*curve, pen=pen, name=_short(name))
             rel = run["metrics"]["test"]["reliability"]
             used = [k for k, n in enumerate(rel["count"]) if n]
             self.reliability.plot([rel["confidence"][k] for k in used], [rel["accuracy"][k] for k in used], pen=pen,
-                                  symbol="o", symbolSize=6, symbolBrush=theme.series(i), name=_short(run["name"]))
+                                  symbol="o", symbolSize=6, symbolBrush=theme.series(i), name=_short(name))
         self.losses.getPlotItem().legend.setOffset(CORNERS[quiet_corner(curves)])
 
     def plots(self):
