@@ -69,5 +69,7 @@ def test_a_second_model_takes_nothing_of_the_first(window, files, qtbot, dialogs
     texts = [picker.itemText(i) for i in range(picker.count())]
     assert len(texts) == 2 and "made with tiny.pt" in texts[0]
     picker.setCurrentIndex(0)
+    head = window.model_panel.head_label.text()  # the title names the open model: the tree's run says whose it is
+    assert "The picked run was made with tiny.pt, not the open model" in head
     assert m.run is run_a and window.evaluate_panel.scroll.isVisibleTo(window.evaluate_panel)
     assert [e["epoch"] for e in window.train_panel.curves.epochs] == [1, 2]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 from PySide6.QtCore import Qt, Signal
@@ -192,7 +193,11 @@ class ModelPanel(QWidget):
 
         rows = converted_rows(run.model, run.inspection.input_shape, run.head_name, run.inspection.tail)
         self._fill(rows, editable=False)
-        self.head_label.setText(f"Converted: new <b>{run.recipe.head.task}</b> head at <b>{run.head_name}</b> "
+        entry = self.session.model.entry_of(run)
+        other = entry.other_model if entry is not None else ""  # the title above names the open model, not this
+        said = (f"<b>The picked run was {html.escape(other)}</b> ({html.escape(run.loaded.path.name)}): the layers "
+                "below are that run's. " if other else "")
+        self.head_label.setText(said + f"Converted: new <b>{run.recipe.head.task}</b> head at <b>{run.head_name}</b> "
                                 f"({len(run.data.classes)} classes)." + thresholds_text(run))
 
     def _fill(self, layers, editable: bool):
