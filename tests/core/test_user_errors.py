@@ -165,6 +165,12 @@ CASES = {
     "non-image file in a class folder": lambda e: (_img_convert(e, lambda root: (root / "b" / "notes.txt")
                                                                 .write_text("hi")), E.DataError, "not an image"),
     "empty class folder": lambda e: (_img_convert(e, lambda root: (root / "c").mkdir()), E.DataError, "empty"),
+    "a label column named for an image folder": lambda e: (_img_convert(e, lambda root: None) + ["--label", "kind"],
+                                                           E.RecipeError, "whose classes are its sub-folders"),
+    "a prior of three shares for two classes": lambda e: (
+        ["convert", e.ckpt, *e.source, "--data", e.csv, "--threshold", "median", "--prior", "0.2,0.3,0.5",
+         "--out", e.root / "out"],
+        E.RecipeError, "the deployment prior has 3 value(s)"),
     # --- recipes and settings
     "recipe is not JSON": lambda e: (["convert", e.ckpt, "--recipe", e.write("r.json", "{oops"), "--out",
                                       e.root / "out"], E.RecipeError, "not valid JSON"),

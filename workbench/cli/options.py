@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import NoReturn
 
 
@@ -127,6 +128,9 @@ def _recipe_from_args(args):
                           args.recipe, exc.field) from None
     if not recipe.data.path:
         _usage("say which data to train on with --data (or a recipe with data.path)")
+    if "data.label" in changes and Path(recipe.data.path).expanduser().is_dir():  # else ignored without a word
+        raise RecipeError(f"--label {recipe.data.label} names a table's column, but {recipe.data.path} is an image "
+                          "folder, whose classes are its sub-folders.", "Leave out --label.", field="data.label")
     return recipe
 
 

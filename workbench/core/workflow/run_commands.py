@@ -48,6 +48,10 @@ class Train(Job["Run"]):
     def __init__(self, session: SessionModel, leave_a_core: bool = False, dist: Distributed | None = None) -> None:
         from workbench.core.recipe import validate
 
+        if session.data is not None and session.loaded is not None and not session.busy:
+            from workbench.core.decide.decisions import check_classes
+
+            check_classes(session.recipe, len(session.data.classes))  # typed, so each front end names the field
         blockers = session.blockers()
         if blockers:
             raise JobError(f"cannot train: {blockers[0].rstrip('.')}.", "Fix that first.")
