@@ -205,7 +205,8 @@ class MainWindow(QMainWindow):
             if found:
                 self.run_command(job.located(exc.original, found))
             else:
-                self.statusBar().showMessage(f"Not opened: {exc.original} was not located.")
+                why = "has changed since the session was saved" if exc.reason == "changed" else "was not located"
+                self.statusBar().showMessage(f"Not opened: {exc.original} {why}.")
             return
 
         def again() -> None:

@@ -69,7 +69,7 @@ def decision_lines(run: Any) -> list[str]:
     lines.append(f"Decision policy: {policy['policy']}: {policy['chosen']}" + (
         f" ({policy['calibration_value']:.3f} there)" if policy.get("calibration_value") is not None else ""))
     if policy.get("costs") is not None:
-        lines.append(f"Costs (rows: true class, columns: decision): {policy['costs']}")
+        lines.append(f"Costs (rows are the true class, columns the decision): {policy['costs']}")
     c = run.recipe.decide
     if meta["conformal"] is not None:
         level = 1 - c.conformal_alpha

@@ -167,7 +167,7 @@ class Files:
 
         def saved(written) -> None:
             self.session_path = str(written)
-            self.host.statusBar().showMessage(f"Saved {len(m.runs)} runs to {written}.")
+            self.host.statusBar().showMessage(f"Saved {_runs(len(m.runs))} to {written}.")
             done()
 
         started = self.host.command(lambda: SaveSession(m, target), on_done=saved) is not None
@@ -189,7 +189,7 @@ class Files:
         def opened(result) -> None:
             m = self.model
             self.session_path = str(path)  # Save session (Ctrl+S) writes back to it
-            self.host.statusBar().showMessage(f"Opened {len(m.runs)} run{'s' if len(m.runs) != 1 else ''} from {path}.")
+            self.host.statusBar().showMessage(f"Opened {_runs(len(m.runs))} from {path}.")
 
         self.host.command(lambda: OpenSession(self.model, path, trusted), on_done=opened)
 
@@ -234,3 +234,7 @@ def _replace(parent, path: str) -> bool:
                                   QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
                                   QMessageBox.StandardButton.No)
     return answer == QMessageBox.StandardButton.Yes
+
+
+def _runs(n: int) -> str:
+    return f"{n} run" if n == 1 else f"{n} runs"
