@@ -68,6 +68,8 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
      "BCE needs a binary head"),
     (["convert", "CKPT", "--data", "sklearn:diabetes", "--threshold", "100,200", "--out", "o"],
      "--threshold takes one number"),  # the second cut was dropped silently
+    (["convert", "CKPT", "--data", "sklearn:diabetes", "--threshold", "0,5", "--out", "o"],
+     "usage: workbench convert"),  # the sub-command's usage, then "with a decimal point, 0.5"
 ])
 def test_user_mistakes_exit_non_zero_without_traceback(tutorial_ckpt, models_py, tmp_path, args, message):
     args = [str(tutorial_ckpt) if a == "CKPT" else a for a in args]

@@ -7,6 +7,7 @@ sub-command it starts the desktop window.
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from workbench.cli.compare_runs import cmd_compare
@@ -45,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         from workbench import logs
 
         logs.log_error(exc, "command line")
-        parser.print_usage(sys.stderr)
+        commands_of = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        commands_of.choices.get(args.command, parser).print_usage(sys.stderr)  # the sub-command's usage
         print(f"workbench: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:

@@ -164,8 +164,14 @@ def _threshold(text: str) -> float:
     try:
         return float(text)
     except ValueError:
-        _usage(f"--threshold takes one number or 'median', not '{text}' (several classes cut from the label: "
-               "--bins K, or a class column)")
+        pass
+    hint = "several classes cut from the label: --bins K, or a class column"
+    try:  # "0,5" may be a decimal comma as well as two cuts
+        float(text.replace(",", "."))
+        hint = f"with a decimal point, {text.replace(',', '.')}; or, for {hint}"
+    except ValueError:
+        pass
+    _usage(f"--threshold takes one number or 'median', not '{text}' ({hint})")
 
 
 def _floats(text: str, flag: str) -> list[float]:
