@@ -82,9 +82,9 @@ def test_compare_shows_each_runs_threshold_and_what_differs(window, files, qtbot
         window.evaluate_panel.threshold_chosen.emit(0.246)
     qtbot.waitUntil(lambda: window.compare_panel.table.item(1, 1).text() == "0.246", timeout=10000)
     panel = window.compare_panel
-    assert [panel.table.horizontalHeaderItem(c).text() for c in range(3)] == ["run", "threshold", "accuracy"]
-    assert panel.table.item(0, 1).text() == "0.5" and "@ t=0.246" in panel.table.item(1, 2).text()
-    assert "@ t=" not in panel.table.item(1, 4).text()  # ECE does not depend on the threshold
+    headers = [panel.table.horizontalHeaderItem(c).text() for c in range(5)]
+    assert headers == ["run", "threshold", "accuracy @ t", "macro F1 @ t", "ECE"]  # ECE does not depend on it
+    assert panel.table.item(0, 1).text() == "0.5" and panel.table.item(1, 1).text() == "0.246"
     assert "at thresholds 0.246 vs 0.5" in panel.note.text()
     diff = panel.diff.text()
     assert "What differs" in diff and "Decision threshold (Evaluate tab): 0.5 | 0.246" in diff

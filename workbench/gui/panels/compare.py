@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from workbench.core.evaluate.compare import COLUMNS, model_text, table, thresholds_note
 from workbench.core.evaluate.uncertainty import INTERVALS
+from workbench.core.workflow.run_names import telling_parts
 
 from .. import theme
 from ..plots.compare import ComparePlots
@@ -140,27 +141,31 @@ class ComparePanel(QWidget):
             self.diff.setText("")
             return
         result = table(runs)
-        self.table.setColumnCount(len(result["columns"]) + 2)
-        self.table.setHorizontalHeaderLabels(["run", "threshold"] + result["columns"])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         dependent = set(result["threshold_columns"])
         differ = result["thresholds_differ"]  # the same threshold for all is said once, in its column
+        self.table.setColumnCount(len(result["columns"]) + 2)
+        # A value that moves with the threshold is at its row's: the header says so once (a suffix in every cell
+        # left the run's name a column a word wide)
+        self.table.setHorizontalHeaderLabels(["run", "threshold"] + [
+            f"{name} @ t" if c in dependent and differ else name for c, name in enumerate(result["columns"])])
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setRowCount(len(result["rows"]))
         bold = QFont()
         bold.setBold(True)
-        for r, row in enumerate(result["rows"]):
-            self.table.setItem(r, 0, QTableWidgetItem(f"{row['name']} ({row['kind']}, {row['calibration']}; "
-                                                      f"{model_text(row)})"))
+        names = telling_parts([row["name"] for row in result["rows"]])  # whole names in the tooltips
+        models = {model_text(row) for row in result["rows"]}
+        for r, (row, name) in enumerate(zip(result["rows"], names)):
+            model = f"; {model_text(row)}" if len(models) > 1 else ""  # the same model for all is no news here
+            item = QTableWidgetItem(f"{name} ({row['kind']}, {row['calibration']}{model})")
+            item.setToolTip(f"{row['name']} ({row['kind']}, {row['calibration']}; {model_text(row)})")
+            self.table.setItem(r, 0, item)
             t = row["threshold"]
             self.table.setItem(r, 1, QTableWidgetItem("—" if t is None else f"{t:.3g}"))
             for c, (value, ci) in enumerate(zip(row["values"], row.get("intervals", [None] * len(row["values"])))):
-                text = "—" if value is None else f"{value:.3f}"
-                if c in dependent and differ and t is not None and value is not None:  # at which threshold
-                    text += f" @ t={t:.3g}"
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem("—" if value is None else f"{value:.3f}")
                 if r in result["best"][c]:
                     item.setFont(bold)
-                    item.setText(text + " ★")
+                    item.setText(item.text() + " ★")
                 if ci:
                     item.setText(item.text() + f"\n[{ci[0]:.3f}, {ci[1]:.3f}]")
                 self.table.setItem(r, c + 2, item)
