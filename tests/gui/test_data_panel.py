@@ -154,3 +154,28 @@ def test_an_image_folder_split_into_train_valid_test_shows_its_splits(window, qt
     assert rows["cat"][0] == 19 and rows["cat"][1] == 10 and rows["cat"][4] == 4
     assert rows["cat"][2] + rows["cat"][3] == 5 and rows["cat"][3] >= 1
     assert rows["dog"][1:] == rows["cat"][1:]
+    # the pixels are one row, not hundreds of 'px' columns, and an image has no missing cells to choose about
+    model = panel.columns.columns_model
+    assert model.rowCount() == 1 and model.data(model.index(0, 0)) == "each image's pixels (3×10×12)"
+    assert model.data(model.index(0, 1)) == "image" and not panel.columns.missing.isEnabled()
+
+
+def test_missing_values_can_be_chosen_for_a_table_read_after_an_image_folder(window, files, people, qtbot, tmp_path):
+    from PIL import Image
+
+    root = tmp_path / "shapes"
+    for cls, value in (("dark", 30), ("light", 220)):
+        (root / cls).mkdir(parents=True)
+        for i in range(8):
+            Image.fromarray(np.full((6, 6, 3), value + i, np.uint8)).save(root / cls / f"{i}.png")
+    window.load_data(str(root))
+    qtbot.waitUntil(lambda: window.session.model.data is not None, timeout=30000)
+    assert not window.data_panel.columns.missing.isEnabled()
+    _path, frame = people
+    frame.loc[[3, 8], "f2"] = np.nan
+    holes = tmp_path / "holes.csv"
+    frame.drop(columns=["score", "extra"]).to_csv(holes, index=False)
+    window.load_data(str(holes))
+    qtbot.waitUntil(lambda: window.session.model.raw is not None and not window.session.model.jobs, timeout=30000)
+    assert window.session.model.table is None  # its missing cells wait for a choice, which can be made
+    assert window.data_panel.columns.missing.isEnabled()

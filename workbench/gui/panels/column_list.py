@@ -31,6 +31,7 @@ class ColumnsModel(QAbstractTableModel):
         self.ticked: set[str] = set()
         self.leaks: dict[str, float] = {}
         self.fixed = False  # arrays and image folders: the features are listed, not chosen
+        self.fixed_kind = "numeric"  # what the Kind column says of them
 
     def set_summary(self, summary, label: str, ticked, leaks=None) -> None:
         """Show the columns of a newly read table; `ticked` are the features, `leaks` the suspects."""
@@ -40,10 +41,10 @@ class ColumnsModel(QAbstractTableModel):
         self.label, self.ticked, self.leaks = label, set(ticked), dict(leaks or {})
         self.endResetModel()
 
-    def set_fixed(self, names: list[str]) -> None:
+    def set_fixed(self, names: list[str], kind: str = "numeric") -> None:
         """Features of data that is not a table file (an .npz, images, a bundled set): shown, all used."""
         self.beginResetModel()
-        self.summary, self.fixed = None, True
+        self.summary, self.fixed, self.fixed_kind = None, True, kind
         self.names, self.label, self.ticked, self.leaks = list(names), "", set(names), {}
         self.endResetModel()
 
@@ -105,7 +106,7 @@ class ColumnsModel(QAbstractTableModel):
         if col == 0:
             return name
         if s is None:
-            return {1: "numeric", 2: "", 3: "used"}[col]
+            return {1: self.fixed_kind, 2: "", 3: "used"}[col]
         if col == 1:
             return "label" if name == self.label else s.kind(name)
         if col == 2:

@@ -151,6 +151,9 @@ class ColumnsBox(QGroupBox):
             self.columns_model.set_summary(m.columns, d.label, self._ticked())
         self.label.setEnabled(raw is not None)
         self.defaults.setEnabled(raw is not None)
+        if raw is not None:  # a table file: its missing cells are chosen about here, before it has a table
+            self.missing.setEnabled(True)
+            self.missing.setToolTip("")
         self._updating = False
         self._show_width()
 
@@ -164,8 +167,14 @@ class ColumnsBox(QGroupBox):
             self.label.clear()
             d = m.recipe.data
             self.label.addItem(d.label if d.path.startswith("sklearn:") else "(folder / y array)")
-            self.columns_model.set_fixed(table.feature_names[:5000])
+            if table.pixels:  # one row for the pixels: a list of 1,728 'px' columns said nothing
+                shape = "×".join(map(str, table.X.shape[1:]))
+                self.columns_model.set_fixed([f"each image's pixels ({shape})"], "image")
+            else:
+                self.columns_model.set_fixed(table.feature_names[:5000])
             self._updating = False
+        self.missing.setEnabled(not table.pixels)  # an image has no missing cells: a folder's bad file is named
+        self.missing.setToolTip("Images have no missing cells." if table.pixels else "")
         self._show_width()
 
     def _on_model_changed(self, *_):
