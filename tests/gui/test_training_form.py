@@ -131,6 +131,12 @@ def test_form_fields_keep_what_is_typed(window):
         assert window.session.model.recipe.get(name) == typed, name
     from workbench.core import recipe as rc
 
+    refer = form.widgets["decide.risk_epsilon"]  # 0 stands for no refer band: it reads "off"
+    assert window.session.model.recipe.decide.risk_epsilon is None and refer.text() == "off"
+    refer.setValue(0.05)
+    assert window.session.model.recipe.decide.risk_epsilon == 0.05 and refer.text() == "0.050"
+    refer.setValue(0)
+    assert window.session.model.recipe.decide.risk_epsilon is None
     generated = {name for name, (_k, spec) in rc.FIELDS.items() if spec.group}
     assert generated == set(form.widgets)  # every described form field has its widget, and nothing else
 

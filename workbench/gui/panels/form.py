@@ -45,6 +45,8 @@ def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
         box.setRange(low + (tick if spec.low_open and not spec.none_label else 0),
                      high - (tick if spec.high_open else 0))
         box.setSingleStep(spec.step)
+        if spec.none_label:  # its lowest value, 0, stands for None: say so ("off"), not "0.000"
+            box.setSpecialValueText(spec.none_label)
     else:
         box.setRange(int(low), int(min(high, 2**31 - 1)))
         box.setSingleStep(int(spec.step))
