@@ -28,6 +28,7 @@ from .. import theme
 from ..plots.compare import ComparePlots
 
 MAX_RUNS = 6
+MIN_TABLE_HEIGHT = 90  # pixels: a header and two rows of one line
 
 
 def _diff_html(diff: dict) -> str:
@@ -181,9 +182,11 @@ class ComparePanel(QWidget):
         self._fit_table()
 
     def _fit_table(self) -> None:
-        """As tall as the header and the rows, which grow when a run's name wraps."""
+        """As tall as the header and the rows, which grow when a run's name wraps (and never under a header and two
+        rows, as the Evaluate tab's table)."""
         t = self.table
-        t.setFixedHeight(t.horizontalHeader().height() + t.verticalHeader().length() + 2 * t.frameWidth())
+        needed = t.horizontalHeader().height() + t.verticalHeader().length() + 2 * t.frameWidth()
+        t.setFixedHeight(max(MIN_TABLE_HEIGHT, needed))
 
     def plots(self):
         """The tab's plot widgets by file name, for saving them with a report."""

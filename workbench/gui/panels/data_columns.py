@@ -152,8 +152,7 @@ class ColumnsBox(QGroupBox):
         self.label.setEnabled(raw is not None)
         self.defaults.setEnabled(raw is not None)
         if raw is not None:  # a table file: its missing cells are chosen about here, before it has a table
-            self.missing.setEnabled(True)
-            self.missing.setToolTip("")
+            self._missing_applies(True)
         self._updating = False
         self._show_width()
 
@@ -173,9 +172,12 @@ class ColumnsBox(QGroupBox):
             else:
                 self.columns_model.set_fixed(table.feature_names[:5000])
             self._updating = False
-        self.missing.setEnabled(not table.pixels)  # an image has no missing cells: a folder's bad file is named
-        self.missing.setToolTip("Images have no missing cells." if table.pixels else "")
+        self._missing_applies(not table.pixels)  # an image has no missing cells: a folder's bad file is named
         self._show_width()
+
+    def _missing_applies(self, on: bool) -> None:
+        self.missing.setEnabled(on)
+        self.missing.setToolTip("" if on else "Images have no missing cells.")
 
     def _on_model_changed(self, *_):
         """The default ticks and the width note follow the model's input width."""
