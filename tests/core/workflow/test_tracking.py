@@ -75,3 +75,30 @@ def test_an_export_round_trips_through_a_sqlite_store(tutorial_ckpt, table_csv, 
     assert np.allclose(model.predict(as_read[names[2:] + names[:2]].copy()), expected, atol=1e-5)
     with pytest.raises(mlflow.exceptions.MlflowException, match=names[1]):  # a missing column, named
         model.predict(as_read.drop(columns=names[1]))
+
+
+def test_a_several_input_export_predicts_through_mlflow_from_a_table(tmp_path):
+    """A pyfunc of a model of several inputs called the program with one tensor; it now cuts a DataFrame (text
+    categories, as pandas reads the CSV) into the model's inputs with the export's own codes."""
+    mlflow = pytest.importorskip("mlflow")
+    pytest.importorskip("sqlalchemy")
+    pytest.importorskip("alembic")
+    from tests.core.workflow.several_inputs_models import tabular_checkpoint
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.journey import convert_checkpoint
+
+    (tmp_path / "model").mkdir()
+    ckpt, source, args, csv = tabular_checkpoint(tmp_path / "model")
+    recipe = Recipe().with_changes(**{"model_source": source, "model_args": args, "data.path": str(csv),
+                                      "data.label": "fare", "data.label_mode": "threshold", "train.epochs": 2})
+    run, result = convert_checkpoint(ckpt, recipe, tmp_path / "export", trusted=True)
+    uri = "sqlite:///" + (tmp_path / "store" / "mlflow.db").as_posix()
+    model = mlflow.pyfunc.load_model(tracking.log_export(result.folder, uri)["model_uri"])
+    rows = pd.read_csv(csv).iloc[run.data.splits["test"]]
+    assert model.metadata.signature.inputs.input_names() == ["city", "weekday", "distance", "wait", "tip"]
+    expected = run.probabilities("test")
+    assert np.allclose(model.predict(rows.drop(columns=["fare"])), expected, atol=1e-5)
+    unseen = rows.assign(city="Edinburgh")  # read as the export's unseen code, as workbench evaluate reads it
+    assert model.predict(unseen).shape == expected.shape
+    with pytest.raises(mlflow.exceptions.MlflowException, match="weekday"):
+        model.predict(rows.drop(columns=["weekday"]))

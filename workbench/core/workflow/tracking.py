@@ -167,8 +167,9 @@ def _log_model(mlflow: Any, folder: Path, meta: dict[str, Any]) -> str:
 def _signature(meta: dict[str, Any]) -> Any:
     """A table's export takes named columns: MLflow's column-based signature, one `double` column per feature, so
     MLflow matches a DataFrame's columns by name (reordered, a missing one refused by name, extra ones ignored)
-    and accepts float32 and float64 (double is the widest float it casts to safely). Other inputs (images, a
-    sequence) keep a float32 tensor signature of their shape; none when the shape is not fixed."""
+    and accepts float32 and float64 (double is the widest float it casts to safely); a model of several inputs
+    takes its inputs' columns so, a text category column as `string`. Other inputs (images, a sequence) keep a
+    float32 tensor signature of their shape; none when the shape is not fixed."""
     import numpy as np
     from mlflow.models import ModelSignature, infer_signature
     from mlflow.types.schema import ColSpec, Schema
@@ -180,6 +181,11 @@ def _signature(meta: dict[str, Any]) -> Any:
     outputs = infer_signature(np.zeros((1, *shape), dtype=np.float32),
                               np.zeros((1, len(meta.get("classes") or [])), dtype=np.float32))
     names = [str(n) for n in meta.get("feature_names") or []]
-    if names and not meta.get("inputs") and shape == [len(names)] and len(set(names)) == len(names):
+    if meta.get("inputs"):  # several inputs: their columns by name, a text category column as strings
+        books = meta.get("categories") or {}
+        kinds = {c: "string" if any(isinstance(v, str) for v in books.get(c, {}).get("values", [])) else "double"
+                 for spec in meta["inputs"] for c in spec["columns"]}
+        return ModelSignature(Schema([ColSpec(kind, name) for name, kind in kinds.items()]), outputs.outputs)
+    if names and shape == [len(names)] and len(set(names)) == len(names):
         return ModelSignature(Schema([ColSpec("double", name) for name in names]), outputs.outputs)
     return outputs
