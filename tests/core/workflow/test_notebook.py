@@ -89,6 +89,34 @@ def test_a_notebook_session_saves_and_continues(session, tmp_path):
     assert np.array_equal(again.runs[0].run.probabilities("test"), run.run.probabilities("test"))
 
 
+def test_a_notebooks_report_and_session_never_replace_an_input_and_ask_before_replacing(session, user_mlp,
+                                                                                         tmp_path):
+    """run.report('table.csv') replaced a stranger's training data with HTML (and their models.py), where the
+    command line's --report refuses it; session.save replaced any file without a word."""
+    from workbench.core.errors import ExportError
+    from workbench.core.safety.output_paths import OutputExistsError
+
+    _ckpt, source, _args, table = user_mlp
+    run = session.train(task="binary", epochs=2, lr=0.01)
+    before = (table.read_bytes(), open(source.rpartition(":")[0], "rb").read())
+    for target in (table, source.rpartition(":")[0]):
+        with pytest.raises(ExportError, match="writing here would destroy it"):
+            run.report(target)
+        with pytest.raises(ExportError, match="writing here would destroy it"):
+            session.save(target, overwrite=True)
+    assert (table.read_bytes(), open(source.rpartition(":")[0], "rb").read()) == before
+    page = tmp_path / "report.html"
+    run.report(page)
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        run.report(page)
+    run.report(page, overwrite=True)
+    assert page.read_text().startswith("<!doctype html>")
+    session.save(tmp_path / "s.json")
+    with pytest.raises(OutputExistsError, match="overwrite=True"):
+        session.save(tmp_path / "s.json")
+    session.save(tmp_path / "s.json", overwrite=True)
+
+
 def test_the_example_notebook_runs(tmp_path, monkeypatch):
     nbformat = pytest.importorskip("nbformat", reason="the notebook test needs the test extra (nbformat)")
     nbclient = pytest.importorskip("nbclient", reason="the notebook test needs the test extra (nbclient)")

@@ -155,10 +155,12 @@ class Session:
         ids = [r.id if isinstance(r, RunView) else self._id(r) for r in runs] or None
         return Comparison(compare(self.model, ids))
 
-    def save(self, path: str | Path) -> Path:
-        """Save the session: its recipe, model and data (paths and hashes) and each run with its weights."""
+    def save(self, path: str | Path, overwrite: bool = False) -> Path:
+        """Save the session: its recipe, model and data (paths and hashes) and each run with its weights. Never
+        over an input; an existing file is replaced only with overwrite=True."""
         from workbench.core.workflow.session_commands import SaveSession
 
+        _may_write(path, self.model, overwrite)
         saved: Path = SaveSession(self.model, path).run()
         return saved
 
@@ -247,10 +249,12 @@ class RunView:
                                     exc.path) from None
         return result
 
-    def report(self, path: str | Path) -> Path:
-        """A self-contained HTML report of the run."""
+    def report(self, path: str | Path, overwrite: bool = False) -> Path:
+        """A self-contained HTML report of the run. Never over an input (the data, the model source, the
+        checkpoint); an existing file is replaced only with overwrite=True."""
         from workbench.core.evaluate.report import run_report
 
+        _may_write(path, self.model, overwrite)
         return run_report(self.run, path, self.name)
 
     def test_samples(self) -> SplitSamples:
@@ -286,6 +290,23 @@ class Comparison:
 
     def _repr_html_(self) -> str:
         return f"<pre>{html.escape(str(self))}</pre>"
+
+
+def _may_write(path: str | Path, model: SessionModel, overwrite: bool) -> None:
+    """Refuse a file that any run or the open model was made from; an existing other file needs overwrite=True
+    (the same rule as the command line's --report and the window's dialogs, in a notebook's words)."""
+    from workbench.core.safety.output_paths import OutputExistsError, check_output_file
+    from workbench.core.workflow.protected import run_inputs, session_inputs
+
+    protected = session_inputs(model)
+    for entry in model.entries:
+        if entry.run is not None:
+            protected = {**run_inputs(entry.run), **protected}
+    try:
+        check_output_file(path, protected, overwrite)
+    except OutputExistsError as exc:
+        raise OutputExistsError(exc.problem, "Choose another file name, or pass overwrite=True to replace it.",
+                                exc.path) from None
 
 
 def open(path: str | Path, model_source: str | None = None, model_args: dict[str, Any] | None = None,  # noqa: A001
