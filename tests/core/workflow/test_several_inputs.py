@@ -261,3 +261,30 @@ def test_a_program_exported_for_one_batch_size_says_so(tabular, tmp_path):
     OpenModel(opened, tmp_path / "fixed.pt2", trusted=True).run()
     assert opened.inspection is None and "batches of exactly 4 rows" in opened.fit_problem
     assert "torch.export.Dim" in opened.fit_error.fix  # how to export it again
+
+
+def test_an_impute_export_reads_an_empty_category_cell_as_its_unseen_code(tabular, tmp_path):
+    """Evaluating an impute export on rows with an empty category cell crashed inside the program ('index out of
+    range': the NaN code became a huge integer). The program's imputation fills value columns; an empty category
+    is read as the export's unseen code, said once, and a value column's gap is still the program's to fill."""
+    ckpt, source, args, csv = tabular
+    run, _ = convert_checkpoint(ckpt, _recipe(source, args, csv, **QUICK, **{"data.missing": "impute"}),
+                                tmp_path / "export", trusted=True)
+    lines = csv.read_text().splitlines()
+    header = lines[0].split(",")
+    city, wait = header.index("city"), header.index("wait")
+
+    def emptied(line: str, i: int) -> str:
+        cells = line.split(",")
+        if i % 10 == 0:
+            cells[city] = ""
+        if i % 10 == 5:
+            cells[wait] = ""
+        return ",".join(cells)
+
+    holes = tmp_path / "holes.csv"
+    holes.write_text("\n".join([lines[0]] + [emptied(line, i) for i, line in enumerate(lines[1:])]) + "\n")
+    result = evaluate_export(tmp_path / "export", str(holes))
+    empty = [n for n in result.notes if n.code == "empty_categories"]
+    assert len(empty) == 1 and f"{len(range(0, len(lines) - 1, 10))} row(s) have no category" in empty[0]
+    assert result.n == len(lines) - 1 and result.metrics["accuracy"] > 0.6

@@ -138,8 +138,27 @@ def _several_inputs_table(meta: dict[str, Any], data: str, label: str, missing: 
     coded, columns, found = encode_for_export(raw, meta["inputs"], meta.get("categories") or {})
     notes.extend(found)
     summary = summarize(raw)
+    if missing == "impute":  # the program takes category codes as integers, which cannot be missing: its own
+        coded = _fill_categories(coded, meta.get("categories") or {}, notes)  # imputation never sees them
     X, target, names, more, rows = build_matrix(coded, summary, label, columns, missing, None)
     return Table(X, target, names, raw.source, notes=more, columns=summary, rows=rows)
+
+
+def _fill_categories(coded: Any, books: dict[str, Any], notes: list[N.Note]) -> Any:
+    """Empty category cells read as the export's unseen code (the code a category it never saw is read as), said
+    in a note; the program's imputation fills only value columns."""
+    import dataclasses
+
+    import numpy as np
+
+    filled = dict(coded.numeric)
+    for name, book in books.items():
+        empty = np.isnan(filled[name]) if name in filled else np.zeros(0, bool)
+        if empty.any():
+            filled[name] = np.where(empty, float(book["unseen"]), filled[name])
+            notes.append(N.warning(f"column '{name}': {int(empty.sum())} row(s) have no category; they are read as "
+                                   "the export's code for a category it never saw.", "empty_categories"))
+    return dataclasses.replace(coded, numeric=filled)
 
 
 def unlabelled_report(folder: str | Path, unlabelled: str, sheet: str = "", trusted: bool = False,
