@@ -288,3 +288,20 @@ def test_an_impute_export_reads_an_empty_category_cell_as_its_unseen_code(tabula
     empty = [n for n in result.notes if n.code == "empty_categories"]
     assert len(empty) == 1 and f"{len(range(0, len(lines) - 1, 10))} row(s) have no category" in empty[0]
     assert result.n == len(lines) - 1 and result.metrics["accuracy"] > 0.6
+
+
+def test_the_prior_is_estimated_from_unlabelled_rows_with_text_categories(tabular, tmp_path):
+    """--prior-from (and a notebook's decide(prior_from=)) refused a model with a text category column after the
+    whole training: 'the table has no numeric column(s) city'; its rows are coded as the training data was."""
+    ckpt, source, args, csv = tabular
+    lines = csv.read_text().splitlines()
+    fare = lines[0].split(",").index("fare")
+    unlabelled = tmp_path / "new.csv"
+    unlabelled.write_text("\n".join(",".join(c for j, c in enumerate(line.split(",")) if j != fare)
+                                    for line in lines) + "\n")
+    recipe = _recipe(source, args, csv, **QUICK, **{"decide.prior_from": str(unlabelled),
+                                                    "decide.prior_method": "bbse"})
+    run, _ = convert_checkpoint(ckpt, recipe, tmp_path / "export", trusted=True)
+    estimate = run.metrics["prior_shift"]["prior"]
+    assert len(estimate) == 2 and abs(sum(estimate) - 1) < 1e-6
+    assert run.recipe.decide.prior == pytest.approx(estimate, abs=1e-6)

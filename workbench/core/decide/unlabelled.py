@@ -35,7 +35,9 @@ def read_prior_rows(path: str, data: Any, recipe: Any, notes: list[N.Note] | Non
     d = recipe.data
     features = data.table.feature_names if data.table.columns is not None else ()
     try:
-        return read_unlabelled(path, features, d.missing, d.sheet, tuple(data.input_shape), d.resize, notes=notes)
+        return read_unlabelled(path, features, d.missing, d.sheet, tuple(data.input_shape), d.resize,
+                               # a model of several inputs: its category columns as the training data's codes
+                               getattr(data.table, "categories", None) or None, notes=notes)
     except MissingValuesError as exc:  # its fix (--missing) is the training data's; this file needs its own
         problem = exc.problem[:1].lower() + exc.problem[1:]
         raise DataError(f"the unlabelled rows to estimate the deployment prior from (--prior-from; in the window, "
