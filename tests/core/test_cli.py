@@ -111,3 +111,15 @@ def test_a_reader_that_leaves_early_is_no_internal_error(tutorial_ckpt, models_p
     assert done.returncode == 141 and done.stderr == "", done.stderr
     log = tmp_path / "log" / "workbench.log"
     assert not log.exists() or "Traceback" not in log.read_text()
+
+
+def test_costs_alone_choose_the_cost_policy_and_say_so(capsys):
+    from workbench.cli.options import _recipe_from_args
+    from workbench.cli.parser import build_parser
+
+    base = ["convert", "model.pt", "--data", "sklearn:diabetes", "--out", "o"]
+    recipe = _recipe_from_args(build_parser().parse_args([*base, "--costs", "0,1,5,0"]))
+    assert recipe.decide.policy == "cost" and recipe.decide.costs == (0.0, 1.0, 5.0, 0.0)
+    assert "note: --costs is a cost matrix: the cost decision policy is used" in capsys.readouterr().err
+    recipe = _recipe_from_args(build_parser().parse_args([*base, "--costs", "0,1,5,0", "--decision-policy", "f1"]))
+    assert recipe.decide.policy == "f1" and capsys.readouterr().err == ""

@@ -89,7 +89,7 @@ def _listed(flag: str, item: type, single: bool = False):
 def _recipe_from_args(args):
     from workbench.core import recipe as rc
     from workbench.core.errors import RecipeError
-    from workbench.core.workflow.options import implied_task
+    from workbench.core.workflow.options import implied_policy, implied_task
 
     base = rc.load(args.recipe, args.trust, args.model_source) if args.recipe else rc.Recipe()
     changes: dict = {}
@@ -102,6 +102,10 @@ def _recipe_from_args(args):
         if getattr(args, arg, None) is not None:
             changes[name] = getattr(args, arg)
     _check_prior_flags(changes, base)
+    if changes.get("decide.costs") and "decide.policy" not in changes and base.decide.policy != "cost":
+        changes = implied_policy(changes)  # core's rule, as a notebook's options and the window apply it
+        print("note: --costs is a cost matrix: the cost decision policy is used (--decision-policy cost).",
+              file=sys.stderr)
     if args.threshold is not None and args.bins is not None:
         _usage("give either --threshold (binary) or --bins (multiclass), not both")
     if args.threshold is not None:

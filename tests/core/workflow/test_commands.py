@@ -219,3 +219,16 @@ def test_another_data_file_does_not_inherit_the_old_classes_prior_costs_or_weigh
     d, t = s.recipe.decide, s.recipe.train
     assert (d.prior, d.costs, d.policy, t.pos_weight) == ((), (), "threshold", None)
     assert s.recipe.head.dropout == 0.3 and s.blockers() == []
+
+
+def test_a_cost_matrix_given_alone_means_the_cost_policy(user_mlp):
+    """--costs (or costs= in a notebook) without the policy was kept in the recipe and decided nothing."""
+    from workbench.core.workflow.decision_commands import SetDecisions
+    from workbench.core.workflow.options import recipe_changes
+
+    assert recipe_changes({"costs": (0, 1, 5, 0)})["decide.policy"] == "cost"
+    assert recipe_changes({"costs": (0, 1, 5, 0), "decision_policy": "f1"})["decide.policy"] == "f1"
+    s = _mlp_session(user_mlp)
+    run = Train(s).run()
+    SetDecisions(s, costs=(0.0, 1.0, 5.0, 0.0)).run()
+    assert run.recipe.decide.policy == "cost" and run.metrics["test"]["decision_policy"]["policy"] == "cost"

@@ -38,9 +38,10 @@ class SetDecisions(RunJob):
                               "Name one of them.", field=f"decide.{unknown[0]}")
         if not fields:
             raise RecipeError("no decision field was given.", "Name at least one field to change.")
-        from workbench.core.workflow.options import typed_prior
+        from workbench.core.workflow.options import implied_policy, typed_prior
 
-        given = typed_prior({f"decide.{k}": v for k, v in fields.items()})  # a typed prior replaces an estimate
+        # a typed prior replaces an estimate; costs alone mean the cost policy
+        given = implied_policy(typed_prior({f"decide.{k}": v for k, v in fields.items()}))
         super().__init__(session, run_id, "Recomputing the decisions …")
         # Beginning this job cancels one still in flight (the same kind): its changes are carried, not lost.
         pending = [j for j in session.jobs if isinstance(j, SetDecisions) and j.run_id == self.run_id and not j.stale]

@@ -74,7 +74,7 @@ def recipe_changes(options: dict[str, Any], task: str = "binary") -> dict[str, A
         if why:
             raise RecipeError(f"{option}={value!r} {why}.", "Give it another value.", field=field)
         changes[field] = value
-    return typed_prior(changes)
+    return implied_policy(typed_prior(changes))
 
 
 def typed_prior(changes: dict[str, Any]) -> dict[str, Any]:
@@ -89,4 +89,12 @@ def typed_prior(changes: dict[str, Any]) -> dict[str, Any]:
                               "estimate them from, not both.")
     if changes.get("decide.prior") and "decide.prior_from" not in changes:
         return {**changes, "decide.prior_from": ""}
+    return changes
+
+
+def implied_policy(changes: dict[str, Any]) -> dict[str, Any]:
+    """A cost matrix given without a decision policy means the cost policy: costs under the threshold policy were
+    kept in the recipe and decided nothing, without a word (the notebook's options, SetDecisions, --costs)."""
+    if changes.get("decide.costs") and "decide.policy" not in changes:
+        return {**changes, "decide.policy": "cost"}
     return changes
