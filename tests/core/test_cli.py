@@ -70,6 +70,8 @@ def test_convert_writes_export_and_metrics(tutorial_ckpt, models_py, table_csv, 
      "--threshold takes one number"),  # the second cut was dropped silently
     (["convert", "CKPT", "--data", "sklearn:diabetes", "--threshold", "0,5", "--out", "o"],
      "usage: workbench convert"),  # the sub-command's usage, then "with a decimal point, 0.5"
+    (["convert", "CKPT", "--data", "sklearn:diabetes", "--costs", "0,1,x,0", "--out", "o"],
+     "'x' is not a number (in '0,1,x,0')"),  # it said "takes values separated by commas" of a comma list
 ])
 def test_user_mistakes_exit_non_zero_without_traceback(tutorial_ckpt, models_py, tmp_path, args, message):
     args = [str(tutorial_ckpt) if a == "CKPT" else a for a in args]

@@ -76,14 +76,25 @@ def _listed(flag: str, item: type, single: bool = False):
         try:
             values = tuple(item(v) for v in parts)
         except ValueError:
+            bad = next((v for v in parts if not _reads(item, v)), text)
+            kind = "a number" if item is float else "a whole number" if item is int else "a value"
             raise argparse.ArgumentTypeError(
-                f"{flag} takes {'a number' if single else 'values separated by commas'}, not '{text}'") from None
+                f"{flag} takes {kind if single else kind + ' in each place, separated by commas'}; "
+                f"'{bad}' is not {kind}" + ("" if bad == text else f" (in '{text}')")) from None
         if single:
             if len(values) != 1:
                 raise argparse.ArgumentTypeError(f"{flag} takes one number, not '{text}'")
             return values[0]
         return values
     return parse
+
+
+def _reads(item: type, text: str) -> bool:
+    try:
+        item(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _recipe_from_args(args):
