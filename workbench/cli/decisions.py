@@ -81,6 +81,10 @@ def shift_lines(found: dict) -> list[str]:
             lines.append("mean predicted probability: " + ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, mean)))
         lines.append("calibration split: " + ", ".join(f"{c} {v:.3f}" for c, v in
                                                        zip(classes, found["calibration_prior"])))
+        assumed = found.get("program_prior") or found["calibration_prior"]
+        if any(abs(a - b) > 5e-4 for a, b in zip(assumed, found["calibration_prior"])):
+            lines.append("the export's probabilities are corrected to its deployment prior: "
+                         + ", ".join(f"{c} {v:.3f}" for c, v in zip(classes, assumed)))
         tests = found["exchangeability"]
         lines.append(f"scores against the calibration split ({tests['test']}): p = {tests['plain']['p_value']:.3g} "
                      f"as they are, p = {tests['label_shift']['p_value']:.3g} after the estimated change of class "

@@ -92,6 +92,11 @@ def test_a_runs_decisions_in_its_metrics_its_export_and_evaluate(tutorial_ckpt, 
     assert cli.main(["evaluate", str(result.folder), "--unlabelled", str(new)]) == 0
     out = capsys.readouterr().out
     assert "prevalence by EM" in out and "prevalence by BBSE" in out and "calibration split" in out
+    # the deployment prior the program corrects to is said as such, not as the calibration split's shares
+    cal = np.bincount(run.data.labels("cal"), minlength=2) / len(run.data.labels("cal"))
+    classes = run.data.classes
+    assert f"calibration split: {classes[0]} {cal[0]:.3f}, {classes[1]} {cal[1]:.3f}" in out
+    assert f"corrected to its deployment prior: {classes[0]} 0.700, {classes[1]} 0.300" in out
 
 
 def test_the_deployment_prior_is_estimated_from_an_unlabelled_file(tutorial_ckpt, table_csv, models_py, tmp_path,

@@ -82,8 +82,11 @@ def shift_report(meta: dict[str, Any], probs: np.ndarray) -> tuple[dict[str, Any
     tests, notes = prior_shift.exchangeability(np.asarray(ref["scores"]), labels, prior_shift.score_summary(probs),
                                                prior_shift.class_prior(labels, len(classes)),
                                                np.asarray(em["prior"]))
-    report = {"n": int(len(probs)), "classes": classes, "calibration_prior": source.tolist(),
-              "estimated_prior": {"em": em, "bbse": bbse}, "exchangeability": tests}
+    # the calibration split's class shares, and those the program's probabilities assume: the same unless the
+    # export corrects its probabilities to a deployment prior
+    report = {"n": int(len(probs)), "classes": classes,
+              "calibration_prior": prior_shift.class_prior(labels, len(classes)).tolist(),
+              "program_prior": source.tolist(), "estimated_prior": {"em": em, "bbse": bbse}, "exchangeability": tests}
     for found, other in ((em, bbse), (bbse, em)):
         why = prior_shift.unreliable_text(found, classes)
         if why:  # said plainly, with what to do instead: convert refuses to apply such an estimate
