@@ -305,3 +305,18 @@ def test_the_prior_is_estimated_from_unlabelled_rows_with_text_categories(tabula
     estimate = run.metrics["prior_shift"]["prior"]
     assert len(estimate) == 2 and abs(sum(estimate) - 1) < 1e-6
     assert run.recipe.decide.prior == pytest.approx(estimate, abs=1e-6)
+
+
+def test_a_wrong_label_or_feature_name_is_named_for_a_model_of_several_inputs(tabular):
+    """A misspelt label was reported as 'x_cont takes 3 columns but 4 are given', and a misspelt feature was
+    ignored without a word (recorded in recipe.json); both are named as for a model of one input."""
+    import workbench as wb
+
+    ckpt, source, args, csv = tabular
+    s = wb.open(ckpt, model_source=source, model_args=args, trust=True)
+    with pytest.raises(DataError, match="there is no label column 'Fare'"):
+        s.read_data(csv, label="Fare", threshold=0.5)
+    with pytest.raises(DataError, match="feature column.s. distnce are not in the table"):
+        s.read_data(csv, label="fare", threshold=0.5, features=["city", "weekday", "distnce"])
+    s.read_data(csv, label="fare", threshold=0.5)  # as it should be: read
+    assert s.model.data is not None

@@ -229,20 +229,26 @@ def _width_fix(expected: int, numeric: list[str], shown: str, window: bool) -> s
     return f"Choose {expected} with --features from the numeric columns: {shown}."
 
 
+def check_named(summary: ColumnSummary, label: str, features: Sequence[str], path: object) -> None:
+    """The label column and the feature columns named are in the table (each refused by name, with the table's
+    columns): for every model, one input or several."""
+    if label not in summary.index:
+        which = f"'{label}'" if label != DEFAULT_LABEL else f"'{label}' (the default label column)"
+        raise DataError(f"there is no label column {which}.", "Name the label column (--label; in the window, the "
+                        f"Data tab's Label column) from: {_listing(summary.names)}.", path)
+    unknown = [f for f in features if f not in summary.index]
+    if unknown:
+        raise DataError(f"feature column(s) {', '.join(unknown[:10])} are not in the table.",
+                        f"Columns: {_listing(summary.names)}.", path)
+
+
 def _chosen_features(raw: RawTable, summary: ColumnSummary, label: str, features: Sequence[str],
                      model_shape: Sequence[int] | None) -> list[str]:
     """The feature columns to read (the defaults when none are chosen), each checked: present, numeric, not the
     label, as many as the model reads."""
     path = raw.source
-    if label not in summary.index:
-        which = f"'{label}'" if label != DEFAULT_LABEL else f"'{label}' (the default label column)"
-        raise DataError(f"there is no label column {which}.", "Name the label column (--label; in the window, the "
-                        f"Data tab's Label column) from: {_listing(summary.names)}.", path)
+    check_named(summary, label, features, path)
     features = list(features) or summary.default_features(label, table_width(model_shape))
-    unknown = [f for f in features if f not in summary.index]
-    if unknown:
-        raise DataError(f"feature column(s) {', '.join(unknown[:10])} are not in the table.",
-                        f"Columns: {_listing(summary.names)}.", path)
     if label in features:
         raise DataError(f"the label column '{label}' is also chosen as a feature, which would let the model read "
                         "the answer.", "Leave it out of the features.", path)

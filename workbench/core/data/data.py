@@ -51,7 +51,10 @@ def table_from_raw(raw: RawTable, label: str, features: tuple[str, ...] = (), mi
 
     summary = summary or summarize(raw)
     if inputs is not None:
+        from workbench.core.data.columns import check_named
         from workbench.core.data.input_columns import inputs_table
+
+        check_named(summary, label, features, raw.source)  # before the mapping's counts, which would not name them
 
         return inputs_table(raw, summary, label, inputs[0], inputs[1], missing)
     X, target, names, notes, rows = build_matrix(raw, summary, label, features, missing, model_shape)
