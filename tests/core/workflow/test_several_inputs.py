@@ -320,3 +320,22 @@ def test_a_wrong_label_or_feature_name_is_named_for_a_model_of_several_inputs(ta
         s.read_data(csv, label="fare", threshold=0.5, features=["city", "weekday", "distnce"])
     s.read_data(csv, label="fare", threshold=0.5)  # as it should be: read
     assert s.model.data is not None
+
+
+def test_as_sklearn_takes_the_table_as_it_is_text_categories_included(tabular, tmp_path):
+    """run.as_sklearn().predict_proba(df) raised 'could not convert string to float' on a text category column;
+    the README says a table run takes a DataFrame with the feature columns by name."""
+    import pandas as pd
+
+    import workbench as wb
+
+    ckpt, source, args, csv = tabular
+    s = wb.open(ckpt, model_source=source, model_args=args, trust=True)
+    s.read_data(csv, label="fare", threshold=0.5)
+    run = s.train(epochs=2, lr=0.003)
+    clf = run.as_sklearn()
+    frame = pd.read_csv(csv).iloc[run.run.data.splits["test"]]
+    np.testing.assert_allclose(clf.predict_proba(frame.drop(columns=["fare"])), run.run.probabilities("test"),
+                               atol=1e-5)
+    unseen = clf.predict_proba(frame.assign(city="Edinburgh"))  # read as the unseen code, as evaluate reads it
+    assert unseen.shape == (len(frame), 2) and np.isfinite(unseen).all()

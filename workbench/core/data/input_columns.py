@@ -273,3 +273,15 @@ def mapping_rows(found: ModelInputs, table: Table | None, text: str) -> list[tup
             chosen = {}
     return [(name, found.takes(name, len(chosen.get(name, [])) or None), list(chosen.get(name, [])))
             for name in found.names]
+
+
+def category_codes(cells: list[Any], book: dict[str, Any]) -> np.ndarray:
+    """A category column's cells (as a DataFrame gives them) as the export's codes: a category it never saw, or an
+    empty cell, as its unseen code; for `as_sklearn()`, which takes a table's rows as they are."""
+    lookup = {_key(v): c for v, c in zip(book["values"], book["codes"])}
+    out = []
+    for cell in cells:
+        empty = cell is None or (isinstance(cell, float) and np.isnan(cell))
+        code = None if empty else lookup.get(_key(cell.strip() if isinstance(cell, str) else cell))
+        out.append(book["unseen"] if code is None else code)
+    return np.asarray(out, dtype=np.float32)

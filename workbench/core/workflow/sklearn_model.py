@@ -22,7 +22,8 @@ class RunClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sc
     """A trained, calibrated run as a scikit-learn classifier (already fitted: `fit` refuses to refit).
 
     X is what the exported program takes: rows of the table's feature columns (a pandas DataFrame is read by
-    column name), or an array of shape (N, *input_shape)."""
+    column name, a category column as its values: the run's own codes are applied), or an array of shape
+    (N, *input_shape)."""
 
     def __init__(self, run: Run | None = None, batch_size: int = 4096) -> None:
         self.run = run
@@ -71,6 +72,11 @@ class RunClassifier(ClassifierMixin, BaseEstimator):  # type: ignore[misc]  # sc
             if missing:
                 raise ValueError(f"X lacks the feature column(s) {', '.join(map(str, missing[:6]))}")
             X = X[list(names)]
+            books = self._run.data.table.categories or {}  # a model of several inputs: text categories as codes
+            if books:
+                from workbench.core.data.input_columns import category_codes
+
+                X = X.assign(**{c: category_codes(X[c].tolist(), book) for c, book in books.items() if c in names})
         array = np.asarray(X, dtype=np.float32)
         shape = tuple(self._run.data.input_shape)
         if array.ndim == 2 and len(shape) > 1 and array.shape[1] == int(np.prod(shape)):
