@@ -209,6 +209,11 @@ def test_a_class_column_named_after_a_median_cut_is_read_as_its_values(user_mlp,
     assert s.recipe.data.label_mode == "column" and s.model.data.classes == ["0", "1", "2"]
     s.read_data(tmp_path / "cls.csv", label="kind", features=["f0", "f1", "f2", "f3"])
     assert s.model.data.classes == ["a", "b"]
+    # a threshold the user gave belongs to its column: another label column named without one is read as its
+    # classes (it was refused: "cannot be cut at a threshold", and threshold="" could not undo it)
+    s.read_data(table, label="risk", threshold=0.5)
+    s.read_data(tmp_path / "cls.csv", label="kind", features=["f0", "f1", "f2", "f3"])
+    assert s.recipe.data.label_mode == "column" and s.model.data.classes == ["a", "b"]
 
 
 def test_a_run_compared_with_itself_is_refused(user_mlp):

@@ -81,6 +81,9 @@ class Session:
         if threshold is not None:
             given["threshold"] = threshold
         changes = recipe_changes({k: v for k, v in given.items() if v is not None}, self.model.recipe.head.task)
+        if label is not None and label != self.model.recipe.data.label and "data.label_mode" not in changes:
+            # another label column without a cut: the last column's threshold or bins were that column's
+            changes = {"data.label_mode": "column", "data.threshold": None, **changes}
         before = self.model.data_state()
         self._chosen(changes)
         try:
