@@ -52,6 +52,10 @@ def test_the_card_parses_and_matches_the_metadata(exported):
     for split, n in meta["data"]["rows"].items():
         assert f"| {split} | {n} |" in text
     assert "**temperature**" in text and f"{meta['decision_threshold']}" in text
+    # the schedule that ran: three epochs of a small table are too few steps for one-cycle, held constant (the
+    # card said "schedule onecycle" above a note that the rate was held constant)
+    assert meta["metrics"]["training"]["schedule"] == "none" and meta["recipe"]["train"]["schedule"] == "onecycle"
+    assert "schedule a constant rate (onecycle asked: too few optimiser steps for it)" in text
     assert "![Reliability diagram on the test split](reliability.png)" in text
     for figure in ("reliability.png", "confusion.png"):
         assert (folder / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -80,8 +80,11 @@ def training_lines(meta: dict[str, Any]) -> list[str]:
                  + (f"; ordinal head {head.get('ordinal')}" if meta.get("task") == "ordinal" else "") + ".")
     lr = training.get("lr", train.get("lr"))
     picked = " (picked by the learning-rate range test)" if training.get("lr_finder") else ""
+    asked, ran = train.get("schedule"), training.get("schedule", train.get("schedule"))
+    shown = "a constant rate" if ran == "none" else ran
+    schedule = shown if ran == asked else f"{shown} ({asked} asked: too few optimiser steps for it)"  # what ran
     lines.append(f"Training: {train.get('optimizer')} at learning rate {num(lr, 4)}{picked}, schedule "
-                 f"{train.get('schedule')}, weight decay {train.get('weight_decay')}, batch size "
+                 f"{schedule}, weight decay {train.get('weight_decay')}, batch size "
                  f"{train.get('batch_size')}, loss {train.get('loss')}, seed {recipe.get('seed')}.")
     if training.get("epochs"):
         lines.append(f"It ran {training.get('epochs_run')} of at most {training.get('epochs')} epochs on "
