@@ -68,3 +68,15 @@ def test_every_trained_run_carries_the_check_and_the_cli_offers_the_baseline(dia
     text = cli._summary(metrics)
     assert "warning: on the validation split the trained head scored below the no-training baseline" in text
     assert "--baseline" in text
+
+
+def test_the_warning_names_the_metrics_lost_on_first():
+    """'scored below the baseline on some metric: accuracy 0.782 vs 0.749 (better); brier ... (worse)' read as if
+    accuracy were below; the metrics lost on come first, the others after them."""
+    from workbench.core.evaluate.baseline_check import _note
+
+    metrics = {"accuracy": {"trained": 0.782, "baseline": 0.749, "verdict": "better"},
+               "brier": {"trained": 0.170, "baseline": 0.150, "verdict": "worse"}}
+    text = str(_note("mixed", metrics))
+    assert "scored below the no-training baseline (the regression output, Platt-calibrated) on brier 0.170 vs " \
+           "0.150 (worse) (elsewhere: accuracy 0.782 vs 0.749 (better))." in text

@@ -84,12 +84,17 @@ def check(scores: dict[str, Any], trained_val: np.ndarray, y_val: np.ndarray, y_
 def _note(verdict: str, metrics: dict[str, dict[str, Any]]) -> N.Note | None:
     if verdict == "better":
         return None
-    shown = "; ".join(f"{name.replace('_', ' ')} {m['trained']:.3f} vs {m['baseline']:.3f} ({m['verdict']})"
-                      for name, m in metrics.items())
-    if verdict in ("worse", "mixed"):
-        return N.warning(f"on the validation split the trained head scored below "
-                    f"the no-training baseline (the regression output, Platt-calibrated) on some metric: {shown}. "
-                    "The baseline may serve better, and it trains nothing.", "training_below_baseline")
+    def listed(verdicts: tuple[str, ...]) -> str:
+        return "; ".join(f"{name.replace('_', ' ')} {m['trained']:.3f} vs {m['baseline']:.3f} ({m['verdict']})"
+                         for name, m in metrics.items() if m["verdict"] in verdicts)
+
+    shown = listed(("better", "worse", "within noise"))
+    if verdict in ("worse", "mixed"):  # the metrics it lost on first, the others after them
+        rest = listed(("better", "within noise"))
+        return N.warning(f"on the validation split the trained head scored below the no-training baseline (the "
+                         f"regression output, Platt-calibrated) on {listed(('worse',))}"
+                         + (f" (elsewhere: {rest})" if rest else "")
+                         + ". The baseline may serve better, and it trains nothing.", "training_below_baseline")
     return N.info("training did not measurably beat the no-training baseline "
                 f"on the validation split: {shown}.", "training_not_above_baseline")
 
