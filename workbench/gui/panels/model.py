@@ -195,8 +195,7 @@ class ModelPanel(QWidget):
         self._fill(rows, editable=False)
         entry = self.session.model.entry_of(run)
         other = entry.other_model if entry is not None else ""  # the title above names the open model, not this
-        said = (f"<b>The picked run was {html.escape(other)}</b> ({html.escape(run.loaded.path.name)}): the layers "
-                "below are that run's. " if other else "")
+        said = f"<b>The picked run was {html.escape(other)}</b>: the layers below are that run's. " if other else ""
         self.head_label.setText(said + f"Converted: new <b>{run.recipe.head.task}</b> head at <b>{run.head_name}</b> "
                                 f"({len(run.data.classes)} classes)." + thresholds_text(run))
 
