@@ -56,6 +56,8 @@ def test_a_reopened_session_continues_with_live_runs(saved, tmp_path):
     assert np.allclose(probabilities(result.folder, meta, X), second.probabilities("test"), atol=1e-5)
     assert meta["decision_threshold"] == 0.4
     samples = run.test_samples()
+    shown = repr(samples)  # a notebook's print says what it holds (it printed every array)
+    assert shown.startswith(f"<SplitSamples: {len(samples)} test samples by row, 2 classes") and "[" not in shown
     listed = rows(samples, cell(samples, 1, 1))
     assert listed and {r["row"] for r in listed} <= set(samples.ids)
     Calibrate(s, "platt", entry.id).run()  # recalibrated like a fresh run, threshold kept

@@ -38,6 +38,12 @@ class SplitSamples:
     def __len__(self) -> int:
         return len(self.y)
 
+    def __repr__(self) -> str:  # a notebook's print: what it holds, not every array
+        wrong = int((self.predicted != self.y).sum())
+        return (f"<SplitSamples: {len(self)} test samples by {self.id_name}, {len(self.classes)} classes "
+                f"({', '.join(map(str, self.classes[:6]))}{', ...' if len(self.classes) > 6 else ''}), {wrong} decided "
+                f"wrongly; .ids .y .probs .predicted .classes .columns>")
+
 
 def sample_ids(table: Table, positions: np.ndarray) -> tuple[list[str], str]:
     """How samples at `positions` of a `samples.Table` are named: file row, image path, or array index."""
