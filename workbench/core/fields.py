@@ -169,6 +169,8 @@ def coerce(value: Any, kind: Any) -> Any:
             return text
     if typing.get_origin(base) is tuple and isinstance(value, list):
         return tuple(value)
+    if typing.get_origin(base) is tuple and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (value,)  # one value of a list: prior=0.3, a binary head's positive share
     if base is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     return value

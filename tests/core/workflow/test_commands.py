@@ -232,3 +232,5 @@ def test_a_cost_matrix_given_alone_means_the_cost_policy(user_mlp):
     run = Train(s).run()
     SetDecisions(s, costs=(0.0, 1.0, 5.0, 0.0)).run()
     assert run.recipe.decide.policy == "cost" and run.metrics["test"]["decision_policy"]["policy"] == "cost"
+    SetDecisions(s, prior=0.3).run()  # one number for a list: a binary head's positive share ("must be a list")
+    assert run.recipe.decide.prior == (0.3,) and recipe_changes({"prior": 0.3})["decide.prior"] == (0.3,)

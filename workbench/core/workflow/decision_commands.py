@@ -38,10 +38,14 @@ class SetDecisions(RunJob):
                               "Name one of them.", field=f"decide.{unknown[0]}")
         if not fields:
             raise RecipeError("no decision field was given.", "Name at least one field to change.")
+        from workbench.core.fields import coerce
+        from workbench.core.recipe import FIELDS
         from workbench.core.workflow.options import implied_policy, typed_prior
 
-        # a typed prior replaces an estimate; costs alone mean the cost policy
-        given = implied_policy(typed_prior({f"decide.{k}": v for k, v in fields.items()}))
+        # one number for a list is the list of it; a typed prior replaces an estimate; costs alone mean the cost
+        # policy
+        given = implied_policy(typed_prior({f"decide.{k}": coerce(v, FIELDS[f"decide.{k}"][0])
+                                            for k, v in fields.items()}))
         super().__init__(session, run_id, "Recomputing the decisions …")
         # Beginning this job cancels one still in flight (the same kind): its changes are carried, not lost.
         pending = [j for j in session.jobs if isinstance(j, SetDecisions) and j.run_id == self.run_id and not j.stale]
