@@ -339,3 +339,14 @@ def test_as_sklearn_takes_the_table_as_it_is_text_categories_included(tabular, t
                                atol=1e-5)
     unseen = clf.predict_proba(frame.assign(city="Edinburgh"))  # read as the unseen code, as evaluate reads it
     assert unseen.shape == (len(frame), 2) and np.isfinite(unseen).all()
+
+
+def test_category_codes_read_cells_as_evaluate_does():
+    """as_sklearn()'s coding of a DataFrame's category cells agrees with evaluate's (`encode`): known values by
+    value, an in-range whole number of an 'as given' column as itself, anything else (or empty) as unseen."""
+    from workbench.core.data.input_columns import category_codes
+
+    book = {"values": [0.0, 2.0], "codes": [0, 2], "layout": "as given", "unseen": 0, "rows": 4}
+    assert category_codes([2, 2.0, 1, 5, None, float("nan")], book).tolist() == [2, 2, 1, 0, 0, 0]
+    book = {"values": ["Bristol", "Cardiff"], "codes": [0, 1], "layout": "sorted", "unseen": 1, "rows": 2}
+    assert category_codes(["Cardiff ", "Bristol", "Leeds", None], book).tolist() == [1, 0, 1, 1]

@@ -283,5 +283,8 @@ def category_codes(cells: list[Any], book: dict[str, Any]) -> np.ndarray:
     for cell in cells:
         empty = cell is None or (isinstance(cell, float) and np.isnan(cell))
         code = None if empty else lookup.get(_key(cell.strip() if isinstance(cell, str) else cell))
+        if code is None and not empty and book["layout"] == "as given" and isinstance(cell, (int, float)) \
+                and float(cell).is_integer() and 0 <= cell < book["rows"]:
+            code = int(cell)  # a code the embedding has, though the training table did not hold it (as `encode`)
         out.append(book["unseen"] if code is None else code)
     return np.asarray(out, dtype=np.float32)
