@@ -176,16 +176,11 @@ def _usage(message: str) -> NoReturn:
 
 def _threshold(text: str) -> float:
     """One number (or 'median', handled by the caller): a second cut would make three classes, which is --bins."""
-    try:
+    if _reads(float, text):
         return float(text)
-    except ValueError:
-        pass
     hint = "several classes cut from the label: --bins K, or a class column"
-    try:  # "0,5" may be a decimal comma as well as two cuts
-        float(text.replace(",", "."))
+    if _reads(float, text.replace(",", ".")):  # "0,5" may be a decimal comma as well as two cuts
         hint = f"with a decimal point, {text.replace(',', '.')}; or, for {hint}"
-    except ValueError:
-        pass
     _usage(f"--threshold takes one number or 'median', not '{text}' ({hint})")
 
 
