@@ -216,25 +216,35 @@ def _values(raw: RawTable, column: str) -> tuple[list[Any], np.ndarray]:
 
 def encode(raw: RawTable, column: str, book: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
     """The column as float codes (NaN where a cell is empty) and the categories it holds that `book` has not."""
-    lookup = {_key(v): c for v, c in zip(book["values"], book["codes"])}
+    lookup = _lookup(book)
     if column in raw.numeric:
         cells: list[Any] = [None if np.isnan(v) else float(v) for v in raw.numeric[column]]
     else:
         cells = [None if v is None else str(v).strip() for v in raw.text[column]]
     out = np.full(len(cells), np.nan)
     unseen: list[str] = []
-    as_given = book["layout"] == "as given"
     for i, cell in enumerate(cells):
         if cell is None:
             continue
-        code = lookup.get(_key(cell))
-        if code is None and as_given and isinstance(cell, float) and cell.is_integer() and 0 <= cell < book["rows"]:
-            code = int(cell)  # a code the embedding has, though the training table did not hold it
+        code = _code(cell, lookup, book)
         if code is None:
             unseen.append(str(cell))
             code = book["unseen"]
         out[i] = code
     return out, unseen
+
+
+def _lookup(book: dict[str, Any]) -> dict[str, int]:
+    return {_key(v): c for v, c in zip(book["values"], book["codes"])}
+
+
+def _code(cell: Any, lookup: dict[str, int], book: dict[str, Any]) -> int | None:
+    """A present cell's code in `book`, or None for a category it never saw."""
+    code = lookup.get(_key(cell))
+    if code is None and book["layout"] == "as given" and isinstance(cell, (int, float)) \
+            and float(cell).is_integer() and 0 <= cell < book["rows"]:
+        code = int(cell)  # a code the embedding has, though the training table did not hold it
+    return code
 
 
 def _key(value: Any) -> str:
@@ -278,13 +288,10 @@ def mapping_rows(found: ModelInputs, table: Table | None, text: str) -> list[tup
 def category_codes(cells: list[Any], book: dict[str, Any]) -> np.ndarray:
     """A category column's cells (as a DataFrame gives them) as the export's codes: a category it never saw, or an
     empty cell, as its unseen code; for `as_sklearn()`, which takes a table's rows as they are."""
-    lookup = {_key(v): c for v, c in zip(book["values"], book["codes"])}
+    lookup = _lookup(book)
     out = []
     for cell in cells:
         empty = cell is None or (isinstance(cell, float) and np.isnan(cell))
-        code = None if empty else lookup.get(_key(cell.strip() if isinstance(cell, str) else cell))
-        if code is None and not empty and book["layout"] == "as given" and isinstance(cell, (int, float)) \
-                and float(cell).is_integer() and 0 <= cell < book["rows"]:
-            code = int(cell)  # a code the embedding has, though the training table did not hold it (as `encode`)
+        code = None if empty else _code(cell.strip() if isinstance(cell, str) else cell, lookup, book)
         out.append(book["unseen"] if code is None else code)
     return np.asarray(out, dtype=np.float32)

@@ -79,13 +79,13 @@ def shift_report(meta: dict[str, Any], probs: np.ndarray) -> tuple[dict[str, Any
     bbse = prior_shift.estimate("bbse", probs, prior_shift.class_prior(np.asarray(ref["labels"]), len(classes)),
                                 joint=np.asarray(ref["joint"]))
     labels = np.asarray(ref["labels"], dtype=np.int64)
+    calibration = prior_shift.class_prior(labels, len(classes))
     tests, notes = prior_shift.exchangeability(np.asarray(ref["scores"]), labels, prior_shift.score_summary(probs),
-                                               prior_shift.class_prior(labels, len(classes)),
-                                               np.asarray(em["prior"]))
+                                               calibration, np.asarray(em["prior"]))
     # the calibration split's class shares, and those the program's probabilities assume: the same unless the
     # export corrects its probabilities to a deployment prior
     report = {"n": int(len(probs)), "classes": classes,
-              "calibration_prior": prior_shift.class_prior(labels, len(classes)).tolist(),
+              "calibration_prior": calibration.tolist(),
               "program_prior": source.tolist(), "estimated_prior": {"em": em, "bbse": bbse}, "exchangeability": tests}
     for found, other in ((em, bbse), (bbse, em)):
         why = prior_shift.unreliable_text(found, classes)
