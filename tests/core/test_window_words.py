@@ -126,3 +126,23 @@ def test_the_training_data_is_recognised_as_a_file_a_folder_or_a_bundled_set(tmp
     assert not _trained_on(meta, str(tmp_path / "imgs"))  # not the same images any more
     assert _trained_on(meta, "sklearn:iris") and not _trained_on(meta, "sklearn:wine")
     assert not _trained_on(meta, str(tmp_path / "gone.csv"))
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_the_notebook_wording_names_arguments_not_flags_or_the_window(text):
+    from workbench.core.errors import for_notebook
+
+    said = for_notebook(text)
+    assert "--" not in said and "in the window" not in said and "command line" not in said
+    assert said.endswith(".") and len(said) > 20
+
+
+def test_notebook_arguments_read_as_python():
+    from workbench.core.errors import for_notebook
+
+    assert for_notebook("Choose --missing drop (leave those rows out) or --missing impute.") == \
+        "Choose missing='drop' (leave those rows out) or missing='impute'."
+    assert "(trust=True, or name the model source yourself with model_source=)" in for_notebook(TEXTS[1])
+    assert "with model_args={\"hidden\": 8}" in for_notebook("Give them with --model-args '{\"hidden\": 8}'.")
+    assert "(input_shape=, e.g. 10 or 1,8,8)" in for_notebook(INPUT_SHAPE_FIX)
+    assert for_notebook("No flags here (in the window, X).") == "No flags here (in the window, X)."

@@ -132,3 +132,41 @@ def _aside(inner: str) -> str:
             kept.append(part[:found.start()].rsplit(",", 1)[-1].strip())
     kept = [k for k in kept if k]
     return f"({'; '.join(kept)})" if kept else ""
+
+
+# The notebook's words for flags whose notebook form is not just `name=` (options are the flags with underscores).
+_NOTEBOOK = {"data": "read_data(path)", "trust": "trust=True", "overwrite": "overwrite=True",
+             "baseline": "Session.baseline()", "report": "RunView.report(path)", "force": "overwrite=True"}
+_VALUE = re.compile(r"\s+('[^']*'|\"[^\"]*\"|drop|impute|em|bbse|[\w./]*[:,/{][\w./:,{}]*|\d[\d.]*)")
+_NOTEBOOK_ASIDE = re.compile(r"^(?:command line:\s*)?(?:add|with|use|give)?\s*")
+
+
+def for_notebook(text: str) -> str:
+    """`text` in a notebook's words: "--missing drop" -> "missing='drop'", "--trust" -> "trust=True", and the
+    window's half of an aside ("; in the window, the X field") dropped, since a notebook has neither."""
+    if not _FLAG.search(text):
+        return text
+
+    def aside(match: re.Match) -> str:
+        inner = match.group(1)
+        if not _FLAG.search(inner):
+            return match.group(0)
+        kept = [_NOTEBOOK_ASIDE.sub("", p) if p.startswith("command line") else p
+                for p in re.split(r";\s*", inner) if not p.lstrip().startswith("in the window")]
+        return f"({'; '.join(k for k in kept if k)})"
+
+    def flag(match: re.Match) -> str:
+        name, value = match.group(1), match.group(2)
+        if name in _NOTEBOOK and value is None:
+            return _NOTEBOOK[name]
+        word = name.replace("-", "_")
+        if value is None:
+            return f"{word}="
+        value = value.strip()
+        if value[:2] in ("'{", "'["):  # JSON for a flag is a dict or list in a notebook
+            return f"{word}={value[1:-1]}"
+        return f"{word}={value}" if value[0] in "'\"" or value.replace(".", "").isdigit() else f"{word}={value!r}"
+
+    out = re.sub(r"\(([^()]*)\)", aside, text)
+    out = re.sub(r"(?<![\w-])--([a-z][a-z0-9-]*)(" + _VALUE.pattern + r")?", flag, out)
+    return out.replace("command line: ", "")

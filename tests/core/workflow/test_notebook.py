@@ -224,3 +224,18 @@ def test_a_run_compared_with_itself_is_refused(user_mlp):
     run = s.train(epochs=1)
     with pytest.raises(wb.WorkbenchError, match="named twice"):
         s.compare(run, run)
+
+
+def test_a_notebooks_errors_name_its_arguments_not_the_command_lines_flags(user_mlp, tmp_path):
+    from workbench.core.errors import DataError
+
+    ckpt, source, args, table = user_mlp
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    rows = table.read_text().splitlines()
+    holed = tmp_path / "holed.csv"
+    holed.write_text("\n".join([rows[0], ",".join([""] + rows[1].split(",")[1:]), *rows[2:]]) + "\n")
+    with pytest.raises(DataError) as caught:
+        s.read_data(holed, label="risk", threshold="median")
+    said = str(caught.value)
+    assert "missing='drop'" in said and "--" not in said, said
+    assert "missing='drop'" in caught.value.fix

@@ -8,17 +8,19 @@
     run.export("out/"); s.compare(*s.runs); s.save("session.json")
 
 Every method runs the command synchronously and raises the typed error a user can fix (`WorkbenchError`
-subclasses), never a window's message.
+subclasses), never a window's message; its words name this API's arguments (`missing='drop'`, `trust=True`), not
+the command line's flags.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, for_notebook
 from workbench.core.workflow.options import recipe_changes
 from workbench.core.workflow.session import SessionModel
 
@@ -32,6 +34,27 @@ if TYPE_CHECKING:
     from workbench.core.workflow.sklearn_model import RunClassifier
 
 
+def _worded(fn: Any) -> Any:
+    """`fn` raising its user errors in a notebook's words (core's messages name command-line flags)."""
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except WorkbenchError as exc:
+            exc.problem, exc.fix = for_notebook(exc.problem), for_notebook(exc.fix)
+            exc.args = (for_notebook(str(exc.args[0])) if exc.args else "", *exc.args[1:])
+            raise
+    return call
+
+
+def _in_notebook_words(cls: Any) -> Any:
+    for name, value in list(vars(cls).items()):
+        if callable(value) and not name.startswith("_"):
+            setattr(cls, name, _worded(value))
+    return cls
+
+
+@_in_notebook_words
 class Session:
     """A notebook's session: a `SessionModel` and methods that run its commands."""
 
@@ -184,6 +207,7 @@ class Session:
                 f"{self.recipe.data.path or 'no data'}, {len(self.model.entries)} run(s)>")
 
 
+@_in_notebook_words
 class RunView:
     """One run of a session, by id: its metrics, figures, calibration, threshold, export, scikit-learn view."""
 
@@ -312,6 +336,7 @@ def _may_write(path: str | Path, model: SessionModel, overwrite: bool) -> None:
                                 exc.path) from None
 
 
+@_worded
 def open(path: str | Path, model_source: str | None = None, model_args: dict[str, Any] | None = None,  # noqa: A001
          input_shape: tuple[int, ...] | None = None, mlp_activation: str | None = None, trust: bool = False
          ) -> Session:
@@ -319,6 +344,7 @@ def open(path: str | Path, model_source: str | None = None, model_args: dict[str
     return Session().open_model(path, model_source, model_args, input_shape, mlp_activation, trust)
 
 
+@_worded
 def open_session(path: str | Path, trust: bool = False, replacements: dict[str, str] | None = None) -> Session:
     """Continue a saved session: its model and data open again and its runs are live (`replacements`: new paths for
     inputs that moved, by the path they were saved with)."""
