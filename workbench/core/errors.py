@@ -147,7 +147,7 @@ def for_notebook(text: str) -> str:
     if not _FLAG.search(text):
         return text
 
-    def aside(match: re.Match) -> str:
+    def aside(match: re.Match[str]) -> str:
         inner = match.group(1)
         if not _FLAG.search(inner):
             return match.group(0)
@@ -155,7 +155,7 @@ def for_notebook(text: str) -> str:
                 for p in re.split(r";\s*", inner) if not p.lstrip().startswith("in the window")]
         return f"({'; '.join(k for k in kept if k)})"
 
-    def flag(match: re.Match) -> str:
+    def flag(match: re.Match[str]) -> str:
         name, value = match.group(1), match.group(2)
         if name in _NOTEBOOK and value is None:
             return _NOTEBOOK[name]
