@@ -83,6 +83,9 @@ def test_tabular_model_converts_with_defaults_near_a_plain_fit(tabular, tmp_path
     assert result is not None and result.program_format == "torch.export"
     meta = json.loads((tmp_path / "export" / "metadata.json").read_text())
     assert [i["name"] for i in meta["inputs"]] == ["x_cat", "x_cont"]
+    assert meta["input_spec"] == {"tensors": [{"name": "x_cat", "dtype": "int64", "shape": ["N", 2]},
+                                              {"name": "x_cont", "dtype": "float32", "shape": ["N", 3]}],
+                                  "range": None, "table_row": ["N", 5]}
     assert meta["categories"]["city"]["values"] == ["Aberdeen", "Bristol", "Cardiff", "Dundee"]
     # the exported program takes the model's own inputs: int64 codes and float32 values
     program = torch.export.load(str(tmp_path / "export" / "model.pt2")).module()

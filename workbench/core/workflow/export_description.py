@@ -28,7 +28,11 @@ def several_inputs_export(table: Table, shapes: dict[str, tuple[int, ...]] | Non
                                     for name, columns, codes in table.inputs]
     described = "; ".join(f"{i['name']}: {i['dtype']} ({', '.join(map(str, i['shape']))}) from "
                           f"{', '.join(i['columns'])}" for i in inputs)
-    return {"inputs": inputs, "categories": table.categories or {},
+    width = sum(len(columns) for _n, columns, _c in table.inputs)
+    # one tensor per input, not one float32 row: `input_shape` stays the table row `workbench evaluate` reads and cuts
+    spec = {"tensors": [{k: i[k] for k in ("name", "dtype", "shape")} for i in inputs], "range": None,
+            "table_row": ["N", width]}
+    return {"inputs": inputs, "categories": table.categories or {}, "input_spec": spec,
             "input": f"the model's own inputs, in order: {described}. Category columns as integer codes (see "
                      "'categories': values -> codes, and the code an unseen category is read as); any "
                      "standardisation is inside the program"}
