@@ -276,3 +276,19 @@ def test_under_a_prior_the_roc_tooltip_says_both_scales_of_the_policy_s_threshol
     run.metrics["prior_shift"] = None
     _show(panel, run, qtbot)
     assert "corrected" not in panel.roc.roc.toolTip() and "0.143" in panel.roc.roc.toolTip()
+
+
+def test_the_reliability_legend_says_no_calibration_for_an_uncalibrated_run_and_before_after_otherwise(panel, qtbot):
+    def legend(run):
+        _show(panel, run, qtbot)
+        return [label.text for _sample, label in panel.reliability.legend.items]
+
+    run = Run(2)
+    run.metrics["calibration"] = "none"
+    assert legend(run) == ["perfect", "no calibration", "sparse bin (few rows)"]
+    assert not len(panel.reliability.before.getData()[0] or [])  # not drawn under a second name either
+    calibrated = Run(3, seed=1)
+    calibrated.metrics["calibration"] = "platt"
+    assert legend(calibrated) == ["perfect", "before calibration", "after calibration", "sparse bin (few rows)"]
+    assert len(panel.reliability.before.getData()[0])
+    assert legend(run)[1] == "no calibration"

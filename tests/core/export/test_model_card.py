@@ -112,3 +112,13 @@ def test_the_card_reads_as_written_in_plain_text():
     text = model_card.card_text(meta).split("---", 2)[2]
     assert "&#39;" not in text and "&lt;=" not in text and "risk's level" in text
     assert model_card.markdown_text("<b>x</b> & <= 2") == "&lt;b>x&lt;/b> & <= 2"
+
+
+def test_a_run_left_uncalibrated_draws_one_reliability_curve_named_so():
+    from workbench.core.evaluate.reliability_drawing import reliability_curves
+
+    rel, before = {"count": [1], "confidence": [0.6], "accuracy": [0.5]}, {"count": [2]}
+    metrics = {"calibration": "none", "test": {"reliability": rel, "reliability_before": before}}
+    assert reliability_curves(metrics) == {"no calibration": rel}
+    metrics["calibration"] = "platt"
+    assert reliability_curves(metrics, after="as exported") == {"before calibration": before, "as exported": rel}

@@ -1,5 +1,5 @@
-"""The reliability diagram drawn on a matplotlib Axes, shared by the HTML report and the export's model card, and
-matplotlib text that shows names verbatim."""
+"""The reliability diagram drawn on a matplotlib Axes, shared by the HTML report and the export's model card, the
+curves a run's diagram shows (for these and the window), and matplotlib text that shows names verbatim."""
 
 from __future__ import annotations
 
@@ -7,6 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+
+def reliability_curves(metrics: dict[str, Any], after: str = "after calibration") -> dict[str, dict[str, Any]]:
+    """The curves of a run's test reliability diagram by legend name: before and `after` calibration, or the one
+    curve of a run left uncalibrated (its "before" is the same curve, drawn twice under two names otherwise)."""
+    test = metrics.get("test") or {}
+    curves = {name: test[key] for name, key in (("before calibration", "reliability_before"), (after, "reliability"))
+              if isinstance(test.get(key), dict)}
+    if metrics.get("calibration") == "none" and "reliability" in test:
+        return {"no calibration": test["reliability"]}
+    return curves
 
 
 def verbatim(value: object) -> str:

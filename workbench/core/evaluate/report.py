@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.evaluate.reliability_drawing import draw_reliability, verbatim
+from workbench.core.evaluate.reliability_drawing import draw_reliability, reliability_curves, verbatim
 from workbench.core.evaluate.verdicts import calibration_verdict
 from workbench.core.safety.atomic import write_text_atomic
 
@@ -183,8 +183,7 @@ def run_report(run: Any, path: str | Path, name: str = "") -> Path:  # a workflo
     after = converted_rows(run.model, run.inspection.input_shape, run.head_name, run.inspection.tail) \
         if run.kind == "trained" else before
     figures = [curves_figure({"run": run.training.history})] if run.training.history else []
-    figures.append(reliability_figure({"before calibration": test["reliability_before"],
-                                       "after calibration": test["reliability"]}))
+    figures.append(reliability_figure(reliability_curves(run.metrics)))
     page = render("run_report.html.j2", title="Conversion report", source_name=run.loaded.path.name, run_name=name,
                   kind=run.kind, task=run.recipe.head.task, classes=list(run.data.classes),
                   calibration=run.recipe.calibration, sha256=run.loaded.sha256,
@@ -207,8 +206,7 @@ def run_fragment(metrics: dict[str, Any], name: str, note: str = "") -> str:
     """A run's metrics, reliability diagram and confusion matrix as an HTML fragment (a notebook's rich display),
     escaped like every report."""
     test = metrics["test"]
-    curves = ({"before calibration": test["reliability_before"], "after calibration": test["reliability"]}
-              if "reliability_before" in test else {"run": test["reliability"]})
+    curves = reliability_curves(metrics)
     notes = run_notes(metrics)
     return render("run_fragment.html.j2", name=name, note=note, metrics=metrics_view(test, notes),
                   figures=[reliability_figure(curves)],

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.evaluate.reliability_drawing import draw_reliability, verbatim
+from workbench.core.evaluate.reliability_drawing import draw_reliability, reliability_curves, verbatim
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -21,10 +21,7 @@ def write_figures(folder: Path, metrics: dict[str, Any], classes: list[str]) -> 
     """Write the figures the metrics allow into `folder`; returns their file names."""
     test = metrics.get("test") or {}
     written = []
-    curves = {name: test[key] for name, key in (("before calibration", "reliability_before"),
-                                                ("as exported", "reliability")) if isinstance(test.get(key), dict)}
-    if metrics.get("calibration") == "none":
-        curves.pop("before calibration", None)  # the same curve twice
+    curves = reliability_curves(metrics, after="as exported")
     if curves:
         _reliability(folder / RELIABILITY, curves)
         written.append(RELIABILITY)

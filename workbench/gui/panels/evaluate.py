@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from workbench.core.evaluate.reliability_drawing import reliability_curves
 from workbench.core.recipe import CALIBRATIONS
 
 from .. import theme
@@ -294,7 +295,8 @@ class EvaluatePanel(QWidget):
             self.roc.show_curves(binary_curves(probs, run.data.labels("test")))
             self._show_threshold(run)
         test = run.metrics["test"]
-        self.reliability.show_bins(test["reliability"], test.get("reliability_before"))
+        curves = reliability_curves(run.metrics)
+        self.reliability.show_bins(test["reliability"], curves.get("before calibration"), next(reversed(curves)))
         self._show_classification()
         if cell is not None:  # the same run again (recalibrated): keep its cell listed
             self.confusion.select(*cell)

@@ -46,7 +46,7 @@ class ReliabilityPlot(QWidget):
         self.plot.setLabel("bottom", "confidence")
         self.plot.setLabel("left", "accuracy")
         self.plot.setMinimumHeight(MIN_PLOT)
-        legend = self.plot.addLegend(offset=(10, 10))
+        self.legend = legend = self.plot.addLegend(offset=(10, 10))
         legend.setColumnCount(2)  # two short rows instead of four tall ones over the top-left of the diagram
         legend.setZValue(100)  # over the curves, on its own background
         self.diagonal = self.plot.plot([0, 1], [0, 1], name="perfect")
@@ -56,7 +56,7 @@ class ReliabilityPlot(QWidget):
         self.after = self.plot.plot(symbol="o", symbolSize=7, name="after calibration")
         self.sparse = pg.ScatterPlotItem(size=9, symbol="o")
         self.plot.addItem(self.sparse)
-        legend.addItem(self.sparse, "sparse bin (few rows)")
+        self._legend_rows("after calibration", True)
         self.hist = Plot("Confidence histogram", "confidence_histogram", limits={"xMin": -0.05, "xMax": 1.05})
         self.hist.setXLink(self.plot)
         self.hist.setLabel("bottom", "confidence")
@@ -100,8 +100,18 @@ class ReliabilityPlot(QWidget):
         for label in self.count_labels:
             label.setColor(theme.colour("text"))
 
-    def show_bins(self, after: dict, before: dict | None = None) -> None:
-        """Draw the bins of the calibrated probabilities (`after`) and, if given, the raw ones."""
+    def _legend_rows(self, after: str, before: bool) -> None:
+        """The legend's rows for what is drawn: no "before calibration" row for a run left uncalibrated."""
+        self.legend.clear()
+        for item, name in ((self.diagonal, "perfect"), (self.before, "before calibration"), (self.after, after),
+                           (self.sparse, "sparse bin (few rows)")):
+            if item is not self.before or before:
+                self.legend.addItem(item, name)
+
+    def show_bins(self, after: dict, before: dict | None = None, after_name: str = "after calibration") -> None:
+        """Draw the bins of the calibrated probabilities (`after`, named `after_name` in the legend) and, if given,
+        the raw ones."""
+        self._legend_rows(after_name, before is not None)
         edges = np.asarray(after["edges"])
         centers, widths = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
         count = np.asarray(after["count"])
