@@ -66,3 +66,26 @@ def test_the_cannot_train_line_names_a_field_by_its_label(window, files, qtbot):
     qtbot.waitUntil(lambda: "Cannot train" in window.form.reason.text(), timeout=5000)
     assert window.form.reason.text().startswith("Cannot train: Cost matrix: ")
     assert "decide." not in window.form.reason.text() and "decide." not in window.train_panel.train_button.toolTip()
+
+
+def test_classes_remade_on_the_data_tab_say_there_that_the_prior_no_longer_fits(window, files, qtbot):
+    """A prior of two shares, then three quantile bins on the Data tab: the misfit is said under the Labels
+    controls that made it (and where the prior is set), not only on the Head & training form."""
+    from .conftest import open_model_and_data
+
+    open_model_and_data(qtbot, window, files)
+    prior = window.form.widgets["decide.prior"]
+    prior.setText("0.2, 0.8")
+    prior.editingFinished.emit()
+    labels = window.data_panel.labels
+    assert labels.label_problems.isHidden()
+    window.session.model.update(**{"data.label_mode": "bins", "data.bins": 3, "head.task": "multiclass"})
+    qtbot.waitUntil(lambda: window.session.model.data is not None and len(window.session.model.data.classes) == 3,
+                    timeout=10000)
+    assert window.session.model.recipe.decide.prior == (0.2, 0.8)  # kept over a new class count: said here
+    qtbot.waitUntil(lambda: not labels.label_problems.isHidden(), timeout=5000)
+    assert labels.label_problems.text().startswith("Deployment prior (Head & training tab): ")
+    assert not window.form.errors["decide.prior"].isHidden()
+    prior.setText("0.2, 0.3, 0.5")
+    prior.editingFinished.emit()
+    assert labels.label_problems.isHidden()

@@ -64,7 +64,10 @@ class LabelsBox(QGroupBox):
         self.bins.valueChanged.connect(lambda v: self._set(**{"data.bins": v}))
         self.label_problems = FieldProblems(session, {
             "data.label": "Label column", "data.label_mode": "Labels", "data.threshold": "Threshold",
-            "data.bins": "Quantile bins", "data.classes": "Class order"})
+            "data.bins": "Quantile bins", "data.classes": "Class order",
+            # sized by the classes these controls make; set on the Head & training tab
+            "decide.prior": "Deployment prior (Head & training tab)", "decide.costs": "Cost matrix (Head & training "
+            "tab)"})
         form = QFormLayout(self)
         form.addRow(self.mode_column)
         row = QHBoxLayout()

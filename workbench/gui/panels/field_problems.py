@@ -1,11 +1,10 @@
-"""A red line beside a group of controls with the recipe problems (core's `recipe.problems`) of the fields those
-controls set, so a problem with a field that is not on the Head & training form is shown where it is fixed."""
+"""A red line beside a group of controls with the problems (core's `SessionModel.field_problems`: the recipe's own,
+and the class-sized fields the data's classes no longer fit) of the fields those controls set or change, so a problem
+is shown where it is made and fixed, not only on the Head & training form."""
 
 from __future__ import annotations
 
 from PySide6.QtWidgets import QLabel
-
-from workbench.core.recipe import problems
 
 from .. import theme
 
@@ -19,10 +18,13 @@ class FieldProblems(QLabel):
         self.setWordWrap(True)
         theme.style(self, "color: {error}")
         self.setVisible(False)
-        session.recipe_changed.connect(self._on_recipe_changed)
-        self._on_recipe_changed(session.model.recipe)
+        self.session = session
+        session.recipe_changed.connect(self._refresh)
+        session.data_changed.connect(self._refresh)  # another class count can make a prior or cost matrix misfit
+        self._refresh()
 
-    def _on_recipe_changed(self, recipe):
-        found = [f"{self.names[field]}: {reason}." for field, reason in problems(recipe) if field in self.names]
+    def _refresh(self, *_changed):
+        found = [f"{self.names[field]}: {reason.rstrip('.')}." for field, reason in self.session.model.field_problems()
+                 if field in self.names]
         self.setText("\n".join(found))
         self.setVisible(bool(found))
