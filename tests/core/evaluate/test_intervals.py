@@ -86,3 +86,22 @@ def test_what_the_ece_interval_covers_reads_as_a_number_not_a_key():
     high = text["ece_if_calibrated"]["high"]
     assert f"shows up to {high:.3f} on these rows" in text["ece_interval_covers"]
     assert "ece_if_calibrated" not in text["ece_interval_covers"]
+
+
+def test_the_ece_interval_holds_the_ece_and_covers_the_bins_population_ece_better_than_plain_percentiles():
+    from workbench.core.evaluate.scores import auto_bins, bin_edges
+
+    rng = np.random.default_rng(7)
+    big, y_big = _draw(rng, 400_000, 2.0)
+    trials, shifted, plain = 100, 0, 0
+    for _ in range(trials):
+        probs, y = _draw(rng, 200, 2.0)
+        edges = bin_edges(probs.max(1), auto_bins(len(y)))
+        truth = metrics.reliability(big, y_big, edges=edges)["ece"]
+        point = metrics.reliability(probs, y, edges=edges)["ece"]
+        low, high = uncertainty.intervals(probs, y, ("ece",), edges=edges)["ece"]
+        assert low <= point <= high  # the unshifted interval misses it on some splits
+        shifted += low <= truth <= high
+        low, high = uncertainty.interval(uncertainty.replicates(probs, y, ["ece"], edges=edges)["ece"])
+        plain += low <= truth <= high
+    assert shifted / trials >= 0.88 and shifted > plain, (shifted, plain)

@@ -112,7 +112,8 @@ def evaluate(probs: np.ndarray, y: np.ndarray, classes: list[str], before: np.nd
     resamples = uncertainty.resamples_for(len(y))
     out["ci_method"] = (f"accuracy, per-class precision and recall: Wilson score 95% interval; the others: "
                         f"stratified bootstrap, {resamples} resamples, seed {uncertainty.SEED}, 95% percentile "
-                        "interval")
+                        "interval (the ECE's shifted down by the bootstrap's bias, the resamples' mean ECE minus the "
+                        "ECE, which resampling inflates)")
     out["ci_methods"] = {name: uncertainty.method_of(name) for name in out["ci"]}
     out["ci_resamples"] = resamples
     out |= ece_bias.summary(probs, y, edges)

@@ -48,6 +48,14 @@ def resamples_for(n: int) -> int:
 
 _resamples = resamples_for
 PROPORTIONS = ("accuracy",)  # of METRICS, the ones with a Wilson interval
+# Of METRICS, the ones whose resampled values run above the value itself: resampling adds noise to every bin, and a
+# bin's |confidence - accuracy| turns noise into gap. Their percentile interval is shifted down by that bias (the
+# resamples' mean minus the value), so it is centred as the value is: it then held the value in 100% of simulated
+# splits (92-99% unshifted, the value below the whole interval otherwise) and covered the ECE of the same bins on
+# 400,000 rows in 88-95% of splits of an over-confident model where the unshifted one covered it in 68-91%
+# (tests/core/evaluate/test_intervals.py). Near perfect calibration neither covers that ECE (near 0; shifted 3-17%,
+# unshifted 0%): `ece_bias.if_calibrated` says what calibration shows there.
+SHIFTED = ("ece",)
 INTERVALS = "95% intervals: Wilson for accuracy, bootstrap for the others"  # how a summary says which is which
 
 
@@ -195,7 +203,8 @@ def interval(values: np.ndarray, level: float = LEVEL) -> list[float]:
 def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS, threshold: float | None = None,
               edges: np.ndarray | None = None, ordinal: bool = False,
               pred: np.ndarray | None = None) -> dict[str, list[float]]:
-    """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others (`pred`:
+    """95% intervals, {metric: [low, high]}: Wilson for accuracy, bootstrap percentiles for the others, the ECE's
+    shifted by the bootstrap's bias (see SHIFTED) (`pred`:
     the decisions, one class per row, when they are not the threshold's, the most probable class or the median)."""
     if len(y) < 2:
         return {}
@@ -208,9 +217,19 @@ def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS
     for name in metrics:
         if name == "accuracy":
             out[name] = wilson(float((pred == y).sum()), len(y))
+        elif name in SHIFTED and name in boot:
+            value = float(_FUNCTIONS[name](np.ones((1, len(y))), probs, y, pred, edges=_edges(probs, y, edges))[0])
+            low, high = interval(boot[name] - (boot[name].mean() - value))
+            out[name] = [max(low, 0.0), high]
         elif name in boot:
             out[name] = interval(boot[name])
     return out
+
+
+def _edges(probs: np.ndarray, y: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
+    from workbench.core.evaluate.scores import auto_bins, bin_edges
+
+    return bin_edges(probs.max(1), auto_bins(len(y))) if edges is None else edges
 
 
 def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS,
