@@ -26,14 +26,15 @@ def test_a_problem_is_shown_beside_its_field(window, changes, where, words):
 
 def test_every_field_core_can_fault_has_a_place_in_the_window(window):
     """Each recipe field is on the form or named by one of the other tabs' problem lines (except the two
-    reliability settings, which only a recipe file sets and which are validated when it is read). The decision
-    fields are on the form's Decisions group too (and on the Evaluate tab's Decisions box, with their results)."""
+    reliability settings and the split order, which only a recipe file or a flag sets, validated when it is read).
+    The decision fields are on the form's Decisions group too (and on the Evaluate tab's Decisions box, with their
+    results)."""
     shown = set(window.form.errors)
     for label in (window.data_panel.labels.label_problems, window.data_panel.columns.column_problems,
                   window.data_panel.splits.split_problems, window.data_panel.inputs.input_problems,
                   window.model_panel.problems):
         shown |= set(label.names)
-    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins"}
+    assert set(rc.FIELDS) - shown == {"binning", "reliability_bins", "data.split_order"}
     assert {"train.repeats", "decide.conformal_alpha", "decide.prior_from"} <= set(window.form.widgets)
 
 

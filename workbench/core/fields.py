@@ -156,7 +156,8 @@ def base_type(kind: Any) -> Any:
 
 
 def coerce(value: Any, kind: Any) -> Any:
-    """Lists from JSON/TOML become tuples where the field is a tuple; everything else is left to `check`."""
+    """Lists from JSON/TOML become tuples where the field is a tuple, as does comma-separated text (as the flags take
+    it); everything else is left to `check`."""
     base, _ = _base(kind)
     if isinstance(value, str) and base is bool and str in _args(kind):
         word = value.strip().lower()
@@ -169,6 +170,14 @@ def coerce(value: Any, kind: Any) -> Any:
             return text
     if typing.get_origin(base) is tuple and isinstance(value, list):
         return tuple(value)
+    if typing.get_origin(base) is tuple and isinstance(value, str):  # "low,medium,high", as the flag takes it
+        parts = [part.strip() for part in value.split(",") if part.strip()]
+        if typing.get_args(base)[:1] == (str,):
+            return tuple(parts)
+        try:
+            return tuple(float(part) for part in parts)
+        except ValueError:
+            return value  # `check` says what the field takes
     if typing.get_origin(base) is tuple and isinstance(value, (int, float)) and not isinstance(value, bool):
         return (value,)  # one value of a list: prior=0.3, a binary head's positive share
     if base is float and isinstance(value, int) and not isinstance(value, bool):

@@ -26,13 +26,13 @@ from workbench.core.recipe_migrate import BEFORE_IMAGES, BEFORE_SCALES, V2_TRAIN
 from workbench.core.recipe_ordinal import ordinal_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
-# 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before
-# head.warm_start took auto/on/off (it was true/false); 4: before image normalisation and augmentation; 5: before
-# calibration auto (was temperature); 6: before data.standardize auto (was false), data.normalize auto reading the
-# model's evidence (auto was what "architecture" is now) and train.time_budget (no limit before); 7: before
-# head.ordinal auto (was coral). mlp_activation, train.repeats, the ordinal task, the decide section, data.inputs
-# and the model section (cut_at, prune) came without a bump: their defaults are what a recipe without them meant.
-RECIPE_VERSION = 8
+# 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before head.warm_start
+# took auto/on/off (was true/false); 4: before image normalisation and augmentation; 5: before calibration auto (was
+# temperature); 6: before data.standardize auto (was false), data.normalize auto reading the model's evidence (auto was
+# what "architecture" is now) and train.time_budget (no limit before); 7: before head.ordinal auto (was coral); 8:
+# before data.split_order (classes). mlp_activation, train.repeats, the ordinal task, the decide section, data.inputs
+# and the model section (cut_at, prune) came without a bump (their defaults are what a recipe without them meant).
+RECIPE_VERSION = 9
 TASKS = ("binary", "multiclass", "ordinal")
 ORDINAL_HEADS = ("coral", "corn", "multinomial", "auto")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
@@ -47,9 +47,9 @@ DEVICES = ("auto", "cpu", "cuda")
 MISSING = ("error", "drop", "impute")
 NORMALIZATIONS = ("auto", "architecture", "imagenet", "none", "custom")
 STANDARDIZE = ("auto",)
-
 RESIZES = ("resize", "crop")
 AUGMENTS = ("auto", "on", "off")
+SPLIT_ORDERS = ("labels", "classes")
 # Between the Linear layers of an MLP rebuilt from a bare state_dict (the file does not record it).
 MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid", "silu", "leaky_relu", "elu")
 
@@ -83,6 +83,10 @@ class DataRecipe:
                                                    low=2, high=1000, flag=None))
     splits: tuple[float, ...] = field(default=(0.6, 0.15, 0.1, 0.15), metadata=describe(
         "Splits", "train,val,cal,test fractions, e.g. 0.6,0.15,0.1,0.15", low=0, high=1))
+    split_order: str = field(default="labels", metadata=describe(
+        "Split order", "the order the seeded split draws each class's rows in. labels: the classes' own order "
+        "(numbers, low/medium/high, else alphabetical), so that a Class order given moves no row between splits; "
+        "classes: the Class order (recipes of version 8 and before)", choices=SPLIT_ORDERS))
     standardize: bool | str = field(default="auto", metadata=describe(
         "Standardize", "standardize a table's inputs with the train split's mean and std, also inside the exported "
         "program. auto: when the model's output and first layer say it was trained on standardised inputs and the "

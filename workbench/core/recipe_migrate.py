@@ -49,6 +49,9 @@ def migrate(values: dict[str, Any], current: int) -> dict[str, Any]:
     # head.ordinal left out meant coral before its default became auto (version 8)
     if version < 8 and isinstance(head := values.setdefault("head", {}), dict):
         head.setdefault("ordinal", "coral")
+    # a class order given moved rows between splits before version 9: an older recipe keeps its splits
+    if version < 9 and isinstance(data := values.setdefault("data", {}), dict):
+        data.setdefault("split_order", "classes")
     return values
 
 

@@ -101,3 +101,28 @@ def test_compare_says_better_only_when_the_paired_interval_excludes_zero():
     plain = run("plain", good)
     del plain["metrics"]["test_rows"]
     assert table([run("weak", bad), plain])["paired"][0]["columns"] is None
+
+
+def test_runs_on_the_same_rows_with_their_classes_reordered_are_paired_by_class_name():
+    from workbench.core.evaluate.compare import table
+
+    rng = np.random.default_rng(6)
+    probs, y = _probs(rng, 240, 3, signal=1.0)
+    names = ["low", "medium", "high"]
+    order = [2, 0, 1]  # the second run's classes: high, low, medium
+    to_b = np.argsort(order)  # a code in the first run's order -> the second run's code
+
+    def run(name, classes, p, codes):
+        test = metrics.evaluate(p, codes, classes)
+        return {"name": name, "recipe": None,
+                "metrics": {"classes": classes, "test": test, "test_rows": {"y": codes.tolist(), "probs": p.tolist()}}}
+
+    first = run("first", names, probs, y)
+    again = run("reordered", [names[i] for i in order], probs[:, order], to_b[y])
+    result = table([first, again])
+    assert result["paired"][0]["columns"] is not None  # the same rows: paired, not "not the same test rows"
+    assert result["same_classes"] and any(result["best"])  # the same classes in another order are ranked
+    diff = uncertainty.compare_runs(first["metrics"], again["metrics"])
+    assert all(v["low"] == v["high"] == 0 for v in diff.values()), diff  # the same decisions, the same scores
+    other = run("other rows", names, probs, np.roll(y, 1))
+    assert uncertainty.compare_runs(first["metrics"], other["metrics"]) is None

@@ -239,3 +239,13 @@ def test_a_notebooks_errors_name_its_arguments_not_the_command_lines_flags(user_
     said = str(caught.value)
     assert "missing='drop'" in said and "--" not in said, said
     assert "missing='drop'" in caught.value.fix
+
+
+def test_list_options_take_comma_separated_text_as_their_flags_do():
+    from workbench.core.workflow.options import recipe_changes
+
+    assert recipe_changes({"classes": "low, medium,high", "features": "a,b", "splits": "0.6,0.2,0.05,0.15"}) == {
+        "data.classes": ("low", "medium", "high"), "data.features": ("a", "b"),
+        "data.splits": (0.6, 0.2, 0.05, 0.15)}
+    with pytest.raises(RecipeError, match="splits="):
+        recipe_changes({"splits": "0.6,lots"})

@@ -290,11 +290,13 @@ def labels_for_classes(table: Table, classes: list[str], label_info: dict[str, A
 
 
 def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: str = "",
-                  classes: list[str] | None = None) -> dict[str, np.ndarray]:
+                  classes: list[str] | None = None, draw: list[int] | None = None) -> dict[str, np.ndarray]:
     """Stratified, seeded train / val / cal / test index arrays (an empty split when its fraction is 0).
 
     Every class gets at least one row in every split with a positive fraction, the rest shared out in
-    proportion (largest remainders); a class with fewer rows than there are splits is refused by name."""
+    proportion (largest remainders); a class with fewer rows than there are splits is refused by name. The seeded
+    draws go class by class in the order `draw` (class codes; default: code order), so that the codes' order need
+    not decide which rows go where."""
     names = ("train", "val", "cal", "test")
     shares = np.asarray(fractions, dtype=np.float64)
     used = shares > 0
@@ -302,7 +304,8 @@ def split_indices(y: np.ndarray, fractions: tuple[float, ...], seed: int, path: 
     counts = np.bincount(y)
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {n: [] for n in names}
-    for code, count in enumerate(counts):
+    for code in (range(len(counts)) if draw is None else [c for c in draw if c < len(counts)]):
+        count = counts[code]
         if count == 0:
             continue
         if count < needed:
@@ -339,7 +342,8 @@ def _allocate(count: int, fractions: np.ndarray) -> list[int]:
 
 
 def given_split_indices(y: np.ndarray, given: dict[str, np.ndarray], fractions: tuple[float, ...], seed: int,
-                        path: str = "", classes: list[str] | None = None) -> dict[str, np.ndarray]:
+                        path: str = "", classes: list[str] | None = None,
+                        draw: list[int] | None = None) -> dict[str, np.ndarray]:
     """The splits a folder gives (train/, val/, test/) used as given; what it lacks is carved, stratified and
     seeded, in the recipe's proportions: the calibration split from val/ when there is one (else from train/),
     a validation or test split from train/ when the folder has none."""
@@ -351,7 +355,7 @@ def given_split_indices(y: np.ndarray, given: dict[str, np.ndarray], fractions: 
     def carve(rows: np.ndarray, parts: tuple[float, ...]) -> dict[str, np.ndarray]:
         if sum(f > 0 for f in parts) <= 1:  # nothing to carve: the rows stay whole in the one split asked for
             return {("train", "val", "cal", "test")[int(np.argmax(parts))]: rows}
-        codes = split_indices(y[rows], parts, seed, path, classes)
+        codes = split_indices(y[rows], parts, seed, path, classes, draw)
         return {name: rows[idx] for (name, idx), f in zip(codes.items(), parts) if f > 0}
 
     out.update(carve(given["train"], (train_f, 0 if has_val else val_f, 0 if has_val else cal_f,

@@ -18,6 +18,7 @@ COLUMNS = [("accuracy", "accuracy", True), ("macro F1", "macro_f1", True), ("ECE
            ("Brier", "brier", False), ("ROC AUC", "roc_auc", True), ("class dist.", "mae_classes", False),
            ("QWK", "qwk", True)]
 THRESHOLD_DEPENDENT = ("accuracy", "macro_f1")  # move with a binary run's threshold; ECE, Brier, AUC do not
+ORDER_DEPENDENT = ("mae_classes", "qwk")  # measured along the class order: runs in other orders are not ranked
 
 
 def decision_threshold(metrics: dict[str, Any]) -> float | None:
@@ -140,7 +141,9 @@ def split_key(recipe: dict[str, Any] | None) -> tuple[Any, ...] | None:
     if isinstance(path, str) and path and not path.startswith("sklearn:"):
         # Exports written before data paths were stored absolute kept them as typed: read from here.
         path = str(Path(path).expanduser().resolve())
-    return (path, d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"])
+    # before recipe version 9 (split_order classes) the class order given decided which rows went where
+    order = tuple(d.get("classes") or ()) if d.get("split_order", "classes") == "classes" else ()
+    return (path, d["label"], d["label_mode"], d["threshold"], d["bins"], tuple(d["splits"]), recipe["seed"], order)
 
 
 def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -158,9 +161,11 @@ def table(runs: list[dict[str, Any]]) -> dict[str, Any]:
                      "model": model_row(run["metrics"].get("model"))})
     best = []  # per column, every run that reaches the best value (ties are all marked)
     # Runs over other classes answer other questions (a binary Brier runs 0..1, a 4-class one 0..2): none is best
-    same_classes = len({tuple(run["metrics"].get("classes") or ()) for run in runs}) == 1
-    for c, (_, _, higher) in enumerate(COLUMNS):  # one run alone is best at nothing
-        present = [r["values"][c] for r in rows if r["values"][c] is not None] if same_classes and len(rows) > 1 \
+    orders = {tuple(run["metrics"].get("classes") or ()) for run in runs}
+    same_classes = len({tuple(sorted(order)) for order in orders}) == 1  # given in any order
+    for c, (_, key, higher) in enumerate(COLUMNS):  # one run alone is best at nothing
+        comparable = same_classes and (len(orders) == 1 or key not in ORDER_DEPENDENT)
+        present = [r["values"][c] for r in rows if r["values"][c] is not None] if comparable and len(rows) > 1 \
             else []
         top = (max(present) if higher else min(present)) if present else None
         best.append([i for i, r in enumerate(rows) if present and r["values"][c] == top])

@@ -257,13 +257,36 @@ def compare_runs(reference: dict[str, Any], other: dict[str, Any],
     """Paired intervals of other - reference from two runs' metrics (their `test_rows`, each under its own
     decisions: `decisions` where they are stored, else its threshold, most probable or median class), or None when
     they do not hold the same test rows."""
-    a, b = reference.get("test_rows"), other.get("test_rows")
-    if not a or not b or a["y"] != b["y"]:
+    rows = aligned_rows(reference, other)
+    if rows is None:
         return None
+    a, b = rows
     y = np.asarray(a["y"])
     return paired_difference(np.asarray(a["probs"]), np.asarray(b["probs"]), y, metrics, a.get("threshold"),
                              b.get("threshold"), ordinal_a=bool(a.get("ordinal")), ordinal_b=bool(b.get("ordinal")),
                              pred_a=stored_decisions(a), pred_b=stored_decisions(b))
+
+
+def aligned_rows(reference: dict[str, Any], other: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """Two runs' `test_rows` when they hold the same rows, the other's in the reference's class order: the same
+    classes given in another order (a Class order set between the runs, which moves no row between splits) have
+    their codes, probability columns and decisions mapped by class name. None for other rows or other classes."""
+    a, b = reference.get("test_rows"), other.get("test_rows")
+    if not a or not b:
+        return None
+    ca, cb = reference.get("classes"), other.get("classes")
+    if not isinstance(ca, list) or not isinstance(cb, list) or ca == cb or sorted(ca) != sorted(cb) \
+            or len(set(ca)) != len(ca):
+        return (a, b) if a["y"] == b["y"] else None
+    to_a = np.array([ca.index(name) for name in cb])  # the other's code -> the reference's code
+    y = to_a[np.asarray(b["y"], dtype=np.int64)].tolist()
+    if y != a["y"]:
+        return None
+    probs = np.asarray(b["probs"])
+    made = stored_decisions(b)
+    made = _predict(probs, b.get("threshold"), bool(b.get("ordinal"))) if made is None else made
+    return a, {**b, "y": y, "probs": probs[:, [cb.index(name) for name in ca]].tolist(),
+               "decisions": to_a[made].tolist()}
 
 
 def stored_decisions(rows: dict[str, Any]) -> np.ndarray | None:

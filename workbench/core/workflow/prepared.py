@@ -139,10 +139,11 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
     d = recipe.data
     y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
+    draw = _draw_order(table, recipe, classes)
     if table.given_splits:  # the folder's train/ val/ test/, as given
-        splits = given_split_indices(y, table.given_splits, d.splits, recipe.seed, d.path, classes)
+        splits = given_split_indices(y, table.given_splits, d.splits, recipe.seed, d.path, classes, draw)
     else:
-        splits = split_indices(y, d.splits, recipe.seed, d.path, classes)
+        splits = split_indices(y, d.splits, recipe.seed, d.path, classes, draw)
     prepared = PreparedData(table, y, classes, info, splits)
     if d.missing == "impute" and table.X.ndim in (2, 3):  # rows, or rows read as sequences
         from workbench.core.data.preprocess import impute, train_medians
@@ -173,6 +174,18 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
         else:  # decided against the model by prepare_for_model
             prepared.scale_stats = (mean, std)
     return prepared
+
+
+def _draw_order(table: Table, recipe: Recipe, classes: list[str]) -> list[int] | None:
+    """The class codes in the order the split draws them: a class column's classes in their own order when a Class
+    order is given (data.split_order labels), so that reordering the classes keeps every split; None (code order)
+    otherwise, where the codes are that order already."""
+    d = recipe.data
+    if d.split_order != "labels" or not d.classes or d.label_mode != "column":
+        return None
+    _y, own, _info = make_labels(table, d.label_mode, "multiclass", d.threshold, d.bins, ())
+    where = {name: code for code, name in enumerate(classes)}
+    return [where[name] for name in own if name in where]
 
 
 def _pixel_stats(samples: Any, rows: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
