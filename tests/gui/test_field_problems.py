@@ -86,6 +86,11 @@ def test_classes_remade_on_the_data_tab_say_there_that_the_prior_no_longer_fits(
     assert window.session.model.recipe.decide.prior == (0.2, 0.8)  # kept over a new class count: said here
     qtbot.waitUntil(lambda: not labels.label_problems.isHidden(), timeout=5000)
     assert labels.label_problems.text().startswith("Deployment prior (Head & training tab): ")
+    window.resize(1024, 700)
+    window.workspace.tabs.setCurrentWidget(window.data_panel)
+    qtbot.wait(50)
+    problem = labels.label_problems  # every wrapped line shown, not the last one cut off by the box
+    assert problem.height() >= problem.heightForWidth(problem.width()) > 0
     assert not window.form.errors["decide.prior"].isHidden()
     prior.setText("0.2, 0.3, 0.5")
     prior.editingFinished.emit()

@@ -28,3 +28,14 @@ class FieldProblems(QLabel):
                  if field in self.names]
         self.setText("\n".join(found))
         self.setVisible(bool(found))
+        self._fit()
+
+    def resizeEvent(self, event):  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self):
+        """As tall as the wrapped text at the width it has: a nested layout asks a word-wrapped label its height
+        at another width and cut the last line off."""
+        if self.width() > 0:
+            self.setMinimumHeight(self.heightForWidth(self.width()) if self.text() else 0)
