@@ -63,3 +63,25 @@ def test_finish_zooms_to_the_data(qtbot):
     low, high = plot.loss_plot.getViewBox().viewRange()[1]
     assert low > 0.3 and high < 0.8  # fitted to 0.5-0.6, not 0 to a ceiling
     assert plot.loss_plot.getViewBox().viewRange()[0][1] < 5  # one epoch of data, not the 50 planned
+
+
+def test_at_the_end_the_legend_covers_no_point_of_a_train_curve_along_the_top(qtbot):
+    from PySide6.QtCore import QPointF
+
+    plot = LossPlot(smoothing=0.0)
+    qtbot.addWidget(plot)
+    plot.resize(760, 500)
+    plot.show()
+    plot.clear(epochs=5)
+    for epoch in range(1, 6):  # a flat, noisy train loss above a flat validation loss: every corner has a curve
+        plot.add_batches(_batches(epoch, [0.5 + 0.02 * ((i * 7) % 3 - 1) for i in range(10)]))
+        plot.add_epoch({"epoch": epoch, "val_loss": 0.37, "val_accuracy": 0.8})
+    plot.finish()
+    qtbot.wait(50)
+    vb = plot.loss_plot.getViewBox()
+    legend = plot.legend.sceneBoundingRect()
+    xs, ys = plot.train_curve.getData()
+    covered = [(x, y) for x, y in zip(xs, ys) if legend.contains(vb.mapViewToScene(QPointF(float(x), float(y))))]
+    assert not covered, covered
+    low, high = vb.viewRange()[1]
+    assert low < 0.37 and 0.52 < high < 1.0  # still fitted to the data, with room above it

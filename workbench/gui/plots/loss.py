@@ -28,7 +28,7 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self.smoothing = smoothing
         self.loss_plot = Plot("Loss", "loss")
-        self.loss_plot.addLegend(offset=(-10, 10))
+        self.legend = self.loss_plot.addLegend(offset=(-10, 10))
         self.loss_plot.setLabel("bottom", "epoch")
         self.acc_plot = Plot("Validation accuracy", "accuracy", limits={"yMin": -0.05, "yMax": 1.05})
         self.acc_plot.setLabel("bottom", "epoch")
@@ -117,7 +117,24 @@ class LossPlot(QWidget):
         """Draw what is left once training ends and let both axes fit the whole run."""
         self._timer.stop()
         self._redraw()
-        self.loss_plot.enableAutoRange(x=True, y=True)
+        self.loss_plot.enableAutoRange(x=True, y=False)
+        self._fit_under_legend()
+
+    def _fit_under_legend(self) -> None:
+        """The y axis fits the curves with room above them for the legend (top right), which covered the train
+        curve where it ran along the top of a view fitted to the data alone."""
+        ys = [np.asarray(c.getData()[1] if c.getData()[1] is not None else [], dtype=float)
+              for c in (self.train_curve, self.val_curve)]
+        values = np.concatenate(ys) if ys else np.zeros(0)
+        values = values[np.isfinite(values)]
+        if not values.size:
+            self.loss_plot.enableAutoRange(y=True)
+            return
+        low, high = float(values.min()), float(values.max())
+        span = (high - low) or max(abs(high), 1.0) * 0.1
+        view = self.loss_plot.getPlotItem().getViewBox().height()
+        share = min(0.5, (self.legend.boundingRect().height() + 16) / view) if view > 0 else 0.3
+        self.loss_plot.setYRange(low - 0.05 * span, high + span * (share / (1 - share) + 0.05), padding=0)
 
     def show_history(self, history: list[dict], epochs: int | None = None) -> None:
         """A finished run's curves from its per-epoch history (another run was drawn live since): the train
