@@ -1,5 +1,6 @@
 """Freeze checkboxes reach training; a saved recipe reproduces the run; opening another model mid-run."""
 
+import pytest
 import torch
 from PySide6.QtCore import Qt
 
@@ -251,3 +252,34 @@ def test_a_choice_that_needs_more_values_stays_choosable(window):
     normalize = window.form.widgets["data.normalize"]  # custom, then its mean and std: not ruled out
     assert normalize.model().item(normalize.findText("custom")).isEnabled()
     assert refused_choices(window.session.model.recipe, "data.normalize") == {}
+
+
+def _type(qtbot, box, text):
+    """Select all and type as a user does, key by key, then leave the field with Tab."""
+    from PySide6.QtCore import Qt
+
+    edit = box.lineEdit()
+    box.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    for ch in text:
+        qtbot.keyClicks(edit, ch)
+    qtbot.keyClick(edit, Qt.Key.Key_Tab)
+
+
+def test_numbers_typed_key_by_key_are_kept_and_scientific_notation_reads(window, files, qtbot):
+    """Each keystroke used to set the recipe, and the form wrote the value back under the cursor: 0.25 typed into
+    Dropout became 0.000, 0.6 into the train split 0.00, and 1e-4 into Weight decay 1.0."""
+    open_model_and_data(qtbot, window, files)
+    form, model = window.form, window.session.model
+    _type(qtbot, form.widgets["head.dropout"], "0.25")
+    assert model.recipe.head.dropout == 0.25 and form.widgets["head.dropout"].text() == "0.250"
+    _type(qtbot, form.widgets["train.weight_decay"], "1e-4")
+    assert model.recipe.train.weight_decay == pytest.approx(1e-4)
+    _type(qtbot, form.widgets["train.weight_decay"], "0.0005")
+    assert model.recipe.train.weight_decay == pytest.approx(5e-4)
+    train = window.data_panel.splits.split_boxes["train"]
+    _type(qtbot, train, "0.55")
+    assert model.recipe.data.splits[0] == pytest.approx(0.55)
+    bins = window.data_panel.labels.bins
+    _type(qtbot, bins, "12")  # typing 12 is not first 1 (which the box refuses below its 2)
+    assert bins.value() == 12

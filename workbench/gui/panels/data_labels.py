@@ -7,7 +7,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QRadioButton,
-    QSpinBox,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -23,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from .field_problems import FieldProblems
+from .number_box import NumberBox, WholeBox
 
 SPLITS = ("train", "val", "cal", "test")
 def _field_label(name: str) -> str:
@@ -52,14 +51,14 @@ class LabelsBox(QGroupBox):
         for i, button in enumerate((self.mode_column, self.mode_threshold, self.mode_bins)):
             self.modes.addButton(button, i)
         self.modes.idClicked.connect(self._on_mode)
-        self.threshold = QDoubleSpinBox()
+        self.threshold = NumberBox()
         self.threshold.setRange(-1e12, 1e12)
         self.threshold.setDecimals(4)
         self.threshold.valueChanged.connect(self._on_threshold)
         self.median = QCheckBox("median")
         self.median.setChecked(True)
         self.median.toggled.connect(self._on_threshold)
-        self.bins = QSpinBox()
+        self.bins = WholeBox()
         self.bins.setRange(2, 50)
         self.bins.valueChanged.connect(lambda v: self._set(**{"data.bins": v}))
         self.label_problems = FieldProblems(session, {
@@ -237,7 +236,7 @@ class SplitsBox(QGroupBox):
         row = QHBoxLayout()
         self.split_boxes = {}
         for name in SPLITS:
-            box = QDoubleSpinBox()
+            box = NumberBox()
             box.setRange(0.0, 1.0)
             box.setSingleStep(0.05)
             box.setDecimals(2)

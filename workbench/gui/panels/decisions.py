@@ -34,6 +34,7 @@ from . import decisions_view as view
 from .checks import rich_label
 from .form import FIELD_WIDTH
 from .notes import notes_html
+from .number_box import NumberBox
 
 # Which part of the box a recipe field is set in: its problem is said there, beside the control, not at the top of
 # a box that may be scrolled out of view
@@ -52,11 +53,10 @@ def _problem_label(name: str) -> QLabel:
 
 
 def _spin(low: float, high: float, step: float, decimals: int = 3) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
+    box = NumberBox()  # typing 0.25 asks once, not for 0.2 first
     box.setRange(low, high)
     box.setSingleStep(step)
     box.setDecimals(decimals)
-    box.setKeyboardTracking(False)  # typing 0.25 asks once, not for 0.2 first
     return box
 
 

@@ -31,12 +31,13 @@ from .. import theme
 from ..tooltips import rich
 from .auto_number import AutoNumber
 from .choices import refuse_choices
+from .number_box import NumberBox, WholeBox
 
 
 def _spin(kind, spec) -> QSpinBox | QDoubleSpinBox:
     """A spin box with the field's range, and enough decimals that a typed value is kept as typed."""
     is_float = base_type(kind) is float
-    box = QDoubleSpinBox() if is_float else QSpinBox()
+    box = NumberBox() if is_float else WholeBox()
     low = spec.low if spec.low is not None else 0
     high = spec.high if spec.high is not None else (1e9 if is_float else 2**31 - 1)
     if isinstance(box, QDoubleSpinBox):
