@@ -249,3 +249,19 @@ def test_list_options_take_comma_separated_text_as_their_flags_do():
         "data.splits": (0.6, 0.2, 0.05, 0.15)}
     with pytest.raises(RecipeError, match="splits="):
         recipe_changes({"splits": "0.6,lots"})
+
+
+def test_a_session_saved_while_a_field_was_not_valid_opens_with_its_runs_and_says_which_field(session, tmp_path):
+    """The window saves the recipe as its fields hold it, a split being typed included (0.55 + 0.15 + 0.1 + 0.25):
+    such a file used to be refused whole, every run in it lost."""
+    import json
+
+    run = session.train(task="binary", epochs=2, lr=0.01, seed=4)
+    path = session.save(tmp_path / "s.json")
+    doc = json.loads(path.read_text())
+    doc["recipe"]["data"]["splits"] = [0.55, 0.15, 0.1, 0.25]
+    path.write_text(json.dumps(doc))
+    with pytest.warns(UserWarning, match="Splits: .*its default is used"):
+        again = wb.open_session(path)
+    assert len(again.runs) == 1 and again.runs[0].metrics["test"] == run.metrics["test"]
+    assert again.recipe.data.splits == wb.Session().recipe.data.splits and again.recipe.seed == 4

@@ -353,3 +353,51 @@ def test_category_codes_read_cells_as_evaluate_does():
     assert category_codes([2, 2.0, 1, 5, None, float("nan")], book).tolist() == [2, 2, 1, 0, 0, 0]
     book = {"values": ["Bristol", "Cardiff"], "codes": [0, 1], "layout": "sorted", "unseen": 1, "rows": 2}
     assert category_codes(["Cardiff ", "Bristol", "Leeds", None], book).tolist() == [1, 0, 1, 1]
+
+
+HEAD_OUTSIDE = '''
+import torch
+from torch import nn
+
+
+class EmbedNet(nn.Module):
+    """Embeddings, a body chain, and the regression head outside it: forward(x_cat, x_cont)."""
+
+    def __init__(self, n_city, n_day):
+        super().__init__()
+        self.city, self.day = nn.Embedding(n_city, 3), nn.Embedding(n_day, 2)
+        self.body = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU())
+        self.head = nn.Linear(8, 1)
+
+    def forward(self, x_cat, x_cont):
+        return self.head(self.body(torch.cat([self.city(x_cat[:, 0]), self.day(x_cat[:, 1]), x_cont], 1)))
+'''
+
+
+def test_a_model_of_several_inputs_with_its_head_outside_the_body_is_pruned(tmp_path):
+    """Pruning ran the model on random rows to find the layer before the head, which are no category codes for an
+    nn.Embedding: "IndexError: index out of range in self", said as a bug."""
+    from tests.core.workflow.several_inputs_models import (
+        CITIES,
+        DAYS,
+        _written_module,
+        fit_regressor,
+        taxi_table,
+        write_csv,
+    )
+
+    source, module = _written_module(tmp_path / "embednet.py", HEAD_OUTSIDE, "embednet_for_test")
+    torch.manual_seed(0)
+    model = module.EmbedNet(len(CITIES), len(DAYS))
+    columns, fare = taxi_table()
+    codes = torch.as_tensor(np.stack([[CITIES.index(c) for c in columns["city"]],
+                                      [DAYS.index(d) for d in columns["weekday"]]], 1))
+    cont = torch.as_tensor(np.stack([columns[c] for c in ("distance", "wait", "tip")], 1), dtype=torch.float32)
+    fit_regressor(model, [codes, cont], fare)
+    torch.save(model.state_dict(), tmp_path / "embed.pt")
+    csv = write_csv(tmp_path / "fares.csv", columns, fare)
+    recipe = _recipe(f"{source}:EmbedNet", {"n_city": len(CITIES), "n_day": len(DAYS)}, csv,
+                     **{**QUICK, "model.prune": 0.5})
+    run, _ = convert_checkpoint(tmp_path / "embed.pt", recipe, tmp_path / "export", trusted=True)
+    assert run.metrics["model"]["pruned_units"] == {"body.0": [16, 8], "body.2": [8, 4]}
+    assert run.metrics["test"]["accuracy"] > 0.6

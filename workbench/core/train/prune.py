@@ -68,7 +68,11 @@ def _head_after(model: nn.Module, head: str, probe: torch.Tensor | None) -> dict
     model.eval()
     try:
         with torch.no_grad():
-            model(probe)
+            try:
+                model(probe)
+            except (IndexError, RuntimeError):  # random rows are no valid codes for an nn.Embedding; zeros are
+                seen.clear()
+                model(torch.zeros_like(probe))
     finally:
         model.train(was_training)
         for h in hooks:

@@ -351,5 +351,7 @@ def open_session(path: str | Path, trust: bool = False, replacements: dict[str, 
     from workbench.core.workflow.session_commands import OpenSession
 
     session = Session()
-    OpenSession(session.model, path, trust, replacements).run()
+    opened = OpenSession(session.model, path, trust, replacements).run()
+    for reset in getattr(opened, "reset", None) or []:
+        warnings.warn(f"The session's next-run setting {reset}", stacklevel=2)
     return session

@@ -113,6 +113,7 @@ class Reopened:
     data_path: str = ""
     data: DataRead | None = None
     located: list[str] = field(default_factory=list)  # inputs the user located (replacements used)
+    reset: list[str] = field(default_factory=list)  # recipe fields that did not pass their check, put to default
 
 
 class OpenSession(Job[Reopened]):
@@ -141,8 +142,10 @@ class OpenSession(Job[Reopened]):
 
         doc = load_session(self.path, self.trusted)
         if doc.get("version", 1) < 2 or not isinstance(doc.get("inputs"), dict):
-            return Reopened(doc["recipe"], _comparison_entries(doc["runs"]))
-        return _Reopen(self, doc).run()
+            return Reopened(doc["recipe"], _comparison_entries(doc["runs"]), reset=doc["recipe_reset"])
+        out = _Reopen(self, doc).run()
+        out.reset = doc["recipe_reset"]
+        return out
 
     def commit(self, result: Reopened) -> Reopened:
         s = self.session

@@ -58,7 +58,6 @@ def save_session(path: str | Path, runs: list[dict[str, Any]], recipe: dict[str,
 def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
     """Read a session file; its recipe becomes a `Recipe` under "recipe" (or None). A model source that recipe
     names runs only if the user trusts the code it names (see `safety.named_code`)."""
-    from workbench.core.recipe import from_dict, resolve_source
     from workbench.core.safety.named_code import check_named_source
 
     path = Path(path)
@@ -74,9 +73,10 @@ def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
     if not isinstance(data, dict) or data.get("version") not in READABLE or not isinstance(data.get("runs"), list):
         raise DataError("this is not a workbench session file.", "Choose a file saved with File ▸ Save session.",
                         path)
+    data["recipe_reset"] = []
     if data.get("recipe"):
         try:
-            recipe = resolve_source(from_dict(data["recipe"]), path.parent)
+            recipe, data["recipe_reset"] = _lenient_recipe(data["recipe"], path.parent)
         except (RecipeError, TypeError) as exc:
             raise DataError(f"the session's recipe is not valid ({exc}).", "Choose a file saved by the workbench.",
                             path) from None
@@ -88,3 +88,29 @@ def load_session(path: str | Path, trusted: bool = False) -> dict[str, Any]:
         data["recipe"] = None
         data["sha256"] = hashlib.sha256(raw).hexdigest()
     return data
+
+
+def _lenient_recipe(values: Any, folder: Path) -> tuple[Any, list[str]]:
+    """The session's recipe, each field it holds that does not pass its check put back to its default and said:
+    a session is saved as the window holds it, a field being edited included (splits summing to 1.05), and its runs,
+    which carry their own recipes, must not be lost for one field of the next run's."""
+    import copy
+
+    from workbench.core.recipe import FIELDS, from_dict, resolve_source
+
+    values = copy.deepcopy(values)
+    reset: list[str] = []
+    for _ in range(len(FIELDS)):
+        try:
+            return resolve_source(from_dict(values), folder), reset
+        except RecipeError as exc:
+            *parents, name = (exc.field or "").split(".")
+            part = values
+            for key in parents:
+                part = part.get(key) if isinstance(part, dict) else None
+            if not exc.field or not isinstance(part, dict) or name not in part:
+                raise
+            part.pop(name)
+            label = FIELDS[exc.field][1].label if exc.field in FIELDS else exc.field
+            reset.append(f"{label}: {exc.window or exc.problem}".rstrip(".") + "; its default is used.")
+    raise RecipeError("the session's recipe has too many fields that are not valid.")

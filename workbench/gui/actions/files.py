@@ -190,6 +190,13 @@ class Files:
             m = self.model
             self.session_path = str(path)  # Save session (Ctrl+S) writes back to it
             self.host.statusBar().showMessage(f"Opened {_runs(len(m.runs))} from {path}.")
+            if result is not None and result.reset:  # a field saved while it was being edited: said, not lost
+                from workbench.core.errors import for_window
+
+                QMessageBox.information(self.host.parent_widget(), "Session opened with a field reset",
+                                        "These settings of the next run were not valid in the file and are back to "
+                                        "their defaults (every saved run is as it was):\n\n"
+                                        + "\n".join(for_window(r) for r in result.reset))
 
         self.host.command(lambda: OpenSession(self.model, path, trusted), on_done=opened)
 
