@@ -146,3 +146,15 @@ def test_notebook_arguments_read_as_python():
     assert "with model_args={\"hidden\": 8}" in for_notebook("Give them with --model-args '{\"hidden\": 8}'.")
     assert "(input_shape=, e.g. 10 or 1,8,8)" in for_notebook(INPUT_SHAPE_FIX)
     assert for_notebook("No flags here (in the window, X).") == "No flags here (in the window, X)."
+
+
+def test_a_recipe_problem_in_the_window_names_the_control_not_the_dotted_field():
+    from workbench.core import recipe as rc
+    from workbench.core.errors import RecipeError
+
+    with pytest.raises(RecipeError) as caught:
+        rc.Recipe().replace(**{"data.splits": (0.55, 0.15, 0.1, 0.25)})
+    said = caught.value.window_problem
+    assert said.startswith("Splits: must be four") and "data.splits" not in said
+    assert for_window("a table (.csv/.tsv), an .npz with X and y (--data; in the window, Data).") == \
+        "a table (.csv/.tsv), an .npz with X and y (Data)."  # the space before ".npz" kept

@@ -112,3 +112,13 @@ def test_the_config_json_the_model_was_read_with_is_refused_like_the_checkpoint(
         getattr(window, action)()
     assert len(dialogs.errors) == 2 and all("read from" in e.problem for e in dialogs.errors)
     assert not save_as["asked"] and _sha(config) == before
+
+
+def test_a_session_named_without_a_suffix_is_saved_as_json_so_open_session_lists_it(window, files, qtbot, tmp_path,
+                                                                                    monkeypatch):
+    open_model_and_data(qtbot, window, files)
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(tmp_path / "mysession"), ""))
+    written = []
+    assert window.save_session(save_as=True, then=lambda: written.append(True))
+    qtbot.waitUntil(lambda: bool(written), timeout=60000)
+    assert (tmp_path / "mysession.json").is_file() and not (tmp_path / "mysession").exists()

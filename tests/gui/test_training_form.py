@@ -277,6 +277,8 @@ def test_numbers_typed_key_by_key_are_kept_and_scientific_notation_reads(window,
     assert model.recipe.train.weight_decay == pytest.approx(1e-4)
     _type(qtbot, form.widgets["train.weight_decay"], "0.0005")
     assert model.recipe.train.weight_decay == pytest.approx(5e-4)
+    _type(qtbot, form.widgets["head.dropout"], "0,3")  # a decimal comma, as typed where it is the habit
+    assert model.recipe.head.dropout == pytest.approx(0.3)
     train = window.data_panel.splits.split_boxes["train"]
     _type(qtbot, train, "0.55")
     assert model.recipe.data.splits[0] == pytest.approx(0.55)

@@ -69,7 +69,16 @@ class RecipeError(WorkbenchError):
 
     @property
     def window_problem(self) -> str:
-        return self.window if self.window is not None else for_window(self.problem)
+        if self.window is not None:
+            return self.window
+        text = for_window(self.problem)
+        if self.field and self.field in text:  # "data.splits must be ..." names the control: "Splits: must be ..."
+            from workbench.core.recipe import FIELDS
+
+            if self.field in FIELDS:
+                label = FIELDS[self.field][1].label
+                text = re.sub(rf"(?:recipe field )?{re.escape(self.field)}\b:?", f"{label}:", text, count=1)
+        return text
 
 
 class TrainingError(WorkbenchError):
@@ -110,7 +119,7 @@ def for_window(text: str) -> str:
     out = re.sub(r"\s*\b(?:with|add|use|give)\s+(--[a-z][a-z0-9-]*)(?:\s+[\w./:,\'\"{}]+)?", "", out) \
         if _FLAG.search(out) else out
     out = _FLAG.sub("", out)
-    return re.sub(r"\s+([.,;])", r"\1", re.sub(r"  +", " ", out)).strip()
+    return re.sub(r"\s+([.,;])(?=\s|\)|$)", r"\1", re.sub(r"  +", " ", out)).strip()  # not ".npz"
 
 
 def _aside(inner: str) -> str:

@@ -160,6 +160,8 @@ class Files:
         else:
             path = path or self._save_name("Save session as", Path(self.session_path or "session.json").name,
                                            "session", "Session (*.json)")
+            if path and not Path(path).suffix:  # Open session lists *.json: "mysession" would not be found there
+                path = f"{path}.json"
             if not path or not self._may_write(path):
                 return False
         m, target = self.model, str(path)

@@ -1,7 +1,7 @@
 """Spin boxes that take a number as it is typed: the value is the window's (and the recipe's) only when the typing
 ends (Enter, Tab, leaving the field, or the arrows), so typing 0.25 is not first the value 0, which the form
 showed back as "0.000" under the cursor and turned the rest of the typing into nothing; and a float field also
-takes scientific notation (1e-4), as a learning rate or weight decay is often written."""
+takes scientific notation (1e-4), as a learning rate or weight decay is often written, and a decimal comma (0,5)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ class NumberBox(QDoubleSpinBox):
         self.setKeyboardTracking(False)
 
     def validate(self, text: str, pos: int):  # noqa: D102 - Qt's
+        if "," in text and "." not in text and self.locale().decimalPoint() == ".":
+            text = text.replace(",", ".")  # 0,5 typed where the decimal comma is the habit
         typed = text.strip()
         if _FULL.fullmatch(typed):
             value = float(typed)
