@@ -122,3 +122,39 @@ def test_a_session_named_without_a_suffix_is_saved_as_json_so_open_session_lists
     assert window.save_session(save_as=True, then=lambda: written.append(True))
     qtbot.waitUntil(lambda: bool(written), timeout=60000)
     assert (tmp_path / "mysession.json").is_file() and not (tmp_path / "mysession").exists()
+
+
+ODD_MODEL = '''
+from torch import nn
+
+
+class Odd(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.norm, self.out = nn.Linear(4, 8), nn.LayerNorm(8), nn.Linear(8, 1)
+
+    def forward(self, x):
+        return self.out(self.norm(self.a(x)).relu())
+'''
+
+
+def test_weights_that_need_their_class_open_by_naming_it_and_pressing_reload_model(window, files, qtbot, dialogs,
+                                                                                   tmp_path):
+    """The message said "Name the model's class" and nothing of where; Reload model then reopened the model open
+    before (or did nothing in a fresh window), not the file that was refused."""
+    import torch
+
+    from workbench.core.open.model_source import build
+
+    (tmp_path / "odd.py").write_text(ODD_MODEL)
+    torch.save(build(f"{tmp_path / 'odd.py'}:Odd").state_dict(), tmp_path / "odd.pt")
+    open_model_and_data(qtbot, window, files)  # another model open first
+    window.open_checkpoint(str(tmp_path / "odd.pt"))
+    qtbot.waitUntil(lambda: bool(dialogs.errors), timeout=30000)
+    assert "the Model tab's Model source" in dialogs.errors[-1].window_fix and "Reload model" in \
+        dialogs.errors[-1].window_fix
+    window.model_panel.source.setText(f"{tmp_path / 'odd.py'}:Odd")
+    window.model_panel.reload.click()
+    qtbot.waitUntil(lambda: window.session.model.loaded is not None and
+                    window.session.model.loaded.path.name == "odd.pt", timeout=30000)
+    assert len(dialogs.errors) == 1

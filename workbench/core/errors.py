@@ -172,6 +172,10 @@ def for_notebook(text: str) -> str:
         if value is None:
             return f"{word}="
         value = value.strip()
+        after = "," if value.endswith(",") else ""  # a comma ending the clause, not the value's
+        return flag_text(word, value.rstrip(",")) + after
+
+    def flag_text(word: str, value: str) -> str:
         if value[:2] in ("'{", "'["):  # JSON for a flag is a dict or list in a notebook
             return f"{word}={value[1:-1]}"
         return f"{word}={value}" if value[0] in "'\"" or value.replace(".", "").isdigit() else f"{word}={value!r}"

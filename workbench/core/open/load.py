@@ -98,7 +98,8 @@ def _load_into(model: nn.Module, state: dict[str, Any], path: Path, what: str) -
             error = exc
     lines = [ln.strip() for ln in str(error).splitlines() if ln.strip()][1:4]
     raise ModelSourceError(f"the weights do not fit {what}: {' '.join(lines)[:400]}",
-                           "Check the model source and its constructor arguments (--model-args).", path)
+                           "Check the model source and its constructor arguments (--model-args; in the window, the "
+                           "Model tab's Model source and Model arguments, then Reload model).", path)
 
 
 def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, source: Source | None,
@@ -124,7 +125,8 @@ def _architecture(state: dict[str, Any], extras: dict[str, Any], path: Path, sou
     raise CheckpointError(
         "the file holds only weights, and no architecture could be recovered from them "
         "(not a torchvision model, not a plain chain of Linear layers)." + (f" {named}" if named else ""),
-        "Name the model's class with --model-source path/to/models.py:ClassName (and --model-args).", path)
+        "Name the model's class (--model-source path/to/models.py:ClassName, and --model-args; in the window, the "
+        "Model tab's Model source and Model arguments, then Reload model).", path)
 
 
 def load_checkpoint(path: str | Path, source: str = "", args: dict[str, Any] | None = None, trusted: bool = False,
