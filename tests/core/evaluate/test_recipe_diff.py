@@ -75,3 +75,22 @@ def test_runs_made_from_different_checkpoints_say_so_first():
     assert first["values"] == ["mlp_state.pt (1d83f093)", "seq_tanh.pt (bd8f81c5)"]
     same = [{**runs[0], "name": "C"}, {**runs[0], "name": "D"}]
     assert recipe_diff(same)["differs"] == []
+
+
+def test_a_cut_and_pruned_run_is_named_so_among_many_differences_and_a_threshold_run_names_no_bins():
+    """Runs 3, 5 and 6 of a walk all read "trained · ordinal · target · data … · missing impute · bins 4 · …": the
+    cut and the pruning came last in recipe order, past the three parts a name holds."""
+    from workbench.core.recipe import Recipe
+    from workbench.core.workflow.run_names import auto_names
+
+    base = {"data.path": "a.csv", "data.missing": "drop", "data.label_mode": "bins", "data.bins": 4,
+            "head.task": "multiclass"}
+    plain = Recipe().with_changes(**base).to_dict()
+    cut = Recipe().with_changes(**{**base, "data.path": "b.csv", "data.missing": "impute", "data.bins": 5,
+                                   "head.dropout": 0.2, "model.cut_at": "body", "model.prune": 0.5}).to_dict()
+    threshold = Recipe().with_changes(**{"data.path": "a.csv", "data.label_mode": "threshold",
+                                         "data.threshold": 1.0}).to_dict()
+    names = auto_names([(1, {"recipe": plain}), (2, {"recipe": cut}), (3, {"recipe": threshold})])
+    assert "head at body" in names[1] and "prune 0.5" in names[1], names
+    names = auto_names([(1, {"recipe": plain}), (2, {"recipe": threshold})])
+    assert "bins 4" in names[0] and "bins" not in names[1] and "label > 1" in names[1], names

@@ -16,6 +16,9 @@ MAX_PARTS = 3
 # model's file instead).
 NOT_NAMED = {"head.task", "data.label", "data.label_mode", "model_source", "model_args", "input_shape",
              "mlp_activation", "head.frozen_layers", "version"}
+# Named first when they vary: another model, or the same model cut or pruned, is the largest difference (recipe
+# order put them last, past MAX_PARTS, and a cut and pruned run read as the run it was made from)
+FIRST = ("model", "model.cut_at", "model.prune", "head.ordinal")
 AFTER_TRAINING = ("calibration", "binning", "reliability_bins")  # recipe fields a trained run's commands change
 # Fields whose empty value means the workbench's default choice, not "none"
 DEFAULTED = {"data.features": "default", "data.classes": "column's order", "model.cut_at": "the end"}
@@ -58,6 +61,12 @@ def _dotted(recipe: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _applies(key: str, values: dict[str, Any]) -> bool:
+    """Whether the run's labels use the field: a threshold run's bins (3, the default) are no difference of it."""
+    mode = values.get("data.label_mode")
+    return not ((key == "data.bins" and mode != "bins") or (key == "data.threshold" and mode != "threshold"))
+
+
 def _relevant(key: str, kind: str) -> bool:
     if key in NOT_NAMED:
         return False
@@ -87,13 +96,14 @@ def auto_names(runs: list[tuple[int, dict[str, Any]]]) -> list[str]:
     flat = [_flat(summary) for _, summary in runs]
     keys = list(dict.fromkeys(k for f in flat for k in f))
     varying = [k for k in keys if len({repr(f.get(k)) for f in flat}) > 1]
+    varying.sort(key=lambda k: FIRST.index(k) if k in FIRST else len(FIRST))  # stable: the rest in recipe order
     names = []
     for (number, summary), values in zip(runs, flat):
         task = ((summary.get("recipe") or {}).get("head") or {}).get("task", "")
         kind = str(summary.get("kind", "trained"))
         label = label_text(summary)
         parts = [f"{_short(k)} {_shown(k, values[k])}" for k in varying if k in values and _relevant(k, kind)
-                 and not (k == "data.path" and str(values[k]) in label)]
+                 and not (k == "data.path" and str(values[k]) in label) and _applies(k, values)]
         head = " · ".join(p for p in (f"{number}: {kind}", task, label) if p)
         names.append(" · ".join([head, *parts[:MAX_PARTS]]) + (" · …" if len(parts) > MAX_PARTS else ""))
     return names
