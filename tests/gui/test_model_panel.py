@@ -104,3 +104,24 @@ def test_at_4k_the_model_fields_keep_the_forms_widths(window, qtbot):
     assert panel.source.width() <= 2 * FIELD_WIDTH["QLineEdit"]
     assert panel.args.width() <= FIELD_WIDTH["QLineEdit"] and panel.shape.width() <= FIELD_WIDTH["QLineEdit"]
     assert panel.activation.width() <= FIELD_WIDTH["QComboBox"]
+
+
+def test_model_settings_that_do_not_read_or_are_not_applied_yet_are_said_and_enter_reloads(window, files, qtbot):
+    """Input shape "abc" and arguments '{"hidden": }' were silently kept out of the recipe until Reload model."""
+    from .conftest import open_model_and_data
+
+    open_model_and_data(qtbot, window, files)
+    panel = window.model_panel
+    assert panel.pending.isHidden()
+    panel.shape.setText("abc")
+    assert not panel.pending.isHidden() and "whole numbers separated by commas" in panel.pending.text()
+    panel.shape.setText("")
+    panel.args.setText('{"hidden": }')
+    assert "JSON object" in panel.pending.text()
+    panel.args.setText("")
+    assert panel.pending.isHidden()
+    panel.shape.setText("4")  # the same model with its shape given: not applied until reloaded
+    assert "Reload model" in panel.pending.text()
+    panel.shape.returnPressed.emit()
+    qtbot.waitUntil(lambda: window.session.model.recipe.input_shape == (4,), timeout=30000)
+    qtbot.waitUntil(lambda: panel.pending.isHidden(), timeout=5000)

@@ -94,6 +94,7 @@ class ModelPanel(QWidget):
             "model_source": "Model source", "model_args": "Model arguments", "input_shape": "Input shape",
             "head.frozen_layers": "Freeze boxes in the layer tree", "mlp_activation": "MLP activation"})
         form.addRow(self.problems)
+        form.addRow(self._pending_line())
         self.tree = QTreeWidget()
         self.tree.setObjectName("layerTree")
         self.tree.setHeaderLabels(COLUMNS)
@@ -174,6 +175,7 @@ class ModelPanel(QWidget):
                              "input_shape": tuple(r.input_shape) or None}
         said = ",".join(map(str, loaded.input_shape or ()))
         self.shape.setPlaceholderText(f"per sample; empty: {said}, as the checkpoint says" if said else SHAPE_HINT)
+        self._say_pending()
 
     def _on_inspection_changed(self, inspection):
         self._fill(inspection.layers if inspection else [], editable=True)
@@ -261,6 +263,32 @@ class ModelPanel(QWidget):
         if not changed_only:
             return typed
         return {k: v for k, v in typed.items() if v != self._opened_with.get(k)}
+
+    def _pending_line(self) -> QLabel:
+        """Typed settings apply when the model is opened again: said beside them as they are typed (text that does
+        not read, or settings the open model was not opened with); Enter in a field is Reload model."""
+        self.pending = QLabel()
+        self.pending.setObjectName("modelSettingsPending")
+        self.pending.setWordWrap(True)
+        self.pending.hide()
+        for field in (self.source, self.args, self.shape):
+            field.textChanged.connect(self._say_pending)
+            field.returnPressed.connect(self.reload_requested)
+        return self.pending
+
+    def _say_pending(self, *_typed) -> None:
+        try:
+            changed = self.settings(changed_only=True)
+        except ValueError as exc:
+            theme.style(self.pending, "color: {error}")
+            self.pending.setText(f"{str(exc)[:1].upper()}{str(exc)[1:]}. Nothing is applied until it reads.")
+            self.pending.show()
+            return
+        changed = {k: v for k, v in changed.items() if v is not None or self._opened_with.get(k) is not None}
+        theme.style(self.pending, "color: {warning}")
+        self.pending.setText("Not applied yet: press Reload model (or Enter) to open the model with these settings."
+                             if changed and self.session.model.loaded is not None else "")
+        self.pending.setVisible(bool(self.pending.text()))
 
     def new_file(self) -> None:
         """Another checkpoint is being opened: from now on every field as it reads counts for it (a retry after a
