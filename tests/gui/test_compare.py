@@ -52,7 +52,10 @@ def test_baseline_and_trained_runs_compare_and_persist(window, files, qtbot, tmp
     assert [r["name"] for r in window.session.model.runs] == [r["name"] for r in json.loads(
         session_file.read_text())["runs"]] and panel.table.rowCount() == 2
 
+    window.resize(1024, 700)  # the run's name keeps a readable width beside the metric columns
     window.show_workspace(5)
+    qtbot.wait(50)
+    assert panel.table.columnWidth(0) >= 240
     window.save_report(str(tmp_path / "comparison.html"))
     window.show_workspace(4)
     window.save_report(str(tmp_path / "run.html"))
@@ -90,7 +93,10 @@ def test_compare_shows_each_runs_threshold_and_what_differs(window, files, qtbot
     assert "What differs" in diff and "Decision threshold (Evaluate tab): 0.5 | 0.246" in diff
     assert "Dropout" not in diff  # the baseline trains nothing: its head and training fields are no difference
     assert "tandardize" not in diff  # neither in the recipes nor in the run names: both resolved auto the same way
+    window.resize(1024, 700)  # the run's name keeps a readable width beside the metric columns
     window.show_workspace(5)
+    qtbot.wait(50)
+    assert panel.table.columnWidth(0) >= 240
     window.save_report(str(tmp_path / "comparison.html"))
     page = (tmp_path / "comparison.html").read_text()
     assert "What differs between the recipes" in page and "head.dropout" in page

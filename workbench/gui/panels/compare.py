@@ -29,6 +29,7 @@ from ..plots.compare import ComparePlots
 
 MAX_RUNS = 6
 MIN_TABLE_HEIGHT = 90  # pixels: a header and two rows of one line
+RUN_COLUMN = (240, 420)  # pixels: the run column at least (two or three words a line) and at most
 
 
 def _diff_html(diff: dict) -> str:
@@ -149,7 +150,6 @@ class ComparePanel(QWidget):
         # left the run's name a column a word wide)
         self.table.setHorizontalHeaderLabels(["run", "threshold"] + [
             f"{name} @ t" if c in dependent and differ else name for c, name in enumerate(result["columns"])])
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setRowCount(len(result["rows"]))
         bold = QFont()
         bold.setBold(True)
@@ -172,6 +172,12 @@ class ComparePanel(QWidget):
                 self.table.setItem(r, c + 2, item)
         for c in range(len(result["columns"])):  # a metric none of these runs has (QWK of binary runs): no column
             self.table.setColumnHidden(c + 2, all(row["values"][c] is None for row in result["rows"]))
+        # The run's name keeps a readable width (it was squeezed to 26 px by eight metric columns at 1024 x 700, a
+        # word a line): it wraps within it, and the table scrolls sideways when the metrics need the room
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Interactive)
+        self.table.setColumnWidth(0, max(RUN_COLUMN[0], min(RUN_COLUMN[1], self.table.sizeHintForColumn(0))))
+        self.table.resizeRowsToContents()
         self.note.setText(f"★ best in its column; {INTERVALS}, in brackets." + (
             "" if result["same_test_split"] else
             " These runs do not share one test split, so the comparison is not like for like.")
@@ -186,6 +192,8 @@ class ComparePanel(QWidget):
         rows, as the Evaluate tab's table)."""
         t = self.table
         needed = t.horizontalHeader().height() + t.verticalHeader().length() + 2 * t.frameWidth()
+        if t.horizontalScrollBar().maximum() > 0:  # the metrics scroll sideways: the bar takes a row's room
+            needed += t.horizontalScrollBar().sizeHint().height()
         t.setFixedHeight(max(MIN_TABLE_HEIGHT, needed))
 
     def plots(self):
