@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+FIELD_LABELS: dict[str, str] = {}  # recipe field -> its control's label, filled by the recipe (fields.labelled)
+
 
 class WorkbenchError(Exception):
     """A problem the user can fix. `str(err)` is a complete, user-facing paragraph."""
@@ -72,12 +74,9 @@ class RecipeError(WorkbenchError):
         if self.window is not None:
             return self.window
         text = for_window(self.problem)
-        if self.field and self.field in text:  # "data.splits must be ..." names the control: "Splits: must be ..."
-            from workbench.core.recipe import FIELDS
-
-            if self.field in FIELDS:
-                label = FIELDS[self.field][1].label
-                text = re.sub(rf"(?:recipe field )?{re.escape(self.field)}\b:?", f"{label}:", text, count=1)
+        if self.field and self.field in text and self.field in FIELD_LABELS:  # "data.splits must be ..." names
+            label = FIELD_LABELS[self.field]  # the control: "Splits: must be ..."
+            text = re.sub(rf"(?:recipe field )?{re.escape(self.field)}\b:?", f"{label}:", text, count=1)
         return text
 
 

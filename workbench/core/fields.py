@@ -43,6 +43,15 @@ class Spec:
         return " and ".join(p for p in (low, high) if p)
 
 
+def labelled(fields: dict[str, tuple[Any, Spec]]) -> dict[str, tuple[Any, Spec]]:
+    """`fields`, their labels also given to `errors.FIELD_LABELS` (a RecipeError says its field by its control's
+    label in the window; errors sits below the recipe and cannot import it)."""
+    from workbench.core.errors import FIELD_LABELS
+
+    FIELD_LABELS.update({name: spec.label for name, (_kind, spec) in fields.items()})
+    return fields
+
+
 def describe(label: str, help: str, **kwargs: Any) -> dict[str, Spec]:
     """The metadata of a dataclass field: ``field(default=..., metadata=describe("Epochs", "..."))``."""
     return {"spec": Spec(label, help, **kwargs)}

@@ -266,7 +266,7 @@ class Recipe:
             trust_own_file(data, resolve_source(self, Path(path).parent).model_source)
 
 
-FIELDS = {name: (kind, spec) for name, _f, kind, spec in F.walk(Recipe)}
+FIELDS = F.labelled({name: (kind, spec) for name, _f, kind, spec in F.walk(Recipe)})
 _T = TypeVar("_T")
 
 
