@@ -192,7 +192,8 @@ class DecisionsBox(QGroupBox):
         box = QGroupBox("Deployment prior (class shares where the model is used)")
         self.prior = QLineEdit()
         self.prior.setObjectName("deploymentPrior")
-        self.prior.setPlaceholderText("shares in class order, e.g. 0.8, 0.2; empty: the calibration split's")
+        self.prior.setPlaceholderText("shares in class order, e.g. 0.8, 0.2 (one number: the positive class's, "
+                                      "binary); empty: the calibration split's")
         self.prior.editingFinished.connect(self._on_prior)
         self.prior_method = QComboBox()
         self.prior_method.setObjectName("priorMethod")
