@@ -180,11 +180,10 @@ def coerce(value: Any, kind: Any) -> Any:
     if typing.get_origin(base) is tuple and isinstance(value, list):
         return tuple(value)
     if typing.get_origin(base) is tuple and isinstance(value, str):  # "low,medium,high", as the flag takes it
-        parts = [part.strip() for part in value.split(",") if part.strip()]
         if typing.get_args(base)[:1] == (str,):
-            return tuple(parts)
+            return tuple(part.strip() for part in value.split(",") if part.strip())
         try:
-            return tuple(float(part) for part in parts)
+            return parse_text(value, kind)  # numbers, as a field typed in the window reads them
         except ValueError:
             return value  # `check` says what the field takes
     if typing.get_origin(base) is tuple and isinstance(value, (int, float)) and not isinstance(value, bool):

@@ -200,6 +200,8 @@ def make_labels(table: Table, mode: str, task: str, threshold: float | None = No
         natural = natural_order(names) if not numeric else None  # numbers, bins, low/medium/high, ...
         order = natural[0] if natural else None
         if classes:
+            # the classes' own order, which a seeded split draws in (recipe data.split_order labels)
+            info["own_order"] = [names[i] for i in order] if order is not None else list(names)
             order = _given_order(names, classes, path)
         if order is not None:
             remap = np.empty(len(names), dtype=np.int64)

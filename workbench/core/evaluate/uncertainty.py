@@ -180,11 +180,9 @@ def replicates(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRIC
                ordinal: bool = False, pred: np.ndarray | None = None) -> dict[str, np.ndarray]:
     """Each metric over every resample (`ordinal`: decisions are an ordinal head's median class; `pred`: the
     decisions, one class per row, when given)."""
-    from workbench.core.evaluate.scores import auto_bins, bin_edges
-
     y = np.asarray(y).astype(np.int64)
     C = resample_counts(y, _resamples(len(y))) if counts is None else counts
-    edges = bin_edges(probs.max(1), auto_bins(len(y))) if edges is None else edges
+    edges = _edges(probs, y, edges)
     pred = _predict(probs, threshold, ordinal) if pred is None else np.asarray(pred, np.int64)
     out = {}
     for name in metrics:
@@ -227,6 +225,7 @@ def intervals(probs: np.ndarray, y: np.ndarray, metrics: Iterable[str] = METRICS
 
 
 def _edges(probs: np.ndarray, y: np.ndarray, edges: np.ndarray | None) -> np.ndarray:
+    """`edges`, or the reliability bins the test size gets (auto) over `probs`' confidences."""
     from workbench.core.evaluate.scores import auto_bins, bin_edges
 
     return bin_edges(probs.max(1), auto_bins(len(y))) if edges is None else edges
@@ -239,10 +238,8 @@ def paired_difference(probs_a: np.ndarray, probs_b: np.ndarray, y: np.ndarray, m
                       pred_b: np.ndarray | None = None) -> dict[str, Any]:
     """Interval of metric(b) - metric(a) over the same resamples; `within_noise` when it covers zero (`pred_a`,
     `pred_b`: each one's decisions, when given)."""
-    from workbench.core.evaluate.scores import auto_bins, bin_edges
-
     counts = resample_counts(np.asarray(y), _resamples(len(y)))
-    edges = bin_edges(probs_a.max(1), auto_bins(len(y))) if edges is None else edges
+    edges = _edges(probs_a, y, edges)
     a = replicates(probs_a, y, metrics, threshold_a, edges, counts, ordinal_a, pred_a)
     b = replicates(probs_b, y, metrics, threshold_b, edges, counts, ordinal_b, pred_b)
     out = {}

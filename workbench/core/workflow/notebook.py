@@ -352,6 +352,6 @@ def open_session(path: str | Path, trust: bool = False, replacements: dict[str, 
 
     session = Session()
     opened = OpenSession(session.model, path, trust, replacements).run()
-    for reset in getattr(opened, "reset", None) or []:
+    for reset in opened.reset:
         warnings.warn(f"The session's next-run setting {reset}", stacklevel=2)
     return session

@@ -139,7 +139,7 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     """Derive labels, split, and fit standardisation on the train split (fast; no file access)."""
     d = recipe.data
     y, classes, info = make_labels(table, d.label_mode, recipe.head.task, d.threshold, d.bins, d.classes)
-    draw = _draw_order(table, recipe, classes)
+    draw = _draw_order(recipe, classes, info.pop("own_order", None))  # not a label fact metrics.json records
     if table.given_splits:  # the folder's train/ val/ test/, as given
         splits = given_split_indices(y, table.given_splits, d.splits, recipe.seed, d.path, classes, draw)
     else:
@@ -176,14 +176,12 @@ def label_and_split(table: Table, recipe: Recipe) -> PreparedData:
     return prepared
 
 
-def _draw_order(table: Table, recipe: Recipe, classes: list[str]) -> list[int] | None:
+def _draw_order(recipe: Recipe, classes: list[str], own: list[str] | None) -> list[int] | None:
     """The class codes in the order the split draws them: a class column's classes in their own order when a Class
-    order is given (data.split_order labels), so that reordering the classes keeps every split; None (code order)
-    otherwise, where the codes are that order already."""
-    d = recipe.data
-    if d.split_order != "labels" or not d.classes or d.label_mode != "column":
+    order is given (data.split_order labels; make_labels' `own_order`), so that reordering the classes keeps every
+    split; None (code order) otherwise, where the codes are that order already."""
+    if recipe.data.split_order != "labels" or own is None:
         return None
-    _y, own, _info = make_labels(table, d.label_mode, "multiclass", d.threshold, d.bins, ())
     where = {name: code for code, name in enumerate(classes)}
     return [where[name] for name in own if name in where]
 

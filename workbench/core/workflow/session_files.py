@@ -111,6 +111,8 @@ def _lenient_recipe(values: Any, folder: Path) -> tuple[Any, list[str]]:
             if not exc.field or not isinstance(part, dict) or name not in part:
                 raise
             part.pop(name)
+            said = exc.window_problem  # "Splits: must be ...", its control named as the window names it
             label = FIELDS[exc.field][1].label if exc.field in FIELDS else exc.field
-            reset.append(f"{label}: {exc.window or exc.problem}".rstrip(".") + "; its default is used.")
+            said = said if said.startswith(f"{label}:") else f"{label}: {said}"
+            reset.append(said.rstrip(".") + "; its default is used.")
     raise RecipeError("the session's recipe has too many fields that are not valid.")
