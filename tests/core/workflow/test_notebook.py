@@ -265,3 +265,15 @@ def test_a_session_saved_while_a_field_was_not_valid_opens_with_its_runs_and_say
         again = wb.open_session(path)
     assert len(again.runs) == 1 and again.runs[0].metrics["test"] == run.metrics["test"]
     assert again.recipe.data.splits == wb.Session().recipe.data.splits and again.recipe.seed == 4
+
+
+def test_a_checkpoint_refused_for_want_of_its_class_is_what_the_session_opens_again(user_mlp, tmp_path):
+    from workbench.core.errors import WorkbenchError
+
+    ckpt, source, args, _table = user_mlp
+    s = wb.open(ckpt, model_source=source, model_args=args)
+    with pytest.raises(WorkbenchError):
+        s.open_model(ckpt, model_source=source, model_args={"no_such_argument": 1})
+    assert s.model.refused_model == ckpt and s.model.loaded is not None  # the model open before stays open
+    s.open_model(ckpt, model_source=source, model_args=args)
+    assert s.model.refused_model is None

@@ -87,7 +87,13 @@ class OpenModel(Job[Opened]):
         loaded, (inspection, problem, error) = result
         shape = self.given["input_shape"] or loaded.input_shape
         self.session.set_model(loaded, inspection, self.given, tried=shape, problem=problem, error=error)
+        self.session.refused_model = None
         return loaded
+
+    def failed(self, exc: BaseException) -> None:
+        """A file refused (weights that need their class, say) is the one to open again with the settings typed
+        since, not the model open before it (the window's Reload model)."""
+        self.session.refused_model = self.path
 
     def retry_trusted(self) -> OpenModel:
         g = self.given

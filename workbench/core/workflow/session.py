@@ -49,6 +49,7 @@ MODEL_FIELDS: dict[str, Any] = {"model_source": "", "model_args": {}, "input_sha
 class SessionModel(SessionRules, RunList):
     recipe: Recipe = field(default_factory=Recipe)
     loaded: Any = None  # load.LoadedModel
+    refused_model: Any = None  # the checkpoint (Path) the last OpenModel could not open: what opening again retries
     inspection: Any = None  # layer_tree.Inspection
     raw: Any = None  # tables.RawTable: a table file as read, every column (None for arrays, images, bundled sets)
     columns: Any = None  # columns.ColumnSummary of `raw`

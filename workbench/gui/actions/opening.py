@@ -25,9 +25,6 @@ class Opening:
         # the recipe naming it (OpenModel's source_named_by), not as if the user had typed it
         self.named_by: tuple[str, str] | None = None
         self.recipe_pending = False  # a recipe was opened and no checkpoint since: its source goes with the next
-        # the checkpoint of the last Open, until it opens: one refused for want of its class is what Reload model
-        # opens next, with the Model source typed since (not the model open before it)
-        self.attempted: str | None = None
 
     def _named_by(self, typed: dict) -> str | None:
         source = typed.get("model_source")
@@ -59,12 +56,7 @@ class Opening:
             typed = {**typed, "model_source": self.named_by[0]}  # the recipe just opened names this model's source
         self.recipe_pending = False
         named_by = self._named_by(typed)
-        self.attempted = path
-        host.command(lambda: OpenModel(self.model, path, trusted=trusted, source_named_by=named_by, **typed),
-                     on_done=self._opened)
-
-    def _opened(self, _result) -> None:
-        self.attempted = None
+        host.command(lambda: OpenModel(self.model, path, trusted=trusted, source_named_by=named_by, **typed))
 
     def reload_model(self) -> None:
         """Open the current checkpoint again with the Model tab's source, arguments and input shape as they are."""
@@ -72,10 +64,9 @@ class Opening:
 
         m = self.model
         typed = self._typed(changed_only=False)
-        if self.attempted is not None and typed is not None and not m.busy:  # the file the last Open could not open
-            path = self.attempted
-            self.host.command(lambda: OpenModel(m, path, source_named_by=self._named_by(typed), **typed),
-                              on_done=self._opened)
+        if m.refused_model is not None and typed is not None:  # the file the last Open could not open (core's)
+            path = m.refused_model
+            self.host.command(lambda: OpenModel(m, path, source_named_by=self._named_by(typed), **typed))
             return
         if m.loaded is None and typed is not None:
             self.host.statusBar().showMessage("No model is open to reload: open a checkpoint with File ▸ Open.")
