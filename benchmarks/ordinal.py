@@ -28,6 +28,7 @@ from _common import parser, report  # noqa: E402
 HEADS = {"softmax": {"head.task": "multiclass"}, "coral": {"head.task": "ordinal", "head.ordinal": "coral"},
          "corn": {"head.task": "ordinal", "head.ordinal": "corn"},
          "multinomial": {"head.task": "ordinal", "head.ordinal": "multinomial", "head.warm_start": "off"},
+         "histogram": {"head.task": "ordinal", "head.ordinal": "histogram"},  # started cold (warm start auto)
          "auto": {"head.task": "ordinal", "head.ordinal": "auto"}}  # the default: coral or multinomial (train.ordinal)
 
 

@@ -26,15 +26,14 @@ from workbench.core.recipe_migrate import BEFORE_IMAGES, BEFORE_SCALES, V2_TRAIN
 from workbench.core.recipe_ordinal import ordinal_problems
 from workbench.core.safety.named_code import check_named_source, trust_own_file
 
-# 1: the unversioned recipes written before fields were described; 2: before "auto" defaults; 3: before head.warm_start
-# took auto/on/off (was true/false); 4: before image normalisation and augmentation; 5: before calibration auto (was
-# temperature); 6: before data.standardize auto (was false), data.normalize auto reading the model's evidence (auto was
-# what "architecture" is now) and train.time_budget (no limit before); 7: before head.ordinal auto (was coral); 8:
-# before data.split_order (classes). mlp_activation, train.repeats, the ordinal task, the decide section, data.inputs
-# and the model section (cut_at, prune) came without a bump (their defaults are what a recipe without them meant).
+# 1: unversioned, before fields were described; 2: before "auto" defaults; 3: before head.warm_start auto/on/off (was
+# true/false); 4: before image normalisation and augmentation; 5: before calibration auto (was temperature); 6: before
+# data.standardize auto (was false), data.normalize auto reading the model's evidence and train.time_budget; 7: before
+# head.ordinal auto (was coral); 8: before data.split_order (classes). Without a bump: mlp_activation, train.repeats,
+# the ordinal task and its histogram head (runs record auto's pick), the decide section, data.inputs, model.
 RECIPE_VERSION = 9
 TASKS = ("binary", "multiclass", "ordinal")
-ORDINAL_HEADS = ("coral", "corn", "multinomial", "auto")  # see train.ordinal
+ORDINAL_HEADS = ("coral", "corn", "multinomial", "histogram", "auto")  # see train.ordinal
 LABEL_MODES = ("column", "threshold", "bins")
 LOSSES = ("auto", "bce", "cross_entropy", "focal")
 OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -123,11 +122,12 @@ class HeadRecipe:
         "trained with an ordinal loss; decided at the median class)", choices=TASKS,
         group="Head"))
     ordinal: str = field(default="auto", metadata=describe(
-        "Ordinal head", "ordinal task: coral (one shared score and K-1 ordered thresholds; warm-started from the "
-        "regression output cut where the classes were cut), corn (K-1 conditional tasks, each its own weights), "
-        "multinomial (K class scores through a softmax, trained with cross-entropy plus CORAL's cumulative loss) or "
-        "auto (multinomial, started cold, when a linear probe on the head's input features orders the validation "
-        "rows clearly better than the regression output cut; coral otherwise)",
+        "Ordinal head", "ordinal task: coral (one shared score, K-1 ordered thresholds; warm-started from the "
+        "regression output cut where the classes were cut), corn (K-1 conditional tasks), multinomial (K class "
+        "scores, softmax, cross-entropy plus CORAL's loss), histogram (quantile bins only: a softmax over finer bins "
+        "of the target inside each class, summed into the classes) or auto (coral; multinomial, started cold, when a "
+        "linear probe on the head's input features orders validation rows clearly better than the output cut; "
+        "histogram there when a probe on the finer bins does at least as well)",
         choices=ORDINAL_HEADS, group="Head"))
     dropout: float = field(default=0.0, metadata=describe(
         "Dropout before the head", "dropout before the new head", low=0, high=1, high_open=True, group="Head",
@@ -411,7 +411,7 @@ def problems(recipe: Recipe) -> list[tuple[str, str]]:
                                        "a threshold"))
     if h.task == "multiclass" and d.label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes; choose a binary head or quantile bins"))
-    out += ordinal_problems(h.task, t.loss, d.label_mode, recipe.calibration)
+    out += ordinal_problems(h.task, t.loss, d.label_mode, recipe.calibration, h.ordinal)
     out += inputs_problems(d.inputs, d.label)
     if d.classes and d.label_mode != "column":
         out.append(("data.classes", "orders a class column's classes; threshold and bins classes are ordered by "

@@ -4,7 +4,8 @@ every other combination, so that file stays small)."""
 from __future__ import annotations
 
 
-def ordinal_problems(task: str, loss: str, label_mode: str, calibration: str) -> list[tuple[str, str]]:
+def ordinal_problems(task: str, loss: str, label_mode: str, calibration: str,
+                     kind: str = "auto") -> list[tuple[str, str]]:
     """What an ordinal head cannot be combined with. Whether a class column has an order is only known with the
     data (data.make_labels refuses one without)."""
     if task != "ordinal":
@@ -16,6 +17,9 @@ def ordinal_problems(task: str, loss: str, label_mode: str, calibration: str) ->
     if label_mode == "threshold":
         out.append(("data.label_mode", "a threshold makes two classes, whose order a binary head already keeps; "
                                        "choose quantile bins or a class column for an ordinal head"))
+    if kind == "histogram" and label_mode == "column":
+        out.append(("head.ordinal", "the histogram head learns finer bins of a number cut into quantile bins, and a "
+                                    "class column has none; choose quantile bins, or another ordinal head"))
     if calibration == "matrix":
         out.append(("calibration", "matrix scaling would mix the classes' order; an ordinal head calibrates with "
                                    "temperature, platt (scale and shift of the score) or isotonic (per threshold)"))

@@ -13,7 +13,7 @@ from workbench.core.errors import RecipeError
 from workbench.core.open.layer_tree import Inspection
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import HeadRecipe
-from workbench.core.train.ordinal import LAYERS, OrdinalWarmStart, apply_warm_start, head_outputs
+from workbench.core.train.ordinal import OrdinalWarmStart, apply_warm_start, head_outputs, new_layer
 
 Warm = tuple[float, float] | tuple[list[float], list[float]] | OrdinalWarmStart
 
@@ -29,17 +29,21 @@ def build_head(in_features: int, n_out: int, dropout: float, hidden: int) -> nn.
     return nn.Sequential(*layers)
 
 
-def outputs_for(task: str, n_classes: int, ordinal: str = "coral") -> int:
+def outputs_for(task: str, n_classes: int, ordinal: str = "coral", fine_sizes: list[int] | None = None) -> int:
     if task == "ordinal":
-        return head_outputs(ordinal, n_classes)
+        return head_outputs(ordinal, n_classes, fine_sizes)
     return 1 if task == "binary" else n_classes
 
 
-def build_task_head(in_features: int, task: str, n_classes: int, head: HeadRecipe) -> nn.Sequential:
-    """The new head for `task`: an ordinal one ends in its ordinal layer (see train.ordinal)."""
-    new_head = build_head(in_features, outputs_for(task, n_classes, head.ordinal), head.dropout, head.hidden)
-    if task == "ordinal":
-        new_head.append(LAYERS[head.ordinal](n_classes))
+def build_task_head(in_features: int, task: str, n_classes: int, head: HeadRecipe,
+                    fine_sizes: list[int] | None = None) -> nn.Sequential:
+    """The new head for `task`: an ordinal one ends in its ordinal layer (see train.ordinal); a histogram one
+    needs the fine bins per class (data.fine_bins)."""
+    layer = new_layer(head.ordinal, n_classes, fine_sizes) if task == "ordinal" else None
+    new_head = build_head(in_features, outputs_for(task, n_classes, head.ordinal, fine_sizes), head.dropout,
+                          head.hidden)
+    if layer is not None:
+        new_head.append(layer)
     return new_head
 
 
@@ -53,14 +57,14 @@ def _linear_and_warm(new_head: nn.Sequential, warm: Warm) -> tuple[nn.Linear, tu
 
 
 def convert(model: nn.Module, inspection: Inspection, task: str, n_classes: int, head: HeadRecipe,
-            warm: Warm | None = None) -> tuple[nn.Module, str]:
+            warm: Warm | None = None, fine_sizes: list[int] | None = None) -> tuple[nn.Module, str]:
     """Return (a converted deep copy of `model`, the qualified name of its new head).
 
     `warm` = (scale, offset) of a logistic fit on the regression output: the binary head starts as
     sigmoid(scale * regression + offset), so its first epoch begins from the regression's ordering. An ordinal
     head's warm start (train.ordinal.OrdinalWarmStart) also sets its thresholds.
     """
-    new_head = build_task_head(inspection.head_in, task, n_classes, head)
+    new_head = build_task_head(inspection.head_in, task, n_classes, head, fine_sizes)
     if isinstance(model, FrozenProgram):
         if warm is not None and not head.hidden:
             _warm_start_on_outputs(*_linear_and_warm(new_head, warm))

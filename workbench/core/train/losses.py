@@ -34,9 +34,11 @@ class FocalLoss(nn.Module):
         return loss.mean()
 
 
-def build_loss(train: TrainRecipe, task: str, n_classes: int, ordinal: str = "coral") -> nn.Module:
+def build_loss(train: TrainRecipe, task: str, n_classes: int, ordinal: str = "coral",
+               fine_sizes: list[int] | None = None) -> nn.Module:
     """The loss; binary losses take float targets in {0, 1}, multiclass and ordinal ones integer codes.
-    `ordinal`: the ordinal head's kind (coral or corn), whose loss an ordinal task trains with."""
+    `ordinal`: the ordinal head's kind, whose loss an ordinal task trains with; `fine_sizes`: a histogram head's
+    fine bins per class."""
     name = loss_name(train, task)
     weights = torch.tensor(train.class_weights, dtype=torch.float32) if train.class_weights else None
     if weights is not None and len(weights) != n_classes:
@@ -47,7 +49,7 @@ def build_loss(train: TrainRecipe, task: str, n_classes: int, ordinal: str = "co
     if name == "ordinal":
         from workbench.core.train.ordinal import OrdinalLoss
 
-        return OrdinalLoss(ordinal, n_classes, weights)
+        return OrdinalLoss(ordinal, n_classes, weights, fine_sizes)
     if name == "bce":
         pos = train.pos_weight if train.pos_weight is not None else (
             float(weights[1] / weights[0]) if weights is not None else None)

@@ -7,8 +7,12 @@
 - multinomial: K free class scores through a softmax (a multiclass head's probabilities), trained with
   cross-entropy plus CORAL's cumulative loss on its P(y > k) (a class k steps from the truth is charged at k
   thresholds) and decided at the median class. Any distribution's cumulative probabilities fall with k.
+- histogram: a softmax over finer bins of the number the classes were cut from (data.fine_bins), trained with
+  cross-entropy on those bins and summed into the classes (the histogram loss of Imani and White 2018, its bins
+  nested in the classes). It outputs the fine bins' log probabilities while training, where its loss reads them,
+  and the classes' in eval mode (validation, evaluation, export).
 
-Both layers output **log class probabilities** (N, K). One representation serves everything downstream:
+Every layer outputs **log class probabilities** (N, K). One representation serves everything downstream:
 softmax of it is the class probabilities (so an uncalibrated run needs nothing ordinal-specific), partial
 log-sum-exps give log P(y > k) and log P(y <= k) exactly, and both losses are computed from it without the
 rounding that differencing cumulative probabilities would bring. The decision is the median class (the first
@@ -104,12 +108,44 @@ class MultinomialLayer(OrdinalBase):
         return F.log_softmax(z.reshape(z.shape[0], -1), dim=1)
 
 
-LAYERS: dict[str, type[OrdinalBase]] = {"coral": CoralLayer, "corn": CornLayer, "multinomial": MultinomialLayer}
+class HistogramLayer(OrdinalBase):
+    """fine bin scores z (N, M) -> log probabilities of the M fine bins while training, of the K classes in eval
+    mode: class k's is the log-sum-exp of its block of `sizes[k]` fine bins."""
+
+    def __init__(self, sizes: list[int]) -> None:
+        super().__init__(len(sizes))
+        self.sizes = [int(s) for s in sizes]
+        self.fine: dict[str, Any] | None = None  # data.fine_bins' description, for the run's metrics
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        logp = F.log_softmax(z.reshape(z.shape[0], -1), dim=1)
+        if self.training:
+            return logp
+        starts = np.concatenate([[0], np.cumsum(self.sizes)]).tolist()
+        return torch.cat([torch.logsumexp(logp[:, a:b], dim=1, keepdim=True) for a, b in zip(starts, starts[1:])],
+                         dim=1)
 
 
-def head_outputs(kind: str, n_classes: int) -> int:
-    """What the Linear before the ordinal layer outputs: one score (coral), K-1 conditional logits (corn) or K
-    class scores (multinomial)."""
+LAYERS: dict[str, type[OrdinalBase]] = {"coral": CoralLayer, "corn": CornLayer, "multinomial": MultinomialLayer,
+                                        "histogram": HistogramLayer}
+
+
+def new_layer(kind: str, n_classes: int, fine_sizes: list[int] | None = None) -> OrdinalBase:
+    """The ordinal layer of `kind`; a histogram one needs the fine bins per class (data.fine_bins)."""
+    if kind == "histogram":
+        if not fine_sizes or len(fine_sizes) != n_classes:
+            raise RecipeError("the histogram ordinal head needs classes cut from a number into quantile bins, with "
+                              "finer bins inside them.", "Choose another ordinal head (coral, corn, multinomial).",
+                              field="head.ordinal")
+        return HistogramLayer(fine_sizes)
+    return LAYERS[kind](n_classes)
+
+
+def head_outputs(kind: str, n_classes: int, fine_sizes: list[int] | None = None) -> int:
+    """What the Linear before the ordinal layer outputs: one score (coral), K-1 conditional logits (corn), K
+    class scores (multinomial) or one per fine bin (histogram)."""
+    if kind == "histogram":
+        return int(sum(fine_sizes or [n_classes]))
     return {"coral": 1, "multinomial": n_classes}.get(kind, n_classes - 1)
 
 
@@ -153,19 +189,29 @@ class OrdinalLoss(nn.Module):
     conditional task's cross-entropy over the rows that reach it, averaged over those row-task pairs: per row,
     -log P(y = label)), or the multinomial head's: cross-entropy plus CORAL's loss on its cumulative
     probabilities, both proper scoring rules, so the sum is one too. Equal to coral_pytorch's coral_loss and
-    corn_loss (plus torch's cross_entropy) on the same heads (tested). Class weights weight each row by its
-    class."""
+    corn_loss (plus torch's cross_entropy) on the same heads (tested); or the histogram head's cross-entropy, of
+    its fine bins while training and of its classes at validation. Class weights weight each row by its class."""
 
     weight: torch.Tensor | None
+    fine_weight: torch.Tensor | None
 
-    def __init__(self, kind: str, n_classes: int, weight: torch.Tensor | None = None) -> None:
+    def __init__(self, kind: str, n_classes: int, weight: torch.Tensor | None = None,
+                 fine_sizes: list[int] | None = None) -> None:
         super().__init__()
         self.kind, self.n_classes = kind, n_classes
         self.register_buffer("weight", weight)
+        # the histogram head's fine bins carry their class's weight
+        self.register_buffer("fine_weight", None if weight is None or not fine_sizes else weight.repeat_interleave(
+            torch.as_tensor(fine_sizes)))
 
     def forward(self, logp: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         target = target.long()
-        rows = self.weight[target] if self.weight is not None else torch.ones_like(logp[:, 0])
+        weight = self.weight
+        if self.kind == "histogram" and logp.shape[1] != self.n_classes and self.fine_weight is not None:
+            weight = self.fine_weight
+        rows = weight[target] if weight is not None else torch.ones_like(logp[:, 0])
+        if self.kind == "histogram":  # the fine bins' cross-entropy while training, the classes' at validation
+            return -(rows * logp.gather(1, target[:, None]).squeeze(1)).mean()
         if self.kind == "corn":
             tasks = torch.clamp(target, max=self.n_classes - 2) + 1  # the tasks a row takes part in
             nll = -logp.gather(1, target[:, None]).squeeze(1)
@@ -206,8 +252,9 @@ class OrdinalWarmStart:
             out |= {"offset": self.offset, "fit": "a logistic regression of each conditional task on the "
                                                   "regression output, over the train rows that reach it"}
         else:
-            out |= {"offset": self.offset, "fit": "a logistic regression of each 'class >= k' on the regression "
-                                                  "output, summed into class scores that rise and fall with it"}
+            unit = "fine bin" if self.kind == "histogram" else "class"
+            out |= {"offset": self.offset, "fit": f"a logistic regression of each '{unit} >= k' on the regression "
+                                                  f"output, summed into {unit} scores that rise and fall with it"}
         return out
 
 
@@ -320,18 +367,32 @@ def class_distance(predicted: np.ndarray, y: np.ndarray) -> float:
     return float(np.abs(np.asarray(predicted, dtype=np.int64) - np.asarray(y, dtype=np.int64)).mean())
 
 
-def probe_classes(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """A multinomial logistic regression on the standardised features (train rows), predicting x's classes."""
+def probe_probabilities(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray, n_out: int) -> np.ndarray:
+    """A multinomial logistic regression on the standardised features (train rows): x's probabilities of the
+    n_out labels (zero for a label the train rows lack)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-    return np.asarray(probe.fit(train_x, train_y).predict(x))
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(train_x, train_y)
+    out = np.zeros((len(x), n_out))
+    out[:, probe.classes_] = probe.predict_proba(x)
+    return out
+
+
+def summed(p: np.ndarray, sizes: list[int]) -> np.ndarray:
+    """Fine bins' probabilities (N, M) summed into their classes (N, K): the histogram head's rule."""
+    return np.asarray(np.add.reduceat(p, np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int), axis=1))
+
+
+def median_of(p: np.ndarray) -> np.ndarray:
+    """The median class of class probabilities (N, K)."""
+    return np.asarray((np.cumsum(p, axis=1)[:, :-1] < 0.5).sum(1))
 
 
 def choose_head(regression: dict[str, np.ndarray], features: dict[str, np.ndarray], y: dict[str, np.ndarray],
-                n_classes: int) -> dict[str, Any]:
+                n_classes: int, fine: dict[str, np.ndarray] | None = None,
+                fine_sizes: list[int] | None = None) -> dict[str, Any]:
     """head.ordinal = "auto" from the train and validation splits ("train", "val" keys), without training a head.
 
     CORAL's one score starts as the regression output and mostly keeps its ordering; the multinomial head gives
@@ -341,12 +402,28 @@ def choose_head(regression: dict[str, np.ndarray], features: dict[str, np.ndarra
     multinomial, started cold (workflow.pipeline: a warm start would begin from the output just judged the weaker
     signal). Multinomial rather than CORN there: on the digits demo's value bins over 30 paired seeds, both lose
     about 0.004 accuracy to a softmax head; the multinomial head's class distance is +0.0014 [-0.0022, +0.0049]
-    from softmax's, CORN's (started cold) +0.0036 [-0.0018, +0.0090] (see benchmarks/ordinal.py --paired)."""
+    from softmax's, CORN's (started cold) +0.0036 [-0.0018, +0.0090] (see benchmarks/ordinal.py --paired).
+    With `fine` bins inside the classes (quantile bins; data.fine_bins): a second probe learns the fine bins, its
+    probabilities summed into the classes; when its validation class distance at the median class is no larger
+    than the class probe's, histogram (started cold) instead of multinomial. On the digits value bins (two digits
+    a bin, unalike in shape) the histogram head beats softmax over 30 paired seeds (benchmarks/ordinal.py)."""
     sign = direction(regression["train"], y["train"])
     cut = cut_classes(sign * regression["val"], output_cuts(sign * regression["train"], y["train"], n_classes))
     cut_distance = class_distance(cut, y["val"])
-    probe_distance = class_distance(probe_classes(features["train"], y["train"], features["val"]), y["val"])
+    probe = probe_probabilities(features["train"], y["train"], features["val"], n_classes)
+    probe_distance = class_distance(probe.argmax(1), y["val"])
     kind = "multinomial" if probe_distance < PROBE_SHARE * cut_distance else "coral"
-    return {"chosen": kind, "cut_distance": cut_distance, "probe_distance": probe_distance,
-            "rule": f"multinomial (started cold) when a linear probe on the head's input features has a validation "
-                    f"class distance under {PROBE_SHARE} x the regression output cut's; coral (warm-started) otherwise"}
+    out: dict[str, Any] = {"chosen": kind, "cut_distance": cut_distance, "probe_distance": probe_distance,
+           "rule": f"multinomial (started cold) when a linear probe on the head's input features has a validation "
+                   f"class distance under {PROBE_SHARE} x the regression output cut's; coral (warm-started) otherwise"}
+    if kind == "multinomial" and fine is not None and fine_sizes:
+        fine_probe = summed(probe_probabilities(features["train"], fine["train"], features["val"], sum(fine_sizes)),
+                            fine_sizes)
+        out["class_probe_median_distance"] = class_distance(median_of(probe), y["val"])
+        out["fine_probe_distance"] = class_distance(median_of(fine_probe), y["val"])
+        out["rule"] += ("; histogram (started cold) instead of multinomial when a probe on the finer bins inside the "
+                        "classes, summed into them, has a validation class distance (median class) no larger than "
+                        "the class probe's")
+        if out["fine_probe_distance"] <= out["class_probe_median_distance"]:
+            out["chosen"] = "histogram"
+    return out

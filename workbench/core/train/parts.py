@@ -110,10 +110,11 @@ def shape_logits(out: torch.Tensor, binary: bool) -> torch.Tensor:
 
 
 def task_loss(recipe: TrainRecipe, task: str, n_classes: int, model: nn.Module) -> nn.Module:
-    """The recipe's loss; an ordinal task's is the one of the model's ordinal layer (coral or corn)."""
-    from workbench.core.train.ordinal import ordinal_kind
+    """The recipe's loss; an ordinal task's is the one of the model's ordinal layer."""
+    from workbench.core.train.ordinal import ordinal_kind, ordinal_layer
 
-    return build_loss(recipe, task, n_classes, ordinal_kind(model) or "coral")
+    return build_loss(recipe, task, n_classes, ordinal_kind(model) or "coral",
+                      getattr(ordinal_layer(model), "sizes", None))
 
 
 def decisions(logits: torch.Tensor, task: str) -> torch.Tensor:

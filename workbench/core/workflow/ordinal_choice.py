@@ -10,12 +10,16 @@ import numpy as np
 import torch
 from torch import nn
 
+from workbench.core.errors import DataError
 from workbench.core.open.layer_tree import Inspection
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
-from workbench.core.train.ordinal import ordinal_kind, ordinal_layer
+from workbench.core.train.ordinal import HistogramLayer, OrdinalWarmStart, ordinal_kind, ordinal_layer
+
+HISTOGRAM_LOSS = "the train loss is the fine bins' cross-entropy, above the classes' (the validation loss) by design"
 
 if TYPE_CHECKING:
+    from workbench.core.data.fine_bins import FineBins
     from workbench.core.data.image_stream import ImageBatches
     from workbench.core.workflow.prepared import PreparedData
 
@@ -67,4 +71,45 @@ def choose_ordinal(recipe: Recipe, model: nn.Module, inspection: Inspection, dat
     io = {s: head_io(model, inspection.head, data.inputs(s)) for s in splits}  # one pass over each split
     out = {s: io[s][1][:, 0] for s in splits}
     features = {s: io[s][0] for s in splits}
-    return ordinal.choose_head(out, features, {s: data.labels(s) for s in splits}, len(data.classes))
+    fine = data.fine_bins()
+    return ordinal.choose_head(out, features, {s: data.labels(s) for s in splits}, len(data.classes),
+                               None if fine is None else {s: fine.labels[data.splits[s]] for s in splits},
+                               None if fine is None else fine.sizes)
+
+
+def histogram_bins(recipe: Recipe, data: PreparedData) -> FineBins | None:
+    """The fine bins a histogram ordinal head trains on; None for any other head. Refused where the labels have
+    none: a class column, or quantile bins whose classes are each one value or too few train rows."""
+    if recipe.head.task != "ordinal" or recipe.head.ordinal != "histogram":
+        return None
+    fine = data.fine_bins()
+    if fine is None:
+        from workbench.core.data.fine_bins import MIN_ROWS
+
+        raise DataError("the histogram ordinal head needs finer bins inside the classes, and "
+                        + ("a class column has no number to cut them from." if data.label_info.get("mode") != "bins"
+                           else f"no class has two values (or {2 * MIN_ROWS} train rows) to split."),
+                        "Choose another ordinal head: coral, corn, multinomial or auto.", recipe.data.path,
+                        "head.ordinal")
+    return fine
+
+
+def training_labels(model: nn.Module, data: PreparedData) -> np.ndarray:
+    """The train split's labels as the head trains on them: a histogram head's fine bins, else the classes."""
+    layer = ordinal_layer(model)
+    fine = data.fine_bins() if isinstance(layer, HistogramLayer) else None
+    return data.labels("train") if fine is None else np.asarray(fine.labels[data.splits["train"]])
+
+
+def ordinal_warm_start(kind: str, data: PreparedData, regression: np.ndarray,
+                       fine: FineBins | None = None) -> OrdinalWarmStart:
+    """An ordinal head's start from the train split's regression outputs (train.ordinal); a histogram head's is the
+    multinomial's over its fine bins, which are ordered by the target as the classes are."""
+    import dataclasses
+
+    from workbench.core.train import ordinal
+
+    if fine is None:
+        return ordinal.ordinal_warm_start_fit(regression, data.labels("train"), len(data.classes), kind)
+    warm = ordinal.ordinal_warm_start_fit(regression, fine.labels[data.splits["train"]], fine.count, "multinomial")
+    return dataclasses.replace(warm, kind="histogram")

@@ -36,7 +36,14 @@ from workbench.core.train.train import StopToken, TrainResult, pick_device, pred
 from workbench.core.workflow.export_description import data_description as data_description
 from workbench.core.workflow.export_description import input_description as input_description
 from workbench.core.workflow.export_description import several_inputs_export as several_inputs_export
-from workbench.core.workflow.ordinal_choice import choose_ordinal, ordinal_auto
+from workbench.core.workflow.ordinal_choice import (
+    HISTOGRAM_LOSS,
+    choose_ordinal,
+    histogram_bins,
+    ordinal_auto,
+    ordinal_warm_start,
+    training_labels,
+)
 from workbench.core.workflow.ordinal_choice import regression_outputs as regression_outputs
 from workbench.core.workflow.prepared import PreparedData as PreparedData
 from workbench.core.workflow.prepared import fit_sequences as fit_sequences
@@ -47,6 +54,7 @@ from workbench.core.workflow.prepared import step_features as step_features
 
 if TYPE_CHECKING:
     from workbench.core.data.images import ImageSamples
+    from workbench.core.train.ordinal import HistogramLayer
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -128,14 +136,16 @@ def warm_start_applies(recipe: Recipe, inspection: Inspection) -> bool:
     accuracy cold -> warm): binary heads ended as well or better warm (user MLP on diabetes 0.732 -> 0.914,
     breast cancer 0.988 -> 1.000, the diabetes demo 0.791 -> 0.797); a softmax head's ordinal warm start ended
     worse on the digits demo (0.770 -> 0.768 at the valley's rate; 0.839 -> 0.704 on seed 3 at 3x), so it stays
-    cold unless asked for. An ordinal head starts as the regression output cut into the classes (see
-    train.ordinal): untrained, it already decides as that cut does."""
+    cold unless asked for, as a histogram ordinal head does (digits value bins, seeds 0-1: 0.978 cold, 0.935
+    warm). An ordinal head starts as the regression output cut into the classes (see train.ordinal): untrained, it
+    already decides as that cut does."""
     h = recipe.head
     if recipe.model.cut_at:  # the regression head it would start from is dropped with the layers after the cut
         return False
     if h.warm_start != "auto":
         return h.warm_start == "on"
-    return h.task in ("binary", "ordinal") and not h.hidden and inspection.head_out == 1
+    # a histogram head is for features that say more than the output (see train.ordinal.choose_head): cold
+    return h.task in ("binary", "ordinal") and h.ordinal != "histogram" and not h.hidden and inspection.head_out == 1
 
 
 def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tuple[nn.Module, str, Inspection]:
@@ -151,9 +161,10 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
     inspection.simplified = simplified
     choice = choose_ordinal(recipe, body, inspection, data) if recipe.head.task == "ordinal" \
         and recipe.head.ordinal == "auto" else None
-    if choice is not None:  # multinomial was chosen because the output orders worse than the features: not started
-        cold = choice["chosen"] == "multinomial" and recipe.head.warm_start == "auto"  # from it
+    if choice is not None:  # multinomial (or histogram) was chosen because the output orders worse than the
+        cold = choice["chosen"] != "coral" and recipe.head.warm_start == "auto"  # features: not started from it
         recipe = recipe.replace(**{"head.ordinal": choice["chosen"], **({"head.warm_start": "off"} if cold else {})})
+    fine = histogram_bins(recipe, data)
     warm: Warm | None = None
     # A program's new head starts from the baseline's fit (a warm start): kept whole, it cannot learn anything its
     # output does not say; rebuilt or cut, a cold head on its features measured far below the baseline.
@@ -164,7 +175,7 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
         if recipe.head.task == "binary":
             warm = warm_start_fit(reg[:, 0], data.labels("train"))
         elif recipe.head.task == "ordinal":
-            warm = ordinal_warm_start(recipe.head.ordinal, data, reg[:, 0])
+            warm = ordinal_warm_start(recipe.head.ordinal, data, reg[:, 0], fine)
         elif data.label_info["mode"] != "bins" and data.table.target.dtype.kind != "f" \
                 and not recipe.data.classes:
             if recipe.head.warm_start == "on":
@@ -174,17 +185,13 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
         else:
             warm = softmax_warm_start_fit(reg[:, 0], data.labels("train"), len(data.classes))
     seed_everything(recipe.seed)
-    model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head, warm)
-    if choice is not None and (layer := ordinal_layer(model)) is not None:
+    model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head, warm,
+                          fine.sizes if fine is not None else None)
+    if (layer := ordinal_layer(model)) is not None:
         layer.choice = choice
+        if fine is not None:
+            cast("HistogramLayer", layer).fine = fine.describe()
     return model, head, inspection
-
-
-def ordinal_warm_start(kind: str, data: PreparedData, regression: np.ndarray) -> Warm:
-    """An ordinal head's start from the train split's regression outputs (train.ordinal)."""
-    from workbench.core.train import ordinal
-
-    return ordinal.ordinal_warm_start_fit(regression, data.labels("train"), len(data.classes), kind)
 
 
 def calibrate_run(run: Run, method: str) -> Run:
@@ -290,6 +297,8 @@ def ordinal_summary(run: Run) -> dict[str, Any]:
                                             "P(y <= k) reaches 0.5",
                            "warm_start": layer.warm_start if layer is not None else None,
                            "chosen_by": getattr(layer, "choice", None)}  # head.ordinal auto's pick and why
+    if getattr(layer, "fine", None):  # a histogram head's fine bins; its train loss is theirs, its val loss classes'
+        out["fine_bins"] = dict(cast("HistogramLayer", layer).fine or {}, loss=HISTOGRAM_LOSS)
     if isinstance(layer, CoralLayer):
         with torch.no_grad():
             out["thresholds"] = [float(v) for v in layer.thresholds()]
@@ -342,13 +351,17 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         # (body and head) is what is evaluated and exported afterwards.
         trained = model.get_submodule(head) if cache is not None else model
         inputs = (lambda s: cache.splits[s]) if cache is not None else data.inputs
-        result = train(trained, recipe.head.task, len(data.classes), inputs("train"), data.labels("train"),
+        result = train(trained, recipe.head.task, len(data.classes), inputs("train"), training_labels(model, data),
                        inputs("val"), data.labels("val"), recipe.train, recipe.seed, callbacks, stop,
                        head="" if cache is not None else head, dist=dist,
                        head_only=head_only)
         if cache is not None:
             result.body_features, result.seconds = cache.where, result.seconds + cache.seconds
         result.notes[:0] = data.scale_notes  # what auto chose for the inputs' scale, shown with the run
+        if getattr(ordinal_layer(model), "fine", None):
+            from workbench.core import notes as N
+
+            result.notes.append(N.info(f"Histogram ordinal head: {HISTOGRAM_LOSS}", "histogram_loss", "head.ordinal"))
         model.cpu().eval()
         if dist is not None and not dist.is_main:
             return Run(recipe, loaded, data, inspection, model, head, result)

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from workbench.core.data.data import as_sequences, given_split_indices, load_table, make_labels, split_indices
+from workbench.core.data.fine_bins import FineBins, fine_bins
 from workbench.core.data.samples import Table
 from workbench.core.errors import DataError
 from workbench.core.notes import Note
@@ -74,6 +75,13 @@ class PreparedData:
 
     def labels(self, split: str) -> np.ndarray:
         return np.asarray(self.y[self.splits[split]])
+
+    def fine_bins(self) -> FineBins | None:
+        """Finer bins of the target inside quantile-bin classes, fitted on the train split: what a histogram ordinal
+        head trains on (data.fine_bins); None for other labels, or when no class splits."""
+        if self.label_info.get("mode") != "bins":
+            return None
+        return fine_bins(self.table.target, self.y, self.splits["train"], len(self.classes))
 
     @property
     def input_shape(self) -> tuple[int, ...]:

@@ -82,7 +82,11 @@ def rebuild_run(item: dict[str, Any], recipe: Recipe, loaded: LoadedModel, data:
         if simplified:
             inspection = inspect_model(body, shape)
             inspection.simplified = simplified
-        model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head)
+        from workbench.core.workflow.ordinal_choice import histogram_bins
+
+        fine = histogram_bins(recipe, data)  # a histogram head's fine bins, from the same data and split
+        model, head = convert(body, inspection, recipe.head.task, len(data.classes), recipe.head,
+                              fine_sizes=fine.sizes if fine is not None else None)
         model.load_state_dict(state, strict=True)
         model.eval()
     params = item.get("calibration") or {"method": recipe.calibration}

@@ -32,6 +32,9 @@ def thresholds_text(run) -> str:
     if thresholds:
         cuts = "".join(f" &lt; <b>{t:.3f}</b> &lt; {c}" for t, c in zip(thresholds, classes[1:]))
         text += f", thresholds on its score: {classes[0]}{cuts}"
+    fine = found.get("fine_bins")
+    if fine:
+        text += f", trained on {fine['bins']} finer bins ({html.escape(str(fine['from']))}) summed into the classes"
     if found.get("ordered_by"):
         text += f" (order from {html.escape(str(found['ordered_by']))})"
     return text + "."
