@@ -110,7 +110,10 @@ def main() -> int:
                 print(f"{name} seed {seed} {head:15s} accuracy {run.metrics['test']['accuracy']:.3f}  "
                       f"class distance {run.metrics['test']['mae_classes']:.3f}"
                       + (f"  auto chose {chosen['chosen']} (validation class distance: cut "
-                         f"{chosen['cut_distance']:.3f}, probe {chosen['probe_distance']:.3f})" if chosen else ""),
+                         f"{chosen['cut_distance']:.3f}, probe {chosen['probe_distance']:.3f}"
+                         + (f", fine-bin probe {chosen['fine_probe_distance']:.3f} against the class probe's "
+                            f"{chosen['class_probe_median_distance']:.3f} at the median class"
+                            if "fine_probe_distance" in chosen else "") + ")" if chosen else ""),
                       file=sys.stderr)
         for head, values in scores.items():
             for metric, v in values.items():
