@@ -118,8 +118,8 @@ class DataRecipe:
 class HeadRecipe:
     task: str = field(default="binary", metadata=describe(
         "Task", "binary (one logit, sigmoid), multiclass (K logits, softmax) or ordinal (K ordered classes: "
-        "cumulative probabilities from one score and ordered thresholds, from conditional tasks, or from a softmax "
-        "trained with an ordinal loss; decided at the median class)", choices=TASKS,
+        "cumulative probabilities from one score and thresholds, conditional tasks, a softmax with an ordinal loss "
+        "or a softmax over finer bins; see Ordinal head; decided at the median class)", choices=TASKS,
         group="Head"))
     ordinal: str = field(default="auto", metadata=describe(
         "Ordinal head", "ordinal task: coral (one shared score, K-1 ordered thresholds; warm-started from the "
@@ -148,8 +148,8 @@ class HeadRecipe:
 @dataclass(frozen=True)
 class TrainRecipe:
     loss: str = field(default="auto", metadata=describe(
-        "Loss", "auto: bce for binary, cross_entropy for multiclass, the ordinal head's own loss (CORAL's, CORN's "
-        "or the multinomial's) for ordinal", choices=LOSSES, group="Loss"))
+        "Loss", "auto: bce for binary, cross_entropy for multiclass, the ordinal head's own loss (CORAL's, CORN's, "
+        "the multinomial's or the histogram's) for ordinal", choices=LOSSES, group="Loss"))
     pos_weight: float | None = field(default=None, metadata=describe(
         "Positive class weight (0 = none)", "BCE weight of the positive class", low=0, high=1e6, low_open=True,
         group="Loss", decimals=3, step=0.5, none_label="none"))

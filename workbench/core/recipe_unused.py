@@ -41,12 +41,13 @@ def unused_fields(recipe: Recipe) -> dict[str, str]:
     if c.risk_epsilon is None:
         out["decide.risk_delta"] = "used when uncertain cases are referred (Error target among decided)"
     if task == "ordinal" and recipe.train.loss == "auto":  # another loss stays open, to be set back to auto
-        out["train.loss"] = "an ordinal head trains with its own loss (CORAL's, CORN's or the multinomial's)"
+        out["train.loss"] = "an ordinal head trains with its own kind's loss (CORAL's, CORN's, the multinomial's or " \
+                            "the histogram's)"
     return out
 
 
 # Fields some of whose choices the head's task rules out (a loss, a calibration, a threshold policy for one task)
-RULED_BY_TASK = ("calibration", "train.loss", "decide.policy")
+RULED_BY_TASK = ("calibration", "train.loss", "decide.policy", "head.ordinal")  # head.ordinal: by the labels
 
 
 def refused_choices(recipe: Recipe, field: str) -> dict[str, str]:

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from workbench.core.data.fine_bins import MIN_ROWS, SUB, fine_bins
-from workbench.core.errors import DataError, RecipeError
+from workbench.core.errors import RecipeError
 from workbench.core.train.ordinal import HistogramLayer, OrdinalLoss, choose_head, log_above, new_layer
 
 
@@ -143,13 +143,20 @@ def test_a_histogram_run_exports_reopens_and_is_refused_without_fine_bins(digits
     session.save(tmp_path / "s.json")
     again = wb.open_session(tmp_path / "s.json")
     assert np.allclose(again.runs[0].run.probabilities("test"), view.run.probabilities("test"))
-    with pytest.raises(DataError, match="finer bins"):
+    with pytest.raises(RecipeError, match="finer bins") as refused:
         train_run(recipe.replace(**{"data.bins": 5}), loaded, _one_value_bins(data))
+    assert refused.value.field == "head.ordinal" and refused.value.path is None  # the head's fault, not the file's
+    assert "Ordinal head" in refused.value.window_fix and "--" not in refused.value.window_fix
     from workbench.core import recipe as rc
 
-    with pytest.raises(RecipeError, match="class column") as refused:  # the default labels: a class column
+    with pytest.raises(RecipeError, match="label column gives") as refused:  # the default labels: a class column
         rc.Recipe().replace(**{"head.task": "ordinal", "head.ordinal": "histogram"})
     assert refused.value.field == "head.ordinal"
+    from workbench.core.recipe_unused import refused_choices
+
+    ordinal = rc.Recipe().replace(**{"head.task": "ordinal", "head.ordinal": "coral"})  # the window greys it out
+    assert "quantile bins" in refused_choices(ordinal, "head.ordinal")["histogram"]
+    assert "histogram" not in refused_choices(ordinal.replace(**{"data.label_mode": "bins"}), "head.ordinal")
 
 
 def _one_value_bins(data):
@@ -179,3 +186,24 @@ def test_a_histogram_head_exports_to_a_program_and_to_onnx(tmp_path):
         got = torch.export.load(str(tmp_path / "model.pt2")).module()(X[:16]).numpy()
     assert np.allclose(got, expected, atol=1e-6)
     assert _onnx(module, X[:16], expected, tmp_path, tmp_path)["round_trip_max_abs_diff"] < 1e-4
+
+
+def test_auto_says_its_pick_in_the_runs_notes_and_name_and_the_export_names_the_fine_bins(digits_bins, tmp_path):
+    import json
+
+    import workbench as wb
+
+    ckpt, recipe, _loaded, _data = digits_bins
+    session = wb.open(ckpt, model_source=recipe.model_source)
+    session.read_data("sklearn:digits", label="target", bins=5)
+    session.train(task="ordinal", ordinal="multinomial", epochs=1)
+    view = session.train(task="ordinal", ordinal="auto", epochs=1)
+    chosen = view.run.recipe.head.ordinal
+    notes = " ".join(view.metrics["training"]["notes"])
+    assert f"Ordinal head auto chose {chosen}" in notes and "linear probe" in notes
+    assert f"ordinal auto ({chosen})" in view.name  # the head trained, not only what was asked
+    histogram = session.train(task="ordinal", ordinal="histogram", epochs=1)
+    assert "different scales" in " ".join(histogram.metrics["training"]["notes"])
+    result = histogram.export(tmp_path / "export")
+    meta = json.loads((result.folder / "metadata.json").read_text())
+    assert meta["ordinal"]["head"] == "histogram" and meta["ordinal"]["fine_bins"]["per_class"] == [2] * 5

@@ -10,17 +10,19 @@ import numpy as np
 import torch
 from torch import nn
 
-from workbench.core.errors import DataError
+from workbench.core.errors import RecipeError
 from workbench.core.open.layer_tree import Inspection
 from workbench.core.open.program_modules import FrozenProgram
 from workbench.core.recipe import Recipe
 from workbench.core.train.ordinal import HistogramLayer, OrdinalWarmStart, ordinal_kind, ordinal_layer
 
-HISTOGRAM_LOSS = "the train loss is the fine bins' cross-entropy, above the classes' (the validation loss) by design"
+HISTOGRAM_LOSS = ("its train loss is the cross-entropy of the finer bins, its validation loss that of the classes: "
+                  "the two curves are on different scales, so read each against itself")
 
 if TYPE_CHECKING:
     from workbench.core.data.fine_bins import FineBins
     from workbench.core.data.image_stream import ImageBatches
+    from workbench.core.notes import Note
     from workbench.core.workflow.prepared import PreparedData
 
 
@@ -86,11 +88,13 @@ def histogram_bins(recipe: Recipe, data: PreparedData) -> FineBins | None:
     if fine is None:
         from workbench.core.data.fine_bins import MIN_ROWS
 
-        raise DataError("the histogram ordinal head needs finer bins inside the classes, and "
-                        + ("a class column has no number to cut them from." if data.label_info.get("mode") != "bins"
-                           else f"no class has two values (or {2 * MIN_ROWS} train rows) to split."),
-                        "Choose another ordinal head: coral, corn, multinomial or auto.", recipe.data.path,
-                        "head.ordinal")
+        raise RecipeError("the histogram ordinal head learns finer bins inside the classes, and "
+                          + ("classes taken as the label column gives them have none."
+                             if data.label_info.get("mode") != "bins" else
+                             f"no quantile bin here holds two values of the label (each with {MIN_ROWS} train "
+                             f"rows) or {2 * MIN_ROWS} train rows to split."),
+                          "Choose another ordinal head (--ordinal coral, corn, multinomial or auto; in the window, "
+                          "the Ordinal head field).", field="head.ordinal")
     return fine
 
 
@@ -113,3 +117,25 @@ def ordinal_warm_start(kind: str, data: PreparedData, regression: np.ndarray,
         return ordinal.ordinal_warm_start_fit(regression, data.labels("train"), len(data.classes), kind)
     warm = ordinal.ordinal_warm_start_fit(regression, fine.labels[data.splits["train"]], fine.count, "multinomial")
     return dataclasses.replace(warm, kind="histogram")
+
+
+def ordinal_notes(model: nn.Module) -> list[Note]:
+    """What a run says of its ordinal head beside its curves: the head auto chose and why, and a histogram head's
+    train and validation losses being of different bins."""
+    from workbench.core import notes as N
+
+    layer = ordinal_layer(model)
+    out = []
+    choice = getattr(layer, "choice", None)
+    if choice and "cut_distance" in choice:
+        fine = (f"; at the median class, a probe on the finer bins {choice['fine_probe_distance']:.3f}, on the "
+                f"classes {choice['class_probe_median_distance']:.3f}" if "fine_probe_distance" in choice else "")
+        out.append(N.info(f"Ordinal head auto chose {choice['chosen']} (validation class distance: the regression "
+                          f"output cut {choice['cut_distance']:.3f}, a linear probe {choice['probe_distance']:.3f}"
+                          f"{fine})", "ordinal_auto", "head.ordinal"))
+    elif choice:
+        out.append(N.info(f"Ordinal head auto chose {choice['chosen']}: {choice['rule']}", "ordinal_auto",
+                          "head.ordinal"))
+    if getattr(layer, "fine", None):
+        out.append(N.info(f"Histogram ordinal head: {HISTOGRAM_LOSS}", "histogram_loss", "head.ordinal"))
+    return out

@@ -41,6 +41,7 @@ from workbench.core.workflow.ordinal_choice import (
     choose_ordinal,
     histogram_bins,
     ordinal_auto,
+    ordinal_notes,
     ordinal_warm_start,
     training_labels,
 )
@@ -358,10 +359,7 @@ def train_run(recipe: Recipe, loaded: LoadedModel, data: PreparedData, callbacks
         if cache is not None:
             result.body_features, result.seconds = cache.where, result.seconds + cache.seconds
         result.notes[:0] = data.scale_notes  # what auto chose for the inputs' scale, shown with the run
-        if getattr(ordinal_layer(model), "fine", None):
-            from workbench.core import notes as N
-
-            result.notes.append(N.info(f"Histogram ordinal head: {HISTOGRAM_LOSS}", "histogram_loss", "head.ordinal"))
+        result.notes += ordinal_notes(model)  # what head.ordinal auto chose; a histogram head's two losses
         model.cpu().eval()
         if dist is not None and not dist.is_main:
             return Run(recipe, loaded, data, inspection, model, head, result)
@@ -392,6 +390,7 @@ def ordinal_export(run: Run) -> dict[str, Any]:
     summary = run.metrics.get("ordinal") or ordinal_summary(run)
     return {"head": summary["head"], "class_order": list(run.data.classes), "ordered_by": summary["ordered_by"],
             "thresholds": summary.get("thresholds"), "warm_start": summary["warm_start"],
+            **({"fine_bins": summary["fine_bins"]} if summary.get("fine_bins") else {}),  # a histogram head's
             "cumulative": "P(y > classes[k]) = probability[:, k + 1:].sum(1), falling with k",
             "prediction_sets": "contiguous ranges of classes (ordinal adaptive prediction sets): "
                                "workbench.core.evaluate.ordinal_calibrate.contiguous_sets"}

@@ -39,9 +39,11 @@ def _flat(summary: dict[str, Any]) -> dict[str, Any]:
     """The settings a name may mention, by dotted name: the recipe the user asked for (autos unresolved), the
     model's file and the decision threshold."""
     out = _dotted(summary.get("asked") or summary.get("recipe") or {})
+    resolved = _dotted(summary.get("recipe") or {})
     # What a command sets on a trained run (calibrate, rebin, decide) is named as it is now, not as first asked
-    out |= {k: v for k, v in _dotted(summary.get("recipe") or {}).items() if k in AFTER_TRAINING or
-            k.startswith("decide.")}
+    out |= {k: v for k, v in resolved.items() if k in AFTER_TRAINING or k.startswith("decide.")}
+    if out.get("head.ordinal") == "auto" and resolved.get("head.ordinal") not in (None, "auto"):
+        out["head.ordinal"] = f"auto ({resolved['head.ordinal']})"  # the head trained: another model, not a knob
     if out.get("data.path"):
         out["data.path"] = Path(str(out["data.path"])).name or str(out["data.path"])
     if summary.get("source"):

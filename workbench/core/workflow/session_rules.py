@@ -247,19 +247,27 @@ class SessionRules:
         """(field, problem) for the recipe's own problems, the fields typed as text that did not read, and the
         decision fields that do not fit the data's class count (a cost matrix, a deployment prior): each keeps
         training from starting, and the form shows each beside its field; one problem a field."""
-        from workbench.core.errors import RecipeError
+        from workbench.core.errors import RecipeError, for_window
         from workbench.core.recipe import problems
 
         # a field showing text that does not read is judged by that text, not by the value the recipe kept
         found = [(n, why) for n, why in problems(self.recipe) if n not in self.unparsed] + list(self.unparsed.items())
         if self.data is not None:
             from workbench.core.decide.decisions import check_classes
+            from workbench.core.workflow.ordinal_choice import histogram_bins
+
+            def keep(exc: RecipeError, said: str) -> None:
+                if all(name != exc.field for name, _ in found):  # one problem a field: the recipe's own first
+                    found.append((exc.field or "decide", said))
 
             try:
                 check_classes(self.recipe, len(self.data.classes))
             except RecipeError as exc:
-                if all(name != exc.field for name, _ in found):  # one problem a field: the recipe's own first
-                    found.append((exc.field or "decide", str(exc)))
+                keep(exc, str(exc))
+            try:  # a histogram head on bins with nothing finer inside them
+                histogram_bins(self.recipe, self.data)
+            except RecipeError as exc:
+                keep(exc, f"{exc.problem} {for_window(exc.fix)}")
         return found
 
     # ----- loss weights for imbalanced classes

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal, Slot
+from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from workbench.core.errors import for_window
 
 from ..plots.loss import LossPlot
 from ..plots.lr_finder import LrFinderPlot
+from .notes import notes_html
 
 FINDER_CAPTION_WIDTH = 260  # pixels: the range test's caption alone, beside the loss curves
 
@@ -38,6 +39,10 @@ class TrainPanel(QWidget):
         self.status = QLabel("Configure the head and press Train.")
         self.status.setObjectName("trainStatus")
         self.status.setWordWrap(True)  # blocking reasons name files and counts; they must not widen the window
+        self.notes = QLabel("")  # what the run's training says of itself (core's notes): a schedule, a budget, a head
+        self.notes.setObjectName("trainNotes")
+        self.notes.setTextFormat(Qt.TextFormat.RichText)
+        self.notes.setWordWrap(True)
         self.train_button = QPushButton("Train")
         self.train_button.setObjectName("trainButton")
         self.pause_button = QPushButton("Pause")
@@ -56,6 +61,7 @@ class TrainPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.status)
+        layout.addWidget(self.notes)
         self.plots = plots = QHBoxLayout()
         plots.addWidget(self.curves, 3)
         plots.addWidget(self.finder, 2)
@@ -110,6 +116,7 @@ class TrainPanel(QWidget):
         self.finder.show_result(info.get("lr_finder"), info.get("lr"))
         self._fit_finder()
         rate = f" at learning rate {info['lr']:.3g}" if info.get("lr") else ""
+        self.notes.setText("")
         self.status.setText(f"Training on {info['device']}: {info['n_train']} samples, "
                             f"up to {info['epochs']} epochs{rate}.")
 
@@ -146,6 +153,7 @@ class TrainPanel(QWidget):
         self._live_run, self._just_trained = None, False
         self.progress.setValue(0)
         self.progress.setFormat("Not started")
+        self.notes.setText("")
         self._on_state()
 
     def _on_rate_chosen(self, rate: float) -> None:
@@ -164,6 +172,7 @@ class TrainPanel(QWidget):
             self._live_run = None
             self.progress.setValue(0)
             self.progress.setFormat("Baseline: no training")
+            self.notes.setText("")
             self.status.setText("This run is the no-training baseline: the regression model's own output, turned "
                                 "into a probability by a Platt fit on the calibration split. No epochs, so no "
                                 "curves; see the Evaluate tab, or press Train to train a head.")
@@ -181,6 +190,7 @@ class TrainPanel(QWidget):
         took = f" in {duration(t.seconds)}" if t.seconds > 0 else ""  # a reopened run's wall time is not kept
         self.status.setText(f"Training {why} after {len(t.history)} epochs{took}; the weights of "
                             f"epoch {t.best_epoch} were kept. See the Evaluate tab.")
+        self.notes.setText(notes_html(t.notes))
 
     def _fit_finder(self) -> None:
         """Without a range test's curve the finder is only its caption: a narrow column, the loss curves wide."""
