@@ -54,3 +54,12 @@ def test_a_histogram_ordinal_run_says_its_two_losses_and_auto_its_pick_on_the_tr
     notes = window.train_panel.notes.text()
     assert "finer bins" in notes and "different scales" in notes and not window.train_panel.notes.isHidden()
     assert "finer bins" in window.evaluate_panel.order.summary.text()
+
+
+def test_a_note_names_its_field_by_the_control_not_the_recipe_name():
+    import workbench.core.recipe  # noqa: F401 - fills the controls' labels
+    from workbench.core.notes import info
+    from workbench.gui.panels.notes import notes_html
+
+    text = notes_html([info("Inputs kept as they are (data.standardize auto): ...", "scale", "data.standardize")])
+    assert "(Standardize auto)" in text and "data.standardize" not in text
