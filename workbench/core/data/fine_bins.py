@@ -38,39 +38,31 @@ def fine_bins(target: np.ndarray, y: np.ndarray, train: np.ndarray, n_classes: i
     y = np.asarray(y, dtype=np.int64)
     labels = np.zeros(len(y), dtype=np.int64)
     sizes: list[int] = []
-    distinct = quantile = False
+    used: set[str] = set()
     for k in range(n_classes):
         rows = np.flatnonzero(y == k)
-        values = target[np.intersect1d(rows, train)]
-        edges = _edges(values)
-        distinct |= edges is not None and len(np.unique(values)) <= SUB
-        quantile |= edges is not None and len(np.unique(values)) > SUB
-        cut = np.asarray([] if edges is None else edges)
-        labels[rows] = sum(sizes) + np.searchsorted(cut, target[rows], side="right")
+        cut, how = _edges(target[np.intersect1d(rows, train)])
+        used |= {how} if cut else set()
+        labels[rows] = sum(sizes) + np.searchsorted(np.asarray(cut), target[rows], side="right")
         sizes.append(len(cut) + 1)
     if sum(sizes) == n_classes:
         return None
-    how = " and ".join(w for w, used in (("the target's distinct values within each class", distinct),
-                                          (f"up to {SUB} quantile bins of the target within each class", quantile))
-                       if used)
-    return FineBins(labels, sizes, how)
+    return FineBins(labels, sizes, " and ".join(w for w in (DISTINCT, QUANTILES) if w in used))
 
 
-def _edges(values: np.ndarray) -> list[float] | None:
-    """Cut points inside one class: midpoints between its distinct train values when they are few, else the
-    midpoints at its train targets' quantiles; None when it stays one bin."""
-    if len(values) < 2 * MIN_ROWS:
-        return None
-    unique = np.unique(values)
-    if len(unique) < 2:
-        return None
-    if len(unique) <= SUB:
-        counts = np.array([(values == v).sum() for v in unique])
-        if counts.min() < MIN_ROWS:  # a value too rare to learn alone: the class stays whole
-            return None
-        return [float(v) for v in (unique[1:] + unique[:-1]) / 2]
+DISTINCT = "the target's distinct values within each class"
+QUANTILES = f"up to {SUB} quantile bins of the target within each class"
+
+
+def _edges(values: np.ndarray) -> tuple[list[float], str]:
+    """Cut points inside one class (none when it stays one bin) and what they cut: midpoints between its distinct
+    train values when they are few, else the midpoints at its train targets' quantiles."""
+    unique, counts = np.unique(values, return_counts=True)
+    if len(values) < 2 * MIN_ROWS or len(unique) < 2:
+        return [], DISTINCT
+    if len(unique) <= SUB:  # a value too rare to learn alone keeps the class whole
+        return ([] if counts.min() < MIN_ROWS else [float(v) for v in (unique[1:] + unique[:-1]) / 2]), DISTINCT
     parts = min(SUB, len(values) // MIN_ROWS)
     ordered = np.sort(values)
     at = [len(ordered) * j // parts for j in range(1, parts)]
-    cuts = sorted({float((ordered[i - 1] + ordered[i]) / 2) for i in at if ordered[i - 1] < ordered[i]})
-    return cuts or None
+    return sorted({float((ordered[i - 1] + ordered[i]) / 2) for i in at if ordered[i - 1] < ordered[i]}), QUANTILES

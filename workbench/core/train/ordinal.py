@@ -108,6 +108,12 @@ class MultinomialLayer(OrdinalBase):
         return F.log_softmax(z.reshape(z.shape[0], -1), dim=1)
 
 
+def block_bounds(sizes: list[int]) -> list[int]:
+    """Where each class's block of fine bins starts, and the last one ends: Python ints, which an exported program
+    slices by."""
+    return [0, *np.cumsum(sizes).astype(int).tolist()]
+
+
 class HistogramLayer(OrdinalBase):
     """fine bin scores z (N, M) -> log probabilities of the M fine bins while training, of the K classes in eval
     mode: class k's is the log-sum-exp of its block of `sizes[k]` fine bins."""
@@ -115,15 +121,14 @@ class HistogramLayer(OrdinalBase):
     def __init__(self, sizes: list[int]) -> None:
         super().__init__(len(sizes))
         self.sizes = [int(s) for s in sizes]
-        self.fine: dict[str, Any] | None = None  # data.fine_bins' description, for the run's metrics
+        self.bounds = block_bounds(self.sizes)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         logp = F.log_softmax(z.reshape(z.shape[0], -1), dim=1)
         if self.training:
             return logp
-        starts = np.concatenate([[0], np.cumsum(self.sizes)]).tolist()
-        return torch.cat([torch.logsumexp(logp[:, a:b], dim=1, keepdim=True) for a, b in zip(starts, starts[1:])],
-                         dim=1)
+        return torch.cat([torch.logsumexp(logp[:, a:b], dim=1, keepdim=True)
+                          for a, b in zip(self.bounds, self.bounds[1:])], dim=1)
 
 
 LAYERS: dict[str, type[OrdinalBase]] = {"coral": CoralLayer, "corn": CornLayer, "multinomial": MultinomialLayer,
@@ -382,7 +387,7 @@ def probe_probabilities(train_x: np.ndarray, train_y: np.ndarray, x: np.ndarray,
 
 def summed(p: np.ndarray, sizes: list[int]) -> np.ndarray:
     """Fine bins' probabilities (N, M) summed into their classes (N, K): the histogram head's rule."""
-    return np.asarray(np.add.reduceat(p, np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int), axis=1))
+    return np.asarray(np.add.reduceat(p, block_bounds(sizes)[:-1], axis=1))
 
 
 def median_of(p: np.ndarray) -> np.ndarray:

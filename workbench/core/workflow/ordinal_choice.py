@@ -136,6 +136,6 @@ def ordinal_notes(model: nn.Module) -> list[Note]:
     elif choice:
         out.append(N.info(f"Ordinal head auto chose {choice['chosen']}: {choice['rule']}", "ordinal_auto",
                           "head.ordinal"))
-    if getattr(layer, "fine", None):
+    if isinstance(layer, HistogramLayer):
         out.append(N.info(f"Histogram ordinal head: {HISTOGRAM_LOSS}", "histogram_loss", "head.ordinal"))
     return out

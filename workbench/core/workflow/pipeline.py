@@ -28,7 +28,7 @@ from workbench.core.recipe import Recipe
 from workbench.core.train import frozen_body
 from workbench.core.train.distributed import Distributed
 from workbench.core.train.heads import Warm, convert, warm_start_fit
-from workbench.core.train.ordinal import ordinal_kind, ordinal_layer, softmax_warm_start_fit
+from workbench.core.train.ordinal import HistogramLayer, ordinal_kind, ordinal_layer, softmax_warm_start_fit
 from workbench.core.train.simplify import model_metrics
 from workbench.core.train.train import StopToken, TrainResult, pick_device, predict_logits, seed_everything, train
 
@@ -55,7 +55,6 @@ from workbench.core.workflow.prepared import step_features as step_features
 
 if TYPE_CHECKING:
     from workbench.core.data.images import ImageSamples
-    from workbench.core.train.ordinal import HistogramLayer
 
 TEST_ROWS_KEPT = 200_000  # test probabilities kept in the metrics (rows x classes) for paired comparisons
 
@@ -190,8 +189,6 @@ def build_model(recipe: Recipe, loaded: LoadedModel, data: PreparedData) -> tupl
                           fine.sizes if fine is not None else None)
     if (layer := ordinal_layer(model)) is not None:
         layer.choice = choice
-        if fine is not None:
-            cast("HistogramLayer", layer).fine = fine.describe()
     return model, head, inspection
 
 
@@ -298,8 +295,9 @@ def ordinal_summary(run: Run) -> dict[str, Any]:
                                             "P(y <= k) reaches 0.5",
                            "warm_start": layer.warm_start if layer is not None else None,
                            "chosen_by": getattr(layer, "choice", None)}  # head.ordinal auto's pick and why
-    if getattr(layer, "fine", None):  # a histogram head's fine bins; its train loss is theirs, its val loss classes'
-        out["fine_bins"] = dict(cast("HistogramLayer", layer).fine or {}, loss=HISTOGRAM_LOSS)
+    fine = run.data.fine_bins() if isinstance(layer, HistogramLayer) else None
+    if fine is not None:  # a histogram head's fine bins; its train loss is theirs, its val loss the classes'
+        out["fine_bins"] = {**fine.describe(), "loss": HISTOGRAM_LOSS}
     if isinstance(layer, CoralLayer):
         with torch.no_grad():
             out["thresholds"] = [float(v) for v in layer.thresholds()]
