@@ -91,8 +91,12 @@ def _rank_main(rank: int, store: str, X: np.ndarray, y: np.ndarray, out: str) ->
               dist=ranks)
         torch.save({"features": {s: t.clone() for s, t in cache.splits.items()}, "head": model.head.state_dict()},
                    f"{out}-{rank}.pt")
+        # as the app ends a run: every rank waits for the others before leaving the group (a rank that left while
+        # its peer's last collective was in flight aborted the peer, "terminate called without an active exception")
+        ranks.close()
     finally:
-        dist.destroy_process_group()
+        if dist.is_initialized():
+            dist.destroy_process_group()
 
 
 def _frozen_model():
